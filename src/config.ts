@@ -1,0 +1,66 @@
+/**
+ * Engine configuration: the seed's `ExecutionConfig` fields and defaults, plus the bounds a
+ * production engine needs (memory caps, kill grace). Validated like any other input.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+import { formatPath } from './wire/parse.js';
+
+const PositiveInt = z.int().positive();
+
+export const ExecutionConfigSchema = z.object({
+  /** Timeout for requests that set none (seed default: 2 minutes). */
+  default_timeout_ms: PositiveInt.default(120_000),
+  /** Largest timeout a request may ask for (seed default: 10 minutes). */
+  max_timeout_ms: PositiveInt.default(600_000),
+  /** Emit `stdout` / `stderr` line events. Logs and results are kept either way. */
+  stream_output: z.boolean().default(true),
+  /** Where log files go; null means `<system temp dir>/cloudops-execution-engine`. */
+  log_dir: z.string().min(1).nullable().default(null),
+  /** Executions running at once; more are queued as `pending`, never rejected. */
+  max_concurrent_executions: PositiveInt.default(10),
+  /** Output kept in memory per stream for `ExecutionResult.stdout/stderr`; the log file keeps all. */
+  max_output_bytes: PositiveInt.default(10 * 1024 * 1024),
+  /** Longer lines are split into pieces of this many characters. */
+  max_line_length: PositiveInt.default(1024 * 1024),
+  /** Grace between SIGTERM and SIGKILL when cancelling or timing out. */
+  kill_grace_ms: z.int().nonnegative().default(5_000),
+  /** AWS CLI binary for `aws_cli` commands. */
+  aws_cli_path: z.string().min(1).default('aws'),
+  /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */
+  max_retained_executions: PositiveInt.default(10_000),
+  /** Events buffered per slow subscriber before line events are dropped (lifecycle events never are). */
+  event_buffer_limit: PositiveInt.default(10_000),
+  /** How long one handler call may take before the engine stops waiting for it. */
+  handler_timeout_ms: PositiveInt.default(10_000),
+});
+
+export type ExecutionConfig = z.output<typeof ExecutionConfigSchema>;
+export type ExecutionConfigInput = z.input<typeof ExecutionConfigSchema>;
+
+/** `ExecutionConfig::default()`. */
+export const DEFAULT_CONFIG: Readonly<ExecutionConfig> = Object.freeze(ExecutionConfigSchema.parse({}));
+
+export function resolveConfig(input: ExecutionConfigInput = {}): ExecutionConfig {
+  const parsed = ExecutionConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ValidationError(
+      parsed.error.issues.map((i) => ({ code: 'InvalidField' as const, field: `config.${formatPath(i.path)}`, reason: i.message })),
+    );
+  }
+  const config = parsed.data;
+  if (config.default_timeout_ms > config.max_timeout_ms) {
+    throw ValidationError.of(
+      'TimeoutTooLarge',
+      'config.default_timeout_ms',
+      `${config.default_timeout_ms}ms > ${config.max_timeout_ms}ms (max_timeout_ms)`,
+    );
+  }
+  return config;
+}
+
+export function logDirOf(config: ExecutionConfig): string {
+  return config.log_dir ?? join(tmpdir(), 'cloudops-execution-engine');
+}

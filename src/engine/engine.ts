@@ -1,0 +1,281 @@
+/**
+ * The public entry point. Input flows one way: schema (wire/parse) -> config-aware
+ * validation -> scheduler (slots, plan graph) -> runner -> sinks (events, log, capture)
+ * -> result. This class only tracks executions and wires those stages together.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { logDirOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import { ExecutionError } from '../errors.js';
+import { displayCommand } from '../runner/invocation.js';
+import { Slots } from '../scheduler/slots.js';
+import { EventBus, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
+import { iterateEvents } from '../sinks/event-iterator.js';
+import { validatePlan } from '../validation/plan.js';
+import { validateRequest } from '../validation/request.js';
+import { parsePlan, parseRequest } from '../wire/parse.js';
+import type {
+  ExecutionEvent,
+  ExecutionPlan,
+  ExecutionPlanInput,
+  ExecutionRequest,
+  ExecutionRequestInput,
+  ExecutionResult,
+  ExecutionStatus,
+  ExecutionSummary,
+  PlanExecutionResult,
+} from '../wire/types.js';
+import { runCommand } from './run-command.js';
+import { runPlan, type PlanContext } from './run-plan.js';
+import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
+
+export interface SubmitOptions {
+  /** Aborting it cancels the execution (or plan), like `cancel(id)`. */
+  signal?: AbortSignal;
+}
+
+export interface ShutdownOptions {
+  /** `cancel` (default) stops running work now; `drain` lets it finish. Either way, nothing new is accepted. */
+  mode?: 'cancel' | 'drain';
+  /** With `drain`: cancel whatever is still running after this long. */
+  timeout_ms?: number;
+}
+
+export class ExecutionEngine {
+  readonly config: Readonly<ExecutionConfig>;
+  private readonly bus: EventBus;
+  private readonly slots: Slots;
+  private readonly tracked = new Map<string, TrackedExecution>();
+  /** Ids of finished top-level executions, oldest first, for retention. */
+  private readonly finishedOrder: string[] = [];
+  private readonly closers = new Map<string | null, Set<() => void>>();
+  private readonly context: PlanContext;
+  private shuttingDown = false;
+
+  constructor(config: ExecutionConfigInput = {}) {
+    this.config = Object.freeze(resolveConfig(config));
+    this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
+    this.slots = new Slots(this.config.max_concurrent_executions);
+    this.context = {
+      config: this.config,
+      slots: this.slots,
+      publish: (state, event) => this.publish(state, event),
+      publishPlan: (state, event) => this.publish(state, event),
+      wantsLines: (state) => this.bus.hasSubscribers || state.hasReplayRoom(this.config.event_buffer_limit),
+      ended: (state) => this.ended(state),
+      endedPlan: (state) => this.ended(state),
+    };
+  }
+
+  /** Add an event handler (the seed's `with_event_handler`); chainable. */
+  withEventHandler(handler: EventHandlerLike, options?: SubscribeOptions): this {
+    this.bus.subscribe(handler, options);
+    return this;
+  }
+
+  /** Add an event handler; returns a function that removes it. */
+  subscribe(handler: EventHandlerLike, options?: SubscribeOptions): () => void {
+    return this.bus.subscribe(handler, options);
+  }
+
+  /** Validate and start one command in the background; resolves with its id once accepted. */
+  async execute(request: ExecutionRequestInput | ExecutionRequest, options: SubmitOptions = {}): Promise<string> {
+    this.assertAccepting();
+    const parsed = parseRequest(request);
+    await validateRequest(parsed, this.config);
+    this.assertAccepting();
+    this.assertNew([parsed.id]);
+    const state = this.trackCommand(parsed, null);
+    linkSignal(options.signal, state.abort);
+    void runCommand(this.context, state);
+    return state.id;
+  }
+
+  /** Validate and start a plan in the background; resolves with the plan id once accepted. */
+  async executePlan(plan: ExecutionPlanInput | ExecutionPlan, options: SubmitOptions = {}): Promise<string> {
+    this.assertAccepting();
+    const parsed = parsePlan(plan);
+    await validatePlan(parsed, this.config);
+    this.assertAccepting();
+    this.assertNew([parsed.id, ...parsed.commands.map((c) => c.id)]);
+    const commands = parsed.commands.map((request) => this.trackCommand(request, parsed.id));
+    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), commands);
+    for (const command of commands) linkSignal(state.abort.signal, command.abort);
+    linkSignal(options.signal, state.abort);
+    this.tracked.set(state.id, state);
+    void runPlan(this.context, state).catch((err: unknown) => {
+      process.emitWarning(`cloudops-execution-engine: plan ${state.id} failed internally: ${String(err)}`);
+    });
+    return state.id;
+  }
+
+  async getStatus(id: string): Promise<ExecutionStatus> {
+    return this.lookup(id).status;
+  }
+
+  /** Result of a finished command; `NotCompleted` while it is still pending or running. */
+  async getResult(id: string): Promise<ExecutionResult> {
+    const state = this.lookup(id);
+    if (state.kind === 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use getPlanResult`);
+    if (!state.result) throw new ExecutionError('NotCompleted', `Execution ${id} has not finished (status: ${state.status})`);
+    return state.result;
+  }
+
+  async getPlanResult(id: string): Promise<PlanExecutionResult> {
+    const state = this.lookup(id);
+    if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use getResult`);
+    if (!state.result) throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status})`);
+    return state.result;
+  }
+
+  /** The command's result once it finishes (no polling). */
+  async wait(id: string): Promise<ExecutionResult> {
+    const state = this.lookup(id);
+    if (state.kind === 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use waitPlan`);
+    return state.done;
+  }
+
+  /** The plan's result once every command has finished or been skipped/cancelled. */
+  async waitPlan(id: string): Promise<PlanExecutionResult> {
+    const state = this.lookup(id);
+    if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use wait`);
+    return state.done;
+  }
+
+  /** Every tracked execution (plans and their commands included), in submission order. */
+  async listExecutions(): Promise<ExecutionSummary[]> {
+    return [...this.tracked.values()].map((s) => s.summary());
+  }
+
+  /**
+   * Cancel a pending or running execution or plan. Running processes get SIGTERM, then
+   * SIGKILL after `kill_grace_ms`, down to every descendant. Resolves once initiated;
+   * `wait` / `waitPlan` tell when it is over.
+   */
+  async cancel(id: string): Promise<void> {
+    const state = this.lookup(id);
+    if (state.finished) throw new ExecutionError('NotRunning', `Execution ${id} is not running (status: ${state.status})`);
+    state.abort.abort(ExecutionError.cancelled());
+  }
+
+  /** The whole log of an execution; for a plan, its schedule log followed by each command's log. */
+  async readLogs(id: string): Promise<string> {
+    const state = this.tracked.get(id);
+    const paths = state?.kind === 'plan' ? [state.logPath, ...state.commands.map((c) => c.logPath)] : [this.getLogPath(id)];
+    const parts: string[] = [];
+    for (const path of paths) {
+      try {
+        parts.push(await readFile(path, 'utf8'));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && !state) throw ExecutionError.notFound(id);
+        if (code === 'ENOENT' && state && paths.length > 1) continue; // a command that never started has no log
+        throw ExecutionError.io(`cannot read log ${path}: ${(err as Error).message}`, err);
+      }
+    }
+    return parts.join('\n');
+  }
+
+  /** Where an execution's log is (or will be) written. */
+  getLogPath(id: string): string {
+    return this.tracked.get(id)?.logPath ?? this.defaultLogPath(id);
+  }
+
+  /**
+   * Events of one execution or plan (replaying what it already emitted), or of everything
+   * when `id` is omitted. Ends when that execution finishes or the engine shuts down.
+   */
+  events(id?: string): AsyncIterableIterator<ExecutionEvent> {
+    const bufferLimit = this.config.event_buffer_limit;
+    const register = (key: string | null) => (close: () => void) => {
+      let set = this.closers.get(key);
+      if (!set) this.closers.set(key, (set = new Set()));
+      set.add(close);
+      return () => set.delete(close);
+    };
+    if (id === undefined) {
+      return iterateEvents(this.bus, { filter: () => true, replay: [], finished: this.shuttingDown && this.idle(), bufferLimit, registerCloser: register(null) });
+    }
+    const state = this.lookup(id);
+    const filter =
+      state.kind === 'plan'
+        ? (e: ExecutionEvent) => ('plan_id' in e ? e.plan_id === id : state.commandIds.has(e.execution_id))
+        : (e: ExecutionEvent) => 'execution_id' in e && e.execution_id === id;
+    return iterateEvents(this.bus, { filter, replay: state.replay, finished: state.finished, bufferLimit, registerCloser: register(id) });
+  }
+
+  /** Stop accepting work, then cancel (default) or drain what is running; resolves when all of it has ended. */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shuttingDown = true;
+    const pending = () => [...this.tracked.values()].filter((s) => !s.finished && (s.kind === 'plan' || s.planId === null));
+    const cancelAll = () => {
+      for (const s of pending()) s.abort.abort(ExecutionError.cancelled());
+    };
+    if ((options.mode ?? 'cancel') === 'cancel') cancelAll();
+    let timer: NodeJS.Timeout | undefined;
+    if (options.mode === 'drain' && options.timeout_ms !== undefined) timer = setTimeout(cancelAll, options.timeout_ms);
+    await Promise.all(pending().map((s) => s.done));
+    clearTimeout(timer);
+    for (const close of this.closers.get(null) ?? []) close();
+  }
+
+  private idle(): boolean {
+    return [...this.tracked.values()].every((s) => s.finished);
+  }
+
+  private assertAccepting(): void {
+    if (this.shuttingDown) throw new ExecutionError('ShuttingDown', 'Engine is shutting down; no new executions are accepted');
+  }
+
+  private assertNew(ids: string[]): void {
+    for (const id of ids) {
+      if (this.tracked.has(id)) throw new ExecutionError('DuplicateId', `Execution id ${id} is already tracked by this engine`);
+    }
+  }
+
+  private lookup(id: string): TrackedExecution {
+    const state = this.tracked.get(id);
+    if (!state) throw ExecutionError.notFound(id);
+    return state;
+  }
+
+  private defaultLogPath(id: string): string {
+    return join(logDirOf(this.config), `${id}.log`);
+  }
+
+  private trackCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {
+    const state = new TrackedCommand(request, displayCommand(request.command), request.output_log_path ?? this.defaultLogPath(request.id), planId);
+    this.tracked.set(state.id, state);
+    return state;
+  }
+
+  private publish(state: TrackedExecution, event: ExecutionEvent): void {
+    const limit = this.config.event_buffer_limit;
+    state.remember(event, limit);
+    if (state.kind === 'command' && state.planId !== null) this.tracked.get(state.planId)?.remember(event, limit);
+    this.bus.publish(event);
+  }
+
+  private ended(state: TrackedExecution): void {
+    const closers = this.closers.get(state.id);
+    if (closers) {
+      for (const close of closers) close();
+      this.closers.delete(state.id);
+    }
+    if (state.kind === 'command' && state.planId !== null) return; // retained with its plan
+    this.finishedOrder.push(state.id);
+    while (this.finishedOrder.length > this.config.max_retained_executions) this.forget(this.finishedOrder.shift()!);
+  }
+
+  private forget(id: string): void {
+    const state = this.tracked.get(id);
+    this.tracked.delete(id);
+    if (state?.kind === 'plan') for (const c of state.commands) this.tracked.delete(c.id);
+  }
+}
+
+function linkSignal(source: AbortSignal | undefined, target: AbortController): void {
+  if (!source) return;
+  if (source.aborted) target.abort(source.reason);
+  else source.addEventListener('abort', () => target.abort(source.reason), { once: true });
+}

@@ -1,0 +1,223 @@
+/**
+ * One command from queue to result: wait for an engine slot, resolve what to spawn, open
+ * the log, run the process with output going to the log, the in-memory capture and the
+ * event bus, then build the result and emit the closing event.
+ */
+import type { ExecutionConfig } from '../config.js';
+import { ExecutionError, ValidationError } from '../errors.js';
+import { resolveInvocation } from '../runner/invocation.js';
+import { runProcess, type OutputChunk, type ProcessOutcome } from '../runner/process.js';
+import type { Slots } from '../scheduler/slots.js';
+import { LogFile } from '../sinks/log-file.js';
+import { OutputCapture } from '../sinks/output-capture.js';
+import type { ExecutionEvent, ExecutionResult, ExecutionStatus } from '../wire/types.js';
+import type { TrackedCommand } from './tracked.js';
+
+export interface CommandContext {
+  config: ExecutionConfig;
+  slots: Slots;
+  publish(state: TrackedCommand, event: ExecutionEvent): void;
+  /** Whether line events would reach anyone (a subscriber or the replay buffer). */
+  wantsLines(state: TrackedCommand): boolean;
+  /** Called once `state` has its result and its last event is out. */
+  ended(state: TrackedCommand): void;
+}
+
+/** Runs `state` to its end; never rejects. */
+export async function runCommand(ctx: CommandContext, state: TrackedCommand): Promise<ExecutionResult> {
+  let release: (() => void) | undefined;
+  try {
+    release = await ctx.slots.acquire(state.abort.signal);
+  } catch {
+    return finishUnstarted(ctx, state, 'cancelled', ExecutionError.cancelled().message);
+  }
+  try {
+    return await runAcquired(ctx, state);
+  } catch (err) {
+    // Unexpected engine fault: still end the execution with a result rather than leave it hanging.
+    return finishUnstarted(ctx, state, 'failed', `Internal error: ${(err as Error).message ?? String(err)}`);
+  } finally {
+    release();
+  }
+}
+
+async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<ExecutionResult> {
+  const { config } = ctx;
+  const request = state.request;
+  if (state.abort.signal.aborted) return finishUnstarted(ctx, state, 'cancelled', ExecutionError.cancelled().message);
+
+  state.status = 'running';
+  state.startedAt = new Date();
+  const timeoutMs = request.timeout_ms ?? config.default_timeout_ms;
+
+  let log: LogFile;
+  try {
+    log = await LogFile.open(state.logPath, {
+      execution_id: state.id,
+      command: state.display,
+      working_dir: request.working_dir ?? process.cwd(),
+      timeout_ms: String(timeoutMs),
+      started_at: state.startedAt.toISOString(),
+    });
+  } catch (err) {
+    return finishUnstarted(ctx, state, 'failed', (err as Error).message);
+  }
+
+  ctx.publish(state, { event_type: 'started', execution_id: state.id, command: state.display, timestamp: state.startedAt.toISOString() });
+
+  let invocation;
+  try {
+    invocation = await resolveInvocation(request.command, { awsCliPath: config.aws_cli_path, workingDir: request.working_dir });
+  } catch (err) {
+    const message = err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message;
+    log.note(message);
+    return finishStarted(ctx, state, log, { status: 'failed', exitCode: -1, signal: null, error: message, stdout: '', stderr: '', truncated: [false, false] }, new Date());
+  }
+
+  const stdout = new OutputCapture(config.max_output_bytes);
+  const stderr = new OutputCapture(config.max_output_bytes);
+  const streamLines = config.stream_output;
+
+  const onOutput = (chunk: OutputChunk): Promise<void> | undefined => {
+    (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.text);
+    if (streamLines && chunk.lines.length > 0 && ctx.wantsLines(state)) {
+      for (const line of chunk.lines) {
+        ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line, timestamp: chunk.timestamp });
+      }
+    }
+    return log.append(chunk.stream, chunk.lines, chunk.timestamp);
+  };
+
+  const outcome = await runProcess(
+    { file: invocation.file, args: invocation.args, env: { ...process.env, ...request.env }, cwd: request.working_dir ?? undefined },
+    {
+      timeoutMs,
+      killGraceMs: config.kill_grace_ms,
+      maxLineLength: config.max_line_length,
+      signal: state.abort.signal,
+      onOutput,
+      onSpawn: (pid) => log.note(`spawned pid ${pid}: ${[invocation.file, ...invocation.args].join(' ')}`),
+    },
+  );
+  const judged = judge(outcome, timeoutMs);
+  if (outcome.reason === 'timeout' || outcome.reason === 'cancelled') log.note(`${judged.error}; process tree signalled`);
+  return finishStarted(
+    ctx,
+    state,
+    log,
+    {
+      ...judged,
+      stdout: stdout.text(state.logPath),
+      stderr: stderr.text(state.logPath),
+      truncated: [stdout.truncated, stderr.truncated],
+    },
+    outcome.endedAt,
+  );
+}
+
+interface Judgement {
+  status: ExecutionStatus;
+  exitCode: number;
+  signal: string | null;
+  error: string | null;
+}
+
+function judge(outcome: ProcessOutcome, timeoutMs: number): Judgement {
+  const signal = outcome.signal ?? null;
+  const exitCode = outcome.exitCode ?? -1;
+  switch (outcome.reason) {
+    case 'spawn_failed':
+      return { status: 'failed', exitCode: -1, signal: null, error: ExecutionError.spawnFailed(outcome.spawnError?.message ?? 'unknown error').message };
+    case 'timeout':
+      return { status: 'timeout', exitCode, signal, error: ExecutionError.timeout(timeoutMs).message };
+    case 'cancelled':
+      return { status: 'cancelled', exitCode, signal, error: ExecutionError.cancelled().message };
+    case 'exited':
+      if (outcome.exitCode === 0) return { status: 'completed', exitCode: 0, signal: null, error: null };
+      if (outcome.exitCode === null) return { status: 'failed', exitCode: -1, signal, error: `Command was killed by signal ${signal ?? 'unknown'}` };
+      return { status: 'failed', exitCode, signal: null, error: ExecutionError.commandFailed(exitCode).message };
+  }
+}
+
+interface Ending extends Judgement {
+  stdout: string;
+  stderr: string;
+  truncated: [boolean, boolean];
+}
+
+async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: LogFile, ending: Ending, endedAt: Date): Promise<ExecutionResult> {
+  const startedAt = state.startedAt!;
+  const durationMs = Math.max(0, endedAt.getTime() - startedAt.getTime());
+  await log.close({
+    status: ending.status,
+    exit_code: String(ending.exitCode),
+    ...(ending.signal ? { signal: ending.signal } : {}),
+    duration_ms: String(durationMs),
+    completed_at: endedAt.toISOString(),
+    ...(ending.error ? { error: ending.error } : {}),
+  });
+  let error = ending.error;
+  if (log.error) error = `${error ? `${error}; ` : ''}${ExecutionError.io(`log file ${state.logPath} is incomplete: ${log.error.message}`).message}`;
+  const result: ExecutionResult = {
+    id: state.id,
+    status: ending.status,
+    exit_code: ending.exitCode,
+    stdout: ending.stdout,
+    stderr: ending.stderr,
+    duration_ms: durationMs,
+    started_at: startedAt.toISOString(),
+    completed_at: endedAt.toISOString(),
+    log_path: state.logPath,
+    error,
+    signal: ending.signal,
+    stdout_truncated: ending.truncated[0],
+    stderr_truncated: ending.truncated[1],
+  };
+  close(ctx, state, result);
+  return result;
+}
+
+/** End an execution that never spawned: cancelled while queued, skipped, or unable to start. */
+export function finishUnstarted(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, status: ExecutionStatus, error: string): ExecutionResult {
+  const now = new Date();
+  const started = state.startedAt ?? now;
+  const result: ExecutionResult = {
+    id: state.id,
+    status,
+    exit_code: -1,
+    stdout: '',
+    stderr: '',
+    duration_ms: Math.max(0, now.getTime() - started.getTime()),
+    started_at: started.toISOString(),
+    completed_at: now.toISOString(),
+    log_path: state.logPath,
+    error,
+    signal: null,
+    stdout_truncated: false,
+    stderr_truncated: false,
+  };
+  close(ctx, state, result);
+  return result;
+}
+
+function close(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, result: ExecutionResult): void {
+  const timestamp = result.completed_at ?? new Date().toISOString();
+  let event: ExecutionEvent | null;
+  switch (result.status) {
+    case 'completed':
+      event = { event_type: 'completed', execution_id: state.id, result, timestamp };
+      break;
+    case 'cancelled':
+      event = { event_type: 'cancelled', execution_id: state.id, timestamp };
+      break;
+    case 'skipped':
+      event = null; // never started: reported in the plan's results and progress, not as a lifecycle event
+      break;
+    default:
+      event = { event_type: 'failed', execution_id: state.id, error: result.error ?? `Execution ${result.status}`, timestamp };
+  }
+  // Status and result first, so a handler reacting to the event sees them through the engine.
+  state.finish(result.status, result);
+  if (event) ctx.publish(state, event);
+  ctx.ended(state);
+}

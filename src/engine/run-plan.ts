@@ -1,0 +1,111 @@
+/**
+ * One plan from start to `PlanExecutionResult`: its strategy becomes a graph shape, the
+ * graph runner decides what starts when, and each node is an ordinary command execution
+ * (same slots, logs and events as a single `execute`). Progress is emitted as each command
+ * starts and finishes.
+ */
+import { displayCommand } from '../runner/invocation.js';
+import { shapeOf } from '../scheduler/dag.js';
+import { runGraph } from '../scheduler/graph-runner.js';
+import { LogFile } from '../sinks/log-file.js';
+import type { ExecutionEvent, ExecutionResult, ExecutionStats, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import { finishUnstarted, runCommand, type CommandContext } from './run-command.js';
+import type { TrackedPlan } from './tracked.js';
+
+export interface PlanContext extends CommandContext {
+  publishPlan(state: TrackedPlan, event: ExecutionEvent): void;
+  endedPlan(state: TrackedPlan): void;
+}
+
+export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<PlanExecutionResult> {
+  const { plan } = state;
+  const total = plan.commands.length;
+  state.status = 'running';
+  state.startedAt = new Date();
+  let finishedCount = 0;
+
+  // The plan log is a narrative of the schedule; each command's output is in its own log.
+  const log = await LogFile.open(state.logPath, {
+    plan_id: plan.id,
+    description: plan.description,
+    strategy: JSON.stringify(plan.strategy),
+    commands: String(total),
+    started_at: state.startedAt.toISOString(),
+  }).catch(() => null);
+
+  const progress = (current: string | null) =>
+    ctx.publishPlan(state, {
+      event_type: 'progress',
+      plan_id: plan.id,
+      completed: finishedCount,
+      total,
+      current_command: current,
+      timestamp: new Date().toISOString(),
+    });
+
+  const settled = (index: number, status: ExecutionStatus) => {
+    finishedCount++;
+    log?.note(`command ${index} (${state.commands[index]!.id}) ${status}`);
+  };
+
+  await runGraph(
+    shapeOf(plan.strategy, total),
+    {
+      run: async (index) => {
+        const command = state.commands[index]!;
+        log?.note(`command ${index} (${command.id}) starting: ${command.display}`);
+        progress(command.display);
+        const result = await runCommand(ctx, command);
+        settled(index, result.status);
+        progress(command.display);
+        return result.status;
+      },
+      skip: (index, cause, causeStatus) => {
+        const reason =
+          plan.strategy.type === 'serial'
+            ? `Skipped: step ${cause} did not complete (${causeStatus}) and stop_on_error is set`
+            : `Skipped: dependency ${cause} (${displayCommand(plan.commands[cause]!.command)}) did not complete (${causeStatus})`;
+        finishUnstarted(ctx, state.commands[index]!, 'skipped', reason);
+        settled(index, 'skipped');
+      },
+      cancel: (index) => {
+        finishUnstarted(ctx, state.commands[index]!, 'cancelled', 'Execution cancelled before it started (plan cancelled)');
+        settled(index, 'cancelled');
+      },
+    },
+    state.abort.signal,
+  );
+
+  const results = state.commands.map((c) => c.result!);
+  const stats = statsOf(results);
+  const status: ExecutionStatus = state.abort.signal.aborted
+    ? 'cancelled'
+    : stats.completed === total
+      ? 'completed'
+      : 'failed';
+  const completedAt = new Date();
+  const result: PlanExecutionResult = {
+    plan_id: plan.id,
+    status,
+    results,
+    total_duration_ms: completedAt.getTime() - state.startedAt.getTime(),
+    stats,
+    started_at: state.startedAt.toISOString(),
+    completed_at: completedAt.toISOString(),
+  };
+  await log?.close({ status, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, String(v)])), completed_at: result.completed_at! });
+  state.finish(status, result);
+  progress(null);
+  ctx.endedPlan(state);
+  return result;
+}
+
+export function statsOf(results: readonly ExecutionResult[]): ExecutionStats {
+  const stats: ExecutionStats = { total: results.length, completed: 0, failed: 0, cancelled: 0, timeout: 0, skipped: 0 };
+  for (const r of results) {
+    if (r.status === 'completed' || r.status === 'failed' || r.status === 'cancelled' || r.status === 'timeout' || r.status === 'skipped') {
+      stats[r.status]++;
+    }
+  }
+  return stats;
+}

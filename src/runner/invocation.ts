@@ -1,0 +1,112 @@
+/**
+ * What actually gets spawned for each command type: a program and an argv, never a shell
+ * string unless the command is a `shell` command.
+ */
+import { open } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { ValidationError } from '../errors.js';
+import type { Command } from '../wire/types.js';
+
+export interface Invocation {
+  file: string;
+  args: string[];
+}
+
+export interface InvocationOptions {
+  /** Path or name of the AWS CLI binary. */
+  awsCliPath: string;
+  /** The request's working dir: relative script paths are read from there, as the interpreter will. */
+  workingDir: string | null;
+}
+
+/** Where a script's path points, relative paths taken from the request's working dir. */
+export function scriptPathOf(path: string, workingDir: string | null): string {
+  return isAbsolute(path) || !workingDir ? path : resolve(workingDir, path);
+}
+
+const SHEBANG_LIMIT = 1024;
+
+/**
+ * The interpreter named by a script's `#!` line, split into program and arguments
+ * (`#!/usr/bin/env python3 -u` -> ['/usr/bin/env', 'python3', '-u']); null without one.
+ * Throws ScriptNotFound when the file cannot be opened.
+ */
+export async function readShebang(path: string): Promise<string[] | null> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? err);
+    throw ValidationError.of('ScriptNotFound', 'command.path', `${path} (${why})`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw ValidationError.of('ScriptNotFound', 'command.path', `${path} (not a regular file)`);
+    const buf = Buffer.alloc(SHEBANG_LIMIT);
+    const { bytesRead } = await handle.read(buf, 0, SHEBANG_LIMIT, 0);
+    const head = buf.subarray(0, bytesRead).toString('utf8');
+    if (!head.startsWith('#!')) return null;
+    const line = head.slice(2).split('\n', 1)[0]!.replace(/\r$/, '').trim();
+    const parts = line.split(/\s+/).filter(Boolean);
+    return parts.length > 0 ? parts : null;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function resolveInvocation(command: Command, options: InvocationOptions): Promise<Invocation> {
+  switch (command.type) {
+    case 'exec':
+      return { file: command.program, args: [...command.args] };
+    case 'shell':
+      return { file: command.shell, args: ['-c', command.command] };
+    case 'aws_cli':
+      return { file: options.awsCliPath, args: awsCliArgs(command) };
+    case 'script': {
+      const interpreter = command.interpreter
+        ? command.interpreter.trim().split(/\s+/)
+        : await readShebang(scriptPathOf(command.path, options.workingDir));
+      if (!interpreter) {
+        throw ValidationError.of(
+          'InvalidCommand',
+          'command.interpreter',
+          `script ${command.path} has no #! line; set "interpreter" (e.g. "bash" or "python3")`,
+        );
+      }
+      const [file, ...args] = interpreter as [string, ...string[]];
+      return { file, args: [...args, command.path] };
+    }
+  }
+}
+
+export function awsCliArgs(command: Extract<Command, { type: 'aws_cli' }>): string[] {
+  const args = [command.service, command.operation, ...command.args];
+  // The seed's own example repeats --region in args and the field; pass it once.
+  const has = (flag: string) => command.args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (command.profile && !has('--profile')) args.push('--profile', command.profile);
+  if (command.region && !has('--region')) args.push('--region', command.region);
+  return args;
+}
+
+const SAFE_WORD = /^[\w@%+=:,./-]+$/;
+
+/** POSIX-shell quoting, for display only (we never run this string). */
+export function quoteArg(arg: string): string {
+  if (arg.length > 0 && SAFE_WORD.test(arg)) return arg;
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Human-readable form of a command, used in `started` events, progress and summaries. */
+export function displayCommand(command: Command): string {
+  switch (command.type) {
+    case 'exec':
+      return [command.program, ...command.args].map(quoteArg).join(' ');
+    case 'shell':
+      return command.command;
+    case 'script':
+      return command.interpreter ? `${command.interpreter} ${quoteArg(command.path)}` : quoteArg(command.path);
+    case 'aws_cli':
+      return ['aws', ...awsCliArgs(command)].map(quoteArg).join(' ');
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Ending a whole process tree. Every command runs as the leader of its own process group
+ * (spawned `detached`), so one `kill(-pgid)` reaches children and grandchildren. On Linux
+ * we also walk /proc for descendants, which catches the ones that left the group with
+ * `setsid` while their parent is still alive.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+function parentOf(pid: string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Field 2 (comm) may contain spaces and parentheses; fields after the last ')' are fixed.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of all live descendants of `root` (Linux only; empty elsewhere). */
+export function descendantsOf(root: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+    const ppid = parentOf(entry);
+    if (ppid === undefined) continue;
+    const list = children.get(ppid);
+    if (list) list.push(Number(entry));
+    else children.set(ppid, [Number(entry)]);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    for (const child of children.get(stack.pop()!) ?? []) {
+      out.push(child);
+      stack.push(child);
+    }
+  }
+  return out;
+}
+
+function trySignal(target: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(target, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: already gone; EPERM: not ours to kill
+  }
+}
+
+/** Send `signal` to the process group led by `pid` and to every descendant found. */
+export function signalTree(pid: number, signal: NodeJS.Signals): void {
+  const descendants = descendantsOf(pid);
+  trySignal(-pid, signal);
+  trySignal(pid, signal);
+  for (const child of descendants) trySignal(child, signal);
+}
+
+/** True while any member of the process group led by `pgid` is alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Groups whose leader we spawned and that may still have members. If the engine's own
+ * process exits (normally or via `process.exit`), they are killed so nothing is orphaned.
+ */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+export function trackGroup(pgid: number): void {
+  liveGroups.add(pgid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const group of liveGroups) signalTree(group, 'SIGKILL');
+    });
+  }
+}
+
+export function untrackGroup(pgid: number): void {
+  liveGroups.delete(pgid);
+}

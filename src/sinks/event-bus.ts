@@ -1,0 +1,132 @@
+/**
+ * Fan-out of execution events to handlers and iterators. Each subscriber has its own queue
+ * and sees events one at a time, in publish order; a slow subscriber only delays itself,
+ * a throwing one is reported and skipped, and one that never settles is abandoned after
+ * `handlerTimeoutMs`. A subscriber that falls more than `bufferLimit` events behind loses
+ * line events (counted and reported), never lifecycle events.
+ */
+import type { ExecutionEvent } from '../wire/types.js';
+
+export type EventListener = (event: ExecutionEvent) => void | PromiseLike<void>;
+
+/** The seed's `EventHandler` trait. */
+export interface EventHandler {
+  onEvent(event: ExecutionEvent): void | PromiseLike<void>;
+}
+
+export type EventHandlerLike = EventHandler | EventListener;
+
+export interface SubscribeOptions {
+  filter?: (event: ExecutionEvent) => boolean;
+  /** Called with what a handler threw or rejected with; default: `process.emitWarning`. */
+  onError?: (error: unknown, event: ExecutionEvent | null) => void;
+}
+
+export interface BusLimits {
+  bufferLimit: number;
+  handlerTimeoutMs: number;
+}
+
+export function isLineEvent(event: ExecutionEvent): boolean {
+  return event.event_type === 'stdout' || event.event_type === 'stderr';
+}
+
+function warn(error: unknown, event: ExecutionEvent | null): void {
+  const what = event ? ` while handling a "${event.event_type}" event` : '';
+  const message = error instanceof Error ? error.message : String(error);
+  process.emitWarning(`cloudops-execution-engine: event handler failed${what}: ${message}`, { code: 'CLOUDOPS_EVENT_HANDLER' });
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+class Subscription {
+  private readonly queue: ExecutionEvent[] = [];
+  private head = 0;
+  private draining = false;
+  private dropped = 0;
+
+  constructor(
+    private readonly listener: EventListener,
+    private readonly options: SubscribeOptions,
+    private readonly limits: BusLimits,
+  ) {}
+
+  offer(event: ExecutionEvent): void {
+    if (this.options.filter && !this.options.filter(event)) return;
+    if (this.queue.length - this.head >= this.limits.bufferLimit && isLineEvent(event)) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(event);
+    if (!this.draining) void this.drain();
+  }
+
+  private report(error: unknown, event: ExecutionEvent | null): void {
+    try {
+      (this.options.onError ?? warn)(error, event);
+    } catch {
+      // An error reporter that throws must not take the bus down with it.
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.head < this.queue.length) {
+      const event = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as never; // let delivered events be collected
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      try {
+        const pending = this.listener(event);
+        if (pending && typeof pending.then === 'function') await this.settle(pending, event);
+      } catch (err) {
+        this.report(err, event);
+      }
+      if (this.dropped > 0 && this.head === this.queue.length) {
+        this.report(new Error(`subscriber fell behind; dropped ${this.dropped} output line events`), null);
+        this.dropped = 0;
+      }
+    }
+    this.draining = false;
+  }
+
+  private async settle(pending: PromiseLike<void>, event: ExecutionEvent): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.limits.handlerTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([pending, timeout]);
+      if (outcome === TIMED_OUT) {
+        this.report(new Error(`handler did not finish within ${this.limits.handlerTimeoutMs}ms; moving on`), event);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export class EventBus {
+  private readonly subscriptions = new Set<Subscription>();
+
+  constructor(private readonly limits: BusLimits) {}
+
+  get hasSubscribers(): boolean {
+    return this.subscriptions.size > 0;
+  }
+
+  subscribe(handler: EventHandlerLike, options: SubscribeOptions = {}): () => void {
+    const listener: EventListener = typeof handler === 'function' ? handler : (event) => handler.onEvent(event);
+    const subscription = new Subscription(listener, options, this.limits);
+    this.subscriptions.add(subscription);
+    return () => {
+      this.subscriptions.delete(subscription);
+    };
+  }
+
+  publish(event: ExecutionEvent): void {
+    for (const subscription of this.subscriptions) subscription.offer(event);
+  }
+}

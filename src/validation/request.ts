@@ -1,0 +1,52 @@
+/**
+ * Checks that need the engine's config or the file system, after the schema has accepted
+ * the shape: timeout bounds, working directory, script file and interpreter.
+ */
+import { stat } from 'node:fs/promises';
+import type { ExecutionConfig } from '../config.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { readShebang, scriptPathOf } from '../runner/invocation.js';
+import type { ExecutionRequest } from '../wire/types.js';
+
+/** All problems with `request` under `config`; `prefix` locates it inside a plan (`commands[2].`). */
+export async function requestIssues(request: ExecutionRequest, config: ExecutionConfig, prefix = ''): Promise<ValidationIssue[]> {
+  const issues: ValidationIssue[] = [];
+  if (request.timeout_ms !== null && request.timeout_ms > config.max_timeout_ms) {
+    issues.push({
+      code: 'TimeoutTooLarge',
+      field: `${prefix}timeout_ms`,
+      reason: `${request.timeout_ms}ms > ${config.max_timeout_ms}ms`,
+    });
+  }
+  if (request.working_dir !== null) {
+    const dir = request.working_dir;
+    const info = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
+    if (info instanceof Error) {
+      issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (${info.code === 'ENOENT' ? 'does not exist' : info.code})` });
+    } else if (!info.isDirectory()) {
+      issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (not a directory)` });
+    }
+  }
+  const command = request.command;
+  if (command.type === 'script') {
+    try {
+      const shebang = await readShebang(scriptPathOf(command.path, request.working_dir));
+      if (!shebang && !command.interpreter) {
+        issues.push({
+          code: 'InvalidCommand',
+          field: `${prefix}command.interpreter`,
+          reason: `script ${command.path} has no #! line; set "interpreter" (e.g. "bash" or "python3")`,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      issues.push(...err.issues.map((i) => ({ ...i, field: `${prefix}${i.field}` })));
+    }
+  }
+  return issues;
+}
+
+export async function validateRequest(request: ExecutionRequest, config: ExecutionConfig): Promise<void> {
+  const issues = await requestIssues(request, config);
+  if (issues.length > 0) throw new ValidationError(issues);
+}

@@ -1,0 +1,125 @@
+/**
+ * The boundary: JSON text or untrusted objects in, normalized wire objects out, or a
+ * ValidationError whose `field` is the dotted path of the first problem.
+ */
+import type { z } from 'zod';
+import { ExecutionError, ValidationError, type ValidationErrorCode, type ValidationIssue } from '../errors.js';
+import {
+  ExecutionEventSchema,
+  ExecutionPlanSchema,
+  ExecutionRequestSchema,
+  ExecutionResultSchema,
+  PlanExecutionResultSchema,
+} from './schema.js';
+import type {
+  ExecutionEvent,
+  ExecutionPlan,
+  ExecutionRequest,
+  ExecutionResult,
+  PlanExecutionResult,
+} from './types.js';
+
+type Path = ReadonlyArray<PropertyKey>;
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let cur = input;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Which seed variant a bad discriminator maps to depends on what it discriminates. */
+function unknownTagCode(field: string): ValidationErrorCode {
+  if (/(^|\.)command\.type$/.test(field)) return 'InvalidCommand';
+  if (/(^|\.)strategy\.type$/.test(field)) return 'InvalidPlan';
+  return 'InvalidField';
+}
+
+function toIssue(issue: z.core.$ZodIssue, input: unknown): ValidationIssue {
+  const field = formatPath(issue.path);
+  const value = valueAt(input, issue.path);
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
+    return { code: 'MissingField', field, reason: `${field || 'value'} is required` };
+  }
+  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
+    const kind = field.endsWith('event_type') ? 'event type' : field.split('.').at(-2) ?? 'type';
+    const label = kind === 'command' ? 'command type' : kind === 'strategy' ? 'strategy type' : kind;
+    return {
+      code: unknownTagCode(field),
+      field,
+      reason: `unknown ${label} ${describeValue(value)}; expected one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}`,
+    };
+  }
+  // An empty command list is a plan-level problem, not a field typo.
+  const emptyPlan = field === 'commands' && issue.code === 'too_small';
+  return {
+    code: emptyPlan ? 'InvalidPlan' : 'InvalidField',
+    field,
+    reason: `${issue.message.replace(/^Invalid input: /, '')} (got ${describeValue(value)})`,
+  };
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw ValidationError.of('InvalidField', '', `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const data = typeof input === 'string' ? parseJsonText(input) : input;
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  throw new ValidationError(result.error.issues.map((i) => toIssue(i, data)));
+}
+
+/** Parse an `ExecutionRequest` from JSON text or an object; fills the seed's defaults. */
+export function parseRequest(input: unknown): ExecutionRequest {
+  return parseWith(ExecutionRequestSchema, input);
+}
+
+/** Parse an `ExecutionPlan` (structure only; see `validatePlan` for the dependency graph). */
+export function parsePlan(input: unknown): ExecutionPlan {
+  return parseWith(ExecutionPlanSchema, input);
+}
+
+export function parseEvent(input: unknown): ExecutionEvent {
+  return parseWith(ExecutionEventSchema, input);
+}
+
+export function parseResult(input: unknown): ExecutionResult {
+  return parseWith(ExecutionResultSchema, input);
+}
+
+export function parsePlanResult(input: unknown): PlanExecutionResult {
+  return parseWith(PlanExecutionResultSchema, input);
+}
+
+/** JSON text in the seed's wire format. The engine's objects are already wire-shaped. */
+export function serialize(value: ExecutionRequest | ExecutionPlan | ExecutionEvent | ExecutionResult | PlanExecutionResult): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    throw ExecutionError.serialization((err as Error).message, err);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The seed's wire format as zod schemas: snake_case fields, `type` / `event_type` tags,
+ * durations in integer milliseconds, timestamps as RFC 3339 strings. One schema serves
+ * parsing, the TypeScript types (input = what a caller may omit, output = what the engine
+ * stores and serializes) and the published JSON Schema.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+// The Rust crate's Uuid parser accepts any 8-4-4-4-12 hex string, not only RFC 4122 variants.
+const Id = z.guid();
+const Timestamp = z.iso.datetime({ offset: true });
+const NonEmpty = z.string().min(1, 'must not be empty');
+const NoNul = NonEmpty.refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+
+const EnvName = z
+  .string()
+  .min(1, 'environment variable names must not be empty')
+  .refine((s) => !s.includes('=') && !s.includes('\0'), 'environment variable names must not contain "=" or NUL');
+
+export const ExecutionMetadataSchema = z.object({
+  source: z.string().nullable().default(null),
+  conversation_id: Id.nullable().default(null),
+  tags: z.record(z.string(), z.string()).default({}),
+});
+
+const defaultMetadata = () => ({ source: null, conversation_id: null, tags: {} });
+
+export const ExecCommandSchema = z.object({
+  type: z.literal('exec'),
+  program: NoNul,
+  args: z.array(z.string()).default([]),
+});
+
+export const ShellCommandSchema = z.object({
+  type: z.literal('shell'),
+  command: NonEmpty,
+  shell: NoNul.default('bash'),
+});
+
+export const ScriptCommandSchema = z.object({
+  type: z.literal('script'),
+  path: NoNul,
+  interpreter: NoNul.nullable().default(null),
+});
+
+export const AwsCliCommandSchema = z.object({
+  type: z.literal('aws_cli'),
+  service: NoNul,
+  operation: NoNul,
+  args: z.array(z.string()).default([]),
+  profile: NoNul.nullable().default(null),
+  region: NoNul.nullable().default(null),
+});
+
+export const CommandSchema = z.discriminatedUnion('type', [
+  ExecCommandSchema,
+  ShellCommandSchema,
+  ScriptCommandSchema,
+  AwsCliCommandSchema,
+]);
+
+export const COMMAND_TYPES = ['exec', 'shell', 'script', 'aws_cli'] as const;
+
+export const ExecutionRequestSchema = z.object({
+  id: Id.default(() => randomUUID()),
+  command: CommandSchema,
+  env: z.record(EnvName, z.string()).default({}),
+  working_dir: NoNul.nullable().default(null),
+  timeout_ms: z.int().positive('must be a positive number of milliseconds').nullable().default(null),
+  /** Where to write this execution's log instead of `<log_dir>/<id>.log`. */
+  output_log_path: NoNul.nullable().default(null),
+  metadata: ExecutionMetadataSchema.default(defaultMetadata),
+});
+
+export const SerialStrategySchema = z.object({
+  type: z.literal('serial'),
+  stop_on_error: z.boolean().default(true),
+});
+
+export const ParallelStrategySchema = z.object({
+  type: z.literal('parallel'),
+  /** `null` means no plan-level limit; the engine-wide `max_concurrent_executions` still applies. */
+  max_concurrency: z.int().positive('must be at least 1 (use null for no limit)').nullable().default(null),
+});
+
+export const DependencyGraphStrategySchema = z.object({
+  type: z.literal('dependency_graph'),
+  /** Command index -> indices it depends on. JSON object keys are strings, as serde writes them. */
+  dependencies: z
+    .record(z.string().regex(/^(0|[1-9]\d*)$/, 'keys must be command indices (non-negative integers)'), z.array(z.int().nonnegative()))
+    .default({}),
+});
+
+export const ExecutionStrategySchema = z.discriminatedUnion('type', [
+  SerialStrategySchema,
+  ParallelStrategySchema,
+  DependencyGraphStrategySchema,
+]);
+
+export const ExecutionPlanSchema = z.object({
+  id: Id.default(() => randomUUID()),
+  description: z.string().default(''),
+  strategy: ExecutionStrategySchema.default({ type: 'serial', stop_on_error: true }),
+  commands: z.array(ExecutionRequestSchema).min(1, 'a plan needs at least one command'),
+  metadata: ExecutionMetadataSchema.default(defaultMetadata),
+});
+
+export const ExecutionStatusSchema = z.enum([
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'timeout',
+  /** A plan command that never ran because a dependency (or an earlier serial step) did not complete. */
+  'skipped',
+]);
+
+export const ExecutionResultSchema = z.object({
+  id: Id,
+  status: ExecutionStatusSchema,
+  /** The process exit code; -1 when it was killed by a signal or never started. */
+  exit_code: z.int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  duration_ms: z.int().nonnegative(),
+  started_at: Timestamp,
+  completed_at: Timestamp.nullable(),
+  log_path: z.string(),
+  error: z.string().nullable(),
+  /** Signal that ended the process (e.g. `SIGTERM`), if any. */
+  signal: z.string().nullable().default(null),
+  /** True when `stdout` / `stderr` were cut to the engine's `max_output_bytes`; the log file has everything. */
+  stdout_truncated: z.boolean().default(false),
+  stderr_truncated: z.boolean().default(false),
+});
+
+export const ExecutionStatsSchema = z.object({
+  total: z.int().nonnegative(),
+  completed: z.int().nonnegative(),
+  failed: z.int().nonnegative(),
+  cancelled: z.int().nonnegative(),
+  timeout: z.int().nonnegative(),
+  skipped: z.int().nonnegative().default(0),
+});
+
+export const PlanExecutionResultSchema = z.object({
+  plan_id: Id,
+  status: ExecutionStatusSchema,
+  results: z.array(ExecutionResultSchema),
+  total_duration_ms: z.int().nonnegative(),
+  stats: ExecutionStatsSchema,
+  started_at: Timestamp.nullable().default(null),
+  completed_at: Timestamp.nullable().default(null),
+});
+
+export const ExecutionSummarySchema = z.object({
+  id: Id,
+  kind: z.enum(['command', 'plan']),
+  status: ExecutionStatusSchema,
+  /** Display form of the command (or the plan's description). */
+  command: z.string(),
+  /** Set for commands that belong to a plan. */
+  plan_id: Id.nullable(),
+  submitted_at: Timestamp,
+  started_at: Timestamp.nullable(),
+  duration_ms: z.int().nonnegative().nullable(),
+});
+
+export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
+  z.object({ event_type: z.literal('started'), execution_id: Id, command: z.string(), timestamp: Timestamp }),
+  z.object({ event_type: z.literal('stdout'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
+  z.object({ event_type: z.literal('stderr'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
+  z.object({ event_type: z.literal('completed'), execution_id: Id, result: ExecutionResultSchema, timestamp: Timestamp }),
+  z.object({ event_type: z.literal('failed'), execution_id: Id, error: z.string(), timestamp: Timestamp }),
+  z.object({ event_type: z.literal('cancelled'), execution_id: Id, timestamp: Timestamp }),
+  z.object({
+    event_type: z.literal('progress'),
+    plan_id: Id,
+    completed: z.int().nonnegative(),
+    total: z.int().nonnegative(),
+    current_command: z.string().nullable().default(null),
+    timestamp: Timestamp,
+  }),
+]);
+
+export const EVENT_TYPES = ['started', 'stdout', 'stderr', 'completed', 'failed', 'cancelled', 'progress'] as const;
