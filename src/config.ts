@@ -22,9 +22,9 @@ export const ExecutionConfigSchema = z.object({
   /** Executions running at once; more are queued as `pending`, never rejected. */
   max_concurrent_executions: PositiveInt.default(10),
   /** Output kept in memory per stream for `ExecutionResult.stdout/stderr`; the log file keeps all. */
-  max_output_bytes: PositiveInt.default(10 * 1024 * 1024),
-  /** Longer lines are split into pieces of this many characters. */
-  max_line_length: PositiveInt.default(1024 * 1024),
+  max_output_bytes: PositiveInt.default(4 * 1024 * 1024),
+  /** Longer lines are split into pieces of at most this many bytes (on character boundaries). */
+  max_line_bytes: PositiveInt.default(1024 * 1024),
   /** Grace between SIGTERM and SIGKILL when cancelling or timing out. */
   kill_grace_ms: z.int().nonnegative().default(5_000),
   /** AWS CLI binary for `aws_cli` commands. */

@@ -79,10 +79,10 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
   const streamLines = config.stream_output;
 
   const onOutput = (chunk: OutputChunk): Promise<void> | undefined => {
-    (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.text);
+    (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
     if (streamLines && chunk.lines.length > 0 && ctx.wantsLines(state)) {
       for (const line of chunk.lines) {
-        ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line, timestamp: chunk.timestamp });
+        ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line: line.toString('utf8'), timestamp: chunk.timestamp });
       }
     }
     return log.append(chunk.stream, chunk.lines, chunk.timestamp);
@@ -93,7 +93,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
     {
       timeoutMs,
       killGraceMs: config.kill_grace_ms,
-      maxLineLength: config.max_line_length,
+      maxLineBytes: config.max_line_bytes,
       signal: state.abort.signal,
       onOutput,
       onSpawn: (pid) => log.note(`spawned pid ${pid}: ${[invocation.file, ...invocation.args].join(' ')}`),

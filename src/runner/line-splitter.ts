@@ -1,77 +1,92 @@
 /**
- * Turns a byte stream into UTF-8 text and complete lines. Multi-byte characters split
- * across chunks are reassembled; invalid bytes become U+FFFD rather than failing. A line
- * longer than `maxLineLength` is cut into pieces so a stream with no newline cannot grow
+ * Splits a byte stream into lines without decoding it: `\n` (0x0A) never occurs inside a
+ * multi-byte UTF-8 sequence, so splitting bytes is exact, and output nobody reads as text
+ * (the log file, the bounded capture) never becomes JavaScript strings. A line longer than
+ * `maxLineBytes` is cut (on a character boundary) so a stream with no newline cannot grow
  * memory without bound.
  */
-import { StringDecoder } from 'node:string_decoder';
-
-export interface DecodedChunk {
-  /** The decoded text exactly as written (for capture). */
-  text: string;
-  /** Lines completed by this chunk, without their `\n` / `\r\n`. */
-  lines: string[];
-}
-
 export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
 
-  constructor(private readonly maxLineLength: number) {}
+  constructor(private readonly maxLineBytes: number) {}
 
-  push(chunk: Buffer): DecodedChunk {
-    const text = this.decoder.write(chunk);
-    return { text, lines: this.split(text) };
-  }
-
-  /** Flush at end of stream: the last line may have had no newline. */
-  end(): DecodedChunk {
-    const text = this.decoder.end();
-    const lines = this.split(text);
-    if (this.pending.length > 0) {
-      lines.push(stripCr(this.pending));
-      this.pending = '';
-    }
-    return { text, lines };
-  }
-
-  private split(text: string): string[] {
-    if (text.length === 0) return [];
+  /** Complete lines in `chunk` (without `\n` / `\r\n`); the rest waits for the next chunk. */
+  push(chunk: Buffer): Buffer[] {
+    const lines: Buffer[] = [];
     let start = 0;
-    let nl = text.indexOf('\n');
-    if (nl === -1) {
-      this.pending += text;
-      return this.cutLongPending();
-    }
-    const lines: string[] = [];
-    if (this.pending.length > 0) {
-      lines.push(stripCr(this.pending + text.slice(0, nl)));
-      this.pending = '';
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
+    let nl = chunk.indexOf(10);
     while (nl !== -1) {
-      lines.push(stripCr(text.slice(start, nl)));
+      let line = chunk.subarray(start, nl);
+      if (this.pendingSize > 0) line = this.takePending(line);
+      this.emit(stripCr(line), lines);
       start = nl + 1;
-      nl = text.indexOf('\n', start);
+      nl = chunk.indexOf(10, start);
     }
-    this.pending = text.slice(start);
-    const cut = this.cutLongPending();
-    if (cut.length > 0) lines.push(...cut);
+    if (start < chunk.length) {
+      this.pending.push(chunk.subarray(start));
+      this.pendingSize += chunk.length - start;
+      if (this.pendingSize > this.maxLineBytes) {
+        const joined = this.takePending(Buffer.alloc(0));
+        const keep = cutPoint(joined, joined.length - (joined.length % this.maxLineBytes || this.maxLineBytes));
+        this.emit(joined.subarray(0, keep), lines);
+        if (keep < joined.length) {
+          // Copy: the remainder must not pin the (possibly large) joined buffer.
+          this.pending = [Buffer.from(joined.subarray(keep))];
+          this.pendingSize = joined.length - keep;
+        }
+      }
+    }
     return lines;
   }
 
-  private cutLongPending(): string[] {
-    if (this.pending.length <= this.maxLineLength) return [];
-    const pieces: string[] = [];
-    while (this.pending.length > this.maxLineLength) {
-      pieces.push(this.pending.slice(0, this.maxLineLength));
-      this.pending = this.pending.slice(this.maxLineLength);
+  /** Flush at end of stream: the last line may have had no newline. */
+  end(): Buffer[] {
+    if (this.pendingSize === 0) return [];
+    const lines: Buffer[] = [];
+    this.emit(stripCr(this.takePending(Buffer.alloc(0))), lines);
+    return lines;
+  }
+
+  private takePending(tail: Buffer): Buffer {
+    const joined = Buffer.concat([...this.pending, tail]);
+    this.pending = [];
+    this.pendingSize = 0;
+    return joined;
+  }
+
+  private emit(line: Buffer, into: Buffer[]): void {
+    let rest = line;
+    while (rest.length > this.maxLineBytes) {
+      const cut = cutPoint(rest, this.maxLineBytes);
+      into.push(rest.subarray(0, cut));
+      rest = rest.subarray(cut);
     }
-    return pieces;
+    into.push(rest);
   }
 }
 
-function stripCr(line: string): string {
-  return line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+/** The largest index <= `at` that does not fall inside a UTF-8 sequence (never 0 for at > 0). */
+export function cutPoint(buf: Buffer, at: number): number {
+  let cut = Math.min(at, buf.length);
+  while (cut > 0 && cut < buf.length && (buf[cut]! & 0xc0) === 0x80) cut--;
+  return cut === 0 ? Math.min(at, buf.length) : cut;
+}
+
+/** Length of the longest prefix of `buf` that does not end inside an incomplete UTF-8 sequence. */
+export function completeUtf8Length(buf: Buffer): number {
+  let i = buf.length - 1;
+  let continuation = 0;
+  while (i >= 0 && continuation < 3 && (buf[i]! & 0xc0) === 0x80) {
+    i--;
+    continuation++;
+  }
+  if (i < 0) return buf.length;
+  const lead = buf[i]!;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return buf.length - i < need ? i : buf.length;
+}
+
+function stripCr(line: Buffer): Buffer {
+  return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, -1) : line;
 }

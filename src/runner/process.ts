@@ -16,8 +16,10 @@ export type StreamName = 'stdout' | 'stderr';
 
 export interface OutputChunk {
   stream: StreamName;
-  text: string;
-  lines: string[];
+  /** The bytes exactly as read. */
+  data: Buffer;
+  /** Lines completed by this chunk (bytes, without `\n` / `\r\n`); decode only if needed. */
+  lines: Buffer[];
   /** When the chunk was read (one timestamp per chunk: its lines arrived together). */
   timestamp: string;
 }
@@ -33,7 +35,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping the tree. */
   killGraceMs: number;
-  maxLineLength: number;
+  /** Longer lines are cut into pieces of at most this many bytes. */
+  maxLineBytes: number;
   signal?: AbortSignal;
   onOutput(chunk: OutputChunk): void | Promise<void>;
   onSpawn?(pid: number): void;
@@ -51,6 +54,7 @@ export interface ProcessOutcome {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const EMPTY = Buffer.alloc(0);
 
 export function runProcess(spec: ProcessSpec, options: RunOptions): Promise<ProcessOutcome> {
   return new Promise<ProcessOutcome>((resolve) => {
@@ -135,10 +139,10 @@ export function runProcess(spec: ProcessSpec, options: RunOptions): Promise<Proc
 }
 
 function pipeStream(stream: Readable, name: StreamName, options: RunOptions): void {
-  const splitter = new LineSplitter(options.maxLineLength);
-  const deliver = (text: string, lines: string[]): void => {
-    if (text.length === 0 && lines.length === 0) return;
-    const pending = options.onOutput({ stream: name, text, lines, timestamp: new Date().toISOString() });
+  const splitter = new LineSplitter(options.maxLineBytes);
+  const deliver = (data: Buffer, lines: Buffer[]): void => {
+    if (data.length === 0 && lines.length === 0) return;
+    const pending = options.onOutput({ stream: name, data, lines, timestamp: new Date().toISOString() });
     if (pending) {
       stream.pause();
       pending.then(
@@ -147,12 +151,6 @@ function pipeStream(stream: Readable, name: StreamName, options: RunOptions): vo
       );
     }
   };
-  stream.on('data', (chunk: Buffer) => {
-    const { text, lines } = splitter.push(chunk);
-    deliver(text, lines);
-  });
-  stream.once('end', () => {
-    const { text, lines } = splitter.end();
-    deliver(text, lines);
-  });
+  stream.on('data', (chunk: Buffer) => deliver(chunk, splitter.push(chunk)));
+  stream.once('end', () => deliver(EMPTY, splitter.end()));
 }

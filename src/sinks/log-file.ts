@@ -13,8 +13,12 @@ import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
 import type { StreamName } from '../runner/process.js';
 
+const POOL_BUFFER_BYTES = 256 * 1024;
+const POOL_SIZE = 4;
+
 export class LogFile {
   private failure: Error | null = null;
+  private readonly pool: Buffer[] = [];
 
   private constructor(
     readonly path: string,
@@ -41,12 +45,29 @@ export class LogFile {
     return log;
   }
 
-  append(stream: StreamName, lines: readonly string[], timestamp: string): Promise<void> | undefined {
+  /**
+   * Lines stay bytes: formatting the log never decodes output into JavaScript strings, and
+   * the formatted bytes go through a few recycled buffers instead of a fresh allocation per
+   * chunk (at hundreds of MiB/s, fresh buffers pile up faster than the GC frees them).
+   */
+  append(stream: StreamName, lines: readonly Buffer[], timestamp: string): Promise<void> | undefined {
     if (lines.length === 0) return undefined;
     const prefix = `${timestamp} [${stream}] `;
-    let text = '';
-    for (const line of lines) text += prefix + line + '\n';
-    return this.write(text);
+    let size = 0;
+    for (const line of lines) size += prefix.length + line.length + 1;
+    const pooled = size <= POOL_BUFFER_BYTES ? this.pool.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES) : null;
+    const out = pooled ?? Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const line of lines) {
+      at += out.write(prefix, at, "latin1");
+      at += line.copy(out, at);
+      out[at++] = 10;
+    }
+    return this.write(out.subarray(0, at), pooled ? () => this.recycle(pooled) : undefined);
+  }
+
+  private recycle(buffer: Buffer): void {
+    if (this.pool.length < POOL_SIZE) this.pool.push(buffer);
   }
 
   /** Engine notes (signals sent, truncation) interleaved with the output. */
@@ -64,9 +85,9 @@ export class LogFile {
     return this.failure;
   }
 
-  private write(text: string): Promise<void> | undefined {
+  private write(data: string | Buffer, written?: () => void): Promise<void> | undefined {
     if (this.failure || this.out.destroyed) return undefined;
-    if (this.out.write(text)) return undefined;
+    if (this.out.write(data, written)) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {
         this.out.off('drain', done);

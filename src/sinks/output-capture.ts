@@ -1,83 +1,77 @@
 /**
  * In-memory copy of a stream's output for `ExecutionResult.stdout/stderr`, bounded to
- * `maxBytes`: past the bound it keeps the first and the last half and marks the cut in the
- * text, so the start of the output and its end (where errors usually are) both survive.
+ * `maxBytes`: it keeps the first half and the last half (in a fixed ring)
+ * and marks the cut in the text, so the start of the output and its end (where errors
+ * usually are) both survive. Bytes are copied in, so small reads never pin large buffers,
+ * and decoded once, when the result is built.
  */
-const encoder = new TextEncoder();
-
-function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
-
-/** The longest prefix of `text` that fits in `bytes` bytes (on a character boundary). */
-function headBytes(text: string, bytes: number): string {
-  const buf = new Uint8Array(bytes);
-  const { read } = encoder.encodeInto(text, buf);
-  return text.slice(0, read);
-}
-
-/** The longest suffix of `text` that fits in `bytes` bytes. */
-function tailBytes(text: string, bytes: number): string {
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.length <= bytes) return text;
-  let start = buf.length - bytes;
-  // Skip UTF-8 continuation bytes so the kept text starts on a whole character.
-  while (start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
-  return buf.subarray(start).toString('utf8');
-}
+import { completeUtf8Length } from '../runner/line-splitter.js';
 
 export class OutputCapture {
-  private head = '';
+  /** Exact-size copies: no growth-by-doubling garbage, and no pinning of the reader's buffers. */
+  private head: Buffer[] = [];
   private headSize = 0;
-  private tail: string[] = [];
-  private tailSizes: number[] = [];
-  private tailSize = 0;
+  private ring: Buffer | null = null;
+  private ringPos = 0;
+  private ringFull = false;
   private total = 0;
   private readonly half: number;
 
   constructor(private readonly maxBytes: number) {
-    this.half = Math.floor(maxBytes / 2);
+    this.half = Math.max(1, Math.floor(maxBytes / 2));
   }
 
-  append(text: string): void {
-    if (text.length === 0) return;
-    const size = byteLength(text);
-    this.total += size;
-    if (this.tail.length === 0 && this.headSize + size <= this.maxBytes) {
-      this.head += text;
-      this.headSize += size;
-      return;
+  append(data: Buffer): void {
+    if (data.length === 0) return;
+    this.total += data.length;
+    let rest = data;
+    if (this.headSize < this.half) {
+      const take = Math.min(this.half - this.headSize, data.length);
+      this.head.push(Buffer.from(data.subarray(0, take)));
+      this.headSize += take;
+      rest = data.subarray(take);
     }
-    if (this.tail.length === 0) {
-      // First overflow: keep the first half as head, the rest starts the tail.
-      const all = this.head + text;
-      this.head = headBytes(all, this.half);
-      this.headSize = byteLength(this.head);
-      this.tail = [all.slice(this.head.length)];
-      this.tailSizes = [byteLength(this.tail[0]!)];
-      this.tailSize = this.tailSizes[0]!;
-    } else {
-      this.tail.push(text);
-      this.tailSizes.push(size);
-      this.tailSize += size;
-    }
-    // Drop whole chunks from the front while what remains still covers the tail half.
-    while (this.tail.length > 1 && this.tailSize - this.tailSizes[0]! >= this.half) {
-      this.tail.shift();
-      this.tailSize -= this.tailSizes.shift()!;
-    }
+    // Past the first half, bytes go straight to the ring: nothing is ever re-copied or concatenated.
+    if (rest.length > 0) this.writeRing(rest);
   }
 
   get truncated(): boolean {
-    return this.tail.length > 0 && this.total > this.maxBytes;
+    return this.total > this.headSize + this.ringLength();
   }
 
   /** The kept text, with a marker where output was left out. */
   text(logPath: string): string {
-    if (this.tail.length === 0) return this.head;
-    const tail = tailBytes(this.tail.join(''), this.half);
-    const omitted = this.total - this.headSize - byteLength(tail);
-    if (omitted <= 0) return this.head + tail;
-    return `${this.head}\n[... ${omitted} bytes of output omitted; the full output is in ${logPath} ...]\n${tail}`;
+    const head = Buffer.concat(this.head, this.headSize);
+    if (this.ring === null) return head.toString('utf8');
+    const tail = this.ringFull ? Buffer.concat([this.ring.subarray(this.ringPos), this.ring.subarray(0, this.ringPos)]) : this.ring.subarray(0, this.ringPos);
+    if (!this.truncated) return Buffer.concat([head, tail]).toString('utf8');
+    // Cut both sides on character boundaries so truncation introduces no U+FFFD.
+    const keptHead = head.subarray(0, completeUtf8Length(head));
+    let start = 0;
+    while (start < tail.length && (tail[start]! & 0xc0) === 0x80) start++;
+    const keptTail = tail.subarray(start);
+    const omitted = this.total - keptHead.length - keptTail.length;
+    return `${keptHead.toString('utf8')}\n[... ${omitted} bytes of output omitted; the full output is in ${logPath} ...]\n${keptTail.toString('utf8')}`;
+  }
+
+  private ringLength(): number {
+    if (this.ring === null) return 0;
+    return this.ringFull ? this.ring.length : this.ringPos;
+  }
+
+  private writeRing(data: Buffer): void {
+    // The tail holds what does not fit in the first half: maxBytes - half bytes.
+    const ring = (this.ring ??= Buffer.allocUnsafe(this.maxBytes - this.half));
+    let src = data.length > ring.length ? data.subarray(data.length - ring.length) : data;
+    if (src.length < data.length) this.ringFull = true;
+    while (src.length > 0) {
+      const n = src.copy(ring, this.ringPos);
+      this.ringPos += n;
+      src = src.subarray(n);
+      if (this.ringPos === ring.length) {
+        this.ringPos = 0;
+        this.ringFull = true;
+      }
+    }
   }
 }

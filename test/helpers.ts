@@ -1,0 +1,50 @@
+/** Shared test fixtures: throwaway log dirs, engines that are always shut down, process probes. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { ExecutionEngine, type ExecutionConfigInput } from '../src/index.js';
+
+const engines: ExecutionEngine[] = [];
+const dirs: string[] = [];
+
+export function tempDir(prefix = 'cee-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+/** An engine logging to a fresh temp dir, with a short kill grace; shut down after each test. */
+export function makeEngine(config: ExecutionConfigInput = {}): ExecutionEngine {
+  const engine = new ExecutionEngine({ log_dir: tempDir('cee-logs-'), kill_grace_ms: 500, ...config });
+  engines.push(engine);
+  return engine;
+}
+
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.shutdown({ mode: 'cancel' })));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Alive = exists and is not a zombie (a reaped-late zombie holds no resources and runs nothing). */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Poll `condition` until true; fails after `timeoutMs`. For waiting on outside effects, not for timing assertions. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export const sh = (command: string) => ({ command: { type: 'shell' as const, command } });
+export const exec = (program: string, ...args: string[]) => ({ command: { type: 'exec' as const, program, args } });

@@ -1,0 +1,80 @@
+/**
+ * Cancellation and timeouts end the whole process tree: the command, its children and
+ * grandchildren, including ones that ignore SIGTERM or left the process group.
+ */
+import { describe, expect, test } from 'vitest';
+import type { ExecutionEngine } from '../src/index.js';
+import { isAlive, makeEngine, sh, until } from './helpers.js';
+
+/** Start `script`, which must print the pids to watch (one per line) before blocking. */
+async function startTree(engine: ExecutionEngine, script: string, pidCount: number, timeout_ms?: number) {
+  const pids: number[] = [];
+  const id = await engine.execute({ ...sh(script), ...(timeout_ms ? { timeout_ms } : {}) });
+  const seen = (async () => {
+    for await (const event of engine.events(id)) {
+      if (event.event_type === 'stdout' && /^\d+$/.test(event.line)) pids.push(Number(event.line));
+    }
+  })();
+  await until(() => pids.length >= pidCount, 10_000, `${pidCount} pids printed`);
+  return { id, pids, seen };
+}
+
+describe.each(['cancel', 'timeout'] as const)('%s ends the tree', (how) => {
+  const stop = async (engine: ExecutionEngine, id: string) => {
+    if (how === 'cancel') await engine.cancel(id);
+  };
+  const timeout = how === 'timeout' ? 1_500 : undefined;
+  const expected = how === 'cancel' ? 'cancelled' : 'timeout';
+
+  test('a grandchild (sh -c "sleep 100 & wait") is gone afterwards, output so far kept', async () => {
+    const engine = makeEngine();
+    const { id, pids, seen } = await startTree(engine, 'echo $$; sh -c "sleep 100 & echo \\$!; wait"', 2, timeout);
+    expect(pids.every(isAlive)).toBe(true);
+    await stop(engine, id);
+    const result = await engine.wait(id);
+    await seen;
+    expect(result.status).toBe(expected);
+    expect(result.stdout).toBe(`${pids[0]}\n${pids[1]}\n`);
+    await until(() => !pids.some(isAlive), 5_000, 'tree to be gone');
+  });
+
+  test('processes that ignore SIGTERM are killed after the grace period', async () => {
+    const engine = makeEngine({ kill_grace_ms: 300 });
+    // An ignored signal stays ignored across fork/exec, so the whole tree shrugs off SIGTERM.
+    const { id, pids } = await startTree(engine, "trap '' TERM; echo $$; sleep 100 & echo $!; wait; wait", 2, timeout);
+    await stop(engine, id);
+    const result = await engine.wait(id);
+    expect(result.status).toBe(expected);
+    expect(result.signal).toBe('SIGKILL');
+    await until(() => !pids.some(isAlive), 5_000, 'tree to be gone');
+  });
+});
+
+test('a descendant that left the process group with setsid is found and killed too', async () => {
+  const engine = makeEngine();
+  const { id, pids } = await startTree(engine, 'setsid sleep 100 & echo $!; wait', 1);
+  await engine.cancel(id);
+  expect((await engine.wait(id)).status).toBe('cancelled');
+  await until(() => !pids.some(isAlive), 5_000, 'setsid child to be gone');
+});
+
+test('background children left behind by a command that exited are cleaned up, and the command completes', async () => {
+  const engine = makeEngine();
+  // The leader exits at once; its background child keeps our stdout pipe open.
+  const id = await engine.execute(sh('sleep 100 & echo $!'));
+  const result = await engine.wait(id);
+  expect(result.status).toBe('completed');
+  expect(result.exit_code).toBe(0);
+  const orphan = Number(result.stdout.trim());
+  await until(() => !isAlive(orphan), 5_000, 'left-behind child to be gone');
+});
+
+test('the log records that the tree was signalled', async () => {
+  const engine = makeEngine();
+  const { id } = await startTree(engine, 'echo $$; sleep 100', 1);
+  await engine.cancel(id);
+  await engine.wait(id);
+  const log = await engine.readLogs(id);
+  expect(log).toMatch(/\[engine\] Execution cancelled; process tree signalled/);
+  expect(log).toMatch(/# status: cancelled/);
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Real processes: separate forks keep each file's process-exit hooks and signals apart.
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // A busy 2-core CI machine: keep parallelism modest so process-spawning tests stay stable.
+    maxWorkers: 2,
+  },
+});
