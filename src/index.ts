@@ -14,3 +14,4 @@ export * from './wire/types.js';
 export { validatePlan } from './validation/plan.js';
 export { validateRequest } from './validation/request.js';
 export { displayCommand } from './runner/invocation.js';
+export { JSON_SCHEMA_NAMES, jsonSchemaOf, type JsonSchemaName } from './wire/json-schema.js';

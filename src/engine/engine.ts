@@ -85,7 +85,8 @@ export class ExecutionEngine {
     await validateRequest(parsed, this.config);
     this.assertAccepting();
     this.assertNew([parsed.id]);
-    const state = this.trackCommand(parsed, null);
+    const state = this.newCommand(parsed, null);
+    this.tracked.set(state.id, state);
     linkSignal(options.signal, state.abort);
     void runCommand(this.context, state);
     return state.id;
@@ -98,11 +99,15 @@ export class ExecutionEngine {
     await validatePlan(parsed, this.config);
     this.assertAccepting();
     this.assertNew([parsed.id, ...parsed.commands.map((c) => c.id)]);
-    const commands = parsed.commands.map((request) => this.trackCommand(request, parsed.id));
+    const commands = parsed.commands.map((request) => this.newCommand(request, parsed.id));
     const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), commands);
-    for (const command of commands) linkSignal(state.abort.signal, command.abort);
-    linkSignal(options.signal, state.abort);
+    // The plan is listed before its commands, in submission order.
     this.tracked.set(state.id, state);
+    for (const command of commands) {
+      this.tracked.set(command.id, command);
+      linkSignal(state.abort.signal, command.abort);
+    }
+    linkSignal(options.signal, state.abort);
     void runPlan(this.context, state).catch((err: unknown) => {
       process.emitWarning(`cloudops-execution-engine: plan ${state.id} failed internally: ${String(err)}`);
     });
@@ -243,10 +248,8 @@ export class ExecutionEngine {
     return join(logDirOf(this.config), `${id}.log`);
   }
 
-  private trackCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {
-    const state = new TrackedCommand(request, displayCommand(request.command), request.output_log_path ?? this.defaultLogPath(request.id), planId);
-    this.tracked.set(state.id, state);
-    return state;
+  private newCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {
+    return new TrackedCommand(request, displayCommand(request.command), request.output_log_path ?? this.defaultLogPath(request.id), planId);
   }
 
   private publish(state: TrackedExecution, event: ExecutionEvent): void {

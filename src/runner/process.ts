@@ -92,7 +92,7 @@ export function runProcess(spec: ProcessSpec, options: RunOptions): Promise<Proc
 
     const onAbort = (): void => stop('cancelled');
 
-    child.once('error', (err) => {
+    child.on('error', (err) => {
       // Only a spawn failure leaves us without a pid; later errors (e.g. kill failures) are not fatal.
       if (pid === undefined) {
         finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: err });
@@ -152,5 +152,7 @@ function pipeStream(stream: Readable, name: StreamName, options: RunOptions): vo
     }
   };
   stream.on('data', (chunk: Buffer) => deliver(chunk, splitter.push(chunk)));
+  // A read error (rare: EIO on a pipe) ends the stream; the child's 'close' still follows.
+  stream.on('error', () => {});
   stream.once('end', () => deliver(EMPTY, splitter.end()));
 }

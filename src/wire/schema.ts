@@ -9,6 +9,8 @@ import { z } from 'zod';
 
 // The Rust crate's Uuid parser accepts any 8-4-4-4-12 hex string, not only RFC 4122 variants.
 const Id = z.guid();
+/** An id the engine generates when the caller leaves it out. */
+export const GeneratedId = Id.default(() => randomUUID());
 const Timestamp = z.iso.datetime({ offset: true });
 const NonEmpty = z.string().min(1, 'must not be empty');
 const NoNul = NonEmpty.refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
@@ -63,7 +65,7 @@ export const CommandSchema = z.discriminatedUnion('type', [
 export const COMMAND_TYPES = ['exec', 'shell', 'script', 'aws_cli'] as const;
 
 export const ExecutionRequestSchema = z.object({
-  id: Id.default(() => randomUUID()),
+  id: GeneratedId,
   command: CommandSchema,
   env: z.record(EnvName, z.string()).default({}),
   working_dir: NoNul.nullable().default(null),
@@ -99,7 +101,7 @@ export const ExecutionStrategySchema = z.discriminatedUnion('type', [
 ]);
 
 export const ExecutionPlanSchema = z.object({
-  id: Id.default(() => randomUUID()),
+  id: GeneratedId,
   description: z.string().default(''),
   strategy: ExecutionStrategySchema.default({ type: 'serial', stop_on_error: true }),
   commands: z.array(ExecutionRequestSchema).min(1, 'a plan needs at least one command'),

@@ -1,0 +1,22 @@
+/** The README's quick start runs as written, against the built package (self-referenced by name). */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+test('README quick start runs and prints what it promises', () => {
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const block = /<!-- quickstart[^>]*-->\s*```js\n([\s\S]*?)```/.exec(readme);
+  expect(block, 'quick start block marked in README').not.toBeNull();
+  // Inside the package, so `import 'cloudops-execution-engine'` resolves to dist/ via "exports".
+  mkdirSync(`${root}test-artifacts`, { recursive: true });
+  const file = `${root}test-artifacts/quickstart.mjs`;
+  writeFileSync(file, block![1]!);
+  const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+  expect(out).toMatch(/\] Linux\n/);
+  expect(out).toMatch(/^completed 0 \d+ms \/.*\.log$/m);
+  expect(out).toMatch(/progress 3\/3/);
+  expect(out).toMatch(/completed \{[^}]*total: 3,[^}]*completed: 3/);
+});
