@@ -64,3 +64,8 @@ export function resolveConfig(input: ExecutionConfigInput = {}): ExecutionConfig
 export function logDirOf(config: ExecutionConfig): string {
   return config.log_dir ?? join(tmpdir(), 'cloudops-execution-engine');
 }
+
+/** Where the log of execution `id` goes unless its request names another file. */
+export function logPathOf(config: ExecutionConfig, id: string): string {
+  return join(logDirOf(config), `${id}.log`);
+}

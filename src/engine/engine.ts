@@ -4,8 +4,7 @@
  * -> result. This class only tracks executions and wires those stages together.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { logDirOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import { logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
 import { ExecutionError } from '../errors.js';
 import { displayCommand } from '../runner/invocation.js';
 import { Slots } from '../scheduler/slots.js';
@@ -245,7 +244,7 @@ export class ExecutionEngine {
   }
 
   private defaultLogPath(id: string): string {
-    return join(logDirOf(this.config), `${id}.log`);
+    return logPathOf(this.config, id);
   }
 
   private newCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {

@@ -53,7 +53,10 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
   let log: LogFile;
   try {
     log = await LogFile.open(state.logPath, {
+      kind: 'command',
       execution_id: state.id,
+      ...(state.planId ? { plan_id: state.planId } : {}),
+      engine_pid: String(process.pid),
       command: state.display,
       working_dir: request.working_dir ?? process.cwd(),
       timeout_ms: String(timeoutMs),

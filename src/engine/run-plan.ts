@@ -26,8 +26,10 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
 
   // The plan log is a narrative of the schedule; each command's output is in its own log.
   const log = await LogFile.open(state.logPath, {
-    plan_id: plan.id,
-    description: plan.description,
+    kind: 'plan',
+    execution_id: plan.id,
+    engine_pid: String(process.pid),
+    command: plan.description || `plan of ${total} commands`,
     strategy: JSON.stringify(plan.strategy),
     commands: String(total),
     started_at: state.startedAt.toISOString(),

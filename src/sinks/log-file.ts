@@ -13,6 +13,13 @@ import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
 import type { StreamName } from '../runner/process.js';
 
+/** `# key: value` lines; newlines in values are escaped so each entry stays one line. */
+function metaLines(entries: Record<string, string>): string {
+  return Object.entries(entries)
+    .map(([k, v]) => `# ${k}: ${v.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n')}\n`)
+    .join('');
+}
+
 const POOL_BUFFER_BYTES = 256 * 1024;
 const POOL_SIZE = 4;
 
@@ -41,7 +48,7 @@ export class LogFile {
       out.once('error', (err) => reject(ExecutionError.io(`cannot open log file ${path}: ${err.message}`, err)));
     });
     const log = new LogFile(path, out);
-    log.write(Object.entries(header).map(([k, v]) => `# ${k}: ${v}\n`).join(''));
+    log.write(metaLines(header));
     return log;
   }
 
@@ -76,7 +83,7 @@ export class LogFile {
   }
 
   async close(footer: Record<string, string>): Promise<void> {
-    this.write(Object.entries(footer).map(([k, v]) => `# ${k}: ${v}\n`).join(''));
+    this.write(metaLines(footer));
     await new Promise<void>((resolve) => this.out.end(resolve));
   }
 

@@ -1,0 +1,31 @@
+/** `validate PLAN` and `schema [NAME]`: look at plans without running them. */
+import { ValidationError } from '../../errors.js';
+import { validatePlan } from '../../validation/plan.js';
+import { JSON_SCHEMA_NAMES, jsonSchemaOf, type JsonSchemaName } from '../../wire/json-schema.js';
+import { CliExit, EXIT } from '../exit.js';
+import { engineConfig, type EngineOptions } from '../options.js';
+import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
+import { colorEnabled, makeStyle } from '../style.js';
+
+export async function validateCommand(file: string, options: EngineOptions & { color?: boolean }): Promise<number> {
+  const source = await readPlanSource(file);
+  const plan = parsePlanSource(source);
+  try {
+    await validatePlan(plan, engineConfig(options));
+  } catch (err) {
+    if (err instanceof ValidationError) throw locateIssues(source, err);
+    throw err;
+  }
+  const style = makeStyle(colorEnabled(process.stdout, options.color));
+  const what = plan.description ? `"${plan.description}"` : `plan ${plan.id}`;
+  process.stdout.write(`${style.paint('green', '✔')} ${source.name}: ${what} is valid — ${plan.commands.length} command(s), strategy ${plan.strategy.type}\n`);
+  return EXIT.OK;
+}
+
+export function schemaCommand(name: string): number {
+  if (!(JSON_SCHEMA_NAMES as string[]).includes(name)) {
+    throw new CliExit(EXIT.BAD_INPUT, `unknown schema "${name}"; choose one of ${JSON_SCHEMA_NAMES.join(', ')}`);
+  }
+  process.stdout.write(`${JSON.stringify(jsonSchemaOf(name as JsonSchemaName), null, 2)}\n`);
+  return EXIT.OK;
+}

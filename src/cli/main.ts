@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * `cloudops-exec`: a thin command-line adapter over ExecutionEngine. Parsing and exit codes
+ * live here; every decision about running commands is the engine's.
+ */
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { schemaCommand, validateCommand } from './commands/inspect.js';
+import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
+import { runCommand } from './commands/run.js';
+import { runSingle } from './commands/single.js';
+import { EXIT, reportError } from './exit.js';
+import { addEngineOptions } from './options.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('cloudops-exec')
+    .description('Run commands and plans through cloudops-execution-engine: live output, timeouts, cancellation of whole process trees, logs.')
+    .version(version)
+    .option('--log-dir <dir>', 'where execution logs are written and read (default: $CLOUDOPS_LOG_DIR, else <tmp>/cloudops-execution-engine)')
+    .option('--no-color', 'plain output without colours (also: NO_COLOR=1)')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 ok, 1 a command failed, 2 bad input, 124 timeout (exec/sh), 127 cannot run (exec/sh), 130 interrupted.${examples(
+        'cloudops-exec run examples/parallel.json',
+        "cloudops-exec sh 'uname -a'",
+        'cloudops-exec list',
+      )}`,
+    );
+
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number> | number) =>
+    async (...args: A) => {
+      try {
+        setExitCode(await fn(...args));
+      } catch (err) {
+        setExitCode(reportError(err));
+      }
+    };
+
+  addEngineOptions(
+    program
+      .command('run')
+      .description('Run a plan file (JSON or YAML, seed wire format); "-" reads stdin')
+      .argument('<plan>', 'plan file, or - for stdin')
+      .option('--json', 'print the event stream as NDJSON (then one {"plan_result": ...} line)'),
+  )
+    .addHelpText('after', examples('cloudops-exec run examples/dag.yaml', 'cloudops-exec run --json examples/serial.json | jq .event_type', 'cat plan.json | cloudops-exec run -'))
+    .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals())));
+
+  addEngineOptions(
+    program
+      .command('exec')
+      .description('Run one program with arguments (no shell); exit code mirrors it')
+      .argument('<program>', 'program to run')
+      .argument('[args...]', 'its arguments (put -- before them if they start with -)')
+      .option('--cwd <dir>', 'working directory')
+      .option('--env <NAME=VALUE...>', 'extra environment variables')
+      .option('--json', 'print the event stream as NDJSON')
+      .passThroughOptions(),
+  )
+    .addHelpText('after', examples('cloudops-exec exec -- ls -la /tmp', 'cloudops-exec exec --timeout 5000 -- sleep 10   # exits 124'))
+    .action(
+      act((program: string, args: string[], _opts: unknown, cmd: Command) =>
+        runSingle({ type: 'exec', program, args }, cmd.optsWithGlobals()),
+      ),
+    );
+
+  addEngineOptions(
+    program
+      .command('sh')
+      .description('Run a shell command string (bash by default); exit code mirrors it')
+      .argument('<command>', 'the command string')
+      .option('--shell <shell>', 'shell to run it with', 'bash')
+      .option('--cwd <dir>', 'working directory')
+      .option('--env <NAME=VALUE...>', 'extra environment variables')
+      .option('--json', 'print the event stream as NDJSON'),
+  )
+    .addHelpText('after', examples("cloudops-exec sh 'for i in 1 2 3; do echo $i; sleep 1; done'", "cloudops-exec sh --shell sh 'echo $0'"))
+    .action(
+      act((command: string, _opts: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<{ shell: string }>();
+        return runSingle({ type: 'shell', command, shell: opts.shell }, opts);
+      }),
+    );
+
+  program
+    .command('validate')
+    .description('Check a plan file without running it; errors name the field and its line')
+    .argument('<plan>', 'plan file, or - for stdin')
+    .option('--max-concurrent <n>', 'as for run')
+    .option('--timeout <ms>', 'as for run (sets the allowed maximum)')
+    .addHelpText('after', examples('cloudops-exec validate examples/dag.yaml'))
+    .action(act((file: string, _opts: unknown, cmd: Command) => validateCommand(file, cmd.optsWithGlobals())));
+
+  program
+    .command('schema')
+    .description('Print the JSON Schema of a wire object: plan (default), request, event, result, plan_result')
+    .argument('[name]', 'which schema', 'plan')
+    .addHelpText('after', examples('cloudops-exec schema > plan.schema.json', 'cloudops-exec schema event'))
+    .action(act((name: string) => schemaCommand(name)));
+
+  program
+    .command('logs')
+    .description('Print the log of an execution; --follow keeps printing until it ends')
+    .argument('<id>', 'execution or plan id')
+    .option('-f, --follow', 'wait for new output until the execution finishes')
+    .addHelpText('after', examples('cloudops-exec logs 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11', 'cloudops-exec logs -f 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11'))
+    .action(act((id: string, _opts: unknown, cmd: Command) => logsCommand(id, cmd.optsWithGlobals())));
+
+  program
+    .command('list')
+    .description('List executions found in the log directory, newest first')
+    .option('--json', 'print as JSON')
+    .option('-n, --limit <n>', 'how many (0 for all)', '20')
+    .addHelpText('after', examples('cloudops-exec list', 'cloudops-exec list --json -n 0'))
+    .action(act((_opts: unknown, cmd: Command) => listCommand(cmd.optsWithGlobals())));
+
+  program
+    .command('status')
+    .description('Show the status of one execution (running, completed, failed, ..., interrupted)')
+    .argument('<id>', 'execution or plan id')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('cloudops-exec status 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11'))
+    .action(act((id: string, _opts: unknown, cmd: Command) => statusCommand(id, cmd.optsWithGlobals())));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let exitCode: number = EXIT.OK;
+  const program = buildProgram((code) => (exitCode = code));
+  program.exitOverride();
+  for (const sub of program.commands) sub.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // Commander has already printed its message (usage errors) or the help/version text.
+    exitCode = err instanceof CommanderError ? (err.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT) : reportError(err);
+  }
+  // Let piped output drain before exiting.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(exitCode);
+}
+
+void main(process.argv);

@@ -1,0 +1,39 @@
+/** Options shared by the subcommands that start an engine, mapped onto ExecutionConfig. */
+import type { Command } from 'commander';
+import { resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import { CliExit, EXIT } from './exit.js';
+
+export interface EngineOptions {
+  logDir?: string;
+  maxConcurrent?: string;
+  timeout?: string;
+  killGrace?: string;
+  awsCli?: string;
+}
+
+export function addEngineOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-concurrent <n>', 'executions running at once (more wait as pending)')
+    .option('--timeout <ms>', 'default timeout per command in milliseconds')
+    .option('--kill-grace <ms>', 'grace between SIGTERM and SIGKILL when cancelling')
+    .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands');
+}
+
+function int(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);
+  return Number(value);
+}
+
+export function engineConfig(options: EngineOptions): ExecutionConfig {
+  const timeout = int(options.timeout, '--timeout');
+  const input: ExecutionConfigInput = {
+    log_dir: options.logDir ?? process.env.CLOUDOPS_LOG_DIR ?? null,
+    ...(options.maxConcurrent !== undefined ? { max_concurrent_executions: int(options.maxConcurrent, '--max-concurrent') } : {}),
+    // A longer default timeout than the seed's max raises the max with it: the user asked for it.
+    ...(timeout !== undefined ? { default_timeout_ms: timeout, max_timeout_ms: Math.max(timeout, 600_000) } : {}),
+    ...(options.killGrace !== undefined ? { kill_grace_ms: int(options.killGrace, '--kill-grace') } : {}),
+    ...(options.awsCli !== undefined ? { aws_cli_path: options.awsCli } : {}),
+  };
+  return resolveConfig(input);
+}

@@ -1,0 +1,19 @@
+/** `--json`: the event stream as NDJSON, in the seed's wire format, then one `plan_result` line. */
+import type { ExecutionEvent, PlanExecutionResult } from '../../wire/types.js';
+import type { RunView } from './view.js';
+
+export class JsonView implements RunView {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  onEvent(event: ExecutionEvent): void {
+    this.out.write(`${JSON.stringify(event)}\n`);
+  }
+
+  notice(): void {
+    // Machine output stays pure NDJSON; notices go to stderr from the caller.
+  }
+
+  finish(result: PlanExecutionResult): void {
+    this.out.write(`${JSON.stringify({ plan_result: result })}\n`);
+  }
+}

@@ -1,0 +1,77 @@
+/** How `run` shows a plan: the views receive engine events and the final result, nothing else. */
+import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
+import { displayCommand } from '../../runner/invocation.js';
+import type { Style } from '../style.js';
+
+export interface RunView {
+  onEvent(event: ExecutionEvent): void;
+  /** A message from the CLI itself (e.g. "interrupted"). */
+  notice(message: string): void;
+  finish(result: PlanExecutionResult): void;
+}
+
+export interface CommandLabel {
+  index: number;
+  /** `metadata.tags.name`, else `<index>:<command>` shortened. */
+  name: string;
+  command: string;
+}
+
+const MAX_NAME = 28;
+
+export function labelsOf(plan: ExecutionPlan): Map<string, CommandLabel> {
+  return new Map(
+    plan.commands.map((request, index) => {
+      const command = displayCommand(request.command);
+      const short = command.length > MAX_NAME ? `${command.slice(0, MAX_NAME - 1)}…` : command;
+      return [request.id, { index, name: request.metadata.tags.name ?? `${index}:${short}`, command }];
+    }),
+  );
+}
+
+export const SYMBOLS = {
+  completed: '✔',
+  failed: '✘',
+  timeout: '⏱',
+  cancelled: '⊘',
+  skipped: '↷',
+  pending: '◌',
+  running: '▶',
+} as const;
+
+export function statusColor(status: string): 'green' | 'red' | 'cyan' | 'yellow' {
+  switch (status) {
+    case 'completed':
+      return 'green';
+    case 'failed':
+    case 'timeout':
+      return 'red';
+    case 'running':
+      return 'cyan';
+    default:
+      return 'yellow';
+  }
+}
+
+/** The closing summary every human-facing view prints. */
+export function summaryLines(plan: ExecutionPlan, result: PlanExecutionResult, labels: Map<string, CommandLabel>, style: Style): string[] {
+  const { stats } = result;
+  const counts = (['completed', 'failed', 'timeout', 'cancelled', 'skipped'] as const)
+    .filter((k) => stats[k] > 0)
+    .map((k) => `${stats[k]} ${k}`)
+    .join(', ');
+  const title = plan.description ? `"${plan.description}"` : `plan ${plan.id}`;
+  const lines = [
+    style.paint(['bold', statusColor(result.status)], `${SYMBOLS[result.status as keyof typeof SYMBOLS] ?? '•'} ${title} ${result.status}`) +
+      ` — ${counts} of ${stats.total} in ${(result.total_duration_ms / 1000).toFixed(1)}s`,
+  ];
+  for (const r of result.results) {
+    if (r.status === 'completed') continue;
+    const label = labels.get(r.id);
+    lines.push(`  ${style.paint(statusColor(r.status), `${SYMBOLS[r.status as keyof typeof SYMBOLS] ?? '•'} [${label?.name ?? r.id}]`)} ${r.error ?? r.status}`);
+    const lastErr = r.stderr.trimEnd().split('\n').slice(-3).filter(Boolean);
+    for (const l of lastErr) lines.push(style.paint('dim', `      ${l}`));
+    if (r.status !== 'skipped' && r.status !== 'cancelled') lines.push(style.paint('dim', `      log: ${r.log_path}`));
+  }
+  return lines;
+}
