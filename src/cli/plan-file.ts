@@ -71,29 +71,51 @@ function locate(doc: Document, text: string, field: string): { line: number; col
     node = next;
   }
   const range = (node as { range?: [number, number, number] } | null)?.range;
-  if (!range) return null;
-  const before = text.slice(0, range[0]);
-  const line = before.split('\n').length;
-  return { line, column: range[0] - before.lastIndexOf('\n') };
+  return range ? lineColumnAt(text, range[0]) : null;
+}
+
+/** JSON when the file says so (extension) or looks so (first character); YAML otherwise. */
+function isJson(source: PlanSource): boolean {
+  if (/\.json$/i.test(source.name)) return true;
+  if (/\.ya?ml$/i.test(source.name)) return false;
+  return /^\s*[{[]/.test(source.text);
+}
+
+function lineColumnAt(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+}
+
+/** Strict JSON (no trailing commas, no comments: what the crate's serde_json accepts). */
+function parseJson(source: PlanSource): unknown {
+  try {
+    return JSON.parse(source.text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const place = at ? lineColumnAt(source.text, Number(at[1])) : { line: null, column: null };
+    throw new PlanFileError(source.name, [{ code: 'InvalidField', field: '', reason: `not valid JSON: ${message}`, ...place }], err);
+  }
 }
 
 /** Parse a plan source (JSON or YAML); structure is validated, the config-aware checks are the engine's. */
 export function parsePlanSource(source: PlanSource): ExecutionPlan {
+  const json = isJson(source) ? parseJson(source) : undefined;
   // YAML 1.2 is a superset of JSON, so one parser locates fields in either format.
   const doc = parseDocument(source.text, { prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  if (json === undefined && doc.errors.length > 0) {
     throw new PlanFileError(
       source.name,
       doc.errors.map((e) => ({
         code: 'InvalidField' as const,
         field: '',
-        reason: `not valid ${/\.ya?ml$/i.test(source.name) ? 'YAML' : 'JSON/YAML'}: ${e.message.split('\n')[0]}`,
+        reason: `not valid YAML: ${e.message.split('\n')[0]}`,
         line: e.linePos?.[0]?.line ?? null,
         column: e.linePos?.[0]?.col ?? null,
       })),
     );
   }
-  const data: unknown = doc.toJS();
+  const data: unknown = json !== undefined ? json : doc.toJS();
   if (data === null || data === undefined) {
     throw new PlanFileError(source.name, [{ code: 'InvalidPlan', field: '', reason: 'the plan file is empty', line: null, column: null }]);
   }

@@ -1,0 +1,281 @@
+/** End-to-end: the built `cloudops-exec` binary, spawned as a user or CI would run it. */
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { parseEvent } from '../src/index.js';
+import { isAlive, tempDir, until } from './helpers.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(root, 'dist/cli/main.js');
+const ANSI = /\x1b\[/;
+
+function cli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; logDir?: string } = {}): SpawnSyncReturns<string> {
+  const logDir = options.logDir ?? tempDir('cee-cli-');
+  return spawnSync(process.execPath, [BIN, '--log-dir', logDir, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    input: options.input ?? '',
+    env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...options.env },
+    timeout: 60_000,
+  });
+}
+
+/** A CLI process in the background, both streams collected (an unread pipe would keep it from closing). */
+function startCli(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (output.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+function planFile(name: string, content: string): string {
+  const path = join(tempDir('cee-plan-'), name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('run', () => {
+  test('serial example: plain prefixed lines off a TTY, summary, exit 0', () => {
+    const r = cli(['run', 'examples/serial.json']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('[build] compiling');
+    expect(r.stdout).toContain('[test] test run ok');
+    expect(r.stdout.indexOf('[build] compiled 12 files')).toBeLessThan(r.stdout.indexOf('[test] test parse ok'));
+    expect(r.stdout).toMatch(/✔ "Build, test and package, one step after another" completed — 3 completed of 3/);
+    expect(r.stdout).not.toMatch(ANSI);
+  });
+
+  test('parallel and DAG (YAML) examples complete', () => {
+    for (const file of ['examples/parallel.json', 'examples/dag.yaml']) {
+      const r = cli(['run', file]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/completed — 4 completed of 4/);
+    }
+    const dag = cli(['run', 'examples/dag.yaml']).stdout;
+    expect(dag.indexOf('[deploy]')).toBeGreaterThan(dag.indexOf('[test] 42 passed'));
+    expect(dag.indexOf('[test] ▶')).toBeGreaterThan(dag.indexOf('[build] built'));
+  });
+
+  test('a failing step with stop_on_error: exit 1, later steps skipped, the error and log shown', () => {
+    const r = cli(['run', 'examples/failing.json']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('[migrate] ERROR: column "region" already exists');
+    expect(r.stdout).not.toContain('[restart] restarting service');
+    expect(r.stdout).toMatch(/↷ \[restart\] Skipped: step 1 did not complete \(failed\)/);
+    expect(r.stdout).toMatch(/log: .*\.log/);
+  });
+
+  test('--json prints the event stream as NDJSON in the wire format, then the plan result', () => {
+    const r = cli(['run', '--json', 'examples/failing.json']);
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const last = lines.pop()!;
+    expect(last.plan_result).toMatchObject({ status: 'failed', stats: { total: 3, completed: 1, failed: 1, skipped: 1 } });
+    const events = lines.map((l) => parseEvent(l));
+    expect(events.map((e) => e.event_type)).toContain('progress');
+    expect(events.filter((e) => e.event_type === 'stderr').map((e) => (e as { line: string }).line)).toEqual(['ERROR: column "region" already exists']);
+  });
+
+  test('"-" reads the plan from stdin (YAML)', () => {
+    const r = cli(['run', '-'], { input: 'commands:\n  - command: { type: exec, program: echo, args: [from stdin] }\n' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\[0:echo 'from stdin'\] from stdin/);
+  });
+});
+
+describe('bad plan files: exit 2 and a message naming the problem', () => {
+  test('invalid JSON names the position', () => {
+    const r = cli(['run', planFile('bad.json', '{"commands": [\n  {"command": {"type": "exec", "program": "true"},}\n]}')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.json:2:\d+: not valid JSON: /);
+  });
+
+  test('an unknown command type names the type, the field and its line', () => {
+    const r = cli(['run', planFile('unknown.json', '{\n  "commands": [\n    {"command": {"type": "powershell", "command": "dir"}}\n  ]\n}\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown\.json:3:\d+: commands\[0\]\.command\.type: unknown command type "powershell"/);
+    expect(r.stderr).toContain('[InvalidCommand]');
+  });
+
+  test('a dependency cycle names the indices', () => {
+    const r = cli(['run', join(root, '../shared/conformance/invalid/plan_cycle.json')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/dependency cycle between commands 0 -> 1 -> 0 \[InvalidPlan\]/);
+  });
+
+  test('a missing file and an empty file', () => {
+    expect(cli(['run', '/nonexistent/plan.json']).stderr).toMatch(/cannot read plan file \(no such file\)/);
+    const empty = cli(['run', planFile('empty.yaml', '')]);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toContain('the plan file is empty');
+  });
+});
+
+describe('exec and sh', () => {
+  test('output passes through and the exit code mirrors the command', () => {
+    const r = cli(['exec', '--', 'sh', '-c', 'echo out; echo err >&2; exit 5']);
+    expect(r.status).toBe(5);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toMatch(/^err\ncloudops-exec: Command failed with exit code 5 \(log: .*\.log\)\n$/);
+  });
+
+  test('argv is not re-interpreted by a shell', () => {
+    const r = cli(['exec', 'printf', '%s|', '$HOME', 'a b', ';ls']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('$HOME|a b|;ls|\n');
+  });
+
+  test('sh with env, cwd and another shell', () => {
+    const dir = tempDir();
+    const r = cli(['sh', '--shell', 'sh', '--env', 'WHO=world', '--cwd', dir, 'echo "hello $WHO from $(pwd) via $0"']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`hello world from ${dir} via sh\n`);
+  });
+
+  test('timeout exits 124, an unknown program 127', () => {
+    const t = cli(['exec', '--timeout', '300', '--', 'sleep', '10']);
+    expect(t.status).toBe(124);
+    expect(t.stderr).toContain('Execution timeout after 300ms');
+    expect(cli(['exec', 'no-such-program-xyz']).status).toBe(127);
+  });
+});
+
+describe('validate and schema', () => {
+  test('validate: a good plan passes, a bad one points at the field and line', () => {
+    const ok = cli(['validate', 'examples/dag.yaml']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/examples\/dag\.yaml: "Build and lint.*" is valid — 4 command\(s\), strategy dependency_graph/);
+    const bad = cli(['validate', planFile('t.yaml', 'commands:\n  - command: { type: exec, program: "true" }\n    timeout_ms: 99999999\n')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/t\.yaml:3:\d+: commands\[0\]\.timeout_ms: 99999999ms > 600000ms \[TimeoutTooLarge\]/);
+  });
+
+  test('schema prints the JSON Schema; unknown names are bad input', () => {
+    const r = cli(['schema']);
+    expect(r.status).toBe(0);
+    const schema = JSON.parse(r.stdout) as { required: string[]; properties: Record<string, unknown> };
+    expect(schema.required).toEqual(['commands']);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['strategy', 'commands']));
+    expect(JSON.parse(cli(['schema', 'event']).stdout).oneOf).toHaveLength(7);
+    const bad = cli(['schema', 'bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown schema "bogus"');
+  });
+});
+
+describe('logs, list, status', () => {
+  test('list and status show finished executions; logs prints the log', () => {
+    const logDir = tempDir();
+    const run = cli(['sh', '--json', 'echo listed'], { logDir });
+    const id = (JSON.parse(run.stdout.split('\n')[0]!) as { execution_id: string }).execution_id;
+    const list = cli(['list'], { logDir });
+    expect(list.stdout).toMatch(new RegExp(`${id}  completed .* echo listed`));
+    const status = cli(['status', id, '--json'], { logDir });
+    expect(JSON.parse(status.stdout)).toMatchObject({ id, status: 'completed', exit_code: 0, command: 'echo listed' });
+    const logs = cli(['logs', id], { logDir });
+    expect(logs.stdout).toMatch(/\[stdout\] listed\n/);
+    expect(cli(['status', 'not-an-id'], { logDir }).status).toBe(2);
+    const unknown = cli(['status', '00000000-0000-4000-8000-000000000000'], { logDir });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no log for execution');
+  });
+
+  test('logs --follow streams a running execution until it ends', async () => {
+    const logDir = tempDir();
+    const gate = join(logDir, 'gate');
+    const runner = startCli(['--log-dir', logDir, 'sh', '--json', `echo first; while [ ! -f ${gate} ]; do sleep 0.05; done; echo second`]);
+    await until(() => runner.output.stdout.includes('"line":"first"'), 10_000, 'first line');
+    const id = (JSON.parse(runner.output.stdout.split('\n')[0]!) as { execution_id: string }).execution_id;
+    const follower = startCli(['--log-dir', logDir, 'logs', '--follow', id]);
+    await until(() => follower.output.stdout.includes('[stdout] first'), 10_000, 'follower to print the first line');
+    expect(follower.output.stdout).not.toContain('[stdout] second');
+    writeFileSync(gate, '');
+    expect(await follower.exited).toBe(0);
+    expect(follower.output.stdout).toMatch(/\[stdout\] second\n/);
+    expect(follower.output.stdout).toMatch(/# status: completed\n/);
+    expect(await runner.exited).toBe(0);
+  });
+
+  test('an execution whose engine was killed shows as interrupted', async () => {
+    const logDir = tempDir();
+    const victim = startCli(['--log-dir', logDir, 'sh', '--json', 'echo $$; sleep 100']);
+    await until(() => victim.output.stdout.includes('"event_type":"stdout"'), 10_000, 'pid line');
+    const lines = victim.output.stdout.trim().split('\n').map((l) => JSON.parse(l) as { execution_id: string; line?: string });
+    const shellPid = Number(lines.find((l) => l.line)!.line);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    try {
+      const status = cli(['status', '--json', lines[0]!.execution_id], { logDir });
+      expect(JSON.parse(status.stdout)).toMatchObject({ status: 'interrupted' });
+    } finally {
+      process.kill(-shellPid, 'SIGKILL'); // SIGKILL gave the CLI no chance to clean up: do it here
+    }
+  });
+});
+
+describe('Ctrl-C', () => {
+  test('SIGINT cancels the run, kills the process trees, prints a summary and exits 130', async () => {
+    const plan = planFile(
+      'long.json',
+      JSON.stringify({
+        strategy: { type: 'parallel', max_concurrency: null },
+        commands: [0, 1].map((i) => ({ command: { type: 'shell', command: `sh -c 'echo $$; sleep 100' & wait` }, metadata: { tags: { name: `long${i}` } } })),
+      }),
+    );
+    const run = startCli(['--log-dir', tempDir(), 'run', plan]);
+    const pids = () => [...run.output.stdout.matchAll(/\[long\d\] (\d+)$/gm)].map((m) => Number(m[1]));
+    await until(() => pids().length === 2, 10_000, 'both commands to print their pids');
+    const seen = pids();
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output.stdout).toContain('Interrupted: cancelling running commands');
+    expect(run.output.stdout).toMatch(/⊘ plan .* cancelled — 2 cancelled of 2/);
+    await until(() => !seen.some(isAlive), 5_000, 'process trees to be gone');
+  });
+});
+
+describe('conventions', () => {
+  test.each(['run', 'exec', 'sh', 'validate', 'schema', 'logs', 'list', 'status'])('%s --help shows examples', (sub) => {
+    const r = cli([sub, '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Examples:\n\s+\$ cloudops-exec /);
+  });
+
+  test('unknown options and commands are bad input (exit 2, stderr)', () => {
+    const r = cli(['run', '--bogus', 'x.json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown option '--bogus'");
+    expect(cli(['frobnicate']).status).toBe(2);
+  });
+
+  test('colour: FORCE_COLOR turns it on; NO_COLOR and --no-color turn it off', () => {
+    expect(cli(['run', 'examples/serial.json'], { env: { FORCE_COLOR: '1' } }).stdout).toMatch(ANSI);
+    expect(cli(['run', 'examples/serial.json'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } }).stdout).not.toMatch(ANSI);
+    expect(cli(['--no-color', 'run', 'examples/serial.json'], { env: { FORCE_COLOR: '1' } }).stdout).not.toMatch(ANSI);
+  });
+
+  test('on a terminal, run shows a live task list (checked under a pseudo-terminal)', () => {
+    const logDir = tempDir();
+    const r = spawnSync('script', ['-qfec', `stty rows 30 cols 120; ${process.execPath} ${BIN} --log-dir ${logDir} run examples/dag.yaml`, '/dev/null'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '' },
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    const screen = r.stdout;
+    expect(screen).toMatch(/\x1b\[2K\x1b\[1A/); // rows are redrawn in place
+    expect(screen).toMatch(ANSI); // colours on a terminal
+    const plain = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(plain).toMatch(/◌ deploy {2}pending/); // a waiting row
+    expect(plain).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (build|lint|test|deploy) {2}\d+ms/); // a running row with elapsed time
+    expect(plain).toMatch(/› 42 passed/); // tail of output
+    expect(plain).toMatch(/✔ deploy {2}\d+ms/);
+    expect(plain).toMatch(/4\/4/);
+    expect(plain).not.toMatch(/\[build\] building/); // no plain prefixed lines on a terminal
+  });
+});
