@@ -1,6 +1,8 @@
 /** The README's quick start runs as written, against the built package (self-referenced by name). */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 
@@ -19,4 +21,14 @@ test('README quick start runs and prints what it promises', () => {
   expect(out).toMatch(/^completed 0 \d+ms \/.*\.log$/m);
   expect(out).toMatch(/progress 3\/3/);
   expect(out).toMatch(/completed \{[^}]*total: 3,[^}]*completed: 3/);
+});
+
+test("README's setup-and-run command runs the example plan with cloudops-exec", () => {
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const setup = /## Setup and run[\s\S]*?```sh\n([^\n]+)\n/.exec(readme)![1]!.replace(/\s+#.*$/, '');
+  expect(setup).toMatch(/^npm ci && npx cloudops-exec run examples\//);
+  // `npm ci` already ran for this checkout; run the rest exactly as written.
+  const run = setup.replace(/^npm ci && /, '');
+  const out = execFileSync('sh', ['-c', run], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CLOUDOPS_LOG_DIR: mkdtempSync(join(tmpdir(), 'cee-readme-')) } });
+  expect(out).toMatch(/completed — \d+ completed of \d+/);
 });
