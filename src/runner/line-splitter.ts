@@ -26,15 +26,17 @@ export class LineSplitter {
     if (start < chunk.length) {
       this.pending.push(chunk.subarray(start));
       this.pendingSize += chunk.length - start;
-      if (this.pendingSize > this.maxLineBytes) {
+      // A trailing '\r' may be the first half of a CRLF: it is not line content yet.
+      const trailingCr = chunk[chunk.length - 1] === 13 ? 1 : 0;
+      if (this.pendingSize - trailingCr > this.maxLineBytes) {
         const joined = this.takePending(Buffer.alloc(0));
-        const keep = cutPoint(joined, joined.length - (joined.length % this.maxLineBytes || this.maxLineBytes));
+        const body = joined.length - trailingCr;
+        // Emit whole pieces; the last, partial one (and the '\r') waits for more bytes.
+        const keep = cutPoint(joined, body - (body % this.maxLineBytes || this.maxLineBytes));
         this.emit(joined.subarray(0, keep), lines);
-        if (keep < joined.length) {
-          // Copy: the remainder must not pin the (possibly large) joined buffer.
-          this.pending = [Buffer.from(joined.subarray(keep))];
-          this.pendingSize = joined.length - keep;
-        }
+        // Copy: the remainder must not pin the (possibly large) joined buffer.
+        this.pending = [Buffer.from(joined.subarray(keep))];
+        this.pendingSize = joined.length - keep;
       }
     }
     return lines;

@@ -54,11 +54,22 @@ function unknownTagCode(field: string): ValidationErrorCode {
   return 'InvalidField';
 }
 
+/** A bad dependency index is a plan problem; other bad keys (env names) are field problems. */
+function unknownKeyCode(field: string): ValidationErrorCode {
+  return /(^|\.)strategy\.dependencies\./.test(field) ? 'InvalidPlan' : 'InvalidField';
+}
+
 function toIssue(issue: z.core.$ZodIssue, input: unknown): ValidationIssue {
   const field = formatPath(issue.path);
   const value = valueAt(input, issue.path);
   if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
     return { code: 'MissingField', field, reason: `${field || 'value'} is required` };
+  }
+  if (issue.code === 'invalid_key') {
+    // The key itself is wrong: say why (the schema's own message), not what its value was.
+    const key = issue.path.at(-1);
+    const reason = issue.issues[0]?.message ?? issue.message;
+    return { code: unknownKeyCode(field), field, reason: `${reason} (key ${JSON.stringify(String(key))})` };
   }
   if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
     const kind = field.endsWith('event_type') ? 'event type' : field.split('.').at(-2) ?? 'type';

@@ -14,6 +14,8 @@ export const GeneratedId = Id.default(() => randomUUID());
 const Timestamp = z.iso.datetime({ offset: true });
 const NonEmpty = z.string().min(1, 'must not be empty');
 const NoNul = NonEmpty.refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+/** Program and interpreter names: a blank one would be spawned as an empty file name. */
+const ProgramName = NoNul.refine((s) => s.trim().length > 0, 'must not be blank');
 
 const EnvName = z
   .string()
@@ -30,20 +32,20 @@ const defaultMetadata = () => ({ source: null, conversation_id: null, tags: {} }
 
 export const ExecCommandSchema = z.object({
   type: z.literal('exec'),
-  program: NoNul,
+  program: ProgramName,
   args: z.array(z.string()).default([]),
 });
 
 export const ShellCommandSchema = z.object({
   type: z.literal('shell'),
   command: NonEmpty,
-  shell: NoNul.default('bash'),
+  shell: ProgramName.default('bash'),
 });
 
 export const ScriptCommandSchema = z.object({
   type: z.literal('script'),
   path: NoNul,
-  interpreter: NoNul.nullable().default(null),
+  interpreter: ProgramName.nullable().default(null),
 });
 
 export const AwsCliCommandSchema = z.object({

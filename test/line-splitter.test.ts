@@ -1,0 +1,179 @@
+/** LineSplitter: byte-level line splitting across chunks, CRLF, flushing, long-line cutting, UTF-8 safety. */
+import { describe, expect, test } from 'vitest';
+import { LineSplitter, completeUtf8Length, cutPoint } from '../src/runner/line-splitter.js';
+
+const b = (s: string) => Buffer.from(s, 'utf8');
+
+/** Feed `chunks` then end the stream; every line decoded as the engine does (`toString('utf8')`). */
+function split(chunks: Array<string | Buffer>, maxLineBytes = 1024): string[] {
+  const splitter = new LineSplitter(maxLineBytes);
+  const lines: Buffer[] = [];
+  for (const chunk of chunks) lines.push(...splitter.push(typeof chunk === 'string' ? b(chunk) : chunk));
+  lines.push(...splitter.end());
+  return lines.map((line) => line.toString('utf8'));
+}
+
+/** Every way to cut `data` into two chunks gives the same lines as one chunk. */
+function expectSameForEverySplit(data: Buffer, maxLineBytes = 1024): void {
+  const whole = split([data], maxLineBytes);
+  for (let at = 0; at <= data.length; at++) {
+    expect(split([data.subarray(0, at), data.subarray(at)], maxLineBytes), `split at ${at}`).toEqual(whole);
+  }
+}
+
+describe('LineSplitter', () => {
+  test('complete lines in one chunk', () => {
+    const splitter = new LineSplitter(1024);
+    expect(splitter.push(b('a\nbb\nccc\n')).map(String)).toEqual(['a', 'bb', 'ccc']);
+    expect(splitter.end()).toEqual([]);
+  });
+
+  test('a line across chunk boundaries is emitted once it completes', () => {
+    const splitter = new LineSplitter(1024);
+    expect(splitter.push(b('hel'))).toEqual([]);
+    expect(splitter.push(b('lo\nwor')).map(String)).toEqual(['hello']);
+    expect(splitter.push(b('l'))).toEqual([]);
+    expect(splitter.push(b('d\n')).map(String)).toEqual(['world']);
+    expect(splitter.end()).toEqual([]);
+  });
+
+  test('one byte at a time', () => {
+    const text = 'first line\nsecond\n\nlast';
+    expect(split([...b(text)].map((byte) => Buffer.from([byte])))).toEqual(['first line', 'second', '', 'last']);
+  });
+
+  test('a multi-byte character split across two chunks decodes correctly', () => {
+    const euro = b('€'); // E2 82 AC
+    expect(euro).toHaveLength(3);
+    expect(split([Buffer.concat([b('price: '), euro.subarray(0, 2)]), Buffer.concat([euro.subarray(2), b(' 5\n')])])).toEqual(['price: € 5']);
+    const emoji = b('😀'); // 4 bytes
+    expect(split([emoji.subarray(0, 1), emoji.subarray(1, 3), emoji.subarray(3), b('\n')])).toEqual(['😀']);
+  });
+
+  test('splitting anywhere gives the same lines', () => {
+    expectSameForEverySplit(b('héllo wörld\r\n日本語\n\n😀 end'));
+    expect(split([b('héllo wörld\r\n日本語\n\n😀 end')])).toEqual(['héllo wörld', '日本語', '', '😀 end']);
+  });
+
+  test('CRLF is stripped, also when \\r and \\n arrive in different chunks', () => {
+    expect(split(['a\r\nb\r\n'])).toEqual(['a', 'b']);
+    expect(split(['a\r', '\nb\r', '\n'])).toEqual(['a', 'b']);
+  });
+
+  test('only one trailing \\r is stripped and a lone \\r inside a line is kept', () => {
+    expect(split(['a\rb\n'])).toEqual(['a\rb']);
+    expect(split(['x\r\r\n'])).toEqual(['x\r']);
+  });
+
+  test('the final line without a newline is flushed by end()', () => {
+    const splitter = new LineSplitter(1024);
+    expect(splitter.push(b('one\ntwo'))).toHaveLength(1);
+    expect(splitter.end().map(String)).toEqual(['two']);
+    // Nothing left after that.
+    expect(splitter.end()).toEqual([]);
+  });
+
+  test('end() strips a trailing \\r of the last line', () => {
+    expect(split(['last\r'])).toEqual(['last']);
+  });
+
+  test('end() with nothing pending emits nothing (no phantom empty line)', () => {
+    expect(split(['a\n'])).toEqual(['a']);
+    expect(split([])).toEqual([]);
+    expect(split([''])).toEqual([]);
+  });
+
+  test('empty lines are kept', () => {
+    expect(split(['a\n\nb\n'])).toEqual(['a', '', 'b']);
+    expect(split(['\n\n'])).toEqual(['', '']);
+    expect(split(['\r\n'])).toEqual(['']);
+  });
+
+  test('a line longer than maxLineBytes is cut into pieces (one chunk)', () => {
+    expect(split(['abcdefghij\n'], 4)).toEqual(['abcd', 'efgh', 'ij']);
+  });
+
+  test('a long line without a newline is cut while it streams, so memory stays bounded', () => {
+    const splitter = new LineSplitter(4);
+    const out: string[] = [];
+    for (const chunk of ['abc', 'def', 'ghi', 'jkl']) {
+      out.push(...splitter.push(b(chunk)).map(String));
+    }
+    // Pieces are emitted before the line ends.
+    expect(out.length).toBeGreaterThan(0);
+    out.push(...splitter.push(b('\n')).map(String));
+    out.push(...splitter.end().map(String));
+    expect(out.join('')).toBe('abcdefghijkl');
+    for (const piece of out) expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(4);
+    expect(out).toEqual(['abcd', 'efgh', 'ijkl']);
+  });
+
+  test('a line of exactly maxLineBytes is one piece', () => {
+    expect(split(['abcd\nefgh'], 4)).toEqual(['abcd', 'efgh']);
+    expect(split(['abcd', 'efgh', '\n'], 4)).toEqual(['abcd', 'efgh']);
+  });
+
+  // Regression: when a chunk ended with a line of exactly maxLineBytes (or a multiple) followed
+  // by its '\r', the over-limit flush in push() treated the '\r' as line content and left it
+  // pending alone; the '\n' (or end()) then turned it into a spurious empty line.
+  test('CRLF right after a full-length piece gives no extra empty line, however the input is chunked', () => {
+    expect(split(['abcd\r', '\nxy\n'], 4)).toEqual(['abcd', 'xy']);
+    expect(split(['abcd\r'], 4)).toEqual(['abcd']);
+    expectSameForEverySplit(b('abcd\r\nxy\n'), 4);
+  });
+
+  test('long-line pieces are cut on character boundaries', () => {
+    const text = 'aé€😀'.repeat(20); // 1 + 2 + 3 + 4 bytes per group
+    for (const max of [4, 5, 7, 10]) {
+      const bytes = b(text);
+      const oneByteChunks = [...bytes].map((byte) => Buffer.from([byte]));
+      for (const chunks of [[text + '\n'], oneByteChunks]) {
+        const lines = split(chunks, max);
+        expect(lines.join(''), `max ${max}`).toBe(text);
+        for (const line of lines) {
+          expect(line).not.toContain('\uFFFD');
+          expect(Buffer.byteLength(line)).toBeLessThanOrEqual(max);
+        }
+      }
+    }
+  });
+
+  test('invalid UTF-8 passes through as bytes and decodes to U+FFFD without throwing', () => {
+    const bad = Buffer.from([0xff, 0x41, 0xc3, 0x0a, 0x80, 0x42, 0x0a]);
+    const splitter = new LineSplitter(1024);
+    const lines = [...splitter.push(bad), ...splitter.end()];
+    expect(lines.map((l) => [...l])).toEqual([
+      [0xff, 0x41, 0xc3],
+      [0x80, 0x42],
+    ]);
+    expect(lines.map((l) => l.toString('utf8'))).toEqual(['\uFFFDA\uFFFD', '\uFFFDB']);
+  });
+
+  test('a truncated multi-byte sequence at end of stream decodes to U+FFFD', () => {
+    expect(split([Buffer.from([0x41, 0xe2, 0x82])])).toEqual(['A\uFFFD']);
+  });
+
+});
+
+describe('UTF-8 helpers', () => {
+  test('cutPoint never lands inside a character', () => {
+    const buf = b('a€b'); // 61 E2 82 AC 62
+    expect(cutPoint(buf, 1)).toBe(1);
+    expect(cutPoint(buf, 2)).toBe(1);
+    expect(cutPoint(buf, 3)).toBe(1);
+    expect(cutPoint(buf, 4)).toBe(4);
+    expect(cutPoint(buf, 10)).toBe(5);
+  });
+
+  test('completeUtf8Length drops an incomplete trailing sequence only', () => {
+    const euro = b('€');
+    expect(completeUtf8Length(b('abc'))).toBe(3);
+    expect(completeUtf8Length(Buffer.concat([b('a'), euro]))).toBe(4);
+    expect(completeUtf8Length(Buffer.concat([b('a'), euro.subarray(0, 2)]))).toBe(1);
+    expect(completeUtf8Length(Buffer.concat([b('a'), euro.subarray(0, 1)]))).toBe(1);
+    const emoji = b('😀');
+    expect(completeUtf8Length(emoji.subarray(0, 3))).toBe(0);
+    expect(completeUtf8Length(emoji)).toBe(4);
+    expect(completeUtf8Length(Buffer.alloc(0))).toBe(0);
+  });
+});
