@@ -1,0 +1,36 @@
+/**
+ * Secrets never leave the engine: values of environment variables whose names look secret
+ * (and the ambient AWS credentials) are replaced in events, log lines and results.
+ */
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SESSION_KEY|AUTH/i;
+/** Short values would redact ordinary words ("on", "1", "true"); they are not worth hiding. */
+const MIN_SECRET_LENGTH = 4;
+
+export const REDACTED = '***';
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) || name === 'AWS_SESSION_TOKEN' || name === 'AWS_SECRET_ACCESS_KEY';
+}
+
+/** Secret values from `env` (the request's, over the inherited one), longest first. */
+export function secretValues(...envs: Array<Record<string, string | undefined>>): string[] {
+  const values = new Set<string>();
+  for (const env of envs) {
+    for (const [name, value] of Object.entries(env)) {
+      if (value && value.length >= MIN_SECRET_LENGTH && isSecretName(name)) values.add(value);
+    }
+  }
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+export type Redactor = (text: string) => string;
+
+const identity: Redactor = (text) => text;
+
+/** A function replacing every secret value in a text; the identity when there are none. */
+export function redactorFor(secrets: readonly string[]): Redactor {
+  if (secrets.length === 0) return identity;
+  const escaped = secrets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(escaped.join('|'), 'g');
+  return (text) => (text.length === 0 ? text : text.replace(re, REDACTED));
+}

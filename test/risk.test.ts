@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'vitest';
+import { assessCommandRisk, awsOperationRisk, maxRisk, operationVerb, type RiskLevel } from '../src/policy/risk.js';
+
+/** Real AWS CLI operations and the level a careful operator would give them. */
+const TABLE: Array<[service: string, operation: string, args: string[], expected: RiskLevel]> = [
+  ['ec2', 'describe-instances', [], 'read_only'],
+  ['ec2', 'describe-security-groups', [], 'read_only'],
+  ['s3api', 'list-buckets', [], 'read_only'],
+  ['s3api', 'get-object', ['--bucket', 'b', '--key', 'k', 'out'], 'read_only'],
+  ['s3api', 'head-object', [], 'read_only'],
+  ['s3', 'ls', [], 'read_only'],
+  ['iam', 'list-users', [], 'read_only'],
+  ['iam', 'get-role', [], 'read_only'],
+  ['sts', 'get-caller-identity', [], 'read_only'],
+  ['logs', 'filter-log-events', [], 'read_only'],
+  ['logs', 'tail', [], 'read_only'],
+  ['dynamodb', 'query', [], 'read_only'],
+  ['dynamodb', 'scan', [], 'read_only'],
+  ['dynamodb', 'batch-get-item', [], 'read_only'],
+  ['cloudformation', 'validate-template', [], 'read_only'],
+  ['ec2', 'wait', ['instance-running'], 'read_only'],
+  ['ec2', 'run-instances', [], 'modify'],
+  ['ec2', 'start-instances', [], 'modify'],
+  ['ec2', 'stop-instances', [], 'modify'],
+  ['ec2', 'reboot-instances', [], 'modify'],
+  ['ec2', 'create-tags', [], 'modify'],
+  ['ec2', 'modify-instance-attribute', [], 'modify'],
+  ['ec2', 'authorize-security-group-ingress', [], 'modify'],
+  ['s3api', 'put-object', [], 'modify'],
+  ['s3', 'cp', ['a', 's3://b/a'], 'modify'],
+  ['s3', 'sync', ['.', 's3://b'], 'modify'],
+  ['s3', 'mb', ['s3://b'], 'modify'],
+  ['lambda', 'update-function-code', [], 'modify'],
+  ['lambda', 'invoke', [], 'modify'],
+  ['cloudformation', 'create-stack', [], 'modify'],
+  ['dynamodb', 'batch-write-item', [], 'modify'],
+  ['autoscaling', 'set-desired-capacity', [], 'modify'],
+  ['ec2', 'terminate-instances', [], 'destructive'],
+  ['ec2', 'delete-volume', [], 'destructive'],
+  ['ec2', 'deregister-image', [], 'destructive'],
+  ['ec2', 'revoke-security-group-ingress', [], 'destructive'],
+  ['ec2', 'release-address', [], 'destructive'],
+  ['ec2', 'detach-volume', [], 'destructive'],
+  ['s3', 'rm', ['s3://b/k'], 'destructive'],
+  ['s3', 'rb', ['s3://b', '--force'], 'destructive'],
+  ['s3', 'mv', ['s3://b/a', 's3://b/c'], 'destructive'],
+  ['s3', 'sync', ['.', 's3://b', '--delete'], 'destructive'],
+  ['s3api', 'delete-object', [], 'destructive'],
+  ['iam', 'remove-role-from-instance-profile', [], 'destructive'],
+  ['rds', 'delete-db-instance', [], 'destructive'],
+  ['sqs', 'purge-queue', [], 'destructive'],
+  ['kms', 'disable-key', [], 'destructive'],
+  ['dynamodb', 'batch-delete-item', [], 'destructive'],
+  ['cloudformation', 'delete-stack', [], 'destructive'],
+];
+
+describe('AWS operations are classified by verb', () => {
+  test(`the table has ${TABLE.length} real operations`, () => expect(TABLE.length).toBeGreaterThanOrEqual(30));
+  test.each(TABLE)('%s %s %j -> %s', (service, operation, args, expected) => {
+    expect(awsOperationRisk(service, operation, args)).toBe(expected);
+    expect(assessCommandRisk({ type: 'aws_cli', service, operation, args, profile: null, region: null })).toBe(expected);
+  });
+
+  test('SDK-style PascalCase operation names give the same verbs', () => {
+    expect(operationVerb('DescribeInstances')).toBe('describe');
+    expect(operationVerb('BatchGetItem')).toBe('batch-get');
+    expect(awsOperationRisk('ec2', 'TerminateInstances')).toBe('destructive');
+    expect(awsOperationRisk('s3', 'PutObject')).toBe('modify');
+    expect(awsOperationRisk('s3', 'ListObjectsV2')).toBe('read_only');
+  });
+});
+
+describe('other commands', () => {
+  test('shell and exec default to modify; scripts too', () => {
+    expect(assessCommandRisk({ type: 'shell', command: 'echo hi', shell: 'bash' })).toBe('modify');
+    expect(assessCommandRisk({ type: 'exec', program: 'ls', args: [] })).toBe('modify');
+    expect(assessCommandRisk({ type: 'script', path: '/x.sh', interpreter: null })).toBe('modify');
+  });
+
+  test('an aws call inside exec or a shell string is seen', () => {
+    expect(assessCommandRisk({ type: 'exec', program: '/usr/bin/aws', args: ['--region', 'us-east-1', 'ec2', 'terminate-instances'] })).toBe('destructive');
+    expect(assessCommandRisk({ type: 'exec', program: 'aws', args: ['ec2', 'describe-instances'] })).toBe('read_only');
+    expect(assessCommandRisk({ type: 'shell', command: "ids=$(aws ec2 describe-instances | jq -r .x); aws ec2 terminate-instances --instance-ids $ids", shell: 'bash' })).toBe('destructive');
+    // A read-only aws call in a shell string is still a shell string: other parts may write.
+    expect(assessCommandRisk({ type: 'shell', command: 'aws s3 ls > listing.txt', shell: 'bash' })).toBe('modify');
+  });
+
+  test('maxRisk takes the highest, ignoring missing levels', () => {
+    expect(maxRisk('read_only', null, 'modify')).toBe('modify');
+    expect(maxRisk(undefined, 'destructive', 'read_only')).toBe('destructive');
+    expect(maxRisk()).toBe('read_only');
+  });
+});
