@@ -162,7 +162,10 @@ export class ExecutionEngine {
     state.abort.abort(ExecutionError.cancelled());
   }
 
-  /** The whole log of an execution; for a plan, its schedule log followed by each command's log. */
+  /**
+   * The whole log of an execution; for a plan, its schedule log followed by each command's
+   * log. Empty for a tracked execution that has not started; `NotFound` for an unknown id.
+   */
   async readLogs(id: string): Promise<string> {
     const state = this.tracked.get(id);
     const paths = state?.kind === 'plan' ? [state.logPath, ...state.commands.map((c) => c.logPath)] : [this.getLogPath(id)];
@@ -173,7 +176,7 @@ export class ExecutionEngine {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' && !state) throw ExecutionError.notFound(id);
-        if (code === 'ENOENT' && state && paths.length > 1) continue; // a command that never started has no log
+        if (code === 'ENOENT') continue; // tracked but not started (pending, or cancelled/skipped before it ran): no log yet
         throw ExecutionError.io(`cannot read log ${path}: ${(err as Error).message}`, err);
       }
     }

@@ -1,0 +1,69 @@
+/** Shutdown and AbortSignal: how work ends when its owner goes away. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { makeEngine, sh, tempDir, until } from './helpers.js';
+
+test("shutdown({mode:'cancel'}) cancels running work and resolves when it has ended", async () => {
+  const engine = makeEngine();
+  const id = await engine.execute(sh('sleep 30'));
+  await until(async () => (await engine.getStatus(id)) === 'running', 10_000, 'running');
+  await engine.shutdown({ mode: 'cancel' });
+  expect(await engine.getStatus(id)).toBe('cancelled');
+  await expect(engine.execute(sh('true'))).rejects.toMatchObject({ code: 'ShuttingDown' });
+  await expect(engine.executePlan({ commands: [sh('true')] })).rejects.toMatchObject({ code: 'ShuttingDown' });
+});
+
+test("shutdown({mode:'drain'}) lets running and queued work finish", async () => {
+  const engine = makeEngine({ max_concurrent_executions: 1 });
+  const a = await engine.execute(sh('sleep 0.2; echo a'));
+  const b = await engine.execute(sh('echo b'));
+  await engine.shutdown({ mode: 'drain' });
+  expect((await engine.getResult(a)).status).toBe('completed');
+  expect((await engine.getResult(b)).stdout).toBe('b\n');
+});
+
+test('drain with timeout_ms cancels what is still running after the timeout', async () => {
+  const engine = makeEngine();
+  const id = await engine.execute(sh('sleep 30'));
+  await engine.shutdown({ mode: 'drain', timeout_ms: 200 });
+  expect(await engine.getStatus(id)).toBe('cancelled');
+});
+
+test('an AbortSignal on execute cancels; an already-aborted one means the command never runs', async () => {
+  const dir = tempDir();
+  const engine = makeEngine();
+  const controller = new AbortController();
+  const id = await engine.execute(sh('sleep 30'), { signal: controller.signal });
+  await until(async () => (await engine.getStatus(id)) === 'running', 10_000, 'running');
+  controller.abort();
+  expect((await engine.wait(id)).status).toBe('cancelled');
+
+  const never = await engine.execute(sh(`touch ${join(dir, 'ran')}`), { signal: AbortSignal.abort() });
+  const result = await engine.wait(never);
+  expect(result.status).toBe('cancelled');
+  expect(existsSync(join(dir, 'ran'))).toBe(false);
+});
+
+test('an AbortSignal on executePlan cancels the plan', async () => {
+  const engine = makeEngine();
+  const controller = new AbortController();
+  const id = await engine.executePlan({ commands: [sh('sleep 30'), sh('true')] }, { signal: controller.signal });
+  const first = (await engine.listExecutions()).find((s) => s.plan_id === id)!.id;
+  await until(async () => (await engine.getStatus(first)) === 'running', 10_000, 'running');
+  controller.abort();
+  expect((await engine.waitPlan(id)).status).toBe('cancelled');
+});
+
+test('finished executions beyond max_retained_executions are forgotten, oldest first; logs stay', async () => {
+  const engine = makeEngine({ max_retained_executions: 2 });
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = await engine.execute(sh(`echo ${i}`));
+    await engine.wait(id);
+    ids.push(id);
+  }
+  await expect(engine.getStatus(ids[0]!)).rejects.toMatchObject({ code: 'NotFound' });
+  expect(await engine.getStatus(ids[2]!)).toBe('completed');
+  expect(await engine.readLogs(ids[0]!)).toContain('[stdout] 0');
+});
