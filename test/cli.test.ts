@@ -236,6 +236,22 @@ describe('Ctrl-C', () => {
     expect(run.output.stdout).toMatch(/⊘ plan .* cancelled — 2 cancelled of 2/);
     await until(() => !seen.some(isAlive), 5_000, 'process trees to be gone');
   });
+
+  test('a second SIGINT forces the exit at once and still leaves no process behind', async () => {
+    // The tree ignores SIGTERM and the grace is long: only the forced path can end it quickly.
+    const plan = planFile('stubborn.json', JSON.stringify({ commands: [{ command: { type: 'shell', command: "trap '' TERM; echo $$; sleep 100 & echo $!; wait" }, metadata: { tags: { name: 'stubborn' } } }] }));
+    const run = startCli(['--log-dir', tempDir(), 'run', '--kill-grace', '60000', plan]);
+    const pids = () => [...run.output.stdout.matchAll(/\[stubborn\] (\d+)$/gm)].map((m) => Number(m[1]));
+    await until(() => pids().length === 2, 10_000, 'pids printed');
+    const seen = pids();
+    run.child.kill('SIGINT');
+    await until(() => run.output.stdout.includes('Interrupted'), 10_000, 'first interrupt acknowledged');
+    expect(seen.every(isAlive)).toBe(true); // SIGTERM ignored, grace not over
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output.stdout).toContain('Forced exit');
+    await until(() => !seen.some(isAlive), 5_000, 'stubborn tree to be gone');
+  });
 });
 
 describe('conventions', () => {

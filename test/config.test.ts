@@ -2,19 +2,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { validationErrorOf } from './helpers.js';
 import { logDirOf, logPathOf } from '../src/config.js';
 import { DEFAULT_CONFIG, ExecutionEngine, ValidationError, resolveConfig } from '../src/index.js';
-
-function validationErrorOf(fn: () => unknown): ValidationError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(ValidationError);
-  return thrown as ValidationError;
-}
 
 test('DEFAULT_CONFIG has the seed defaults', () => {
   expect(DEFAULT_CONFIG).toMatchObject({

@@ -2,8 +2,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
-import { ExecutionEngine, type ExecutionConfigInput } from '../src/index.js';
+import { afterEach, expect } from 'vitest';
+import { ExecutionEngine, ValidationError, type ExecutionConfigInput } from '../src/index.js';
 
 const engines: ExecutionEngine[] = [];
 const dirs: string[] = [];
@@ -48,3 +48,15 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
 
 export const sh = (command: string) => ({ command: { type: 'shell' as const, command } });
 export const exec = (program: string, ...args: string[]) => ({ command: { type: 'exec' as const, program, args } });
+
+/** The ValidationError `fn` throws (fails the test if it throws nothing or something else). */
+export function validationErrorOf(fn: () => unknown): ValidationError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(ValidationError);
+  return thrown as ValidationError;
+}

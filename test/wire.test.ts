@@ -1,5 +1,6 @@
 /** The wire boundary: parse defaults, error reporting by field path, every event type, and the error classes. */
 import { describe, expect, test } from 'vitest';
+import { validationErrorOf } from './helpers.js';
 import {
   EVENT_TYPES,
   ExecutionError,
@@ -17,18 +18,6 @@ const ID = '5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11';
 const PLAN_ID = '11111111-2222-4333-8444-555555555555';
 const TS = '2026-11-22T10:00:00.123Z';
 const ls = { type: 'exec', program: 'ls' } as const;
-
-/** The ValidationError `fn` throws (fails the test if it throws nothing or something else). */
-function validationErrorOf(fn: () => unknown): ValidationError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(ValidationError);
-  return thrown as ValidationError;
-}
 
 describe('parse defaults', () => {
   test('a request with only `command` gets the seed defaults', () => {
