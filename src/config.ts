@@ -2,6 +2,7 @@
  * Engine configuration: the seed's `ExecutionConfig` fields and defaults, plus the bounds a
  * production engine needs (memory caps, kill grace). Validated like any other input.
  */
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -9,6 +10,10 @@ import { ValidationError } from './errors.js';
 import { formatPath } from './wire/parse.js';
 
 const PositiveInt = z.int().positive();
+
+export function defaultAwsCliPath(): string {
+  return existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+}
 
 export const ExecutionConfigSchema = z.object({
   /** Timeout for requests that set none (seed default: 2 minutes). */
@@ -27,8 +32,13 @@ export const ExecutionConfigSchema = z.object({
   max_line_bytes: PositiveInt.default(1024 * 1024),
   /** Grace between SIGTERM and SIGKILL when cancelling or timing out. */
   kill_grace_ms: z.int().nonnegative().default(5_000),
-  /** AWS CLI binary for `aws_cli` commands. */
-  aws_cli_path: z.string().min(1).default('aws'),
+  /**
+   * AWS CLI binary for `aws_cli` commands. Default: Debian's `/usr/bin/aws` (v2) when it
+   * exists, chosen deliberately over whatever `aws` (often a pip v1) comes first on PATH.
+   */
+  aws_cli_path: z.string().min(1).default(() => defaultAwsCliPath()),
+  /** Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. */
+  aws_endpoint_url: z.url().nullable().default(null),
   /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */
   max_retained_executions: PositiveInt.default(10_000),
   /** Events buffered per slow subscriber before line events are dropped (lifecycle events never are). */

@@ -160,7 +160,7 @@ describe('validate and schema', () => {
     const schema = JSON.parse(r.stdout) as { required: string[]; properties: Record<string, unknown> };
     expect(schema.required).toEqual(['commands']);
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['strategy', 'commands']));
-    expect(JSON.parse(cli(['schema', 'event']).stdout).oneOf).toHaveLength(7);
+    expect(JSON.parse(cli(['schema', 'event']).stdout).oneOf).toHaveLength(10);
     const bad = cli(['schema', 'bogus']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('unknown schema "bogus"');

@@ -8,11 +8,11 @@ test('every wire object has a JSON Schema', () => {
   for (const name of JSON_SCHEMA_NAMES) expect(jsonSchemaOf(name).$schema).toMatch(/json-schema\.org/);
 });
 
-test('the request schema lists the four command types and requires only what the parser requires', () => {
+test('the request schema lists the five command types and requires only what the parser requires', () => {
   const schema = jsonSchemaOf('request') as Json;
   expect(schema.required).toEqual(['command']);
   const types = (schema.properties.command.oneOf as Json[]).map((o) => o.properties.type.const).sort();
-  expect(types).toEqual(['aws_cli', 'exec', 'script', 'shell']);
+  expect(types).toEqual(['aws_cli', 'exec', 'script', 'sdk', 'shell']);
   const exec = (schema.properties.command.oneOf as Json[]).find((o) => o.properties.type.const === 'exec')!;
   expect(exec.required).toEqual(['type', 'program']);
 });

@@ -291,6 +291,7 @@ function fullResult(): ExecutionResult {
     signal: null,
     stdout_truncated: false,
     stderr_truncated: false,
+    attempts: 1,
   };
 }
 
@@ -303,11 +304,16 @@ describe('events', () => {
     failed: { event_type: 'failed', execution_id: ID, error: 'Command failed with exit code 1', timestamp: TS },
     cancelled: { event_type: 'cancelled', execution_id: ID, timestamp: TS },
     progress: { event_type: 'progress', plan_id: PLAN_ID, completed: 1, total: 2, current_command: 'echo hi', timestamp: TS },
+    retrying: { event_type: 'retrying', execution_id: ID, attempt: 1, max_attempts: 3, delay_ms: 1000, reason: 'ThrottlingException', timestamp: TS },
+    rollback_started: { event_type: 'rollback_started', execution_id: PLAN_ID, timestamp: TS },
+    rollback_completed: { event_type: 'rollback_completed', execution_id: PLAN_ID, results: [fullResult()], status: 'rolled_back', timestamp: TS },
   };
 
-  test('the samples cover every event type', () => {
+  test('the samples cover every event type: the seed core set plus the cloud-operations layer', () => {
     expect(Object.keys(samples).sort()).toEqual([...EVENT_TYPES].sort());
-    expect([...EVENT_TYPES].sort()).toEqual(['cancelled', 'completed', 'failed', 'progress', 'started', 'stderr', 'stdout']);
+    expect([...EVENT_TYPES].sort()).toEqual([
+      'cancelled', 'completed', 'failed', 'progress', 'retrying', 'rollback_completed', 'rollback_started', 'started', 'stderr', 'stdout',
+    ]);
   });
 
   test.each(Object.entries(samples))('%s parses and round-trips', (_type, sample) => {
@@ -317,7 +323,7 @@ describe('events', () => {
   });
 
   test('a completed event with a minimal seed result gets the extension defaults', () => {
-    const { signal: _s, stdout_truncated: _o, stderr_truncated: _e, ...seedResult } = fullResult();
+    const { signal: _s, stdout_truncated: _o, stderr_truncated: _e, attempts: _a, ...seedResult } = fullResult();
     const event = parseEvent({ event_type: 'completed', execution_id: ID, result: seedResult, timestamp: TS });
     expect(event.event_type).toBe('completed');
     if (event.event_type !== 'completed') throw new Error('unreachable');

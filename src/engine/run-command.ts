@@ -70,7 +70,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
 
   let invocation;
   try {
-    invocation = await resolveInvocation(request.command, { awsCliPath: config.aws_cli_path, workingDir: request.working_dir });
+    invocation = await resolveInvocation(request.command, { awsCliPath: config.aws_cli_path, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir });
   } catch (err) {
     const message = err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message;
     log.note(message);
@@ -92,7 +92,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
   };
 
   const outcome = await runProcess(
-    { file: invocation.file, args: invocation.args, env: { ...process.env, ...request.env }, cwd: request.working_dir ?? undefined },
+    { file: invocation.file, args: invocation.args, env: { ...process.env, ...invocation.env, ...request.env }, cwd: request.working_dir ?? undefined },
     {
       timeoutMs,
       killGraceMs: config.kill_grace_ms,
@@ -175,6 +175,7 @@ async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: Lo
     signal: ending.signal,
     stdout_truncated: ending.truncated[0],
     stderr_truncated: ending.truncated[1],
+    attempts: 1,
   };
   close(ctx, state, result);
   return result;
@@ -198,6 +199,7 @@ export function finishUnstarted(ctx: Pick<CommandContext, 'publish' | 'ended'>, 
     signal: null,
     stdout_truncated: false,
     stderr_truncated: false,
+    attempts: 0,
   };
   close(ctx, state, result);
   return result;

@@ -2,23 +2,10 @@
  * Retry with backoff (seed 002 `RetryConfig`): which failures are worth another attempt
  * (a retryable pattern in the output, e.g. AWS throttling) and how long to wait first.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { RetryConfigSchema, type BackoffSchema } from '../wire/schema.js';
 
-export const BackoffSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('fixed'), delay_ms: z.int().nonnegative() }),
-  z.object({ type: z.literal('exponential'), base_ms: z.int().positive(), max_ms: z.int().positive() }),
-  z.object({ type: z.literal('linear'), increment_ms: z.int().positive(), max_ms: z.int().positive() }),
-]);
-
-export const RetryConfigSchema = z.object({
-  /** Attempts in all, the first one included (1 = no retry). */
-  max_attempts: z.int().min(1).default(3),
-  backoff: BackoffSchema.default({ type: 'exponential', base_ms: 1_000, max_ms: 30_000 }),
-  /** Substrings (or /regex/ sources) looked for in stderr and stdout of a failed attempt. */
-  retryable_errors: z.array(z.string().min(1)).default(['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable']),
-  /** Randomize each delay by up to this fraction either way, so retries of many clients spread out. */
-  jitter: z.number().min(0).max(1).default(0.2),
-});
+export { BackoffSchema, RetryConfigSchema } from '../wire/schema.js';
 
 export type Backoff = z.output<typeof BackoffSchema>;
 export type RetryConfig = z.output<typeof RetryConfigSchema>;

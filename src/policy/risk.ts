@@ -74,6 +74,8 @@ export function assessCommandRisk(command: Command): RiskLevel {
   switch (command.type) {
     case 'aws_cli':
       return awsOperationRisk(command.service, command.operation, command.args);
+    case 'sdk':
+      return awsOperationRisk(command.service, command.operation);
     case 'exec': {
       const calls = awsCallsIn([command.program, ...command.args]);
       return calls.length > 0 ? maxRisk(...calls) : 'modify';

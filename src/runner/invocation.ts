@@ -4,17 +4,25 @@
  */
 import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../errors.js';
 import type { Command } from '../wire/types.js';
 
 export interface Invocation {
   file: string;
   args: string[];
+  /** Variables the command type itself sets (e.g. AWS_REGION for an SDK call). */
+  env?: Record<string, string>;
 }
+
+/** The compiled SDK runner next to this module (dist/runner/sdk-child.js). */
+export const SDK_CHILD = fileURLToPath(new URL('./sdk-child.js', import.meta.url));
 
 export interface InvocationOptions {
   /** Path or name of the AWS CLI binary. */
   awsCliPath: string;
+  /** AWS endpoint override (an emulator); null for AWS itself. */
+  awsEndpointUrl?: string | null;
   /** The request's working dir: relative script paths are read from there, as the interpreter will. */
   workingDir: string | null;
 }
@@ -61,8 +69,23 @@ export async function resolveInvocation(command: Command, options: InvocationOpt
       return { file: command.program, args: [...command.args] };
     case 'shell':
       return { file: command.shell, args: ['-c', command.command] };
-    case 'aws_cli':
-      return { file: options.awsCliPath, args: awsCliArgs(command) };
+    case 'aws_cli': {
+      const args = awsCliArgs(command);
+      // aws-cli 2.9 (Debian's) predates AWS_ENDPOINT_URL, so the flag it is.
+      if (options.awsEndpointUrl && !command.args.includes('--endpoint-url')) args.push('--endpoint-url', options.awsEndpointUrl);
+      return { file: options.awsCliPath, args };
+    }
+    case 'sdk':
+      return {
+        file: process.execPath,
+        // The SDK's Node-version notices are not the command's output.
+        args: ['--no-warnings', SDK_CHILD, JSON.stringify({ service: command.service, operation: command.operation, parameters: command.parameters })],
+        env: {
+          ...(command.region ? { AWS_REGION: command.region } : {}),
+          ...(command.profile ? { AWS_PROFILE: command.profile } : {}),
+          ...(options.awsEndpointUrl ? { AWS_ENDPOINT_URL: options.awsEndpointUrl } : {}),
+        },
+      };
     case 'script': {
       const interpreter = command.interpreter
         ? command.interpreter.trim().split(/\s+/)
@@ -108,5 +131,7 @@ export function displayCommand(command: Command): string {
       return command.interpreter ? `${command.interpreter} ${quoteArg(command.path)}` : quoteArg(command.path);
     case 'aws_cli':
       return ['aws', ...awsCliArgs(command)].map(quoteArg).join(' ');
+    case 'sdk':
+      return `sdk ${command.service}:${command.operation} ${JSON.stringify(command.parameters)}`;
   }
 }

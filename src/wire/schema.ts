@@ -57,16 +57,48 @@ export const AwsCliCommandSchema = z.object({
   region: NoNul.nullable().default(null),
 });
 
+/** An AWS API call through the SDK for JavaScript v3 (seed 002 `SdkCommand`). */
+export const SdkCommandSchema = z.object({
+  type: z.literal('sdk'),
+  /** Client package suffix: `ec2` -> `@aws-sdk/client-ec2`. */
+  service: z.string().regex(/^[a-z0-9-]+$/, 'must be an SDK client name such as "ec2" or "s3"'),
+  /** API operation in PascalCase, e.g. `DescribeInstances`. */
+  operation: z.string().regex(/^[A-Z][A-Za-z0-9]*$/, 'must be an API operation name such as "DescribeInstances"'),
+  parameters: z.record(z.string(), z.unknown()).default({}),
+  profile: NoNul.nullable().default(null),
+  region: NoNul.nullable().default(null),
+});
+
 export const CommandSchema = z.discriminatedUnion('type', [
   ExecCommandSchema,
   ShellCommandSchema,
   ScriptCommandSchema,
   AwsCliCommandSchema,
+  SdkCommandSchema,
 ]);
 
-export const COMMAND_TYPES = ['exec', 'shell', 'script', 'aws_cli'] as const;
+export const COMMAND_TYPES = ['exec', 'shell', 'script', 'aws_cli', 'sdk'] as const;
 
-export const ExecutionRequestSchema = z.object({
+export const RiskLevelSchema = z.enum(['read_only', 'modify', 'destructive']);
+
+export const BackoffSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('fixed'), delay_ms: z.int().nonnegative() }),
+  z.object({ type: z.literal('exponential'), base_ms: z.int().positive(), max_ms: z.int().positive() }),
+  z.object({ type: z.literal('linear'), increment_ms: z.int().positive(), max_ms: z.int().positive() }),
+]);
+
+/** Seed 002 `RetryConfig`: defaults are the seed's (3 attempts, exponential 1 s..30 s, AWS throttling). */
+export const RetryConfigSchema = z.object({
+  /** Attempts in all, the first one included (1 = no retry). */
+  max_attempts: z.int().min(1).default(3),
+  backoff: BackoffSchema.default({ type: 'exponential', base_ms: 1_000, max_ms: 30_000 }),
+  /** Substrings (or /regex/flags) looked for in the output of a failed attempt. */
+  retryable_errors: z.array(z.string().min(1)).default(['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable']),
+  /** Each delay varies by up to this fraction either way, so many clients do not retry in step. */
+  jitter: z.number().min(0).max(1).default(0.2),
+});
+
+const requestFields = {
   id: GeneratedId,
   command: CommandSchema,
   env: z.record(EnvName, z.string()).default({}),
@@ -75,6 +107,21 @@ export const ExecutionRequestSchema = z.object({
   /** Where to write this execution's log instead of `<log_dir>/<id>.log`. */
   output_log_path: NoNul.nullable().default(null),
   metadata: ExecutionMetadataSchema.default(defaultMetadata),
+  /** Human-readable purpose, shown to approvers. */
+  description: z.string().nullable().default(null),
+  /** Declared risk: raises the assessed level, never lowers it. */
+  risk_level: RiskLevelSchema.nullable().default(null),
+  /** Retry policy for this command; null uses the engine's. */
+  retry: RetryConfigSchema.nullable().default(null),
+};
+
+/** A rollback step: a request of its own, without nested rollbacks. */
+export const RollbackRequestSchema = z.object(requestFields);
+
+export const ExecutionRequestSchema = z.object({
+  ...requestFields,
+  /** Commands that undo this one, run in order when its plan rolls back. */
+  rollback: z.array(RollbackRequestSchema).default([]),
 });
 
 export const SerialStrategySchema = z.object({
@@ -102,12 +149,23 @@ export const ExecutionStrategySchema = z.discriminatedUnion('type', [
   DependencyGraphStrategySchema,
 ]);
 
+export const RollbackStrategySchema = z.enum([
+  /** Roll back only when `rollback(id)` is called. */
+  'manual',
+  /** Roll back the completed steps as soon as the plan fails. */
+  'on_failure',
+]);
+
 export const ExecutionPlanSchema = z.object({
   id: GeneratedId,
   description: z.string().default(''),
   strategy: ExecutionStrategySchema.default({ type: 'serial', stop_on_error: true }),
   commands: z.array(ExecutionRequestSchema).min(1, 'a plan needs at least one command'),
   metadata: ExecutionMetadataSchema.default(defaultMetadata),
+  /** Declared risk of the whole plan: raises the assessed level, never lowers it. */
+  risk_level: RiskLevelSchema.nullable().default(null),
+  rollback_strategy: RollbackStrategySchema.default('manual'),
+  estimated_duration_ms: z.int().nonnegative().nullable().default(null),
 });
 
 export const ExecutionStatusSchema = z.enum([
@@ -119,6 +177,8 @@ export const ExecutionStatusSchema = z.enum([
   'timeout',
   /** A plan command that never ran because a dependency (or an earlier serial step) did not complete. */
   'skipped',
+  /** A completed command (or a plan) whose rollback commands have run. */
+  'rolled_back',
 ]);
 
 export const ExecutionResultSchema = z.object({
@@ -138,6 +198,8 @@ export const ExecutionResultSchema = z.object({
   /** True when `stdout` / `stderr` were cut to the engine's `max_output_bytes`; the log file has everything. */
   stdout_truncated: z.boolean().default(false),
   stderr_truncated: z.boolean().default(false),
+  /** How many times the command ran (more than 1 after retries); 0 if it never started. */
+  attempts: z.int().nonnegative().default(1),
 });
 
 export const ExecutionStatsSchema = z.object({
@@ -147,6 +209,7 @@ export const ExecutionStatsSchema = z.object({
   cancelled: z.int().nonnegative(),
   timeout: z.int().nonnegative(),
   skipped: z.int().nonnegative().default(0),
+  rolled_back: z.int().nonnegative().default(0),
 });
 
 export const PlanExecutionResultSchema = z.object({
@@ -187,6 +250,30 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
     current_command: z.string().nullable().default(null),
     timestamp: Timestamp,
   }),
+  // Seed 002 (cloud-operations layer):
+  z.object({
+    event_type: z.literal('retrying'),
+    execution_id: Id,
+    /** The attempt that just failed (1-based). */
+    attempt: z.int().positive(),
+    max_attempts: z.int().positive(),
+    delay_ms: z.int().nonnegative(),
+    /** The retryable pattern found in the output. */
+    reason: z.string(),
+    timestamp: Timestamp,
+  }),
+  z.object({ event_type: z.literal('rollback_started'), execution_id: Id, timestamp: Timestamp }),
+  z.object({
+    event_type: z.literal('rollback_completed'),
+    execution_id: Id,
+    /** Results of the rollback commands, in the order they ran. */
+    results: z.array(ExecutionResultSchema),
+    status: ExecutionStatusSchema,
+    timestamp: Timestamp,
+  }),
 ]);
 
-export const EVENT_TYPES = ['started', 'stdout', 'stderr', 'completed', 'failed', 'cancelled', 'progress'] as const;
+export const EVENT_TYPES = [
+  'started', 'stdout', 'stderr', 'completed', 'failed', 'cancelled', 'progress',
+  'retrying', 'rollback_started', 'rollback_completed',
+] as const;

@@ -1,0 +1,60 @@
+/**
+ * Runs one AWS SDK for JavaScript v3 call in a child process, so SDK commands get what every
+ * command gets: streamed output, a log file, a timeout and a cancel that kills the process.
+ *
+ *   node sdk-child.js '{"service":"ec2","operation":"DescribeInstances","parameters":{}}'
+ *
+ * The response (without `$metadata`) goes to stdout as JSON. A failure goes to stderr as
+ * `<ErrorName>: <message>` (so retry patterns and dry-run checks can match it) and exits 1;
+ * a missing client package exits 127. Region, profile and endpoint come from the usual
+ * AWS environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials chain).
+ */
+interface SdkCall {
+  service: string;
+  operation: string;
+  parameters: Record<string, unknown>;
+}
+
+type Constructor = new (...args: unknown[]) => unknown;
+
+async function main(): Promise<number> {
+  const call = JSON.parse(process.argv[2] ?? '{}') as SdkCall;
+  const packageName = `@aws-sdk/client-${call.service}`;
+  let sdk: Record<string, unknown>;
+  try {
+    sdk = (await import(packageName)) as Record<string, unknown>;
+  } catch {
+    process.stderr.write(`ExecutorNotAvailable: ${packageName} is not installed (npm install ${packageName})\n`);
+    return 127;
+  }
+  // The client class is the one export named <Something>Client with a `send` method (EC2Client, S3Client, ...).
+  const Client = Object.entries(sdk).find(
+    ([name, value]) => name.endsWith('Client') && typeof value === 'function' && typeof (value as { prototype?: { send?: unknown } }).prototype?.send === 'function',
+  )?.[1] as Constructor | undefined;
+  const Command = sdk[`${call.operation}Command`] as Constructor | undefined;
+  if (!Client || !Command) {
+    process.stderr.write(`InvalidCommand: ${packageName} has no ${Client ? `${call.operation}Command` : 'client class'}\n`);
+    return 2;
+  }
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  const client = new Client({ ...(endpoint ? { endpoint } : {}), ...(call.service === 's3' && endpoint ? { forcePathStyle: true } : {}) }) as {
+    send(command: unknown): Promise<Record<string, unknown>>;
+  };
+  try {
+    const { $metadata: _metadata, ...response } = await client.send(new Command(call.parameters));
+    process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    const e = err as { name?: string; Code?: string; message?: string };
+    process.stderr.write(`${e.Code ?? e.name ?? 'Error'}: ${e.message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
