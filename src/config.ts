@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { RetryConfigSchema } from './wire/schema.js';
 import { formatPath } from './wire/parse.js';
 
 const PositiveInt = z.int().positive();
@@ -37,6 +38,10 @@ export const ExecutionConfigSchema = z.object({
    * exists, chosen deliberately over whatever `aws` (often a pip v1) comes first on PATH.
    */
   aws_cli_path: z.string().min(1).default(() => defaultAwsCliPath()),
+  /** Retry policy for commands whose request sets none; null: no retries. */
+  retry: RetryConfigSchema.nullable().default(null),
+  /** Replace values of secret-looking environment variables in events, logs and results. */
+  redact_secrets: z.boolean().default(true),
   /** Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. */
   aws_endpoint_url: z.url().nullable().default(null),
   /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */

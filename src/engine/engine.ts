@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
 import { ExecutionError } from '../errors.js';
+import { redactorFor, secretValues } from '../policy/redaction.js';
 import { displayCommand } from '../runner/invocation.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
@@ -251,7 +252,9 @@ export class ExecutionEngine {
   }
 
   private newCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {
-    return new TrackedCommand(request, displayCommand(request.command), request.output_log_path ?? this.defaultLogPath(request.id), planId);
+    const secrets = this.config.redact_secrets ? secretValues(process.env, request.env) : [];
+    const display = redactorFor(secrets)(displayCommand(request.command));
+    return new TrackedCommand(request, display, request.output_log_path ?? this.defaultLogPath(request.id), planId, secrets);
   }
 
   private publish(state: TrackedExecution, event: ExecutionEvent): void {

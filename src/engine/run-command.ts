@@ -5,6 +5,9 @@
  */
 import type { ExecutionConfig } from '../config.js';
 import { ExecutionError, ValidationError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lineRedactor, redactorFor } from '../policy/redaction.js';
+import { backoffDelay, retryableMatch } from '../policy/retry.js';
 import { resolveInvocation } from '../runner/invocation.js';
 import { runProcess, type OutputChunk, type ProcessOutcome } from '../runner/process.js';
 import type { Slots } from '../scheduler/slots.js';
@@ -74,48 +77,70 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
   } catch (err) {
     const message = err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message;
     log.note(message);
-    return finishStarted(ctx, state, log, { status: 'failed', exitCode: -1, signal: null, error: message, stdout: '', stderr: '', truncated: [false, false] }, new Date());
+    return finishStarted(ctx, state, log, { status: 'failed', exitCode: -1, signal: null, error: message, stdout: '', stderr: '', truncated: [false, false], attempts: 1 }, new Date());
   }
 
-  const stdout = new OutputCapture(config.max_output_bytes);
-  const stderr = new OutputCapture(config.max_output_bytes);
+  const redact = redactorFor(state.secrets);
+  const redactLines = lineRedactor(state.secrets);
   const streamLines = config.stream_output;
+  const retry = request.retry ?? config.retry;
+  const spec = { file: invocation.file, args: invocation.args, env: { ...process.env, ...invocation.env, ...request.env }, cwd: request.working_dir ?? undefined };
 
-  const onOutput = (chunk: OutputChunk): Promise<void> | undefined => {
-    (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
-    if (streamLines && chunk.lines.length > 0 && ctx.wantsLines(state)) {
-      for (const line of chunk.lines) {
-        ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line: line.toString('utf8'), timestamp: chunk.timestamp });
+  for (let attempt = 1; ; attempt++) {
+    const stdout = new OutputCapture(config.max_output_bytes);
+    const stderr = new OutputCapture(config.max_output_bytes);
+    const onOutput = (chunk: OutputChunk): Promise<void> | undefined => {
+      (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
+      const lines = redactLines ? redactLines(chunk.data, chunk.lines) : chunk.lines;
+      if (streamLines && lines.length > 0 && ctx.wantsLines(state)) {
+        for (const line of lines) {
+          ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line: line.toString('utf8'), timestamp: chunk.timestamp });
+        }
       }
-    }
-    return log.append(chunk.stream, chunk.lines, chunk.timestamp);
-  };
-
-  const outcome = await runProcess(
-    { file: invocation.file, args: invocation.args, env: { ...process.env, ...invocation.env, ...request.env }, cwd: request.working_dir ?? undefined },
-    {
+      return log.append(chunk.stream, lines, chunk.timestamp);
+    };
+    const outcome = await runProcess(spec, {
       timeoutMs,
       killGraceMs: config.kill_grace_ms,
       maxLineBytes: config.max_line_bytes,
       signal: state.abort.signal,
       onOutput,
-      onSpawn: (pid) => log.note(`spawned pid ${pid}: ${[invocation.file, ...invocation.args].join(' ')}`),
-    },
-  );
-  const judged = judge(outcome, timeoutMs);
-  if (outcome.reason === 'timeout' || outcome.reason === 'cancelled') log.note(`${judged.error}; process tree signalled`);
-  return finishStarted(
-    ctx,
-    state,
-    log,
-    {
+      onSpawn: (pid) => log.note(redact(`spawned pid ${pid}: ${[invocation.file, ...invocation.args].join(' ')}`)),
+    });
+    const judged = judge(outcome, timeoutMs);
+    if (outcome.reason === 'timeout' || outcome.reason === 'cancelled') log.note(`${judged.error}; process tree signalled`);
+    const ending: Ending = {
       ...judged,
-      stdout: stdout.text(state.logPath),
-      stderr: stderr.text(state.logPath),
+      stdout: redact(stdout.text(state.logPath)),
+      stderr: redact(stderr.text(state.logPath)),
       truncated: [stdout.truncated, stderr.truncated],
-    },
-    outcome.endedAt,
-  );
+      attempts: attempt,
+    };
+    // Only a command that ran and failed is retried, and only for a retryable reason:
+    // a timeout or a cancel is the user's limit, not a transient error.
+    const reason = judged.status === 'failed' && outcome.reason === 'exited' && retry && attempt < retry.max_attempts
+      ? retryableMatch(retry, `${ending.stderr}\n${ending.stdout}`)
+      : null;
+    if (!reason || !retry) return finishStarted(ctx, state, log, ending, outcome.endedAt);
+
+    const delayMs = backoffDelay(retry, attempt);
+    log.note(`attempt ${attempt} of ${retry.max_attempts} failed (${reason}); retrying in ${delayMs}ms`);
+    ctx.publish(state, {
+      event_type: 'retrying',
+      execution_id: state.id,
+      attempt,
+      max_attempts: retry.max_attempts,
+      delay_ms: delayMs,
+      reason,
+      timestamp: new Date().toISOString(),
+    });
+    try {
+      await sleep(delayMs, undefined, { signal: state.abort.signal });
+    } catch {
+      // Cancelled while waiting to retry: the last attempt's output is what there is.
+      return finishStarted(ctx, state, log, { ...ending, status: 'cancelled', error: ExecutionError.cancelled().message }, new Date());
+    }
+  }
 }
 
 interface Judgement {
@@ -146,6 +171,7 @@ interface Ending extends Judgement {
   stdout: string;
   stderr: string;
   truncated: [boolean, boolean];
+  attempts: number;
 }
 
 async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: LogFile, ending: Ending, endedAt: Date): Promise<ExecutionResult> {
@@ -175,7 +201,7 @@ async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: Lo
     signal: ending.signal,
     stdout_truncated: ending.truncated[0],
     stderr_truncated: ending.truncated[1],
-    attempts: 1,
+    attempts: ending.attempts,
   };
   close(ctx, state, result);
   return result;

@@ -67,9 +67,12 @@ export class TrackedCommand extends Tracked<ExecutionResult> {
 
   constructor(
     readonly request: ExecutionRequest,
+    /** Display form of the command, secrets already redacted. */
     readonly display: string,
     logPath: string,
     readonly planId: string | null,
+    /** Values to redact from everything this execution emits (empty when redaction is off). */
+    readonly secrets: readonly string[] = [],
   ) {
     super(request.id, logPath);
   }

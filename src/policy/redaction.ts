@@ -34,3 +34,24 @@ export function redactorFor(secrets: readonly string[]): Redactor {
   const re = new RegExp(escaped.join('|'), 'g');
   return (text) => (text.length === 0 ? text : text.replace(re, REDACTED));
 }
+
+/**
+ * Redaction for output lines that stay bytes (the log file). A chunk is searched once per
+ * secret; only lines that contain one are decoded and rewritten. The first line of a chunk
+ * is always checked: it may continue bytes from the previous chunk.
+ */
+export function lineRedactor(secrets: readonly string[]): ((data: Buffer, lines: Buffer[]) => Buffer[]) | null {
+  if (secrets.length === 0) return null;
+  const redact = redactorFor(secrets);
+  const needles = secrets.map((s) => Buffer.from(s, 'utf8'));
+  const hasSecret = (buf: Buffer) => needles.some((n) => buf.indexOf(n) !== -1);
+  const fix = (line: Buffer) => (hasSecret(line) ? Buffer.from(redact(line.toString('utf8')), 'utf8') : line);
+  return (data, lines) => {
+    if (lines.length === 0) return lines;
+    if (hasSecret(data)) return lines.map(fix);
+    const first = fix(lines[0]!);
+    if (first === lines[0]) return lines;
+    lines[0] = first;
+    return lines;
+  };
+}
