@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { ApprovalConfigSchema } from './policy/approval.js';
 import { RetryConfigSchema } from './wire/schema.js';
 import { formatPath } from './wire/parse.js';
 
@@ -38,6 +39,11 @@ export const ExecutionConfigSchema = z.object({
    * exists, chosen deliberately over whatever `aws` (often a pip v1) comes first on PATH.
    */
   aws_cli_path: z.string().min(1).default(() => defaultAwsCliPath()),
+  /**
+   * The approval policy (seed 002 `ApprovalConfig`). When set, every submission is checked:
+   * a plan that needs approval runs only through `executeWithApproval`. Null: no policy.
+   */
+  approval: ApprovalConfigSchema.nullable().default(null),
   /** Retry policy for commands whose request sets none; null: no retries. */
   retry: RetryConfigSchema.nullable().default(null),
   /** Replace values of secret-looking environment variables in events, logs and results. */

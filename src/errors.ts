@@ -30,7 +30,15 @@ export type ExecutionErrorCode =
   /** An id that is already tracked by this engine was submitted again. */
   | 'DuplicateId'
   /** Work submitted after `shutdown()` began. */
-  | 'ShuttingDown';
+  | 'ShuttingDown'
+  /** The engine's approval policy requires a decision for this plan and none was given. */
+  | 'ApprovalRequired'
+  /** The approver rejected the plan (or the approval was malformed). */
+  | 'ApprovalRejected'
+  /** A rollback command failed; the steps after it were not rolled back. */
+  | 'RollbackFailed'
+  /** The command needs an executor that is not available (e.g. an SDK client package). */
+  | 'ExecutorNotAvailable';
 
 export class ExecutionError extends Error {
   readonly code: ExecutionErrorCode;

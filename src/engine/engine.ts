@@ -6,6 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
 import { ExecutionError } from '../errors.js';
+import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
+import { dryRunPlan, dryRunSummaries, type DryRunResult } from '../policy/dry-run.js';
 import { redactorFor, secretValues } from '../policy/redaction.js';
 import { displayCommand } from '../runner/invocation.js';
 import { Slots } from '../scheduler/slots.js';
@@ -27,6 +29,7 @@ import type {
 } from '../wire/types.js';
 import { runCommand } from './run-command.js';
 import { runPlan, type PlanContext } from './run-plan.js';
+import { runRollback } from './run-rollback.js';
 import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
 
 export interface SubmitOptions {
@@ -51,6 +54,7 @@ export class ExecutionEngine {
   private readonly closers = new Map<string | null, Set<() => void>>();
   private readonly context: PlanContext;
   private shuttingDown = false;
+  private approvalWorkflow: ApprovalWorkflow | undefined;
 
   constructor(config: ExecutionConfigInput = {}) {
     this.config = Object.freeze(resolveConfig(config));
@@ -64,6 +68,12 @@ export class ExecutionEngine {
       wantsLines: (state) => this.bus.hasSubscribers || state.hasReplayRoom(this.config.event_buffer_limit),
       ended: (state) => this.ended(state),
       endedPlan: (state) => this.ended(state),
+      trackStep: (plan, request) => {
+        const step = this.newCommand(request, plan.id);
+        this.tracked.set(step.id, step);
+        plan.commandIds.add(step.id);
+        return step;
+      },
     };
   }
 
@@ -78,13 +88,18 @@ export class ExecutionEngine {
     return this.bus.subscribe(handler, options);
   }
 
-  /** Validate and start one command in the background; resolves with its id once accepted. */
+  /**
+   * Validate and start one command in the background; resolves with its id once accepted.
+   * Under an approval policy, a command that needs approval is refused (`ApprovalRequired`):
+   * run it as a plan through `executeWithApproval`.
+   */
   async execute(request: ExecutionRequestInput | ExecutionRequest, options: SubmitOptions = {}): Promise<string> {
     this.assertAccepting();
     const parsed = parseRequest(request);
     await validateRequest(parsed, this.config);
     this.assertAccepting();
-    this.assertNew([parsed.id]);
+    this.assertNew(idsOf([parsed]));
+    this.admit(parsePlan({ id: parsed.id, commands: [parsed] }));
     const state = this.newCommand(parsed, null);
     this.tracked.set(state.id, state);
     linkSignal(options.signal, state.abort);
@@ -92,15 +107,84 @@ export class ExecutionEngine {
     return state.id;
   }
 
-  /** Validate and start a plan in the background; resolves with the plan id once accepted. */
+  /**
+   * Validate and start a plan in the background; resolves with the plan id once accepted.
+   * Under an approval policy, a plan that needs approval is refused (`ApprovalRequired`).
+   */
   async executePlan(plan: ExecutionPlanInput | ExecutionPlan, options: SubmitOptions = {}): Promise<string> {
+    const parsed = await this.acceptPlan(plan);
+    this.admit(parsed);
+    return this.startPlan(parsed, options, null);
+  }
+
+  /**
+   * Run a plan under a human decision (seed 002 `execute_with_approval`). `reject` throws
+   * `ApprovalRejected`; `modify_and_approve` runs the approver's plan, re-validated and
+   * re-assessed. Who approved, when and why is kept with the plan (`getApproval`).
+   */
+  async executeWithApproval(
+    plan: ExecutionPlanInput | ExecutionPlan,
+    decision: ApprovalDecisionInput,
+    approver: Approver,
+    options: SubmitOptions = {},
+  ): Promise<string> {
+    const original = await this.acceptPlan(plan);
+    const processed = this.workflow.processDecision(original, decision, approver);
+    if (!processed.approved) {
+      const reason = processed.metadata.decision.type === 'reject' ? processed.metadata.decision.reason : 'rejected';
+      throw new ExecutionError('ApprovalRejected', `Approval rejected by ${approver.approved_by}: ${reason}`);
+    }
+    const approved = processed.plan === original ? original : await this.acceptPlan(processed.plan);
+    return this.startPlan(approved, options, processed.metadata);
+  }
+
+  /** What an approver needs to decide: risk, commands and (by default) dry-run results. */
+  async createApprovalRequest(plan: ExecutionPlanInput | ExecutionPlan): Promise<ApprovalRequest> {
+    const parsed = parsePlan(plan);
+    await validatePlan(parsed, this.config);
+    const dryRun = this.workflow.config.dry_run_before_approval ? dryRunSummaries(await dryRunPlan(parsed, this.config)) : undefined;
+    return this.workflow.createApprovalRequest(parsed, dryRun);
+  }
+
+  /** What the plan would do, without doing it (see `dryRunPlan`). Needs no approval: nothing is changed. */
+  async dryRun(plan: ExecutionPlanInput | ExecutionPlan): Promise<DryRunResult> {
+    const parsed = parsePlan(plan);
+    await validatePlan(parsed, this.config);
+    return dryRunPlan(parsed, this.config);
+  }
+
+  /** Who approved a plan, or null if it ran without an approval. */
+  async getApproval(id: string): Promise<ApprovalMetadata | null> {
+    const state = this.lookup(id);
+    return state.kind === 'plan' ? state.approval : null;
+  }
+
+  /** The engine's approval policy, or a default one for assessing and approving by hand. */
+  get workflow(): ApprovalWorkflow {
+    return (this.approvalWorkflow ??= new ApprovalWorkflow(this.config.approval ?? {}));
+  }
+
+  private async acceptPlan(plan: ExecutionPlanInput | ExecutionPlan): Promise<ExecutionPlan> {
     this.assertAccepting();
     const parsed = parsePlan(plan);
     await validatePlan(parsed, this.config);
     this.assertAccepting();
-    this.assertNew([parsed.id, ...parsed.commands.map((c) => c.id)]);
+    this.assertNew(idsOf(parsed.commands, parsed.id));
+    return parsed;
+  }
+
+  /** The policy stage: nothing reaches the scheduler without passing here or an approval. */
+  private admit(plan: ExecutionPlan): void {
+    if (this.config.approval === null || !this.workflow.requiresApproval(plan)) return;
+    throw new ExecutionError(
+      'ApprovalRequired',
+      `Approval required but not provided: ${plan.commands.length > 1 ? 'plan' : 'command'} ${plan.id} is ${this.workflow.assessRisk(plan)}; use executeWithApproval`,
+    );
+  }
+
+  private startPlan(parsed: ExecutionPlan, options: SubmitOptions, approval: ApprovalMetadata | null): string {
     const commands = parsed.commands.map((request) => this.newCommand(request, parsed.id));
-    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), commands);
+    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), commands, approval);
     // The plan is listed before its commands, in submission order.
     this.tracked.set(state.id, state);
     for (const command of commands) {
@@ -145,6 +229,24 @@ export class ExecutionEngine {
     const state = this.lookup(id);
     if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use wait`);
     return state.done;
+  }
+
+  /**
+   * Roll back a finished plan (seed 002 `rollback`): the rollback commands of its completed
+   * steps run in reverse order. Resolves with the plan's updated result (`rolled_back`, or
+   * `failed` with a RollbackFailed error). Runs at most once; later calls get the same result.
+   */
+  async rollback(id: string): Promise<PlanExecutionResult> {
+    const state = this.lookup(id);
+    if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command; rollback applies to plans`);
+    if (!state.result) throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status}); cancel it or wait before rolling back`);
+    const finished = state.result;
+    state.rollback ??= runRollback(this.context, state, finished).then((result) => {
+      state.status = result.status;
+      state.result = result;
+      return result;
+    });
+    return state.rollback;
   }
 
   /** Every tracked execution (plans and their commands included), in submission order. */
@@ -207,7 +309,7 @@ export class ExecutionEngine {
     const state = this.lookup(id);
     const filter =
       state.kind === 'plan'
-        ? (e: ExecutionEvent) => ('plan_id' in e ? e.plan_id === id : state.commandIds.has(e.execution_id))
+        ? (e: ExecutionEvent) => ('plan_id' in e ? e.plan_id === id : e.execution_id === id || state.commandIds.has(e.execution_id))
         : (e: ExecutionEvent) => 'execution_id' in e && e.execution_id === id;
     return iterateEvents(this.bus, { filter, replay: state.replay, finished: state.finished, bufferLimit, registerCloser: register(id) });
   }
@@ -215,14 +317,14 @@ export class ExecutionEngine {
   /** Stop accepting work, then cancel (default) or drain what is running; resolves when all of it has ended. */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     this.shuttingDown = true;
-    const pending = () => [...this.tracked.values()].filter((s) => !s.finished && (s.kind === 'plan' || s.planId === null));
+    const pending = () => [...this.tracked.values()].filter((s) => !s.finished || (s.kind === 'plan' && s.rollback !== null));
     const cancelAll = () => {
       for (const s of pending()) s.abort.abort(ExecutionError.cancelled());
     };
     if ((options.mode ?? 'cancel') === 'cancel') cancelAll();
     let timer: NodeJS.Timeout | undefined;
     if (options.mode === 'drain' && options.timeout_ms !== undefined) timer = setTimeout(cancelAll, options.timeout_ms);
-    await Promise.all(pending().map((s) => s.done));
+    await Promise.all(pending().map((s) => (s.kind === 'plan' && s.rollback ? Promise.all([s.done, s.rollback]) : s.done)));
     clearTimeout(timer);
     for (const close of this.closers.get(null) ?? []) close();
   }
@@ -280,6 +382,11 @@ export class ExecutionEngine {
     this.tracked.delete(id);
     if (state?.kind === 'plan') for (const c of state.commands) this.tracked.delete(c.id);
   }
+}
+
+/** Every id a submission would track: plan, commands and their rollback steps. */
+function idsOf(requests: readonly ExecutionRequest[], planId?: string): string[] {
+  return [...(planId ? [planId] : []), ...requests.flatMap((r) => [r.id, ...r.rollback.map((b) => b.id)])];
 }
 
 function linkSignal(source: AbortSignal | undefined, target: AbortController): void {

@@ -8,13 +8,21 @@ import { displayCommand } from '../runner/invocation.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
-import type { ExecutionEvent, ExecutionResult, ExecutionStats, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import type { ExecutionEvent, ExecutionRequest, ExecutionResult, ExecutionStats, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
 import { finishUnstarted, runCommand, type CommandContext } from './run-command.js';
-import type { TrackedPlan } from './tracked.js';
+import { runRollback } from './run-rollback.js';
+import type { TrackedCommand, TrackedPlan } from './tracked.js';
 
 export interface PlanContext extends CommandContext {
   publishPlan(state: TrackedPlan, event: ExecutionEvent): void;
   endedPlan(state: TrackedPlan): void;
+  /** Track a rollback step as an execution of the plan (events, logs, status like any command). */
+  trackStep(plan: TrackedPlan, request: ExecutionRequest): TrackedCommand;
+}
+
+function firstError(results: readonly ExecutionResult[]): string | null {
+  const failed = results.findIndex((r) => r.status !== 'completed');
+  return failed === -1 ? null : `command ${failed} ${results[failed]!.status}: ${results[failed]!.error ?? ''}`.trim();
 }
 
 export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<PlanExecutionResult> {
@@ -58,6 +66,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         log?.note(`command ${index} (${command.id}) starting: ${command.display}`);
         progress(command.display);
         const result = await runCommand(ctx, command);
+        if (result.status === 'completed') state.completedOrder.push(index);
         settled(index, result.status);
         progress(command.display);
         return result.status;
@@ -86,7 +95,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
       ? 'completed'
       : 'failed';
   const completedAt = new Date();
-  const result: PlanExecutionResult = {
+  let result: PlanExecutionResult = {
     plan_id: plan.id,
     status,
     results,
@@ -94,9 +103,17 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     stats,
     started_at: state.startedAt.toISOString(),
     completed_at: completedAt.toISOString(),
+    rollback_results: [],
+    error: status === 'failed' ? firstError(results) : null,
   };
-  await log?.close({ status, ...Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, String(v)])), completed_at: result.completed_at! });
-  state.finish(status, result);
+  if (status === 'failed' && plan.rollback_strategy === 'on_failure' && state.completedOrder.length > 0) {
+    log?.note('plan failed; rolling back completed steps (rollback_strategy on_failure)');
+    state.rollback = runRollback(ctx, state, result);
+    result = await state.rollback;
+    log?.note(`rollback ${result.status === 'rolled_back' ? 'completed' : `failed: ${result.error}`}`);
+  }
+  await log?.close({ status: result.status, ...Object.fromEntries(Object.entries(result.stats).map(([k, v]) => [k, String(v)])), completed_at: result.completed_at! });
+  state.finish(result.status, result);
   progress(null);
   ctx.endedPlan(state);
   return result;

@@ -3,6 +3,7 @@
  * the result once there is one, a cancel switch, a completion promise, and a bounded
  * buffer of recent events so a late `events(id)` subscriber misses nothing.
  */
+import type { ApprovalMetadata } from '../policy/approval.js';
 import { isLineEvent } from '../sinks/event-bus.js';
 import type {
   ExecutionEvent,
@@ -94,12 +95,18 @@ export class TrackedCommand extends Tracked<ExecutionResult> {
 export class TrackedPlan extends Tracked<PlanExecutionResult> {
   readonly kind = 'plan' as const;
   readonly commands: TrackedCommand[];
-  readonly commandIds: ReadonlySet<string>;
+  readonly commandIds: Set<string>;
+  /** Indices of commands in the order they completed (what a rollback undoes, last first). */
+  readonly completedOrder: number[] = [];
+  /** Set once a rollback has started, so it runs at most once. */
+  rollback: Promise<PlanExecutionResult> | null = null;
 
   constructor(
     readonly plan: ExecutionPlan,
     logPath: string,
     commands: TrackedCommand[],
+    /** Who approved this plan, when the engine's policy required it. */
+    readonly approval: ApprovalMetadata | null,
   ) {
     super(plan.id, logPath);
     this.commands = commands;

@@ -7,20 +7,26 @@ import { requestIssues } from './request.js';
 
 export async function validatePlan(plan: ExecutionPlan, config: ExecutionConfig): Promise<void> {
   const issues: ValidationIssue[] = [];
-  const seen = new Map<string, number>([[plan.id, -1]]);
+  // Every id the plan brings (its own, its commands', their rollback steps') names one thing.
+  const seen = new Map<string, string>([[plan.id, 'the plan itself']]);
+  const claim = (id: string, field: string) => {
+    const earlier = seen.get(id);
+    if (earlier !== undefined) issues.push({ code: 'InvalidPlan', field: `${field}.id`, reason: `id ${id} is also used by ${earlier}` });
+    else seen.set(id, field);
+  };
   plan.commands.forEach((request, index) => {
-    const earlier = seen.get(request.id);
-    if (earlier !== undefined) {
-      const where = earlier === -1 ? 'the plan itself' : `commands[${earlier}]`;
-      issues.push({ code: 'InvalidPlan', field: `commands[${index}].id`, reason: `id ${request.id} is also used by ${where}` });
-    } else {
-      seen.set(request.id, index);
-    }
+    claim(request.id, `commands[${index}]`);
+    request.rollback.forEach((step, j) => claim(step.id, `commands[${index}].rollback[${j}]`));
   });
   if (plan.strategy.type === 'dependency_graph') {
     issues.push(...checkDependencies(plan.commands.length, plan.strategy.dependencies));
   }
-  const perCommand = await Promise.all(plan.commands.map((request, i) => requestIssues(request, config, `commands[${i}].`)));
+  const perCommand = await Promise.all(
+    plan.commands.flatMap((request, i) => [
+      requestIssues(request, config, `commands[${i}].`),
+      ...request.rollback.map((step, j) => requestIssues({ ...step, rollback: [] }, config, `commands[${i}].rollback[${j}].`)),
+    ]),
+  );
   issues.push(...perCommand.flat());
   if (issues.length > 0) throw new ValidationError(issues);
 }

@@ -220,6 +220,10 @@ export const PlanExecutionResultSchema = z.object({
   stats: ExecutionStatsSchema,
   started_at: Timestamp.nullable().default(null),
   completed_at: Timestamp.nullable().default(null),
+  /** Results of the rollback commands, in the order they ran (empty if there was no rollback). */
+  rollback_results: z.array(ExecutionResultSchema).default([]),
+  /** Why the plan (or its rollback) did not end as hoped. */
+  error: z.string().nullable().default(null),
 });
 
 export const ExecutionSummarySchema = z.object({

@@ -1,0 +1,42 @@
+/**
+ * Rollback of a plan: the rollback commands of its completed steps, last completed step
+ * first, each step's own list in order, one at a time. The first rollback command that does
+ * not complete stops the rollback (undoing further on top of an unexpected state could do
+ * more harm) and the plan ends `failed` with a RollbackFailed error; otherwise it ends
+ * `rolled_back`, and so does every step that was undone.
+ */
+import { ExecutionError } from '../errors.js';
+import type { ExecutionResult, PlanExecutionResult } from '../wire/types.js';
+import { runCommand } from './run-command.js';
+import { statsOf, type PlanContext } from './run-plan.js';
+import type { TrackedPlan } from './tracked.js';
+
+export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: PlanExecutionResult): Promise<PlanExecutionResult> {
+  const { plan } = state;
+  ctx.publishPlan(state, { event_type: 'rollback_started', execution_id: plan.id, timestamp: new Date().toISOString() });
+  const ran: ExecutionResult[] = [];
+  const undone = new Set<number>();
+  let failure: string | null = null;
+
+  steps: for (const index of [...state.completedOrder].reverse()) {
+    const steps = plan.commands[index]!.rollback;
+    if (steps.length === 0) continue; // nothing declared to undo this one
+    for (const step of steps) {
+      const result = await runCommand(ctx, ctx.trackStep(state, { ...step, rollback: [] }));
+      ran.push(result);
+      if (result.status !== 'completed') {
+        failure = new ExecutionError('RollbackFailed', `Rollback failed: undoing command ${index} (${plan.commands[index]!.id}), ${result.error ?? result.status}`).message;
+        break steps;
+      }
+    }
+    undone.add(index);
+    const command = state.commands[index]!;
+    command.status = 'rolled_back';
+    if (command.result) command.result = { ...command.result, status: 'rolled_back' };
+  }
+
+  const results = before.results.map((r, i) => (undone.has(i) ? { ...r, status: 'rolled_back' as const } : r));
+  const status = failure ? 'failed' : 'rolled_back';
+  ctx.publishPlan(state, { event_type: 'rollback_completed', execution_id: plan.id, results: ran, status, timestamp: new Date().toISOString() });
+  return { ...before, status, results, stats: statsOf(results), rollback_results: ran, error: failure ?? before.error };
+}
