@@ -48,6 +48,8 @@ export const ExecutionConfigSchema = z.object({
   retry: RetryConfigSchema.nullable().default(null),
   /** Replace values of secret-looking environment variables in events, logs and results. */
   redact_secrets: z.boolean().default(true),
+  /** Seed 002 `ExecutorType`: `auto` runs aws_cli through the CLI and sdk through the SDK; `cli`/`sdk` force one. */
+  default_executor: z.enum(['cli', 'sdk', 'auto']).default('auto'),
   /** Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. */
   aws_endpoint_url: z.url().nullable().default(null),
   /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */

@@ -73,7 +73,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
 
   let invocation;
   try {
-    invocation = await resolveInvocation(request.command, { awsCliPath: config.aws_cli_path, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir });
+    invocation = await resolveInvocation(request.command, { awsCliPath: config.aws_cli_path, executor: config.default_executor, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir });
   } catch (err) {
     const message = err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message;
     log.note(message);

@@ -59,7 +59,7 @@ function verdict(output: string): boolean | null {
 
 async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig): Promise<DryRunCommandResult> {
   const redact = redactorFor(config.redact_secrets ? secretValues(process.env, request.env) : []);
-  const options = { awsCliPath: config.aws_cli_path, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir };
+  const options = { awsCliPath: config.aws_cli_path, executor: config.default_executor, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir };
   const real = await resolveInvocation(request.command, options);
   const base = {
     id: request.id,

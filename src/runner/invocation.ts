@@ -18,9 +18,13 @@ export interface Invocation {
 /** The compiled SDK runner next to this module (dist/runner/sdk-child.js). */
 export const SDK_CHILD = fileURLToPath(new URL('./sdk-child.js', import.meta.url));
 
+export type ExecutorType = 'cli' | 'sdk' | 'auto';
+
 export interface InvocationOptions {
   /** Path or name of the AWS CLI binary. */
   awsCliPath: string;
+  /** Which executor runs AWS commands: each by its own type (`auto`), or all through one. */
+  executor?: ExecutorType;
   /** AWS endpoint override (an emulator); null for AWS itself. */
   awsEndpointUrl?: string | null;
   /** The request's working dir: relative script paths are read from there, as the interpreter will. */
@@ -63,7 +67,47 @@ export async function readShebang(path: string): Promise<string[] | null> {
   }
 }
 
-export async function resolveInvocation(command: Command, options: InvocationOptions): Promise<Invocation> {
+/** `DescribeInstances` -> `describe-instances`; `ListObjectsV2` -> `list-objects-v2`. */
+export function cliOperationName(operation: string): string {
+  return operation.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** `describe-instances` -> `DescribeInstances`. */
+export function sdkOperationName(operation: string): string {
+  return operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
+/**
+ * The same AWS call for the other executor: an SDK call through the CLI (`--cli-input-json`
+ * takes the API's own parameter names), or a CLI call through the SDK when its arguments
+ * are nothing but `--cli-input-json` (other flags have no general translation).
+ */
+export function forExecutor(command: Command, executor: ExecutorType): Command {
+  if (executor === 'cli' && command.type === 'sdk') {
+    const args = Object.keys(command.parameters).length > 0 ? ['--cli-input-json', JSON.stringify(command.parameters)] : [];
+    return { type: 'aws_cli', service: command.service, operation: cliOperationName(command.operation), args, profile: command.profile, region: command.region };
+  }
+  if (executor === 'sdk' && command.type === 'aws_cli') {
+    const [flag, json, ...rest] = command.args;
+    const convertible = command.args.length === 0 || (flag === '--cli-input-json' && json !== undefined && rest.length === 0);
+    if (!convertible) {
+      throw ValidationError.of('InvalidCommand', 'command.args', 'the sdk executor runs aws_cli commands only without args or with just --cli-input-json; use executor "cli" or "auto"');
+    }
+    let parameters: Record<string, unknown> = {};
+    if (json !== undefined) {
+      try {
+        parameters = JSON.parse(json) as Record<string, unknown>;
+      } catch {
+        throw ValidationError.of('InvalidCommand', 'command.args', '--cli-input-json is not valid JSON');
+      }
+    }
+    return { type: 'sdk', service: command.service, operation: sdkOperationName(command.operation), parameters, profile: command.profile, region: command.region };
+  }
+  return command;
+}
+
+export async function resolveInvocation(original: Command, options: InvocationOptions): Promise<Invocation> {
+  const command = forExecutor(original, options.executor ?? 'auto');
   switch (command.type) {
     case 'exec':
       return { file: command.program, args: [...command.args] };

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { readShebang, scriptPathOf } from '../runner/invocation.js';
+import { forExecutor, readShebang, scriptPathOf } from '../runner/invocation.js';
 import type { ExecutionRequest } from '../wire/types.js';
 
 /** All problems with `request` under `config`; `prefix` locates it inside a plan (`commands[2].`). */
@@ -28,6 +28,12 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
     }
   }
   const command = request.command;
+  try {
+    forExecutor(command, config.default_executor);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    issues.push(...err.issues.map((i) => ({ ...i, field: `${prefix}${i.field}` })));
+  }
   if (command.type === 'script') {
     try {
       const shebang = await readShebang(scriptPathOf(command.path, request.working_dir));
