@@ -15,3 +15,25 @@ export { validatePlan } from './validation/plan.js';
 export { validateRequest } from './validation/request.js';
 export { displayCommand } from './runner/invocation.js';
 export { JSON_SCHEMA_NAMES, jsonSchemaOf, type JsonSchemaName } from './wire/json-schema.js';
+export {
+  ApprovalConfigSchema,
+  ApprovalDecisionSchema,
+  ApprovalWorkflow,
+  assessRisk,
+  planRisk,
+  requestRisk,
+  type ApprovalConfig,
+  type ApprovalConfigInput,
+  type ApprovalDecision,
+  type ApprovalDecisionInput,
+  type ApprovalMetadata,
+  type ApprovalRequest,
+  type Approver,
+  type CommandSummary,
+  type ProcessedApproval,
+} from './policy/approval.js';
+export { dryRunPlan, type DryRunCommandResult, type DryRunResult } from './policy/dry-run.js';
+export { assessCommandRisk, awsOperationRisk, maxRisk, RISK_LEVELS, type RiskLevel } from './policy/risk.js';
+export { backoffDelay, DEFAULT_RETRY, retryableMatch, type RetryConfig, type RetryConfigInput } from './policy/retry.js';
+export { isSecretName, REDACTED } from './policy/redaction.js';
+export { type ExecutorType } from './runner/invocation.js';

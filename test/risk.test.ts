@@ -91,3 +91,14 @@ describe('other commands', () => {
     expect(maxRisk()).toBe('read_only');
   });
 });
+
+test('assessRisk takes a plan, a request or a bare command', async () => {
+  const { assessRisk, parsePlan, parseRequest } = await import('../src/index.js');
+  const shell = { type: 'shell' as const, command: 'aws ec2 delete-volume --volume-id v-1', shell: 'bash' };
+  expect(assessRisk(shell)).toBe('destructive');
+  expect(assessRisk(parseRequest({ command: { type: 'exec', program: 'ls' }, risk_level: 'destructive' }))).toBe('destructive');
+  expect(assessRisk(parsePlan({ commands: [{ command: { type: 'aws_cli', service: 's3', operation: 'ls' } }] }))).toBe('read_only');
+  expect(
+    assessRisk(parsePlan({ commands: [{ command: { type: 'aws_cli', service: 's3', operation: 'ls' }, rollback: [{ command: { type: 'aws_cli', service: 's3', operation: 'rm' } }] }] })),
+  ).toBe('destructive');
+});

@@ -7,7 +7,7 @@ import { ExecutionError } from '../errors.js';
 import { displayCommand } from '../runner/invocation.js';
 import { parsePlan } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
-import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { assessCommandRisk, maxRisk, type RiskLevel } from './risk.js';
 
 export const ApprovalConfigSchema = z.object({
@@ -77,6 +77,14 @@ export function requestRisk(request: Pick<ExecutionRequest, 'command' | 'risk_le
 /** Risk of a plan: its riskiest command (rollback steps included) or its declared level, whichever is higher. */
 export function planRisk(plan: ExecutionPlan): RiskLevel {
   return maxRisk(plan.risk_level, ...plan.commands.map((c) => requestRisk(c)));
+}
+
+/** Risk of a plan, a request or a bare command (`assess_risk` for any of them). */
+export function assessRisk(subject: ExecutionPlan | ExecutionRequest | Command): RiskLevel {
+  if ('commands' in subject) return planRisk(subject);
+  // Commands carry a `type` tag; requests do not (and a shell command has a `command` field too).
+  if ('type' in subject) return assessCommandRisk(subject);
+  return requestRisk(subject);
 }
 
 export class ApprovalWorkflow {
