@@ -2,6 +2,7 @@
  * What actually gets spawned for each command type: a program and an argv, never a shell
  * string unless the command is a `shell` command.
  */
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,15 @@ export interface Invocation {
   env?: Record<string, string>;
 }
 
-/** The compiled SDK runner next to this module (dist/runner/sdk-child.js). */
-export const SDK_CHILD = fileURLToPath(new URL('./sdk-child.js', import.meta.url));
+/**
+ * The compiled SDK runner next to this module (dist/runner/sdk-child.js). When this module
+ * runs from TypeScript sources (tests), the sibling is a .ts file no child `node` can run,
+ * so the build output is used.
+ */
+export function sdkChildPath(): string {
+  const sibling = fileURLToPath(new URL('./sdk-child.js', import.meta.url));
+  return existsSync(sibling) ? sibling : fileURLToPath(new URL('../../dist/runner/sdk-child.js', import.meta.url));
+}
 
 export type ExecutorType = 'cli' | 'sdk' | 'auto';
 
@@ -123,7 +131,7 @@ export async function resolveInvocation(original: Command, options: InvocationOp
       return {
         file: process.execPath,
         // The SDK's Node-version notices are not the command's output.
-        args: ['--no-warnings', SDK_CHILD, JSON.stringify({ service: command.service, operation: command.operation, parameters: command.parameters })],
+        args: ['--no-warnings', sdkChildPath(), JSON.stringify({ service: command.service, operation: command.operation, parameters: command.parameters })],
         env: {
           ...(command.region ? { AWS_REGION: command.region } : {}),
           ...(command.profile ? { AWS_PROFILE: command.profile } : {}),

@@ -1,0 +1,82 @@
+/**
+ * Dry runs against a real AWS emulator (moto on 127.0.0.1, Debian's aws CLI v2, the JS SDK):
+ * a dry run changes nothing, the approved real run does, and both executors agree.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { ExecutionEngine, ExecutionRequestInput } from '../src/index.js';
+import { makeEngine } from './helpers.js';
+import { awsTestEnv, startMoto } from './support/moto.js';
+
+let moto: Awaited<ReturnType<typeof startMoto>>;
+beforeAll(async () => {
+  moto = await startMoto();
+}, 60_000);
+afterAll(async () => {
+  await moto?.stop();
+});
+
+const tag = randomUUID();
+const env = () => awsTestEnv(moto.url);
+
+function runInstances(): ExecutionRequestInput {
+  return {
+    command: {
+      type: 'aws_cli',
+      service: 'ec2',
+      operation: 'run-instances',
+      args: ['--image-id', 'ami-12345678', '--count', '1', '--instance-type', 't2.micro', '--tag-specifications', `ResourceType=instance,Tags=[{Key=dryrun-test,Value=${tag}}]`],
+      region: 'us-east-1',
+    },
+    env: env(),
+    description: 'launch one instance',
+  };
+}
+
+async function taggedInstances(engine: ExecutionEngine): Promise<string[]> {
+  const id = await engine.execute({
+    command: { type: 'sdk', service: 'ec2', operation: 'DescribeInstances', parameters: { Filters: [{ Name: 'tag:dryrun-test', Values: [tag] }] }, region: 'us-east-1' },
+    env: env(),
+  });
+  const result = await engine.wait(id);
+  expect(result.status, result.stderr).toBe('completed');
+  const body = JSON.parse(result.stdout) as { Reservations?: Array<{ Instances?: Array<{ InstanceId: string }> }> };
+  return (body.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+}
+
+test('a dry run asks AWS with --dry-run / DryRun, gets "would succeed", and creates nothing', async () => {
+  const engine = makeEngine({ aws_endpoint_url: moto.url });
+  const result = await engine.dryRun({
+    commands: [
+      runInstances(),
+      { command: { type: 'sdk', service: 'ec2', operation: 'RunInstances', parameters: { ImageId: 'ami-12345678', MinCount: 1, MaxCount: 1 }, region: 'us-east-1' }, env: env() },
+      { command: { type: 'shell', command: 'echo deploy' }, env: { DEPLOY_TOKEN: 'tok-7d1e2f3a-secret' }, working_dir: '/tmp' },
+    ],
+  });
+  expect(result.risk_level).toBe('modify');
+  expect(result.commands[0]).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
+  expect(result.commands[0]!.output).toContain('DryRunOperation');
+  expect(result.commands[0]!.argv).toContain('/usr/bin/aws');
+  expect(result.commands[1]).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
+  expect(result.commands[2]).toMatchObject({ method: 'description', would_succeed: null, env_names: ['DEPLOY_TOKEN'], working_dir: '/tmp', argv: ['bash', '-c', 'echo deploy'] });
+  expect(JSON.stringify(result)).not.toContain('tok-7d1e2f3a-secret');
+  expect(await taggedInstances(engine)).toEqual([]);
+}, 60_000);
+
+test('approval shows the dry run; the approved real run creates the instance, and the SDK sees it', async () => {
+  const engine = makeEngine({ aws_endpoint_url: moto.url, approval: {} });
+  // Under the seed policy even reads need approval, so a second engine without one reads back.
+  const reader = makeEngine({ aws_endpoint_url: moto.url });
+  const plan = { description: 'launch', commands: [runInstances()] };
+  await expect(engine.executePlan(plan)).rejects.toMatchObject({ code: 'ApprovalRequired' });
+  const request = await engine.createApprovalRequest(plan);
+  expect(request.commands[0]!.dry_run_result).toMatch(/^AWS dry run: the request would succeed/);
+  expect(await taggedInstances(reader)).toEqual([]);
+
+  const id = await engine.executeWithApproval(plan, { type: 'approve' }, { approved_by: 'ops-oncall' });
+  const result = await engine.waitPlan(id);
+  expect(result.status, result.results[0]!.stderr).toBe('completed');
+  const created = (JSON.parse(result.results[0]!.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map((i) => i.InstanceId);
+  expect(created).toHaveLength(1);
+  expect(await taggedInstances(reader)).toEqual(created);
+}, 60_000);
