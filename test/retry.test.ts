@@ -65,3 +65,15 @@ test('a timeout is not retried', async () => {
   const result = await engine.wait(await engine.execute({ ...sh('echo ThrottlingException >&2; sleep 30'), timeout_ms: 200, retry: FAST }));
   expect(result).toMatchObject({ status: 'timeout', attempts: 1 });
 });
+
+test('a command waiting to retry gives its slot to queued work', async () => {
+  const dir = tempDir();
+  const engine = makeEngine({ max_concurrent_executions: 1 });
+  const flakyId = await engine.execute({ ...flaky(dir, 2), retry: { max_attempts: 2, backoff: { type: 'fixed', delay_ms: 60_000 }, jitter: 0 } });
+  await until(async () => (await engine.readLogs(flakyId)).includes('retrying in 60000ms'), 10_000, 'backoff started');
+  // With the only slot held through the backoff this would wait a minute.
+  const other = await engine.execute(sh('echo meanwhile'));
+  expect((await engine.wait(other)).stdout).toBe('meanwhile\n');
+  await engine.cancel(flakyId);
+  expect((await engine.wait(flakyId)).status).toBe('cancelled');
+});

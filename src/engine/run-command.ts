@@ -26,25 +26,41 @@ export interface CommandContext {
   ended(state: TrackedCommand): void;
 }
 
+/** An engine slot that can be handed back while waiting (retry backoff) and taken again. */
+interface Lease {
+  release(): void;
+  /** Queue for a slot again; rejects if the execution is cancelled meanwhile. */
+  reacquire(): Promise<void>;
+}
+
 /** Runs `state` to its end; never rejects. */
 export async function runCommand(ctx: CommandContext, state: TrackedCommand): Promise<ExecutionResult> {
-  let release: (() => void) | undefined;
+  let release: (() => void) | null = null;
   try {
     release = await ctx.slots.acquire(state.abort.signal);
   } catch {
     return finishUnstarted(ctx, state, 'cancelled', ExecutionError.cancelled().message);
   }
+  const lease: Lease = {
+    release() {
+      release?.();
+      release = null;
+    },
+    async reacquire() {
+      release = await ctx.slots.acquire(state.abort.signal);
+    },
+  };
   try {
-    return await runAcquired(ctx, state);
+    return await runAcquired(ctx, state, lease);
   } catch (err) {
     // Unexpected engine fault: still end the execution with a result rather than leave it hanging.
     return finishUnstarted(ctx, state, 'failed', `Internal error: ${(err as Error).message ?? String(err)}`);
   } finally {
-    release();
+    lease.release();
   }
 }
 
-async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<ExecutionResult> {
+async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Lease): Promise<ExecutionResult> {
   const { config } = ctx;
   const request = state.request;
   if (state.abort.signal.aborted) return finishUnstarted(ctx, state, 'cancelled', ExecutionError.cancelled().message);
@@ -134,8 +150,11 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand): Promise<
       reason,
       timestamp: new Date().toISOString(),
     });
+    // Waiting out a backoff is not work: the slot goes to whatever is queued meanwhile.
+    lease.release();
     try {
       await sleep(delayMs, undefined, { signal: state.abort.signal });
+      await lease.reacquire();
     } catch {
       // Cancelled while waiting to retry: the last attempt's output is what there is.
       return finishStarted(ctx, state, log, { ...ending, status: 'cancelled', error: ExecutionError.cancelled().message }, new Date());
