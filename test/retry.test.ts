@@ -19,6 +19,10 @@ test('a command failing twice with ThrottlingException then succeeding completes
   const id = await engine.execute({ ...flaky(tempDir(), 3), retry: FAST });
   const result = await engine.wait(id);
   expect(result).toMatchObject({ status: 'completed', exit_code: 0, attempts: 3, stdout: 'attempt 3\ndone\n' });
+  expect(result.previous_attempts).toEqual([
+    expect.objectContaining({ attempt: 1, exit_code: 255, retry_reason: 'ThrottlingException', delay_ms: 20, error: 'Command failed with exit code 255' }),
+    expect.objectContaining({ attempt: 2, exit_code: 255, retry_reason: 'ThrottlingException', delay_ms: 20 }),
+  ]);
   const retrying = events.filter((e) => e.event_type === 'retrying');
   expect(retrying).toEqual([
     expect.objectContaining({ execution_id: id, attempt: 1, max_attempts: 3, delay_ms: 20, reason: 'ThrottlingException' }),
@@ -42,7 +46,7 @@ test('retries stop at max_attempts; the last failure is the result', async () =>
 test('a failure without a retryable pattern is not retried', async () => {
   const engine = makeEngine();
   const result = await engine.wait(await engine.execute({ ...flaky(tempDir(), 3, 'AccessDenied'), retry: FAST }));
-  expect(result).toMatchObject({ status: 'failed', attempts: 1 });
+  expect(result).toMatchObject({ status: 'failed', attempts: 1, previous_attempts: [] });
 });
 
 test('the engine-wide retry config applies to requests that set none (seed patterns by default)', async () => {

@@ -292,6 +292,7 @@ function fullResult(): ExecutionResult {
     stdout_truncated: false,
     stderr_truncated: false,
     attempts: 1,
+    previous_attempts: [],
   };
 }
 
@@ -323,7 +324,7 @@ describe('events', () => {
   });
 
   test('a completed event with a minimal seed result gets the extension defaults', () => {
-    const { signal: _s, stdout_truncated: _o, stderr_truncated: _e, attempts: _a, ...seedResult } = fullResult();
+    const { signal: _s, stdout_truncated: _o, stderr_truncated: _e, attempts: _a, previous_attempts: _p, ...seedResult } = fullResult();
     const event = parseEvent({ event_type: 'completed', execution_id: ID, result: seedResult, timestamp: TS });
     expect(event.event_type).toBe('completed');
     if (event.event_type !== 'completed') throw new Error('unreachable');

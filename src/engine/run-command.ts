@@ -13,7 +13,7 @@ import { runProcess, type OutputChunk, type ProcessOutcome } from '../runner/pro
 import type { Slots } from '../scheduler/slots.js';
 import { LogFile } from '../sinks/log-file.js';
 import { OutputCapture } from '../sinks/output-capture.js';
-import type { ExecutionEvent, ExecutionResult, ExecutionStatus } from '../wire/types.js';
+import type { Attempt, ExecutionEvent, ExecutionResult, ExecutionStatus } from '../wire/types.js';
 import type { TrackedCommand } from './tracked.js';
 
 export interface CommandContext {
@@ -93,7 +93,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
   } catch (err) {
     const message = err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message;
     log.note(message);
-    return finishStarted(ctx, state, log, { status: 'failed', exitCode: -1, signal: null, error: message, stdout: '', stderr: '', truncated: [false, false], attempts: 1 }, new Date());
+    return finishStarted(ctx, state, log, { status: 'failed', exitCode: -1, signal: null, error: message, stdout: '', stderr: '', truncated: [false, false], attempts: 1, previous: [] }, new Date());
   }
 
   const redact = redactorFor(state.secrets);
@@ -102,6 +102,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
   const retry = request.retry ?? config.retry;
   const spec = { file: invocation.file, args: invocation.args, env: { ...process.env, ...invocation.env, ...request.env }, cwd: request.working_dir ?? undefined };
 
+  const previous: Attempt[] = [];
   for (let attempt = 1; ; attempt++) {
     const stdout = new OutputCapture(config.max_output_bytes);
     const stderr = new OutputCapture(config.max_output_bytes);
@@ -131,6 +132,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
       stderr: redact(stderr.text(state.logPath)),
       truncated: [stdout.truncated, stderr.truncated],
       attempts: attempt,
+      previous,
     };
     // Only a command that ran and failed is retried, and only for a retryable reason:
     // a timeout or a cancel is the user's limit, not a transient error.
@@ -140,6 +142,15 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
     if (!reason || !retry) return finishStarted(ctx, state, log, ending, outcome.endedAt);
 
     const delayMs = backoffDelay(retry, attempt);
+    previous.push({
+      attempt,
+      exit_code: judged.exitCode,
+      error: judged.error,
+      retry_reason: reason,
+      started_at: outcome.startedAt.toISOString(),
+      duration_ms: outcome.endedAt.getTime() - outcome.startedAt.getTime(),
+      delay_ms: delayMs,
+    });
     log.note(`attempt ${attempt} of ${retry.max_attempts} failed (${reason}); retrying in ${delayMs}ms`);
     ctx.publish(state, {
       event_type: 'retrying',
@@ -191,6 +202,7 @@ interface Ending extends Judgement {
   stderr: string;
   truncated: [boolean, boolean];
   attempts: number;
+  previous: Attempt[];
 }
 
 async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: LogFile, ending: Ending, endedAt: Date): Promise<ExecutionResult> {
@@ -221,6 +233,7 @@ async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: Lo
     stdout_truncated: ending.truncated[0],
     stderr_truncated: ending.truncated[1],
     attempts: ending.attempts,
+    previous_attempts: ending.previous,
   };
   close(ctx, state, result);
   return result;
@@ -245,6 +258,7 @@ export function finishUnstarted(ctx: Pick<CommandContext, 'publish' | 'ended'>, 
     stdout_truncated: false,
     stderr_truncated: false,
     attempts: 0,
+    previous_attempts: [],
   };
   close(ctx, state, result);
   return result;

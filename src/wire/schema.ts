@@ -181,6 +181,19 @@ export const ExecutionStatusSchema = z.enum([
   'rolled_back',
 ]);
 
+/** One attempt that failed with a retryable error and was retried. */
+export const AttemptSchema = z.object({
+  attempt: z.int().positive(),
+  exit_code: z.int(),
+  error: z.string().nullable(),
+  /** The retryable pattern found in its output. */
+  retry_reason: z.string(),
+  started_at: Timestamp,
+  duration_ms: z.int().nonnegative(),
+  /** The wait before the next attempt. */
+  delay_ms: z.int().nonnegative(),
+});
+
 export const ExecutionResultSchema = z.object({
   id: Id,
   status: ExecutionStatusSchema,
@@ -200,6 +213,8 @@ export const ExecutionResultSchema = z.object({
   stderr_truncated: z.boolean().default(false),
   /** How many times the command ran (more than 1 after retries); 0 if it never started. */
   attempts: z.int().nonnegative().default(1),
+  /** The attempts before the last one, when it was retried (the result itself describes the last). */
+  previous_attempts: z.array(AttemptSchema).default([]),
 });
 
 export const ExecutionStatsSchema = z.object({

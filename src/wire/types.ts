@@ -23,6 +23,7 @@ export type ExecutionPlanInput = z.input<typeof S.ExecutionPlanSchema>;
 
 export type ExecutionStatus = z.output<typeof S.ExecutionStatusSchema>;
 export type ExecutionResult = z.output<typeof S.ExecutionResultSchema>;
+export type Attempt = z.output<typeof S.AttemptSchema>;
 export type ExecutionStats = z.output<typeof S.ExecutionStatsSchema>;
 export type PlanExecutionResult = z.output<typeof S.PlanExecutionResultSchema>;
 export type ExecutionSummary = z.output<typeof S.ExecutionSummarySchema>;
