@@ -64,7 +64,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return; // never started, or gone
   const done = exited(child);
   child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
@@ -102,8 +102,11 @@ export async function startMoto(): Promise<Moto> {
     spawnError = err;
   });
 
+  // 'close' comes once moto's stdout/stderr are drained, so its last words are in `output`.
+  const drained = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const fail = async (why: string): Promise<never> => {
     await kill(child);
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     throw new Error(`moto_server (-H 127.0.0.1 -p ${port}) ${why}\n--- moto output ---\n${output.trim() || '(none)'}`);
   };
 
