@@ -46,6 +46,10 @@ export const ExecutionConfigSchema = z.object({
   approval: ApprovalConfigSchema.nullable().default(null),
   /** Retry policy for commands whose request sets none; null: no retries. */
   retry: RetryConfigSchema.nullable().default(null),
+  /** Keep every execution in the embedded history store (seed 002 `store_history`). */
+  store_history: z.boolean().default(true),
+  /** The history database; null means `<log_dir>/history.sqlite`. */
+  history_path: z.string().min(1).nullable().default(null),
   /** Replace values of secret-looking environment variables in events, logs and results. */
   redact_secrets: z.boolean().default(true),
   /** Seed 002 `ExecutorType`: `auto` runs aws_cli through the CLI and sdk through the SDK; `cli`/`sdk` force one. */
@@ -86,6 +90,10 @@ export function resolveConfig(input: ExecutionConfigInput = {}): ExecutionConfig
 
 export function logDirOf(config: ExecutionConfig): string {
   return config.log_dir ?? join(tmpdir(), 'cloudops-execution-engine');
+}
+
+export function historyPathOf(config: ExecutionConfig): string {
+  return config.history_path ?? join(logDirOf(config), 'history.sqlite');
 }
 
 /** Where the log of execution `id` goes unless its request names another file. */

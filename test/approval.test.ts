@@ -34,11 +34,11 @@ describe('an engine with the seed approval policy', () => {
   test('the engine has no other way to submit work (a new public method must be reviewed here)', () => {
     const methods = Object.getOwnPropertyNames(ExecutionEngine.prototype).filter((m) => m !== 'constructor').sort();
     const submitting = ['execute', 'executePlan', 'executeWithApproval', 'rollback'];
-    const reading = ['cancel', 'createApprovalRequest', 'dryRun', 'events', 'getApproval', 'getLogPath', 'getPlanResult', 'getResult', 'getStatus', 'listExecutions', 'readLogs', 'shutdown', 'subscribe', 'wait', 'waitPlan', 'withEventHandler', 'workflow'];
+    const reading = ['cancel', 'close', 'createApprovalRequest', 'dryRun', 'events', 'getApproval', 'getLogPath', 'getPlanResult', 'getResult', 'getStatus', 'history', 'listExecutions', 'readLogs', 'searchExecutions', 'shutdown', 'subscribe', 'wait', 'waitPlan', 'withEventHandler', 'workflow'];
     const privateOnes = methods.filter((m) => !submitting.includes(m) && !reading.includes(m));
     expect(methods.filter((m) => submitting.includes(m) || reading.includes(m)).sort()).toEqual([...submitting, ...reading].sort());
     // TypeScript `private` members exist at runtime; these are the internal ones, none of them public API.
-    expect(privateOnes.sort()).toEqual(['acceptPlan', 'admit', 'assertAccepting', 'assertNew', 'defaultLogPath', 'ended', 'forget', 'idle', 'lookup', 'newCommand', 'publish', 'startPlan']);
+    expect(privateOnes.sort()).toEqual(['acceptPlan', 'admit', 'assertAccepting', 'assertNew', 'defaultLogPath', 'ended', 'forget', 'idle', 'lookup', 'newCommand', 'openHistory', 'publish', 'startPlan']);
   });
 
   test('approve: the plan runs, and who approved it is kept with it', async () => {

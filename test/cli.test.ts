@@ -217,6 +217,34 @@ describe('logs, list, status', () => {
   });
 });
 
+describe('history and search', () => {
+  test('executions land in the history; filters and full-text search find them', () => {
+    const logDir = tempDir();
+    const ok = cli(['sh', '--json', 'echo needle-in-output'], { logDir });
+    const okId = (JSON.parse(ok.stdout.split('\n')[0]!) as { execution_id: string }).execution_id;
+    const bad = cli(['sh', 'echo broken >&2; exit 3'], { logDir });
+    expect(bad.status).toBe(3);
+    const all = JSON.parse(cli(['history', '--json'], { logDir }).stdout) as Array<{ id: string; status: string }>;
+    expect(all.map((r) => r.status)).toEqual(['failed', 'completed']); // newest first
+    const failed = JSON.parse(cli(['history', '--json', '--status', 'failed'], { logDir }).stdout) as Array<{ command: string }>;
+    expect(failed.map((r) => r.command)).toEqual(['echo broken >&2; exit 3']);
+    expect(cli(['history', '--status', 'completed'], { logDir }).stdout).toMatch(new RegExp(`^${okId}  completed +modify`, 'm'));
+    const found = JSON.parse(cli(['search', '--json', 'needle-in-output'], { logDir }).stdout) as Array<{ id: string }>;
+    expect(found.map((r) => r.id)).toEqual([okId]);
+    expect(cli(['search', 'no-such-word-anywhere'], { logDir }).stdout).toContain('nothing matches');
+  });
+
+  test('bad filters and a missing store are bad input', () => {
+    const logDir = tempDir();
+    expect(cli(['history'], { logDir }).status).toBe(2);
+    cli(['sh', 'true'], { logDir });
+    const r = cli(['history', '--risk', 'scary'], { logDir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--risk must be one of read_only, modify, destructive');
+    expect(cli(['history', '--from', 'last tuesday'], { logDir }).stderr).toContain('--from must be a date');
+  });
+});
+
 describe('Ctrl-C', () => {
   test('SIGINT cancels the run, kills the process trees, prints a summary and exits 130', async () => {
     const plan = planFile(
@@ -255,7 +283,7 @@ describe('Ctrl-C', () => {
 });
 
 describe('conventions', () => {
-  test.each(['run', 'exec', 'sh', 'validate', 'schema', 'logs', 'list', 'status'])('%s --help shows examples', (sub) => {
+  test.each(['run', 'exec', 'sh', 'validate', 'schema', 'logs', 'list', 'status', 'history', 'search'])('%s --help shows examples', (sub) => {
     const r = cli([sub, '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Examples:\n\s+\$ cloudops-exec /);

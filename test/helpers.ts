@@ -22,7 +22,9 @@ export function makeEngine(config: ExecutionConfigInput = {}): ExecutionEngine {
 }
 
 afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.shutdown({ mode: 'cancel' })));
+  const done = engines.splice(0);
+  await Promise.all(done.map((e) => e.shutdown({ mode: 'cancel' })));
+  for (const engine of done) engine.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 

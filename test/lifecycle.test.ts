@@ -55,7 +55,7 @@ test('an AbortSignal on executePlan cancels the plan', async () => {
   expect((await engine.waitPlan(id)).status).toBe('cancelled');
 });
 
-test('finished executions beyond max_retained_executions are forgotten, oldest first; logs stay', async () => {
+test('finished executions beyond max_retained_executions leave memory, oldest first; history and logs keep them', async () => {
   const engine = makeEngine({ max_retained_executions: 2 });
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -63,7 +63,17 @@ test('finished executions beyond max_retained_executions are forgotten, oldest f
     await engine.wait(id);
     ids.push(id);
   }
-  await expect(engine.getStatus(ids[0]!)).rejects.toMatchObject({ code: 'NotFound' });
-  expect(await engine.getStatus(ids[2]!)).toBe('completed');
+  await expect(engine.wait(ids[0]!)).rejects.toMatchObject({ code: 'NotFound' }); // gone from memory
+  expect((await engine.listExecutions()).map((s) => s.id)).toEqual(ids.slice(1));
+  expect(await engine.getStatus(ids[0]!)).toBe('completed'); // answered by the history
   expect(await engine.readLogs(ids[0]!)).toContain('[stdout] 0');
+});
+
+test('without a history store, a forgotten execution is NotFound', async () => {
+  const engine = makeEngine({ max_retained_executions: 1, store_history: false });
+  const first = await engine.execute(sh('true'));
+  await engine.wait(first);
+  await engine.wait(await engine.execute(sh('true')));
+  expect(engine.history).toBeNull();
+  await expect(engine.getStatus(first)).rejects.toMatchObject({ code: 'NotFound' });
 });

@@ -25,7 +25,7 @@ describe('serial', () => {
     expect(result.status).toBe('failed');
     expect(result.results.map((r) => r.status)).toEqual(['completed', 'failed', 'skipped']);
     expect(result.results[2]!.error).toMatch(/step 1 did not complete \(failed\)/);
-    expect(result.stats).toEqual({ total: 3, completed: 1, failed: 1, cancelled: 0, timeout: 0, skipped: 1, rolled_back: 0 });
+    expect(result.stats).toEqual({ total: 3, completed: 1, failed: 1, cancelled: 0, timeout: 0, skipped: 1, rolled_back: 0, interrupted: 0 });
   });
 
   test('without stop_on_error every step runs and the plan still fails', async () => {

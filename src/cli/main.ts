@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { schemaCommand, validateCommand } from './commands/inspect.js';
+import { historyCommand, searchCommand } from './commands/history.js';
 import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
 import { runSingle } from './commands/single.js';
@@ -130,6 +131,30 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('cloudops-exec status 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11'))
     .action(act((id: string, _opts: unknown, cmd: Command) => statusCommand(id, cmd.optsWithGlobals())));
+
+  program
+    .command('history')
+    .description('Executions in the history store, newest first, with filters')
+    .option('--status <status>', 'completed, failed, timeout, cancelled, skipped, rolled_back, interrupted, running, pending')
+    .option('--risk <level>', 'read_only, modify or destructive')
+    .option('--conversation <id>', 'only this conversation')
+    .option('--kind <kind>', 'command or plan')
+    .option('--from <time>', 'submitted at or after (date or RFC 3339)')
+    .option('--to <time>', 'submitted at or before')
+    .option('-n, --limit <n>', 'how many', '20')
+    .option('--offset <n>', 'skip this many')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('cloudops-exec history --status failed --from 2026-11-17 --to 2026-11-18', 'cloudops-exec history --risk destructive --json'))
+    .action(act((_opts: unknown, cmd: Command) => historyCommand(cmd.optsWithGlobals())));
+
+  program
+    .command('search')
+    .description('Full-text search over commands, descriptions and output in the history')
+    .argument('<query>', 'words that must all appear')
+    .option('-n, --limit <n>', 'how many', '20')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples("cloudops-exec search 'terminate-instances prod'", 'cloudops-exec search AccessDenied --json'))
+    .action(act((query: string, _opts: unknown, cmd: Command) => searchCommand(query, cmd.optsWithGlobals())));
 
   return program;
 }

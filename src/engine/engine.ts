@@ -4,7 +4,10 @@
  * -> result. This class only tracks executions and wires those stages together.
  */
 import { readFile } from 'node:fs/promises';
-import { logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import { randomUUID } from 'node:crypto';
+import { historyPathOf, logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import { HistoryStore } from '../history/store.js';
+import { HistorySink } from '../sinks/history-sink.js';
 import { ExecutionError } from '../errors.js';
 import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from '../policy/dry-run.js';
@@ -16,6 +19,7 @@ import { iterateEvents } from '../sinks/event-iterator.js';
 import { validatePlan } from '../validation/plan.js';
 import { validateRequest } from '../validation/request.js';
 import { parsePlan, parseRequest } from '../wire/parse.js';
+import type { ExecutionRecord } from '../history/store.js';
 import type {
   ExecutionEvent,
   ExecutionPlan,
@@ -55,10 +59,14 @@ export class ExecutionEngine {
   private readonly context: PlanContext;
   private shuttingDown = false;
   private approvalWorkflow: ApprovalWorkflow | undefined;
+  private readonly historySink: HistorySink | null;
+  /** Identifies this engine's rows in a history store other engines may share. */
+  readonly engineId = randomUUID();
 
   constructor(config: ExecutionConfigInput = {}) {
     this.config = Object.freeze(resolveConfig(config));
     this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
+    this.historySink = this.openHistory();
     this.slots = new Slots(this.config.max_concurrent_executions);
     this.context = {
       config: this.config,
@@ -72,9 +80,40 @@ export class ExecutionEngine {
         const step = this.newCommand(request, plan.id);
         this.tracked.set(step.id, step);
         plan.commandIds.add(step.id);
+        this.historySink?.submitted(step);
         return step;
       },
     };
+  }
+
+  /**
+   * The execution history (seed 002 `ExecutionHistory`): every execution of this and earlier
+   * engines on the same store, searchable, surviving restarts. Null with `store_history: false`
+   * or when the store could not be opened (a warning says why).
+   */
+  get history(): HistoryStore | null {
+    return this.historySink?.store ?? null;
+  }
+
+  /** Full-text search over commands, descriptions and output in the history (seed `search_executions`). */
+  async searchExecutions(query: string, limit = 50): Promise<ExecutionRecord[]> {
+    return this.history?.search(query, { limit }) ?? [];
+  }
+
+  private openHistory(): HistorySink | null {
+    if (!this.config.store_history) return null;
+    const path = historyPathOf(this.config);
+    try {
+      const store = HistoryStore.open(path);
+      // Whatever a dead engine left running or pending is not going to finish: say so.
+      store.markInterrupted((pid) => pid === process.pid || processAlive(pid));
+      return new HistorySink(store, this.engineId);
+    } catch (err) {
+      process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
+        code: 'CLOUDOPS_HISTORY',
+      });
+      return null;
+    }
   }
 
   /** Add an event handler (the seed's `with_event_handler`); chainable. */
@@ -102,6 +141,7 @@ export class ExecutionEngine {
     this.admit(parsePlan({ id: parsed.id, commands: [parsed] }));
     const state = this.newCommand(parsed, null);
     this.tracked.set(state.id, state);
+    this.historySink?.submitted(state);
     linkSignal(options.signal, state.abort);
     void runCommand(this.context, state);
     return state.id;
@@ -191,6 +231,8 @@ export class ExecutionEngine {
       this.tracked.set(command.id, command);
       linkSignal(state.abort.signal, command.abort);
     }
+    this.historySink?.submitted(state);
+    for (const command of commands) this.historySink?.submitted(command);
     linkSignal(options.signal, state.abort);
     void runPlan(this.context, state).catch((err: unknown) => {
       process.emitWarning(`cloudops-execution-engine: plan ${state.id} failed internally: ${String(err)}`);
@@ -198,8 +240,13 @@ export class ExecutionEngine {
     return state.id;
   }
 
+  /** Status of a tracked execution, or from the history for one this engine no longer (or never) tracked. */
   async getStatus(id: string): Promise<ExecutionStatus> {
-    return this.lookup(id).status;
+    const state = this.tracked.get(id);
+    if (state) return state.status;
+    const record = this.history?.get(id);
+    if (record) return record.status as ExecutionStatus;
+    throw ExecutionError.notFound(id);
   }
 
   /** Result of a finished command; `NotCompleted` while it is still pending or running. */
@@ -244,6 +291,8 @@ export class ExecutionEngine {
     state.rollback ??= runRollback(this.context, state, finished).then((result) => {
       state.status = result.status;
       state.result = result;
+      this.historySink?.finished(state);
+      for (const command of state.commands) this.historySink?.finished(command);
       return result;
     });
     return state.rollback;
@@ -288,7 +337,7 @@ export class ExecutionEngine {
 
   /** Where an execution's log is (or will be) written. */
   getLogPath(id: string): string {
-    return this.tracked.get(id)?.logPath ?? this.defaultLogPath(id);
+    return this.tracked.get(id)?.logPath ?? this.history?.get(id)?.log_path ?? this.defaultLogPath(id);
   }
 
   /**
@@ -329,6 +378,11 @@ export class ExecutionEngine {
     for (const close of this.closers.get(null) ?? []) close();
   }
 
+  /** Release the history store's file handles (after `shutdown`); queries on `history` fail afterwards. */
+  close(): void {
+    this.historySink?.store.close();
+  }
+
   private idle(): boolean {
     return [...this.tracked.values()].every((s) => s.finished);
   }
@@ -360,6 +414,7 @@ export class ExecutionEngine {
   }
 
   private publish(state: TrackedExecution, event: ExecutionEvent): void {
+    if (event.event_type === 'started' && state.kind === 'command') this.historySink?.started(state);
     const limit = this.config.event_buffer_limit;
     state.remember(event, limit);
     if (state.kind === 'command' && state.planId !== null) this.tracked.get(state.planId)?.remember(event, limit);
@@ -367,6 +422,8 @@ export class ExecutionEngine {
   }
 
   private ended(state: TrackedExecution): void {
+    this.historySink?.finished(state);
+    if (state.kind === 'plan') for (const command of state.commands) if (command.status === 'rolled_back') this.historySink?.finished(command);
     const closers = this.closers.get(state.id);
     if (closers) {
       for (const close of closers) close();
@@ -387,6 +444,15 @@ export class ExecutionEngine {
 /** Every id a submission would track: plan, commands and their rollback steps. */
 function idsOf(requests: readonly ExecutionRequest[], planId?: string): string[] {
   return [...(planId ? [planId] : []), ...requests.flatMap((r) => [r.id, ...r.rollback.map((b) => b.id)])];
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function linkSignal(source: AbortSignal | undefined, target: AbortController): void {

@@ -120,7 +120,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
 }
 
 export function statsOf(results: readonly ExecutionResult[]): ExecutionStats {
-  const stats: ExecutionStats = { total: results.length, completed: 0, failed: 0, cancelled: 0, timeout: 0, skipped: 0, rolled_back: 0 };
+  const stats: ExecutionStats = { total: results.length, completed: 0, failed: 0, cancelled: 0, timeout: 0, skipped: 0, rolled_back: 0, interrupted: 0 };
   for (const r of results) {
     if (r.status !== 'pending' && r.status !== 'running') stats[r.status]++;
   }

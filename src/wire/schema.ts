@@ -179,6 +179,8 @@ export const ExecutionStatusSchema = z.enum([
   'skipped',
   /** A completed command (or a plan) whose rollback commands have run. */
   'rolled_back',
+  /** Found unfinished in the history after its engine's process died (crash, SIGKILL). */
+  'interrupted',
 ]);
 
 /** One attempt that failed with a retryable error and was retried. */
@@ -225,6 +227,7 @@ export const ExecutionStatsSchema = z.object({
   timeout: z.int().nonnegative(),
   skipped: z.int().nonnegative().default(0),
   rolled_back: z.int().nonnegative().default(0),
+  interrupted: z.int().nonnegative().default(0),
 });
 
 export const PlanExecutionResultSchema = z.object({

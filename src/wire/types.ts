@@ -38,4 +38,6 @@ export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
   'cancelled',
   'timeout',
   'skipped',
+  'rolled_back',
+  'interrupted',
 ]);

@@ -1,0 +1,58 @@
+/**
+ * The history store's schema, versioned in code. Each migration runs once, in order, in its
+ * own transaction; `PRAGMA user_version` records how far a store has come, so a store
+ * written by an older version is upgraded when a newer one opens it.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'executions and their full-text index',
+    sql: `
+      CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('command', 'plan')),
+        plan_id TEXT,
+        conversation_id TEXT,
+        source TEXT,
+        status TEXT NOT NULL,
+        risk_level TEXT,
+        command TEXT NOT NULL,
+        description TEXT,
+        request_json TEXT,
+        plan_json TEXT,
+        exit_code INTEGER,
+        error TEXT,
+        submitted_at TEXT NOT NULL,
+        started_at TEXT,
+        completed_at TEXT,
+        duration_ms INTEGER,
+        log_path TEXT NOT NULL,
+        tags_json TEXT NOT NULL DEFAULT '{}',
+        output TEXT,
+        engine_pid INTEGER
+      );
+      CREATE INDEX executions_submitted ON executions (submitted_at);
+      CREATE INDEX executions_status ON executions (status, submitted_at);
+      CREATE INDEX executions_conversation ON executions (conversation_id, submitted_at);
+      CREATE INDEX executions_plan ON executions (plan_id);
+      CREATE VIRTUAL TABLE executions_fts USING fts5(id UNINDEXED, command, description, output, tokenize = 'unicode61');
+    `,
+  },
+  {
+    version: 2,
+    description: 'approval metadata, engine instance, risk index',
+    sql: `
+      ALTER TABLE executions ADD COLUMN approval_json TEXT;
+      ALTER TABLE executions ADD COLUMN engine_id TEXT;
+      CREATE INDEX executions_risk ON executions (risk_level, submitted_at);
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,311 @@
+/**
+ * The embedded execution history (seed 002 `ExecutionHistory`): one SQLite file in WAL
+ * mode, safe for several processes, with full-text search over commands, descriptions and
+ * output. Synchronous on purpose: each write is a few tens of microseconds and must be done
+ * before the engine moves on, so a crash loses nothing that had started.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ExecutionError, ValidationError } from '../errors.js';
+import type { ApprovalMetadata } from '../policy/approval.js';
+import type { RiskLevel } from '../policy/risk.js';
+import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
+
+export interface ExecutionRecord {
+  id: string;
+  kind: 'command' | 'plan';
+  plan_id: string | null;
+  conversation_id: string | null;
+  source: string | null;
+  /** An ExecutionStatus, or `interrupted` for what a dead engine left unfinished. */
+  status: string;
+  risk_level: RiskLevel | null;
+  command: string;
+  description: string | null;
+  request: ExecutionRequest | null;
+  plan: ExecutionPlan | null;
+  approval: ApprovalMetadata | null;
+  exit_code: number | null;
+  error: string | null;
+  submitted_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  duration_ms: number | null;
+  log_path: string;
+  tags: Record<string, string>;
+  output: string | null;
+  engine_pid: number | null;
+  engine_id: string | null;
+}
+
+/** Seed 002 `ExecutionFilter`, plus `kind`. Dates compare on `submitted_at`, both ends inclusive. */
+export interface ExecutionFilter {
+  status?: string | null;
+  risk_level?: RiskLevel | null;
+  conversation_id?: string | null;
+  kind?: 'command' | 'plan' | null;
+  from_date?: string | Date | null;
+  to_date?: string | Date | null;
+  limit?: number;
+  offset?: number;
+}
+
+/** Output kept for search: its first and last part (the log file has all of it). */
+export const INDEXED_OUTPUT_BYTES = 32 * 1024;
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 10_000;
+
+const COLUMNS = [
+  'id', 'kind', 'plan_id', 'conversation_id', 'source', 'status', 'risk_level', 'command', 'description', 'request_json', 'plan_json',
+  'approval_json', 'exit_code', 'error', 'submitted_at', 'started_at', 'completed_at', 'duration_ms', 'log_path', 'tags_json', 'output',
+  'engine_pid', 'engine_id',
+] as const;
+type Row = Record<(typeof COLUMNS)[number], string | number | null>;
+
+function boundOutput(output: string | null): string | null {
+  if (output === null || output.length <= 2 * INDEXED_OUTPUT_BYTES) return output;
+  return `${output.slice(0, INDEXED_OUTPUT_BYTES)}\n…\n${output.slice(-INDEXED_OUTPUT_BYTES)}`;
+}
+
+function toRow(r: ExecutionRecord): Row {
+  return {
+    id: r.id,
+    kind: r.kind,
+    plan_id: r.plan_id,
+    conversation_id: r.conversation_id,
+    source: r.source,
+    status: r.status,
+    risk_level: r.risk_level,
+    command: r.command,
+    description: r.description,
+    request_json: r.request ? JSON.stringify(r.request) : null,
+    plan_json: r.plan ? JSON.stringify(r.plan) : null,
+    approval_json: r.approval ? JSON.stringify(r.approval) : null,
+    exit_code: r.exit_code,
+    error: r.error,
+    submitted_at: r.submitted_at,
+    started_at: r.started_at,
+    completed_at: r.completed_at,
+    duration_ms: r.duration_ms,
+    log_path: r.log_path,
+    tags_json: JSON.stringify(r.tags),
+    output: boundOutput(r.output),
+    engine_pid: r.engine_pid,
+    engine_id: r.engine_id,
+  };
+}
+
+function fromRow(row: Row): ExecutionRecord {
+  const json = <T>(v: string | number | null): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : null);
+  return {
+    id: row.id as string,
+    kind: row.kind as 'command' | 'plan',
+    plan_id: row.plan_id as string | null,
+    conversation_id: row.conversation_id as string | null,
+    source: row.source as string | null,
+    status: row.status as string,
+    risk_level: row.risk_level as RiskLevel | null,
+    command: row.command as string,
+    description: row.description as string | null,
+    request: json<ExecutionRequest>(row.request_json),
+    plan: json<ExecutionPlan>(row.plan_json),
+    approval: json<ApprovalMetadata>(row.approval_json),
+    exit_code: row.exit_code as number | null,
+    error: row.error as string | null,
+    submitted_at: row.submitted_at as string,
+    started_at: row.started_at as string | null,
+    completed_at: row.completed_at as string | null,
+    duration_ms: row.duration_ms as number | null,
+    log_path: row.log_path as string,
+    tags: json<Record<string, string>>(row.tags_json) ?? {},
+    output: row.output as string | null,
+    engine_pid: row.engine_pid as number | null,
+    engine_id: row.engine_id as string | null,
+  };
+}
+
+function isoOf(value: string | Date, field: string): string {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw ValidationError.of('InvalidField', `filter.${field}`, `not a date: ${String(value)}`);
+  return date.toISOString();
+}
+
+/** User words as an FTS5 query: each a quoted phrase (so `rm -rf /` or `a"b` are plain text), all required. */
+export function ftsQuery(text: string): string {
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((word) => `"${word.replaceAll('"', '""')}"`)
+    .join(' ');
+}
+
+export class HistoryStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+  private readonly selectOne: Database.Statement;
+  private readonly deleteFts: Database.Statement;
+  private readonly insertFts: Database.Statement;
+
+  private constructor(
+    readonly path: string,
+    db: Database.Database,
+  ) {
+    this.db = db;
+    const assignments = COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ');
+    this.upsert = db.prepare(
+      `INSERT INTO executions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT(id) DO UPDATE SET ${assignments}`,
+    );
+    this.selectOne = db.prepare('SELECT * FROM executions WHERE id = ?');
+    this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE id = ?');
+    this.insertFts = db.prepare('INSERT INTO executions_fts (id, command, description, output) VALUES (?, ?, ?, ?)');
+  }
+
+  /** Open (creating and upgrading as needed) the store at `path`. */
+  static open(path: string): HistoryStore {
+    let db: Database.Database;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      throw ExecutionError.io(`cannot open history store ${path}: ${(err as Error).message}`, err);
+    }
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > LATEST_VERSION) {
+      db.close();
+      throw ExecutionError.io(`history store ${path} has schema version ${version}; this version of cloudops-execution-engine supports up to ${LATEST_VERSION}`);
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= version) continue;
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.pragma(`user_version = ${migration.version}`);
+      }).immediate();
+    }
+    return new HistoryStore(path, db);
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Insert or replace a record (and its search entry). */
+  store(record: ExecutionRecord): void {
+    const row = toRow(record);
+    this.db.transaction(() => {
+      this.upsert.run(row);
+      this.deleteFts.run(record.id);
+      this.insertFts.run(record.id, row.command, row.description, row.output);
+    })();
+  }
+
+  /** Change some fields of a record; false if there is no such record. */
+  update(id: string, patch: Partial<Omit<ExecutionRecord, 'id'>>): boolean {
+    const current = this.get(id);
+    if (!current) return false;
+    this.store({ ...current, ...patch });
+    return true;
+  }
+
+  get(id: string): ExecutionRecord | null {
+    const row = this.selectOne.get(id) as Row | undefined;
+    return row ? fromRow(row) : null;
+  }
+
+  /** Records matching `filter`, newest first. */
+  list(filter: ExecutionFilter = {}): ExecutionRecord[] {
+    const { where, params } = this.whereOf(filter);
+    const limit = filter.limit ?? DEFAULT_LIMIT;
+    const offset = filter.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIMIT}`);
+    if (!Number.isInteger(offset) || offset < 0) throw ValidationError.of('InvalidField', 'filter.offset', 'must be a non-negative integer');
+    const rows = this.db
+      .prepare(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit, offset }) as Row[];
+    return rows.map(fromRow);
+  }
+
+  count(filter: ExecutionFilter = {}): number {
+    const { where, params } = this.whereOf(filter);
+    return (this.db.prepare(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n;
+  }
+
+  /** Records whose command, description or output contain every word of `query`, best match first. */
+  search(query: string, options: { limit?: number } = {}): ExecutionRecord[] {
+    const match = ftsQuery(query);
+    if (!match) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT e.* FROM executions_fts f JOIN executions e ON e.id = f.id
+         WHERE executions_fts MATCH ? ORDER BY bm25(executions_fts), e.submitted_at DESC LIMIT ?`,
+      )
+      .all(match, Math.min(options.limit ?? 50, MAX_LIMIT)) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** Everything that ran for one conversation, oldest first. */
+  getByConversation(conversationId: string): ExecutionRecord[] {
+    const rows = this.db.prepare('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(conversationId) as Row[];
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Delete finished records submitted before `olderThan`, and the log files they own.
+   * Unfinished ones (pending, running) are kept whatever their age. Returns how many went.
+   */
+  cleanup(olderThan: string | Date): number {
+    const before = isoOf(olderThan, 'older_than');
+    const doomed = this.db
+      .prepare("SELECT id, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')")
+      .all(before) as Array<{ id: string; log_path: string }>;
+    const remove = this.db.prepare('DELETE FROM executions WHERE id = ?');
+    this.db.transaction(() => {
+      for (const { id } of doomed) {
+        remove.run(id);
+        this.deleteFts.run(id);
+      }
+    })();
+    for (const { log_path } of doomed) rmSync(log_path, { force: true });
+    return doomed.length;
+  }
+
+  /** Mark what a dead engine left pending or running as `interrupted`; returns those records. */
+  markInterrupted(isAlive: (pid: number) => boolean, now = new Date()): ExecutionRecord[] {
+    const open = (this.db.prepare("SELECT * FROM executions WHERE status IN ('pending', 'running')").all() as Row[]).map(fromRow);
+    const dead = open.filter((r) => r.engine_pid === null || !isAlive(r.engine_pid));
+    const updated = dead.map((r) => ({
+      ...r,
+      status: 'interrupted',
+      completed_at: now.toISOString(),
+      error: `Interrupted: the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
+    }));
+    this.db.transaction(() => {
+      for (const record of updated) this.upsert.run(toRow(record));
+    })();
+    return updated;
+  }
+
+  private whereOf(filter: ExecutionFilter): { where: string; params: Record<string, string> } {
+    const clauses: string[] = [];
+    const params: Record<string, string> = {};
+    const add = (sql: string, name: string, value: string) => {
+      clauses.push(sql);
+      params[name] = value;
+    };
+    if (filter.status) add('status = @status', 'status', filter.status);
+    if (filter.risk_level) add('risk_level = @risk_level', 'risk_level', filter.risk_level);
+    if (filter.conversation_id) add('conversation_id = @conversation_id', 'conversation_id', filter.conversation_id);
+    if (filter.kind) add('kind = @kind', 'kind', filter.kind);
+    if (filter.from_date) add('submitted_at >= @from_date', 'from_date', isoOf(filter.from_date, 'from_date'));
+    if (filter.to_date) add('submitted_at <= @to_date', 'to_date', isoOf(filter.to_date, 'to_date'));
+    return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+}

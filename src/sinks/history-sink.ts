@@ -1,0 +1,96 @@
+/**
+ * Writes executions to the history store as they progress (submitted, started, finished),
+ * so a crash loses nothing that had started: the next engine finds those rows unfinished and
+ * marks them interrupted. A storage failure is reported as a warning and never fails or
+ * stalls an execution.
+ */
+import type { TrackedCommand, TrackedExecution, TrackedPlan } from '../engine/tracked.js';
+import type { ExecutionRecord, HistoryStore } from '../history/store.js';
+import { planRisk, requestRisk } from '../policy/approval.js';
+
+export class HistorySink {
+  private warned = false;
+
+  constructor(
+    readonly store: HistoryStore,
+    private readonly engineId: string,
+  ) {}
+
+  submitted(state: TrackedExecution): void {
+    this.guard(() => this.store.store(this.recordOf(state)));
+  }
+
+  started(state: TrackedCommand): void {
+    this.guard(() => this.store.update(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() }));
+  }
+
+  finished(state: TrackedExecution): void {
+    this.guard(() => this.store.store(this.recordOf(state)));
+  }
+
+  private recordOf(state: TrackedExecution): ExecutionRecord {
+    const metadata = state.kind === 'plan' ? state.plan.metadata : state.request.metadata;
+    const base = {
+      id: state.id,
+      conversation_id: metadata.conversation_id,
+      source: metadata.source,
+      tags: metadata.tags,
+      status: state.status,
+      submitted_at: state.submittedAt.toISOString(),
+      started_at: state.startedAt?.toISOString() ?? null,
+      log_path: state.logPath,
+      engine_pid: process.pid,
+      engine_id: this.engineId,
+    };
+    if (state.kind === 'plan') return { ...base, ...planFields(state) };
+    const result = state.result;
+    return {
+      ...base,
+      kind: 'command',
+      plan_id: state.planId,
+      risk_level: requestRisk(state.request),
+      command: state.display,
+      description: state.request.description,
+      request: state.request,
+      plan: null,
+      approval: null,
+      exit_code: result?.exit_code ?? null,
+      error: result?.error ?? null,
+      completed_at: result?.completed_at ?? null,
+      duration_ms: result?.duration_ms ?? null,
+      // Already redacted and bounded by the capture; the store bounds what it indexes.
+      output: result ? [result.stdout, result.stderr].filter(Boolean).join('\n') : null,
+    };
+  }
+
+  private guard(write: () => unknown): void {
+    try {
+      write();
+    } catch (err) {
+      if (this.warned) return;
+      this.warned = true; // one warning, not one per execution
+      process.emitWarning(`cloudops-execution-engine: history store ${this.store.path} is not being written: ${(err as Error).message}`, {
+        code: 'CLOUDOPS_HISTORY',
+      });
+    }
+  }
+}
+
+function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id'> {
+  const result = state.result;
+  return {
+    kind: 'plan',
+    plan_id: null,
+    risk_level: planRisk(state.plan),
+    command: state.plan.description || `plan of ${state.plan.commands.length} commands`,
+    description: state.plan.description || null,
+    request: null,
+    plan: state.plan,
+    approval: state.approval,
+    exit_code: null,
+    error: result?.error ?? null,
+    completed_at: result?.completed_at ?? null,
+    duration_ms: result?.total_duration_ms ?? null,
+    output: null,
+  };
+}
