@@ -41,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX executions_status ON executions (status, submitted_at);
       CREATE INDEX executions_conversation ON executions (conversation_id, submitted_at);
       CREATE INDEX executions_plan ON executions (plan_id);
+      -- Each search entry has the rowid of its executions row (lookups by rowid are indexed).
       CREATE VIRTUAL TABLE executions_fts USING fts5(id UNINDEXED, command, description, output, tokenize = 'unicode61');
     `,
   },

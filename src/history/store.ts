@@ -64,6 +64,15 @@ const COLUMNS = [
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
+/** Which record field each column stores (JSON columns are named `<field>_json`). */
+const FIELD_OF = Object.fromEntries(COLUMNS.map((c) => [c, c.replace(/_json$/, '')])) as Record<(typeof COLUMNS)[number], string>;
+
+const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
+  kind: 'command', plan_id: null, conversation_id: null, source: null, status: '', risk_level: null, command: '', description: null,
+  request: null, plan: null, approval: null, exit_code: null, error: null, submitted_at: '', started_at: null, completed_at: null,
+  duration_ms: null, log_path: '', tags: {}, output: null, engine_pid: null, engine_id: null,
+};
+
 function boundOutput(output: string | null): string | null {
   if (output === null || output.length <= 2 * INDEXED_OUTPUT_BYTES) return output;
   return `${output.slice(0, INDEXED_OUTPUT_BYTES)}\n…\n${output.slice(-INDEXED_OUTPUT_BYTES)}`;
@@ -145,6 +154,7 @@ export class HistoryStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
   private readonly selectOne: Database.Statement;
+  private readonly rowidOf: Database.Statement;
   private readonly deleteFts: Database.Statement;
   private readonly insertFts: Database.Statement;
 
@@ -158,8 +168,11 @@ export class HistoryStore {
       `INSERT INTO executions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT(id) DO UPDATE SET ${assignments}`,
     );
     this.selectOne = db.prepare('SELECT * FROM executions WHERE id = ?');
-    this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE id = ?');
-    this.insertFts = db.prepare('INSERT INTO executions_fts (id, command, description, output) VALUES (?, ?, ?, ?)');
+    // Search entries share the record's rowid: finding one by rowid is an index lookup,
+    // while the FTS table's own `id` column is unindexed (a full scan per write).
+    this.rowidOf = db.prepare('SELECT rowid FROM executions WHERE id = ?').pluck();
+    this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE rowid = ?');
+    this.insertFts = db.prepare('INSERT INTO executions_fts (rowid, id, command, description, output) VALUES (?, ?, ?, ?, ?)');
   }
 
   /** Open (creating and upgrading as needed) the store at `path`. */
@@ -186,6 +199,8 @@ export class HistoryStore {
         db.pragma(`user_version = ${migration.version}`);
       }).immediate();
     }
+    // No `PRAGMA optimize` here: on a new, empty store it would record "no rows" statistics and
+    // steer the planner to table scans for every later write. It runs at close instead.
     return new HistoryStore(path, db);
   }
 
@@ -194,7 +209,15 @@ export class HistoryStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // Refresh the planner's statistics from what the store now holds (cheap when nothing changed).
+    this.db.pragma('optimize');
+    this.db.close();
+  }
+
+  /** Gather the planner's statistics now (after a bulk import, say). */
+  analyze(): void {
+    this.db.exec('ANALYZE');
   }
 
   /** Insert or replace a record (and its search entry). */
@@ -202,17 +225,35 @@ export class HistoryStore {
     const row = toRow(record);
     this.db.transaction(() => {
       this.upsert.run(row);
-      this.deleteFts.run(record.id);
-      this.insertFts.run(record.id, row.command, row.description, row.output);
+      const rowid = this.rowidOf.get(record.id) as number;
+      this.deleteFts.run(rowid);
+      this.insertFts.run(rowid, record.id, row.command, row.description, row.output);
+    })();
+  }
+
+  /** Store many records in one transaction (imports, benchmarks). */
+  storeMany(records: readonly ExecutionRecord[]): void {
+    this.db.transaction(() => {
+      for (const record of records) this.store(record);
     })();
   }
 
   /** Change some fields of a record; false if there is no such record. */
   update(id: string, patch: Partial<Omit<ExecutionRecord, 'id'>>): boolean {
-    const current = this.get(id);
-    if (!current) return false;
-    this.store({ ...current, ...patch });
-    return true;
+    // Text fields change the search entry: rewrite the whole record. Status and timings (the
+    // engine's frequent updates) touch only their columns.
+    if ('command' in patch || 'description' in patch || 'output' in patch) {
+      const current = this.get(id);
+      if (!current) return false;
+      this.store({ ...current, ...patch });
+      return true;
+    }
+    const row = toRow({ ...EMPTY_RECORD, ...patch, id } as ExecutionRecord);
+    const columns = COLUMNS.filter((c) => c !== 'id' && Object.hasOwn(patch, FIELD_OF[c]));
+    if (columns.length === 0) return this.get(id) !== null;
+    const sql = `UPDATE executions SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
+    const params = Object.fromEntries([['id', id], ...columns.map((c) => [c, row[c]])]);
+    return this.db.prepare(sql).run(params).changes > 0;
   }
 
   get(id: string): ExecutionRecord | null {
@@ -244,7 +285,7 @@ export class HistoryStore {
     if (!match) return [];
     const rows = this.db
       .prepare(
-        `SELECT e.* FROM executions_fts f JOIN executions e ON e.id = f.id
+        `SELECT e.* FROM executions_fts f JOIN executions e ON e.rowid = f.rowid
          WHERE executions_fts MATCH ? ORDER BY bm25(executions_fts), e.submitted_at DESC LIMIT ?`,
       )
       .all(match, Math.min(options.limit ?? 50, MAX_LIMIT)) as Row[];
@@ -264,13 +305,13 @@ export class HistoryStore {
   cleanup(olderThan: string | Date): number {
     const before = isoOf(olderThan, 'older_than');
     const doomed = this.db
-      .prepare("SELECT id, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')")
-      .all(before) as Array<{ id: string; log_path: string }>;
-    const remove = this.db.prepare('DELETE FROM executions WHERE id = ?');
+      .prepare("SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')")
+      .all(before) as Array<{ rowid: number; log_path: string }>;
+    const remove = this.db.prepare('DELETE FROM executions WHERE rowid = ?');
     this.db.transaction(() => {
-      for (const { id } of doomed) {
-        remove.run(id);
-        this.deleteFts.run(id);
+      for (const { rowid } of doomed) {
+        this.deleteFts.run(rowid);
+        remove.run(rowid);
       }
     })();
     for (const { log_path } of doomed) rmSync(log_path, { force: true });
