@@ -1,10 +1,11 @@
 /** The history store on real SQLite files: filters, search, migrations, cleanup, recovery. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MIGRATIONS, LATEST_VERSION } from '../src/history/migrations.js';
-import { ftsQuery, HistoryStore, INDEXED_OUTPUT_BYTES, type ExecutionRecord } from '../src/history/store.js';
+import { ftsQuery, HistoryStore, INDEXED_OUTPUT_CHARS, type ExecutionRecord } from '../src/history/store.js';
 import { tempDir } from './helpers.js';
 
 const CONV_A = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -72,8 +73,9 @@ test('a record round-trips with every field; storing again replaces it; update p
 });
 
 describe('list filters', () => {
-  // 12 records, each filter separates some of them.
-  const store = openStore();
+  // 12 records, each filter separates some of them; one store for the whole group.
+  let store: HistoryStore;
+  let dir: string;
   const data = Array.from({ length: 12 }, (_, i) =>
     record(i + 1, {
       status: i % 3 === 0 ? 'failed' : 'completed',
@@ -82,7 +84,15 @@ describe('list filters', () => {
       kind: i % 4 === 0 ? 'plan' : 'command',
     }),
   );
-  for (const r of data) store.store(r);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cee-history-filters-'));
+    store = HistoryStore.open(join(dir, 'history.sqlite'));
+    for (const r of data) store.store(r);
+  });
+  afterAll(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const ids = (rs: ExecutionRecord[]) => rs.map((r) => Number(r.id.slice(-12)));
 
   test('no filter: newest first, default limit', () => expect(ids(store.list())).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]));
@@ -104,6 +114,9 @@ describe('list filters', () => {
   test('bad filter values are ValidationErrors naming the field', () => {
     expect(() => store.list({ limit: -1 })).toThrow(expect.objectContaining({ field: 'filter.limit' }));
     expect(() => store.list({ from_date: 'last tuesday' })).toThrow(expect.objectContaining({ field: 'filter.from_date' }));
+    expect(() => store.list({ risk_level: 'scary' as never })).toThrow(expect.objectContaining({ field: 'filter.risk_level' }));
+    expect(() => store.list({ status: 'exploded' })).toThrow(expect.objectContaining({ field: 'filter.status' }));
+    expect(() => store.search('echo', { limit: -1 })).toThrow(expect.objectContaining({ field: 'limit' }));
   });
 });
 
@@ -130,13 +143,13 @@ describe('search', () => {
 
   test('description is searched; only a bounded part of huge output is indexed', () => {
     const store = openStore();
-    const huge = `start-marker ${'x'.repeat(4 * INDEXED_OUTPUT_BYTES)} middle-marker ${'y'.repeat(4 * INDEXED_OUTPUT_BYTES)} end-marker`;
+    const huge = `start-marker ${'x'.repeat(4 * INDEXED_OUTPUT_CHARS)} middle-marker ${'y'.repeat(4 * INDEXED_OUTPUT_CHARS)} end-marker`;
     store.store(record(1, { description: 'rotate the database credentials', output: huge }));
     expect(store.search('credentials')).toHaveLength(1);
     expect(store.search('start-marker')).toHaveLength(1);
     expect(store.search('end-marker')).toHaveLength(1);
     expect(store.search('middle-marker')).toHaveLength(0);
-    expect(store.get(record(1).id)!.output!.length).toBeLessThanOrEqual(2 * INDEXED_OUTPUT_BYTES + 3);
+    expect(store.get(record(1).id)!.output!.length).toBeLessThanOrEqual(2 * INDEXED_OUTPUT_CHARS + 3);
   });
 });
 
@@ -146,6 +159,25 @@ test('getByConversation lists a conversation oldest first', () => {
   store.store(record(1, { conversation_id: CONV_A }));
   store.store(record(2, { conversation_id: CONV_B }));
   expect(store.getByConversation(CONV_A).map((r) => r.id.slice(-1))).toEqual(['1', '3']);
+});
+
+test('cleanup keeps a log file another record still uses, and survives a path it cannot remove', () => {
+  const dir = tempDir();
+  const store = openStore();
+  const shared = join(dir, 'shared.log');
+  writeFileSync(shared, 'log');
+  store.store(record(1, { log_path: shared }));
+  store.store(record(9, { log_path: shared }));
+  store.store(record(2, { log_path: dir })); // a directory: cannot be removed as a file
+  expect(store.cleanup(record(5).submitted_at)).toBe(2);
+  expect(existsSync(shared)).toBe(true);
+  expect(existsSync(dir)).toBe(true);
+});
+
+test('a record without an engine pid is interrupted with a message that says so', () => {
+  const store = openStore();
+  store.store(record(1, { status: 'running', engine_pid: null }));
+  expect(store.markInterrupted(() => true)[0]!.error).toBe('Interrupted: the engine process ended before this execution finished');
 });
 
 test('cleanup removes old finished records and the log files they own, never unfinished ones', () => {

@@ -54,6 +54,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX executions_risk ON executions (risk_level, submitted_at);
     `,
   },
+  {
+    version: 3,
+    description: 'rebuild the search index keyed by record rowid',
+    // Stores written before this convention could hold search entries under other rowids.
+    sql: `
+      DELETE FROM executions_fts;
+      INSERT INTO executions_fts (rowid, id, command, description, output)
+        SELECT rowid, id, command, description, output FROM executions;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -52,8 +52,10 @@ export interface ExecutionFilter {
   offset?: number;
 }
 
-/** Output kept for search: its first and last part (the log file has all of it). */
-export const INDEXED_OUTPUT_BYTES = 32 * 1024;
+/** Output kept for search, in characters: its first and last part (the log file has all of it). */
+export const INDEXED_OUTPUT_CHARS = 32 * 1024;
+const STATUSES = new Set(['pending', 'running', 'completed', 'failed', 'cancelled', 'timeout', 'skipped', 'rolled_back', 'interrupted']);
+const RISKS = new Set(['read_only', 'modify', 'destructive']);
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 
@@ -74,8 +76,8 @@ const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
 };
 
 function boundOutput(output: string | null): string | null {
-  if (output === null || output.length <= 2 * INDEXED_OUTPUT_BYTES) return output;
-  return `${output.slice(0, INDEXED_OUTPUT_BYTES)}\n…\n${output.slice(-INDEXED_OUTPUT_BYTES)}`;
+  if (output === null || output.length <= 2 * INDEXED_OUTPUT_CHARS) return output;
+  return `${output.slice(0, INDEXED_OUTPUT_CHARS)}\n…\n${output.slice(-INDEXED_OUTPUT_CHARS)}`;
 }
 
 function toRow(r: ExecutionRecord): Row {
@@ -157,6 +159,7 @@ export class HistoryStore {
   private readonly rowidOf: Database.Statement;
   private readonly deleteFts: Database.Statement;
   private readonly insertFts: Database.Statement;
+  private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(
     readonly path: string,
@@ -208,6 +211,13 @@ export class HistoryStore {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
+  /** A prepared statement, compiled once per store. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
   close(): void {
     if (!this.db.open) return;
     // Refresh the planner's statistics from what the store now holds (cheap when nothing changed).
@@ -243,17 +253,19 @@ export class HistoryStore {
     // Text fields change the search entry: rewrite the whole record. Status and timings (the
     // engine's frequent updates) touch only their columns.
     if ('command' in patch || 'description' in patch || 'output' in patch) {
-      const current = this.get(id);
-      if (!current) return false;
-      this.store({ ...current, ...patch });
-      return true;
+      return this.db.transaction(() => {
+        const current = this.get(id);
+        if (!current) return false;
+        this.store({ ...current, ...patch });
+        return true;
+      }).immediate();
     }
     const row = toRow({ ...EMPTY_RECORD, ...patch, id } as ExecutionRecord);
     const columns = COLUMNS.filter((c) => c !== 'id' && Object.hasOwn(patch, FIELD_OF[c]));
     if (columns.length === 0) return this.get(id) !== null;
     const sql = `UPDATE executions SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
     const params = Object.fromEntries([['id', id], ...columns.map((c) => [c, row[c]])]);
-    return this.db.prepare(sql).run(params).changes > 0;
+    return this.sql(sql).run(params).changes > 0;
   }
 
   get(id: string): ExecutionRecord | null {
@@ -268,33 +280,36 @@ export class HistoryStore {
     const offset = filter.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIMIT}`);
     if (!Number.isInteger(offset) || offset < 0) throw ValidationError.of('InvalidField', 'filter.offset', 'must be a non-negative integer');
-    const rows = this.db
-      .prepare(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`)
-      .all({ ...params, limit, offset }) as Row[];
+    const rows = this.sql(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all({
+      ...params,
+      limit,
+      offset,
+    }) as Row[];
     return rows.map(fromRow);
   }
 
   count(filter: ExecutionFilter = {}): number {
     const { where, params } = this.whereOf(filter);
-    return (this.db.prepare(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n;
+    return (this.sql(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n;
   }
 
   /** Records whose command, description or output contain every word of `query`, best match first. */
   search(query: string, options: { limit?: number } = {}): ExecutionRecord[] {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIMIT}`);
     const match = ftsQuery(query);
     if (!match) return [];
-    const rows = this.db
-      .prepare(
-        `SELECT e.* FROM executions_fts f JOIN executions e ON e.rowid = f.rowid
-         WHERE executions_fts MATCH ? ORDER BY bm25(executions_fts), e.submitted_at DESC LIMIT ?`,
-      )
-      .all(match, Math.min(options.limit ?? 50, MAX_LIMIT)) as Row[];
+    // Joined on rowid (indexed) and id (so a stray entry can never name the wrong record).
+    const rows = this.sql(
+      `SELECT e.* FROM executions_fts f JOIN executions e ON e.rowid = f.rowid AND e.id = f.id
+       WHERE executions_fts MATCH ? ORDER BY bm25(executions_fts), e.submitted_at DESC LIMIT ?`,
+    ).all(match, limit) as Row[];
     return rows.map(fromRow);
   }
 
   /** Everything that ran for one conversation, oldest first. */
   getByConversation(conversationId: string): ExecutionRecord[] {
-    const rows = this.db.prepare('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(conversationId) as Row[];
+    const rows = this.sql('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(conversationId) as Row[];
     return rows.map(fromRow);
   }
 
@@ -304,34 +319,46 @@ export class HistoryStore {
    */
   cleanup(olderThan: string | Date): number {
     const before = isoOf(olderThan, 'older_than');
-    const doomed = this.db
-      .prepare("SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')")
-      .all(before) as Array<{ rowid: number; log_path: string }>;
-    const remove = this.db.prepare('DELETE FROM executions WHERE rowid = ?');
-    this.db.transaction(() => {
-      for (const { rowid } of doomed) {
+    const doomed = this.db.transaction(() => {
+      const rows = this.sql("SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')").all(before) as Array<{
+        rowid: number;
+        log_path: string;
+      }>;
+      for (const { rowid } of rows) {
         this.deleteFts.run(rowid);
-        remove.run(rowid);
+        this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
       }
-    })();
-    for (const { log_path } of doomed) rmSync(log_path, { force: true });
+      return rows;
+    }).immediate();
+    // A log file is only ours to delete when no remaining record uses it (requests may share one).
+    const stillUsed = this.sql('SELECT 1 FROM executions WHERE log_path = ? LIMIT 1').pluck();
+    for (const { log_path } of doomed) {
+      if (stillUsed.get(log_path) !== undefined) continue;
+      try {
+        rmSync(log_path, { force: true });
+      } catch {
+        // Not a file we can remove (a directory, no permission): the record is gone all the same.
+      }
+    }
     return doomed.length;
   }
 
   /** Mark what a dead engine left pending or running as `interrupted`; returns those records. */
   markInterrupted(isAlive: (pid: number) => boolean, now = new Date()): ExecutionRecord[] {
-    const open = (this.db.prepare("SELECT * FROM executions WHERE status IN ('pending', 'running')").all() as Row[]).map(fromRow);
-    const dead = open.filter((r) => r.engine_pid === null || !isAlive(r.engine_pid));
-    const updated = dead.map((r) => ({
-      ...r,
-      status: 'interrupted',
-      completed_at: now.toISOString(),
-      error: `Interrupted: the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
-    }));
-    this.db.transaction(() => {
-      for (const record of updated) this.upsert.run(toRow(record));
-    })();
-    return updated;
+    return this.db.transaction(() => {
+      const open = (this.sql("SELECT * FROM executions WHERE status IN ('pending', 'running')").all() as Row[]).map(fromRow);
+      const updated = open
+        .filter((r) => r.engine_pid === null || !isAlive(r.engine_pid))
+        .map((r) => ({
+          ...r,
+          status: 'interrupted',
+          completed_at: now.toISOString(),
+          error: `Interrupted: the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
+        }));
+      const mark = this.sql("UPDATE executions SET status = 'interrupted', completed_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running')");
+      for (const record of updated) mark.run(record.completed_at, record.error, record.id);
+      return updated;
+    }).immediate();
   }
 
   private whereOf(filter: ExecutionFilter): { where: string; params: Record<string, string> } {
@@ -341,6 +368,9 @@ export class HistoryStore {
       clauses.push(sql);
       params[name] = value;
     };
+    if (filter.status && !STATUSES.has(filter.status)) throw ValidationError.of('InvalidField', 'filter.status', `unknown status "${filter.status}"`);
+    if (filter.risk_level && !RISKS.has(filter.risk_level)) throw ValidationError.of('InvalidField', 'filter.risk_level', `unknown risk level "${filter.risk_level}"`);
+    if (filter.kind && filter.kind !== 'command' && filter.kind !== 'plan') throw ValidationError.of('InvalidField', 'filter.kind', `must be command or plan`);
     if (filter.status) add('status = @status', 'status', filter.status);
     if (filter.risk_level) add('risk_level = @risk_level', 'risk_level', filter.risk_level);
     if (filter.conversation_id) add('conversation_id = @conversation_id', 'conversation_id', filter.conversation_id);
