@@ -13,6 +13,7 @@ import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, ty
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from '../policy/dry-run.js';
 import { redactorFor, secretValues } from '../policy/redaction.js';
 import { displayCommand } from '../runner/invocation.js';
+import { processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
 import { iterateEvents } from '../sinks/event-iterator.js';
@@ -444,15 +445,6 @@ export class ExecutionEngine {
 /** Every id a submission would track: plan, commands and their rollback steps. */
 function idsOf(requests: readonly ExecutionRequest[], planId?: string): string[] {
   return [...(planId ? [planId] : []), ...requests.flatMap((r) => [r.id, ...r.rollback.map((b) => b.id)])];
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function linkSignal(source: AbortSignal | undefined, target: AbortController): void {

@@ -62,6 +62,16 @@ export function signalTree(pid: number, signal: NodeJS.Signals): void {
   for (const child of descendants) trySignal(child, signal);
 }
 
+/** True while process `pid` exists (EPERM: it exists but is not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** True while any member of the process group led by `pgid` is alive. */
 export function groupAlive(pgid: number): boolean {
   try {

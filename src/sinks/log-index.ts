@@ -5,6 +5,7 @@
  */
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../runner/kill-tree.js';
 import type { ExecutionStatus } from '../wire/types.js';
 
 export interface LogInfo {
@@ -35,15 +36,6 @@ function metaOf(lines: string[]): Map<string, string> {
     if (m) meta.set(m[1]!, unescape(m[2]!));
   }
   return meta;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** What a log file says about its execution, or null if it is not one of ours. */
