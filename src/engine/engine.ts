@@ -73,10 +73,8 @@ export class ExecutionEngine {
       config: this.config,
       slots: this.slots,
       publish: (state, event) => this.publish(state, event),
-      publishPlan: (state, event) => this.publish(state, event),
       wantsLines: (state) => this.bus.hasSubscribers || state.hasReplayRoom(this.config.event_buffer_limit),
       ended: (state) => this.ended(state),
-      endedPlan: (state) => this.ended(state),
       trackStep: (plan, request) => {
         const step = this.newCommand(request, plan.id);
         this.tracked.set(step.id, step);

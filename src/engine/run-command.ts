@@ -14,16 +14,16 @@ import type { Slots } from '../scheduler/slots.js';
 import { LogFile } from '../sinks/log-file.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Attempt, ExecutionEvent, ExecutionResult, ExecutionStatus } from '../wire/types.js';
-import type { TrackedCommand } from './tracked.js';
+import type { TrackedCommand, TrackedExecution } from './tracked.js';
 
 export interface CommandContext {
   config: ExecutionConfig;
   slots: Slots;
-  publish(state: TrackedCommand, event: ExecutionEvent): void;
+  publish(state: TrackedExecution, event: ExecutionEvent): void;
   /** Whether line events would reach anyone (a subscriber or the replay buffer). */
   wantsLines(state: TrackedCommand): boolean;
   /** Called once `state` has its result and its last event is out. */
-  ended(state: TrackedCommand): void;
+  ended(state: TrackedExecution): void;
 }
 
 /** An engine slot that can be handed back while waiting (retry backoff) and taken again. */

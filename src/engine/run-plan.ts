@@ -14,8 +14,6 @@ import { runRollback } from './run-rollback.js';
 import type { TrackedCommand, TrackedPlan } from './tracked.js';
 
 export interface PlanContext extends CommandContext {
-  publishPlan(state: TrackedPlan, event: ExecutionEvent): void;
-  endedPlan(state: TrackedPlan): void;
   /** Track a rollback step as an execution of the plan (events, logs, status like any command). */
   trackStep(plan: TrackedPlan, request: ExecutionRequest): TrackedCommand;
 }
@@ -44,7 +42,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
   }).catch(() => null);
 
   const progress = (current: string | null) =>
-    ctx.publishPlan(state, {
+    ctx.publish(state, {
       event_type: 'progress',
       plan_id: plan.id,
       completed: finishedCount,
@@ -115,7 +113,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
   await log?.close({ status: result.status, ...Object.fromEntries(Object.entries(result.stats).map(([k, v]) => [k, String(v)])), completed_at: result.completed_at! });
   state.finish(result.status, result);
   progress(null);
-  ctx.endedPlan(state);
+  ctx.ended(state);
   return result;
 }
 

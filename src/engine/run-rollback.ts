@@ -13,7 +13,7 @@ import type { TrackedPlan } from './tracked.js';
 
 export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: PlanExecutionResult): Promise<PlanExecutionResult> {
   const { plan } = state;
-  ctx.publishPlan(state, { event_type: 'rollback_started', execution_id: plan.id, timestamp: new Date().toISOString() });
+  ctx.publish(state, { event_type: 'rollback_started', execution_id: plan.id, timestamp: new Date().toISOString() });
   const ran: ExecutionResult[] = [];
   const undone = new Set<number>();
   let failure: string | null = null;
@@ -37,6 +37,6 @@ export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: 
 
   const results = before.results.map((r, i) => (undone.has(i) ? { ...r, status: 'rolled_back' as const } : r));
   const status = failure ? 'failed' : 'rolled_back';
-  ctx.publishPlan(state, { event_type: 'rollback_completed', execution_id: plan.id, results: ran, status, timestamp: new Date().toISOString() });
+  ctx.publish(state, { event_type: 'rollback_completed', execution_id: plan.id, results: ran, status, timestamp: new Date().toISOString() });
   return { ...before, status, results, stats: statsOf(results), rollback_results: ran, error: failure ?? before.error };
 }
