@@ -11,7 +11,7 @@ import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
 import { runSingle } from './commands/single.js';
 import { EXIT, reportError } from './exit.js';
-import { addEngineOptions } from './options.js';
+import { addEngineOptions, addSingleOptions } from './options.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -56,15 +56,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addHelpText('after', examples('cloudops-exec run examples/dag.yaml', 'cloudops-exec run --json examples/serial.json | jq .event_type', 'cat plan.json | cloudops-exec run -'))
     .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals())));
 
-  addEngineOptions(
+  addSingleOptions(
     program
       .command('exec')
       .description('Run one program with arguments (no shell); exit code mirrors it')
       .argument('<program>', 'program to run')
       .argument('[args...]', 'its arguments (put -- before them if they start with -)')
-      .option('--cwd <dir>', 'working directory')
-      .option('--env <NAME=VALUE...>', 'extra environment variables')
-      .option('--json', 'print the event stream as NDJSON')
       .passThroughOptions(),
   )
     .addHelpText('after', examples('cloudops-exec exec -- ls -la /tmp', 'cloudops-exec exec --timeout 5000 -- sleep 10   # exits 124'))
@@ -74,15 +71,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       ),
     );
 
-  addEngineOptions(
+  addSingleOptions(
     program
       .command('sh')
       .description('Run a shell command string (bash by default); exit code mirrors it')
       .argument('<command>', 'the command string')
-      .option('--shell <shell>', 'shell to run it with', 'bash')
-      .option('--cwd <dir>', 'working directory')
-      .option('--env <NAME=VALUE...>', 'extra environment variables')
-      .option('--json', 'print the event stream as NDJSON'),
+      .option('--shell <shell>', 'shell to run it with', 'bash'),
   )
     .addHelpText('after', examples("cloudops-exec sh 'for i in 1 2 3; do echo $i; sleep 1; done'", "cloudops-exec sh --shell sh 'echo $0'"))
     .action(

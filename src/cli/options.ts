@@ -19,6 +19,14 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands');
 }
 
+/** `exec` and `sh`: one command, its environment, and how to print it. */
+export function addSingleOptions(cmd: Command): Command {
+  return addEngineOptions(cmd)
+    .option('--cwd <dir>', 'working directory')
+    .option('--env <NAME=VALUE...>', 'extra environment variables')
+    .option('--json', 'print the event stream as NDJSON');
+}
+
 function int(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);

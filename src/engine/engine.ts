@@ -11,7 +11,7 @@ import { HistorySink } from '../sinks/history-sink.js';
 import { ExecutionError } from '../errors.js';
 import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from '../policy/dry-run.js';
-import { redactorFor, secretValues } from '../policy/redaction.js';
+import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { displayCommand } from '../runner/invocation.js';
 import { processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
@@ -407,7 +407,7 @@ export class ExecutionEngine {
   }
 
   private newCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {
-    const secrets = this.config.redact_secrets ? secretValues(process.env, request.env) : [];
+    const secrets = secretsOf(request, this.config);
     const display = redactorFor(secrets)(displayCommand(request.command));
     return new TrackedCommand(request, display, request.output_log_path ?? this.defaultLogPath(request.id), planId, secrets);
   }

@@ -8,7 +8,7 @@ import { ExecutionError, ValidationError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lineRedactor, redactorFor } from '../policy/redaction.js';
 import { backoffDelay, retryableMatch } from '../policy/retry.js';
-import { resolveInvocation } from '../runner/invocation.js';
+import { processSpecOf, resolveInvocation } from '../runner/invocation.js';
 import { runProcess, type OutputChunk, type ProcessOutcome } from '../runner/process.js';
 import type { Slots } from '../scheduler/slots.js';
 import { LogFile } from '../sinks/log-file.js';
@@ -100,7 +100,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
   const redactLines = lineRedactor(state.secrets);
   const streamLines = config.stream_output;
   const retry = request.retry ?? config.retry;
-  const spec = { file: invocation.file, args: invocation.args, env: { ...process.env, ...invocation.env, ...request.env }, cwd: request.working_dir ?? undefined };
+  const spec = processSpecOf(invocation, request);
 
   const previous: Attempt[] = [];
   for (let attempt = 1; ; attempt++) {

@@ -5,12 +5,12 @@
  * values, working dir) and never run.
  */
 import type { ExecutionConfig } from '../config.js';
-import { resolveInvocation } from '../runner/invocation.js';
+import { processSpecOf, resolveInvocation } from '../runner/invocation.js';
 import { runProcess } from '../runner/process.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { planRisk, requestRisk } from './approval.js';
-import { redactorFor, secretValues } from './redaction.js';
+import { redactorFor, secretsOf } from './redaction.js';
 import { operationVerb, type RiskLevel } from './risk.js';
 
 export interface DryRunCommandResult {
@@ -58,7 +58,7 @@ function verdict(output: string): boolean | null {
 }
 
 async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig): Promise<DryRunCommandResult> {
-  const redact = redactorFor(config.redact_secrets ? secretValues(process.env, request.env) : []);
+  const redact = redactorFor(secretsOf(request, config));
   const options = { awsCliPath: config.aws_cli_path, executor: config.default_executor, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir };
   const real = await resolveInvocation(request.command, options);
   const base = {
@@ -78,7 +78,7 @@ async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig)
   const invocation = await resolveInvocation(flagged, options);
   const output = new OutputCapture(DRY_RUN_OUTPUT_BYTES);
   const outcome = await runProcess(
-    { file: invocation.file, args: invocation.args, env: { ...process.env, ...invocation.env, ...request.env }, cwd: request.working_dir ?? undefined },
+    processSpecOf(invocation, request),
     {
       timeoutMs: Math.min(request.timeout_ms ?? config.default_timeout_ms, DRY_RUN_TIMEOUT_MS),
       killGraceMs: config.kill_grace_ms,

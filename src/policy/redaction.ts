@@ -23,6 +23,11 @@ export function secretValues(...envs: Array<Record<string, string | undefined>>)
   return [...values].sort((a, b) => b.length - a.length);
 }
 
+/** The values to hide for one request under the engine's config (none with `redact_secrets: false`). */
+export function secretsOf(request: { env: Record<string, string> }, config: { redact_secrets: boolean }): string[] {
+  return config.redact_secrets ? secretValues(process.env, request.env) : [];
+}
+
 export type Redactor = (text: string) => string;
 
 const identity: Redactor = (text) => text;

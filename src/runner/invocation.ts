@@ -7,7 +7,8 @@ import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../errors.js';
-import type { Command } from '../wire/types.js';
+import type { Command, ExecutionRequest } from '../wire/types.js';
+import type { ProcessSpec } from './process.js';
 
 export interface Invocation {
   file: string;
@@ -73,6 +74,19 @@ export async function readShebang(path: string): Promise<string[] | null> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * What to spawn for `invocation` on behalf of `request`: the inherited environment, then
+ * what the command type sets, then the request's own variables (the request wins).
+ */
+export function processSpecOf(invocation: Invocation, request: Pick<ExecutionRequest, 'env' | 'working_dir'>): ProcessSpec {
+  return {
+    file: invocation.file,
+    args: invocation.args,
+    env: { ...process.env, ...invocation.env, ...request.env },
+    cwd: request.working_dir ?? undefined,
+  };
 }
 
 /** `DescribeInstances` -> `describe-instances`; `ListObjectsV2` -> `list-objects-v2`. */
