@@ -90,10 +90,10 @@ test('a late subscriber gets the missed lines replayed exactly once, then live o
   const lines: string[] = [];
   for await (const e of iterator) if (e.event_type === 'stdout') lines.push(e.line);
   expect(lines).toEqual(['1', '2', '3', '4', '5']);
-  // After the end: lifecycle events only, and the iterator ends at once.
+  // After the end: the whole story again, lines read back from the log, and the iterator ends.
   const after: string[] = [];
-  for await (const e of engine.events(id)) after.push(e.event_type);
-  expect(after).toEqual(['started', 'completed']);
+  for await (const e of engine.events(id)) after.push(e.event_type === 'stdout' ? e.line : e.event_type);
+  expect(after).toEqual(['started', '1', '2', '3', '4', '5', 'completed']);
 });
 
 test('events() without an id sees every execution and ends at shutdown', async () => {

@@ -17,6 +17,7 @@ import { processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
 import { iterateEvents } from '../sinks/event-iterator.js';
+import { mergeReplay, type LineSource } from '../sinks/log-replay.js';
 import { validatePlan } from '../validation/plan.js';
 import { validateRequest } from '../validation/request.js';
 import { parsePlan, parseRequest } from '../wire/parse.js';
@@ -34,6 +35,7 @@ import type {
 } from '../wire/types.js';
 import { runCommand } from './run-command.js';
 import { runPlan, type PlanContext } from './run-plan.js';
+import { historyReplayOf } from './history-replay.js';
 import { runRollback } from './run-rollback.js';
 import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
 
@@ -73,7 +75,8 @@ export class ExecutionEngine {
       config: this.config,
       slots: this.slots,
       publish: (state, event) => this.publish(state, event),
-      wantsLines: (state) => this.bus.hasSubscribers || state.hasReplayRoom(this.config.event_buffer_limit),
+      // A late subscriber reads lines back from the log: publish them only to those listening now.
+      wantsLines: () => this.bus.hasSubscribers,
       ended: (state) => this.ended(state),
       trackStep: (plan, request) => {
         const step = this.newCommand(request, plan.id);
@@ -340,8 +343,11 @@ export class ExecutionEngine {
   }
 
   /**
-   * Events of one execution or plan (replaying what it already emitted), or of everything
-   * when `id` is omitted. Ends when that execution finishes or the engine shuts down.
+   * Events of one execution or plan, or of everything from now on when `id` is omitted. A
+   * late subscriber first gets what it missed: the lifecycle events, with every output line
+   * read back from the log in its place, then the live events. Ends when that execution
+   * finishes or the engine shuts down. An id this engine no longer tracks is replayed from
+   * the history and its log.
    */
   events(id?: string): AsyncIterableIterator<ExecutionEvent> {
     const bufferLimit = this.config.event_buffer_limit;
@@ -354,12 +360,31 @@ export class ExecutionEngine {
     if (id === undefined) {
       return iterateEvents(this.bus, { filter: () => true, replay: [], finished: this.shuttingDown && this.idle(), bufferLimit, registerCloser: register(null) });
     }
-    const state = this.lookup(id);
+    const state = this.tracked.get(id);
+    if (!state) return this.replayFromHistory(id);
+    const commands = state.kind === 'plan' ? [...state.commandIds].map((c) => this.tracked.get(c)) : [state];
     const filter =
       state.kind === 'plan'
         ? (e: ExecutionEvent) => ('plan_id' in e ? e.plan_id === id : e.execution_id === id || state.commandIds.has(e.execution_id))
         : (e: ExecutionEvent) => 'execution_id' in e && e.execution_id === id;
-    return iterateEvents(this.bus, { filter, replay: state.replay, finished: state.finished, bufferLimit, registerCloser: register(id) });
+    // Snapshot and subscription in one synchronous step: the replay ends exactly where the live part begins.
+    const sources = new Map<string, LineSource>();
+    for (const c of commands) {
+      if (c?.kind !== 'command') continue;
+      sources.set(c.id, { path: c.logPath, count: this.config.stream_output ? c.linesLogged : 0, settled: () => c.finished });
+    }
+    const replay = mergeReplay([...state.replay], sources);
+    const live = iterateEvents(this.bus, { filter, replay: [], finished: state.finished, bufferLimit, registerCloser: register(id) });
+    return concatEvents(replay, live);
+  }
+
+  private replayFromHistory(id: string): AsyncIterableIterator<ExecutionEvent> {
+    const record = this.history?.get(id);
+    if (!record) throw ExecutionError.notFound(id);
+    const records = record.kind === 'plan' ? this.history!.list({ plan_id: id, limit: 10_000 }) : [record];
+    const { entries, sources } = historyReplayOf(records);
+    if (!this.config.stream_output) for (const source of sources.values()) source.count = 0;
+    return mergeReplay(entries, sources);
   }
 
   /** Stop accepting work, then cancel (default) or drain what is running; resolves when all of it has ended. */
@@ -414,9 +439,9 @@ export class ExecutionEngine {
 
   private publish(state: TrackedExecution, event: ExecutionEvent): void {
     if (event.event_type === 'started' && state.kind === 'command') this.historySink?.started(state);
-    const limit = this.config.event_buffer_limit;
-    state.remember(event, limit);
-    if (state.kind === 'command' && state.planId !== null) this.tracked.get(state.planId)?.remember(event, limit);
+    const source = state.kind === 'command' ? state : null;
+    state.remember(event, source);
+    if (state.kind === 'command' && state.planId !== null) this.tracked.get(state.planId)?.remember(event, source);
     this.bus.publish(event);
   }
 
@@ -443,6 +468,16 @@ export class ExecutionEngine {
 /** Every id a submission would track: plan, commands and their rollback steps. */
 function idsOf(requests: readonly ExecutionRequest[], planId?: string): string[] {
   return [...(planId ? [planId] : []), ...requests.flatMap((r) => [r.id, ...r.rollback.map((b) => b.id)])];
+}
+
+/** The replay, then the live events; leaving early (break) unsubscribes the live part too. */
+async function* concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterableIterator<ExecutionEvent>): AsyncGenerator<ExecutionEvent> {
+  try {
+    yield* replay;
+    yield* live;
+  } finally {
+    await live.return?.();
+  }
 }
 
 function linkSignal(source: AbortSignal | undefined, target: AbortController): void {

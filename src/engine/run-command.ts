@@ -20,7 +20,7 @@ export interface CommandContext {
   config: ExecutionConfig;
   slots: Slots;
   publish(state: TrackedExecution, event: ExecutionEvent): void;
-  /** Whether line events would reach anyone (a subscriber or the replay buffer). */
+  /** Whether line events would reach anyone now (a late subscriber reads them from the log). */
   wantsLines(state: TrackedCommand): boolean;
   /** Called once `state` has its result and its last event is out. */
   ended(state: TrackedExecution): void;
@@ -114,6 +114,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
           ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line: line.toString('utf8'), timestamp: chunk.timestamp });
         }
       }
+      state.linesLogged += lines.length;
       return log.append(chunk.stream, lines, chunk.timestamp);
     };
     const outcome = await runProcess(spec, {

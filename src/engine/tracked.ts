@@ -1,10 +1,12 @@
 /**
  * What the engine remembers about each execution while it is tracked: status, timings,
- * the result once there is one, a cancel switch, a completion promise, and a bounded
- * buffer of recent events so a late `events(id)` subscriber misses nothing.
+ * the result once there is one, a cancel switch, a completion promise, and its lifecycle
+ * events, each with how many output lines preceded it: a late `events(id)` subscriber gets
+ * those events back in place between the lines read from the log file (sinks/log-replay).
  */
 import type { ApprovalMetadata } from '../policy/approval.js';
 import { isLineEvent } from '../sinks/event-bus.js';
+import type { ReplayEntry } from '../sinks/log-replay.js';
 import type {
   ExecutionEvent,
   ExecutionPlan,
@@ -23,9 +25,8 @@ abstract class Tracked<R> {
   readonly abort = new AbortController();
   readonly done: Promise<R>;
   private resolveDone!: (result: R) => void;
-  /** Events emitted so far; line events beyond the limit are not kept, and all of them go once finished. */
-  replay: ExecutionEvent[] = [];
-  private replayLines = 0;
+  /** Lifecycle events emitted so far (output lines are replayed from the log, not kept here). */
+  readonly replay: ReplayEntry[] = [];
 
   constructor(
     readonly id: string,
@@ -38,25 +39,15 @@ abstract class Tracked<R> {
     return this.result !== null;
   }
 
-  remember(event: ExecutionEvent, lineLimit: number): void {
-    if (isLineEvent(event)) {
-      if (this.replayLines >= lineLimit) return;
-      this.replayLines++;
-    }
-    this.replay.push(event);
-  }
-
-  /** Whether a line event would still be kept for replay. */
-  hasReplayRoom(lineLimit: number): boolean {
-    return this.replayLines < lineLimit;
+  /** Keep a lifecycle event of this execution (or, for a plan, of one of its commands). */
+  remember(event: ExecutionEvent, source: { linesLogged: number } | null): void {
+    if (isLineEvent(event)) return;
+    this.replay.push({ event, linesBefore: source?.linesLogged ?? 0 });
   }
 
   finish(status: ExecutionStatus, result: R): void {
     this.status = status;
     this.result = result;
-    // A finished execution's output lives in its result and log; keep only lifecycle events.
-    this.replay = this.replay.filter((e) => !isLineEvent(e));
-    this.replayLines = 0;
     this.resolveDone(result);
   }
 
@@ -65,6 +56,8 @@ abstract class Tracked<R> {
 
 export class TrackedCommand extends Tracked<ExecutionResult> {
   readonly kind = 'command' as const;
+  /** Output lines written to the log so far, over all attempts: where a replay stops reading it. */
+  linesLogged = 0;
 
   constructor(
     readonly request: ExecutionRequest,
