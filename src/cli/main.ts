@@ -10,6 +10,7 @@ import { historyCommand, searchCommand } from './commands/history.js';
 import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
 import { runSingle } from './commands/single.js';
+import { serveCommand } from './commands/serve.js';
 import { EXIT, reportError } from './exit.js';
 import { addEngineOptions, addSingleOptions } from './options.js';
 
@@ -149,6 +150,23 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print as JSON')
     .addHelpText('after', examples("cloudops-exec search 'terminate-instances prod'", 'cloudops-exec search AccessDenied --json'))
     .action(act((query: string, _opts: unknown, cmd: Command) => searchCommand(query, cmd.optsWithGlobals())));
+
+  addEngineOptions(
+    program
+      .command('serve')
+      .description('Serve the HTTP API, live events (WebSocket, SSE) and the web dashboard until Ctrl-C')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <port>', 'port (0: any free port)', '8787')
+      .option('--token <token>', 'API token (default: $CLOUDOPS_EXEC_TOKEN, else generated at first start and saved in <log-dir>/server-token)')
+      .option('--approve <level>', 'what waits for a human: none, destructive, modify (modify and destructive), all', 'modify')
+      .option('--body-limit <bytes>', 'largest request body', '1048576')
+      .option('--drain-timeout <ms>', 'on Ctrl-C, how long running commands may finish before they are cancelled', '30000'),
+  )
+    .addHelpText(
+      'after',
+      examples('cloudops-exec serve', 'cloudops-exec serve --port 0 --approve destructive', 'CLOUDOPS_EXEC_TOKEN=$(openssl rand -hex 32) cloudops-exec serve --host 0.0.0.0'),
+    )
+    .action(act((_opts: unknown, cmd: Command) => serveCommand(cmd.optsWithGlobals())));
 
   return program;
 }

@@ -40,7 +40,7 @@ export interface ExecutionRecord {
   engine_id: string | null;
 }
 
-/** Seed 002 `ExecutionFilter`, plus `kind` and `plan_id`. Dates compare on `submitted_at`, both ends inclusive. */
+/** Seed 002 `ExecutionFilter`, plus `kind`, `plan_id` and `top_level`. Dates compare on `submitted_at`, both ends inclusive. */
 export interface ExecutionFilter {
   status?: string | null;
   risk_level?: RiskLevel | null;
@@ -48,6 +48,8 @@ export interface ExecutionFilter {
   kind?: 'command' | 'plan' | null;
   /** The commands of one plan. */
   plan_id?: string | null;
+  /** Only plans and stand-alone commands, not the commands inside plans. */
+  top_level?: boolean | null;
   from_date?: string | Date | null;
   to_date?: string | Date | null;
   limit?: number;
@@ -378,6 +380,7 @@ export class HistoryStore {
     if (filter.conversation_id) add('conversation_id = @conversation_id', 'conversation_id', filter.conversation_id);
     if (filter.kind) add('kind = @kind', 'kind', filter.kind);
     if (filter.plan_id) add('plan_id = @plan_id', 'plan_id', filter.plan_id);
+    if (filter.top_level) clauses.push('plan_id IS NULL');
     if (filter.from_date) add('submitted_at >= @from_date', 'from_date', isoOf(filter.from_date, 'from_date'));
     if (filter.to_date) add('submitted_at <= @to_date', 'to_date', isoOf(filter.to_date, 'to_date'));
     return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ExecutionError } from '../errors.js';
 import { displayCommand } from '../runner/invocation.js';
-import { parsePlan } from '../wire/parse.js';
+import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { assessCommandRisk, maxRisk, type RiskLevel } from './risk.js';
@@ -131,7 +131,7 @@ export class ApprovalWorkflow {
   /** Turn a decision into what may run. A modified plan is parsed and re-assessed. */
   processDecision(plan: ExecutionPlan, decision: ApprovalDecisionInput, approver: Approver): ProcessedApproval {
     if (!approver.approved_by.trim()) throw new ExecutionError('ApprovalRejected', 'An approval must name who approved it (approved_by)');
-    const parsed = ApprovalDecisionSchema.parse(decision);
+    const parsed = parseWith(ApprovalDecisionSchema, decision);
     const approvedPlan = parsed.type === 'modify_and_approve' ? parsePlan(parsed.modified_plan) : plan;
     return {
       approved: parsed.type !== 'reject',

@@ -97,7 +97,8 @@ function parseJsonText(text: string): unknown {
   }
 }
 
-function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/** Any schema at the boundary: a ValidationError naming each bad field, never a raw ZodError. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const data = typeof input === 'string' ? parseJsonText(input) : input;
   const result = schema.safeParse(data);
   if (result.success) return result.data;

@@ -1,0 +1,119 @@
+/**
+ * Plans waiting for a human (seed 002's approval workflow, asynchronous): submitted work
+ * that needs approval is parked here with its approval request (risk, commands, dry-run
+ * results) until someone approves, edits and approves, or rejects it. An approval starts
+ * the plan through `executeWithApproval`, so the engine records who decided what.
+ */
+import { ExecutionError } from '../errors.js';
+import type { ExecutionEngine } from '../engine/engine.js';
+import { parsePlan, parseWith } from '../wire/parse.js';
+import type { ExecutionPlan, ExecutionPlanInput } from '../wire/types.js';
+import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
+
+export type ApprovalState = 'pending' | 'approved' | 'rejected';
+
+export interface QueuedApproval {
+  /** The submitted plan's id. */
+  id: string;
+  state: ApprovalState;
+  request: ApprovalRequest;
+  plan: ExecutionPlan;
+  /** The decision, once made. */
+  decision: ApprovalMetadata | null;
+  /** The plan that ran: the submitted one, or the approver's edit of it. */
+  execution_id: string | null;
+  submitted_at: string;
+}
+
+export type ApprovalListener = (approval: QueuedApproval) => void;
+
+/** Decided approvals kept for listing, oldest dropped first. */
+const MAX_DECIDED = 1_000;
+
+export class ApprovalQueue {
+  private readonly approvals = new Map<string, QueuedApproval>();
+  /** Ids with a decision in progress, so two approvers cannot both start the plan. */
+  private readonly deciding = new Set<string>();
+  private readonly listeners = new Set<ApprovalListener>();
+
+  constructor(private readonly engine: ExecutionEngine) {}
+
+  /** Park a plan until someone decides; resolves with what the approver will be shown. */
+  async submit(input: ExecutionPlanInput | ExecutionPlan): Promise<QueuedApproval> {
+    const plan = parsePlan(input);
+    if (this.approvals.get(plan.id)?.state === 'pending') {
+      throw new ExecutionError('DuplicateId', `Plan ${plan.id} is already waiting for approval`);
+    }
+    const request = await this.engine.createApprovalRequest(plan);
+    const approval: QueuedApproval = { id: plan.id, state: 'pending', request, plan, decision: null, execution_id: null, submitted_at: new Date().toISOString() };
+    this.approvals.set(plan.id, approval);
+    this.prune();
+    this.emit(approval);
+    return approval;
+  }
+
+  get(id: string): QueuedApproval {
+    const approval = this.approvals.get(id);
+    if (!approval) throw new ExecutionError('NotFound', `Approval not found: ${id}`);
+    return approval;
+  }
+
+  /** Newest first; `state` narrows the list. */
+  list(state?: ApprovalState): QueuedApproval[] {
+    return [...this.approvals.values()].filter((a) => state === undefined || a.state === state).reverse();
+  }
+
+  /**
+   * Decide on a pending plan. Approve (or modify and approve) starts it and resolves with
+   * the updated entry; reject records why. A plan is decided once: a second decision, or
+   * one racing the first, is refused (`NotRunning`: nothing is waiting any more).
+   */
+  async decide(id: string, decisionInput: ApprovalDecisionInput, approver: Approver): Promise<QueuedApproval> {
+    const approval = this.get(id);
+    if (approval.state !== 'pending' || this.deciding.has(id)) {
+      throw new ExecutionError('NotRunning', `Approval ${id} was already decided (${this.deciding.has(id) ? 'in progress' : approval.state})`);
+    }
+    const decision = parseWith(ApprovalDecisionSchema, decisionInput);
+    this.deciding.add(id);
+    try {
+      if (decision.type === 'reject') {
+        const processed = this.engine.workflow.processDecision(approval.plan, decision, approver);
+        Object.assign(approval, { state: 'rejected', decision: processed.metadata });
+      } else {
+        const executionId = await this.engine.executeWithApproval(approval.plan, decision, approver);
+        Object.assign(approval, { state: 'approved', decision: await this.engine.getApproval(executionId), execution_id: executionId });
+      }
+    } finally {
+      this.deciding.delete(id);
+    }
+    this.emit(approval);
+    return approval;
+  }
+
+  /** Called on every submission and decision; returns a function that stops it. */
+  onChange(listener: ApprovalListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(approval: QueuedApproval): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(approval);
+      } catch (err) {
+        process.emitWarning(`cloudops-execution-engine: approval listener threw: ${String(err)}`);
+      }
+    }
+  }
+
+  private prune(): void {
+    let decided = [...this.approvals.values()].filter((a) => a.state !== 'pending').length;
+    for (const [key, approval] of this.approvals) {
+      if (decided <= MAX_DECIDED) break;
+      if (approval.state !== 'pending') {
+        this.approvals.delete(key);
+        decided--;
+      }
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Shapes the HTTP API adds around the seed's wire objects: listings, details, the answer to
+ * a submission, approvals, errors. Wire objects themselves (requests, plans, results,
+ * events) are the seed's schemas, unchanged.
+ */
+import { z } from 'zod';
+import { ApprovalDecisionSchema } from '../policy/approval.js';
+import { RISK_LEVELS } from '../policy/risk.js';
+import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema } from '../wire/schema.js';
+import { queryBool, queryInt } from './route-spec.js';
+
+const Id = z.string().min(1).max(200);
+const Risk = z.enum(RISK_LEVELS);
+const STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timeout', 'skipped', 'rolled_back', 'interrupted'] as const;
+
+export const IdParams = z.object({ id: Id });
+
+export const ListQuery = z.object({
+  status: z.enum(STATUSES).optional(),
+  risk_level: Risk.optional(),
+  conversation_id: z.string().min(1).optional(),
+  kind: z.enum(['command', 'plan']).optional(),
+  /** Only plans and stand-alone commands (not the commands inside plans). */
+  top_level: queryBool.optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: queryInt(1, 1000).default(50),
+  offset: queryInt(0, 1_000_000_000).default(0),
+});
+
+export const SearchQuery = z.object({
+  q: z.string().trim().min(1, 'a search needs at least one word'),
+  limit: queryInt(1, 1000).default(50),
+});
+
+export const EventsQuery = z.object({
+  /** One command or plan; omitted: every execution, live from now. */
+  id: Id.optional(),
+});
+
+export const ResultQuery = z.object({
+  /** Wait for the execution to finish instead of answering 409 while it runs. */
+  wait: queryBool.default(false),
+});
+
+export const ApprovalListQuery = z.object({
+  state: z.enum(['pending', 'approved', 'rejected']).optional(),
+});
+
+export const DecisionBody = z.object({
+  decision: ApprovalDecisionSchema,
+  approved_by: z.string().trim().min(1, 'name who decides (approved_by)').max(200),
+  notes: z.string().max(10_000).nullable().optional(),
+});
+
+/** A plan, or a single request (run as a plan of one). */
+export const PlanOrRequest = z.union([ExecutionPlanSchema, ExecutionRequestSchema]);
+
+export const ExecutionView = z.object({
+  id: Id,
+  kind: z.enum(['command', 'plan']),
+  plan_id: Id.nullable(),
+  status: z.string(),
+  risk_level: Risk.nullable(),
+  command: z.string(),
+  description: z.string().nullable(),
+  submitted_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  duration_ms: z.number().nullable(),
+  exit_code: z.number().nullable(),
+  error: z.string().nullable(),
+  conversation_id: z.string().nullable(),
+  source: z.string().nullable(),
+  tags: z.record(z.string(), z.string()),
+});
+
+export const ExecutionList = z.object({ executions: z.array(ExecutionView), total: z.number() });
+
+export const CommandDetail = z.object({
+  execution: ExecutionView,
+  request: ExecutionRequestSchema.nullable(),
+  /** While the engine still holds it; the log has the output of older runs. */
+  result: ExecutionResultSchema.nullable(),
+});
+
+export const PlanDetail = z.object({
+  execution: ExecutionView,
+  plan: ExecutionPlanSchema.nullable(),
+  /** The plan's commands in plan order (dependency indices refer to it). */
+  commands: z.array(ExecutionView),
+  result: PlanExecutionResultSchema.nullable(),
+  approval: z.unknown().nullable(),
+});
+
+export const Accepted = z.object({
+  id: Id,
+  status: z.enum(['pending', 'awaiting_approval']),
+  /** Set when the work waits for a human: decide at /api/approvals/{approval_id}/decision. */
+  approval_id: Id.nullable(),
+});
+
+export const ApprovalEntry = z.object({
+  id: Id,
+  state: z.enum(['pending', 'approved', 'rejected']),
+  request: z.unknown(),
+  plan: ExecutionPlanSchema,
+  decision: z.unknown().nullable(),
+  execution_id: Id.nullable(),
+  submitted_at: z.string(),
+});
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    kind: z.string().optional(),
+    field: z.string().optional(),
+    reason: z.string().optional(),
+    issues: z.array(z.object({ code: z.string(), field: z.string(), reason: z.string() })).optional(),
+  }),
+});

@@ -1,0 +1,15 @@
+/** The page a browser gets instead of the dashboard until it has the token. */
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function loginPage(message: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cloudops-exec: sign in</title>
+<style>body{font:15px system-ui,sans-serif;background:#0f1419;color:#e6e6e6;display:grid;place-items:center;min-height:100vh;margin:0}
+form{background:#1a2029;padding:2rem;border-radius:8px;min-width:22rem}input{width:100%;box-sizing:border-box;padding:.5rem;margin:.5rem 0 1rem;background:#0f1419;color:inherit;border:1px solid #3a4454;border-radius:4px}
+button{padding:.5rem 1rem;background:#2f6fde;color:#fff;border:0;border-radius:4px;cursor:pointer}p{color:#f0a35e}</style></head>
+<body><form method="get" action="/login"><h1>cloudops-exec</h1><p role="alert">${escapeHtml(message)}</p>
+<label for="token">API token (printed by <code>cloudops-exec serve</code>)</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Sign in</button></form></body></html>`;
+}

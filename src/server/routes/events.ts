@@ -1,0 +1,178 @@
+/**
+ * Live events: Server-Sent Events for simple clients, a WebSocket for several subscriptions
+ * on one connection. Both come from `engine.events(id)`, so a client that connects late is
+ * first sent what it missed (lines read back from the log), then the live events. A slow
+ * client is paced (the stream waits for the socket to drain) rather than buffered without end.
+ */
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import type { QueuedApproval } from '../../policy/approval-queue.js';
+import type { ExecutionEvent } from '../../wire/types.js';
+import { EventsQuery } from '../api-schemas.js';
+import type { ServerContext } from '../context.js';
+import { httpErrorOf } from '../http-errors.js';
+import { route, type RouteSpec } from '../route-spec.js';
+import { parseWith } from '../../wire/parse.js';
+
+const HEARTBEAT_MS = 15_000;
+/** Bytes queued on a WebSocket before the stream waits for it to drain. */
+const WS_HIGH_WATER = 1024 * 1024;
+const WS_MAX_MESSAGE = 64 * 1024;
+
+const ClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), id: z.string().min(1).max(200).optional() }),
+  z.object({ type: z.literal('unsubscribe'), id: z.string().min(1).max(200).optional() }),
+]);
+
+/**
+ * Events of one execution, or of all (then approvals too). Creating it checks the id
+ * (NotFound is thrown before anything is sent); `begin` starts sending, and `send`
+ * resolves when the client may take more.
+ */
+function streamEvents(
+  ctx: ServerContext,
+  id: string | undefined,
+  send: (message: { kind: 'event'; event: ExecutionEvent } | { kind: 'approval'; approval: QueuedApproval }) => Promise<void> | void,
+): { begin: () => Promise<void>; stop: () => void } {
+  const events = ctx.engine.events(id);
+  let stopApprovals = () => {};
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    stopApprovals();
+    void events.return?.();
+  };
+  const unregister = ctx.onClose(stop);
+  const begin = async () => {
+    if (id === undefined) stopApprovals = ctx.approvals.onChange((approval) => void send({ kind: 'approval', approval }));
+    try {
+      for await (const event of events) {
+        if (stopped) break;
+        await send({ kind: 'event', event });
+      }
+    } finally {
+      stop();
+      unregister();
+    }
+  };
+  return { begin, stop };
+}
+
+export function eventRoutes(ctx: ServerContext): RouteSpec[] {
+  return [
+    route({
+      method: 'GET',
+      url: '/api/events',
+      operationId: 'streamEvents',
+      summary:
+        'Server-Sent Events: `?id=` one command or plan (what it missed first, then live; the stream ends with an `end` event), or without id every execution from now on plus `approval` events',
+      tag: 'events',
+      query: EventsQuery,
+      responses: {
+        200: { description: '`event: <event_type>` / `data: <ExecutionEvent JSON>`', contentType: 'text/event-stream' },
+        404: { description: 'No such execution', schema: 'Error' },
+      },
+      handler: async ({ query, request, reply }) => {
+        const raw = reply.raw;
+        const write = async (chunk: string) => {
+          if (raw.destroyed) return;
+          // Pace the stream to the client: a slow reader is not buffered without end.
+          if (!raw.write(chunk)) await Promise.race([once(raw, 'drain'), once(raw, 'close')]);
+        };
+        const stream = streamEvents(ctx, query.id, (m) =>
+          m.kind === 'event' ? write(`event: ${m.event.event_type}\ndata: ${JSON.stringify(m.event)}\n\n`) : write(`event: approval\ndata: ${JSON.stringify(m.approval)}\n\n`),
+        );
+        reply.hijack();
+        raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        raw.write(': stream open\n\n');
+        const heartbeat = setInterval(() => void write(': keepalive\n\n'), HEARTBEAT_MS);
+        request.raw.on('close', stream.stop);
+        await stream.begin();
+        clearInterval(heartbeat);
+        if (!raw.destroyed) raw.end('event: end\ndata: {}\n\n');
+        return reply;
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/ws',
+      operationId: 'eventSocket',
+      summary:
+        'WebSocket. Send `{"type":"subscribe","id":"<id>"}` (or without id for everything) and `{"type":"unsubscribe",...}`; receive `{"type":"event","subscription":"<id>|*","event":{...}}`, `{"type":"subscribed"|"end","subscription":...}`, `{"type":"approval","approval":{...}}` and `{"type":"error","error":{...}}`. `?id=` subscribes on connect.',
+      tag: 'events',
+      query: EventsQuery,
+      external: true,
+      responses: { 101: { description: 'Switching to the WebSocket protocol' } },
+    }),
+  ];
+}
+
+export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/api/ws', { websocket: true }, (socket: WebSocket, request) => {
+    const subscriptions = new Map<string, () => void>();
+    const send = (message: unknown): Promise<void> | void => {
+      if (socket.readyState !== socket.OPEN) return;
+      const data = JSON.stringify(message);
+      if (socket.bufferedAmount < WS_HIGH_WATER) return void socket.send(data);
+      // Over the mark: wait until this message is handed to the kernel before sending more.
+      return new Promise<void>((resolve) => socket.send(data, () => resolve()));
+    };
+    const fail = (err: unknown) => void send({ type: 'error', error: httpErrorOf(err).body.error });
+
+    const subscribe = (id: string | undefined) => {
+      const key = id ?? '*';
+      if (subscriptions.has(key)) return;
+      let stream;
+      try {
+        stream = streamEvents(ctx, id, (m) =>
+          m.kind === 'event' ? send({ type: 'event', subscription: key, event: m.event }) : send({ type: 'approval', approval: m.approval }),
+        );
+      } catch (err) {
+        return fail(err);
+      }
+      subscriptions.set(key, stream.stop);
+      void send({ type: 'subscribed', subscription: key });
+      void stream.begin().then(() => {
+        if (subscriptions.get(key) !== stream.stop) return;
+        subscriptions.delete(key);
+        void send({ type: 'end', subscription: key });
+      });
+    };
+
+    socket.on('message', (data, isBinary) => {
+      try {
+        if (isBinary) throw new Error('binary messages are not understood; send JSON text');
+        const message = parseWith(ClientMessage, data.toString('utf8'));
+        if (message.type === 'subscribe') subscribe(message.id);
+        else {
+          const key = message.id ?? '*';
+          subscriptions.get(key)?.();
+          subscriptions.delete(key);
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+    const heartbeat = setInterval(() => socket.ping(), HEARTBEAT_MS);
+    const closeSocket = () => socket.close(1001, 'server closing');
+    const unregister = ctx.onClose(closeSocket);
+    socket.on('close', () => {
+      clearInterval(heartbeat);
+      unregister();
+      for (const stop of subscriptions.values()) stop();
+      subscriptions.clear();
+    });
+
+    try {
+      const query = parseWith(EventsQuery, request.query);
+      if (query.id !== undefined) subscribe(query.id);
+    } catch (err) {
+      fail(err);
+    }
+  });
+}
+
+export const WS_OPTIONS = { maxPayload: WS_MAX_MESSAGE };

@@ -1,0 +1,168 @@
+/** Submitting, listing, inspecting, cancelling and rolling back executions; their logs; history search. */
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { ExecutionError } from '../../errors.js';
+import { parsePlan, parseRequest } from '../../wire/parse.js';
+import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
+import { Accepted, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
+import type { ServerContext } from '../context.js';
+import { route, type RouteSpec } from '../route-spec.js';
+import { submit } from '../submit.js';
+import { detailOf, executionView } from '../views.js';
+
+const ERRORS = {
+  400: { description: 'Invalid input; `error.field` names the first bad field', schema: 'Error' },
+  404: { description: 'No such execution', schema: 'Error' },
+};
+
+export function executionRoutes(ctx: ServerContext): RouteSpec[] {
+  const { engine, history } = ctx;
+  const kindOf = (id: string) => {
+    const record = history.get(id);
+    if (!record) throw ExecutionError.notFound(id);
+    return record.kind;
+  };
+  const accepted = { 202: { description: 'Accepted: running, or waiting for approval', schema: Accepted }, 400: ERRORS[400], 409: { description: 'Duplicate id', schema: 'Error' } };
+
+  return [
+    route({
+      method: 'POST',
+      url: '/api/executions',
+      operationId: 'submitExecution',
+      summary: 'Run one command (in the background); under the approval policy it may wait for a human first',
+      tag: 'executions',
+      body: { schema: 'ExecutionRequest', parse: parseRequest },
+      responses: accepted,
+      handler: async ({ body, reply }) => {
+        const answer = await submit(ctx, body);
+        reply.code(202).header('location', answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`);
+        return answer;
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/plans',
+      operationId: 'submitPlan',
+      summary: 'Run a plan (serial, parallel or dependency graph); under the approval policy it may wait for a human first',
+      tag: 'executions',
+      body: { schema: 'ExecutionPlan', parse: parsePlan },
+      responses: accepted,
+      handler: async ({ body, reply }) => {
+        const answer = await submit(ctx, body);
+        reply.code(202).header('location', answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`);
+        return answer;
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/executions',
+      operationId: 'listExecutions',
+      summary: 'Executions, newest first, from the history (this and earlier runs of the server)',
+      tag: 'executions',
+      query: ListQuery,
+      responses: { 200: { description: 'A page of executions', schema: ExecutionList }, 400: ERRORS[400] },
+      handler: async ({ query }) => {
+        const filter = {
+          status: query.status,
+          risk_level: query.risk_level,
+          conversation_id: query.conversation_id,
+          kind: query.kind,
+          top_level: query.top_level,
+          from_date: query.from,
+          to_date: query.to,
+        };
+        return { executions: history.list({ ...filter, limit: query.limit, offset: query.offset }).map(executionView), total: history.count(filter) };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/search',
+      operationId: 'searchExecutions',
+      summary: 'Full-text search over commands, descriptions and output, best match first',
+      tag: 'executions',
+      query: SearchQuery,
+      responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERRORS[400] },
+      handler: async ({ query }) => {
+        const found = history.search(query.q, { limit: query.limit });
+        return { executions: found.map(executionView), total: found.length };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/executions/:id',
+      operationId: 'getExecution',
+      summary: 'One command (with its request and result) or plan (with its commands in plan order)',
+      tag: 'executions',
+      params: IdParams,
+      responses: { 200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) }, 404: ERRORS[404] },
+      handler: async ({ params }) => detailOf(engine, history, params.id),
+    }),
+    route({
+      method: 'GET',
+      url: '/api/executions/:id/result',
+      operationId: 'getResult',
+      summary: 'The result of a finished command or plan; `?wait=true` waits for it',
+      tag: 'executions',
+      params: IdParams,
+      query: ResultQuery,
+      responses: {
+        200: { description: 'ExecutionResult for a command, PlanExecutionResult for a plan', schema: ExecutionResultSchema.or(PlanExecutionResultSchema) },
+        404: { description: 'Unknown, or no longer held in memory (see the execution and its log)', schema: 'Error' },
+        409: { description: 'Still running (without wait)', schema: 'Error' },
+      },
+      handler: async ({ params, query }) => {
+        if (kindOf(params.id) === 'plan') return query.wait ? engine.waitPlan(params.id) : engine.getPlanResult(params.id);
+        return query.wait ? engine.wait(params.id) : engine.getResult(params.id);
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/executions/:id/cancel',
+      operationId: 'cancelExecution',
+      summary: 'Cancel a pending or running command or plan; the whole process tree is ended',
+      tag: 'executions',
+      params: IdParams,
+      responses: { 202: { description: 'Cancelling', schema: Accepted }, 404: ERRORS[404], 409: { description: 'Not running', schema: 'Error' } },
+      handler: async ({ params, reply }) => {
+        await engine.cancel(params.id);
+        reply.code(202);
+        return { id: params.id, status: 'cancelling' };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/executions/:id/rollback',
+      operationId: 'rollbackPlan',
+      summary: "Roll back a finished plan: its completed steps' rollback commands, last first; answers when done",
+      tag: 'executions',
+      params: IdParams,
+      responses: { 200: { description: 'The plan result after the rollback', schema: PlanExecutionResultSchema }, 404: ERRORS[404], 409: { description: 'Not finished', schema: 'Error' } },
+      handler: async ({ params }) => engine.rollback(params.id),
+    }),
+    route({
+      method: 'GET',
+      url: '/api/executions/:id/logs',
+      operationId: 'getLogs',
+      summary: 'The log: a header, every output line with its timestamp and stream, a footer (a plan: its schedule log, then each command log)',
+      tag: 'executions',
+      params: IdParams,
+      responses: { 200: { description: 'Log text', contentType: 'text/plain' }, 404: ERRORS[404] },
+      handler: async ({ params, reply }) => {
+        if (kindOf(params.id) === 'plan') return reply.type('text/plain; charset=utf-8').send(await engine.readLogs(params.id));
+        // Commands stream from disk: a log can be far larger than memory.
+        const path = engine.getLogPath(params.id);
+        try {
+          await access(path);
+        } catch {
+          return reply.type('text/plain; charset=utf-8').send(''); // not started yet
+        }
+        return reply.type('text/plain; charset=utf-8').send(createReadStream(path));
+      },
+    }),
+  ];
+}
+
+export const WIRE_COMPONENTS = {
+  ExecutionRequest: ExecutionRequestSchema,
+  ExecutionPlan: ExecutionPlanSchema,
+} as const;

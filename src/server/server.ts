@@ -1,0 +1,146 @@
+/**
+ * `cloudops-exec serve`: the HTTP API, live events and the dashboard, as a thin adapter
+ * over one engine. Everything the server knows comes from the engine and its history, so
+ * the server adds no state of its own beyond the approvals waiting for a human.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { logDirOf } from '../config.js';
+import type { ExecutionEngine } from '../engine/engine.js';
+import { ValidationError } from '../errors.js';
+import { ApprovalQueue } from '../policy/approval-queue.js';
+import { registerAuth, resolveToken, type ResolvedToken } from './auth.js';
+import type { ServerContext } from './context.js';
+import { registerDashboard } from './dashboard-assets.js';
+import { httpErrorOf } from './http-errors.js';
+import { openApiDocument } from './openapi.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { eventRoutes, registerEventSocket, WS_OPTIONS } from './routes/events.js';
+import { executionRoutes } from './routes/executions.js';
+import { route, registerRoutes, type RouteSpec } from './route-spec.js';
+
+export interface ServerOptions {
+  /** Default 127.0.0.1: reachable from this machine only. */
+  host?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** The API token; default CLOUDOPS_EXEC_TOKEN, else the one saved in `tokenFile`, else a new one saved there. */
+  token?: string | null;
+  /** Default `<log_dir>/server-token` (mode 0600). */
+  tokenFile?: string;
+  /** Largest request body in bytes; default 1 MiB. Larger requests get 413. */
+  bodyLimit?: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port`. */
+  url: string;
+  token: ResolvedToken;
+  app: FastifyInstance;
+  approvals: ApprovalQueue;
+  /** Stop accepting requests and end open event streams (the engine is left to its owner). */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 8787;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Build the server without listening (tests can `inject`, the CLI listens). */
+export async function buildServer(engine: ExecutionEngine, options: ServerOptions = {}): Promise<Omit<RunningServer, 'url'>> {
+  const history = engine.history;
+  if (!history) {
+    throw ValidationError.of('InvalidField', 'config.store_history', 'the server lists and replays executions from the history store; it needs store_history: true and a writable log_dir');
+  }
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw ValidationError.of('InvalidField', 'bodyLimit', 'must be an integer of at least 1024 bytes');
+  const token = resolveToken(options.token, options.tokenFile ?? join(logDirOf(engine.config), 'server-token'));
+
+  const app = Fastify({ bodyLimit, logger: false, return503OnClosing: true });
+  const closers = new Set<() => void>();
+  const approvals = new ApprovalQueue(engine);
+  const ctx: ServerContext = {
+    engine,
+    history,
+    approvals,
+    onClose: (close) => {
+      closers.add(close);
+      return () => closers.delete(close);
+    },
+  };
+  // Open event streams would hold `close()` forever: end them first.
+  app.addHook('preClose', async () => {
+    for (const close of [...closers]) close();
+  });
+
+  app.setErrorHandler(async (err, _request, reply) => {
+    const { status, body } = httpErrorOf(err);
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: { code: 'NotFound', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  await app.register(cookie);
+  await app.register(websocket, { options: WS_OPTIONS });
+  registerAuth(app, token.token);
+
+  const specs: RouteSpec[] = [...executionRoutes(ctx), ...approvalRoutes(ctx), ...eventRoutes(ctx)];
+  specs.push(
+    route({
+      method: 'GET',
+      url: '/api/health',
+      operationId: 'health',
+      summary: 'Liveness, version, and how much work is in flight',
+      tag: 'server',
+      responses: { 200: { description: 'Up' } },
+      handler: async () => {
+        const all = await engine.listExecutions();
+        return {
+          status: 'ok',
+          version: VERSION,
+          engine_id: engine.engineId,
+          running: all.filter((e) => e.status === 'running').length,
+          pending: all.filter((e) => e.status === 'pending').length,
+          awaiting_approval: approvals.list('pending').length,
+          approval_policy: engine.config.approval,
+        };
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/openapi.json',
+      operationId: 'openapi',
+      summary: 'This API as an OpenAPI 3.1 document',
+      tag: 'server',
+      responses: { 200: { description: 'OpenAPI document' } },
+      handler: async () => document,
+    }),
+  );
+  const document = openApiDocument(specs, VERSION);
+  registerRoutes(app, specs);
+  registerEventSocket(app, ctx);
+  registerDashboard(app);
+  await app.ready();
+  return { app, token, approvals, close: () => app.close() };
+}
+
+/** Build and listen. */
+export async function startServer(engine: ExecutionEngine, options: ServerOptions = {}): Promise<RunningServer> {
+  const built = await buildServer(engine, options);
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await built.app.listen({ host, port: options.port ?? DEFAULT_PORT });
+  } catch (err) {
+    await built.close();
+    throw err;
+  }
+  const address = built.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return { ...built, url: `http://${shownHost}:${port}` };
+}

@@ -1,0 +1,60 @@
+/** What the API shows of an execution: its history record, with the live result the engine still holds. */
+import type { z } from 'zod';
+import type { ExecutionEngine } from '../engine/engine.js';
+import { ExecutionError } from '../errors.js';
+import type { ExecutionRecord, HistoryStore } from '../history/store.js';
+import type { ExecutionView, CommandDetail, PlanDetail } from './api-schemas.js';
+
+export function executionView(r: ExecutionRecord): z.output<typeof ExecutionView> {
+  return {
+    id: r.id,
+    kind: r.kind,
+    plan_id: r.plan_id,
+    status: r.status,
+    risk_level: r.risk_level,
+    command: r.command,
+    description: r.description,
+    submitted_at: r.submitted_at,
+    started_at: r.started_at,
+    completed_at: r.completed_at,
+    duration_ms: r.duration_ms,
+    exit_code: r.exit_code,
+    error: r.error,
+    conversation_id: r.conversation_id,
+    source: r.source,
+    tags: r.tags,
+  };
+}
+
+/** The engine's answer, or null where it has none (still running, or no longer tracked). */
+async function held<T>(read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof ExecutionError && (err.code === 'NotFound' || err.code === 'NotCompleted')) return null;
+    throw err;
+  }
+}
+
+export async function detailOf(
+  engine: ExecutionEngine,
+  history: HistoryStore,
+  id: string,
+): Promise<z.output<typeof CommandDetail> | z.output<typeof PlanDetail>> {
+  const record = history.get(id);
+  if (!record) throw ExecutionError.notFound(id);
+  if (record.kind === 'command') {
+    return { execution: executionView(record), request: record.request, result: await held(() => engine.getResult(id)) };
+  }
+  const steps = history.list({ plan_id: id, limit: 10_000 });
+  const order = new Map(record.plan?.commands.map((c, i) => [c.id, i]));
+  // Plan order first; rollback steps (not in the plan) after, in the order they ran.
+  steps.sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity) || a.submitted_at.localeCompare(b.submitted_at));
+  return {
+    execution: executionView(record),
+    plan: record.plan,
+    commands: steps.map(executionView),
+    result: await held(() => engine.getPlanResult(id)),
+    approval: record.approval ?? (await held(() => engine.getApproval(id))),
+  };
+}
