@@ -77,6 +77,36 @@ describe('other commands', () => {
     expect(assessCommandRisk({ type: 'script', path: '/x.sh', interpreter: null })).toBe('modify');
   });
 
+  test('local programs that destroy, and infrastructure tools with a destructive subcommand, are destructive', () => {
+    const sh = (command: string) => assessCommandRisk({ type: 'shell', command, shell: 'bash' });
+    const destructive = [
+      'rm -rf /tmp/build',
+      'cd /srv && rm old.tar',
+      'sudo rm -r /var/cache/x',
+      'FOO=1 /bin/rm x',
+      'ls | xargs rm',
+      'dd if=/dev/zero of=/dev/sdb',
+      'mkfs.ext4 /dev/sdb1',
+      'find /tmp -name "*.log" -delete',
+      'kill -9 1234',
+      'timeout 5 shred secret.txt',
+      'kubectl delete pod web-1',
+      'kubectl -n prod delete deployment api',
+      'terraform destroy -auto-approve',
+      'helm uninstall web',
+      'docker rmi nginx',
+      'gcloud compute instances delete vm-1',
+      'echo start; /usr/bin/rm -f x',
+    ];
+    for (const command of destructive) expect(sh(command), command).toBe('destructive');
+    for (const command of ['echo hi', 'ls -la', 'kubectl get pods', 'terraform plan', 'docker ps', 'grep rmdir notes.txt', 'cat rm.txt']) {
+      expect(sh(command), command).toBe('modify');
+    }
+    expect(assessCommandRisk({ type: 'exec', program: '/bin/rm', args: ['-rf', '/tmp/x'] })).toBe('destructive');
+    expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['delete', 'ns', 'staging'] })).toBe('destructive');
+    expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['get', 'ns'] })).toBe('modify');
+  });
+
   test('an aws call inside exec or a shell string is seen', () => {
     expect(assessCommandRisk({ type: 'exec', program: '/usr/bin/aws', args: ['--region', 'us-east-1', 'ec2', 'terminate-instances'] })).toBe('destructive');
     expect(assessCommandRisk({ type: 'exec', program: 'aws', args: ['ec2', 'describe-instances'] })).toBe('read_only');

@@ -1,8 +1,9 @@
 /**
  * Risk assessment: how much a command can change. AWS operations are classified by their
- * verb (`describe-instances`, `DescribeInstances` -> describe -> read_only); anything we
- * cannot see into (a shell string without an `aws` call, an arbitrary program) is assumed
- * to modify. A declared level can raise the assessment, never lower it.
+ * verb (`describe-instances`, `DescribeInstances` -> describe -> read_only); local programs
+ * that only destroy (`rm`, `dd`, `kill`, ...) and infrastructure tools with a destructive
+ * subcommand (`kubectl delete`, `terraform destroy`) are destructive; anything else we
+ * cannot see into (a shell string, an arbitrary program) is assumed to modify. A declared level can raise the assessment, never lower it.
  */
 import type { Command } from '../wire/types.js';
 
@@ -69,6 +70,44 @@ function awsCallsIn(tokens: readonly string[]): RiskLevel[] {
   return found;
 }
 
+/** Local programs whose every use removes or ends something. */
+const DESTRUCTIVE_PROGRAMS = new Set([
+  'rm', 'rmdir', 'shred', 'unlink', 'dd', 'wipefs', 'mkfs', 'mkswap', 'fdisk', 'sfdisk', 'parted', 'truncate', 'kill', 'pkill',
+  'killall', 'shutdown', 'reboot', 'halt', 'poweroff', 'userdel', 'groupdel', 'dropdb', 'dropuser',
+]);
+/** Tools that act on infrastructure through a subcommand: destructive when the subcommand is. */
+const SUBCOMMAND_TOOLS = new Set(['kubectl', 'helm', 'terraform', 'tofu', 'gcloud', 'az', 'docker', 'podman', 'gsutil', 'pulumi', 'eksctl', 'sam', 'cdk']);
+/** Words that run the next word as the command. */
+const PREFIXES = new Set(['sudo', 'env', 'nohup', 'time', 'exec', 'command', 'xargs', 'nice', 'ionice', 'timeout', 'doas']);
+
+/** Risk of one simple command's words (`sudo rm -rf x` -> rm; `kubectl delete pod x` -> delete). */
+function programRisk(words: readonly string[]): RiskLevel | null {
+  let i = 0;
+  // Skip `VAR=value` assignments, prefixes and their options (`timeout 5`, `sudo -u x`).
+  while (i < words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!) || PREFIXES.has(basename(words[i]!)) || words[i]!.startsWith('-') || /^\d+[smhd]?$/.test(words[i]!))) i++;
+  const program = basename(words[i] ?? '');
+  if (!program) return null;
+  if (DESTRUCTIVE_PROGRAMS.has(program) || program.startsWith('mkfs.')) return 'destructive';
+  if (program === 'find' && words.slice(i + 1).some((w) => w === '-delete' || w === 'rm')) return 'destructive';
+  if (SUBCOMMAND_TOOLS.has(program)) {
+    const subcommands = words.slice(i + 1).filter((w) => !w.startsWith('-')).slice(0, 3);
+    if (subcommands.some((w) => DESTRUCTIVE_VERBS.has(operationVerb(w)) || w === 'rmi' || w === 'prune' || w === 'uninstall')) return 'destructive';
+  }
+  return null;
+}
+
+function basename(word: string): string {
+  return word.slice(word.lastIndexOf('/') + 1);
+}
+
+/** The simple commands of a shell string, split at `;`, `&&`, `||`, `|`, newlines, subshells and substitutions. */
+function simpleCommands(script: string): string[][] {
+  return script
+    .split(/[;&|()`\n]+|\$\(/)
+    .map((segment) => segment.split(/\s+/).filter(Boolean).map((w) => w.replace(/^['"]|['"]$/g, '')))
+    .filter((words) => words.length > 0);
+}
+
 /** Risk of a command as written, before any declared level is applied. */
 export function assessCommandRisk(command: Command): RiskLevel {
   switch (command.type) {
@@ -77,14 +116,15 @@ export function assessCommandRisk(command: Command): RiskLevel {
     case 'sdk':
       return awsOperationRisk(command.service, command.operation);
     case 'exec': {
-      const calls = awsCallsIn([command.program, ...command.args]);
-      return calls.length > 0 ? maxRisk(...calls) : 'modify';
+      const words = [command.program, ...command.args];
+      const calls = awsCallsIn(words);
+      return maxRisk(calls.length > 0 ? null : 'modify', programRisk(words), ...calls);
     }
     case 'shell': {
-      // A rough tokenization is enough to spot `aws ec2 terminate-instances` in a pipeline;
-      // whatever else the string does stays at least `modify`.
+      // A rough tokenization is enough to spot `aws ec2 terminate-instances` or `rm -rf` in a
+      // pipeline; whatever else the string does stays at least `modify`.
       const calls = awsCallsIn(command.command.split(/[\s;&|()`$]+/).filter(Boolean));
-      return maxRisk('modify', ...calls);
+      return maxRisk('modify', ...calls, ...simpleCommands(command.command).map(programRisk));
     }
     case 'script':
       return 'modify';
