@@ -130,3 +130,14 @@ test('breaking out during the replay stops the live part too', async () => {
   await engine.cancel(id);
   expect((await engine.wait(id)).status).toBe('cancelled');
 });
+
+test('return() from outside ends a next() that is waiting for a live event', async () => {
+  const engine = makeEngine();
+  const id = await engine.execute(sh('sleep 30'));
+  const events = engine.events(id);
+  expect((await events.next()).value).toMatchObject({ event_type: 'started' });
+  const waiting = events.next();
+  await events.return!();
+  expect(await waiting).toEqual({ value: undefined, done: true });
+  await engine.cancel(id);
+});

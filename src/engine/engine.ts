@@ -470,14 +470,36 @@ function idsOf(requests: readonly ExecutionRequest[], planId?: string): string[]
   return [...(planId ? [planId] : []), ...requests.flatMap((r) => [r.id, ...r.rollback.map((b) => b.id)])];
 }
 
-/** The replay, then the live events; leaving early (break) unsubscribes the live part too. */
-async function* concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterableIterator<ExecutionEvent>): AsyncGenerator<ExecutionEvent> {
-  try {
-    yield* replay;
-    yield* live;
-  } finally {
-    await live.return?.();
-  }
+/**
+ * The replay, then the live events. Written by hand rather than as an async generator: a
+ * generator queues `return()` behind its pending `next()`, so a consumer stopping from
+ * outside (a client that disconnects) would wait for the next live event, maybe forever.
+ */
+function concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterableIterator<ExecutionEvent>): AsyncIterableIterator<ExecutionEvent> {
+  let replaying = true;
+  let stopped = false;
+  const iterator: AsyncIterableIterator<ExecutionEvent> = {
+    async next() {
+      if (replaying && !stopped) {
+        const step = await replay.next();
+        if (!step.done && !stopped) return step;
+        replaying = false;
+      }
+      if (stopped) return { value: undefined, done: true };
+      return live.next();
+    },
+    async return() {
+      stopped = true;
+      // Unsubscribes and wakes a pending live `next()`; the replay finishes its read and closes its file.
+      await live.return?.();
+      if (replaying) void replay.return(undefined);
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 function linkSignal(source: AbortSignal | undefined, target: AbortController): void {
