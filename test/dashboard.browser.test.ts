@@ -1,0 +1,122 @@
+/**
+ * The dashboard in a real browser (Debian's chromium driven by playwright-core): submit a
+ * destructive plan, see it wait for approval, approve it in the page, watch live output
+ * appear and the plan complete. Screenshots are kept in test-artifacts/screenshots/.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { tempDir } from './helpers.js';
+import { startTestServer, TOKEN } from './support/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
+// As root in a container, chromium needs --no-sandbox; the rest keeps it off the (closed) network.
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+
+let browser: Browser;
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  mkdirSync(SHOTS, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openDashboard(url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(`${url}/login?token=${TOKEN}`);
+  await expect.poll(() => page.url()).toBe(`${url}/`);
+  return { page, problems };
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+test('a destructive plan waits for approval, is approved in the page, streams live output and completes', async () => {
+  const { url } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const scratch = join(tempDir(), 'old-build');
+  mkdirSync(scratch);
+  writeFileSync(join(scratch, 'artifact.bin'), 'x');
+  const plan = {
+    description: 'Clean old build and rebuild',
+    strategy: { type: 'dependency_graph', dependencies: { 1: [0], 2: [1] } },
+    commands: [
+      { description: 'remove old build', command: { type: 'shell', command: `rm -rf ${scratch}` } },
+      { description: 'rebuild', command: { type: 'shell', command: 'for i in 1 2 3 4 5 6; do echo "progress $i"; sleep 0.4; done' } },
+      { description: 'report', command: { type: 'shell', command: 'echo finished' } },
+    ],
+  };
+
+  const { page, problems } = await openDashboard(url);
+  await page.getByTestId('nav-submit').click();
+  await page.getByTestId('submit-body').fill(JSON.stringify(plan, null, 2));
+  await page.getByTestId('submit-button').click();
+
+  // It waits for a human: risk, commands and dry-run results are shown; nothing has run.
+  await expect.poll(() => page.getByTestId('approval-state').textContent()).toMatch(/pending/i);
+  expect(await page.getByTestId('approval-risk').textContent()).toMatch(/destructive/);
+  expect(await page.getByTestId('approval-command').allTextContents()).toEqual([
+    expect.stringContaining(`rm -rf ${scratch}`),
+    expect.stringContaining('progress'),
+    expect.stringContaining('echo finished'),
+  ]);
+  expect((await page.getByTestId('approval-dry-run').first().textContent()) ?? '').toMatch(/would run/);
+  expect(existsSync(scratch)).toBe(true);
+  await shot(page, '1-approval-pending');
+
+  await page.getByTestId('approver-name').fill('dana');
+  await page.getByTestId('approve-button').click();
+  await expect.poll(() => page.getByTestId('approval-state').textContent()).toMatch(/approved/i);
+  await page.getByTestId('approval-execution-link').click();
+
+  // Live output appears while the plan is still running.
+  const firstLine = page.getByTestId('log-line').filter({ hasText: 'progress 1' });
+  await firstLine.first().waitFor({ timeout: 20_000 });
+  const statusWhileStreaming = await page.getByTestId('execution-status').getAttribute('data-status');
+  expect(statusWhileStreaming).toBe('running');
+  await shot(page, '2-live-output');
+
+  await expect.poll(() => page.getByTestId('execution-status').getAttribute('data-status'), { timeout: 30_000 }).toBe('completed');
+  const nodes = page.getByTestId('dag-node');
+  await expect.poll(() => nodes.evaluateAll((els) => els.map((el) => el.getAttribute('data-status')))).toEqual(['completed', 'completed', 'completed']);
+  await expect.poll(() => page.getByTestId('log-line').filter({ hasText: /^progress \d$/ }).count()).toBe(6);
+  expect(existsSync(scratch)).toBe(false);
+  await shot(page, '3-plan-completed');
+
+  await page.getByTestId('nav-executions').click();
+  const row = page.getByTestId('execution-row').first();
+  await expect.poll(() => row.getAttribute('data-status')).toBe('completed');
+  await shot(page, '4-executions');
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('a rejected plan never runs, and the page shows the server error for a bad edit', async () => {
+  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const marker = join(tempDir(), 'should-not-exist');
+  const id = (await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: `touch ${marker}` } }] })).body.approval_id;
+  const { page, problems } = await openDashboard(url);
+  await page.goto(`${url}/#/approvals/${id}`);
+  await page.getByTestId('approver-name').fill('erin');
+
+  await page.getByTestId('edit-button').click();
+  await page.getByTestId('edit-plan').fill(JSON.stringify({ commands: [{ command: { type: 'shell' } }] }));
+  await page.getByTestId('edit-approve-button').click();
+  await expect.poll(() => page.getByTestId('approval-error').textContent()).toContain('decision.modified_plan.commands[0].command.command');
+  expect(await page.getByTestId('approval-state').textContent()).toMatch(/pending/i);
+
+  await page.getByTestId('reject-reason').fill('outside the change window');
+  await page.getByTestId('reject-button').click();
+  await expect.poll(() => page.getByTestId('approval-state').textContent()).toMatch(/rejected/i);
+  await shot(page, '5-rejected');
+  expect(existsSync(marker)).toBe(false);
+  expect(problems).toEqual([]);
+  await page.close();
+});
