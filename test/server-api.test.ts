@@ -242,3 +242,25 @@ test('the OpenAPI document is valid, covers every route, and uses the schemas th
   expect(doc.components.schemas.ExecutionPlan).toEqual(plan);
   expect(doc.paths['/api/plans'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ExecutionPlan' });
 });
+
+test('what waits for approval survives a server restart, and can be approved afterwards', async () => {
+  const logDir = tempDir();
+  const first = await startTestServer({ ...APPROVAL, log_dir: logDir });
+  const waiting = (await first.api('POST', '/api/plans', { description: 'survives', commands: [shell('echo after-restart')] })).body.id;
+  const rejected = (await first.api('POST', '/api/plans', { commands: [shell('echo never')] })).body.id;
+  await first.api('POST', `/api/approvals/${rejected}/decision`, { decision: { type: 'reject', reason: 'no' }, approved_by: 'frank' });
+  await first.server.close();
+  await first.engine.shutdown();
+  first.engine.close();
+
+  const second = await startTestServer({ ...APPROVAL, log_dir: logDir });
+  const listed = (await second.api('GET', '/api/approvals')).body.approvals;
+  expect(listed.map((a: { id: string; state: string }) => [a.id, a.state])).toEqual([
+    [rejected, 'rejected'],
+    [waiting, 'pending'],
+  ]);
+  expect(listed[0].decision).toMatchObject({ approved_by: 'frank', decision: { type: 'reject', reason: 'no' } });
+  const approved = await second.api('POST', `/api/approvals/${waiting}/decision`, { decision: { type: 'approve' }, approved_by: 'grace' });
+  expect(approved.body.state).toBe('approved');
+  expect((await second.api('GET', `/api/executions/${waiting}/result?wait=true`)).body.results[0].stdout).toBe('after-restart\n');
+});

@@ -33,7 +33,7 @@ test('SSE: a finished execution is replayed whole, and an unknown id is 404 befo
   expect(events.map(([name, e]) => (name === 'stdout' || name === 'stderr' ? `${name}:${e.line}` : name))).toEqual(['started', 'stdout:one', 'stderr:two', 'failed', 'end']);
   const missing = await fetch(`${url}/api/events?id=00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(missing.status).toBe(404);
-  expect((await missing.json()).error.code).toBe('NotFound');
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NotFound');
 });
 
 test('SSE without an id follows every new execution and approval until the client leaves', async () => {

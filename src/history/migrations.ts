@@ -64,6 +64,22 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT rowid, id, command, description, output FROM executions;
     `,
   },
+  {
+    version: 4,
+    description: 'plans waiting for (or given) a human decision',
+    sql: `
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+        plan_json TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        decision_json TEXT,
+        execution_id TEXT,
+        submitted_at TEXT NOT NULL
+      );
+      CREATE INDEX approvals_state ON approvals (state, submitted_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

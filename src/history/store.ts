@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExecutionError, ValidationError } from '../errors.js';
 import type { ApprovalMetadata } from '../policy/approval.js';
+import type { ApprovalState, QueuedApproval } from '../policy/approval-queue.js';
 import type { RiskLevel } from '../policy/risk.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
@@ -54,6 +55,28 @@ export interface ExecutionFilter {
   to_date?: string | Date | null;
   limit?: number;
   offset?: number;
+}
+
+interface ApprovalRow {
+  id: string;
+  state: ApprovalState;
+  plan_json: string;
+  request_json: string;
+  decision_json: string | null;
+  execution_id: string | null;
+  submitted_at: string;
+}
+
+function fromApprovalRow(row: ApprovalRow): QueuedApproval {
+  return {
+    id: row.id,
+    state: row.state,
+    plan: JSON.parse(row.plan_json) as QueuedApproval['plan'],
+    request: JSON.parse(row.request_json) as QueuedApproval['request'],
+    decision: row.decision_json === null ? null : (JSON.parse(row.decision_json) as ApprovalMetadata),
+    execution_id: row.execution_id,
+    submitted_at: row.submitted_at,
+  };
 }
 
 /** Output kept for search, in characters: its first and last part (the log file has all of it). */
@@ -363,6 +386,40 @@ export class HistoryStore {
       for (const record of updated) mark.run(record.completed_at, record.error, record.id);
       return updated;
     }).immediate();
+  }
+
+  /** Insert or update an approval (the approval queue writes through here, so restarts keep what waits). */
+  saveApproval(approval: QueuedApproval): void {
+    this.sql(
+      `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
+       VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at)
+       ON CONFLICT(id) DO UPDATE SET state = excluded.state, plan_json = excluded.plan_json, request_json = excluded.request_json,
+         decision_json = excluded.decision_json, execution_id = excluded.execution_id`,
+    ).run({
+      id: approval.id,
+      state: approval.state,
+      plan_json: JSON.stringify(approval.plan),
+      request_json: JSON.stringify(approval.request),
+      decision_json: approval.decision === null ? null : JSON.stringify(approval.decision),
+      execution_id: approval.execution_id,
+      submitted_at: approval.submitted_at,
+    });
+  }
+
+  /** Approvals, newest first; `state` narrows them. */
+  approvals(state?: ApprovalState | null, limit = DEFAULT_LIMIT): QueuedApproval[] {
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIMIT}`);
+    const rows = (
+      state
+        ? this.sql('SELECT * FROM approvals WHERE state = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(state, limit)
+        : this.sql('SELECT * FROM approvals ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(limit)
+    ) as ApprovalRow[];
+    return rows.map(fromApprovalRow);
+  }
+
+  /** Remove approvals decided before `olderThan`; pending ones stay. */
+  cleanupApprovals(olderThan: string | Date): number {
+    return this.sql("DELETE FROM approvals WHERE state != 'pending' AND submitted_at < ?").run(isoOf(olderThan, 'olderThan')).changes;
   }
 
   private whereOf(filter: ExecutionFilter): { where: string; params: Record<string, string> } {

@@ -2,10 +2,13 @@
  * Plans waiting for a human (seed 002's approval workflow, asynchronous): submitted work
  * that needs approval is parked here with its approval request (risk, commands, dry-run
  * results) until someone approves, edits and approves, or rejects it. An approval starts
- * the plan through `executeWithApproval`, so the engine records who decided what.
+ * the plan through `executeWithApproval`, so the engine records who decided what. With a
+ * history store (the engine's, by default) every change is written through, so what waits
+ * survives a restart.
  */
 import { ExecutionError } from '../errors.js';
 import type { ExecutionEngine } from '../engine/engine.js';
+import type { HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput } from '../wire/types.js';
 import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
@@ -36,7 +39,16 @@ export class ApprovalQueue {
   private readonly deciding = new Set<string>();
   private readonly listeners = new Set<ApprovalListener>();
 
-  constructor(private readonly engine: ExecutionEngine) {}
+  constructor(
+    private readonly engine: ExecutionEngine,
+    private readonly store: HistoryStore | null = engine.history,
+  ) {
+    if (!store) return;
+    const saved = new Map<string, QueuedApproval>();
+    for (const approval of [...store.approvals('pending', 10_000), ...store.approvals(null, MAX_DECIDED)]) saved.set(approval.id, approval);
+    // Oldest first, as if submitted in order.
+    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at))) this.approvals.set(approval.id, approval);
+  }
 
   /** Park a plan until someone decides; resolves with what the approver will be shown. */
   async submit(input: ExecutionPlanInput | ExecutionPlan): Promise<QueuedApproval> {
@@ -48,6 +60,7 @@ export class ApprovalQueue {
     const approval: QueuedApproval = { id: plan.id, state: 'pending', request, plan, decision: null, execution_id: null, submitted_at: new Date().toISOString() };
     this.approvals.set(plan.id, approval);
     this.prune();
+    this.save(approval);
     this.emit(approval);
     return approval;
   }
@@ -86,6 +99,7 @@ export class ApprovalQueue {
     } finally {
       this.deciding.delete(id);
     }
+    this.save(approval);
     this.emit(approval);
     return approval;
   }
@@ -94,6 +108,15 @@ export class ApprovalQueue {
   onChange(listener: ApprovalListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** A storage failure costs persistence, not the decision: warn and go on in memory. */
+  private save(approval: QueuedApproval): void {
+    try {
+      this.store?.saveApproval(approval);
+    } catch (err) {
+      process.emitWarning(`cloudops-execution-engine: approval ${approval.id} not saved to the history store: ${(err as Error).message}`, { code: 'CLOUDOPS_HISTORY' });
+    }
   }
 
   private emit(approval: QueuedApproval): void {
