@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { ApprovalConfigSchema } from './policy/approval.js';
+import { RedisConfigSchema } from './queue/redis-config.js';
 import { RetryConfigSchema } from './wire/schema.js';
 import { formatPath } from './wire/parse.js';
 
@@ -62,6 +63,11 @@ export const ExecutionConfigSchema = z.object({
   event_buffer_limit: PositiveInt.default(10_000),
   /** How long one handler call may take before the engine stops waiting for it. */
   handler_timeout_ms: PositiveInt.default(10_000),
+  /**
+   * Scale-out: commands are queued in Redis (BullMQ) and run by `cloudops-exec worker`
+   * processes on any machine, instead of being spawned here. Null (default): run locally.
+   */
+  redis: RedisConfigSchema.nullable().default(null),
 });
 
 export type ExecutionConfig = z.output<typeof ExecutionConfigSchema>;

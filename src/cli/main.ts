@@ -11,6 +11,7 @@ import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
 import { runSingle } from './commands/single.js';
 import { serveCommand } from './commands/serve.js';
+import { workerCommand } from './commands/worker.js';
 import { EXIT, reportError } from './exit.js';
 import { addEngineOptions, addSingleOptions } from './options.js';
 
@@ -167,6 +168,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       examples('cloudops-exec serve', 'cloudops-exec serve --port 0 --approve destructive', 'CLOUDOPS_EXEC_TOKEN=$(openssl rand -hex 32) cloudops-exec serve --host 0.0.0.0'),
     )
     .action(act((_opts: unknown, cmd: Command) => serveCommand(cmd.optsWithGlobals())));
+
+  addEngineOptions(
+    program
+      .command('worker')
+      .description('Run queued commands from Redis (scale-out): submitters started with --redis send their commands here')
+      .option('--concurrency <n>', 'commands this worker runs at once', '4')
+      .option('--on-worker-lost <what>', 'a command whose worker dies mid-run: fail, or retry once on another worker', 'fail')
+      .option('--lock-duration <ms>', 'how long a silent worker keeps its jobs before they count as lost', '30000'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'cloudops-exec worker --redis redis://127.0.0.1:6379',
+        'cloudops-exec worker --redis redis://queue.internal:6379 --concurrency 8 --on-worker-lost retry',
+        'cloudops-exec run --redis redis://127.0.0.1:6379 examples/dag.yaml   # submitter: runs on the workers',
+      ),
+    )
+    .action(act((_opts: unknown, cmd: Command) => workerCommand(cmd.optsWithGlobals())));
 
   return program;
 }

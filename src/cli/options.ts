@@ -9,6 +9,8 @@ export interface EngineOptions {
   timeout?: string;
   killGrace?: string;
   awsCli?: string;
+  redis?: string;
+  queue?: string;
 }
 
 export function addEngineOptions(cmd: Command): Command {
@@ -16,7 +18,9 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--max-concurrent <n>', 'executions running at once (more wait as pending)')
     .option('--timeout <ms>', 'default timeout per command in milliseconds')
     .option('--kill-grace <ms>', 'grace between SIGTERM and SIGKILL when cancelling')
-    .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands');
+    .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands')
+    .option('--redis <url>', 'queue commands in Redis for `cloudops-exec worker` processes instead of running them here (also: $CLOUDOPS_REDIS_URL)')
+    .option('--queue <name>', 'queue name shared with the workers', 'cloudops-exec');
 }
 
 /** `exec` and `sh`: one command, its environment, and how to print it. */
@@ -35,6 +39,7 @@ function int(value: string | undefined, flag: string): number | undefined {
 
 export function engineConfig(options: EngineOptions): ExecutionConfig {
   const timeout = int(options.timeout, '--timeout');
+  const redisUrl = options.redis ?? process.env.CLOUDOPS_REDIS_URL;
   const input: ExecutionConfigInput = {
     log_dir: options.logDir ?? process.env.CLOUDOPS_LOG_DIR ?? null,
     ...(options.maxConcurrent !== undefined ? { max_concurrent_executions: int(options.maxConcurrent, '--max-concurrent') } : {}),
@@ -42,6 +47,7 @@ export function engineConfig(options: EngineOptions): ExecutionConfig {
     ...(timeout !== undefined ? { default_timeout_ms: timeout, max_timeout_ms: Math.max(timeout, 600_000) } : {}),
     ...(options.killGrace !== undefined ? { kill_grace_ms: int(options.killGrace, '--kill-grace') } : {}),
     ...(options.awsCli !== undefined ? { aws_cli_path: options.awsCli } : {}),
+    ...(redisUrl ? { redis: { url: redisUrl, queue: options.queue ?? 'cloudops-exec' } } : {}),
   };
   return resolveConfig(input);
 }

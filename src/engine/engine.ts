@@ -37,6 +37,7 @@ import { runCommand } from './run-command.js';
 import { runPlan, type PlanContext } from './run-plan.js';
 import { historyReplayOf } from './history-replay.js';
 import { runRollback } from './run-rollback.js';
+import { RemoteDispatcher } from '../queue/remote-dispatcher.js';
 import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
 
 export interface SubmitOptions {
@@ -63,6 +64,8 @@ export class ExecutionEngine {
   private shuttingDown = false;
   private approvalWorkflow: ApprovalWorkflow | undefined;
   private readonly historySink: HistorySink | null;
+  /** Queue-backed mode: commands go to workers through Redis instead of being spawned here. */
+  private readonly remote: RemoteDispatcher | null;
   /** Identifies this engine's rows in a history store other engines may share. */
   readonly engineId = randomUUID();
 
@@ -71,12 +74,14 @@ export class ExecutionEngine {
     this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
     this.historySink = this.openHistory();
     this.slots = new Slots(this.config.max_concurrent_executions);
+    this.remote = this.config.redis ? new RemoteDispatcher(this.config, this.config.redis) : null;
     this.context = {
       config: this.config,
       slots: this.slots,
       publish: (state, event) => this.publish(state, event),
       // A late subscriber reads lines back from the log: publish them only to those listening now.
       wantsLines: () => this.bus.hasSubscribers,
+      dispatch: (state) => (this.remote ? this.remote.run(this.context, state) : runCommand(this.context, state)),
       ended: (state) => this.ended(state),
       trackStep: (plan, request) => {
         const step = this.newCommand(request, plan.id);
@@ -145,7 +150,7 @@ export class ExecutionEngine {
     this.tracked.set(state.id, state);
     this.historySink?.submitted(state);
     linkSignal(options.signal, state.abort);
-    void runCommand(this.context, state);
+    void this.context.dispatch(state);
     return state.id;
   }
 
@@ -399,6 +404,7 @@ export class ExecutionEngine {
     if (options.mode === 'drain' && options.timeout_ms !== undefined) timer = setTimeout(cancelAll, options.timeout_ms);
     await Promise.all(pending().map((s) => (s.kind === 'plan' && s.rollback ? Promise.all([s.done, s.rollback]) : s.done)));
     clearTimeout(timer);
+    await this.remote?.close();
     for (const close of this.closers.get(null) ?? []) close();
   }
 

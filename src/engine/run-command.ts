@@ -24,6 +24,8 @@ export interface CommandContext {
   wantsLines(state: TrackedCommand): boolean;
   /** Called once `state` has its result and its last event is out. */
   ended(state: TrackedExecution): void;
+  /** Run one command to its result: here (`runCommand`), or on a worker when the engine is queue-backed. */
+  dispatch(state: TrackedCommand): Promise<ExecutionResult>;
 }
 
 /** An engine slot that can be handed back while waiting (retry backoff) and taken again. */
@@ -236,7 +238,7 @@ async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: Lo
     attempts: ending.attempts,
     previous_attempts: ending.previous,
   };
-  close(ctx, state, result);
+  finishWithResult(ctx, state, result);
   return result;
 }
 
@@ -261,11 +263,12 @@ export function finishUnstarted(ctx: Pick<CommandContext, 'publish' | 'ended'>, 
     attempts: 0,
     previous_attempts: [],
   };
-  close(ctx, state, result);
+  finishWithResult(ctx, state, result);
   return result;
 }
 
-function close(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, result: ExecutionResult): void {
+/** Record `result` as the command's end and emit its closing event (a worker's result arrives this way too). */
+export function finishWithResult(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, result: ExecutionResult): void {
   const timestamp = result.completed_at ?? new Date().toISOString();
   let event: ExecutionEvent | null;
   switch (result.status) {

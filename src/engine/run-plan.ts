@@ -9,7 +9,7 @@ import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
 import type { ExecutionEvent, ExecutionRequest, ExecutionResult, ExecutionStats, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
-import { finishUnstarted, runCommand, type CommandContext } from './run-command.js';
+import { finishUnstarted, type CommandContext } from './run-command.js';
 import { runRollback } from './run-rollback.js';
 import type { TrackedCommand, TrackedPlan } from './tracked.js';
 
@@ -63,7 +63,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         const command = state.commands[index]!;
         log?.note(`command ${index} (${command.id}) starting: ${command.display}`);
         progress(command.display);
-        const result = await runCommand(ctx, command);
+        const result = await ctx.dispatch(command);
         if (result.status === 'completed') state.completedOrder.push(index);
         settled(index, result.status);
         progress(command.display);

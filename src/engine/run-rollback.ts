@@ -7,7 +7,6 @@
  */
 import { ExecutionError } from '../errors.js';
 import type { ExecutionResult, PlanExecutionResult } from '../wire/types.js';
-import { runCommand } from './run-command.js';
 import { statsOf, type PlanContext } from './run-plan.js';
 import type { TrackedPlan } from './tracked.js';
 
@@ -22,7 +21,7 @@ export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: 
     const steps = plan.commands[index]!.rollback;
     if (steps.length === 0) continue; // nothing declared to undo this one
     for (const step of steps) {
-      const result = await runCommand(ctx, ctx.trackStep(state, { ...step, rollback: [] }));
+      const result = await ctx.dispatch(ctx.trackStep(state, { ...step, rollback: [] }));
       ran.push(result);
       if (result.status !== 'completed') {
         failure = new ExecutionError('RollbackFailed', `Rollback failed: undoing command ${index} (${plan.commands[index]!.id}), ${result.error ?? result.status}`).message;

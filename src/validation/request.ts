@@ -1,6 +1,7 @@
 /**
  * Checks that need the engine's config or the file system, after the schema has accepted
- * the shape: timeout bounds, working directory, script file and interpreter.
+ * the shape: timeout bounds, working directory, script file and interpreter (the last
+ * three on the machine that will run the command).
  */
 import { stat } from 'node:fs/promises';
 import type { ExecutionConfig } from '../config.js';
@@ -18,7 +19,9 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
       reason: `${request.timeout_ms}ms > ${config.max_timeout_ms}ms`,
     });
   }
-  if (request.working_dir !== null) {
+  // Queued work runs on a worker's machine: its files are checked there, not here.
+  const local = config.redis === null;
+  if (local && request.working_dir !== null) {
     const dir = request.working_dir;
     const info = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
     if (info instanceof Error) {
@@ -34,7 +37,7 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
     if (!(err instanceof ValidationError)) throw err;
     issues.push(...err.issues.map((i) => ({ ...i, field: `${prefix}${i.field}` })));
   }
-  if (command.type === 'script') {
+  if (local && command.type === 'script') {
     try {
       const shebang = await readShebang(scriptPathOf(command.path, request.working_dir));
       if (!shebang && !command.interpreter) {

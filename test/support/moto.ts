@@ -5,9 +5,8 @@
  * between test files, so tests must not assume it starts empty. Otherwise each caller (one per
  * test file, in beforeAll) gets a fresh server on a free loopback port, stopped in afterAll.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -18,27 +17,10 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-const STARTUP_TIMEOUT_MS = 20_000;
-const STOP_GRACE_MS = 3_000;
-const MAX_OUTPUT_CHARS = 8_000;
+import { freePort, kill } from './processes.js';
 
-/** A port nobody listens on right now (the usual small race before moto binds it is accepted). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the port of a loopback listener'));
-        return;
-      }
-      server.close((err) => (err ? reject(err) : resolve(address.port)));
-    });
-  });
-}
+const STARTUP_TIMEOUT_MS = 20_000;
+const MAX_OUTPUT_CHARS = 8_000;
 
 /** True once anything answers HTTP at `url` (any status). */
 async function answers(url: string): Promise<boolean> {
@@ -55,27 +37,6 @@ function assertLoopback(url: string): void {
   const host = new URL(url).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {
     throw new Error(`MOTO_URL must point at a local emulator (127.0.0.1), not ${url}`);
-  }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return; // never started, or gone
-  const done = exited(child);
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), STOP_GRACE_MS);
-  });
-  const outcome = await Promise.race([done.then(() => 'exited' as const), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') {
-    child.kill('SIGKILL');
-    await done;
   }
 }
 

@@ -1,0 +1,58 @@
+/** `worker`: run queued commands from Redis until Ctrl-C (first: drain, second: cancel, third: leave). */
+import { ValidationError } from '../../errors.js';
+import { CliExit, EXIT } from '../exit.js';
+import { engineConfig, type EngineOptions } from '../options.js';
+
+export interface WorkerCliOptions extends EngineOptions {
+  concurrency?: string;
+  onWorkerLost?: string;
+  lockDuration?: string;
+}
+
+function int(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);
+  return Number(value);
+}
+
+export async function workerCommand(options: WorkerCliOptions): Promise<number> {
+  const url = options.redis ?? process.env.CLOUDOPS_REDIS_URL;
+  if (!url) throw new CliExit(EXIT.BAD_INPUT, 'a worker needs --redis <url> (or CLOUDOPS_REDIS_URL)');
+  const { redis: _ignored, ...engine } = engineConfig({ ...options, redis: undefined });
+  // Loaded here so the other subcommands do not pay for BullMQ.
+  const { QueueWorker } = await import('../../queue/worker.js');
+  let worker;
+  try {
+    worker = await QueueWorker.start({
+      redis: { url, queue: options.queue ?? 'cloudops-exec' },
+      concurrency: int(options.concurrency, '--concurrency'),
+      on_worker_lost: options.onWorkerLost as 'fail' | 'retry' | undefined,
+      lock_duration_ms: int(options.lockDuration, '--lock-duration'),
+      engine,
+    });
+  } catch (err) {
+    if (err instanceof ValidationError) throw new CliExit(EXIT.BAD_INPUT, `--${err.field.replace(/_/g, '-').replace(/-ms$/, '')}: ${err.reason}`);
+    throw err;
+  }
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  say(`cloudops-exec worker ${worker.id} taking jobs from queue "${options.queue ?? 'cloudops-exec'}" at ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+
+  let signals = 0;
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      signals++;
+      if (signals === 1) {
+        say(`Stopping: finishing ${worker.running} running command(s) (Ctrl-C again to cancel them)`);
+        void worker.close().then(resolve);
+      } else if (signals === 2) {
+        say('Cancelling running commands');
+        void worker.close({ force: true }).then(resolve);
+      } else {
+        process.exit(EXIT.INTERRUPTED);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return EXIT.OK;
+}

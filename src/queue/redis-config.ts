@@ -1,0 +1,20 @@
+/** Where the queue lives and how the fleet shares it (the engine's `redis` option). */
+import { z } from 'zod';
+
+export const RedisConfigSchema = z.object({
+  /** `redis://[user:password@]host:port[/db]`. */
+  url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** Queue name: submitters and workers that share it share the work. */
+  queue: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
+    .default('cloudops-exec'),
+  /**
+   * Commands running at once over the whole fleet, enforced by the queue for every worker.
+   * Default: this engine's `max_concurrent_executions`.
+   */
+  global_concurrency: z.int().positive().nullable().default(null),
+});
+
+export type RedisConfig = z.output<typeof RedisConfigSchema>;
+export type RedisConfigInput = z.input<typeof RedisConfigSchema>;

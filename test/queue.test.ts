@@ -1,0 +1,162 @@
+/** Scale-out through BullMQ on a real redis-server, with `cloudops-exec worker` processes. */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import type { ExecutionEvent } from '../src/index.js';
+import { isAlive, makeEngine, sh, tempDir, until } from './helpers.js';
+import { startRedis, startWorkerProcess, type RedisServer } from './support/redis.js';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+type WorkerProcess = Awaited<ReturnType<typeof startWorkerProcess>>;
+const workers: WorkerProcess[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+});
+
+/** A fresh queue, its submitting engine and `count` worker processes. */
+async function fleet(count: number, workerArgs: string[] = [], redisExtra: Record<string, unknown> = {}) {
+  const queue = `t-${randomUUID().slice(0, 8)}`;
+  const started = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...workerArgs)));
+  workers.push(...started);
+  const engine = makeEngine({ redis: { url: redis.url, queue, ...redisExtra }, kill_grace_ms: 500 });
+  return { engine, workers: started, queue };
+}
+
+test('a dependency-graph plan is split over two workers and still runs each step after its dependencies', async () => {
+  const { engine, workers: [a, b] } = await fleet(2, ['--concurrency', '1']);
+  const dir = tempDir();
+  const order = join(dir, 'order');
+  // Diamond plus a tail: 1 and 2 run side by side (so both workers get work), 3 waits for both.
+  const planId = await engine.executePlan({
+    strategy: { type: 'dependency_graph', dependencies: { 1: [0], 2: [0], 3: [1, 2], 4: [3] } },
+    commands: [0, 1, 2, 3, 4].map((i) => sh(`echo start ${i} >> ${order}; sleep 0.3; echo "ran by $PPID"; echo end ${i} >> ${order}`)),
+  });
+  const result = await engine.waitPlan(planId);
+  expect(result.status).toBe('completed');
+  const lines = readFileSync(order, 'utf8').trim().split('\n');
+  const at = (what: string) => lines.indexOf(what);
+  for (const [step, deps] of [[1, [0]], [2, [0]], [3, [1, 2]], [4, [3]]] as const) {
+    for (const dep of deps) expect(at(`end ${dep}`), `${step} after ${dep}`).toBeLessThan(at(`start ${step}`));
+  }
+  const ranBy = new Set(result.results.map((r) => Number(/ran by (\d+)/.exec(r.stdout)?.[1])));
+  expect(ranBy).toEqual(new Set([a!.pid, b!.pid]));
+});
+
+test('output streams back in order, into events, the result and the submitter-side log', async () => {
+  const { engine } = await fleet(1);
+  const events: ExecutionEvent[] = [];
+  engine.subscribe((e) => void events.push(e));
+  const id = await engine.execute(sh('seq 1 3000; echo oops >&2; exit 3'));
+  const result = await engine.wait(id);
+  expect(result).toMatchObject({ status: 'failed', exit_code: 3, error: 'Command failed with exit code 3', log_path: engine.getLogPath(id) });
+  expect(result.stdout.split('\n').length).toBe(3001);
+  const lines = events.filter((e) => e.event_type === 'stdout').map((e) => (e.event_type === 'stdout' ? e.line : ''));
+  expect(lines).toEqual(Array.from({ length: 3000 }, (_, i) => String(i + 1)));
+  expect(events.map((e) => e.event_type).filter((t) => t !== 'stdout')).toEqual(['started', 'stderr', 'failed']);
+  const log = await engine.readLogs(id);
+  expect(log).toContain('[stdout] 3000\n');
+  expect(log).toMatch(/\[engine\] ran on worker \S+ \(.+, pid \d+\)/);
+  expect(await engine.getStatus(id)).toBe('failed');
+  expect((await engine.getResult(id)).exit_code).toBe(3);
+});
+
+test('cancel reaches the worker running the command and kills its process tree', async () => {
+  const { engine } = await fleet(1);
+  const dir = tempDir();
+  const pidFile = join(dir, 'pid');
+  const id = await engine.execute(sh(`sleep 60 & echo $! > ${pidFile}; wait`));
+  await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 20_000, 'grandchild started on the worker');
+  const grandchild = Number(readFileSync(pidFile, 'utf8'));
+  expect(await engine.getStatus(id)).toBe('running');
+  await engine.cancel(id);
+  expect((await engine.wait(id)).status).toBe('cancelled');
+  await until(() => !isAlive(grandchild), 10_000, 'grandchild gone');
+});
+
+test('a command still in the queue is cancelled without ever running', async () => {
+  const { engine, queue } = await fleet(0);
+  const dir = tempDir();
+  const marker = join(dir, 'ran');
+  const id = await engine.execute(sh(`touch ${marker}`));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(await engine.getStatus(id)).toBe('pending');
+  await engine.cancel(id);
+  expect((await engine.wait(id)).status).toBe('cancelled');
+  // A worker arriving later finds nothing to run.
+  workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-')));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(existsSync(marker)).toBe(false);
+});
+
+test('a worker SIGKILLed mid-command: with on-worker-lost fail, the command is marked failed, not lost', async () => {
+  const { engine, workers: [worker] } = await fleet(1, ['--lock-duration', '1000', '--on-worker-lost', 'fail']);
+  const id = await engine.execute(sh('echo begun; sleep 60'));
+  await until(async () => (await engine.readLogs(id)).includes('begun'), 20_000, 'running on the worker');
+  worker!.child.kill('SIGKILL');
+  workers.push(await startWorkerProcess(redis.url, (await engine.config.redis!).queue, tempDir('cee-worker-'), '--lock-duration', '1000'));
+  const result = await engine.wait(id);
+  expect(result.status).toBe('failed');
+  expect(result.error).toMatch(/^Worker lost: /);
+  expect(await engine.readLogs(id)).toMatch(/\[engine\] Worker lost/);
+});
+
+test('a worker SIGKILLed mid-command: with on-worker-lost retry, another worker runs it again', async () => {
+  const args = ['--lock-duration', '1000', '--on-worker-lost', 'retry'];
+  const { engine, workers: [first], queue } = await fleet(1, args);
+  const dir = tempDir();
+  const attempts = join(dir, 'attempts');
+  mkdirSync(join(dir, 'gate'));
+  const events: ExecutionEvent[] = [];
+  engine.subscribe((e) => void events.push(e));
+  // The first run waits long enough to be killed; the second finds the marker and finishes.
+  const id = await engine.execute(sh(`echo run >> ${attempts}; if [ $(wc -l < ${attempts}) -eq 1 ]; then sleep 60; fi; echo finished`));
+  await until(() => existsSync(attempts), 20_000, 'first run started');
+  first!.child.kill('SIGKILL');
+  workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...args));
+  const result = await engine.wait(id);
+  expect(result.status).toBe('completed');
+  expect(result.stdout).toBe('finished\n');
+  expect(readFileSync(attempts, 'utf8')).toBe('run\nrun\n');
+  expect(events.filter((e) => e.event_type === 'retrying')).toEqual([expect.objectContaining({ execution_id: id, reason: expect.stringMatching(/worker lost/) })]);
+});
+
+test('a stopping worker drains: the command in hand finishes and reports before it exits', async () => {
+  const { engine, workers: [worker] } = await fleet(1);
+  const id = await engine.execute(sh('echo working; sleep 0.8; echo done'));
+  await until(async () => (await engine.readLogs(id)).includes('working'), 20_000, 'running');
+  worker!.child.kill('SIGTERM');
+  expect(await worker!.exited).toBe(0);
+  const result = await engine.wait(id);
+  expect(result.status).toBe('completed');
+  expect(result.stdout).toBe('working\ndone\n');
+});
+
+test('the fleet-wide limit holds over several workers', async () => {
+  const { engine } = await fleet(2, ['--concurrency', '4'], { global_concurrency: 2 });
+  const dir = tempDir();
+  const running = join(dir, 'running');
+  mkdirSync(running);
+  const counts = join(dir, 'counts');
+  const ids = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => engine.execute(sh(`touch ${running}/${i}; ls ${running} | wc -l >> ${counts}; sleep 0.3; rm ${running}/${i}`))),
+  );
+  for (const id of ids) expect((await engine.wait(id)).status).toBe('completed');
+  const seen = readFileSync(counts, 'utf8').trim().split('\n').map(Number);
+  expect(seen).toHaveLength(8);
+  expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+});
+
+test('without redis the engine runs locally, and a worker refuses to start without a queue URL', async () => {
+  const local = makeEngine();
+  expect(local.config.redis).toBeNull();
+  expect((await local.wait(await local.execute(sh('echo local')))).stdout).toBe('local\n');
+  await expect(startWorkerProcess('not-a-url', 'q', tempDir())).rejects.toThrow(/redis|url/i);
+});
