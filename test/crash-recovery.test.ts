@@ -1,6 +1,7 @@
 /**
  * A crash loses nothing already started: an engine process is SIGKILLed mid-execution, and a
- * new engine on the same store reports that execution `interrupted`, with its partial log.
+ * new engine on the same store reports that execution `interrupted`, with its partial log,
+ * and ends the processes the dead engine left running.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,15 +11,16 @@ import { isAlive, tempDir, until } from './helpers.js';
 
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
-test('an execution whose engine was SIGKILLed is reported interrupted by the next engine, with its partial log', async () => {
+test('an execution whose engine was SIGKILLed is reported interrupted by the next engine, which ends its leftover processes', async () => {
   const logDir = tempDir();
   // The crashing engine: starts a command, reports its id and pid once output has flowed, then hangs.
   const script = `
     import { ExecutionEngine } from ${JSON.stringify(DIST)};
     const engine = new ExecutionEngine({ log_dir: ${JSON.stringify(logDir)} });
-    const id = await engine.execute({ command: { type: 'shell', command: 'echo partial-output-1; echo partial-output-2; echo $$; sleep 100' } });
+    const id = await engine.execute({ command: { type: 'shell', command: 'echo partial-output-1; echo partial-output-2; sleep 100 & echo $$ $!; wait' } });
     for await (const e of engine.events(id)) {
-      if (e.event_type === 'stdout' && /^\\d+$/.test(e.line)) console.log(JSON.stringify({ id, pid: Number(e.line) }));
+      const m = e.event_type === 'stdout' && /^(\\d+) (\\d+)$/.exec(e.line);
+      if (m) console.log(JSON.stringify({ id, pid: Number(m[1]), grandchild: Number(m[2]) }));
     }
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -27,12 +29,14 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   await until(() => out.includes('"pid"'), 20_000, `the child engine to start its command (stderr: ${err})`);
-  const { id, pid } = JSON.parse(out.trim().split('\n')[0]!) as { id: string; pid: number };
+  const { id, pid, grandchild } = JSON.parse(out.trim().split('\n')[0]!) as { id: string; pid: number; grandchild: number };
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('close', resolve));
+  expect(isAlive(pid) && isAlive(grandchild)).toBe(true); // orphaned: nobody else would end them
   try {
     const engine = new ExecutionEngine({ log_dir: logDir });
     try {
+      await until(() => !isAlive(pid) && !isAlive(grandchild), 5_000, 'the new engine to end the leftover command and its child');
       expect(await engine.getStatus(id)).toBe('interrupted');
       const record = engine.history!.get(id)!;
       expect(record).toMatchObject({ status: 'interrupted', command: expect.stringContaining('partial-output-1') });

@@ -37,6 +37,8 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     output: null,
     engine_pid: 1,
     engine_id: 'e1',
+    process_group: null,
+    process_start: null,
     ...over,
   };
 }

@@ -78,3 +78,15 @@ test('the log records that the tree was signalled', async () => {
   expect(log).toMatch(/\[engine\] Execution cancelled; process tree signalled/);
   expect(log).toMatch(/# status: cancelled/);
 });
+
+test('a leftover group is ended only if its leader is the process recorded (a reused pid is left alone)', async () => {
+  const { spawn: spawnChild } = await import('node:child_process');
+  const { endLeftoverGroup, processStartTime } = await import('../src/runner/kill-tree.js');
+  const child = spawnChild('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+  const pid = child.pid!;
+  await until(() => processStartTime(pid) !== null, 5_000, 'started');
+  expect(endLeftoverGroup(pid, '1')).toBe(0); // another process that once had this pid
+  expect(isAlive(pid)).toBe(true);
+  expect(endLeftoverGroup(pid, processStartTime(pid))).toBeGreaterThanOrEqual(2);
+  await until(() => !isAlive(pid), 5_000, 'group ended');
+});

@@ -96,16 +96,20 @@ test('a command still in the queue is cancelled without ever running', async () 
   expect(existsSync(marker)).toBe(false);
 });
 
-test('a worker SIGKILLed mid-command: with on-worker-lost fail, the command is marked failed, not lost', async () => {
-  const { engine, workers: [worker] } = await fleet(1, ['--lock-duration', '1000', '--on-worker-lost', 'fail']);
-  const id = await engine.execute(sh('echo begun; sleep 60'));
+test('a worker SIGKILLed mid-command: with on-worker-lost fail, the command is marked failed, not lost; its restart ends the leftover processes', async () => {
+  const { engine, workers: [worker], queue } = await fleet(1, ['--lock-duration', '1000', '--on-worker-lost', 'fail']);
+  const pidFile = join(tempDir(), 'pid');
+  const id = await engine.execute(sh(`sleep 60 & echo $! > ${pidFile}; echo begun; wait`));
   await until(async () => (await engine.readLogs(id)).includes('begun'), 20_000, 'running on the worker');
+  const leftover = Number(readFileSync(pidFile, 'utf8'));
   worker!.child.kill('SIGKILL');
-  workers.push(await startWorkerProcess(redis.url, (await engine.config.redis!).queue, tempDir('cee-worker-'), '--lock-duration', '1000'));
+  // The same worker restarted (same log dir, as a service manager would) finds what it left.
+  workers.push(await startWorkerProcess(redis.url, queue, worker!.logDir, '--lock-duration', '1000'));
   const result = await engine.wait(id);
   expect(result.status).toBe('failed');
   expect(result.error).toMatch(/^Worker lost: /);
   expect(await engine.readLogs(id)).toMatch(/\[engine\] Worker lost/);
+  await until(() => !isAlive(leftover), 10_000, 'the leftover sleep to be ended by the restarted worker');
 });
 
 test('a worker SIGKILLed mid-command: with on-worker-lost retry, another worker runs it again', async () => {
@@ -113,14 +117,13 @@ test('a worker SIGKILLed mid-command: with on-worker-lost retry, another worker 
   const { engine, workers: [first], queue } = await fleet(1, args);
   const dir = tempDir();
   const attempts = join(dir, 'attempts');
-  mkdirSync(join(dir, 'gate'));
   const events: ExecutionEvent[] = [];
   engine.subscribe((e) => void events.push(e));
   // The first run waits long enough to be killed; the second finds the marker and finishes.
   const id = await engine.execute(sh(`echo run >> ${attempts}; if [ $(wc -l < ${attempts}) -eq 1 ]; then sleep 60; fi; echo finished`));
   await until(() => existsSync(attempts), 20_000, 'first run started');
   first!.child.kill('SIGKILL');
-  workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...args));
+  workers.push(await startWorkerProcess(redis.url, queue, first!.logDir, ...args));
   const result = await engine.wait(id);
   expect(result.status).toBe('completed');
   expect(result.stdout).toBe('finished\n');

@@ -13,7 +13,7 @@ import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, ty
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from '../policy/dry-run.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { displayCommand } from '../runner/invocation.js';
-import { processAlive } from '../runner/kill-tree.js';
+import { endLeftoverGroup, processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
 import { iterateEvents } from '../sinks/event-iterator.js';
@@ -81,6 +81,7 @@ export class ExecutionEngine {
       publish: (state, event) => this.publish(state, event),
       // A late subscriber reads lines back from the log: publish them only to those listening now.
       wantsLines: () => this.bus.hasSubscribers,
+      spawned: (state, pid) => this.historySink?.spawned(state, pid),
       dispatch: (state) => (this.remote ? this.remote.run(this.context, state) : runCommand(this.context, state)),
       ended: (state) => this.ended(state),
       trackStep: (plan, request) => {
@@ -112,8 +113,14 @@ export class ExecutionEngine {
     const path = historyPathOf(this.config);
     try {
       const store = HistoryStore.open(path);
-      // Whatever a dead engine left running or pending is not going to finish: say so.
-      store.markInterrupted((pid) => pid === process.pid || processAlive(pid));
+      // Whatever a dead engine left running or pending is not going to finish: say so, and end
+      // the processes it left behind (they have no engine to report to or to stop them).
+      const interrupted = store.markInterrupted((pid) => pid === process.pid || processAlive(pid));
+      let ended = 0;
+      for (const record of interrupted) if (record.process_group !== null) ended += endLeftoverGroup(record.process_group, record.process_start);
+      if (ended > 0) {
+        process.emitWarning(`cloudops-execution-engine: ended ${ended} process(es) left running by an engine that died (history ${path})`, { code: 'CLOUDOPS_LEFTOVER' });
+      }
       return new HistorySink(store, this.engineId);
     } catch (err) {
       process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {

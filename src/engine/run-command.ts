@@ -24,6 +24,8 @@ export interface CommandContext {
   wantsLines(state: TrackedCommand): boolean;
   /** Called once `state` has its result and its last event is out. */
   ended(state: TrackedExecution): void;
+  /** A process (group leader) was spawned for `state`. */
+  spawned?(state: TrackedCommand, pid: number): void;
   /** Run one command to its result: here (`runCommand`), or on a worker when the engine is queue-backed. */
   dispatch(state: TrackedCommand): Promise<ExecutionResult>;
 }
@@ -125,7 +127,10 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
       maxLineBytes: config.max_line_bytes,
       signal: state.abort.signal,
       onOutput,
-      onSpawn: (pid) => log.note(redact(`spawned pid ${pid}: ${[invocation.file, ...invocation.args].join(' ')}`)),
+      onSpawn: (pid) => {
+        ctx.spawned?.(state, pid);
+        log.note(redact(`spawned pid ${pid}: ${[invocation.file, ...invocation.args].join(' ')}`));
+      },
     });
     const judged = judge(outcome, timeoutMs);
     if (outcome.reason === 'timeout' || outcome.reason === 'cancelled') log.note(`${judged.error}; process tree signalled`);

@@ -80,6 +80,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX approvals_state ON approvals (state, submitted_at);
     `,
   },
+  {
+    version: 5,
+    description: 'the process group a command runs in, so a new engine can end what a dead one left running',
+    sql: `
+      ALTER TABLE executions ADD COLUMN process_group INTEGER;
+      ALTER TABLE executions ADD COLUMN process_start TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

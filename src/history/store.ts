@@ -39,6 +39,9 @@ export interface ExecutionRecord {
   output: string | null;
   engine_pid: number | null;
   engine_id: string | null;
+  /** The command's process group while it runs (its leader's pid), and when that leader started. */
+  process_group: number | null;
+  process_start: string | null;
 }
 
 /** Seed 002 `ExecutionFilter`, plus `kind`, `plan_id` and `top_level`. Dates compare on `submitted_at`, both ends inclusive. */
@@ -89,7 +92,7 @@ const MAX_LIMIT = 10_000;
 const COLUMNS = [
   'id', 'kind', 'plan_id', 'conversation_id', 'source', 'status', 'risk_level', 'command', 'description', 'request_json', 'plan_json',
   'approval_json', 'exit_code', 'error', 'submitted_at', 'started_at', 'completed_at', 'duration_ms', 'log_path', 'tags_json', 'output',
-  'engine_pid', 'engine_id',
+  'engine_pid', 'engine_id', 'process_group', 'process_start',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
@@ -99,7 +102,7 @@ const FIELD_OF = Object.fromEntries(COLUMNS.map((c) => [c, c.replace(/_json$/, '
 const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
   kind: 'command', plan_id: null, conversation_id: null, source: null, status: '', risk_level: null, command: '', description: null,
   request: null, plan: null, approval: null, exit_code: null, error: null, submitted_at: '', started_at: null, completed_at: null,
-  duration_ms: null, log_path: '', tags: {}, output: null, engine_pid: null, engine_id: null,
+  duration_ms: null, log_path: '', tags: {}, output: null, engine_pid: null, engine_id: null, process_group: null, process_start: null,
 };
 
 function boundOutput(output: string | null): string | null {
@@ -132,6 +135,8 @@ function toRow(r: ExecutionRecord): Row {
     output: boundOutput(r.output),
     engine_pid: r.engine_pid,
     engine_id: r.engine_id,
+    process_group: r.process_group,
+    process_start: r.process_start,
   };
 }
 
@@ -161,6 +166,8 @@ function fromRow(row: Row): ExecutionRecord {
     output: row.output as string | null,
     engine_pid: row.engine_pid as number | null,
     engine_id: row.engine_id as string | null,
+    process_group: row.process_group as number | null,
+    process_start: row.process_start as string | null,
   };
 }
 

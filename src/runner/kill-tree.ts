@@ -6,15 +6,50 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-function parentOf(pid: string): number | undefined {
+/** Fields of /proc/<pid>/stat after `comm` (state, ppid, pgrp, ...), or undefined if it is gone. */
+function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // Field 2 (comm) may contain spaces and parentheses; fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[1]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+function parentOf(pid: string): number | undefined {
+  const fields = statFields(pid);
+  return fields ? Number(fields[1]) : undefined;
+}
+
+/**
+ * When process `pid` started (clock ticks since boot), to tell it from a later process that
+ * got the same pid. Null where /proc is not available.
+ */
+export function processStartTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/**
+ * End what is left of a process group a dead engine spawned: SIGKILL to the group and the
+ * leader's descendants. Its leader, if still there, must be the process recorded (same start
+ * time), so a reused pid is never hit. Returns how many processes were found.
+ */
+export function endLeftoverGroup(pgid: number, leaderStart: string | null): number {
+  const leaderFields = statFields(pgid);
+  if (leaderFields && leaderStart !== null && leaderFields[19] !== leaderStart) return 0;
+  let members = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
+      if (Number(statFields(entry)?.[2]) === pgid) members++;
+    }
+  } catch {
+    return 0;
+  }
+  if (members === 0 && !leaderFields) return 0;
+  signalTree(pgid, 'SIGKILL');
+  return Math.max(members, 1);
 }
 
 /** Pids of all live descendants of `root` (Linux only; empty elsewhere). */

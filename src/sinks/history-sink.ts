@@ -4,6 +4,7 @@
  * marks them interrupted. A storage failure is reported as a warning and never fails or
  * stalls an execution.
  */
+import { processStartTime } from '../runner/kill-tree.js';
 import type { TrackedCommand, TrackedExecution, TrackedPlan } from '../engine/tracked.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { planRisk, requestRisk } from '../policy/approval.js';
@@ -24,6 +25,11 @@ export class HistorySink {
     this.guard(() => this.store.update(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() }));
   }
 
+  /** The process group a command now runs in: what a later engine ends if this one dies first. */
+  spawned(state: TrackedCommand, pid: number): void {
+    this.guard(() => this.store.update(state.id, { process_group: pid, process_start: processStartTime(pid) }));
+  }
+
   finished(state: TrackedExecution): void {
     this.guard(() => this.store.store(this.recordOf(state)));
   }
@@ -41,6 +47,9 @@ export class HistorySink {
       log_path: state.logPath,
       engine_pid: process.pid,
       engine_id: this.engineId,
+      // Recorded by `spawned`; a finished execution has no process to end.
+      process_group: null,
+      process_start: null,
     };
     if (state.kind === 'plan') return { ...base, ...planFields(state) };
     const result = state.result;
@@ -76,7 +85,7 @@ export class HistorySink {
   }
 }
 
-function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id'> {
+function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id' | 'process_group' | 'process_start'> {
   const result = state.result;
   return {
     kind: 'plan',

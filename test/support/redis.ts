@@ -68,5 +68,5 @@ export async function startWorkerProcess(url: string, queue: string, logDir: str
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return { child, pid: child.pid!, exited, stderr: () => stderr, stop: () => kill(child) };
+  return { child, pid: child.pid!, logDir, exited, stderr: () => stderr, stop: () => kill(child) };
 }
