@@ -35,6 +35,7 @@ export class RemoteDispatcher {
   private events!: QueueEvents;
   private reader!: Redis;
   private commands!: Redis;
+  private eventsConnection!: Redis;
   private readLoop: Promise<void> | null = null;
 
   constructor(
@@ -50,7 +51,8 @@ export class RemoteDispatcher {
       this.commands = redisConnection(this.redis.url);
       this.reader = redisConnection(this.redis.url);
       this.queue = new Queue(this.redis.queue, { connection: this.commands });
-      this.events = new QueueEvents(this.redis.queue, { connection: redisConnection(this.redis.url) });
+      this.eventsConnection = redisConnection(this.redis.url);
+      this.events = new QueueEvents(this.redis.queue, { connection: this.eventsConnection });
       // A job BullMQ gave up on (its worker stopped renewing the lock) never sends a result.
       this.events.on('failed', ({ jobId, failedReason }) => this.runs.get(jobId)?.lost(failedReason));
       await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
@@ -147,6 +149,8 @@ export class RemoteDispatcher {
     await this.readLoop?.catch(() => {});
     await this.commands?.del(this.replyKey).catch(() => 0);
     await Promise.allSettled([this.events?.close(), this.queue?.close()]);
+    // BullMQ leaves connections it was given open: they are ours to close.
+    this.eventsConnection?.disconnect();
     this.commands?.disconnect();
   }
 }

@@ -76,6 +76,7 @@ export class QueueWorker {
   private readonly worker: Worker;
   private readonly writerConnection: Redis;
   private readonly subscriber: Redis;
+  private readonly jobsConnection: Redis;
   private readonly writers = new Map<string, ReplyWriter>();
   /** Submitted id -> the local execution's cancel switch. */
   private readonly active = new Map<string, AbortController>();
@@ -86,8 +87,9 @@ export class QueueWorker {
     this.engine = new ExecutionEngine({ event_buffer_limit: 100_000, ...options.engine, redis: null });
     this.writerConnection = redisConnection(redis.url);
     this.subscriber = redisConnection(redis.url);
+    this.jobsConnection = redisConnection(redis.url);
     this.worker = new Worker(redis.queue, (job, _token, signal) => this.process(job as Job<CommandJob>, signal), {
-      connection: redisConnection(redis.url),
+      connection: this.jobsConnection,
       concurrency: options.concurrency,
       lockDuration: options.lock_duration_ms,
       // A lost worker's job is checked for twice per lock period.
@@ -199,6 +201,8 @@ export class QueueWorker {
       this.engine.close();
       await this.subscriber.quit().catch(() => this.subscriber.disconnect());
       await this.writerConnection.quit().catch(() => this.writerConnection.disconnect());
+      // BullMQ leaves a connection it was given open: it is ours to close.
+      this.jobsConnection.disconnect();
     })());
   }
 }
