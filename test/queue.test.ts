@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import type { ExecutionEvent } from '../src/index.js';
+import type { ExecutionEngine, ExecutionEvent } from '../src/index.js';
 import { isAlive, makeEngine, sh, tempDir, until } from './helpers.js';
 import { startRedis, startWorkerProcess, type RedisServer } from './support/redis.js';
 
@@ -17,7 +17,10 @@ afterAll(async () => {
 
 type WorkerProcess = Awaited<ReturnType<typeof startWorkerProcess>>;
 const workers: WorkerProcess[] = [];
+const engines: ExecutionEngine[] = [];
 afterEach(async () => {
+  // Engines first, while their workers can still confirm the cancels.
+  await Promise.all(engines.splice(0).map((e) => e.shutdown()));
   await Promise.all(workers.splice(0).map((w) => w.stop()));
 });
 
@@ -27,6 +30,7 @@ async function fleet(count: number, workerArgs: string[] = [], redisExtra: Recor
   const started = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...workerArgs)));
   workers.push(...started);
   const engine = makeEngine({ redis: { url: redis.url, queue, ...redisExtra }, kill_grace_ms: 500 });
+  engines.push(engine);
   return { engine, workers: started, queue };
 }
 
@@ -75,7 +79,7 @@ test('cancel reaches the worker running the command and kills its process tree',
   const id = await engine.execute(sh(`sleep 60 & echo $! > ${pidFile}; wait`));
   await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 20_000, 'grandchild started on the worker');
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
-  expect(await engine.getStatus(id)).toBe('running');
+  await until(async () => (await engine.getStatus(id)) === 'running', 10_000, 'the submitter to hear it started');
   await engine.cancel(id);
   expect((await engine.wait(id)).status).toBe('cancelled');
   await until(() => !isAlive(grandchild), 10_000, 'grandchild gone');
@@ -155,6 +159,18 @@ test('the fleet-wide limit holds over several workers', async () => {
   const seen = readFileSync(counts, 'utf8').trim().split('\n').map(Number);
   expect(seen).toHaveLength(8);
   expect(Math.max(...seen)).toBeLessThanOrEqual(2);
+});
+
+test('a cancel no worker answers (the fleet is gone) still ends the command, after the grace', async () => {
+  const { engine, workers: [worker] } = await fleet(1);
+  const id = await engine.execute(sh('echo begun; sleep 60'));
+  await until(async () => (await engine.readLogs(id)).includes('begun'), 20_000, 'running on the worker');
+  worker!.child.kill('SIGKILL');
+  await worker!.exited;
+  await engine.cancel(id);
+  const result = await engine.wait(id);
+  expect(result.status).toBe('cancelled');
+  expect(result.error).toMatch(/no worker confirmed it within \d+ ms/);
 });
 
 test('without redis the engine runs locally, and a worker refuses to start without a queue URL', async () => {

@@ -156,7 +156,7 @@ export class ExecutionEngine {
     const state = this.newCommand(parsed, null);
     this.tracked.set(state.id, state);
     this.historySink?.submitted(state);
-    linkSignal(options.signal, state.abort);
+    linkSignal(options.signal, state.abort, state.done);
     void this.context.dispatch(state);
     return state.id;
   }
@@ -241,13 +241,14 @@ export class ExecutionEngine {
     const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), commands, approval);
     // The plan is listed before its commands, in submission order.
     this.tracked.set(state.id, state);
-    for (const command of commands) {
-      this.tracked.set(command.id, command);
-      linkSignal(state.abort.signal, command.abort);
-    }
+    for (const command of commands) this.tracked.set(command.id, command);
+    // One listener for the whole plan (one per command would trip Node's listener-leak warning past 10).
+    state.abort.signal.addEventListener('abort', () => {
+      for (const command of commands) command.abort.abort(state.abort.signal.reason);
+    }, { once: true });
     this.historySink?.submitted(state);
     for (const command of commands) this.historySink?.submitted(command);
-    linkSignal(options.signal, state.abort);
+    linkSignal(options.signal, state.abort, state.done);
     void runPlan(this.context, state).catch((err: unknown) => {
       process.emitWarning(`cloudops-execution-engine: plan ${state.id} failed internally: ${String(err)}`);
     });
@@ -515,8 +516,14 @@ function concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterabl
   return iterator;
 }
 
-function linkSignal(source: AbortSignal | undefined, target: AbortController): void {
+/** Abort `target` when `source` aborts, until `until` settles (a caller's long-lived signal must not collect a listener per execution). */
+function linkSignal(source: AbortSignal | undefined, target: AbortController, until: Promise<unknown>): void {
   if (!source) return;
-  if (source.aborted) target.abort(source.reason);
-  else source.addEventListener('abort', () => target.abort(source.reason), { once: true });
+  if (source.aborted) {
+    target.abort(source.reason);
+    return;
+  }
+  const onAbort = () => target.abort(source.reason);
+  source.addEventListener('abort', onAbort, { once: true });
+  void until.finally(() => source.removeEventListener('abort', onAbort));
 }

@@ -249,27 +249,32 @@ async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: Lo
 
 /** End an execution that never spawned: cancelled while queued, skipped, or unable to start. */
 export function finishUnstarted(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, status: ExecutionStatus, error: string): ExecutionResult {
+  const result = resultWithoutOutput({ id: state.id, status, error, startedAt: state.startedAt, logPath: state.logPath, attempts: 0 });
+  finishWithResult(ctx, state, result);
+  return result;
+}
+
+/** The result of a command that produced no output we hold: it never ran, or ran where we cannot see. */
+export function resultWithoutOutput(spec: { id: string; status: ExecutionStatus; error: string; startedAt: Date | null; logPath: string; attempts: number }): ExecutionResult {
   const now = new Date();
-  const started = state.startedAt ?? now;
-  const result: ExecutionResult = {
-    id: state.id,
-    status,
+  const started = spec.startedAt ?? now;
+  return {
+    id: spec.id,
+    status: spec.status,
     exit_code: -1,
     stdout: '',
     stderr: '',
     duration_ms: Math.max(0, now.getTime() - started.getTime()),
     started_at: started.toISOString(),
     completed_at: now.toISOString(),
-    log_path: state.logPath,
-    error,
+    log_path: spec.logPath,
+    error: spec.error,
     signal: null,
     stdout_truncated: false,
     stderr_truncated: false,
-    attempts: 0,
+    attempts: spec.attempts,
     previous_attempts: [],
   };
-  finishWithResult(ctx, state, result);
-  return result;
 }
 
 /** Record `result` as the command's end and emit its closing event (a worker's result arrives this way too). */

@@ -10,7 +10,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ExecutionConfig } from '../config.js';
 import { ExecutionError } from '../errors.js';
-import { finishUnstarted, finishWithResult, type CommandContext } from '../engine/run-command.js';
+import { finishUnstarted, finishWithResult, resultWithoutOutput, type CommandContext } from '../engine/run-command.js';
 import type { TrackedCommand } from '../engine/tracked.js';
 import { LogFile } from '../sinks/log-file.js';
 import type { ExecutionEvent, ExecutionResult } from '../wire/types.js';
@@ -18,6 +18,8 @@ import { JOB_NAME, keys, type CommandJob, type ReplyMessage } from './protocol.j
 import type { RedisConfig } from './redis-config.js';
 
 const READ_BLOCK_MS = 1_000;
+/** Beyond the kill grace, how long a worker has to confirm a cancel before the submitter ends the run itself. */
+const CANCEL_CONFIRM_MS = 10_000;
 const READ_COUNT = 200;
 
 export function redisConnection(url: string): Redis {
@@ -105,6 +107,8 @@ export class RemoteDispatcher {
         }
       }
       await this.commands.publish(keys.cancelChannel(this.redis.queue), id);
+      // A worker that died (or a fleet that is gone) never answers: do not wait forever.
+      run.expectCancelWithin(this.config.kill_grace_ms + CANCEL_CONFIRM_MS);
     } catch (err) {
       process.emitWarning(`cloudops-execution-engine: could not cancel queued command ${id}: ${(err as Error).message}`);
     }
@@ -238,8 +242,23 @@ class RemoteRun {
       const error = `Worker lost: ${reason}`;
       this.log?.note(error);
       await this.closeLog({ status: 'failed', exit_code: '-1', completed_at: new Date().toISOString(), error });
-      this.finish(this.resultOf('failed', error));
+      this.finish(resultWithoutOutput({ id: this.state.id, status: 'failed', error, startedAt: this.state.startedAt, logPath: this.state.logPath, attempts: this.starts }));
     });
+  }
+
+  /** If no result arrives in time after a cancel, end as cancelled here (the worker is gone or unreachable). */
+  expectCancelWithin(ms: number): void {
+    const timer = setTimeout(() => {
+      this.chain = this.chain.then(async () => {
+        if (this.finished) return;
+        const error = `${ExecutionError.cancelled().message} (no worker confirmed it within ${ms} ms)`;
+        this.log?.note(error);
+        await this.closeLog({ status: 'cancelled', exit_code: '-1', completed_at: new Date().toISOString(), error });
+        this.finish(resultWithoutOutput({ id: this.state.id, status: 'cancelled', error, startedAt: this.state.startedAt, logPath: this.state.logPath, attempts: this.starts }));
+      });
+    }, ms);
+    timer.unref();
+    void this.done.then(() => clearTimeout(timer));
   }
 
   cancelledBeforeStart(): void {
@@ -257,28 +276,6 @@ class RemoteRun {
       this.resolve(finishUnstarted(this.ctx, this.state, 'failed', error));
     }
     return this.done;
-  }
-
-  private resultOf(status: 'failed', error: string): ExecutionResult {
-    const now = new Date();
-    const started = this.state.startedAt ?? now;
-    return {
-      id: this.state.id,
-      status,
-      exit_code: -1,
-      stdout: '',
-      stderr: '',
-      duration_ms: Math.max(0, now.getTime() - started.getTime()),
-      started_at: started.toISOString(),
-      completed_at: now.toISOString(),
-      log_path: this.state.logPath,
-      error,
-      signal: null,
-      stdout_truncated: false,
-      stderr_truncated: false,
-      attempts: this.starts,
-      previous_attempts: [],
-    };
   }
 
   private async closeLog(footer: Record<string, string>): Promise<void> {

@@ -11,8 +11,9 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExecutionConfigInput } from '../config.js';
 import { ExecutionEngine } from '../engine/engine.js';
+import { resultWithoutOutput } from '../engine/run-command.js';
 import { ValidationError } from '../errors.js';
-import type { ExecutionEvent, ExecutionResult } from '../wire/types.js';
+import type { ExecutionEvent } from '../wire/types.js';
 import { JOB_NAME, keys, REPLY_TTL_SECONDS, type CommandJob, type ReplyMessage, type WorkerInfo } from './protocol.js';
 import { RedisConfigSchema, type RedisConfigInput } from './redis-config.js';
 import { redisConnection } from './remote-dispatcher.js';
@@ -157,7 +158,7 @@ export class QueueWorker {
       try {
         localId = await this.engine.execute(local, { signal: abort.signal });
       } catch (err) {
-        const result = this.unstartedResult(id, (err as Error).message);
+        const result = resultWithoutOutput({ id, status: 'failed', error: (err as Error).message, startedAt: null, logPath: '', attempts: 0 });
         writer.push({ t: 'result', id, result, worker: this.info('') });
         await writer.flush();
         return { status: result.status };
@@ -178,14 +179,6 @@ export class QueueWorker {
 
   private info(logPath: string): WorkerInfo {
     return { worker_id: this.id, host: hostname(), pid: process.pid, log_path: logPath };
-  }
-
-  private unstartedResult(id: string, error: string): ExecutionResult {
-    const now = new Date().toISOString();
-    return {
-      id, status: 'failed', exit_code: -1, stdout: '', stderr: '', duration_ms: 0, started_at: now, completed_at: now, log_path: '',
-      error, signal: null, stdout_truncated: false, stderr_truncated: false, attempts: 0, previous_attempts: [],
-    };
   }
 
   /**

@@ -22,8 +22,9 @@ export const ListQuery = z.object({
   kind: z.enum(['command', 'plan']).optional(),
   /** Only plans and stand-alone commands (not the commands inside plans). */
   top_level: queryBool.optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  /** Submitted at or after: a date (2026-11-17) or an RFC 3339 time. */
+  from: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional(),
+  to: z.union([z.iso.datetime({ offset: true }), z.iso.date()]).optional(),
   limit: queryInt(1, 1000).default(50),
   offset: queryInt(0, 1_000_000_000).default(0),
 });

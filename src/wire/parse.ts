@@ -97,9 +97,26 @@ function parseJsonText(text: string): unknown {
   }
 }
 
+/**
+ * Own `__proto__` keys (JSON.parse makes them) would be swallowed by object assignment
+ * while parsing: an env variable or a dependency would silently disappear. Refuse them.
+ */
+function protoKeyIssues(value: unknown, path: PropertyKey[] = [], depth = 0): ValidationIssue[] {
+  if (value === null || typeof value !== 'object' || depth > 64) return [];
+  const issues: ValidationIssue[] = [];
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
+    const field = formatPath([...path, '__proto__']);
+    issues.push({ code: unknownKeyCode(field), field, reason: 'the key "__proto__" is not allowed' });
+  }
+  for (const [key, child] of Object.entries(value)) issues.push(...protoKeyIssues(child, [...path, Array.isArray(value) ? Number(key) : key], depth + 1));
+  return issues;
+}
+
 /** Any schema at the boundary: a ValidationError naming each bad field, never a raw ZodError. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const data = typeof input === 'string' ? parseJsonText(input) : input;
+  const proto = protoKeyIssues(data);
+  if (proto.length > 0) throw new ValidationError(proto);
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   throw new ValidationError(result.error.issues.map((i) => toIssue(i, data)));

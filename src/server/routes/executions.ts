@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { ExecutionError } from '../../errors.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
-import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
+import type { ExecutionPlan, ExecutionRequest } from '../../wire/types.js';
+import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
 import { Accepted, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { route, type RouteSpec } from '../route-spec.js';
@@ -23,36 +24,31 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     return record.kind;
   };
   const accepted = { 202: { description: 'Accepted: running, or waiting for approval', schema: Accepted }, 400: ERRORS[400], 409: { description: 'Duplicate id', schema: 'Error' } };
+  const submitRoute = <B extends ExecutionRequest | ExecutionPlan>(url: string, operationId: string, summary: string, component: string, parse: (input: unknown) => B) =>
+    route({
+      method: 'POST',
+      url,
+      operationId,
+      summary,
+      tag: 'executions',
+      body: { schema: component, parse },
+      responses: accepted,
+      handler: async ({ body, reply }) => {
+        const answer = await submit(ctx, body);
+        reply.code(202).header('location', answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`);
+        return answer;
+      },
+    });
 
   return [
-    route({
-      method: 'POST',
-      url: '/api/executions',
-      operationId: 'submitExecution',
-      summary: 'Run one command (in the background); under the approval policy it may wait for a human first',
-      tag: 'executions',
-      body: { schema: 'ExecutionRequest', parse: parseRequest },
-      responses: accepted,
-      handler: async ({ body, reply }) => {
-        const answer = await submit(ctx, body);
-        reply.code(202).header('location', answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`);
-        return answer;
-      },
-    }),
-    route({
-      method: 'POST',
-      url: '/api/plans',
-      operationId: 'submitPlan',
-      summary: 'Run a plan (serial, parallel or dependency graph); under the approval policy it may wait for a human first',
-      tag: 'executions',
-      body: { schema: 'ExecutionPlan', parse: parsePlan },
-      responses: accepted,
-      handler: async ({ body, reply }) => {
-        const answer = await submit(ctx, body);
-        reply.code(202).header('location', answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`);
-        return answer;
-      },
-    }),
+    submitRoute('/api/executions', 'submitExecution', 'Run one command (in the background); under the approval policy it may wait for a human first', 'ExecutionRequest', parseRequest),
+    submitRoute(
+      '/api/plans',
+      'submitPlan',
+      'Run a plan (serial, parallel or dependency graph); under the approval policy it may wait for a human first',
+      'ExecutionPlan',
+      parsePlan,
+    ),
     route({
       method: 'GET',
       url: '/api/executions',
@@ -161,8 +157,3 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     }),
   ];
 }
-
-export const WIRE_COMPONENTS = {
-  ExecutionRequest: ExecutionRequestSchema,
-  ExecutionPlan: ExecutionPlanSchema,
-} as const;
