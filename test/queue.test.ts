@@ -173,6 +173,31 @@ test('a cancel no worker answers (the fleet is gone) still ends the command, aft
   expect(result.error).toMatch(/no worker confirmed it within \d+ ms/);
 });
 
+test('the CLI and the HTTP server submit to the queue the same way', async () => {
+  const { engine, queue, workers: [worker] } = await fleet(1);
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const run = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--log-dir', tempDir(), 'run', '--redis', redis.url, '--queue', queue, 'examples/dag.yaml'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/completed/);
+
+  const { startServer } = await import('../src/server/index.js');
+  const server = await startServer(engine, { port: 0, token: 'queue-test-token-0123456789' });
+  try {
+    const headers = { authorization: 'Bearer queue-test-token-0123456789', 'content-type': 'application/json' };
+    const submitted = (await (await fetch(`${server.url}/api/executions`, { method: 'POST', headers, body: JSON.stringify(sh('echo "via http on $PPID"')) })).json()) as { id: string };
+    const result = (await (await fetch(`${server.url}/api/executions/${submitted.id}/result?wait=true`, { headers })).json()) as { stdout: string };
+    expect(result.stdout).toBe(`via http on ${worker!.pid}\n`);
+  } finally {
+    await server.close();
+  }
+});
+
 test('without redis the engine runs locally, and a worker refuses to start without a queue URL', async () => {
   const local = makeEngine();
   expect(local.config.redis).toBeNull();
