@@ -87,6 +87,17 @@ test('a dependency-graph plan runs in order; its detail lists the commands in pl
   expect(top.body.executions.map((e: { id: string }) => e.id)).toEqual([planId]);
 });
 
+test('a running plan is listed as running, with its start time, while its commands run', async () => {
+  const { api } = await startTestServer();
+  const gate = join(tempDir(), 'gate');
+  const planId = (await api('POST', '/api/plans', { commands: [shell(`while [ ! -f ${gate} ]; do sleep 0.02; done`)] })).body.id;
+  await until(async () => (await api('GET', '/api/executions?status=running&kind=plan')).body.total === 1, 10_000, 'plan running');
+  const running = (await api('GET', '/api/executions?status=running&kind=plan')).body.executions[0];
+  expect(running).toMatchObject({ id: planId, status: 'running', started_at: expect.any(String) });
+  (await import('node:fs')).writeFileSync(gate, '');
+  expect((await api('GET', `/api/executions/${planId}/result?wait=true`)).body.status).toBe('completed');
+});
+
 test('cancel ends a running command and its process tree; a second cancel is 409', async () => {
   const { api } = await startTestServer();
   const dir = tempDir();

@@ -101,6 +101,7 @@ test('WebSocket: `?id=` subscribes on connect; bad messages get an error naming 
   expect(errors[0]).toMatchObject({ code: 'Validation' });
   expect(errors[1]).toMatchObject({ code: 'Validation', field: 'id' });
   expect(errors[2]).toMatchObject({ code: 'NotFound' });
+  expect(messages.filter((m) => m.type === 'error').map((m) => m.subscription)).toEqual([null, null, '00000000-0000-4000-8000-000000000000']);
   expect(socket.readyState).toBe(socket.OPEN);
   socket.close();
 });

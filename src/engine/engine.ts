@@ -84,6 +84,7 @@ export class ExecutionEngine {
       spawned: (state, pid) => this.historySink?.spawned(state, pid),
       dispatch: (state) => (this.remote ? this.remote.run(this.context, state) : runCommand(this.context, state)),
       ended: (state) => this.ended(state),
+      planStarted: (plan) => this.historySink?.started(plan),
       trackStep: (plan, request) => {
         const step = this.newCommand(request, plan.id);
         this.tracked.set(step.id, step);

@@ -16,6 +16,8 @@ import type { TrackedCommand, TrackedPlan } from './tracked.js';
 export interface PlanContext extends CommandContext {
   /** Track a rollback step as an execution of the plan (events, logs, status like any command). */
   trackStep(plan: TrackedPlan, request: ExecutionRequest): TrackedCommand;
+  /** The plan is now running (its record says so, with its start time). */
+  planStarted(plan: TrackedPlan): void;
 }
 
 function firstError(results: readonly ExecutionResult[]): string | null {
@@ -28,6 +30,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
   const total = plan.commands.length;
   state.status = 'running';
   state.startedAt = new Date();
+  ctx.planStarted(state);
   let finishedCount = 0;
 
   // The plan log is a narrative of the schedule; each command's output is in its own log.

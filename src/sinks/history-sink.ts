@@ -21,7 +21,7 @@ export class HistorySink {
     this.guard(() => this.store.store(this.recordOf(state)));
   }
 
-  started(state: TrackedCommand): void {
+  started(state: TrackedExecution): void {
     this.guard(() => this.store.update(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() }));
   }
 

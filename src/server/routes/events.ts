@@ -101,7 +101,7 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
       url: '/api/ws',
       operationId: 'eventSocket',
       summary:
-        'WebSocket. Send `{"type":"subscribe","id":"<id>"}` (or without id for everything) and `{"type":"unsubscribe",...}`; receive `{"type":"event","subscription":"<id>|*","event":{...}}`, `{"type":"subscribed"|"end","subscription":...}`, `{"type":"approval","approval":{...}}` and `{"type":"error","error":{...}}`. `?id=` subscribes on connect.',
+        'WebSocket. Send `{"type":"subscribe","id":"<id>"}` (or without id for everything) and `{"type":"unsubscribe",...}`; receive `{"type":"event","subscription":"<id>|*","event":{...}}`, `{"type":"subscribed"|"end","subscription":...}`, `{"type":"approval","approval":{...}}` and `{"type":"error","subscription":"<id>"|null,"error":{...}}`. `?id=` subscribes on connect.',
       tag: 'events',
       query: EventsQuery,
       external: true,
@@ -120,7 +120,7 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
       // Over the mark: wait until this message is handed to the kernel before sending more.
       return new Promise<void>((resolve) => socket.send(data, () => resolve()));
     };
-    const fail = (err: unknown) => void send({ type: 'error', error: httpErrorOf(err).body.error });
+    const fail = (err: unknown, subscription: string | null = null) => void send({ type: 'error', subscription, error: httpErrorOf(err).body.error });
 
     const subscribe = (id: string | undefined) => {
       const key = id ?? '*';
@@ -131,7 +131,7 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
           m.kind === 'event' ? send({ type: 'event', subscription: key, event: m.event }) : send({ type: 'approval', approval: m.approval }),
         );
       } catch (err) {
-        return fail(err);
+        return fail(err, key);
       }
       subscriptions.set(key, stream.stop);
       void send({ type: 'subscribed', subscription: key });
