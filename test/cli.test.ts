@@ -210,6 +210,7 @@ describe('logs, list, status', () => {
     await victim.exited;
     try {
       const status = cli(['status', '--json', lines[0]!.execution_id], { logDir });
+      expect(status.stdout, `status exited ${status.status} (${status.signal ?? 'no signal'}): ${status.stderr}`).not.toBe('');
       expect(JSON.parse(status.stdout)).toMatchObject({ status: 'interrupted' });
     } finally {
       process.kill(-shellPid, 'SIGKILL'); // SIGKILL gave the CLI no chance to clean up: do it here

@@ -125,7 +125,8 @@ test('a worker SIGKILLed mid-command: with on-worker-lost retry, another worker 
   engine.subscribe((e) => void events.push(e));
   // The first run waits long enough to be killed; the second finds the marker and finishes.
   const id = await engine.execute(sh(`echo run >> ${attempts}; if [ $(wc -l < ${attempts}) -eq 1 ]; then sleep 60; fi; echo finished`));
-  await until(() => existsSync(attempts), 20_000, 'first run started');
+  // Killed once the submitter has heard the first run start (a start never reported is not a retry it can see).
+  await until(async () => existsSync(attempts) && (await engine.getStatus(id)) === 'running', 20_000, 'first run started');
   first!.child.kill('SIGKILL');
   workers.push(await startWorkerProcess(redis.url, queue, first!.logDir, ...args));
   const result = await engine.wait(id);
@@ -196,6 +197,14 @@ test('the CLI and the HTTP server submit to the queue the same way', async () =>
   } finally {
     await server.close();
   }
+});
+
+test('with Redis unreachable a command fails with a clear error instead of waiting forever', async () => {
+  const { freePort } = await import('./support/processes.js');
+  const engine = makeEngine({ redis: { url: `redis://127.0.0.1:${await freePort()}`, connect_timeout_ms: 500 } });
+  const result = await engine.wait(await engine.execute(sh('echo never')));
+  expect(result.status).toBe('failed');
+  expect(result.error).toMatch(/^Queue unavailable: cannot reach redis:\/\/127\.0\.0\.1:\d+ within 500 ms/);
 });
 
 test('without redis the engine runs locally, and a worker refuses to start without a queue URL', async () => {

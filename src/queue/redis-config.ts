@@ -14,6 +14,8 @@ export const RedisConfigSchema = z.object({
    * Default: this engine's `max_concurrent_executions`.
    */
   global_concurrency: z.int().positive().nullable().default(null),
+  /** How long to wait for Redis before commands fail with "Queue unavailable" (they are not left pending forever). */
+  connect_timeout_ms: z.int().positive().default(10_000),
 });
 
 export type RedisConfig = z.output<typeof RedisConfigSchema>;

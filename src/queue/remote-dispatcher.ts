@@ -24,7 +24,15 @@ const READ_COUNT = 200;
 
 export function redisConnection(url: string): Redis {
   // BullMQ's blocking commands need unlimited retries per request.
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  // Connection errors are retried by ioredis and surface as timeouts where they matter.
+  connection.on('error', () => {});
+  return connection;
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 export class RemoteDispatcher {
@@ -47,18 +55,36 @@ export class RemoteDispatcher {
     this.replyKey = keys.replies(redis.queue, this.clientId);
   }
 
-  /** Connections are opened at the first command, so an idle engine costs nothing. */
+  /**
+   * Connections are opened at the first command, so an idle engine costs nothing. If Redis
+   * cannot be reached in time the attempt is dropped (the next command tries again).
+   */
   private start(): Promise<void> {
     return (this.started ??= (async () => {
       this.commands = redisConnection(this.redis.url);
       this.reader = redisConnection(this.redis.url);
-      this.queue = new Queue(this.redis.queue, { connection: this.commands });
       this.eventsConnection = redisConnection(this.redis.url);
+      this.queue = new Queue(this.redis.queue, { connection: this.commands });
       this.events = new QueueEvents(this.redis.queue, { connection: this.eventsConnection });
       // A job BullMQ gave up on (its worker stopped renewing the lock) never sends a result.
       this.events.on('failed', ({ jobId, failedReason }) => this.runs.get(jobId)?.lost(failedReason));
-      await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
-      await this.queue.setGlobalConcurrency(this.redis.global_concurrency ?? this.config.max_concurrent_executions);
+      // Connection trouble is retried underneath and reported through timeouts and failed runs.
+      this.queue.on('error', () => {});
+      this.events.on('error', () => {});
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`cannot reach ${redactUrl(this.redis.url)} within ${this.redis.connect_timeout_ms} ms`)), this.redis.connect_timeout_ms);
+      });
+      try {
+        await Promise.race([Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]), timeout]);
+        await Promise.race([this.queue.setGlobalConcurrency(this.redis.global_concurrency ?? this.config.max_concurrent_executions), timeout]);
+      } catch (err) {
+        this.started = null;
+        await this.disconnect();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
       this.readLoop = this.readReplies();
     })());
   }
@@ -148,14 +174,19 @@ export class RemoteDispatcher {
     if (this.closed) return;
     this.closed = true;
     if (!this.started) return;
-    await this.started.catch(() => {});
-    this.reader?.disconnect(); // ends the blocking read
+    if (!(await this.started.then(() => true, () => false))) return;
+    this.reader.disconnect(); // ends the blocking read
     await this.readLoop?.catch(() => {});
-    await this.commands?.del(this.replyKey).catch(() => 0);
-    await Promise.allSettled([this.events?.close(), this.queue?.close()]);
+    await this.commands.del(this.replyKey).catch(() => 0);
+    await this.disconnect();
+  }
+
+  private async disconnect(): Promise<void> {
+    // Closing BullMQ's objects waits on their connections: bounded, in case Redis is gone.
+    const closing = Promise.allSettled([this.events.close(), this.queue.close()]);
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     // BullMQ leaves connections it was given open: they are ours to close.
-    this.eventsConnection?.disconnect();
-    this.commands?.disconnect();
+    for (const connection of [this.reader, this.eventsConnection, this.commands]) connection.disconnect();
   }
 }
 

@@ -85,7 +85,8 @@ export class QueueWorker {
 
   private constructor(private readonly options: Required<Omit<WorkerOptions, 'engine' | 'redis'>> & { redis: ReturnType<typeof RedisConfigSchema.parse>; engine: ExecutionConfigInput }) {
     const { redis } = options;
-    this.engine = new ExecutionEngine({ event_buffer_limit: 100_000, ...options.engine, redis: null });
+    // The local engine may run as many commands as the worker takes jobs.
+    this.engine = new ExecutionEngine({ event_buffer_limit: 100_000, ...options.engine, max_concurrent_executions: options.concurrency, redis: null });
     this.writerConnection = redisConnection(redis.url);
     this.subscriber = redisConnection(redis.url);
     this.jobsConnection = redisConnection(redis.url);

@@ -21,6 +21,7 @@ export async function workerCommand(options: WorkerCliOptions): Promise<number> 
   const { redis: _ignored, ...engine } = engineConfig({ ...options, redis: undefined });
   // Loaded here so the other subcommands do not pay for BullMQ.
   const { QueueWorker } = await import('../../queue/worker.js');
+  const { redactUrl } = await import('../../queue/remote-dispatcher.js');
   let worker;
   try {
     worker = await QueueWorker.start({
@@ -35,7 +36,7 @@ export async function workerCommand(options: WorkerCliOptions): Promise<number> 
     throw err;
   }
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`cloudops-exec worker ${worker.id} taking jobs from queue "${options.queue ?? 'cloudops-exec'}" at ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  say(`cloudops-exec worker ${worker.id} taking jobs from queue "${options.queue ?? 'cloudops-exec'}" at ${redactUrl(url)}`);
 
   let signals = 0;
   await new Promise<void>((resolve) => {

@@ -1,0 +1,158 @@
+// Element helpers (h / s / fill), formatting of times and durations, status and risk badges.
+
+import { RISK_HELP, RISKS, STATUSES } from './constants.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function setProps(el, props) {
+  for (const [key, value] of Object.entries(props ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'testid') el.setAttribute('data-testid', value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'value') el.value = value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+}
+
+function addChildren(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child)); // strings become text nodes
+  }
+}
+
+/** An HTML element. */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  setProps(el, props);
+  addChildren(el, children);
+  return el;
+}
+
+/** Replace an element's children (null / false children are left out). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  addChildren(el, children);
+  return el;
+}
+
+/** An SVG element. */
+export function s(tag, props, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setProps(el, props);
+  addChildren(el, children);
+  return el;
+}
+
+export function fmtDuration(ms) {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  ms = Math.max(0, ms);
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const sec = ms / 1000;
+  if (sec < 60) return `${sec.toFixed(sec < 10 ? 2 : 1)} s`;
+  const min = Math.floor(sec / 60);
+  if (min < 60) return `${min}m ${String(Math.floor(sec % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(min / 60)}h ${String(min % 60).padStart(2, '0')}m`;
+}
+
+export function fmtTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+}
+
+function fmtAgo(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '—';
+  const sec = (Date.now() - t) / 1000;
+  if (sec < 5) return 'just now';
+  if (sec < 60) return `${Math.floor(sec)} s ago`;
+  if (sec < 3600) return `${Math.floor(sec / 60)} min ago`;
+  if (sec < 86_400) return `${Math.floor(sec / 3600)} h ago`;
+  return new Date(t).toLocaleDateString();
+}
+
+export function fmtClock(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+export function elapsedText(since, prefix = '') {
+  const t = Date.parse(since);
+  return prefix + (Number.isNaN(t) ? '—' : fmtDuration(Date.now() - t));
+}
+
+export function timeEl(iso) {
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  return h('time', { datetime: iso, title: fmtTime(iso), 'data-ago': iso }, fmtAgo(iso));
+}
+
+/** A duration, or the live elapsed time of something still running. */
+export function durationEl(view) {
+  if (view.status === 'running' && view.started_at) {
+    return h('span', { 'data-since': view.started_at, class: 'elapsed' }, elapsedText(view.started_at));
+  }
+  return h('span', {}, fmtDuration(view.duration_ms));
+}
+
+// Live clocks: elapsed times and "… ago" labels, once a second.
+export function startClocks() {
+  setInterval(() => {
+    for (const el of document.querySelectorAll('[data-since]')) el.textContent = elapsedText(el.dataset.since, el.dataset.prefix ?? '');
+    for (const el of document.querySelectorAll('[data-ago]')) el.textContent = fmtAgo(el.dataset.ago);
+  }, 1000);
+}
+
+export const statusClass = (status) => (STATUSES.includes(status) || ['approved', 'rejected', 'planned'].includes(status) ? status : 'unknown');
+
+export function statusBadge(status, props = {}) {
+  return h('span', { class: `badge status s-${statusClass(status)}`, 'data-status': status, ...props }, status ?? 'unknown');
+}
+
+export function approvalStateBadge(state, props = {}) {
+  const cls = state === 'pending' ? 'pending' : state === 'approved' ? 'approved' : state === 'rejected' ? 'rejected' : 'unknown';
+  return h('span', { class: `badge status s-${cls}`, 'data-state': state, ...props }, state ?? 'unknown');
+}
+
+export function riskBadge(risk) {
+  if (!risk) return h('span', { class: 'badge risk risk-none', title: 'Risk not assessed' }, '—');
+  return h('span', { class: `badge risk risk-${RISKS.includes(risk) ? risk : 'none'}`, title: RISK_HELP[risk] ?? '' }, risk);
+}
+
+export function shortId(id) {
+  return String(id ?? '').slice(0, 8);
+}
+
+/** How a wire Command reads (when the server has not given a display form). */
+export function displayCommand(command) {
+  if (!command || typeof command !== 'object') return String(command ?? '');
+  switch (command.type) {
+    case 'shell':
+      return command.command ?? '';
+    case 'exec':
+      return [command.program, ...(command.args ?? [])].join(' ');
+    case 'script':
+      return [command.interpreter, command.path].filter(Boolean).join(' ');
+    case 'aws_cli':
+      return ['aws', command.service, command.operation, ...(command.args ?? [])].join(' ');
+    case 'sdk':
+      return `sdk ${command.service}:${command.operation}`;
+    default:
+      return JSON.stringify(command);
+  }
+}
+
+export function dryRunText(value) {
+  if (value === null || value === undefined) return 'No dry run';
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch {
+    return String(value);
+  }
+}
+
+export function pageHeader(title, ...extra) {
+  return h('div', { class: 'page-head' }, h('h1', {}, title), extra.length ? h('div', { class: 'page-actions' }, extra) : null);
+}

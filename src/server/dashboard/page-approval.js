@@ -1,0 +1,256 @@
+// Page #/approvals/<id>: one plan waiting for a decision, its dry runs, and approve / reject / edit.
+
+import { api, ApiError, errorBox, errorContent } from './api.js';
+import { RISK_HELP, RISKS } from './constants.js';
+import { planParents, renderDag, strategyText } from './dag.js';
+import { approvalStateBadge, displayCommand, dryRunText, fill, fmtDuration, fmtTime, h, pageHeader, riskBadge, shortId } from './dom.js';
+import { approvalTitle } from './page-approvals.js';
+import { refreshApprovalCount } from './shell.js';
+import { storageGet, storageSet } from './util.js';
+
+const APPROVER_KEY = 'cloudops-exec.approver';
+
+export async function pageApproval(root, scope, id) {
+  document.title = 'Approval · cloudops-exec';
+  root.append(h('p', { class: 'muted' }, 'Loading…'));
+  let approval;
+  try {
+    approval = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (!scope.alive) return;
+    fill(root, pageHeader('Approval'), errorBox(err, err instanceof ApiError && err.status === 404 ? `No approval ${id}` : 'Could not load this approval'), h('p', {}, h('a', { href: '#/approvals' }, '← All approvals')));
+    return;
+  }
+  if (!scope.alive) return;
+  render();
+
+  scope.on('approval', (a) => {
+    if (a.id !== id || a.state === approval.state) return;
+    approval = a;
+    render();
+  });
+  scope.on('resync', async () => {
+    try {
+      const a = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
+      if (scope.alive && a.state !== approval.state) {
+        approval = a;
+        render();
+      }
+    } catch {
+      /* keep what is shown */
+    }
+  });
+
+  function render() {
+    const a = approval;
+    const req = a.request ?? {};
+    const plan = a.plan ?? {};
+    const risk = req.risk_level ?? plan.risk_level ?? null;
+    document.title = `${a.state} · ${approvalTitle(a)} · cloudops-exec`;
+    const commands = Array.isArray(req.commands) && req.commands.length ? req.commands : (plan.commands ?? []).map((c) => ({ id: c.id, description: c.description, command: displayCommand(c.command), risk_level: null, dry_run_result: null }));
+    const parents = planParents(plan, commands.length);
+
+    const focusTarget = document.activeElement?.id;
+    fill(root, 
+      h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/approvals' }, 'Approvals'), ' / ', h('span', { class: 'mono' }, shortId(a.id))),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('div', { class: 'title-block' }, h('div', { class: 'title-badges' }, approvalStateBadge(a.state, { testid: 'approval-state', class: `badge status badge-lg s-${a.state === 'pending' ? 'pending' : a.state}` })), h('h1', {}, approvalTitle(a))),
+      ),
+      h(
+        'div',
+        { class: 'approval-top' },
+        h(
+          'div',
+          { class: `risk-hero risk-${RISKS.includes(risk) ? risk : 'none'}` },
+          h('span', { class: 'risk-hero-label' }, 'Risk'),
+          h('strong', { class: 'risk-hero-value', testid: 'approval-risk' }, risk ?? 'unknown'),
+          h('span', { class: 'risk-hero-help' }, RISK_HELP[risk] ?? ''),
+        ),
+        h(
+          'dl',
+          { class: 'meta panel' },
+          metaItem('Plan ID', h('span', { class: 'mono' }, a.id)),
+          metaItem('Submitted', fmtTime(a.submitted_at)),
+          metaItem('Strategy', strategyText(plan.strategy) || '—'),
+          metaItem('Commands', String(commands.length)),
+          plan.rollback_strategy ? metaItem('Rollback', plan.rollback_strategy) : null,
+          req.estimated_duration_ms ? metaItem('Estimated', fmtDuration(req.estimated_duration_ms)) : null,
+        ),
+      ),
+      a.state === 'pending' ? decisionPanel() : decisionSummary(),
+      commands.length > 1
+        ? h(
+            'section',
+            { class: 'panel' },
+            h('div', { class: 'panel-head' }, h('h2', {}, 'Order')),
+            h('div', { class: 'dag' }, renderDag(commands.map((c, index) => ({ id: c.id ?? String(index), index, title: c.description || c.command, detail: c.command, status: 'planned' })), parents, { interactive: false, testids: false }).svg),
+          )
+        : null,
+      h(
+        'section',
+        { class: 'panel' },
+        h('div', { class: 'panel-head' }, h('h2', {}, 'Commands and dry runs')),
+        h(
+          'ol',
+          { class: 'cmd-cards' },
+          commands.map((c, index) =>
+            h(
+              'li',
+              { class: `cmd-card risk-edge-${RISKS.includes(c.risk_level) ? c.risk_level : 'none'}` },
+              h(
+                'div',
+                { class: 'cmd-card-head' },
+                h('span', { class: 'cmd-index mono' }, `#${index}`),
+                h('span', { class: 'cmd-desc' }, c.description && c.description !== c.command ? c.description : ''),
+                h('span', { class: 'muted small' }, parents[index]?.length ? `after ${parents[index].map((p) => `#${p}`).join(', ')}` : ''),
+                riskBadge(c.risk_level),
+              ),
+              h('div', { class: 'code-label' }, 'Command'),
+              h('pre', { class: 'code', testid: 'approval-command' }, String(c.command ?? '')),
+              h('div', { class: 'code-label' }, 'Dry run'),
+              h('pre', { class: 'code code-dry', testid: 'approval-dry-run' }, dryRunText(c.dry_run_result)),
+            ),
+          ),
+        ),
+      ),
+    );
+    if (focusTarget) document.getElementById(focusTarget)?.focus();
+  }
+
+  function decisionSummary() {
+    const a = approval;
+    const d = a.decision ?? {};
+    const type = d.decision?.type;
+    const verb = a.state === 'rejected' ? 'Rejected' : type === 'modify_and_approve' ? 'Edited and approved' : 'Approved';
+    return h(
+      'section',
+      { class: `panel decision decision-${a.state}`, 'aria-label': 'Decision' },
+      h('p', { class: 'decision-line' }, h('strong', {}, verb), d.approved_by ? ` by ${d.approved_by}` : '', d.approved_at ? ` · ${fmtTime(d.approved_at)}` : ''),
+      d.decision?.reason ? h('p', {}, 'Reason: ', h('q', {}, d.decision.reason)) : null,
+      d.notes ? h('p', {}, 'Notes: ', d.notes) : null,
+      a.execution_id
+        ? h('p', {}, h('a', { class: 'btn btn-primary', href: `#/executions/${encodeURIComponent(a.execution_id)}`, testid: 'approval-execution-link' }, 'View execution →'))
+        : a.state === 'approved'
+          ? h('p', { class: 'muted' }, 'Starting…')
+          : null,
+    );
+  }
+
+  function decisionPanel() {
+    const errorArea = h('div', { class: 'error-box', testid: 'approval-error', role: 'alert', hidden: true });
+    const showError = (content) => {
+      errorArea.hidden = false;
+      errorArea.replaceChildren(...(typeof content === 'string' ? [h('p', {}, content)] : content));
+    };
+    const clearError = () => {
+      errorArea.hidden = true;
+      errorArea.replaceChildren();
+    };
+
+    const name = h('input', { id: 'approver-name', testid: 'approver-name', type: 'text', autocomplete: 'name', required: true, value: storageGet(localStorage, APPROVER_KEY) ?? '' });
+    name.addEventListener('input', () => storageSet(localStorage, APPROVER_KEY, name.value.trim() || null));
+    const notes = h('textarea', { id: 'approval-notes', rows: 2, placeholder: 'Optional: recorded with the decision' });
+    const approveBtn = h('button', { type: 'button', class: 'btn btn-approve', testid: 'approve-button' }, 'Approve');
+    const reason = h('input', { id: 'reject-reason', testid: 'reject-reason', type: 'text', placeholder: 'Required to reject' });
+    const rejectBtn = h('button', { type: 'button', class: 'btn btn-danger', testid: 'reject-button' }, 'Reject');
+    const editArea = h('textarea', { id: 'edit-plan', testid: 'edit-plan', rows: 18, spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off', class: 'mono' });
+    editArea.value = JSON.stringify(approval.plan, null, 2);
+    const editApproveBtn = h('button', { type: 'button', class: 'btn btn-approve', testid: 'edit-approve-button' }, 'Approve edited plan');
+    const editSection = h(
+      'div',
+      { id: 'edit-section', class: 'edit-section', hidden: true },
+      h('label', { for: 'edit-plan' }, 'Edited plan (JSON). The server validates it and assesses its risk again.'),
+      editArea,
+      h('div', { class: 'button-row' }, editApproveBtn, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => toggleEdit(false) }, 'Discard edit')),
+    );
+    const editBtn = h('button', { type: 'button', class: 'btn', testid: 'edit-button', 'aria-expanded': 'false', 'aria-controls': 'edit-section', onclick: () => toggleEdit(editSection.hidden) }, 'Edit and approve…');
+    const buttons = [approveBtn, rejectBtn, editBtn, editApproveBtn];
+
+    function toggleEdit(open) {
+      editSection.hidden = !open;
+      editBtn.setAttribute('aria-expanded', String(open));
+      if (open) editArea.focus();
+    }
+
+    async function decide(decision) {
+      clearError();
+      const approver = name.value.trim();
+      if (!approver) {
+        showError('Enter your name first: it is recorded with the decision.');
+        name.focus();
+        return;
+      }
+      storageSet(localStorage, APPROVER_KEY, approver);
+      for (const b of buttons) b.disabled = true;
+      try {
+        const updated = await api('POST', `/api/approvals/${encodeURIComponent(id)}/decision`, { decision, approved_by: approver, notes: notes.value.trim() || null });
+        if (!scope.alive) return;
+        approval = updated;
+        render();
+        refreshApprovalCount();
+        document.querySelector('[data-testid="approval-state"]')?.focus?.();
+      } catch (err) {
+        if (!scope.alive) return;
+        for (const b of buttons) b.disabled = false;
+        showError(errorContent(err, err instanceof ApiError && err.status === 400 ? 'The server refused this decision:' : undefined));
+        if (err instanceof ApiError && err.status === 409) {
+          try {
+            approval = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
+            if (scope.alive && approval.state !== 'pending') render();
+          } catch {
+            /* the error shown is enough */
+          }
+        }
+      }
+    }
+
+    approveBtn.addEventListener('click', () => decide({ type: 'approve' }));
+    rejectBtn.addEventListener('click', () => {
+      const why = reason.value.trim();
+      if (!why) {
+        clearError();
+        showError('Give a reason for rejecting.');
+        reason.focus();
+        return;
+      }
+      decide({ type: 'reject', reason: why });
+    });
+    editApproveBtn.addEventListener('click', () => {
+      let edited;
+      try {
+        edited = JSON.parse(editArea.value);
+      } catch (err) {
+        showError(`The edited plan is not valid JSON: ${err.message}`);
+        editArea.focus();
+        return;
+      }
+      decide({ type: 'modify_and_approve', modified_plan: edited });
+    });
+
+    return h(
+      'section',
+      { class: 'panel decision-panel', 'aria-labelledby': 'decide-heading' },
+      h('h2', { id: 'decide-heading' }, 'Decide'),
+      h(
+        'div',
+        { class: 'decision-grid' },
+        h('div', { class: 'field' }, h('label', { for: 'approver-name' }, 'Your name'), name),
+        h('div', { class: 'field grow' }, h('label', { for: 'approval-notes' }, 'Notes'), notes),
+      ),
+      h(
+        'div',
+        { class: 'decision-actions' },
+        h('div', { class: 'action-group' }, approveBtn, editBtn),
+        h('div', { class: 'action-group reject-group' }, h('label', { for: 'reject-reason', class: 'sr-only' }, 'Reason for rejecting'), reason, rejectBtn),
+      ),
+      editSection,
+      errorArea,
+    );
+  }
+}
+
+function metaItem(term, value) {
+  return h('div', { class: 'meta-item' }, h('dt', {}, term), h('dd', {}, value));
+}

@@ -1,0 +1,203 @@
+// Page #/: the executions list, with search, status / risk filters and paging.
+
+import { api, errorBox } from './api.js';
+import { bus } from './bus.js';
+import { ACTIVE, RISKS, STATUS_EVENTS, STATUSES } from './constants.js';
+import { durationEl, h, pageHeader, riskBadge, shortId, statusBadge, timeEl } from './dom.js';
+import { approvalsState } from './shell.js';
+
+const PAGE_SIZE = 50;
+
+const listState = { q: '', status: '', risk: '', offset: 0 };
+
+/**
+ * Plans seen running in `progress` events. The history keeps a running plan's record at
+ * `pending` until it ends, so the list shows these as running instead.
+ */
+const runningPlans = new Set();
+bus.on('event', (event) => {
+  if (event.event_type !== 'progress' || !event.plan_id) return;
+  if (event.current_command === null && event.completed >= event.total) runningPlans.delete(event.plan_id);
+  else runningPlans.add(event.plan_id);
+});
+
+function listedStatus(e) {
+  if (e.kind === 'plan' && e.status === 'pending' && runningPlans.has(e.id)) return 'running';
+  if (e.kind === 'plan' && !ACTIVE.has(e.status)) runningPlans.delete(e.id);
+  return e.status;
+}
+
+function selectField(id, label, options, value, onChange) {
+  const select = h(
+    'select',
+    { id, onchange: () => onChange(select.value) },
+    options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)),
+  );
+  return h('div', { class: 'field' }, h('label', { for: id }, label), select);
+}
+
+export function pageExecutions(root, scope) {
+  document.title = 'Executions · cloudops-exec';
+  const banner = h('a', { class: 'banner', href: '#/approvals', testid: 'pending-approvals', hidden: true });
+  const showBanner = (count) => {
+    banner.hidden = !count;
+    banner.replaceChildren(
+      h('span', { class: 'banner-icon', 'aria-hidden': 'true' }, '!'),
+      h('span', {}, h('strong', {}, String(count ?? 0)), count === 1 ? ' approval is waiting for a decision' : ' approvals are waiting for a decision'),
+      h('span', { class: 'banner-cta' }, 'Review →'),
+    );
+  };
+  showBanner(approvalsState.count);
+  scope.on('approval-count', showBanner);
+
+  const search = h('input', { id: 'exec-search', type: 'search', placeholder: 'Commands, descriptions, output…', autocomplete: 'off', value: listState.q });
+  const clear = h('button', { type: 'button', class: 'btn btn-ghost', hidden: !listState.q }, 'Clear');
+  const applySearch = () => {
+    const q = search.value.trim();
+    if (q === listState.q) return;
+    listState.q = q;
+    listState.offset = 0;
+    clear.hidden = !q;
+    load();
+  };
+  const searchSoon = scope.debounce(applySearch, 400);
+  search.addEventListener('input', searchSoon);
+  clear.addEventListener('click', () => {
+    search.value = '';
+    applySearch();
+    search.focus();
+  });
+  const toolbar = h(
+    'form',
+    {
+      class: 'toolbar',
+      role: 'search',
+      onsubmit: (event) => {
+        event.preventDefault();
+        searchSoon.cancel();
+        applySearch();
+      },
+    },
+    h('div', { class: 'field grow' }, h('label', { for: 'exec-search' }, 'Search'), h('div', { class: 'input-row' }, search, h('button', { type: 'submit', class: 'btn' }, 'Search'), clear)),
+    selectField('exec-status', 'Status', [['', 'All statuses'], ...STATUSES.map((st) => [st, st])], listState.status, (v) => {
+      listState.status = v;
+      listState.offset = 0;
+      load();
+    }),
+    selectField('exec-risk', 'Risk', [['', 'All risks'], ...RISKS.map((r) => [r, r])], listState.risk, (v) => {
+      listState.risk = v;
+      listState.offset = 0;
+      load();
+    }),
+  );
+
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    { class: 'table exec-table' },
+    h('caption', { class: 'sr-only' }, 'Executions, newest first'),
+    h('thead', {}, h('tr', {}, ['Status', 'Risk', 'Command / description', 'Submitted', 'Duration'].map((t) => h('th', { scope: 'col' }, t)))),
+    tbody,
+  );
+  const info = h('p', { class: 'muted list-info', 'aria-live': 'polite' });
+  const prev = h('button', { type: 'button', class: 'btn', onclick: () => page(-1) }, '← Newer');
+  const next = h('button', { type: 'button', class: 'btn', onclick: () => page(1) }, 'Older →');
+  const pager = h('div', { class: 'pager' }, info, h('div', { class: 'pager-buttons' }, prev, next));
+  const errorSlot = h('div');
+
+  root.append(
+    pageHeader('Executions', h('a', { class: 'btn btn-primary', href: '#/submit' }, 'New submission')),
+    banner,
+    toolbar,
+    errorSlot,
+    h('div', { class: 'table-wrap' }, table),
+    pager,
+  );
+
+  function page(dir) {
+    listState.offset = Math.max(0, listState.offset + dir * PAGE_SIZE);
+    load();
+  }
+
+  let seq = 0;
+  async function load() {
+    const mine = ++seq;
+    let data;
+    try {
+      if (listState.q) {
+        data = await api('GET', `/api/search?q=${encodeURIComponent(listState.q)}&limit=200`);
+        const rows = data.executions.filter((e) => (!listState.status || e.status === listState.status) && (!listState.risk || e.risk_level === listState.risk));
+        data = { executions: rows, total: rows.length, search: true };
+      } else {
+        const params = new URLSearchParams({ top_level: 'true', limit: String(PAGE_SIZE), offset: String(listState.offset) });
+        if (listState.status) params.set('status', listState.status);
+        if (listState.risk) params.set('risk_level', listState.risk);
+        data = await api('GET', `/api/executions?${params}`);
+      }
+    } catch (err) {
+      if (scope.alive && mine === seq) errorSlot.replaceChildren(errorBox(err, 'Could not load executions'));
+      return;
+    }
+    if (!scope.alive || mine !== seq) return;
+    errorSlot.replaceChildren();
+    render(data);
+  }
+
+  function render(data) {
+    const rows = data.executions;
+    tbody.replaceChildren(...rows.map(executionRow));
+    if (!rows.length) {
+      const filtered = listState.q || listState.status || listState.risk;
+      tbody.append(
+        h(
+          'tr',
+          { class: 'empty-row' },
+          h('td', { colspan: 5 }, filtered ? 'Nothing matches these filters.' : ['No executions yet. ', h('a', { href: '#/submit' }, 'Submit a command or plan'), '.']),
+        ),
+      );
+    }
+    if (data.search) {
+      info.textContent = `${rows.length} match${rows.length === 1 ? '' : 'es'} for “${listState.q}” (best first; commands inside plans included)`;
+      prev.hidden = next.hidden = true;
+    } else {
+      const from = rows.length ? listState.offset + 1 : 0;
+      info.textContent = `${from}–${listState.offset + rows.length} of ${data.total}`;
+      prev.hidden = next.hidden = false;
+      prev.disabled = listState.offset === 0;
+      next.disabled = listState.offset + rows.length >= data.total;
+    }
+  }
+
+  const refresh = scope.debounce(load, 300);
+  scope.on('event', (event) => STATUS_EVENTS.has(event.event_type) && refresh());
+  scope.on('resync', refresh);
+  load();
+}
+
+function executionRow(listed) {
+  const e = { ...listed, status: listedStatus(listed) };
+  const href = `#/executions/${encodeURIComponent(e.id)}`;
+  const title = e.description || e.command;
+  const showCommand = e.kind === 'command' && e.description && e.description !== e.command;
+  const tr = h(
+    'tr',
+    { testid: 'execution-row', 'data-id': e.id, 'data-status': e.status, class: 'clickable' },
+    h('td', {}, statusBadge(e.status)),
+    h('td', {}, riskBadge(e.risk_level)),
+    h(
+      'td',
+      { class: 'cmd-cell' },
+      h('div', { class: 'cmd-title' }, h('span', { class: `kind kind-${e.kind}` }, e.kind), h('a', { href, class: e.kind === 'command' && !e.description ? 'mono' : '' }, title)),
+      showCommand ? h('div', { class: 'mono muted small truncate' }, e.command) : null,
+      e.plan_id ? h('div', { class: 'muted small' }, 'in plan ', h('a', { href: `#/executions/${encodeURIComponent(e.plan_id)}` }, shortId(e.plan_id))) : null,
+      e.error ? h('div', { class: 'error-text small truncate', title: e.error }, e.error) : null,
+    ),
+    h('td', { class: 'nowrap' }, timeEl(e.submitted_at)),
+    h('td', { class: 'nowrap' }, durationEl(e)),
+  );
+  tr.addEventListener('click', (event) => {
+    if (event.target.closest('a, button')) return;
+    location.hash = href;
+  });
+  return tr;
+}
