@@ -1,7 +1,8 @@
 // Scale-out benchmark (not a test): 2,000 short commands (`true`) through the queue with 1, 2
 // and 4 `cloudops-exec worker` processes (concurrency 10 each), beside the same commands run
 // locally at concurrency 10. Uses REDIS_URL, or starts its own redis-server on loopback.
-// Run with `npm run bench:queue`; prints a Markdown table.
+// Run with `npm run bench:queue`; prints a Markdown table (`--json`: the figures, for the
+// suite's `queue` case).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -99,6 +100,10 @@ try {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ commands: COMMANDS, perWorker: PER_WORKER, localMs, rows }));
+  process.exit(0);
+}
 console.log(`\n${COMMANDS} × \`true\`, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}\n`);
 console.log('| mode | total ms | commands/s | vs local |');
 console.log('|---|---:|---:|---:|');

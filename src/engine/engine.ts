@@ -33,11 +33,11 @@ import type {
   ExecutionSummary,
   PlanExecutionResult,
 } from '../wire/types.js';
-import { runCommand } from './run-command.js';
+import { finishUnstarted, runCommand } from './run-command.js';
 import { runPlan, type PlanContext } from './run-plan.js';
 import { historyReplayOf } from './history-replay.js';
 import { runRollback } from './run-rollback.js';
-import { RemoteDispatcher } from '../queue/remote-dispatcher.js';
+import type { RemoteDispatcher } from '../queue/remote-dispatcher.js';
 import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
 
 export interface SubmitOptions {
@@ -64,8 +64,11 @@ export class ExecutionEngine {
   private shuttingDown = false;
   private approvalWorkflow: ApprovalWorkflow | undefined;
   private readonly historySink: HistorySink | null;
-  /** Queue-backed mode: commands go to workers through Redis instead of being spawned here. */
-  private readonly remote: RemoteDispatcher | null;
+  /**
+   * Queue-backed mode: commands go to workers through Redis instead of being spawned here.
+   * Loaded on demand: BullMQ and ioredis weigh tens of MB, and every spawn forks this process.
+   */
+  private readonly remote: Promise<RemoteDispatcher> | null;
   /** Identifies this engine's rows in a history store other engines may share. */
   readonly engineId = randomUUID();
 
@@ -74,7 +77,9 @@ export class ExecutionEngine {
     this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
     this.historySink = this.openHistory();
     this.slots = new Slots(this.config.max_concurrent_executions);
-    this.remote = this.config.redis ? new RemoteDispatcher(this.config, this.config.redis) : null;
+    const redis = this.config.redis;
+    this.remote = redis ? import('../queue/remote-dispatcher.js').then((m) => new m.RemoteDispatcher(this.config, redis)) : null;
+    this.remote?.catch(() => {}); // reported per command by dispatch
     this.context = {
       config: this.config,
       slots: this.slots,
@@ -82,7 +87,13 @@ export class ExecutionEngine {
       // A late subscriber reads lines back from the log: publish them only to those listening now.
       wantsLines: () => this.bus.hasSubscribers,
       spawned: (state, pid) => this.historySink?.spawned(state, pid),
-      dispatch: (state) => (this.remote ? this.remote.run(this.context, state) : runCommand(this.context, state)),
+      dispatch: (state) =>
+        this.remote
+          ? this.remote.then(
+              (remote) => remote.run(this.context, state),
+              (err: unknown) => finishUnstarted(this.context, state, 'failed', `Queue unavailable: ${(err as Error).message}`),
+            )
+          : runCommand(this.context, state),
       ended: (state) => this.ended(state),
       planStarted: (plan) => this.historySink?.started(plan),
       trackStep: (plan, request) => {
@@ -101,6 +112,8 @@ export class ExecutionEngine {
    * or when the store could not be opened (a warning says why).
    */
   get history(): HistoryStore | null {
+    // Reads see every write made so far (the sink batches them per event-loop turn).
+    this.historySink?.flush();
     return this.historySink?.store ?? null;
   }
 
@@ -413,12 +426,13 @@ export class ExecutionEngine {
     if (options.mode === 'drain' && options.timeout_ms !== undefined) timer = setTimeout(cancelAll, options.timeout_ms);
     await Promise.all(pending().map((s) => (s.kind === 'plan' && s.rollback ? Promise.all([s.done, s.rollback]) : s.done)));
     clearTimeout(timer);
-    await this.remote?.close();
+    await (await this.remote?.catch(() => null))?.close();
     for (const close of this.closers.get(null) ?? []) close();
   }
 
   /** Release the history store's file handles (after `shutdown`); queries on `history` fail afterwards. */
   close(): void {
+    this.historySink?.close();
     this.historySink?.store.close();
   }
 

@@ -302,6 +302,16 @@ export class HistoryStore {
     return this.sql(sql).run(params).changes > 0;
   }
 
+  /** Several writes in one transaction: whole records, or changes to existing ones. */
+  writeBatch(writes: ReadonlyArray<{ record: ExecutionRecord } | { id: string; patch: Partial<Omit<ExecutionRecord, 'id'>> }>): void {
+    this.db.transaction(() => {
+      for (const write of writes) {
+        if ('record' in write) this.store(write.record);
+        else this.update(write.id, write.patch);
+      }
+    })();
+  }
+
   get(id: string): ExecutionRecord | null {
     const row = this.selectOne.get(id) as Row | undefined;
     return row ? fromRow(row) : null;

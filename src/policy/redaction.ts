@@ -8,8 +8,16 @@ const MIN_SECRET_LENGTH = 4;
 
 export const REDACTED = '***';
 
+/** Names classified so far: the inherited environment is looked at for every request. */
+const nameVerdicts = new Map<string, boolean>();
+
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name) || name === 'AWS_SESSION_TOKEN' || name === 'AWS_SECRET_ACCESS_KEY';
+  let verdict = nameVerdicts.get(name);
+  if (verdict === undefined) {
+    verdict = SECRET_NAME.test(name) || name === 'AWS_SESSION_TOKEN' || name === 'AWS_SECRET_ACCESS_KEY';
+    if (nameVerdicts.size < 10_000) nameVerdicts.set(name, verdict);
+  }
+  return verdict;
 }
 
 /** Secret values from `env` (the request's, over the inherited one), longest first. */

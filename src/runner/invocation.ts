@@ -84,7 +84,8 @@ export function processSpecOf(invocation: Invocation, request: Pick<ExecutionReq
   return {
     file: invocation.file,
     args: invocation.args,
-    env: { ...process.env, ...invocation.env, ...request.env },
+    // Nothing added: let the child inherit the environment instead of copying it per spawn.
+    env: invocation.env === undefined && Object.keys(request.env).length === 0 ? undefined : { ...process.env, ...invocation.env, ...request.env },
     cwd: request.working_dir ?? undefined,
   };
 }

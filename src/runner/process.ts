@@ -27,7 +27,8 @@ export interface OutputChunk {
 export interface ProcessSpec {
   file: string;
   args: readonly string[];
-  env: NodeJS.ProcessEnv;
+  /** Undefined: the engine's own environment, inherited. */
+  env: NodeJS.ProcessEnv | undefined;
   cwd?: string | undefined;
 }
 

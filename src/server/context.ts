@@ -5,7 +5,7 @@ import type { ApprovalQueue } from '../policy/approval-queue.js';
 
 export interface ServerContext {
   engine: ExecutionEngine;
-  history: HistoryStore;
+  readonly history: HistoryStore;
   approvals: ApprovalQueue;
   /** Ends a long-lived response (SSE, WebSocket) when the server closes; returns the unregister function. */
   onClose(close: () => void): () => void;

@@ -65,7 +65,10 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
   const approvals = new ApprovalQueue(engine);
   const ctx: ServerContext = {
     engine,
-    history,
+    // Through the engine each time: it flushes the writes it has batched before a read.
+    get history() {
+      return engine.history!;
+    },
     approvals,
     onClose: (close) => {
       closers.add(close);

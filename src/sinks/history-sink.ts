@@ -1,37 +1,96 @@
 /**
  * Writes executions to the history store as they progress (submitted, started, finished),
  * so a crash loses nothing that had started: the next engine finds those rows unfinished and
- * marks them interrupted. A storage failure is reported as a warning and never fails or
- * stalls an execution.
+ * marks them interrupted. Writes made in one turn of the event loop go to SQLite together,
+ * in one transaction, at the end of that turn (per-write transactions cost more than the
+ * spawn they record); reads through `flush` first, and so does process exit. A storage
+ * failure is reported as a warning and never fails or stalls an execution.
  */
 import { processStartTime } from '../runner/kill-tree.js';
 import type { TrackedCommand, TrackedExecution, TrackedPlan } from '../engine/tracked.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { planRisk, requestRisk } from '../policy/approval.js';
 
+type Patch = Partial<Omit<ExecutionRecord, 'id'>>;
+
+/** Sinks with writes that must reach the store if the process exits (one exit hook for all). */
+const openSinks = new Set<HistorySink>();
+let exitHooked = false;
+
+/** What is waiting to be written for one execution: a whole record, and/or changes to it. */
+interface PendingWrite {
+  record: ExecutionRecord | null;
+  patch: Patch | null;
+}
+
 export class HistorySink {
   private warned = false;
+  private pending = new Map<string, PendingWrite>();
+  private scheduled = false;
 
   constructor(
     readonly store: HistoryStore,
     private readonly engineId: string,
-  ) {}
+  ) {
+    openSinks.add(this);
+    if (openSinks.size === 1 && !exitHooked) {
+      exitHooked = true;
+      process.once('exit', () => {
+        for (const sink of openSinks) sink.flush();
+      });
+    }
+  }
 
   submitted(state: TrackedExecution): void {
-    this.guard(() => this.store.store(this.recordOf(state)));
+    this.put(state.id, this.recordOf(state));
   }
 
   started(state: TrackedExecution): void {
-    this.guard(() => this.store.update(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() }));
+    this.change(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() });
   }
 
   /** The process group a command now runs in: what a later engine ends if this one dies first. */
   spawned(state: TrackedCommand, pid: number): void {
-    this.guard(() => this.store.update(state.id, { process_group: pid, process_start: processStartTime(pid) }));
+    this.change(state.id, { process_group: pid, process_start: processStartTime(pid) });
   }
 
   finished(state: TrackedExecution): void {
-    this.guard(() => this.store.store(this.recordOf(state)));
+    this.put(state.id, this.recordOf(state));
+  }
+
+  /** Write what is pending now (before a read, at shutdown, at exit). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.size === 0) return;
+    const writes = [...this.pending];
+    this.pending = new Map();
+    this.guard(() => this.store.writeBatch(writes.map(([id, w]) => (w.record ? { record: w.record } : { id, patch: w.patch! }))));
+  }
+
+  /** Flush, and stop flushing at exit (the store is about to close). */
+  close(): void {
+    this.flush();
+    openSinks.delete(this);
+  }
+
+  private put(id: string, record: ExecutionRecord): void {
+    // A whole record supersedes earlier changes (it was built from the current state).
+    this.pending.set(id, { record, patch: null });
+    this.schedule();
+  }
+
+  private change(id: string, patch: Patch): void {
+    const write = this.pending.get(id);
+    if (write?.record) write.record = { ...write.record, ...patch };
+    else if (write) write.patch = { ...write.patch, ...patch };
+    else this.pending.set(id, { record: null, patch });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private recordOf(state: TrackedExecution): ExecutionRecord {

@@ -22,6 +22,33 @@ function metaLines(entries: Record<string, string>): string {
 
 const POOL_BUFFER_BYTES = 256 * 1024;
 const POOL_SIZE = 4;
+/**
+ * Bytes the log may buffer before the child's pipe is paused. Node's default (16 KiB) made
+ * reading and writing take turns at every 64 KiB read; this lets a read and a disk write
+ * overlap while keeping memory bounded (the pool covers what is in flight).
+ */
+const WRITE_BUFFER_BYTES = 512 * 1024;
+
+/** Directories already made: a command's log needs no `mkdir -p` when its folder exists. */
+const madeDirs = new Set<string>();
+
+async function ensureDir(dir: string): Promise<void> {
+  if (madeDirs.has(dir)) return;
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw ExecutionError.io(`cannot create log directory ${dir}: ${(err as Error).message}`, err);
+  }
+  madeDirs.add(dir);
+}
+
+function openStream(path: string): Promise<WriteStream> {
+  const out = createWriteStream(path, { flags: 'w', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
+  return new Promise<WriteStream>((resolve, reject) => {
+    out.once('open', () => resolve(out));
+    out.once('error', reject);
+  });
+}
 
 export class LogFile {
   private failure: Error | null = null;
@@ -37,16 +64,16 @@ export class LogFile {
   }
 
   static async open(path: string, header: Record<string, string>): Promise<LogFile> {
+    const dir = dirname(path);
+    await ensureDir(dir);
+    let out: WriteStream;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      out = await openStream(path);
     } catch (err) {
-      throw ExecutionError.io(`cannot create log directory ${dirname(path)}: ${(err as Error).message}`, err);
+      // The folder was removed since we made it: make it again, once.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && madeDirs.delete(dir)) return LogFile.open(path, header);
+      throw ExecutionError.io(`cannot open log file ${path}: ${(err as Error).message}`, err);
     }
-    const out = createWriteStream(path, { flags: 'w', mode: 0o600 });
-    await new Promise<void>((resolve, reject) => {
-      out.once('open', () => resolve());
-      out.once('error', (err) => reject(ExecutionError.io(`cannot open log file ${path}: ${err.message}`, err)));
-    });
     const log = new LogFile(path, out);
     log.write(metaLines(header));
     return log;
@@ -77,9 +104,10 @@ export class LogFile {
     if (this.pool.length < POOL_SIZE) this.pool.push(buffer);
   }
 
-  /** Engine notes (signals sent, truncation) interleaved with the output. */
+  /** Engine notes (signals sent, truncation) interleaved with the output; never waited for. */
   note(text: string): void {
-    this.write(`${new Date().toISOString()} [engine] ${text}\n`);
+    if (this.failure || this.out.destroyed) return;
+    this.out.write(`${new Date().toISOString()} [engine] ${text}\n`);
   }
 
   async close(footer: Record<string, string>): Promise<void> {

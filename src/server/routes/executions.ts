@@ -17,9 +17,9 @@ const ERRORS = {
 };
 
 export function executionRoutes(ctx: ServerContext): RouteSpec[] {
-  const { engine, history } = ctx;
+  const { engine } = ctx;
   const kindOf = (id: string) => {
-    const record = history.get(id);
+    const record = ctx.history.get(id);
     if (!record) throw ExecutionError.notFound(id);
     return record.kind;
   };
@@ -67,7 +67,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
           from_date: query.from,
           to_date: query.to,
         };
-        return { executions: history.list({ ...filter, limit: query.limit, offset: query.offset }).map(executionView), total: history.count(filter) };
+        return { executions: ctx.history.list({ ...filter, limit: query.limit, offset: query.offset }).map(executionView), total: ctx.history.count(filter) };
       },
     }),
     route({
@@ -79,7 +79,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       query: SearchQuery,
       responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERRORS[400] },
       handler: async ({ query }) => {
-        const found = history.search(query.q, { limit: query.limit });
+        const found = ctx.history.search(query.q, { limit: query.limit });
         return { executions: found.map(executionView), total: found.length };
       },
     }),
@@ -91,7 +91,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       tag: 'executions',
       params: IdParams,
       responses: { 200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) }, 404: ERRORS[404] },
-      handler: async ({ params }) => detailOf(engine, history, params.id),
+      handler: async ({ params }) => detailOf(engine, ctx.history, params.id),
     }),
     route({
       method: 'GET',
