@@ -96,12 +96,14 @@ test('WebSocket: `?id=` subscribes on connect; bad messages get an error naming 
   socket.send('not json');
   send({ type: 'subscribe', id: 42 });
   send({ type: 'subscribe', id: '00000000-0000-4000-8000-000000000000' });
-  await until(() => messages.filter((m) => m.type === 'error').length === 3, 10_000, 'three errors');
+  socket.send(Buffer.from([1, 2, 3]), { binary: true });
+  await until(() => messages.filter((m) => m.type === 'error').length === 4, 10_000, 'four errors');
   const errors = messages.filter((m) => m.type === 'error').map((m) => m.error);
   expect(errors[0]).toMatchObject({ code: 'Validation' });
   expect(errors[1]).toMatchObject({ code: 'Validation', field: 'id' });
   expect(errors[2]).toMatchObject({ code: 'NotFound' });
-  expect(messages.filter((m) => m.type === 'error').map((m) => m.subscription)).toEqual([null, null, '00000000-0000-4000-8000-000000000000']);
+  expect(errors[3]).toMatchObject({ code: 'BadRequest', message: expect.stringContaining('binary') });
+  expect(messages.filter((m) => m.type === 'error').map((m) => m.subscription)).toEqual([null, null, '00000000-0000-4000-8000-000000000000', null]);
   expect(socket.readyState).toBe(socket.OPEN);
   socket.close();
 });

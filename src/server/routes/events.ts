@@ -12,7 +12,7 @@ import type { QueuedApproval } from '../../policy/approval-queue.js';
 import type { ExecutionEvent } from '../../wire/types.js';
 import { EventsQuery } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
-import { httpErrorOf } from '../http-errors.js';
+import { HttpError, httpErrorOf } from '../http-errors.js';
 import { route, type RouteSpec } from '../route-spec.js';
 import { parseWith } from '../../wire/parse.js';
 
@@ -135,16 +135,23 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
       }
       subscriptions.set(key, stream.stop);
       void send({ type: 'subscribed', subscription: key });
-      void stream.begin().then(() => {
-        if (subscriptions.get(key) !== stream.stop) return;
-        subscriptions.delete(key);
-        void send({ type: 'end', subscription: key });
-      });
+      void stream.begin().then(
+        () => {
+          if (subscriptions.get(key) !== stream.stop) return;
+          subscriptions.delete(key);
+          void send({ type: 'end', subscription: key });
+        },
+        (err: unknown) => {
+          // A replay that could not be read (an I/O error): say so on this subscription.
+          subscriptions.delete(key);
+          fail(err, key);
+        },
+      );
     };
 
     socket.on('message', (data, isBinary) => {
       try {
-        if (isBinary) throw new Error('binary messages are not understood; send JSON text');
+        if (isBinary) throw new HttpError(400, 'BadRequest', 'binary messages are not understood; send JSON text');
         const message = parseWith(ClientMessage, data.toString('utf8'));
         if (message.type === 'subscribe') subscribe(message.id);
         else {
