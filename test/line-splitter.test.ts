@@ -1,15 +1,18 @@
 /** LineSplitter: byte-level line splitting across chunks, CRLF, flushing, long-line cutting, UTF-8 safety. */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { LineSplitter, completeUtf8Length, cutPoint } from '../src/runner/line-splitter.js';
+import { LineBatch, LineSplitter, completeUtf8Length, cutPoint } from '../src/runner/line-splitter.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
+/** A batch's lines decoded one by one (`toString('utf8')`), independently of `texts()`. */
+const strings = (batch: LineBatch) => batch.toBuffers().map(String);
 
 /** Feed `chunks` then end the stream; every line decoded as the engine does (`toString('utf8')`). */
 function split(chunks: Array<string | Buffer>, maxLineBytes = 1024): string[] {
   const splitter = new LineSplitter(maxLineBytes);
   const lines: Buffer[] = [];
-  for (const chunk of chunks) lines.push(...splitter.push(typeof chunk === 'string' ? b(chunk) : chunk));
-  lines.push(...splitter.end());
+  for (const chunk of chunks) lines.push(...splitter.push(typeof chunk === 'string' ? b(chunk) : chunk).toBuffers());
+  lines.push(...splitter.end().toBuffers());
   return lines.map((line) => line.toString('utf8'));
 }
 
@@ -24,17 +27,17 @@ function expectSameForEverySplit(data: Buffer, maxLineBytes = 1024): void {
 describe('LineSplitter', () => {
   test('complete lines in one chunk', () => {
     const splitter = new LineSplitter(1024);
-    expect(splitter.push(b('a\nbb\nccc\n')).map(String)).toEqual(['a', 'bb', 'ccc']);
-    expect(splitter.end()).toEqual([]);
+    expect(strings(splitter.push(b('a\nbb\nccc\n')))).toEqual(['a', 'bb', 'ccc']);
+    expect(splitter.end().count).toBe(0);
   });
 
   test('a line across chunk boundaries is emitted once it completes', () => {
     const splitter = new LineSplitter(1024);
-    expect(splitter.push(b('hel'))).toEqual([]);
-    expect(splitter.push(b('lo\nwor')).map(String)).toEqual(['hello']);
-    expect(splitter.push(b('l'))).toEqual([]);
-    expect(splitter.push(b('d\n')).map(String)).toEqual(['world']);
-    expect(splitter.end()).toEqual([]);
+    expect(splitter.push(b('hel')).count).toBe(0);
+    expect(strings(splitter.push(b('lo\nwor')))).toEqual(['hello']);
+    expect(splitter.push(b('l')).count).toBe(0);
+    expect(strings(splitter.push(b('d\n')))).toEqual(['world']);
+    expect(splitter.end().count).toBe(0);
   });
 
   test('one byte at a time', () => {
@@ -67,10 +70,10 @@ describe('LineSplitter', () => {
 
   test('the final line without a newline is flushed by end()', () => {
     const splitter = new LineSplitter(1024);
-    expect(splitter.push(b('one\ntwo'))).toHaveLength(1);
-    expect(splitter.end().map(String)).toEqual(['two']);
+    expect(splitter.push(b('one\ntwo')).count).toBe(1);
+    expect(strings(splitter.end())).toEqual(['two']);
     // Nothing left after that.
-    expect(splitter.end()).toEqual([]);
+    expect(splitter.end().count).toBe(0);
   });
 
   test('end() strips a trailing \\r of the last line', () => {
@@ -97,12 +100,12 @@ describe('LineSplitter', () => {
     const splitter = new LineSplitter(4);
     const out: string[] = [];
     for (const chunk of ['abc', 'def', 'ghi', 'jkl']) {
-      out.push(...splitter.push(b(chunk)).map(String));
+      out.push(...strings(splitter.push(b(chunk))));
     }
     // Pieces are emitted before the line ends.
     expect(out.length).toBeGreaterThan(0);
-    out.push(...splitter.push(b('\n')).map(String));
-    out.push(...splitter.end().map(String));
+    out.push(...strings(splitter.push(b('\n'))));
+    out.push(...strings(splitter.end()));
     expect(out.join('')).toBe('abcdefghijkl');
     for (const piece of out) expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(4);
     expect(out).toEqual(['abcd', 'efgh', 'ijkl']);
@@ -141,7 +144,7 @@ describe('LineSplitter', () => {
   test('invalid UTF-8 passes through as bytes and decodes to U+FFFD without throwing', () => {
     const bad = Buffer.from([0xff, 0x41, 0xc3, 0x0a, 0x80, 0x42, 0x0a]);
     const splitter = new LineSplitter(1024);
-    const lines = [...splitter.push(bad), ...splitter.end()];
+    const lines = [...splitter.push(bad).toBuffers(), ...splitter.end().toBuffers()];
     expect(lines.map((l) => [...l])).toEqual([
       [0xff, 0x41, 0xc3],
       [0x80, 0x42],
@@ -153,6 +156,76 @@ describe('LineSplitter', () => {
     expect(split([Buffer.from([0x41, 0xe2, 0x82])])).toEqual(['A\uFFFD']);
   });
 
+  /** Bytes that matter to splitting: newlines, CRs, ASCII, a 2- and a 3-byte character, invalid bytes. */
+  const streamBytes = fc.array(fc.constantFrom(...[0x0a, 0x0d, 0x61, 0x62, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0x80]), { maxLength: 120 });
+  const cutsOf = (data: number[]) => fc.uniqueArray(fc.integer({ min: 0, max: data.length }), { maxLength: 8 }).map((at) => at.sort((x, y) => x - y));
+
+  /** The lines of a whole input, split the obvious way (no streaming, no length limit). */
+  function referenceLines(data: Buffer): Buffer[] {
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+      parts.push(data.subarray(start, nl > start && data[nl - 1] === 13 ? nl - 1 : nl));
+      start = nl + 1;
+    }
+    if (start < data.length) parts.push(data.subarray(start, data[data.length - 1] === 13 ? data.length - 1 : data.length));
+    return parts;
+  }
+
+  function streamed(data: Buffer, cuts: number[], max: number): { lines: Buffer[]; texts: string[] } {
+    const splitter = new LineSplitter(max);
+    const batches: LineBatch[] = [];
+    let from = 0;
+    for (const at of [...cuts, data.length]) {
+      batches.push(splitter.push(data.subarray(from, at)));
+      from = at;
+    }
+    batches.push(splitter.end());
+    return { lines: batches.flatMap((batch) => batch.toBuffers()), texts: batches.flatMap((batch) => batch.texts()) };
+  }
+
+  test('property: however the stream is chunked, the lines are those of the whole input', () => {
+    fc.assert(
+      fc.property(streamBytes.chain((bytes) => fc.tuple(fc.constant(bytes), cutsOf(bytes))), ([bytes, cuts]) => {
+        const data = Buffer.from(bytes);
+        const { lines, texts } = streamed(data, cuts, 1 << 20);
+        const expected = referenceLines(data);
+        expect(lines.map((line) => [...line])).toEqual(expected.map((line) => [...line]));
+        // The batch's decoding (one decode per ASCII batch) equals decoding each line alone.
+        expect(texts).toEqual(expected.map((line) => line.toString('utf8')));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('property: with a length limit, pieces stay within it and join back to the lines', () => {
+    fc.assert(
+      fc.property(streamBytes.chain((bytes) => fc.tuple(fc.constant(bytes), cutsOf(bytes), fc.integer({ min: 4, max: 12 }))), ([bytes, cuts, max]) => {
+        const data = Buffer.from(bytes);
+        const { lines } = streamed(data, cuts, max);
+        for (const piece of lines) expect(piece.length).toBeLessThanOrEqual(max);
+        expect(Buffer.concat(lines)).toEqual(Buffer.concat(referenceLines(data)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('LineBatch', () => {
+  test('texts() decodes an ASCII batch and a UTF-8 batch the same as line by line', () => {
+    const splitter = new LineSplitter(1024);
+    expect(splitter.push(b('plain\nascii\r\n\nend\n')).texts()).toEqual(['plain', 'ascii', '', 'end']);
+    expect(splitter.push(b('héllo\n日本\nx\n')).texts()).toEqual(['héllo', '日本', 'x']);
+    expect(LineBatch.EMPTY.texts()).toEqual([]);
+  });
+
+  test('of() joins lines into one batch with their bounds', () => {
+    const batch = LineBatch.of([b('ab'), b(''), b('€')]);
+    expect(batch.count).toBe(3);
+    expect(batch.lineBytes).toBe(5);
+    expect(batch.texts()).toEqual(['ab', '', '€']);
+    expect(batch.bytes(2)).toEqual(b('€'));
+  });
 });
 
 describe('UTF-8 helpers', () => {

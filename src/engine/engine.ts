@@ -15,7 +15,7 @@ import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { displayCommand } from '../runner/invocation.js';
 import { endLeftoverGroup, processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
-import { EventBus, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
+import { EventBus, isLineEvent, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
 import { iterateEvents } from '../sinks/event-iterator.js';
 import { mergeReplay, type LineSource } from '../sinks/log-replay.js';
 import { validatePlan } from '../validation/plan.js';
@@ -467,6 +467,11 @@ export class ExecutionEngine {
   }
 
   private publish(state: TrackedExecution, event: ExecutionEvent): void {
+    // Output lines are not remembered (a late subscriber reads them from the log): the hot path.
+    if (isLineEvent(event)) {
+      this.bus.publish(event);
+      return;
+    }
     if (event.event_type === 'started' && state.kind === 'command') this.historySink?.started(state);
     const source = state.kind === 'command' ? state : null;
     state.remember(event, source);

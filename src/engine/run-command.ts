@@ -112,13 +112,13 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
     const stderr = new OutputCapture(config.max_output_bytes);
     const onOutput = (chunk: OutputChunk): Promise<void> | undefined => {
       (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
-      const lines = redactLines ? redactLines(chunk.data, chunk.lines) : chunk.lines;
-      if (streamLines && lines.length > 0 && ctx.wantsLines(state)) {
-        for (const line of lines) {
-          ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line: line.toString('utf8'), timestamp: chunk.timestamp });
+      const lines = redactLines ? redactLines(chunk.lines) : chunk.lines;
+      if (streamLines && lines.count > 0 && ctx.wantsLines(state)) {
+        for (const line of lines.texts()) {
+          ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line, timestamp: chunk.timestamp });
         }
       }
-      state.linesLogged += lines.length;
+      state.linesLogged += lines.count;
       return log.append(chunk.stream, lines, chunk.timestamp);
     };
     const outcome = await runProcess(spec, {

@@ -2,6 +2,8 @@
  * Secrets never leave the engine: values of environment variables whose names look secret
  * (and the ambient AWS credentials) are replaced in events, log lines and results.
  */
+import { LineBatch } from '../runner/line-splitter.js';
+
 const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SESSION_KEY|AUTH/i;
 /** Short values would redact ordinary words ("on", "1", "true"); they are not worth hiding. */
 const MIN_SECRET_LENGTH = 4;
@@ -49,22 +51,17 @@ export function redactorFor(secrets: readonly string[]): Redactor {
 }
 
 /**
- * Redaction for output lines that stay bytes (the log file). A chunk is searched once per
- * secret; only lines that contain one are decoded and rewritten. The first line of a chunk
- * is always checked: it may continue bytes from the previous chunk.
+ * Redaction for output lines that stay bytes (the log file). A batch is searched once per
+ * secret; only lines that contain one are decoded and rewritten.
  */
-export function lineRedactor(secrets: readonly string[]): ((data: Buffer, lines: Buffer[]) => Buffer[]) | null {
+export function lineRedactor(secrets: readonly string[]): ((lines: LineBatch) => LineBatch) | null {
   if (secrets.length === 0) return null;
   const redact = redactorFor(secrets);
   const needles = secrets.map((s) => Buffer.from(s, 'utf8'));
   const hasSecret = (buf: Buffer) => needles.some((n) => buf.indexOf(n) !== -1);
-  const fix = (line: Buffer) => (hasSecret(line) ? Buffer.from(redact(line.toString('utf8')), 'utf8') : line);
-  return (data, lines) => {
-    if (lines.length === 0) return lines;
-    if (hasSecret(data)) return lines.map(fix);
-    const first = fix(lines[0]!);
-    if (first === lines[0]) return lines;
-    lines[0] = first;
-    return lines;
+  return (lines) => {
+    // Every line of the batch is in its source, so one search clears the common case.
+    if (lines.count === 0 || !hasSecret(lines.source)) return lines;
+    return LineBatch.of(lines.toBuffers().map((line) => (hasSecret(line) ? Buffer.from(redact(line.toString('utf8')), 'utf8') : line)));
   };
 }

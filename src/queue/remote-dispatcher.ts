@@ -12,6 +12,7 @@ import type { ExecutionConfig } from '../config.js';
 import { ExecutionError } from '../errors.js';
 import { finishUnstarted, finishWithResult, resultWithoutOutput, type CommandContext } from '../engine/run-command.js';
 import type { TrackedCommand } from '../engine/tracked.js';
+import { LineBatch } from '../runner/line-splitter.js';
 import { LogFile } from '../sinks/log-file.js';
 import type { ExecutionEvent, ExecutionResult } from '../wire/types.js';
 import { JOB_NAME, keys, type CommandJob, type ReplyMessage } from './protocol.js';
@@ -253,7 +254,7 @@ class RemoteRun {
       case 'stderr': {
         state.linesLogged++;
         if (ctx.config.stream_output && ctx.wantsLines(state)) ctx.publish(state, { ...event, execution_id: state.id });
-        await this.log?.append(event.event_type, [Buffer.from(event.line)], event.timestamp);
+        await this.log?.append(event.event_type, LineBatch.of([Buffer.from(event.line)]), event.timestamp);
         return;
       }
       case 'retrying':

@@ -4,75 +4,175 @@
  * (the log file, the bounded capture) never becomes JavaScript strings. A line longer than
  * `maxLineBytes` is cut (on a character boundary) so a stream with no newline cannot grow
  * memory without bound.
+ *
+ * The lines of one chunk come back as a `LineBatch`: offsets into one buffer rather than a
+ * Buffer per line. At millions of lines per second, a Buffer object per line was the largest
+ * per-line cost after the log write itself (see BENCHMARKS.md, output throughput).
  */
+import { isAscii } from 'node:buffer';
+
+const NEWLINE = 10;
+const CR = 13;
+
+/** The lines completed by one chunk: line `i` is `source[start(i), end(i))`. */
+export class LineBatch {
+  static readonly EMPTY = new LineBatch(Buffer.alloc(0), []);
+
+  /** `bounds` holds start/end pairs, in order. */
+  constructor(
+    readonly source: Buffer,
+    private readonly bounds: readonly number[],
+  ) {}
+
+  /** Lines already split (e.g. rewritten by redaction), joined into one batch. */
+  static of(lines: readonly Buffer[]): LineBatch {
+    const bounds: number[] = [];
+    let at = 0;
+    for (const line of lines) {
+      bounds.push(at, at + line.length);
+      at += line.length;
+    }
+    return new LineBatch(Buffer.concat(lines as Buffer[], at), bounds);
+  }
+
+  get count(): number {
+    return this.bounds.length >> 1;
+  }
+
+  start(i: number): number {
+    return this.bounds[2 * i]!;
+  }
+
+  end(i: number): number {
+    return this.bounds[2 * i + 1]!;
+  }
+
+  /** Bytes of all lines, without their newlines. */
+  get lineBytes(): number {
+    let total = 0;
+    for (let i = 0; i < this.bounds.length; i += 2) total += this.bounds[i + 1]! - this.bounds[i]!;
+    return total;
+  }
+
+  /** Line `i` as bytes (a view into `source`, not a copy). */
+  bytes(i: number): Buffer {
+    return this.source.subarray(this.start(i), this.end(i));
+  }
+
+  toBuffers(): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.bytes(i));
+    return out;
+  }
+
+  /**
+   * Every line decoded as UTF-8 (invalid bytes become U+FFFD). Output that is all ASCII,
+   * the common case, is decoded once and sliced: same text, one decode per chunk.
+   */
+  texts(): string[] {
+    const n = this.count;
+    const out: string[] = new Array(n);
+    if (n === 0) return out;
+    const first = this.bounds[0]!;
+    const last = this.bounds[this.bounds.length - 1]!;
+    if (isAscii(this.source.subarray(first, last))) {
+      const text = this.source.toString('latin1', first, last);
+      for (let i = 0; i < n; i++) out[i] = text.slice(this.bounds[2 * i]! - first, this.bounds[2 * i + 1]! - first);
+    } else {
+      for (let i = 0; i < n; i++) out[i] = this.source.toString('utf8', this.bounds[2 * i]!, this.bounds[2 * i + 1]!);
+    }
+    return out;
+  }
+}
+
 export class LineSplitter {
+  /** The start of a line whose newline has not arrived yet. */
   private pending: Buffer[] = [];
   private pendingSize = 0;
 
   constructor(private readonly maxLineBytes: number) {}
 
   /** Complete lines in `chunk` (without `\n` / `\r\n`); the rest waits for the next chunk. */
-  push(chunk: Buffer): Buffer[] {
-    const lines: Buffer[] = [];
-    let start = 0;
-    let nl = chunk.indexOf(10);
-    while (nl !== -1) {
-      let line = chunk.subarray(start, nl);
-      if (this.pendingSize > 0) line = this.takePending(line);
-      this.emit(stripCr(line), lines);
-      start = nl + 1;
-      nl = chunk.indexOf(10, start);
-    }
-    if (start < chunk.length) {
-      this.pending.push(chunk.subarray(start));
-      this.pendingSize += chunk.length - start;
+  push(chunk: Buffer): LineBatch {
+    if (chunk.length === 0) return LineBatch.EMPTY;
+    let source = chunk;
+    let scanFrom = 0;
+    if (this.pendingSize > 0) {
       // A trailing '\r' may be the first half of a CRLF: it is not line content yet.
-      const trailingCr = chunk[chunk.length - 1] === 13 ? 1 : 0;
-      if (this.pendingSize - trailingCr > this.maxLineBytes) {
-        const joined = this.takePending(Buffer.alloc(0));
-        const body = joined.length - trailingCr;
+      const trailingCr = chunk[chunk.length - 1] === CR ? 1 : 0;
+      if (chunk.indexOf(NEWLINE) === -1 && this.pendingSize + chunk.length - trailingCr <= this.maxLineBytes) {
+        this.pending.push(chunk);
+        this.pendingSize += chunk.length;
+        return LineBatch.EMPTY;
+      }
+      // One copy of the chunk per chunk (not per line) so every line of the batch is in one buffer.
+      scanFrom = this.pendingSize;
+      source = Buffer.concat([...this.pending, chunk], this.pendingSize + chunk.length);
+      this.pending = [];
+      this.pendingSize = 0;
+    }
+
+    const bounds: number[] = [];
+    let start = 0;
+    let nl = source.indexOf(NEWLINE, scanFrom);
+    while (nl !== -1) {
+      const end = nl > start && source[nl - 1] === CR ? nl - 1 : nl;
+      this.addLine(source, start, end, bounds);
+      start = nl + 1;
+      nl = source.indexOf(NEWLINE, start);
+    }
+    if (start < source.length) {
+      const restSize = source.length - start;
+      const trailingCr = source[source.length - 1] === CR ? 1 : 0;
+      const body = restSize - trailingCr;
+      if (body > this.maxLineBytes) {
         // Emit whole pieces; the last, partial one (and the '\r') waits for more bytes.
-        const keep = cutPoint(joined, body - (body % this.maxLineBytes || this.maxLineBytes));
-        this.emit(joined.subarray(0, keep), lines);
+        const keep = cutPointIn(source, start, start + body - (body % this.maxLineBytes || this.maxLineBytes), source.length);
+        this.addLine(source, start, keep, bounds);
         // Copy: the remainder must not pin the (possibly large) joined buffer.
-        this.pending = [Buffer.from(joined.subarray(keep))];
-        this.pendingSize = joined.length - keep;
+        this.pending = [Buffer.from(source.subarray(keep))];
+        this.pendingSize = source.length - keep;
+      } else {
+        this.pending = [source.subarray(start)];
+        this.pendingSize = restSize;
       }
     }
-    return lines;
+    return bounds.length === 0 ? LineBatch.EMPTY : new LineBatch(source, bounds);
   }
 
   /** Flush at end of stream: the last line may have had no newline. */
-  end(): Buffer[] {
-    if (this.pendingSize === 0) return [];
-    const lines: Buffer[] = [];
-    this.emit(stripCr(this.takePending(Buffer.alloc(0))), lines);
-    return lines;
-  }
-
-  private takePending(tail: Buffer): Buffer {
-    const joined = Buffer.concat([...this.pending, tail]);
+  end(): LineBatch {
+    if (this.pendingSize === 0) return LineBatch.EMPTY;
+    const source = Buffer.concat(this.pending, this.pendingSize);
     this.pending = [];
     this.pendingSize = 0;
-    return joined;
+    const bounds: number[] = [];
+    this.addLine(source, 0, source[source.length - 1] === CR ? source.length - 1 : source.length, bounds);
+    return new LineBatch(source, bounds);
   }
 
-  private emit(line: Buffer, into: Buffer[]): void {
-    let rest = line;
-    while (rest.length > this.maxLineBytes) {
-      const cut = cutPoint(rest, this.maxLineBytes);
-      into.push(rest.subarray(0, cut));
-      rest = rest.subarray(cut);
+  /** Adds `source[start, end)` as one line, or as pieces of at most `maxLineBytes`. */
+  private addLine(source: Buffer, start: number, end: number, bounds: number[]): void {
+    let from = start;
+    while (end - from > this.maxLineBytes) {
+      const cut = cutPointIn(source, from, from + this.maxLineBytes, end);
+      bounds.push(from, cut);
+      from = cut;
     }
-    into.push(rest);
+    bounds.push(from, end);
   }
 }
 
 /** The largest index <= `at` that does not fall inside a UTF-8 sequence (never 0 for at > 0). */
 export function cutPoint(buf: Buffer, at: number): number {
-  let cut = Math.min(at, buf.length);
-  while (cut > 0 && cut < buf.length && (buf[cut]! & 0xc0) === 0x80) cut--;
-  return cut === 0 ? Math.min(at, buf.length) : cut;
+  return cutPointIn(buf, 0, at, buf.length);
+}
+
+/** `cutPoint` within `buf[start, end)`: the result is in (start, end] unless `at` is `start`. */
+function cutPointIn(buf: Buffer, start: number, at: number, end: number): number {
+  let cut = Math.min(at, end);
+  while (cut > start && cut < end && (buf[cut]! & 0xc0) === 0x80) cut--;
+  return cut === start ? Math.min(at, end) : cut;
 }
 
 /** Length of the longest prefix of `buf` that does not end inside an incomplete UTF-8 sequence. */
@@ -89,6 +189,3 @@ export function completeUtf8Length(buf: Buffer): number {
   return buf.length - i < need ? i : buf.length;
 }
 
-function stripCr(line: Buffer): Buffer {
-  return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, -1) : line;
-}

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { LineSplitter } from './line-splitter.js';
+import { LineBatch, LineSplitter } from './line-splitter.js';
 import { groupAlive, signalTree, trackGroup, untrackGroup } from './kill-tree.js';
 
 export type StreamName = 'stdout' | 'stderr';
@@ -19,7 +19,7 @@ export interface OutputChunk {
   /** The bytes exactly as read. */
   data: Buffer;
   /** Lines completed by this chunk (bytes, without `\n` / `\r\n`); decode only if needed. */
-  lines: Buffer[];
+  lines: LineBatch;
   /** When the chunk was read (one timestamp per chunk: its lines arrived together). */
   timestamp: string;
 }
@@ -141,8 +141,8 @@ export function runProcess(spec: ProcessSpec, options: RunOptions): Promise<Proc
 
 function pipeStream(stream: Readable, name: StreamName, options: RunOptions): void {
   const splitter = new LineSplitter(options.maxLineBytes);
-  const deliver = (data: Buffer, lines: Buffer[]): void => {
-    if (data.length === 0 && lines.length === 0) return;
+  const deliver = (data: Buffer, lines: LineBatch): void => {
+    if (data.length === 0 && lines.count === 0) return;
     const pending = options.onOutput({ stream: name, data, lines, timestamp: new Date().toISOString() });
     if (pending) {
       stream.pause();

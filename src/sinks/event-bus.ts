@@ -58,7 +58,7 @@ class Subscription {
       return;
     }
     this.queue.push(event);
-    if (!this.draining) void this.drain();
+    if (!this.draining) this.drain();
   }
 
   private report(error: unknown, event: ExecutionEvent | null): void {
@@ -69,7 +69,12 @@ class Subscription {
     }
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Delivers queued events in order. Synchronous handlers are called in this same turn, with
+   * no promise per event (millions of line events per second); the first handler that returns
+   * a promise suspends delivery until it settles (or times out), then delivery resumes.
+   */
+  private drain(): void {
     this.draining = true;
     while (this.head < this.queue.length) {
       const event = this.queue[this.head]!;
@@ -78,18 +83,37 @@ class Subscription {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
+      let pending: void | PromiseLike<void> = undefined;
       try {
-        const pending = this.listener(event);
-        if (pending && typeof pending.then === 'function') await this.settle(pending, event);
+        pending = this.listener(event);
       } catch (err) {
         this.report(err, event);
       }
-      if (this.dropped > 0 && this.head === this.queue.length) {
-        this.report(new Error(`subscriber fell behind; dropped ${this.dropped} output line events`), null);
-        this.dropped = 0;
+      if (pending && typeof pending.then === 'function') {
+        this.settle(pending, event).then(
+          () => this.afterDelivery(),
+          (err: unknown) => {
+            this.report(err, event);
+            this.afterDelivery();
+          },
+        );
+        return;
       }
+      this.reportDropped();
     }
     this.draining = false;
+  }
+
+  private afterDelivery(): void {
+    this.reportDropped();
+    this.drain();
+  }
+
+  private reportDropped(): void {
+    if (this.dropped > 0 && this.head === this.queue.length) {
+      this.report(new Error(`subscriber fell behind; dropped ${this.dropped} output line events`), null);
+      this.dropped = 0;
+    }
   }
 
   private async settle(pending: PromiseLike<void>, event: ExecutionEvent): Promise<void> {

@@ -11,6 +11,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
+import type { LineBatch } from '../runner/line-splitter.js';
 import type { StreamName } from '../runner/process.js';
 
 /** `# key: value` lines; newlines in values are escaped so each entry stays one line. */
@@ -50,6 +51,48 @@ function openStream(path: string): Promise<WriteStream> {
   });
 }
 
+/** Whether the lines follow each other in their source, each still ended by its own `\n`. */
+function isNewlineRun(lines: LineBatch): boolean {
+  const source = lines.source;
+  const last = lines.count - 1;
+  for (let i = 0; i < last; i++) if (source[lines.end(i)] !== 10 || lines.start(i + 1) !== lines.end(i) + 1) return false;
+  return source[lines.end(last)] === 10;
+}
+
+/**
+ * The common case (no CRs, no cut pieces): the whole run is copied once, then each line is
+ * moved to its place within `out` and its prefix set before it. A per-line `Buffer.copy`
+ * makes a view object per call; `copyWithin` and `set` do not (≈ 3× less time per line).
+ * Lines move towards the start and each lands before the next unmoved line, so none is
+ * overwritten before it moves.
+ */
+function formatRun(lines: LineBatch, prefix: Buffer, out: Buffer): number {
+  const count = lines.count;
+  const first = lines.start(0);
+  const span = lines.end(count - 1) + 1 - first;
+  const base = count * prefix.length;
+  lines.source.copy(out, base, first, first + span);
+  for (let i = 0; i < count; i++) {
+    const offset = lines.start(i) - first;
+    const to = (i + 1) * prefix.length + offset;
+    out.copyWithin(to, base + offset, base + lines.end(i) + 1 - first);
+    out.set(prefix, to - prefix.length);
+  }
+  return base + span;
+}
+
+function formatEach(lines: LineBatch, prefix: Buffer, out: Buffer): number {
+  const source = lines.source;
+  let at = 0;
+  for (let i = 0; i < lines.count; i++) {
+    out.set(prefix, at);
+    at += prefix.length;
+    at += source.copy(out, at, lines.start(i), lines.end(i));
+    out[at++] = 10;
+  }
+  return at;
+}
+
 export class LogFile {
   private failure: Error | null = null;
   private readonly pool: Buffer[] = [];
@@ -84,19 +127,14 @@ export class LogFile {
    * the formatted bytes go through a few recycled buffers instead of a fresh allocation per
    * chunk (at hundreds of MiB/s, fresh buffers pile up faster than the GC frees them).
    */
-  append(stream: StreamName, lines: readonly Buffer[], timestamp: string): Promise<void> | undefined {
-    if (lines.length === 0) return undefined;
-    const prefix = `${timestamp} [${stream}] `;
-    let size = 0;
-    for (const line of lines) size += prefix.length + line.length + 1;
+  append(stream: StreamName, lines: LineBatch, timestamp: string): Promise<void> | undefined {
+    const count = lines.count;
+    if (count === 0) return undefined;
+    const prefix = Buffer.from(`${timestamp} [${stream}] `, 'latin1');
+    const size = count * (prefix.length + 1) + lines.lineBytes;
     const pooled = size <= POOL_BUFFER_BYTES ? this.pool.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES) : null;
     const out = pooled ?? Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const line of lines) {
-      at += out.write(prefix, at, "latin1");
-      at += line.copy(out, at);
-      out[at++] = 10;
-    }
+    const at = isNewlineRun(lines) ? formatRun(lines, prefix, out) : formatEach(lines, prefix, out);
     return this.write(out.subarray(0, at), pooled ? () => this.recycle(pooled) : undefined);
   }
 

@@ -1,0 +1,65 @@
+/** LogFile.append: every line gets its timestamp/stream prefix and a newline, whatever the batch's shape. */
+import fc from 'fast-check';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { LineBatch, LineSplitter } from '../src/runner/line-splitter.js';
+import { LogFile } from '../src/sinks/log-file.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'log-file-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const TS = '2026-12-01T10:00:00.000Z';
+let n = 0;
+
+/** The log body written for `batches`, without the header and footer. */
+async function logged(batches: LineBatch[]): Promise<Buffer> {
+  const path = join(dir, `${n++}.log`);
+  const log = await LogFile.open(path, { kind: 'test' });
+  for (const batch of batches) await log.append('stdout', batch, TS);
+  await log.close({ end: 'x' });
+  const text = readFileSync(path);
+  const start = text.indexOf('\n') + 1;
+  return text.subarray(start, text.lastIndexOf('# end: x\n'));
+}
+
+/** What the log must hold: prefix, the line's bytes, a newline; one line at a time. */
+function expected(batches: LineBatch[]): Buffer {
+  const prefix = Buffer.from(`${TS} [stdout] `);
+  return Buffer.concat(batches.flatMap((batch) => batch.toBuffers().flatMap((line) => [prefix, line, Buffer.from('\n')])));
+}
+
+test('plain lines, CRLF lines, cut pieces and a last line without newline are all written whole', async () => {
+  const splitter = new LineSplitter(4);
+  const batches = [splitter.push(Buffer.from('ab\ncd\r\nefghij\nk')), splitter.push(Buffer.from('l\n')), splitter.end()];
+  expect((await logged(batches)).toString()).toBe(
+    [`${TS} [stdout] ab`, `${TS} [stdout] cd`, `${TS} [stdout] efgh`, `${TS} [stdout] ij`, `${TS} [stdout] kl`, ''].join('\n'),
+  );
+});
+
+test('a batch that is one newline-separated run and one that is not give the same per-line format', async () => {
+  const run = new LineSplitter(1024).push(Buffer.from('one\ntwo\n\nfour\n'));
+  const joined = LineBatch.of([Buffer.from('one'), Buffer.from('two'), Buffer.from(''), Buffer.from('four')]);
+  expect(await logged([run])).toEqual(expected([run]));
+  expect(await logged([joined])).toEqual(await logged([run]));
+});
+
+test('property: the log holds every line of any chunked byte stream, prefixed, in order', async () => {
+  const bytes = fc.array(fc.constantFrom(0x0a, 0x0d, 0x61, 0x62, 0xc3, 0xa9, 0xff), { maxLength: 200 });
+  await fc.assert(
+    fc.asyncProperty(bytes, fc.uniqueArray(fc.nat(200), { maxLength: 6 }), fc.integer({ min: 3, max: 64 }), async (data, cuts, max) => {
+      const input = Buffer.from(data);
+      const splitter = new LineSplitter(max);
+      const batches: LineBatch[] = [];
+      let from = 0;
+      for (const at of [...cuts.filter((c) => c <= input.length).sort((a, b) => a - b), input.length]) {
+        batches.push(splitter.push(input.subarray(from, at)));
+        from = at;
+      }
+      batches.push(splitter.end());
+      expect(await logged(batches)).toEqual(expected(batches));
+    }),
+    { numRuns: 150 },
+  );
+});
