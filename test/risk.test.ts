@@ -115,6 +115,14 @@ describe('other commands', () => {
     expect(assessCommandRisk({ type: 'shell', command: 'aws s3 ls > listing.txt', shell: 'bash' })).toBe('modify');
   });
 
+  test('only `aws` itself is read-only by its call: another program mentioning one is at least modify', () => {
+    const viaBash = (call: string[]) => assessCommandRisk({ type: 'exec', program: 'bash', args: ['-c', 'touch /tmp/x', 'aws', ...call] });
+    expect(viaBash(['ec2', 'describe-instances'])).toBe('modify');
+    expect(viaBash(['ec2', 'terminate-instances'])).toBe('destructive');
+    expect(assessCommandRisk({ type: 'exec', program: 'env', args: ['aws', 'ec2', 'describe-instances'] })).toBe('modify');
+    expect(assessCommandRisk({ type: 'exec', program: '/usr/local/bin/aws', args: ['ec2', 'describe-instances'] })).toBe('read_only');
+  });
+
   test('maxRisk takes the highest, ignoring missing levels', () => {
     expect(maxRisk('read_only', null, 'modify')).toBe('modify');
     expect(maxRisk(undefined, 'destructive', 'read_only')).toBe('destructive');

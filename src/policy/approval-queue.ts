@@ -11,7 +11,8 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import type { HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput } from '../wire/types.js';
-import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
+import { ApprovalDecisionSchema, planRisk, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
+import { RISK_LEVELS, type RiskLevel } from './risk.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected';
 
@@ -30,6 +31,14 @@ export interface QueuedApproval {
 
 export type ApprovalListener = (approval: QueuedApproval) => void;
 
+export interface DecideOptions {
+  /**
+   * Edit-and-approve only: the highest risk the approver accepts for the edited plan. An edit
+   * rated above what the approver was shown is not started without it.
+   */
+  acceptRisk?: RiskLevel | undefined;
+}
+
 /** Decided approvals kept for listing, oldest dropped first. */
 const MAX_DECIDED = 1_000;
 
@@ -37,6 +46,8 @@ export class ApprovalQueue {
   private readonly approvals = new Map<string, QueuedApproval>();
   /** Ids with a decision in progress, so two approvers cannot both start the plan. */
   private readonly deciding = new Set<string>();
+  /** Ids being dry-run for a new approval. */
+  private readonly submitting = new Set<string>();
   private readonly listeners = new Set<ApprovalListener>();
 
   constructor(
@@ -53,10 +64,17 @@ export class ApprovalQueue {
   /** Park a plan until someone decides; resolves with what the approver will be shown. */
   async submit(input: ExecutionPlanInput | ExecutionPlan): Promise<QueuedApproval> {
     const plan = parsePlan(input);
-    if (this.approvals.get(plan.id)?.state === 'pending') {
-      throw new ExecutionError('DuplicateId', `Plan ${plan.id} is already waiting for approval`);
+    const existing = this.approvals.get(plan.id);
+    if (existing || this.submitting.has(plan.id) || this.store?.get(plan.id)) {
+      throw new ExecutionError('DuplicateId', `Plan ${plan.id} ${existing ? `already has an approval (${existing.state})` : 'is already known'}`);
     }
-    const request = await this.engine.createApprovalRequest(plan);
+    this.submitting.add(plan.id);
+    let request;
+    try {
+      request = await this.engine.createApprovalRequest(plan);
+    } finally {
+      this.submitting.delete(plan.id);
+    }
     const approval: QueuedApproval = { id: plan.id, state: 'pending', request, plan, decision: null, execution_id: null, submitted_at: new Date().toISOString() };
     this.approvals.set(plan.id, approval);
     this.prune();
@@ -79,14 +97,27 @@ export class ApprovalQueue {
   /**
    * Decide on a pending plan. Approve (or modify and approve) starts it and resolves with
    * the updated entry; reject records why. A plan is decided once: a second decision, or
-   * one racing the first, is refused (`NotRunning`: nothing is waiting any more).
+   * one racing the first, is refused (`NotRunning`: nothing is waiting any more). An edit
+   * whose risk is above what the approver was shown is refused (`ApprovalRequired`) unless
+   * `acceptRisk` covers it: the approver decided on the risk shown, not on the edit's.
    */
-  async decide(id: string, decisionInput: ApprovalDecisionInput, approver: Approver): Promise<QueuedApproval> {
+  async decide(id: string, decisionInput: ApprovalDecisionInput, approver: Approver, options: DecideOptions = {}): Promise<QueuedApproval> {
     const approval = this.get(id);
     if (approval.state !== 'pending' || this.deciding.has(id)) {
       throw new ExecutionError('NotRunning', `Approval ${id} was already decided (${this.deciding.has(id) ? 'in progress' : approval.state})`);
     }
     const decision = parseWith(ApprovalDecisionSchema, decisionInput);
+    if (decision.type === 'modify_and_approve') {
+      const edited = planRisk(decision.modified_plan);
+      const shown = approval.request.risk_level;
+      const accepted = options.acceptRisk ?? shown;
+      if (RISK_LEVELS.indexOf(edited) > RISK_LEVELS.indexOf(shown) && RISK_LEVELS.indexOf(edited) > RISK_LEVELS.indexOf(accepted)) {
+        throw new ExecutionError(
+          'ApprovalRequired',
+          `The edited plan is rated ${edited}, above the ${shown} shown for approval; it was not started. Decide again with accept_risk "${edited}" to run it anyway.`,
+        );
+      }
+    }
     this.deciding.add(id);
     try {
       if (decision.type === 'reject') {

@@ -118,7 +118,9 @@ export function assessCommandRisk(command: Command): RiskLevel {
     case 'exec': {
       const words = [command.program, ...command.args];
       const calls = awsCallsIn(words);
-      return maxRisk(calls.length > 0 ? null : 'modify', programRisk(words), ...calls);
+      // Only `aws …` itself is judged by its operation alone: `bash -c '<x>' aws ec2 describe-instances` runs <x>.
+      const runsAws = /(^|\/)aws$/.test(command.program);
+      return maxRisk(runsAws && calls.length > 0 ? null : 'modify', programRisk(words), ...calls);
     }
     case 'shell': {
       // A rough tokenization is enough to spot `aws ec2 terminate-instances` or `rm -rf` in a

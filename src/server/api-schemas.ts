@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ApprovalDecisionSchema } from '../policy/approval.js';
 import { RISK_LEVELS } from '../policy/risk.js';
-import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema } from '../wire/schema.js';
+import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema, RiskLevelSchema } from '../wire/schema.js';
 import { queryBool, queryInt } from './route-spec.js';
 
 const Id = z.string().min(1).max(200);
@@ -52,6 +52,8 @@ export const DecisionBody = z.object({
   decision: ApprovalDecisionSchema,
   approved_by: z.string().trim().min(1, 'name who decides (approved_by)').max(200),
   notes: z.string().max(10_000).nullable().optional(),
+  /** Edit-and-approve: the highest risk accepted for the edited plan when it is rated above the one shown (else 409). */
+  accept_risk: RiskLevelSchema.optional(),
 });
 
 /** A plan, or a single request (run as a plan of one). */

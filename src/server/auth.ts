@@ -82,6 +82,9 @@ function refuse(request: FastifyRequest, reply: FastifyReply, message: string, s
   return reply.send({ error: { code: status === 401 ? 'Unauthorized' : 'Forbidden', message } });
 }
 
+/** A base no request can name, so `next` resolving to it means a path on this server. */
+const SAME_ORIGIN = 'http://same.invalid';
+
 export function registerAuth(app: FastifyInstance, token: string): void {
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0];
@@ -103,7 +106,10 @@ export function registerAuth(app: FastifyInstance, token: string): void {
     const query = request.query as Record<string, unknown>;
     const candidate = typeof query.token === 'string' ? query.token : undefined;
     if (!tokenMatches(candidate, token)) return refuse(request, reply, candidate === undefined ? 'Enter the API token' : 'Invalid API token');
-    const next = typeof query.next === 'string' && /^\/(?!\/)/.test(query.next) ? query.next : '/';
+    let next = '/';
+    // Resolved the way a browser would (`\` is `/`, CR/LF/tab dropped): only a path on this server is followed.
+    const target = typeof query.next === 'string' && URL.canParse(query.next, SAME_ORIGIN) ? new URL(query.next, SAME_ORIGIN) : null;
+    if (target?.origin === SAME_ORIGIN) next = target.pathname + target.search + target.hash;
     reply.setCookie(TOKEN_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict' });
     return reply.code(303).header('cache-control', 'no-store').redirect(next);
   });

@@ -76,8 +76,14 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
     },
   };
   // Open event streams would hold `close()` forever: end them first.
+  let closing = false;
   app.addHook('preClose', async () => {
+    closing = true;
     for (const close of [...closers]) close();
+  });
+  // A response finished while closing ends its keep-alive socket, or close() waits for the idle timeout (72 s).
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler(async (err, _request, reply) => {

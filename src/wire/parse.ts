@@ -97,26 +97,36 @@ function parseJsonText(text: string): unknown {
   }
 }
 
+/** Deeper input is refused: real requests nest a few levels, and recursion over hostile depth overflows the stack. */
+export const MAX_INPUT_DEPTH = 64;
+
 /**
  * Own `__proto__` keys (JSON.parse makes them) would be swallowed by object assignment
- * while parsing: an env variable or a dependency would silently disappear. Refuse them.
+ * while parsing: an env variable or a dependency would silently disappear. Refuse them, and
+ * input nested more than MAX_INPUT_DEPTH levels.
  */
-function protoKeyIssues(value: unknown, path: PropertyKey[] = [], depth = 0): ValidationIssue[] {
-  if (value === null || typeof value !== 'object' || depth > 64) return [];
+function structureIssues(value: unknown, path: PropertyKey[] = []): ValidationIssue[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (path.length > MAX_INPUT_DEPTH) {
+    return [{ code: 'InvalidField', field: formatPath(path), reason: `nested more than ${MAX_INPUT_DEPTH} levels deep` }];
+  }
   const issues: ValidationIssue[] = [];
   if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
     const field = formatPath([...path, '__proto__']);
     issues.push({ code: unknownKeyCode(field), field, reason: 'the key "__proto__" is not allowed' });
   }
-  for (const [key, child] of Object.entries(value)) issues.push(...protoKeyIssues(child, [...path, Array.isArray(value) ? Number(key) : key], depth + 1));
+  for (const [key, child] of Object.entries(value)) {
+    issues.push(...structureIssues(child, [...path, Array.isArray(value) ? Number(key) : key]));
+    if (issues.length > 0 && path.length >= MAX_INPUT_DEPTH) break; // one issue per too-deep subtree is enough
+  }
   return issues;
 }
 
 /** Any schema at the boundary: a ValidationError naming each bad field, never a raw ZodError. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const data = typeof input === 'string' ? parseJsonText(input) : input;
-  const proto = protoKeyIssues(data);
-  if (proto.length > 0) throw new ValidationError(proto);
+  const structure = structureIssues(data);
+  if (structure.length > 0) throw new ValidationError(structure);
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   throw new ValidationError(result.error.issues.map((i) => toIssue(i, data)));

@@ -13,7 +13,10 @@ const Id = z.guid();
 export const GeneratedId = Id.default(() => randomUUID());
 const Timestamp = z.iso.datetime({ offset: true });
 const NonEmpty = z.string().min(1, 'must not be empty');
-const NoNul = NonEmpty.refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+const withoutNul = (s: string) => !s.includes('\0');
+/** What reaches `spawn` (args, env values) cannot hold a NUL: refuse it here, naming the field. */
+const SpawnText = z.string().refine(withoutNul, 'must not contain NUL bytes');
+const NoNul = NonEmpty.refine(withoutNul, 'must not contain NUL bytes');
 /** Program and interpreter names: a blank one would be spawned as an empty file name. */
 const ProgramName = NoNul.refine((s) => s.trim().length > 0, 'must not be blank');
 
@@ -33,12 +36,12 @@ const defaultMetadata = () => ({ source: null, conversation_id: null, tags: {} }
 export const ExecCommandSchema = z.object({
   type: z.literal('exec'),
   program: ProgramName,
-  args: z.array(z.string()).default([]),
+  args: z.array(SpawnText).default([]),
 });
 
 export const ShellCommandSchema = z.object({
   type: z.literal('shell'),
-  command: NonEmpty,
+  command: NoNul,
   shell: ProgramName.default('bash'),
 });
 
@@ -52,7 +55,7 @@ export const AwsCliCommandSchema = z.object({
   type: z.literal('aws_cli'),
   service: NoNul,
   operation: NoNul,
-  args: z.array(z.string()).default([]),
+  args: z.array(SpawnText).default([]),
   profile: NoNul.nullable().default(null),
   region: NoNul.nullable().default(null),
 });
@@ -101,7 +104,7 @@ export const RetryConfigSchema = z.object({
 const requestFields = {
   id: GeneratedId,
   command: CommandSchema,
-  env: z.record(EnvName, z.string()).default({}),
+  env: z.record(EnvName, SpawnText).default({}),
   working_dir: NoNul.nullable().default(null),
   timeout_ms: z.int().positive('must be a positive number of milliseconds').nullable().default(null),
   /** Where to write this execution's log instead of `<log_dir>/<id>.log`. */

@@ -75,10 +75,8 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       signals++;
       if (signals === 1) {
         say(`Shutting down: waiting up to ${drainMs} ms for running commands (Ctrl-C again to cancel them)`);
-        void server
-          .close()
-          .then(() => engine.shutdown({ mode: 'drain', timeout_ms: drainMs }))
-          .then(() => resolve(EXIT.OK));
+        // Both at once: an open `?wait=true` request holds server.close() until its command ends.
+        void Promise.all([server.close(), engine.shutdown({ mode: 'drain', timeout_ms: drainMs })]).then(() => resolve(EXIT.OK));
       } else if (signals === 2) {
         say('Cancelling running commands');
         void engine.shutdown({ mode: 'cancel' });

@@ -174,7 +174,8 @@ export async function pageApproval(root, scope, id) {
       if (open) editArea.focus();
     }
 
-    async function decide(decision) {
+    /** `acceptRisk`: the approver confirmed an edit rated above the risk shown. */
+    async function decide(decision, acceptRisk) {
       clearError();
       const approver = name.value.trim();
       if (!approver) {
@@ -185,7 +186,8 @@ export async function pageApproval(root, scope, id) {
       storageSet(localStorage, APPROVER_KEY, approver);
       for (const b of buttons) b.disabled = true;
       try {
-        const updated = await api('POST', `/api/approvals/${encodeURIComponent(id)}/decision`, { decision, approved_by: approver, notes: notes.value.trim() || null });
+        const body = { decision, approved_by: approver, notes: notes.value.trim() || null, ...(acceptRisk ? { accept_risk: acceptRisk } : {}) };
+        const updated = await api('POST', `/api/approvals/${encodeURIComponent(id)}/decision`, body);
         if (!scope.alive) return;
         approval = updated;
         render();
@@ -194,6 +196,12 @@ export async function pageApproval(root, scope, id) {
       } catch (err) {
         if (!scope.alive) return;
         for (const b of buttons) b.disabled = false;
+        if (err instanceof ApiError && err.error.code === 'ApprovalRequired' && decision.type === 'modify_and_approve') {
+          // The edit is riskier than what was reviewed: say so, and run it only on a second, explicit click.
+          const confirm = h('button', { type: 'button', class: 'btn btn-danger', testid: 'accept-risk-button', onclick: () => decide(decision, 'destructive') }, 'Run the edited plan at its higher risk');
+          showError([...errorContent(err, 'The edit raises the risk'), h('div', { class: 'button-row' }, confirm)]);
+          return;
+        }
         showError(errorContent(err, err instanceof ApiError && err.status === 400 ? 'The server refused this decision:' : undefined));
         if (err instanceof ApiError && err.status === 409) {
           try {

@@ -4,7 +4,7 @@ import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { bodyOf, route, type RouteSpec } from '../route-spec.js';
-import { planOfOne } from '../submit.js';
+import { planOfOne, withoutLogPaths } from '../submit.js';
 
 const BAD_INPUT = { description: 'Invalid input; `error.field` names the first bad field', schema: 'Error' };
 const NOT_FOUND = { description: 'No such approval', schema: 'Error' };
@@ -14,7 +14,7 @@ const planOrRequest = {
   schema: PlanOrRequest,
   // Decided by shape first, so errors name fields of the one that was meant, not a union's.
   parse: (input: unknown) =>
-    typeof input === 'object' && input !== null && 'commands' in input ? parsePlan(input) : planOfOne(parseRequest(input)),
+    withoutLogPaths(typeof input === 'object' && input !== null && 'commands' in input ? parsePlan(input) : planOfOne(parseRequest(input))),
 };
 
 export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
@@ -71,14 +71,22 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'Approve (starts the plan), modify and approve (starts the edited plan, re-validated and re-assessed), or reject with a reason',
       tag: 'approvals',
       params: IdParams,
-      body: bodyOf(DecisionBody),
+      body: {
+        schema: DecisionBody,
+        parse: (input: unknown) => {
+          const body = bodyOf(DecisionBody).parse(input);
+          if (body.decision.type === 'modify_and_approve') withoutLogPaths(body.decision.modified_plan, 'decision.modified_plan.');
+          return body;
+        },
+      },
       responses: {
         200: { description: 'Decided; `execution_id` is the plan that started', schema: ApprovalEntry },
         400: BAD_INPUT,
         404: NOT_FOUND,
-        409: { description: 'Already decided', schema: 'Error' },
+        409: { description: 'Already decided, or an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`)', schema: 'Error' },
       },
-      handler: async ({ params, body }) => approvals.decide(params.id, body.decision, { approved_by: body.approved_by, notes: body.notes ?? null }),
+      handler: async ({ params, body }) =>
+        approvals.decide(params.id, body.decision, { approved_by: body.approved_by, notes: body.notes ?? null }, { acceptRisk: body.accept_risk }),
     }),
   ];
 }

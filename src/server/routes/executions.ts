@@ -8,7 +8,7 @@ import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/sch
 import { Accepted, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { route, type RouteSpec } from '../route-spec.js';
-import { submit } from '../submit.js';
+import { submit, withoutLogPaths } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
 const ERRORS = {
@@ -31,7 +31,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId,
       summary,
       tag: 'executions',
-      body: { schema: component, parse },
+      body: { schema: component, parse: (input: unknown) => withoutLogPaths(parse(input)) },
       responses: accepted,
       handler: async ({ body, reply }) => {
         const answer = await submit(ctx, body);
