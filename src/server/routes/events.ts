@@ -90,9 +90,16 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
         raw.write(': stream open\n\n');
         const heartbeat = setInterval(() => void write(': keepalive\n\n'), HEARTBEAT_MS);
         request.raw.on('close', stream.stop);
-        await stream.begin();
-        clearInterval(heartbeat);
-        if (!raw.destroyed) raw.end('event: end\ndata: {}\n\n');
+        let ending = 'event: end\ndata: {}\n\n';
+        try {
+          await stream.begin();
+        } catch (err) {
+          // The response is hijacked: a replay that could not be read is told on the stream itself.
+          ending = `event: error\ndata: ${JSON.stringify(httpErrorOf(err).body.error)}\n\n${ending}`;
+        } finally {
+          clearInterval(heartbeat);
+          if (!raw.destroyed) raw.end(ending);
+        }
         return reply;
       },
     }),
@@ -143,7 +150,7 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
         },
         (err: unknown) => {
           // A replay that could not be read (an I/O error): say so on this subscription.
-          subscriptions.delete(key);
+          if (subscriptions.get(key) === stream.stop) subscriptions.delete(key);
           fail(err, key);
         },
       );
@@ -163,7 +170,14 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
         fail(err);
       }
     });
-    const heartbeat = setInterval(() => socket.ping(), HEARTBEAT_MS);
+    // A client that stopped answering pings (a half-open connection) is dropped with its subscriptions.
+    let answered = true;
+    socket.on('pong', () => (answered = true));
+    const heartbeat = setInterval(() => {
+      if (!answered) return socket.terminate();
+      answered = false;
+      socket.ping();
+    }, HEARTBEAT_MS);
     const closeSocket = () => socket.close(1001, 'server closing');
     const unregister = ctx.onClose(closeSocket);
     socket.on('close', () => {
