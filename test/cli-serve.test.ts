@@ -93,5 +93,5 @@ test('a client waiting for a result does not hold shutdown: --drain-timeout ends
   server.child.kill('SIGINT');
   expect(await server.exited).toBe(0);
   const answer = await waiting;
-  if (answer) expect(answer.body.result.status).toBe('cancelled');
+  if (answer) expect(answer.body.status).toBe('cancelled');
 });
