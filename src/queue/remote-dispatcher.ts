@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ExecutionConfig } from '../config.js';
 import { ExecutionError } from '../errors.js';
 import { finishUnstarted, finishWithResult, resultWithoutOutput, type CommandContext } from '../engine/run-command.js';
@@ -15,26 +15,18 @@ import type { TrackedCommand } from '../engine/tracked.js';
 import { LineBatch } from '../runner/line-splitter.js';
 import { LogFile } from '../sinks/log-file.js';
 import type { ExecutionEvent, ExecutionResult } from '../wire/types.js';
-import { JOB_NAME, keys, type CommandJob, type ReplyMessage } from './protocol.js';
+import { JOB_NAME, jobIdOf, keys, type CommandJob, type ReplyMessage } from './protocol.js';
+import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
 import type { RedisConfig } from './redis-config.js';
 
 const READ_BLOCK_MS = 1_000;
 /** Beyond the kill grace, how long a worker has to confirm a cancel before the submitter ends the run itself. */
 const CANCEL_CONFIRM_MS = 10_000;
 const READ_COUNT = 200;
-
-export function redisConnection(url: string): Redis {
-  // BullMQ's blocking commands need unlimited retries per request.
-  const connection = new Redis(url, { maxRetriesPerRequest: null });
-  // Connection errors are retried by ioredis and surface as timeouts where they matter.
-  connection.on('error', () => {});
-  return connection;
-}
-
-/** A Redis URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
+/** How often the submitter checks that each of its jobs is still queued or held by a live worker. */
+const WATCH_MS = 5_000;
+/** A Redis call the submitter waits on (cancel, cleanup) gives up after this long. */
+const CALL_TIMEOUT_MS = 5_000;
 
 export class RemoteDispatcher {
   readonly clientId = randomUUID();
@@ -47,7 +39,14 @@ export class RemoteDispatcher {
   private reader!: Redis;
   private commands!: Redis;
   private eventsConnection!: Redis;
+  /** Connections BullMQ made from ours (QueueEvents' blocking one): closed with ours. */
+  private readonly duplicates: Redis[] = [];
   private readLoop: Promise<void> | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private watching = false;
+  /** Resolves at close: a blocked read must not wait on a connection that, offline, never answers. */
+  private stop!: () => void;
+  private readonly stopped = new Promise<null>((resolve) => (this.stop = () => resolve(null)));
 
   constructor(
     private readonly config: ExecutionConfig,
@@ -64,11 +63,11 @@ export class RemoteDispatcher {
     return (this.started ??= (async () => {
       this.commands = redisConnection(this.redis.url);
       this.reader = redisConnection(this.redis.url);
-      this.eventsConnection = redisConnection(this.redis.url);
+      this.eventsConnection = trackCopies(redisConnection(this.redis.url), this.duplicates);
       this.queue = new Queue(this.redis.queue, { connection: this.commands });
       this.events = new QueueEvents(this.redis.queue, { connection: this.eventsConnection });
       // A job BullMQ gave up on (its worker stopped renewing the lock) never sends a result.
-      this.events.on('failed', ({ jobId, failedReason }) => this.runs.get(jobId)?.lost(failedReason));
+      this.events.on('failed', ({ jobId, failedReason }) => this.runOfJob(jobId)?.lost(failedReason));
       // Connection trouble is retried underneath and reported through timeouts and failed runs.
       this.queue.on('error', () => {});
       this.events.on('error', () => {});
@@ -78,7 +77,9 @@ export class RemoteDispatcher {
       });
       try {
         await Promise.race([Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]), timeout]);
-        await Promise.race([this.queue.setGlobalConcurrency(this.redis.global_concurrency ?? this.config.max_concurrent_executions), timeout]);
+        // Set only when asked: the limit is the fleet's, and an engine started without one
+        // (a one-off `run --redis`) must not overwrite what another configured.
+        if (this.redis.global_concurrency !== null) await Promise.race([this.queue.setGlobalConcurrency(this.redis.global_concurrency), timeout]);
       } catch (err) {
         this.started = null;
         await this.disconnect();
@@ -87,7 +88,50 @@ export class RemoteDispatcher {
         clearTimeout(timer);
       }
       this.readLoop = this.readReplies();
+      this.watchdog = setInterval(() => void this.watch(), WATCH_MS);
+      this.watchdog.unref();
     })());
+  }
+
+  private runOfJob(jobId: string): RemoteRun | undefined {
+    const run = this.runs.get(jobId.slice(0, jobId.lastIndexOf('_')));
+    return run?.jobId === jobId ? run : undefined;
+  }
+
+  /**
+   * BullMQ notices a dead worker only from another live worker. When none is left, or the
+   * job vanished (Redis restarted without persistence), nothing would ever end the run: look
+   * at each job here, and end a run whose job is twice in a row neither queued nor held.
+   */
+  private async watch(): Promise<void> {
+    if (this.watching || this.closed || this.runs.size === 0) return;
+    this.watching = true;
+    try {
+      for (const run of [...this.runs.values()]) {
+        if (run.jobId === null || run.isFinished) continue;
+        let verdict: string | null;
+        try {
+          verdict = await within(this.jobTrouble(run.jobId), CALL_TIMEOUT_MS, 'checking a job');
+        } catch (err) {
+          run.unreachable(Math.max(30_000, 3 * this.redis.connect_timeout_ms), (err as Error).message);
+          continue;
+        }
+        // Ended here: a worker that starts later must not run it again unobserved.
+        if (run.observe(verdict)) void this.withdraw(run.jobId);
+      }
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  /** Why this job will never report, or null if it may still. */
+  private async jobTrouble(jobId: string): Promise<string | null> {
+    const state = await this.queue.getJobState(jobId);
+    if (state === 'unknown') return 'the job left the queue without a result (was Redis restarted without persistence?)';
+    if (state !== 'active') return null;
+    // A live worker renews the lock; without one, the worker died and no other worker noticed.
+    if (await this.commands.exists(`${this.queue.toKey(jobId)}:lock`)) return null;
+    return 'no worker holds the job any more (its worker died, and no other worker was running to notice)';
   }
 
   /** Like `runCommand`: waits for an engine slot, then for the worker; never rejects. */
@@ -99,14 +143,23 @@ export class RemoteDispatcher {
       return finishUnstarted(ctx, state, 'cancelled', ExecutionError.cancelled().message);
     }
     const run = new RemoteRun(ctx, state);
+    const jobId = jobIdOf(this.clientId, state.id);
     try {
       await this.start();
       if (state.abort.signal.aborted) return finishUnstarted(ctx, state, 'cancelled', ExecutionError.cancelled().message);
       this.runs.set(state.id, run);
       const job: CommandJob = { request: state.request, reply_to: this.replyKey, plan_id: state.planId };
       // Finished jobs are not kept: the submitter's history and log hold the outcome.
-      await this.queue.add(JOB_NAME, job, { jobId: state.id, attempts: 1, removeOnComplete: true, removeOnFail: true });
-      const onAbort = () => void this.cancel(state.id, run);
+      const adding = this.queue.add(JOB_NAME, job, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
+      try {
+        await within(adding, this.redis.connect_timeout_ms, 'queueing the command');
+      } catch (err) {
+        // Redis may still take the job when it comes back: make sure it then does not run.
+        void this.withdraw(jobId);
+        throw err;
+      }
+      run.jobId = jobId;
+      const onAbort = () => void this.cancel(jobId, run);
       state.abort.signal.addEventListener('abort', onAbort, { once: true });
       if (state.abort.signal.aborted) onAbort();
       return await run.done;
@@ -119,26 +172,33 @@ export class RemoteDispatcher {
   }
 
   /** A queued job is taken out of the queue; a running one is stopped by its worker. */
-  private async cancel(id: string, run: RemoteRun): Promise<void> {
+  private async cancel(jobId: string, run: RemoteRun): Promise<void> {
+    // First, before any Redis call: a worker that died, a fleet that is gone or a Redis that
+    // does not answer never confirms, and the run must still end.
+    run.expectCancelWithin(this.config.kill_grace_ms + CANCEL_CONFIRM_MS);
     try {
-      await this.commands.set(keys.cancelled(this.redis.queue, id), '1', 'EX', 24 * 60 * 60);
-      const job = await this.queue.getJob(id);
-      const state = job ? await job.getState() : 'unknown';
+      await within(this.commands.set(keys.cancelled(this.redis.queue, jobId), '1', 'EX', 24 * 60 * 60), CALL_TIMEOUT_MS, 'marking the job cancelled');
+      const job = await within(this.queue.getJob(jobId), CALL_TIMEOUT_MS, 'finding the job');
+      const state = job ? await within(job.getState(), CALL_TIMEOUT_MS, 'reading the job state') : 'unknown';
       if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children')) {
         try {
-          await job.remove();
+          await within(job.remove(), CALL_TIMEOUT_MS, 'removing the job');
           run.cancelledBeforeStart();
           return;
         } catch {
           // Taken by a worker meanwhile: tell it.
         }
       }
-      await this.commands.publish(keys.cancelChannel(this.redis.queue), id);
-      // A worker that died (or a fleet that is gone) never answers: do not wait forever.
-      run.expectCancelWithin(this.config.kill_grace_ms + CANCEL_CONFIRM_MS);
+      await within(this.commands.publish(keys.cancelChannel(this.redis.queue), jobId), CALL_TIMEOUT_MS, 'announcing the cancel');
     } catch (err) {
-      process.emitWarning(`cloudops-execution-engine: could not cancel queued command ${id}: ${(err as Error).message}`);
+      process.emitWarning(`cloudops-execution-engine: could not cancel queued command ${run.id}: ${(err as Error).message}`);
     }
+  }
+
+  /** A job the submitter gave up on must not run if Redis takes it late: mark it cancelled and remove it. */
+  private async withdraw(jobId: string): Promise<void> {
+    await this.commands.set(keys.cancelled(this.redis.queue, jobId), '1', 'EX', 24 * 60 * 60).catch(() => null);
+    await this.queue.remove(jobId).catch(() => 0);
   }
 
   private async readReplies(): Promise<void> {
@@ -147,7 +207,10 @@ export class RemoteDispatcher {
     while (!this.closed) {
       let reply: Array<[string, Array<[string, string[]]>]> | null;
       try {
-        reply = (await this.reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.replyKey, lastId)) as typeof reply;
+        const reading = this.reader.xread('COUNT', READ_COUNT, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.replyKey, lastId) as Promise<typeof reply>;
+        reading.catch(() => null); // abandoned at close
+        reply = await Promise.race([reading, this.stopped]);
+        if (this.closed) return;
       } catch (err) {
         if (this.closed) return;
         process.emitWarning(`cloudops-execution-engine: reading worker replies failed, retrying: ${(err as Error).message}`);
@@ -159,7 +222,14 @@ export class RemoteDispatcher {
           lastId = entryId;
           const data = fields[fields.indexOf('m') + 1];
           if (!data) continue;
-          for (const message of JSON.parse(data) as ReplyMessage[]) this.runs.get(message.id)?.receive(message);
+          let messages: ReplyMessage[];
+          try {
+            messages = JSON.parse(data) as ReplyMessage[];
+          } catch (err) {
+            process.emitWarning(`cloudops-execution-engine: skipped an unreadable worker reply ${entryId}: ${(err as Error).message}`);
+            continue;
+          }
+          for (const message of messages) this.runs.get(message.id)?.receive(message);
           sinceTrim++;
         }
       }
@@ -174,11 +244,14 @@ export class RemoteDispatcher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stop();
     if (!this.started) return;
     if (!(await this.started.then(() => true, () => false))) return;
-    this.reader.disconnect(); // ends the blocking read
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.stop();
+    this.reader.disconnect();
     await this.readLoop?.catch(() => {});
-    await this.commands.del(this.replyKey).catch(() => 0);
+    await within(this.commands.del(this.replyKey), 2_000, 'removing the reply stream').catch(() => 0);
     await this.disconnect();
   }
 
@@ -186,20 +259,28 @@ export class RemoteDispatcher {
     // Closing BullMQ's objects waits on their connections: bounded, in case Redis is gone.
     const closing = Promise.allSettled([this.events.close(), this.queue.close()]);
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-    // BullMQ leaves connections it was given open: they are ours to close.
-    for (const connection of [this.reader, this.eventsConnection, this.commands]) connection.disconnect();
+    // BullMQ leaves connections it was given open, and copies it made of them: ours to close.
+    for (const connection of [...this.duplicates, this.reader, this.eventsConnection, this.commands]) connection.disconnect();
   }
 }
 
 /** One queued command on the submitting side: the worker's messages, applied in order. */
 class RemoteRun {
   readonly done: Promise<ExecutionResult>;
+  /** Set once the job is in the queue. */
+  jobId: string | null = null;
   private resolve!: (result: ExecutionResult) => void;
   private log: LogFile | null = null;
   private starts = 0;
   private finished = false;
   /** Messages are applied one after another (opening the log and writing it are async). */
   private chain: Promise<void> = Promise.resolve();
+  /** The last message taken: its attempt and number. */
+  private lastRun: string | null = null;
+  private lastSeq = 0;
+  /** Watchdog: consecutive checks that found the job in trouble, and since when Redis has not answered. */
+  private troubled = 0;
+  private unreachableSince: number | null = null;
 
   constructor(
     private readonly ctx: CommandContext,
@@ -208,7 +289,18 @@ class RemoteRun {
     this.done = new Promise((resolve) => (this.resolve = resolve));
   }
 
+  get id(): string {
+    return this.state.id;
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
   receive(message: ReplyMessage): void {
+    if (message.run === this.lastRun && message.seq <= this.lastSeq) return; // written twice
+    this.lastRun = message.run;
+    this.lastSeq = message.seq;
     this.chain = this.chain.then(() => this.apply(message)).catch((err: unknown) => void this.fail(`Internal error: ${(err as Error).message}`));
   }
 
@@ -269,36 +361,39 @@ class RemoteRun {
 
   /** BullMQ failed the job without a result: its worker died (or the job could not be processed). */
   lost(reason: string): void {
-    this.chain = this.chain.then(async () => {
-      if (this.finished) return;
-      const error = `Worker lost: ${reason}`;
-      this.log?.note(error);
-      await this.closeLog({ status: 'failed', exit_code: '-1', completed_at: new Date().toISOString(), error });
-      this.finish(resultWithoutOutput({ id: this.state.id, status: 'failed', error, startedAt: this.state.startedAt, logPath: this.state.logPath, attempts: this.starts }));
-    });
+    this.endHere('failed', `Worker lost: ${reason}`);
+  }
+
+  /** A watchdog check: `trouble` says why the job will never report (null: it may). Twice in a row ends the run (true). */
+  observe(trouble: string | null): boolean {
+    this.unreachableSince = null;
+    this.troubled = trouble === null ? 0 : this.troubled + 1;
+    if (trouble === null || this.troubled < 2) return false;
+    this.lost(trouble);
+    return true;
+  }
+
+  /** A watchdog check Redis did not answer: after `limitMs` of that, the outcome is unknowable here. */
+  unreachable(limitMs: number, why: string): void {
+    const now = Date.now();
+    this.unreachableSince ??= now;
+    if (now - this.unreachableSince >= limitMs) this.endHere('failed', `Queue unavailable: ${why} for ${Math.round((now - this.unreachableSince) / 1000)} s; the command's outcome is unknown`);
   }
 
   /** If no result arrives in time after a cancel, end as cancelled here (the worker is gone or unreachable). */
   expectCancelWithin(ms: number): void {
-    const timer = setTimeout(() => {
-      this.chain = this.chain.then(async () => {
-        if (this.finished) return;
-        const error = `${ExecutionError.cancelled().message} (no worker confirmed it within ${ms} ms)`;
-        this.log?.note(error);
-        await this.closeLog({ status: 'cancelled', exit_code: '-1', completed_at: new Date().toISOString(), error });
-        this.finish(resultWithoutOutput({ id: this.state.id, status: 'cancelled', error, startedAt: this.state.startedAt, logPath: this.state.logPath, attempts: this.starts }));
-      });
-    }, ms);
+    const timer = setTimeout(() => this.endHere('cancelled', `${ExecutionError.cancelled().message} (no worker confirmed it within ${ms} ms)`), ms);
     timer.unref();
     void this.done.then(() => clearTimeout(timer));
   }
 
+  /** The job was taken out of the queue before a worker ran it (again). */
   cancelledBeforeStart(): void {
     this.chain = this.chain.then(() => {
-      if (!this.finished && this.starts === 0) {
-        this.finished = true;
-        this.resolve(finishUnstarted(this.ctx, this.state, 'cancelled', ExecutionError.cancelled().message));
-      }
+      if (this.finished) return;
+      if (this.starts > 0) return this.endHere('cancelled', `${ExecutionError.cancelled().message} while queued to run again`);
+      this.finished = true;
+      this.resolve(finishUnstarted(this.ctx, this.state, 'cancelled', ExecutionError.cancelled().message));
     });
   }
 
@@ -308,6 +403,16 @@ class RemoteRun {
       this.resolve(finishUnstarted(this.ctx, this.state, 'failed', error));
     }
     return this.done;
+  }
+
+  /** Ends the run from this side, with no result from a worker: the log says why. */
+  private endHere(status: 'failed' | 'cancelled', error: string): void {
+    this.chain = this.chain.then(async () => {
+      if (this.finished) return;
+      this.log?.note(error);
+      await this.closeLog({ status, exit_code: '-1', completed_at: new Date().toISOString(), error });
+      this.finish(resultWithoutOutput({ id: this.state.id, status, error, startedAt: this.state.startedAt, logPath: this.state.logPath, attempts: this.starts }));
+    });
   }
 
   private async closeLog(footer: Record<string, string>): Promise<void> {

@@ -16,7 +16,7 @@ import { ValidationError } from '../errors.js';
 import type { ExecutionEvent } from '../wire/types.js';
 import { JOB_NAME, keys, REPLY_TTL_SECONDS, type CommandJob, type ReplyMessage, type WorkerInfo } from './protocol.js';
 import { RedisConfigSchema, type RedisConfigInput } from './redis-config.js';
-import { redisConnection } from './remote-dispatcher.js';
+import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
 
 export interface WorkerOptions {
   redis: RedisConfigInput;
@@ -32,6 +32,8 @@ export interface WorkerOptions {
   /** The local engine's config (log_dir, timeouts, kill grace, ...); `redis` is ignored. */
   engine?: ExecutionConfigInput;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Batches reply messages to one stream and writes them in order (one XADD per batch). */
 class ReplyWriter {
@@ -78,9 +80,14 @@ export class QueueWorker {
   private readonly writerConnection: Redis;
   private readonly subscriber: Redis;
   private readonly jobsConnection: Redis;
-  private readonly writers = new Map<string, ReplyWriter>();
-  /** Submitted id -> the local execution's cancel switch. */
+  /** Copies BullMQ made of `jobsConnection` (the Worker's blocking one). */
+  private readonly copies: Redis[] = [];
+  /** Reply writers by submitter stream, with the jobs using each: dropped when the last is done. */
+  private readonly writers = new Map<string, { writer: ReplyWriter; jobs: number }>();
+  /** Job id -> the local execution's cancel switch. */
   private readonly active = new Map<string, AbortController>();
+  /** Jobs whose lock this worker lost: BullMQ has failed or requeued them, so they must not report. */
+  private readonly abandoned = new Set<string>();
   private closing: Promise<void> | null = null;
 
   private constructor(private readonly options: Required<Omit<WorkerOptions, 'engine' | 'redis'>> & { redis: ReturnType<typeof RedisConfigSchema.parse>; engine: ExecutionConfigInput }) {
@@ -89,7 +96,7 @@ export class QueueWorker {
     this.engine = new ExecutionEngine({ event_buffer_limit: 100_000, ...options.engine, max_concurrent_executions: options.concurrency, redis: null });
     this.writerConnection = redisConnection(redis.url);
     this.subscriber = redisConnection(redis.url);
-    this.jobsConnection = redisConnection(redis.url);
+    this.jobsConnection = trackCopies(redisConnection(redis.url), this.copies);
     this.worker = new Worker(redis.queue, (job, _token, signal) => this.process(job as Job<CommandJob>, signal), {
       connection: this.jobsConnection,
       concurrency: options.concurrency,
@@ -100,6 +107,15 @@ export class QueueWorker {
       autorun: false,
     });
     this.worker.on('error', (err) => process.emitWarning(`cloudops-exec worker: ${err.message}`));
+    // Paused too long (or cut off from Redis) to renew a lock: the job is no longer ours, and
+    // may already run elsewhere. Stop the command rather than let it run unsupervised.
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) {
+        if (!this.active.has(jobId)) continue;
+        this.abandoned.add(jobId);
+        this.active.get(jobId)?.abort();
+      }
+    });
   }
 
   static async start(options: WorkerOptions): Promise<QueueWorker> {
@@ -119,13 +135,25 @@ export class QueueWorker {
       lock_duration_ms: lock,
       engine: options.engine ?? {},
     });
-    await worker.listen();
+    try {
+      await within(worker.listen(), redis.data.connect_timeout_ms, `reaching ${redactUrl(redis.data.url)}`);
+    } catch (err) {
+      // Nothing was taken from the queue: let go of every connection without waiting on Redis.
+      worker.abandon();
+      throw new Error(`Queue unavailable: ${(err as Error).message}`);
+    }
     return worker;
+  }
+
+  private abandon(): void {
+    void this.worker.close(true).catch(() => {});
+    this.engine.close();
+    for (const connection of [...this.copies, this.jobsConnection, this.subscriber, this.writerConnection]) connection.disconnect();
   }
 
   private async listen(): Promise<void> {
     const channel = keys.cancelChannel(this.options.redis.queue);
-    this.subscriber.on('message', (_channel: string, id: string) => this.active.get(id)?.abort());
+    this.subscriber.on('message', (_channel: string, jobId: string) => this.active.get(jobId)?.abort());
     await this.subscriber.subscribe(channel);
     await this.worker.waitUntilReady();
     void this.worker.run().catch((err: unknown) => process.emitWarning(`cloudops-exec worker stopped: ${String(err)}`));
@@ -136,45 +164,61 @@ export class QueueWorker {
     return this.active.size;
   }
 
-  private writer(key: string): ReplyWriter {
-    let writer = this.writers.get(key);
-    if (!writer) this.writers.set(key, (writer = new ReplyWriter(this.writerConnection, key)));
-    return writer;
+  private takeWriter(key: string): ReplyWriter {
+    let entry = this.writers.get(key);
+    if (!entry) this.writers.set(key, (entry = { writer: new ReplyWriter(this.writerConnection, key), jobs: 0 }));
+    entry.jobs++;
+    return entry.writer;
+  }
+
+  /** A submitter's writer is kept while one of its jobs runs here, not for the worker's life. */
+  private releaseWriter(key: string): void {
+    const entry = this.writers.get(key);
+    if (entry && --entry.jobs === 0) this.writers.delete(key);
   }
 
   private async process(job: Job<CommandJob>, signal?: AbortSignal): Promise<{ status: string }> {
     if (job.name !== JOB_NAME) throw new Error(`unknown job ${job.name}`);
     const { request, reply_to } = job.data;
     const id = request.id;
-    const writer = this.writer(reply_to);
+    const jobId = job.id ?? id;
+    const writer = this.takeWriter(reply_to);
+    const run = randomUUID();
+    let seq = 0;
+    const send = (message: DistributiveOmit<ReplyMessage, 'run' | 'seq'>): void => {
+      if (!this.abandoned.has(jobId)) writer.push({ ...message, run, seq: ++seq } as ReplyMessage);
+    };
     const abort = new AbortController();
-    this.active.set(id, abort);
+    this.active.set(jobId, abort);
     signal?.addEventListener('abort', () => abort.abort(), { once: true });
     try {
       // Cancelled between being queued and being taken: say so without starting it.
-      if (await this.writerConnection.exists(keys.cancelled(this.options.redis.queue, id))) abort.abort();
-      // A fresh local id: the same command may come back here (requeued after a lost worker).
-      const local = { ...request, id: randomUUID(), rollback: [] };
+      if (await this.writerConnection.exists(keys.cancelled(this.options.redis.queue, jobId))) abort.abort();
+      // A fresh local id (the same command may come back here, requeued after a lost worker);
+      // the log stays on this machine: a submitter's output_log_path is a path on its own.
+      const local = { ...request, id: randomUUID(), rollback: [], output_log_path: null };
       let localId: string;
       try {
         localId = await this.engine.execute(local, { signal: abort.signal });
       } catch (err) {
         const result = resultWithoutOutput({ id, status: 'failed', error: (err as Error).message, startedAt: null, logPath: '', attempts: 0 });
-        writer.push({ t: 'result', id, result, worker: this.info('') });
+        send({ t: 'result', id, result, worker: this.info('') });
         await writer.flush();
         return { status: result.status };
       }
       const events = this.engine.events(localId);
       const forwarding = (async () => {
-        for await (const event of events) writer.push({ t: 'events', id, events: [{ ...event, execution_id: id } as ExecutionEvent] });
+        for await (const event of events) send({ t: 'events', id, events: [{ ...event, execution_id: id } as ExecutionEvent] });
       })();
       const result = await this.engine.wait(localId);
       await forwarding;
-      writer.push({ t: 'result', id, result: { ...result, id }, worker: this.info(result.log_path) });
+      send({ t: 'result', id, result: { ...result, id }, worker: this.info(result.log_path) });
       await writer.flush();
       return { status: result.status };
     } finally {
-      this.active.delete(id);
+      this.active.delete(jobId);
+      this.abandoned.delete(jobId);
+      this.releaseWriter(reply_to);
     }
   }
 
@@ -191,12 +235,12 @@ export class QueueWorker {
     return (this.closing ??= (async () => {
       await this.worker.close();
       await this.engine.shutdown({ mode: 'drain' });
-      await Promise.all([...this.writers.values()].map((w) => w.flush()));
+      await Promise.all([...this.writers.values()].map((entry) => entry.writer.flush()));
       this.engine.close();
       await this.subscriber.quit().catch(() => this.subscriber.disconnect());
       await this.writerConnection.quit().catch(() => this.writerConnection.disconnect());
-      // BullMQ leaves a connection it was given open: it is ours to close.
-      this.jobsConnection.disconnect();
+      // BullMQ leaves a connection it was given open, and copies it made of it: ours to close.
+      for (const connection of [...this.copies, this.jobsConnection]) connection.disconnect();
     })());
   }
 }

@@ -21,7 +21,7 @@ export async function workerCommand(options: WorkerCliOptions): Promise<number> 
   const { redis: _ignored, ...engine } = engineConfig({ ...options, redis: undefined });
   // Loaded here so the other subcommands do not pay for BullMQ.
   const { QueueWorker } = await import('../../queue/worker.js');
-  const { redactUrl } = await import('../../queue/remote-dispatcher.js');
+  const { redactUrl } = await import('../../queue/connections.js');
   let worker;
   try {
     worker = await QueueWorker.start({
