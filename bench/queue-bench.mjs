@@ -87,7 +87,7 @@ try {
       log_dir: tempDir(),
       store_history: false,
       max_concurrent_executions: PER_WORKER * count,
-      redis: { url: redis.url, queue },
+      redis: { url: redis.url, queue, global_concurrency: PER_WORKER * count },
     });
     const ms = await runAll(engine);
     await engine.shutdown();
