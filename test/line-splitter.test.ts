@@ -11,7 +11,8 @@ const strings = (batch: LineBatch) => batch.toBuffers().map(String);
 function split(chunks: Array<string | Buffer>, maxLineBytes = 1024): string[] {
   const splitter = new LineSplitter(maxLineBytes);
   const lines: Buffer[] = [];
-  for (const chunk of chunks) lines.push(...splitter.push(typeof chunk === 'string' ? b(chunk) : chunk).toBuffers());
+  // Copied: a batch is valid until the next push.
+  for (const chunk of chunks) lines.push(...splitter.push(typeof chunk === 'string' ? b(chunk) : chunk).toBuffers().map((line) => Buffer.from(line)));
   lines.push(...splitter.end().toBuffers());
   return lines.map((line) => line.toString('utf8'));
 }
@@ -174,14 +175,20 @@ describe('LineSplitter', () => {
 
   function streamed(data: Buffer, cuts: number[], max: number): { lines: Buffer[]; texts: string[] } {
     const splitter = new LineSplitter(max);
-    const batches: LineBatch[] = [];
+    const lines: Buffer[] = [];
+    const texts: string[] = [];
+    const take = (batch: LineBatch) => {
+      // Taken at once: a batch is valid until the next push.
+      lines.push(...batch.toBuffers().map((line) => Buffer.from(line)));
+      texts.push(...batch.texts());
+    };
     let from = 0;
     for (const at of [...cuts, data.length]) {
-      batches.push(splitter.push(data.subarray(from, at)));
+      take(splitter.push(data.subarray(from, at)));
       from = at;
     }
-    batches.push(splitter.end());
-    return { lines: batches.flatMap((batch) => batch.toBuffers()), texts: batches.flatMap((batch) => batch.texts()) };
+    take(splitter.end());
+    return { lines, texts };
   }
 
   test('property: however the stream is chunked, the lines are those of the whole input', () => {
@@ -209,6 +216,18 @@ describe('LineSplitter', () => {
       { numRuns: 500 },
     );
   });
+});
+
+test('a batch joined with a carried-over line stays intact until the next push, and pending bytes survive reuse', () => {
+  const splitter = new LineSplitter(1024);
+  splitter.push(b('ab'));
+  const first = splitter.push(b('c\nde'));
+  expect(first.texts()).toEqual(['abc']);
+  // 'de' was carried in scratch space: it must not be overwritten by the next join.
+  expect(strings(splitter.push(b('f\nxyz\n')))).toEqual(['def', 'xyz']);
+  splitter.push(b('12'));
+  expect(strings(splitter.push(b('3\n45')))).toEqual(['123']);
+  expect(strings(splitter.push(b('6\n')))).toEqual(['456']);
 });
 
 describe('LineBatch', () => {

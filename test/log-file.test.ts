@@ -13,8 +13,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const TS = '2026-12-01T10:00:00.000Z';
 let n = 0;
 
-/** The log body written for `batches`, without the header and footer. */
-async function logged(batches: LineBatch[]): Promise<Buffer> {
+/** The log body written for `batches` (each appended as it comes), without the header and footer. */
+async function logged(batches: Iterable<LineBatch>): Promise<Buffer> {
   const path = join(dir, `${n++}.log`);
   const log = await LogFile.open(path, { kind: 'test' });
   for (const batch of batches) await log.append('stdout', batch, TS);
@@ -24,6 +24,9 @@ async function logged(batches: LineBatch[]): Promise<Buffer> {
   return text.subarray(start, text.lastIndexOf('# end: x\n'));
 }
 
+/** A batch's lines, copied (a splitter's batch is valid until its next push). */
+const copied = (batch: LineBatch) => LineBatch.of(batch.toBuffers().map((line) => Buffer.from(line)));
+
 /** What the log must hold: prefix, the line's bytes, a newline; one line at a time. */
 function expected(batches: LineBatch[]): Buffer {
   const prefix = Buffer.from(`${TS} [stdout] `);
@@ -32,8 +35,12 @@ function expected(batches: LineBatch[]): Buffer {
 
 test('plain lines, CRLF lines, cut pieces and a last line without newline are all written whole', async () => {
   const splitter = new LineSplitter(4);
-  const batches = [splitter.push(Buffer.from('ab\ncd\r\nefghij\nk')), splitter.push(Buffer.from('l\n')), splitter.end()];
-  expect((await logged(batches)).toString()).toBe(
+  function* batches() {
+    yield splitter.push(Buffer.from('ab\ncd\r\nefghij\nk'));
+    yield splitter.push(Buffer.from('l\n'));
+    yield splitter.end();
+  }
+  expect((await logged(batches())).toString()).toBe(
     [`${TS} [stdout] ab`, `${TS} [stdout] cd`, `${TS} [stdout] efgh`, `${TS} [stdout] ij`, `${TS} [stdout] kl`, ''].join('\n'),
   );
 });
@@ -51,14 +58,21 @@ test('property: the log holds every line of any chunked byte stream, prefixed, i
     fc.asyncProperty(bytes, fc.uniqueArray(fc.nat(200), { maxLength: 6 }), fc.integer({ min: 3, max: 64 }), async (data, cuts, max) => {
       const input = Buffer.from(data);
       const splitter = new LineSplitter(max);
-      const batches: LineBatch[] = [];
-      let from = 0;
-      for (const at of [...cuts.filter((c) => c <= input.length).sort((a, b) => a - b), input.length]) {
-        batches.push(splitter.push(input.subarray(from, at)));
-        from = at;
+      const seen: LineBatch[] = [];
+      function* batches() {
+        let from = 0;
+        for (const at of [...cuts.filter((c) => c <= input.length).sort((a, b) => a - b), input.length]) {
+          const batch = splitter.push(input.subarray(from, at));
+          seen.push(copied(batch));
+          yield batch; // logged before the next push, as the runner does
+          from = at;
+        }
+        const last = splitter.end();
+        seen.push(copied(last));
+        yield last;
       }
-      batches.push(splitter.end());
-      expect(await logged(batches)).toEqual(expected(batches));
+      const log = await logged(batches());
+      expect(log).toEqual(expected(seen));
     }),
     { numRuns: 150 },
   );
