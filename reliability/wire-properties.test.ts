@@ -47,6 +47,8 @@ const guid = fc.oneof(
 /** Any text, including non-BMP characters, control characters and lone surrogates. */
 const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }));
 const nonEmpty = text.filter((s) => s.length > 0);
+/** What reaches `spawn` (args, env values, a shell command) may be empty but never holds a NUL. */
+const spawnText = text.filter((s) => !s.includes('\0'));
 const noNul = nonEmpty.filter((s) => !s.includes('\0'));
 const programName = noNul.filter((s) => s.trim().length > 0);
 /**
@@ -75,10 +77,10 @@ const retry = fc.record({
   jitter: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000),
 });
 
-const execCommand = fc.record({ type: fc.constant('exec' as const), program: programName, args: fc.array(text, { maxLength: 4 }) });
+const execCommand = fc.record({ type: fc.constant('exec' as const), program: programName, args: fc.array(spawnText, { maxLength: 4 }) });
 const shellCommand = fc.record({
   type: fc.constant('shell' as const),
-  command: nonEmpty,
+  command: noNul,
   shell: fc.oneof(fc.constantFrom('bash', 'sh', '/bin/sh'), programName),
 });
 const scriptCommand = fc.oneof(
@@ -90,7 +92,7 @@ const command = fc.oneof(execCommand, shellCommand, scriptCommand);
 const requestFields = {
   id: fc.constant<string>(''), // assigned below, unique per plan
   command,
-  env: dict(envName, text),
+  env: dict(envName, spawnText),
   working_dir: nullable(fc.constantFrom(FIXTURES, tmpdir(), '/')),
   timeout_ms: nullable(fc.integer({ min: 1, max: CONFIG.max_timeout_ms })),
   output_log_path: nullable(noNul),
@@ -318,7 +320,7 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
       { path: at('id'), values: ['x', 1] },
       { path: at('timeout_ms'), values: ['abc', 1.5, 0, -5, true] },
       { path: at('env'), values: ['A=1', [], 3] },
-      { path: at('env', 'SOME_VAR'), values: [5, null, ['a']] },
+      { path: at('env', 'SOME_VAR'), values: [5, null, ['a'], 'a\0b'] },
       { path: at('working_dir'), values: [5, '', 'a\0b'] },
       { path: at('output_log_path'), values: [5, ''] },
       { path: at('description'), values: [5, {}] },
@@ -327,8 +329,8 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
       { path: at('rollback'), values: [{}, 'undo'] },
       { path: at('metadata'), values: ['m', 1] },
     );
-    if (c.command.type === 'exec') out.push({ path: at('command', 'program'), values: ['', '   ', 'a\0b', 5, null] }, { path: at('command', 'args'), values: ['ls -la', {}] }, { path: at('command', 'args', 0), values: [1, null] });
-    if (c.command.type === 'shell') out.push({ path: at('command', 'command'), values: ['', 5, []] }, { path: at('command', 'shell'), values: ['', ' ', 5] });
+    if (c.command.type === 'exec') out.push({ path: at('command', 'program'), values: ['', '   ', 'a\0b', 5, null] }, { path: at('command', 'args'), values: ['ls -la', {}] }, { path: at('command', 'args', 0), values: [1, null, 'a\0b'] });
+    if (c.command.type === 'shell') out.push({ path: at('command', 'command'), values: ['', 5, [], 'a\0b'] }, { path: at('command', 'shell'), values: ['', ' ', 5] });
     if (c.command.type === 'script') out.push({ path: at('command', 'path'), values: ['', 'a\0b', 5] }, { path: at('command', 'interpreter'), values: ['', '\t', 5] });
     if (c.retry) {
       out.push({ path: at('retry', 'max_attempts'), values: [0, 1.5, '3'] }, { path: at('retry', 'jitter'), values: [-0.1, 1.5, '0.2'] });
