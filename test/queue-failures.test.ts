@@ -9,12 +9,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { ExecutionEngine } from '../src/index.js';
 import { makeEngine, sh, tempDir, until } from './helpers.js';
 import { freePort, kill } from './support/processes.js';
-import { startRedis, startWorkerProcess, type RedisServer } from './support/redis.js';
+import { startPrivateRedis, startRedis, startWorkerProcess, type RedisServer } from './support/redis.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -30,25 +29,11 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => kill(s)));
 });
 
-/** A redis-server of this test's own, which it may kill. */
+/** A redis-server of this test's own, which it may kill; stopped after the test if still up. */
 async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  servers.push(child);
-  const url = `redis://127.0.0.1:${port}`;
-  await until(async () => {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  }, 10_000, 'redis up');
-  return { url, child };
+  const server = await startPrivateRedis();
+  servers.push(server.child);
+  return server;
 }
 
 /** Whether `promise` settles within `ms` (a bound for a test that would otherwise hang). */

@@ -12,7 +12,7 @@ import type { HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput } from '../wire/types.js';
 import { ApprovalDecisionSchema, planRisk, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
-import { RISK_LEVELS, type RiskLevel } from './risk.js';
+import { maxRisk, type RiskLevel } from './risk.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected';
 
@@ -110,8 +110,8 @@ export class ApprovalQueue {
     if (decision.type === 'modify_and_approve') {
       const edited = planRisk(decision.modified_plan);
       const shown = approval.request.risk_level;
-      const accepted = options.acceptRisk ?? shown;
-      if (RISK_LEVELS.indexOf(edited) > RISK_LEVELS.indexOf(shown) && RISK_LEVELS.indexOf(edited) > RISK_LEVELS.indexOf(accepted)) {
+      const allowed = maxRisk(shown, options.acceptRisk);
+      if (maxRisk(allowed, edited) !== allowed) {
         throw new ExecutionError(
           'ApprovalRequired',
           `The edited plan is rated ${edited}, above the ${shown} shown for approval; it was not started. Decide again with accept_risk "${edited}" to run it anyway.`,

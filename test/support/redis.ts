@@ -34,6 +34,11 @@ export async function startRedis(): Promise<RedisServer> {
     if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`REDIS_URL must be a local server, not ${shared}`);
     return { url: shared, stop: async () => {} };
   }
+  return startPrivateRedis();
+}
+
+/** A `redis-server` of the caller's own (persistence off), which it may also kill: `child`. */
+export async function startPrivateRedis(): Promise<RedisServer & { child: ChildProcess }> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let output = '';
@@ -52,7 +57,7 @@ export async function startRedis(): Promise<RedisServer> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url, stop: () => kill(child) };
+  return { url, child, stop: () => kill(child) };
 }
 
 const BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/cli/main.js');
