@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A throwaway XDG_STATE_HOME: the default log dir is per user, not in the temp dir.
+    setupFiles: ['test/support/state-home.ts'],
     // Real processes: separate forks keep each file's process-exit hooks and signals apart.
     pool: 'forks',
     testTimeout: 30_000,

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import type { ExecutionEngine, ExecutionEvent, ExecutionResult } from '../src/index.js';
-import { groupMembers, isAlive, makeEngine, sh, until } from './helpers.js';
+import { groupMembers, isAlive, makeEngine, processGroupOf, READ_HOST_PID, sh, until } from './helpers.js';
 
 /** Run to the end, collecting the execution's own events through an iterator. */
 async function runAll(engine: ExecutionEngine, request: Parameters<ExecutionEngine['execute']>[0]): Promise<{ result: ExecutionResult; events: ExecutionEvent[] }> {
@@ -129,40 +129,46 @@ function cmdlineOf(pid: number): string {
 }
 
 describe('a tree that ignores SIGTERM', () => {
-  /** Starts `trap '' TERM; ...; sleep 30`, waits until the shell and its sleep are both up, returns their pids. */
+  /**
+   * Starts `trap '' TERM; ...; sleep 30`, waits until the shell and its sleep are both up,
+   * returns the shell's pid, its process group and the group's members.
+   */
   async function startStubborn(engine: ExecutionEngine, timeout_ms?: number) {
     const pids: number[] = [];
-    const id = await engine.execute({ ...sh("trap '' TERM; echo $$; sleep 30"), ...(timeout_ms ? { timeout_ms } : {}) });
+    // The shell's host pid: in a PID namespace (`process_containment`) `$$` is a namespace pid.
+    const id = await engine.execute({ ...sh(`trap '' TERM; ${READ_HOST_PID}; echo $p; sleep 30`), ...(timeout_ms ? { timeout_ms } : {}) });
     const watching = (async () => {
       for await (const e of engine.events(id)) if (e.event_type === 'stdout' && /^\d+$/.test(e.line)) pids.push(Number(e.line));
     })();
     await until(() => pids.length === 1, 30_000, 'shell pid printed');
     const leader = pids[0]!;
-    // The group: the shell (or what it exec'd) and its sleep; wait until the sleep is there.
-    await until(() => groupMembers(leader).some((p) => cmdlineOf(p).startsWith('sleep')), 30_000, 'sleep running');
-    const members = groupMembers(leader);
-    return { id, leader, members, watching };
+    // The group: the shell (or what it exec'd) and its sleep, led by the shell, or in a PID
+    // namespace by `unshare` (with the namespace's init); wait until the sleep is there.
+    const group = processGroupOf(leader)!;
+    await until(() => groupMembers(group).some((p) => cmdlineOf(p).startsWith('sleep')), 30_000, 'sleep running');
+    const members = groupMembers(group);
+    return { id, leader, group, members, watching };
   }
 
   test('timeout: status timeout, killed with SIGKILL after the grace period, nothing left of the tree', async () => {
     const engine = makeEngine({ kill_grace_ms: 300 });
-    const { id, leader, members, watching } = await startStubborn(engine, 2_500);
+    const { id, leader, group, members, watching } = await startStubborn(engine, 2_500);
     expect(members.length).toBeGreaterThanOrEqual(1);
     const result = await engine.wait(id);
     await watching;
     expect(result).toMatchObject({ status: 'timeout', exit_code: -1, signal: 'SIGKILL', error: 'Execution timeout after 2500ms' });
     expect(result.stdout).toBe(`${leader}\n`);
-    await until(() => !members.some(isAlive) && groupMembers(leader).length === 0, 10_000, 'stubborn tree gone');
+    await until(() => !members.some(isAlive) && groupMembers(group).length === 0, 10_000, 'stubborn tree gone');
   });
 
   test('cancel: status cancelled, killed with SIGKILL after the grace period, nothing left of the tree', async () => {
     const engine = makeEngine({ kill_grace_ms: 300 });
-    const { id, leader, members, watching } = await startStubborn(engine);
+    const { id, group, members, watching } = await startStubborn(engine);
     await engine.cancel(id);
     const result = await engine.wait(id);
     await watching;
     expect(result).toMatchObject({ status: 'cancelled', exit_code: -1, signal: 'SIGKILL', error: 'Execution cancelled' });
-    await until(() => !members.some(isAlive) && groupMembers(leader).length === 0, 10_000, 'stubborn tree gone');
+    await until(() => !members.some(isAlive) && groupMembers(group).length === 0, 10_000, 'stubborn tree gone');
     // And the log says so.
     expect(await engine.readLogs(id)).toMatch(/\[engine\] Execution cancelled; process tree signalled/);
   });
@@ -174,7 +180,7 @@ describe('a tree that ignores SIGTERM', () => {
     await engine.shutdown({ mode: 'cancel' });
     for (const s of [a, b]) {
       expect((await engine.wait(s.id)).status).toBe('cancelled');
-      await until(() => !s.members.some(isAlive) && groupMembers(s.leader).length === 0, 10_000, 'stubborn tree gone');
+      await until(() => !s.members.some(isAlive) && groupMembers(s.group).length === 0, 10_000, 'stubborn tree gone');
     }
   });
 });

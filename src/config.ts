@@ -2,11 +2,12 @@
  * Engine configuration: the seed's `ExecutionConfig` fields and defaults, plus the bounds a
  * production engine needs (memory caps, kill grace). Validated like any other input.
  */
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { defaultAwsCliPath } from './runner/aws-cli-path.js';
 import { ApprovalConfigSchema } from './policy/approval.js';
 import { RedisConfigSchema } from './queue/redis-config.js';
 import { RetryConfigSchema } from './wire/schema.js';
@@ -14,9 +15,7 @@ import { formatPath } from './wire/parse.js';
 
 const PositiveInt = z.int().positive();
 
-export function defaultAwsCliPath(): string {
-  return existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
-}
+export { defaultAwsCliPath };
 
 export const ExecutionConfigSchema = z.object({
   /** Timeout for requests that set none (seed default: 2 minutes). */
@@ -25,7 +24,7 @@ export const ExecutionConfigSchema = z.object({
   max_timeout_ms: PositiveInt.default(600_000),
   /** Emit `stdout` / `stderr` line events. Logs and results are kept either way. */
   stream_output: z.boolean().default(true),
-  /** Where log files go; null means `<system temp dir>/cloudops-execution-engine`. */
+  /** Where log files go; null means the per-user state dir (see `defaultLogDir`). */
   log_dir: z.string().min(1).nullable().default(null),
   /** Executions running at once; more are queued as `pending`, never rejected. */
   max_concurrent_executions: PositiveInt.default(10),
@@ -35,6 +34,12 @@ export const ExecutionConfigSchema = z.object({
   max_line_bytes: PositiveInt.default(1024 * 1024),
   /** Grace between SIGTERM and SIGKILL when cancelling or timing out. */
   kill_grace_ms: z.int().nonnegative().default(5_000),
+  /**
+   * How a command's descendants are kept from outliving it: `pid_namespace` (a PID namespace
+   * per command: nothing escapes; commands see namespace pids), `process_group` (group + /proc
+   * walk; a double-forked daemon escapes), `auto` (namespace when running as root and it works).
+   */
+  process_containment: z.enum(['auto', 'pid_namespace', 'process_group']).default('auto'),
   /**
    * AWS CLI binary for `aws_cli` commands. Default: Debian's `/usr/bin/aws` (v2) when it
    * exists, chosen deliberately over whatever `aws` (often a pip v1) comes first on PATH.
@@ -59,6 +64,11 @@ export const ExecutionConfigSchema = z.object({
   aws_endpoint_url: z.url().nullable().default(null),
   /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */
   max_retained_executions: PositiveInt.default(10_000),
+  /**
+   * Largest plan accepted: commands plus their rollback steps. Checked before any per-command
+   * work (each command costs parsing, validation, tracking and a history row).
+   */
+  max_plan_commands: PositiveInt.default(10_000),
   /** Events buffered per slow subscriber before line events are dropped (lifecycle events never are). */
   event_buffer_limit: PositiveInt.default(10_000),
   /** How long one handler call may take before the engine stops waiting for it. */
@@ -94,8 +104,31 @@ export function resolveConfig(input: ExecutionConfigInput = {}): ExecutionConfig
   return config;
 }
 
+/** Default log dirs this process has made (or found) already. */
+const madeStateDirs = new Set<string>();
+
+/**
+ * The default log dir: per user, `$XDG_STATE_HOME/cloudops-execution-engine`, else
+ * `~/.local/state/cloudops-execution-engine`, made with mode 0700. Not a shared temp path:
+ * there another user could plant a `server-token` or read what the history holds.
+ */
+export function defaultLogDir(): string {
+  const xdg = process.env.XDG_STATE_HOME;
+  // The XDG spec says a relative value is invalid and to be ignored.
+  const dir = join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state'), 'cloudops-execution-engine');
+  if (!madeStateDirs.has(dir)) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      madeStateDirs.add(dir);
+    } catch {
+      // Whatever writes there next reports why it cannot.
+    }
+  }
+  return dir;
+}
+
 export function logDirOf(config: ExecutionConfig): string {
-  return config.log_dir ?? join(tmpdir(), 'cloudops-execution-engine');
+  return config.log_dir ?? defaultLogDir();
 }
 
 export function historyPathOf(config: ExecutionConfig): string {

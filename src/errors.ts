@@ -58,6 +58,11 @@ export class ExecutionError extends Error {
   static cancelled(): ExecutionError {
     return new ExecutionError('Cancelled', 'Execution cancelled');
   }
+  /** Work the approval policy holds back; for unverified work the message says what could not be established. */
+  static approvalRequired(kind: 'plan' | 'command', id: string, level: string, assessment: { verified: boolean; reasons: readonly string[] }): ExecutionError {
+    const why = assessment.reasons.length > 0 ? ` (${assessment.verified ? '' : 'unverified: '}${assessment.reasons.join('; ')})` : '';
+    return new ExecutionError('ApprovalRequired', `Approval required but not provided: ${kind} ${id} is ${level}${why}; use executeWithApproval`);
+  }
   static commandFailed(exitCode: number): ExecutionError {
     return new ExecutionError('CommandFailed', `Command failed with exit code ${exitCode}`);
   }

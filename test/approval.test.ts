@@ -102,7 +102,7 @@ describe('an engine with the seed approval policy', () => {
     expect(request).toMatchObject({ description: 'tear down staging', risk_level: 'destructive', requires_approval: true, estimated_duration_ms: 60_000 });
     expect(request.commands.map((c) => [c.description, c.risk_level])).toEqual([
       ['delete the staging stack', 'destructive'],
-      ['echo $HOME', 'modify'],
+      ['echo $HOME', 'read_only'],
     ]);
     expect(request.commands[1]!.dry_run_result).toMatch(/^would run bash -c echo \$HOME with DB_PASSWORD set$/);
     expect(JSON.stringify(request)).not.toContain('x-secret-x');

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
-import { isAlive, tempDir, until } from './helpers.js';
+import { backgroundWritingPid, isAlive, tempDir, until } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(root, 'dist/cli/main.js');
@@ -73,7 +73,7 @@ test('the first Ctrl-C lets running commands finish; the second cancels them and
 
   const second = await serve(logDir, '--approve', 'none');
   const pidFile = join(dir, 'pid');
-  const long = (await second.api('POST', '/api/executions', { command: { type: 'shell', command: `sleep 60 & echo $! > ${pidFile}; wait` } })).body.id;
+  const long = (await second.api('POST', '/api/executions', { command: { type: 'shell', command: `${backgroundWritingPid(pidFile, 'sleep 60')} wait` } })).body.id;
   await until(() => existsSync(pidFile), 10_000, 'grandchild started');
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
   second.child.kill('SIGINT');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parseEvent } from '../src/index.js';
-import { isAlive, tempDir, until } from './helpers.js';
+import { isAlive, processGroupOf, READ_HOST_PID, tempDir, until } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(root, 'dist/cli/main.js');
@@ -202,10 +202,13 @@ describe('logs, list, status', () => {
 
   test('an execution whose engine was killed shows as interrupted', async () => {
     const logDir = tempDir();
-    const victim = startCli(['--log-dir', logDir, 'sh', '--json', 'echo $$; sleep 100']);
+    // The shell's host pid: in a PID namespace `$$` is a namespace pid.
+    const victim = startCli(['--log-dir', logDir, 'sh', '--json', `${READ_HOST_PID}; echo $p; sleep 100`]);
     await until(() => victim.output.stdout.includes('"event_type":"stdout"'), 10_000, 'pid line');
     const lines = victim.output.stdout.trim().split('\n').map((l) => JSON.parse(l) as { execution_id: string; line?: string });
     const shellPid = Number(lines.find((l) => l.line)!.line);
+    // Its group: the shell leads it, or in a PID namespace `unshare` does.
+    const group = processGroupOf(shellPid)!;
     victim.child.kill('SIGKILL');
     await victim.exited;
     try {
@@ -213,7 +216,7 @@ describe('logs, list, status', () => {
       expect(status.stdout, `status exited ${status.status} (${status.signal ?? 'no signal'}): ${status.stderr}`).not.toBe('');
       expect(JSON.parse(status.stdout)).toMatchObject({ status: 'interrupted' });
     } finally {
-      process.kill(-shellPid, 'SIGKILL'); // SIGKILL gave the CLI no chance to clean up: do it here
+      process.kill(-group, 'SIGKILL'); // SIGKILL gave the CLI no chance to clean up: do it here
     }
   });
 });
@@ -229,7 +232,7 @@ describe('history and search', () => {
     expect(all.map((r) => r.status)).toEqual(['failed', 'completed']); // newest first
     const failed = JSON.parse(cli(['history', '--json', '--status', 'failed'], { logDir }).stdout) as Array<{ command: string }>;
     expect(failed.map((r) => r.command)).toEqual(['echo broken >&2; exit 3']);
-    expect(cli(['history', '--status', 'completed'], { logDir }).stdout).toMatch(new RegExp(`^${okId}  completed +modify`, 'm'));
+    expect(cli(['history', '--status', 'completed'], { logDir }).stdout).toMatch(new RegExp(`^${okId}  completed +read_only`, 'm'));
     const found = JSON.parse(cli(['search', '--json', 'needle-in-output'], { logDir }).stdout) as Array<{ id: string }>;
     expect(found.map((r) => r.id)).toEqual([okId]);
     expect(cli(['search', 'no-such-word-anywhere'], { logDir }).stdout).toContain('nothing matches');
@@ -252,7 +255,8 @@ describe('Ctrl-C', () => {
       'long.json',
       JSON.stringify({
         strategy: { type: 'parallel', max_concurrency: null },
-        commands: [0, 1].map((i) => ({ command: { type: 'shell', command: `sh -c 'echo $$; sleep 100' & wait` }, metadata: { tags: { name: `long${i}` } } })),
+        // Each inner shell prints its host pid (in a PID namespace `$$` is a namespace pid).
+        commands: [0, 1].map((i) => ({ command: { type: 'shell', command: `sh -c '${READ_HOST_PID}; echo $p; sleep 100' & wait` }, metadata: { tags: { name: `long${i}` } } })),
       }),
     );
     const run = startCli(['--log-dir', tempDir(), 'run', plan]);
@@ -268,7 +272,9 @@ describe('Ctrl-C', () => {
 
   test('a second SIGINT forces the exit at once and still leaves no process behind', async () => {
     // The tree ignores SIGTERM and the grace is long: only the forced path can end it quickly.
-    const plan = planFile('stubborn.json', JSON.stringify({ commands: [{ command: { type: 'shell', command: "trap '' TERM; echo $$; sleep 100 & echo $!; wait" }, metadata: { tags: { name: 'stubborn' } } }] }));
+    // Each process prints its own host pid (in a PID namespace `$$` and `$!` are namespace pids); `exec` keeps the child's.
+    const command = `trap '' TERM; ${READ_HOST_PID}; echo $p; sh -c '${READ_HOST_PID}; echo $p; exec sleep 100' & wait`;
+    const plan = planFile('stubborn.json', JSON.stringify({ commands: [{ command: { type: 'shell', command }, metadata: { tags: { name: 'stubborn' } } }] }));
     const run = startCli(['--log-dir', tempDir(), 'run', '--kill-grace', '60000', plan]);
     const pids = () => [...run.output.stdout.matchAll(/\[stubborn\] (\d+)$/gm)].map((m) => Number(m[1]));
     await until(() => pids().length === 2, 10_000, 'pids printed');

@@ -1,5 +1,4 @@
 /** ExecutionConfig defaults (the seed's `ExecutionConfig::default()`) and validation. */
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { validationErrorOf } from './helpers.js';
@@ -66,7 +65,7 @@ test('new ExecutionEngine({max_concurrent_executions: 0}) throws a ValidationErr
   expect(err.field).toBe('config.max_concurrent_executions');
 });
 
-test('the log dir defaults to the system temp dir', () => {
-  expect(logDirOf(DEFAULT_CONFIG)).toBe(join(tmpdir(), 'cloudops-execution-engine'));
+test('the log dir defaults to the per-user state dir ($XDG_STATE_HOME under test)', () => {
+  expect(logDirOf(DEFAULT_CONFIG)).toBe(join(process.env.XDG_STATE_HOME!, 'cloudops-execution-engine'));
   expect(logPathOf(resolveConfig({ log_dir: '/logs' }), 'abc')).toBe(join('/logs', 'abc.log'));
 });

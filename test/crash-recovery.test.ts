@@ -7,20 +7,25 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { ExecutionEngine } from '../src/index.js';
-import { isAlive, tempDir, until } from './helpers.js';
+import { isAlive, processGroupOf, READ_HOST_PID, tempDir, until } from './helpers.js';
 
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
 test('an execution whose engine was SIGKILLed is reported interrupted by the next engine, which ends its leftover processes', async () => {
   const logDir = tempDir();
-  // The crashing engine: starts a command, reports its id and pid once output has flowed, then hangs.
+  // The crashing engine: starts a command, reports its id and the host pids of the shell and
+  // its child once output has flowed, then hangs. (In a PID namespace `$$` and `$!` are
+  // namespace pids: each process reads its own from /proc; `exec` keeps the child's.)
+  const command = `echo partial-output-1; echo partial-output-2; ${READ_HOST_PID}; echo "shell $p"; sh -c '${READ_HOST_PID}; echo "child $p"; exec sleep 100' & wait`;
   const script = `
     import { ExecutionEngine } from ${JSON.stringify(DIST)};
     const engine = new ExecutionEngine({ log_dir: ${JSON.stringify(logDir)} });
-    const id = await engine.execute({ command: { type: 'shell', command: 'echo partial-output-1; echo partial-output-2; sleep 100 & echo $$ $!; wait' } });
+    const id = await engine.execute({ command: { type: 'shell', command: ${JSON.stringify(command)} } });
+    const pids = {};
     for await (const e of engine.events(id)) {
-      const m = e.event_type === 'stdout' && /^(\\d+) (\\d+)$/.exec(e.line);
-      if (m) console.log(JSON.stringify({ id, pid: Number(m[1]), grandchild: Number(m[2]) }));
+      const m = e.event_type === 'stdout' && /^(shell|child) (\\d+)$/.exec(e.line);
+      if (m) pids[m[1]] = Number(m[2]);
+      if (m && pids.shell && pids.child) console.log(JSON.stringify({ id, pid: pids.shell, grandchild: pids.child }));
     }
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -33,6 +38,8 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('close', resolve));
   expect(isAlive(pid) && isAlive(grandchild)).toBe(true); // orphaned: nobody else would end them
+  // The group the command ran in (the shell leads it, or in a PID namespace `unshare` does).
+  const group = processGroupOf(pid);
   try {
     const engine = new ExecutionEngine({ log_dir: logDir });
     try {
@@ -52,11 +59,11 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
   } finally {
     // SIGKILL gave the crashed engine no chance to clean up its tree: do it here.
     try {
-      process.kill(-pid, 'SIGKILL');
+      if (group !== null) process.kill(-group, 'SIGKILL');
     } catch {
       // already gone
     }
-    await until(() => !isAlive(pid), 5_000, 'orphaned command to be gone');
+    await until(() => !isAlive(pid) && !isAlive(grandchild), 5_000, 'orphaned command to be gone');
   }
 });
 
@@ -74,7 +81,7 @@ test('the history records executions as they progress and answers for ones this 
     expect(await second.readLogs(id)).toContain('[stdout] kept-in-history');
     expect((await second.searchExecutions('kept-in-history')).map((r) => r.id)).toEqual([id]);
     expect(second.history!.getByConversation('7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6')).toEqual([
-      expect.objectContaining({ id, status: 'completed', exit_code: 0, tags: { team: 'ops' }, risk_level: 'modify' }),
+      expect.objectContaining({ id, status: 'completed', exit_code: 0, tags: { team: 'ops' }, risk_level: 'read_only' }),
     ]);
   } finally {
     await second.shutdown();

@@ -39,6 +39,35 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Shell text that sets `$p` to the pid of the shell running it as the host (and this test)
+ * sees it. In a PID namespace (`process_containment`) `$$`, `$!` and `$PPID` are namespace
+ * pids; /proc is the host's, so field 1 of /proc/self/stat is the host pid (`read` is a
+ * builtin, so "self" is the shell itself).
+ */
+export const READ_HOST_PID = 'read -r p _ < /proc/self/stat';
+
+/**
+ * Shell text starting `command` in the background (`... &`) as a process that first writes its
+ * own host pid to `file` (complete when the file appears: written aside, then renamed), then
+ * execs `command`, keeping that pid. For tests that check or signal a background child: in a
+ * PID namespace `$!` is a namespace pid. `command` must not contain single quotes.
+ */
+export function backgroundWritingPid(file: string, command: string): string {
+  return `sh -c '${READ_HOST_PID}; echo $p > ${file}.tmp; mv ${file}.tmp ${file}; exec ${command}' &`;
+}
+
+/** The process group `pid` is in (Linux /proc); null if it is gone. */
+export function processGroupOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // After the command name: state, ppid, pgrp.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return null;
+  }
+}
+
 /** Poll `condition` until true; fails after `timeoutMs`. For waiting on outside effects, not for timing assertions. */
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -48,7 +48,7 @@ test('Redis gone mid-run: the cancel still ends the command, and shutdown return
   workers.push(await startWorkerProcess(url, queue, tempDir('cee-worker-')));
   const engine = new ExecutionEngine({ log_dir: tempDir(), kill_grace_ms: 200, redis: { url, queue, connect_timeout_ms: 1000 } });
   const id = await engine.execute(sh('echo begun; sleep 60'));
-  await until(async () => (await engine.readLogs(id)).includes('begun'), 20_000, 'running');
+  await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running');
   await kill(child);
   await engine.cancel(id);
   // kill_grace_ms + the 10 s a worker has to confirm.
@@ -81,7 +81,7 @@ test('the only worker dies and none replaces it: the submitter notices and fails
   workers.push(worker);
   const engine = makeEngine({ redis: { url: redis.url, queue } });
   const id = await engine.execute(sh('echo begun; sleep 60'));
-  await until(async () => (await engine.readLogs(id)).includes('begun'), 20_000, 'running');
+  await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running');
   worker.child.kill('SIGKILL');
   await worker.exited;
   // Lock expiry (1 s) plus two watchdog checks (5 s apart).
@@ -97,7 +97,7 @@ test('an id cancelled once runs normally when submitted again (by another engine
   const id = randomUUID();
   const first = makeEngine({ redis: { url: redis.url, queue } });
   await first.execute({ id, ...sh('echo begun; sleep 30') });
-  await until(async () => (await first.readLogs(id)).includes('begun'), 20_000, 'running');
+  await until(async () => (await first.readLogs(id)).includes('[stdout] begun'), 20_000, 'running');
   await first.cancel(id);
   expect((await first.wait(id)).status).toBe('cancelled');
   await first.shutdown();
@@ -176,11 +176,11 @@ test('retry mode: a command requeued after its worker died can still be cancelle
   workers.push(a);
   const engine = makeEngine({ redis: { url: redis.url, queue } });
   const x = await engine.execute(sh('echo begun; sleep 60'));
-  await until(async () => (await engine.readLogs(x)).includes('begun'), 20_000, 'x running on A');
+  await until(async () => (await engine.readLogs(x)).includes('[stdout] begun'), 20_000, 'x running on A');
   // B is kept busy, so X waits in the queue once A is gone.
   workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...args));
   const busy = await engine.execute(sh('echo busy; sleep 60'));
-  await until(async () => (await engine.readLogs(busy)).includes('busy'), 20_000, 'B busy');
+  await until(async () => (await engine.readLogs(busy)).includes('[stdout] busy'), 20_000, 'B busy');
   a.child.kill('SIGKILL');
   await a.exited;
   const probe = new Queue(queue, { connection: { url: redis.url } as never });
@@ -207,7 +207,7 @@ test('a worker that pauses past its lock stops its command when it resumes: it r
   const engine = makeEngine({ redis: { url: redis.url, queue } });
   const marker = join(tempDir(), 'still-ran');
   const id = await engine.execute(sh(`echo begun; sleep 8; touch ${marker}`));
-  await until(async () => (await engine.readLogs(id)).includes('begun'), 20_000, 'running on A');
+  await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running on A');
   const startedAt = Date.now();
   // B's stalled-job check notices A's expired lock.
   workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...args));

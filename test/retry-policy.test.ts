@@ -25,11 +25,27 @@ test('jitter spreads delays within ±jitter of the nominal value', () => {
   expect(backoffDelay(config, 1, () => 0.999999)).toBe(1200);
 });
 
-test('retryable patterns: substrings and /regex/', () => {
-  expect(retryableMatch(DEFAULT_RETRY, 'An error occurred (ThrottlingException) when calling')).toBe('ThrottlingException');
-  expect(retryableMatch(DEFAULT_RETRY, 'AccessDenied')).toBeNull();
+test('retryable patterns: substrings and /regex/', async () => {
+  expect(await retryableMatch(DEFAULT_RETRY, 'An error occurred (ThrottlingException) when calling')).toBe('ThrottlingException');
+  expect(await retryableMatch(DEFAULT_RETRY, 'AccessDenied')).toBeNull();
   const re = RetryConfigSchema.parse({ retryable_errors: ['/5\\d\\d Server Error/i'] });
-  expect(retryableMatch(re, 'HTTP 503 server error')).toBe('/5\\d\\d Server Error/i');
+  expect(await retryableMatch(re, 'HTTP 503 server error')).toBe('/5\\d\\d Server Error/i');
+  expect(await retryableMatch(re, 'HTTP 404 server error')).toBeNull();
+});
+
+test("the first pattern in the policy's order wins, whichever kind it is; each stream is searched", async () => {
+  const config = RetryConfigSchema.parse({ retryable_errors: ['SlowDown', '/rate (limit|exceeded)/i', 'Rate exceeded', '/(?<code>5\\d\\d)/'] });
+  expect(await retryableMatch(config, ['Rate exceeded', ''])).toBe('/rate (limit|exceeded)/i');
+  expect(await retryableMatch(config, ['nothing here', 'SlowDown; Rate exceeded'])).toBe('SlowDown');
+  expect(await retryableMatch(config, ['', 'HTTP 503'])).toBe('/(?<code>5\\d\\d)/');
+  expect(await retryableMatch(config, ['', 'HTTP 404'])).toBeNull();
+  // JavaScript spellings RE2 reads differently still mean the same.
+  const spelled = RetryConfigSchema.parse({ retryable_errors: ['/\\u0041BC/', '/[\\u{1F600}]/u', '/^timed out$/m', '/a.b/s'] });
+  expect(await retryableMatch(spelled, 'xxABCxx')).toBe('/\\u0041BC/');
+  expect(await retryableMatch(spelled, 'oops \u{1F600}')).toBe('/[\\u{1F600}]/u');
+  expect(await retryableMatch(spelled, 'first\ntimed out\nlast')).toBe('/^timed out$/m');
+  expect(await retryableMatch(spelled, 'a\nb')).toBe('/a.b/s');
+  expect(await retryableMatch(spelled, 'timed out later')).toBeNull();
 });
 
 test('bad retry config is rejected', () => {

@@ -1,12 +1,16 @@
 import { describe, expect, test } from 'vitest';
-import { assessCommandRisk, awsOperationRisk, maxRisk, operationVerb, type RiskLevel } from '../src/policy/risk.js';
+import { assessCommand, assessCommandRisk, awsOperationRisk, maxRisk, operationVerb, type RiskLevel } from '../src/policy/risk.js';
+
+/** The AWS CLI the engine is configured with, in these tests. */
+const AWS = { awsCliPath: '/usr/bin/aws' };
 
 /** Real AWS CLI operations and the level a careful operator would give them. */
 const TABLE: Array<[service: string, operation: string, args: string[], expected: RiskLevel]> = [
   ['ec2', 'describe-instances', [], 'read_only'],
   ['ec2', 'describe-security-groups', [], 'read_only'],
   ['s3api', 'list-buckets', [], 'read_only'],
-  ['s3api', 'get-object', ['--bucket', 'b', '--key', 'k', 'out'], 'read_only'],
+  ['s3api', 'get-object', ['--bucket', 'b', '--key', 'k', '/dev/stdout'], 'read_only'],
+  ['s3api', 'get-object', ['--bucket', 'b', '--key', 'k', 'out'], 'modify'],
   ['s3api', 'head-object', [], 'read_only'],
   ['s3', 'ls', [], 'read_only'],
   ['iam', 'list-users', [], 'read_only'],
@@ -71,10 +75,11 @@ describe('AWS operations are classified by verb', () => {
 });
 
 describe('other commands', () => {
-  test('shell and exec default to modify; scripts too', () => {
-    expect(assessCommandRisk({ type: 'shell', command: 'echo hi', shell: 'bash' })).toBe('modify');
-    expect(assessCommandRisk({ type: 'exec', program: 'ls', args: [] })).toBe('modify');
-    expect(assessCommandRisk({ type: 'script', path: '/x.sh', interpreter: null })).toBe('modify');
+  test('known readers are read-only; unknown programs and scripts are unverified', () => {
+    expect(assessCommand({ type: 'shell', command: 'echo hi', shell: 'bash' })).toEqual({ risk_level: 'read_only', verified: true, reasons: [] });
+    expect(assessCommand({ type: 'exec', program: 'ls', args: [] })).toMatchObject({ risk_level: 'read_only', verified: true });
+    expect(assessCommand({ type: 'exec', program: 'make', args: ['deploy'] })).toMatchObject({ risk_level: 'modify', verified: false });
+    expect(assessCommand({ type: 'script', path: '/x.sh', interpreter: null })).toMatchObject({ risk_level: 'modify', verified: false });
   });
 
   test('local programs that destroy, and infrastructure tools with a destructive subcommand, are destructive', () => {
@@ -99,28 +104,29 @@ describe('other commands', () => {
       'echo start; /usr/bin/rm -f x',
     ];
     for (const command of destructive) expect(sh(command), command).toBe('destructive');
-    for (const command of ['echo hi', 'ls -la', 'kubectl get pods', 'terraform plan', 'docker ps', 'grep rmdir notes.txt', 'cat rm.txt']) {
-      expect(sh(command), command).toBe('modify');
+    for (const command of ['echo hi', 'ls -la', 'kubectl get pods', 'docker ps', 'grep rmdir notes.txt', 'cat rm.txt']) {
+      expect(sh(command), command).toBe('read_only');
     }
+    expect(sh('terraform plan')).toBe('modify');
     expect(assessCommandRisk({ type: 'exec', program: '/bin/rm', args: ['-rf', '/tmp/x'] })).toBe('destructive');
     expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['delete', 'ns', 'staging'] })).toBe('destructive');
-    expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['get', 'ns'] })).toBe('modify');
+    expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['get', 'ns'] })).toBe('read_only');
   });
 
   test('an aws call inside exec or a shell string is seen', () => {
-    expect(assessCommandRisk({ type: 'exec', program: '/usr/bin/aws', args: ['--region', 'us-east-1', 'ec2', 'terminate-instances'] })).toBe('destructive');
+    expect(assessCommandRisk({ type: 'exec', program: '/usr/bin/aws', args: ['--region', 'us-east-1', 'ec2', 'terminate-instances'] }, AWS)).toBe('destructive');
     expect(assessCommandRisk({ type: 'exec', program: 'aws', args: ['ec2', 'describe-instances'] })).toBe('read_only');
     expect(assessCommandRisk({ type: 'shell', command: "ids=$(aws ec2 describe-instances | jq -r .x); aws ec2 terminate-instances --instance-ids $ids", shell: 'bash' })).toBe('destructive');
     // A read-only aws call in a shell string is still a shell string: other parts may write.
     expect(assessCommandRisk({ type: 'shell', command: 'aws s3 ls > listing.txt', shell: 'bash' })).toBe('modify');
   });
 
-  test('only `aws` itself is read-only by its call: another program mentioning one is at least modify', () => {
-    const viaBash = (call: string[]) => assessCommandRisk({ type: 'exec', program: 'bash', args: ['-c', 'touch /tmp/x', 'aws', ...call] });
+  test('only the configured aws is an AWS call: words after `bash -c <script>` are its arguments, not a command', () => {
+    const viaBash = (call: string[]) => assessCommandRisk({ type: 'exec', program: 'bash', args: ['-c', 'touch /tmp/x', 'aws', ...call] }, AWS);
     expect(viaBash(['ec2', 'describe-instances'])).toBe('modify');
-    expect(viaBash(['ec2', 'terminate-instances'])).toBe('destructive');
-    expect(assessCommandRisk({ type: 'exec', program: 'env', args: ['aws', 'ec2', 'describe-instances'] })).toBe('modify');
-    expect(assessCommandRisk({ type: 'exec', program: '/usr/local/bin/aws', args: ['ec2', 'describe-instances'] })).toBe('read_only');
+    expect(viaBash(['ec2', 'terminate-instances'])).toBe('modify');
+    expect(assessCommandRisk({ type: 'exec', program: 'env', args: ['aws', 'ec2', 'describe-instances'] }, AWS)).toBe('read_only');
+    expect(assessCommand({ type: 'exec', program: '/usr/local/bin/aws', args: ['ec2', 'describe-instances'] }, AWS)).toMatchObject({ verified: false, reasons: ['/usr/local/bin/aws is not the configured AWS CLI (/usr/bin/aws)'] });
   });
 
   test('maxRisk takes the highest, ignoring missing levels', () => {

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { expect, test } from 'vitest';
 import { jsonSchemaOf } from '../src/index.js';
-import { isAlive, tempDir, until } from './helpers.js';
+import { backgroundWritingPid, isAlive, tempDir, until } from './helpers.js';
 import { startTestServer } from './support/server.js';
 
 const shell = (command: string, extra: Record<string, unknown> = {}) => ({ command: { type: 'shell', command }, ...extra });
 /** modify and destructive wait for a human; read-only runs. */
 const APPROVAL = { approval: { auto_approve_readonly: true } };
+/** A harmless command declared `modify`, so the policy above holds it for a human. */
+const modifying = (command: string) => shell(command, { risk_level: 'modify' });
 
 test('a request runs in the background: 202 with its id and Location, then status, result, log, listing and search', async () => {
   const { api } = await startTestServer();
@@ -24,7 +26,7 @@ test('a request runs in the background: 202 with its id and Location, then statu
   expect(result.body).toMatchObject({ id, status: 'completed', exit_code: 0, stdout: 'zebra-crossing\n', stderr: 'warn\n' });
 
   const detail = await api('GET', `/api/executions/${id}`);
-  expect(detail.body.execution).toMatchObject({ id, kind: 'command', status: 'completed', risk_level: 'modify', command: expect.stringContaining('echo zebra-crossing') });
+  expect(detail.body.execution).toMatchObject({ id, kind: 'command', status: 'completed', risk_level: 'read_only', command: expect.stringContaining('echo zebra-crossing') });
   expect(detail.body.request.command).toMatchObject({ type: 'shell' });
   expect(detail.body.result.stdout).toBe('zebra-crossing\n');
 
@@ -102,7 +104,7 @@ test('cancel ends a running command and its process tree; a second cancel is 409
   const { api } = await startTestServer();
   const dir = tempDir();
   const pidFile = join(dir, 'pid');
-  const id = (await api('POST', '/api/executions', shell(`sleep 60 & echo $! > ${pidFile}; wait`))).body.id;
+  const id = (await api('POST', '/api/executions', shell(`${backgroundWritingPid(pidFile, 'sleep 60')} wait`))).body.id;
   await until(() => existsSync(pidFile), 10_000, 'grandchild started');
   const grandchild = Number((await import('node:fs')).readFileSync(pidFile, 'utf8'));
   const cancelled = await api('POST', `/api/executions/${id}/cancel`);
@@ -147,7 +149,7 @@ test('under the approval policy, risky work waits; the approval shows risk, comm
 
 test('approve starts the plan and records who approved; a second decision is refused', async () => {
   const { api, engine } = await startTestServer(APPROVAL);
-  const id = (await api('POST', '/api/plans', { commands: [shell('echo approved-run')] })).body.id;
+  const id = (await api('POST', '/api/plans', { commands: [modifying('echo approved-run')] })).body.id;
   const noName = await api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'approve' }, approved_by: '  ' });
   expect(noName.status).toBe(400);
   expect(noName.body.error.field).toBe('approved_by');
@@ -179,7 +181,7 @@ test('reject needs a reason and runs nothing', async () => {
 
 test('modify and approve: an invalid edit is 400 naming its field and stays pending; a valid one runs the edit', async () => {
   const { api } = await startTestServer(APPROVAL);
-  const id = (await api('POST', '/api/plans', { commands: [shell('echo original')] })).body.id;
+  const id = (await api('POST', '/api/plans', { commands: [modifying('echo original')] })).body.id;
   const broken = await api('POST', `/api/approvals/${id}/decision`, {
     decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell' } }] } },
     approved_by: 'alice',
@@ -189,7 +191,7 @@ test('modify and approve: an invalid edit is 400 naming its field and stays pend
   expect((await api('GET', `/api/approvals/${id}`)).body.state).toBe('pending');
 
   const edited = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [shell('echo edited')] } },
+    decision: { type: 'modify_and_approve', modified_plan: { commands: [modifying('echo edited')] } },
     approved_by: 'alice',
   });
   expect(edited.body.state).toBe('approved');
@@ -257,8 +259,8 @@ test('the OpenAPI document is valid, covers every route, and uses the schemas th
 test('what waits for approval survives a server restart, and can be approved afterwards', async () => {
   const logDir = tempDir();
   const first = await startTestServer({ ...APPROVAL, log_dir: logDir });
-  const waiting = (await first.api('POST', '/api/plans', { description: 'survives', commands: [shell('echo after-restart')] })).body.id;
-  const rejected = (await first.api('POST', '/api/plans', { commands: [shell('echo never')] })).body.id;
+  const waiting = (await first.api('POST', '/api/plans', { description: 'survives', commands: [modifying('echo after-restart')] })).body.id;
+  const rejected = (await first.api('POST', '/api/plans', { commands: [modifying('echo never')] })).body.id;
   await first.api('POST', `/api/approvals/${rejected}/decision`, { decision: { type: 'reject', reason: 'no' }, approved_by: 'frank' });
   await first.server.close();
   await first.engine.shutdown();

@@ -50,7 +50,7 @@ test('SSE without an id follows every new execution and approval until the clien
     }
   };
   await readUntil(': stream open');
-  const approvalId = (await api('POST', '/api/plans', { commands: [shell('echo approved-output')] })).body.approval_id;
+  const approvalId = (await api('POST', '/api/plans', { commands: [{ ...shell('echo approved-output'), risk_level: 'modify' }] })).body.approval_id;
   await readUntil('event: approval');
   await api('POST', `/api/approvals/${approvalId}/decision`, { decision: { type: 'approve' }, approved_by: 'carol' });
   await readUntil('"line":"approved-output"');
@@ -71,7 +71,7 @@ test('WebSocket: subscribe late to a plan, get its replay and live events, then 
       commands: [shell('echo first-step'), gated(gate, 'echo second-begins', 'echo second-ends')],
     })
   ).body.id;
-  await until(async () => (await engine.readLogs(planId)).includes('second-begins'), 10_000, 'second step begun');
+  await until(async () => (await engine.readLogs(planId)).includes('[stdout] second-begins'), 10_000, 'second step begun');
   const { messages, send, socket } = await openSocket(url);
   send({ type: 'subscribe', id: planId });
   await until(() => messages.some((m) => m.type === 'event' && m.event.line === 'second-begins'), 10_000, 'replay');

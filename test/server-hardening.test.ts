@@ -105,7 +105,7 @@ test('an edit rated above the risk shown is not started until the approver accep
   const dir = tempDir();
   const marker = join(dir, 'keep');
   writeFileSync(marker, '');
-  const pending = await api('POST', '/api/approvals', { commands: [{ command: { type: 'shell', command: 'echo modify-level' } }] });
+  const pending = await api('POST', '/api/approvals', { commands: [{ command: { type: 'shell', command: 'echo modify-level' }, risk_level: 'modify' }] });
   expect(pending.body.request.risk_level).toBe('modify');
   const decision = { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: `rm -f ${marker}` } }] } };
 

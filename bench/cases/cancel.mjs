@@ -11,10 +11,18 @@ export const title = 'Cancel latency';
 const TREE_SIZE = 4;
 const GONE_TIMEOUT_MS = 15_000;
 
+/**
+ * Every process prints its own pid as this process sees it, read from /proc/self/stat: in a
+ * PID namespace (the engine's `process_containment` as root) `$$` and `$!` are namespace
+ * pids. A sleep is a shell that prints its pid and then execs `sleep`, keeping that pid.
+ */
+const PRINT_PID = 'read -r p _ < /proc/self/stat; echo pid $p';
+
 function treeScript(ignoreTerm) {
   const trap = ignoreTerm ? 'trap "" TERM; ' : '';
-  const inner = `${trap}sleep 1000 & echo "pid $!"; sleep 1000 & echo "pid $!"; echo "pid $$"; wait`;
-  return `${trap}sh -c '${inner}' & echo "pid $!"; echo "pid $$"; wait`;
+  const sleeper = `sh -c "${PRINT_PID.replace('$p', '\\$p')}; exec sleep 1000" &`;
+  const inner = `${trap}${sleeper} ${sleeper} ${PRINT_PID}; wait`;
+  return `${trap}sh -c '${inner}' & ${PRINT_PID}; wait`;
 }
 
 /** Collects `pid N` lines until the whole tree has reported; then adds what /proc shows under the root. */

@@ -1,7 +1,13 @@
 /** Exit codes and error reporting shared by every subcommand. */
 import { ExecutionError, ValidationError } from '../errors.js';
 import type { ExecutionResult } from '../wire/types.js';
+import { printable } from '../sinks/control-chars.js';
 import { PlanFileError } from './plan-file.js';
+
+/** Messages quote input (plan keys, ids, commands): each line shown through `printable`. */
+function lines(text: string): string[] {
+  return text.split('\n').map(printable);
+}
 
 export const EXIT = {
   OK: 0,
@@ -29,22 +35,22 @@ export class CliExit extends Error {
 /** Print what went wrong on stderr and return the exit code it deserves. */
 export function reportError(err: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   if (err instanceof CliExit) {
-    if (err.message) stderr.write(`cloudops-exec: ${err.message}\n`);
+    if (err.message) stderr.write(`cloudops-exec: ${lines(err.message).join('\n')}\n`);
     return err.exitCode;
   }
   if (err instanceof PlanFileError) {
-    stderr.write(`cloudops-exec: invalid plan\n${err.message.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    stderr.write(`cloudops-exec: invalid plan\n${lines(err.message).map((l) => `  ${l}`).join('\n')}\n`);
     return EXIT.BAD_INPUT;
   }
   if (err instanceof ValidationError) {
-    stderr.write(`cloudops-exec: ${err.issues.length > 1 ? `${err.issues.length} problems:\n  ` : ''}${err.issues.map((i) => `${i.field ? `${i.field}: ` : ''}${i.reason} [${i.code}]`).join('\n  ')}\n`);
+    stderr.write(`cloudops-exec: ${err.issues.length > 1 ? `${err.issues.length} problems:\n  ` : ''}${err.issues.map((i) => printable(`${i.field ? `${i.field}: ` : ''}${i.reason} [${i.code}]`)).join('\n  ')}\n`);
     return EXIT.BAD_INPUT;
   }
   if (err instanceof ExecutionError && err.code === 'NotFound') {
-    stderr.write(`cloudops-exec: ${err.message}\n`);
+    stderr.write(`cloudops-exec: ${lines(err.message).join('\n')}\n`);
     return EXIT.BAD_INPUT;
   }
-  stderr.write(`cloudops-exec: ${err instanceof Error ? err.message : String(err)}\n`);
+  stderr.write(`cloudops-exec: ${lines(err instanceof Error ? err.message : String(err)).join('\n')}\n`);
   return EXIT.FAILED;
 }
 

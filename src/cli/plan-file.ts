@@ -2,11 +2,21 @@
  * Plan files for the CLI: JSON or YAML, from a path or `-` (stdin). Errors keep the
  * engine's ValidationError (field path and reason) and add where in the file the field is.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { parsePlan } from '../wire/parse.js';
+import { checkPlanSize, parsePlan, type PlanLimits } from '../wire/parse.js';
 import type { ExecutionPlan } from '../wire/types.js';
+
+/** A plan file larger than this is refused before it is read whole (10,000 commands are about 1 MiB). */
+export const MAX_PLAN_FILE_BYTES = 16 * 1024 * 1024;
+/**
+ * YAML aliases a plan may resolve. Each alias copies its anchor's value: nested ones
+ * multiply ("billion laughs"), so a few hundred bytes could expand to gigabytes.
+ */
+export const MAX_YAML_ALIASES = 100;
+/** Issues in larger JSON files are reported without line numbers (finding them means parsing the file again). */
+const MAX_LOCATE_CHARS = 512 * 1024;
 
 export interface PlanSource {
   /** Display name: the path, or `<stdin>`. */
@@ -38,18 +48,43 @@ export function formatIssue(source: string, issue: LocatedIssue): string {
   return `${where}: ${field}${issue.reason} [${issue.code}]`;
 }
 
-export async function readPlanSource(path: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<PlanSource> {
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
-    return { name: '<stdin>', text: Buffer.concat(chunks).toString('utf8') };
+function fileIssue(reason: string): LocatedIssue {
+  return { code: 'InvalidField', field: '', reason, line: null, column: null };
+}
+
+/** Everything `input` yields, or a PlanFileError once it passes MAX_PLAN_FILE_BYTES (the rest is never read). */
+async function readBounded(name: string, input: AsyncIterable<unknown>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    size += buffer.length;
+    if (size > MAX_PLAN_FILE_BYTES) {
+      throw new PlanFileError(name, [fileIssue(`the plan file is larger than ${MAX_PLAN_FILE_BYTES} bytes (16 MiB), the most a plan file may be`)]);
+    }
+    chunks.push(buffer);
   }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+export async function readPlanSource(path: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<PlanSource> {
+  if (path === '-') return { name: '<stdin>', text: await readBounded('<stdin>', stdin) };
+  let handle;
   try {
-    return { name: path, text: await readFile(path, 'utf8') };
+    handle = await open(path, 'r');
+    const stat = await handle.stat();
+    // A regular file says its size: too large is refused before reading. Pipes (`<(...)`) are read up to the bound.
+    if (stat.isFile() && stat.size > MAX_PLAN_FILE_BYTES) {
+      throw new PlanFileError(path, [fileIssue(`the plan file is ${stat.size} bytes, more than the ${MAX_PLAN_FILE_BYTES} (16 MiB) a plan file may be`)]);
+    }
+    return { name: path, text: await readBounded(path, handle.createReadStream({ autoClose: false })) };
   } catch (err) {
+    if (err instanceof PlanFileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-    throw new PlanFileError(path, [{ code: 'InvalidField', field: '', reason: `cannot read plan file (${reason})`, line: null, column: null }], err);
+    throw new PlanFileError(path, [fileIssue(`cannot read plan file (${reason})`)], err);
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -98,12 +133,39 @@ function parseJson(source: PlanSource): unknown {
   }
 }
 
-/** Parse a plan source (JSON or YAML); structure is validated, the config-aware checks are the engine's. */
-export function parsePlanSource(source: PlanSource): ExecutionPlan {
+/** YAML to plain data, with aliases bounded; a document that cannot be loaded is a PlanFileError saying why. */
+function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefined): unknown {
+  // The command count first: building every command's object is the per-command work a limit is for.
+  const commands = isMap(doc.contents) ? doc.get('commands', true) : undefined;
+  if (limits && isSeq(commands)) {
+    try {
+      checkPlanSize({ commands: commands.items.map(() => null) }, limits);
+    } catch (err) {
+      if (err instanceof ValidationError) throw locateIssues(source, err, doc);
+      throw err;
+    }
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    // `yaml` throws a ReferenceError for an alias bomb; deep nesting can overflow the stack.
+    const reason = /alias/i.test((err as Error).message)
+      ? `not loadable as YAML: its aliases expand too much (more than ${MAX_YAML_ALIASES} alias uses; a "billion laughs" document?)`
+      : `not loadable as YAML: ${(err as Error).message}`;
+    throw new PlanFileError(source.name, [fileIssue(reason)], err);
+  }
+}
+
+/**
+ * Parse a plan source (JSON or YAML); structure is validated, the config-aware checks are the
+ * engine's, except the plan size (`limits`), checked before any command is parsed.
+ */
+export function parsePlanSource(source: PlanSource, limits?: PlanLimits): ExecutionPlan {
   const json = isJson(source) ? parseJson(source) : undefined;
-  // YAML 1.2 is a superset of JSON, so one parser locates fields in either format.
-  const doc = parseDocument(source.text, { prettyErrors: false, uniqueKeys: true });
-  if (json === undefined && doc.errors.length > 0) {
+  // YAML 1.2 is a superset of JSON, so one parser locates fields in either format; a JSON
+  // file is parsed as YAML only when an error needs locating.
+  const doc = json === undefined ? parseDocument(source.text, { prettyErrors: false, uniqueKeys: true }) : undefined;
+  if (doc && doc.errors.length > 0) {
     throw new PlanFileError(
       source.name,
       doc.errors.map((e) => ({
@@ -115,12 +177,12 @@ export function parsePlanSource(source: PlanSource): ExecutionPlan {
       })),
     );
   }
-  const data: unknown = json !== undefined ? json : doc.toJS();
+  const data: unknown = doc ? loadYaml(source, doc, limits) : json;
   if (data === null || data === undefined) {
     throw new PlanFileError(source.name, [{ code: 'InvalidPlan', field: '', reason: 'the plan file is empty', line: null, column: null }]);
   }
   try {
-    return parsePlan(data);
+    return parsePlan(data, limits);
   } catch (err) {
     if (err instanceof ValidationError) throw locateIssues(source, err, doc);
     throw err;
@@ -129,10 +191,11 @@ export function parsePlanSource(source: PlanSource): ExecutionPlan {
 
 /** Attach file positions to a ValidationError's issues. */
 export function locateIssues(source: PlanSource, err: ValidationError, doc?: Document): PlanFileError {
-  const document = doc ?? parseDocument(source.text);
+  // Parsing a large JSON file again as YAML only to find line numbers costs more than they are worth.
+  const document = doc ?? (source.text.length <= MAX_LOCATE_CHARS ? parseDocument(source.text) : null);
   return new PlanFileError(
     source.name,
-    err.issues.map((issue) => ({ ...issue, ...(locate(document, source.text, issue.field) ?? { line: null, column: null }) })),
+    err.issues.map((issue) => ({ ...issue, ...((document && locate(document, source.text, issue.field)) ?? { line: null, column: null }) })),
     err,
   );
 }

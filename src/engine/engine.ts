@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { historyPathOf, logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
-import { HistoryStore } from '../history/store.js';
+import { corruptionCode, corruptionReason, HistoryStore } from '../history/store.js';
 import { HistorySink } from '../sinks/history-sink.js';
 import { ExecutionError } from '../errors.js';
 import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
@@ -109,7 +109,8 @@ export class ExecutionEngine {
   /**
    * The execution history (seed 002 `ExecutionHistory`): every execution of this and earlier
    * engines on the same store, searchable, surviving restarts. Null with `store_history: false`
-   * or when the store could not be opened (a warning says why).
+   * or when the store could not be opened (a warning says why). A corrupt store (found at start
+   * or later) is replaced by one in memory holding what this engine runs: `history.lost` says why.
    */
   get history(): HistoryStore | null {
     // Reads see every write made so far (the sink batches them per event-loop turn).
@@ -125,8 +126,41 @@ export class ExecutionEngine {
   private openHistory(): HistorySink | null {
     if (!this.config.store_history) return null;
     const path = historyPathOf(this.config);
+    // A corrupt store is said once, loudly; the engine goes on with its history in memory (what
+    // it runs from now on), so the server, approvals and duplicate-id checks keep working.
+    const warnCorrupt = (reason: string) =>
+      process.emitWarning(
+        `cloudops-execution-engine: ${reason}; running without it: this engine's executions are kept in memory only and lost when it stops (move the file aside to start a new store)`,
+        { code: 'CLOUDOPS_HISTORY' },
+      );
+    let store: HistoryStore;
     try {
-      const store = HistoryStore.open(path);
+      store = HistoryStore.open(path);
+    } catch (err) {
+      if (corruptionCode(err) === null) {
+        process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
+          code: 'CLOUDOPS_HISTORY',
+        });
+        return null;
+      }
+      const reason = corruptionReason(path, err);
+      warnCorrupt(reason);
+      store = HistoryStore.inMemory(path, reason);
+    }
+    const sink = new HistorySink(store, this.engineId, {
+      riskOf: (subject) => ('commands' in subject ? this.workflow.assessRisk(subject) : this.workflow.requestLevel(subject)),
+      redact_secrets: this.config.redact_secrets,
+    });
+    // Corruption found later (the file damaged while we run): the store moves to memory, seeded
+    // with everything this engine tracks, so what it holds is still answered, never a 500.
+    store.keepRunningInMemory({
+      maxRecords: this.config.max_retained_executions,
+      onCorrupt: (reason) => {
+        warnCorrupt(reason);
+        return [...this.tracked.values()].map((state) => sink.recordOf(state));
+      },
+    });
+    try {
       // Whatever a dead engine left running or pending is not going to finish: say so, and end
       // the processes it left behind (they have no engine to report to or to stop them).
       const interrupted = store.markInterrupted((pid) => pid === process.pid || processAlive(pid));
@@ -135,13 +169,15 @@ export class ExecutionEngine {
       if (ended > 0) {
         process.emitWarning(`cloudops-execution-engine: ended ${ended} process(es) left running by an engine that died (history ${path})`, { code: 'CLOUDOPS_LEFTOVER' });
       }
-      return new HistorySink(store, this.engineId);
     } catch (err) {
+      sink.close();
+      store.close();
       process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
         code: 'CLOUDOPS_HISTORY',
       });
       return null;
     }
+    return sink;
   }
 
   /** Add an event handler (the seed's `with_event_handler`); chainable. */
@@ -208,17 +244,17 @@ export class ExecutionEngine {
 
   /** What an approver needs to decide: risk, commands and (by default) dry-run results. */
   async createApprovalRequest(plan: ExecutionPlanInput | ExecutionPlan): Promise<ApprovalRequest> {
-    const parsed = parsePlan(plan);
+    const parsed = parsePlan(plan, this.config);
     await validatePlan(parsed, this.config);
-    const dryRun = this.workflow.config.dry_run_before_approval ? dryRunSummaries(await dryRunPlan(parsed, this.config)) : undefined;
+    const dryRun = this.workflow.config.dry_run_before_approval ? dryRunSummaries(await dryRunPlan(parsed, this.config, this.workflow)) : undefined;
     return this.workflow.createApprovalRequest(parsed, dryRun);
   }
 
   /** What the plan would do, without doing it (see `dryRunPlan`). Needs no approval: nothing is changed. */
   async dryRun(plan: ExecutionPlanInput | ExecutionPlan): Promise<DryRunResult> {
-    const parsed = parsePlan(plan);
+    const parsed = parsePlan(plan, this.config);
     await validatePlan(parsed, this.config);
-    return dryRunPlan(parsed, this.config);
+    return dryRunPlan(parsed, this.config, this.workflow);
   }
 
   /** Who approved a plan, or null if it ran without an approval. */
@@ -229,12 +265,12 @@ export class ExecutionEngine {
 
   /** The engine's approval policy, or a default one for assessing and approving by hand. */
   get workflow(): ApprovalWorkflow {
-    return (this.approvalWorkflow ??= new ApprovalWorkflow(this.config.approval ?? {}));
+    return (this.approvalWorkflow ??= new ApprovalWorkflow(this.config.approval ?? {}, { awsCliPath: this.config.aws_cli_path }));
   }
 
   private async acceptPlan(plan: ExecutionPlanInput | ExecutionPlan): Promise<ExecutionPlan> {
     this.assertAccepting();
-    const parsed = parsePlan(plan);
+    const parsed = parsePlan(plan, this.config);
     await validatePlan(parsed, this.config);
     this.assertAccepting();
     this.assertNew(idsOf(parsed.commands, parsed.id));
@@ -244,10 +280,8 @@ export class ExecutionEngine {
   /** The policy stage: nothing reaches the scheduler without passing here or an approval. */
   private admit(plan: ExecutionPlan): void {
     if (this.config.approval === null || !this.workflow.requiresApproval(plan)) return;
-    throw new ExecutionError(
-      'ApprovalRequired',
-      `Approval required but not provided: ${plan.commands.length > 1 ? 'plan' : 'command'} ${plan.id} is ${this.workflow.assessRisk(plan)}; use executeWithApproval`,
-    );
+    const assessment = this.workflow.assess(plan);
+    throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, this.workflow.levelOf(assessment), assessment);
   }
 
   private startPlan(parsed: ExecutionPlan, options: SubmitOptions, approval: ApprovalMetadata | null): string {
@@ -444,9 +478,16 @@ export class ExecutionEngine {
     if (this.shuttingDown) throw new ExecutionError('ShuttingDown', 'Engine is shutting down; no new executions are accepted');
   }
 
+  /**
+   * An id is used once, ever: one this engine tracks, or one the history holds from this or an
+   * earlier engine (a restart forgets what it tracked), is refused. Reusing it would rewrite
+   * that execution's history record, approval included.
+   */
   private assertNew(ids: string[]): void {
+    const history = ids.length > 0 ? this.history : null;
     for (const id of ids) {
       if (this.tracked.has(id)) throw new ExecutionError('DuplicateId', `Execution id ${id} is already tracked by this engine`);
+      if (history?.get(id)) throw new ExecutionError('DuplicateId', `Execution id ${id} is already in the execution history; ids are never reused`);
     }
   }
 

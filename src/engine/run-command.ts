@@ -6,7 +6,7 @@
 import type { ExecutionConfig } from '../config.js';
 import { ExecutionError, ValidationError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lineRedactor, redactorFor } from '../policy/redaction.js';
+import { lineRedactor, redactorFor, secretBytes } from '../policy/redaction.js';
 import { backoffDelay, retryableMatch } from '../policy/retry.js';
 import { processSpecOf, resolveInvocation } from '../runner/invocation.js';
 import { runProcess, type OutputChunk, type ProcessOutcome } from '../runner/process.js';
@@ -58,7 +58,7 @@ export async function runCommand(ctx: CommandContext, state: TrackedCommand): Pr
     return await runAcquired(ctx, state, lease);
   } catch (err) {
     // Unexpected engine fault: still end the execution with a result rather than leave it hanging.
-    return finishUnstarted(ctx, state, 'failed', `Internal error: ${(err as Error).message ?? String(err)}`);
+    return finishUnstarted(ctx, state, 'failed', redactorFor(state.secrets)(`Internal error: ${(err as Error).message ?? String(err)}`));
   } finally {
     lease.release();
   }
@@ -72,6 +72,9 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
   state.status = 'running';
   state.startedAt = new Date();
   const timeoutMs = request.timeout_ms ?? config.default_timeout_ms;
+  // Every message built from the command (a program that cannot start is named in its error:
+  // "spawn <program> ENOENT") is redacted before it reaches the log, the events or the result.
+  const redact = redactorFor(state.secrets);
 
   let log: LogFile;
   try {
@@ -81,7 +84,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
       ...(state.planId ? { plan_id: state.planId } : {}),
       engine_pid: String(process.pid),
       command: state.display,
-      working_dir: request.working_dir ?? process.cwd(),
+      working_dir: redact(request.working_dir ?? process.cwd()),
       timeout_ms: String(timeoutMs),
       started_at: state.startedAt.toISOString(),
     });
@@ -95,13 +98,14 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
   try {
     invocation = await resolveInvocation(request.command, { awsCliPath: config.aws_cli_path, executor: config.default_executor, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir });
   } catch (err) {
-    const message = err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message;
+    const message = redact(err instanceof ValidationError ? err.message : ExecutionError.spawnFailed((err as Error).message).message);
     log.note(message);
     return finishStarted(ctx, state, log, { status: 'failed', exitCode: -1, signal: null, error: message, stdout: '', stderr: '', truncated: [false, false], attempts: 1, previous: [] }, new Date());
   }
 
-  const redact = redactorFor(state.secrets);
   const redactLines = lineRedactor(state.secrets);
+  // A long line is cut into pieces, each redacted alone: no cut may fall inside a secret.
+  const keepTogether = secretBytes(state.secrets);
   const streamLines = config.stream_output;
   const retry = request.retry ?? config.retry;
   const spec = processSpecOf(invocation, request);
@@ -124,7 +128,9 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
     const outcome = await runProcess(spec, {
       timeoutMs,
       killGraceMs: config.kill_grace_ms,
+      containment: config.process_containment,
       maxLineBytes: config.max_line_bytes,
+      keepTogether,
       signal: state.abort.signal,
       onOutput,
       onSpawn: (pid) => {
@@ -133,11 +139,12 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
       },
     });
     const judged = judge(outcome, timeoutMs);
+    if (judged.error) judged.error = redact(judged.error);
     if (outcome.reason === 'timeout' || outcome.reason === 'cancelled') log.note(`${judged.error}; process tree signalled`);
     const ending: Ending = {
       ...judged,
-      stdout: redact(stdout.text(state.logPath)),
-      stderr: redact(stderr.text(state.logPath)),
+      stdout: redact(stdout.text(state.logPath, keepTogether)),
+      stderr: redact(stderr.text(state.logPath, keepTogether)),
       truncated: [stdout.truncated, stderr.truncated],
       attempts: attempt,
       previous,
@@ -145,7 +152,7 @@ async function runAcquired(ctx: CommandContext, state: TrackedCommand, lease: Le
     // Only a command that ran and failed is retried, and only for a retryable reason:
     // a timeout or a cancel is the user's limit, not a transient error.
     const reason = judged.status === 'failed' && outcome.reason === 'exited' && retry && attempt < retry.max_attempts
-      ? retryableMatch(retry, `${ending.stderr}\n${ending.stdout}`)
+      ? await retryableMatch(retry, [ending.stderr, ending.stdout])
       : null;
     if (!reason || !retry) return finishStarted(ctx, state, log, ending, outcome.endedAt);
 

@@ -4,7 +4,7 @@
  * output. Synchronous on purpose: each write is a few tens of microseconds and must be done
  * before the engine moves on, so a crash loses nothing that had started.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExecutionError, ValidationError } from '../errors.js';
@@ -177,29 +177,125 @@ function isoOf(value: string | Date, field: string): string {
   return date.toISOString();
 }
 
-/** User words as an FTS5 query: each a quoted phrase (so `rm -rf /` or `a"b` are plain text), all required. */
+/** A search longer than this is refused (see `searchWords`). */
+export const MAX_SEARCH_WORDS = 32;
+export const MAX_SEARCH_CHARS = 1_000;
+const MAX_SEARCH_LIMIT = 1_000;
+/**
+ * How many matches one search ranks, divided by its number of words: the newest matches are
+ * ranked, at most RANK_BUDGET / words of them (and never fewer than asked for). FTS5's bm25
+ * merges the positions of every phrase in a row by scanning all phrases for each occurrence,
+ * so ranking one row costs (occurrences × words); this keeps a call's work bounded however
+ * large the store is and whatever its rows hold.
+ */
+const RANK_BUDGET = 4_096;
+
+/**
+ * The words of a search query, bounded and without repeats. Repeats add nothing to what
+ * matches, but each costs the ranking as much as a new word: with bm25 over N phrases costing
+ * O(N²) per row, a 1,000-word query of one repeated word took seconds.
+ */
+export function searchWords(text: string): string[] {
+  if (text.length > MAX_SEARCH_CHARS) {
+    throw ValidationError.of('InvalidField', 'query', `a search may be at most ${MAX_SEARCH_CHARS} characters long (got ${text.length})`);
+  }
+  const words = text.split(/\s+/).filter(Boolean);
+  if (words.length > MAX_SEARCH_WORDS) {
+    throw ValidationError.of('InvalidField', 'query', `a search may have at most ${MAX_SEARCH_WORDS} words (got ${words.length})`);
+  }
+  // FTS5's tokenizer folds case: "Foo" and "foo" are the same phrase.
+  return [...new Map(words.map((word) => [word.toLowerCase(), word])).values()];
+}
+
+/** Words as an FTS5 query: each a quoted phrase (so `rm -rf /` or `a"b` are plain text), all required. */
+function matchOf(words: readonly string[]): string {
+  return words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' ');
+}
+
+/** User words as an FTS5 query (see `searchWords` for the bounds). */
 export function ftsQuery(text: string): string {
-  return text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => `"${word.replaceAll('"', '""')}"`)
-    .join(' ');
+  return matchOf(searchWords(text));
+}
+
+/** The SQLite error (itself, or what it wraps) saying the file is damaged or not a database at all. */
+function corruptionOf(err: unknown): (Error & { code: string }) | null {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) return e as Error & { code: string };
+  }
+  return null;
+}
+
+/** SQLITE_CORRUPT (or one of its extended codes) or SQLITE_NOTADB when `err` says the store's file is damaged; else null. */
+export function corruptionCode(err: unknown): string | null {
+  return corruptionOf(err)?.code ?? null;
+}
+
+/** `history store <path> is corrupt (SQLITE_NOTADB: file is not a database)`. */
+export function corruptionReason(path: string, err: unknown): string {
+  const sqlite = corruptionOf(err);
+  return `history store ${path} is corrupt (${sqlite?.code}: ${sqlite?.message})`;
+}
+
+/** The files of a store: the database and, in WAL mode, its write-ahead log and shared-memory index. */
+const STORE_FILE_SUFFIXES = ['', '-wal', '-shm', '-journal'] as const;
+
+/**
+ * A store holds requests and their output: owner-only (0600), like the log files. The database
+ * file is made 0600 before SQLite opens it (SQLite would create it 0644 minus the umask), and
+ * SQLite gives its -wal and -shm files the database file's mode. A store made earlier with
+ * wider modes is tightened here, before anything is read or written.
+ */
+function restrictStoreFiles(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // an existing store is tightened below
+  }
+  for (const suffix of STORE_FILE_SUFFIXES) {
+    try {
+      chmodSync(`${path}${suffix}`, 0o600);
+    } catch (err) {
+      // Absent (no -wal yet), or not ours to change (another user's store we may still read).
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
+/** What a store does when its file turns out to be corrupt while in use (see `keepRunningInMemory`). */
+export interface MemoryFallback {
+  /** Called once, with the reason naming the file; returns the records to start the in-memory store with. */
+  onCorrupt(reason: string): readonly ExecutionRecord[];
+  /** Top-level finished records kept in memory; older ones (and their plans' commands) are dropped. */
+  maxRecords: number;
 }
 
 export class HistoryStore {
-  private readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
-  private readonly selectOne: Database.Statement;
-  private readonly rowidOf: Database.Statement;
-  private readonly deleteFts: Database.Statement;
-  private readonly insertFts: Database.Statement;
+  private db: Database.Database;
+  private upsert!: Database.Statement;
+  private selectOne!: Database.Statement;
+  private rowidOf!: Database.Statement;
+  private deleteFts!: Database.Statement;
+  private insertFts!: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Calls in progress: only the outermost one handles a corrupt file (inner ones run inside its transaction). */
+  private depth = 0;
+  private fallback: MemoryFallback | null = null;
+  private lostReason: string | null;
+  private writesSincePrune = 0;
 
   private constructor(
     readonly path: string,
     db: Database.Database,
+    lostReason: string | null = null,
   ) {
     this.db = db;
+    this.lostReason = lostReason;
+    this.prepare();
+  }
+
+  private prepare(): void {
+    const db = this.db;
     const assignments = COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ');
     this.upsert = db.prepare(
       `INSERT INTO executions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT(id) DO UPDATE SET ${assignments}`,
@@ -210,42 +306,115 @@ export class HistoryStore {
     this.rowidOf = db.prepare('SELECT rowid FROM executions WHERE id = ?').pluck();
     this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE rowid = ?');
     this.insertFts = db.prepare('INSERT INTO executions_fts (rowid, id, command, description, output) VALUES (?, ?, ?, ?, ?)');
+    this.statements.clear();
   }
 
-  /** Open (creating and upgrading as needed) the store at `path`. */
+  /**
+   * Open (creating and upgrading as needed) the store at `path`. A damaged file is an `Io`
+   * error saying the store is corrupt, with SQLite's code (SQLITE_CORRUPT, SQLITE_NOTADB).
+   */
   static open(path: string): HistoryStore {
-    let db: Database.Database;
+    let db: Database.Database | undefined;
     try {
       mkdirSync(dirname(path), { recursive: true });
+      restrictStoreFiles(path);
       db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
+      migrate(db, path);
+      return new HistoryStore(path, db);
     } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // Closing a store that failed to open: the first error is the one to report.
+      }
+      if (err instanceof ExecutionError) throw err;
+      if (corruptionCode(err)) throw ExecutionError.io(`${corruptionReason(path, err)}; move it aside to start a new store`, err);
       throw ExecutionError.io(`cannot open history store ${path}: ${(err as Error).message}`, err);
     }
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > LATEST_VERSION) {
-      db.close();
-      throw ExecutionError.io(`history store ${path} has schema version ${version}; this version of cloudops-execution-engine supports up to ${LATEST_VERSION}`);
+  }
+
+  /**
+   * A store in memory standing in for the one at `path`, which could not be used (`reason`):
+   * it answers for what is written to it from now on and forgets it all at exit.
+   */
+  static inMemory(path: string, reason: string): HistoryStore {
+    const db = new Database(':memory:');
+    migrate(db, ':memory:');
+    return new HistoryStore(path, db, reason);
+  }
+
+  /** Why this store is in memory instead of its file (corrupt, or unopenable), or null while it uses the file. */
+  get lost(): string | null {
+    return this.lostReason;
+  }
+
+  /**
+   * From now on a corrupt file does not fail calls: on the first SQLITE_CORRUPT or
+   * SQLITE_NOTADB, the store drops the file, moves to memory (seeded by `fallback.onCorrupt`),
+   * and answers the call, and every later one, from there. Without this, such a call throws an
+   * `Io` error naming the file.
+   */
+  keepRunningInMemory(fallback: MemoryFallback): void {
+    this.fallback = fallback;
+  }
+
+  /** Run one public operation; a corrupt file becomes an in-memory store (if asked for) or an error naming the file. */
+  private guarded<T>(op: () => T): T {
+    if (this.depth > 0) return op();
+    let failure: unknown;
+    this.depth++;
+    try {
+      return op();
+    } catch (err) {
+      if (!corruptionCode(err)) throw err;
+      if (!this.fallback || this.lostReason !== null) throw ExecutionError.io(corruptionReason(this.path, err), err);
+      failure = err;
+    } finally {
+      this.depth--;
     }
-    for (const migration of MIGRATIONS) {
-      if (migration.version <= version) continue;
-      db.transaction(() => {
-        db.exec(migration.sql);
-        db.pragma(`user_version = ${migration.version}`);
-      }).immediate();
+    this.moveToMemory(corruptionReason(this.path, failure));
+    return this.guarded(op);
+  }
+
+  private moveToMemory(reason: string): void {
+    try {
+      this.db.close();
+    } catch {
+      // The file is beyond use either way.
     }
-    // No `PRAGMA optimize` here: on a new, empty store it would record "no rows" statistics and
-    // steer the planner to table scans for every later write. It runs at close instead.
-    return new HistoryStore(path, db);
+    this.db = new Database(':memory:');
+    migrate(this.db, ':memory:');
+    this.prepare();
+    this.lostReason = reason;
+    const records = this.fallback!.onCorrupt(reason);
+    this.storeMany(records);
+  }
+
+  /** In memory, keep the newest `maxRecords` finished top-level records (and their plans' commands). */
+  private pruneMemory(): void {
+    if (this.lostReason === null || !this.fallback) return;
+    const max = this.fallback.maxRecords;
+    if (++this.writesSincePrune < Math.max(64, max >> 4)) return;
+    this.writesSincePrune = 0;
+    this.db.transaction(() => {
+      const old = this.sql(
+        "SELECT id FROM executions WHERE plan_id IS NULL AND status NOT IN ('pending', 'running') ORDER BY rowid DESC LIMIT -1 OFFSET ?",
+      ).pluck().all(max) as string[];
+      const rowids = this.sql('SELECT rowid FROM executions WHERE id = ? OR plan_id = ?').pluck();
+      for (const id of old) {
+        for (const rowid of rowids.all(id, id) as number[]) {
+          this.deleteFts.run(rowid);
+          this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
+        }
+      }
+    })();
   }
 
   get schemaVersion(): number {
-    return this.db.pragma('user_version', { simple: true }) as number;
+    return this.guarded(() => this.db.pragma('user_version', { simple: true }) as number);
   }
 
-  /** A prepared statement, compiled once per store. */
+  /** A prepared statement, compiled once per connection. */
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
     if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
@@ -254,67 +423,84 @@ export class HistoryStore {
 
   close(): void {
     if (!this.db.open) return;
-    // Refresh the planner's statistics from what the store now holds (cheap when nothing changed).
-    this.db.pragma('optimize');
+    try {
+      // Refresh the planner's statistics from what the store now holds (cheap when nothing changed).
+      this.db.pragma('optimize');
+    } catch (err) {
+      if (!corruptionCode(err)) throw err; // a corrupt file still gets closed
+    }
     this.db.close();
   }
 
   /** Gather the planner's statistics now (after a bulk import, say). */
   analyze(): void {
-    this.db.exec('ANALYZE');
+    this.guarded(() => this.db.exec('ANALYZE'));
   }
 
   /** Insert or replace a record (and its search entry). */
   store(record: ExecutionRecord): void {
     const row = toRow(record);
-    this.db.transaction(() => {
-      this.upsert.run(row);
-      const rowid = this.rowidOf.get(record.id) as number;
-      this.deleteFts.run(rowid);
-      this.insertFts.run(rowid, record.id, row.command, row.description, row.output);
-    })();
+    this.guarded(() => {
+      this.db.transaction(() => {
+        this.upsert.run(row);
+        const rowid = this.rowidOf.get(record.id) as number;
+        this.deleteFts.run(rowid);
+        this.insertFts.run(rowid, record.id, row.command, row.description, row.output);
+      })();
+      if (this.depth === 1) this.pruneMemory();
+    });
   }
 
   /** Store many records in one transaction (imports, benchmarks). */
   storeMany(records: readonly ExecutionRecord[]): void {
-    this.db.transaction(() => {
-      for (const record of records) this.store(record);
-    })();
+    this.guarded(() => {
+      this.db.transaction(() => {
+        for (const record of records) this.store(record);
+      })();
+      if (this.depth === 1) this.pruneMemory();
+    });
   }
 
   /** Change some fields of a record; false if there is no such record. */
   update(id: string, patch: Partial<Omit<ExecutionRecord, 'id'>>): boolean {
-    // Text fields change the search entry: rewrite the whole record. Status and timings (the
-    // engine's frequent updates) touch only their columns.
-    if ('command' in patch || 'description' in patch || 'output' in patch) {
-      return this.db.transaction(() => {
-        const current = this.get(id);
-        if (!current) return false;
-        this.store({ ...current, ...patch });
-        return true;
-      }).immediate();
-    }
-    const row = toRow({ ...EMPTY_RECORD, ...patch, id } as ExecutionRecord);
-    const columns = COLUMNS.filter((c) => c !== 'id' && Object.hasOwn(patch, FIELD_OF[c]));
-    if (columns.length === 0) return this.get(id) !== null;
-    const sql = `UPDATE executions SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
-    const params = Object.fromEntries([['id', id], ...columns.map((c) => [c, row[c]])]);
-    return this.sql(sql).run(params).changes > 0;
+    return this.guarded(() => {
+      // Text fields change the search entry: rewrite the whole record. Status and timings (the
+      // engine's frequent updates) touch only their columns.
+      if ('command' in patch || 'description' in patch || 'output' in patch) {
+        return this.db.transaction(() => {
+          const current = this.get(id);
+          if (!current) return false;
+          this.store({ ...current, ...patch });
+          return true;
+        }).immediate();
+      }
+      const row = toRow({ ...EMPTY_RECORD, ...patch, id } as ExecutionRecord);
+      const columns = COLUMNS.filter((c) => c !== 'id' && Object.hasOwn(patch, FIELD_OF[c]));
+      if (columns.length === 0) return this.get(id) !== null;
+      const sql = `UPDATE executions SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
+      const params = Object.fromEntries([['id', id], ...columns.map((c) => [c, row[c]])]);
+      return this.sql(sql).run(params).changes > 0;
+    });
   }
 
   /** Several writes in one transaction: whole records, or changes to existing ones. */
   writeBatch(writes: ReadonlyArray<{ record: ExecutionRecord } | { id: string; patch: Partial<Omit<ExecutionRecord, 'id'>> }>): void {
-    this.db.transaction(() => {
-      for (const write of writes) {
-        if ('record' in write) this.store(write.record);
-        else this.update(write.id, write.patch);
-      }
-    })();
+    this.guarded(() => {
+      this.db.transaction(() => {
+        for (const write of writes) {
+          if ('record' in write) this.store(write.record);
+          else this.update(write.id, write.patch);
+        }
+      })();
+      if (this.depth === 1) this.pruneMemory();
+    });
   }
 
   get(id: string): ExecutionRecord | null {
-    const row = this.selectOne.get(id) as Row | undefined;
-    return row ? fromRow(row) : null;
+    return this.guarded(() => {
+      const row = this.selectOne.get(id) as Row | undefined;
+      return row ? fromRow(row) : null;
+    });
   }
 
   /** Records matching `filter`, newest first. */
@@ -324,37 +510,53 @@ export class HistoryStore {
     const offset = filter.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIMIT}`);
     if (!Number.isInteger(offset) || offset < 0) throw ValidationError.of('InvalidField', 'filter.offset', 'must be a non-negative integer');
-    const rows = this.sql(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all({
-      ...params,
-      limit,
-      offset,
-    }) as Row[];
-    return rows.map(fromRow);
+    return this.guarded(() => {
+      const rows = this.sql(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all({
+        ...params,
+        limit,
+        offset,
+      }) as Row[];
+      return rows.map(fromRow);
+    });
   }
 
   count(filter: ExecutionFilter = {}): number {
     const { where, params } = this.whereOf(filter);
-    return (this.sql(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n;
+    return this.guarded(() => (this.sql(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n);
   }
 
-  /** Records whose command, description or output contain every word of `query`, best match first. */
+  /**
+   * Records whose command, description or output contain every word of `query`, best match
+   * first. At most MAX_SEARCH_WORDS words and MAX_SEARCH_CHARS characters (else a
+   * ValidationError on `query`); the newest matches are the ones ranked (see RANK_BUDGET).
+   */
   search(query: string, options: { limit?: number } = {}): ExecutionRecord[] {
     const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIMIT}`);
-    const match = ftsQuery(query);
-    if (!match) return [];
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_SEARCH_LIMIT}`);
+    const words = searchWords(query);
+    if (words.length === 0) return [];
+    const match = matchOf(words);
+    const ranked = Math.max(limit, Math.floor(RANK_BUDGET / words.length));
+    // FTS5 walks matches newest first (by rowid) and stops after `ranked`; only those are scored.
     // Joined on rowid (indexed) and id (so a stray entry can never name the wrong record).
-    const rows = this.sql(
-      `SELECT e.* FROM executions_fts f JOIN executions e ON e.rowid = f.rowid AND e.id = f.id
-       WHERE executions_fts MATCH ? ORDER BY bm25(executions_fts), e.submitted_at DESC LIMIT ?`,
-    ).all(match, limit) as Row[];
-    return rows.map(fromRow);
+    return this.guarded(() => {
+      const rows = this.sql(
+        `SELECT e.* FROM (
+           SELECT rowid AS match_rowid, id AS match_id, bm25(executions_fts) AS score FROM executions_fts
+           WHERE executions_fts MATCH @match ORDER BY rowid DESC LIMIT @ranked
+         ) m JOIN executions e ON e.rowid = m.match_rowid AND e.id = m.match_id
+         ORDER BY m.score, e.submitted_at DESC LIMIT @limit`,
+      ).all({ match, ranked, limit }) as Row[];
+      return rows.map(fromRow);
+    });
   }
 
   /** Everything that ran for one conversation, oldest first. */
   getByConversation(conversationId: string): ExecutionRecord[] {
-    const rows = this.sql('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(conversationId) as Row[];
-    return rows.map(fromRow);
+    return this.guarded(() => {
+      const rows = this.sql('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(conversationId) as Row[];
+      return rows.map(fromRow);
+    });
   }
 
   /**
@@ -363,80 +565,89 @@ export class HistoryStore {
    */
   cleanup(olderThan: string | Date): number {
     const before = isoOf(olderThan, 'older_than');
-    const doomed = this.db.transaction(() => {
-      const rows = this.sql("SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')").all(before) as Array<{
-        rowid: number;
-        log_path: string;
-      }>;
-      for (const { rowid } of rows) {
-        this.deleteFts.run(rowid);
-        this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
+    return this.guarded(() => {
+      const doomed = this.db.transaction(() => {
+        const rows = this.sql("SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')").all(before) as Array<{
+          rowid: number;
+          log_path: string;
+        }>;
+        for (const { rowid } of rows) {
+          this.deleteFts.run(rowid);
+          this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
+        }
+        return rows;
+      }).immediate();
+      // A log file is only ours to delete when no remaining record uses it (requests may share one).
+      const stillUsed = this.sql('SELECT 1 FROM executions WHERE log_path = ? LIMIT 1').pluck();
+      for (const { log_path } of doomed) {
+        if (stillUsed.get(log_path) !== undefined) continue;
+        try {
+          rmSync(log_path, { force: true });
+        } catch {
+          // Not a file we can remove (a directory, no permission): the record is gone all the same.
+        }
       }
-      return rows;
-    }).immediate();
-    // A log file is only ours to delete when no remaining record uses it (requests may share one).
-    const stillUsed = this.sql('SELECT 1 FROM executions WHERE log_path = ? LIMIT 1').pluck();
-    for (const { log_path } of doomed) {
-      if (stillUsed.get(log_path) !== undefined) continue;
-      try {
-        rmSync(log_path, { force: true });
-      } catch {
-        // Not a file we can remove (a directory, no permission): the record is gone all the same.
-      }
-    }
-    return doomed.length;
+      return doomed.length;
+    });
   }
 
   /** Mark what a dead engine left pending or running as `interrupted`; returns those records. */
   markInterrupted(isAlive: (pid: number) => boolean, now = new Date()): ExecutionRecord[] {
-    return this.db.transaction(() => {
-      const open = (this.sql("SELECT * FROM executions WHERE status IN ('pending', 'running')").all() as Row[]).map(fromRow);
-      const updated = open
-        .filter((r) => r.engine_pid === null || !isAlive(r.engine_pid))
-        .map((r) => ({
-          ...r,
-          status: 'interrupted',
-          completed_at: now.toISOString(),
-          error: `Interrupted: the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
-        }));
-      const mark = this.sql("UPDATE executions SET status = 'interrupted', completed_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running')");
-      for (const record of updated) mark.run(record.completed_at, record.error, record.id);
-      return updated;
-    }).immediate();
+    return this.guarded(() =>
+      this.db.transaction(() => {
+        const open = (this.sql("SELECT * FROM executions WHERE status IN ('pending', 'running')").all() as Row[]).map(fromRow);
+        const updated = open
+          .filter((r) => r.engine_pid === null || !isAlive(r.engine_pid))
+          .map((r) => ({
+            ...r,
+            status: 'interrupted',
+            completed_at: now.toISOString(),
+            error: `Interrupted: the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
+          }));
+        const mark = this.sql("UPDATE executions SET status = 'interrupted', completed_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running')");
+        for (const record of updated) mark.run(record.completed_at, record.error, record.id);
+        return updated;
+      }).immediate(),
+    );
   }
 
   /** Insert or update an approval (the approval queue writes through here, so restarts keep what waits). */
   saveApproval(approval: QueuedApproval): void {
-    this.sql(
-      `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
-       VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at)
-       ON CONFLICT(id) DO UPDATE SET state = excluded.state, plan_json = excluded.plan_json, request_json = excluded.request_json,
-         decision_json = excluded.decision_json, execution_id = excluded.execution_id`,
-    ).run({
-      id: approval.id,
-      state: approval.state,
-      plan_json: JSON.stringify(approval.plan),
-      request_json: JSON.stringify(approval.request),
-      decision_json: approval.decision === null ? null : JSON.stringify(approval.decision),
-      execution_id: approval.execution_id,
-      submitted_at: approval.submitted_at,
-    });
+    this.guarded(() =>
+      this.sql(
+        `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
+         VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, plan_json = excluded.plan_json, request_json = excluded.request_json,
+           decision_json = excluded.decision_json, execution_id = excluded.execution_id`,
+      ).run({
+        id: approval.id,
+        state: approval.state,
+        plan_json: JSON.stringify(approval.plan),
+        request_json: JSON.stringify(approval.request),
+        decision_json: approval.decision === null ? null : JSON.stringify(approval.decision),
+        execution_id: approval.execution_id,
+        submitted_at: approval.submitted_at,
+      }),
+    );
   }
 
   /** Approvals, newest first; `state` narrows them. */
   approvals(state?: ApprovalState | null, limit = DEFAULT_LIMIT): QueuedApproval[] {
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIMIT}`);
-    const rows = (
-      state
-        ? this.sql('SELECT * FROM approvals WHERE state = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(state, limit)
-        : this.sql('SELECT * FROM approvals ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(limit)
-    ) as ApprovalRow[];
-    return rows.map(fromApprovalRow);
+    return this.guarded(() => {
+      const rows = (
+        state
+          ? this.sql('SELECT * FROM approvals WHERE state = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(state, limit)
+          : this.sql('SELECT * FROM approvals ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(limit)
+      ) as ApprovalRow[];
+      return rows.map(fromApprovalRow);
+    });
   }
 
   /** Remove approvals decided before `olderThan`; pending ones stay. */
   cleanupApprovals(olderThan: string | Date): number {
-    return this.sql("DELETE FROM approvals WHERE state != 'pending' AND submitted_at < ?").run(isoOf(olderThan, 'olderThan')).changes;
+    const before = isoOf(olderThan, 'olderThan');
+    return this.guarded(() => this.sql("DELETE FROM approvals WHERE state != 'pending' AND submitted_at < ?").run(before).changes);
   }
 
   private whereOf(filter: ExecutionFilter): { where: string; params: Record<string, string> } {
@@ -459,4 +670,24 @@ export class HistoryStore {
     if (filter.to_date) add('submitted_at <= @to_date', 'to_date', isoOf(filter.to_date, 'to_date'));
     return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
+}
+
+/** Connection settings, then the schema brought up to date (each migration once, in its own transaction). */
+function migrate(db: Database.Database, path: string): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > LATEST_VERSION) {
+    throw ExecutionError.io(`history store ${path} has schema version ${version}; this version of cloudops-execution-engine supports up to ${LATEST_VERSION}`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= version) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  // No `PRAGMA optimize` here: on a new, empty store it would record "no rows" statistics and
+  // steer the planner to table scans for every later write. It runs at close instead.
 }

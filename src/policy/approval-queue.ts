@@ -10,8 +10,8 @@ import { ExecutionError } from '../errors.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import type { HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
-import type { ExecutionPlan, ExecutionPlanInput } from '../wire/types.js';
-import { ApprovalDecisionSchema, planRisk, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
+import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
+import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
 import { maxRisk, type RiskLevel } from './risk.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected';
@@ -42,11 +42,24 @@ export interface DecideOptions {
 /** Decided approvals kept for listing, oldest dropped first. */
 const MAX_DECIDED = 1_000;
 
+/** A request's id and its rollback steps' ids (at any depth). */
+export function requestIds(request: Pick<ExecutionRequest, 'id'> & { rollback?: ReadonlyArray<Pick<ExecutionRequest, 'id'>> }): string[] {
+  // `?? []`: rollback steps have none, and approvals saved by older versions are read back as stored.
+  return [request.id, ...(request.rollback ?? []).flatMap((step) => requestIds(step))];
+}
+
+/** Every id running a plan would use: the plan's, its commands', their rollback steps'. */
+export function planIds(plan: ExecutionPlan): string[] {
+  return [plan.id, ...plan.commands.flatMap((c) => requestIds(c))];
+}
+
 export class ApprovalQueue {
   private readonly approvals = new Map<string, QueuedApproval>();
+  /** Which approval each id belongs to: plan, command and rollback ids, of the plan submitted and of an approved edit. */
+  private readonly owners = new Map<string, string>();
   /** Ids with a decision in progress, so two approvers cannot both start the plan. */
   private readonly deciding = new Set<string>();
-  /** Ids being dry-run for a new approval. */
+  /** Every id of the plans being dry-run for a new approval. */
   private readonly submitting = new Set<string>();
   private readonly listeners = new Set<ApprovalListener>();
 
@@ -58,25 +71,44 @@ export class ApprovalQueue {
     const saved = new Map<string, QueuedApproval>();
     for (const approval of [...store.approvals('pending', 10_000), ...store.approvals(null, MAX_DECIDED)]) saved.set(approval.id, approval);
     // Oldest first, as if submitted in order.
-    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at))) this.approvals.set(approval.id, approval);
+    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at))) this.add(approval);
+  }
+
+  /**
+   * Refuse ids this queue knows (any approval's plan, commands or rollback steps, waiting or
+   * decided, or being submitted) or that the history holds: an id is used once, ever. A reused
+   * id would take over another approval, or rewrite an execution's history record.
+   * `except`: the approval whose own ids may be used again (an approver's edit of it).
+   */
+  assertNew(ids: readonly string[], except?: string): void {
+    for (const id of ids) {
+      const owner = this.owners.get(id);
+      if (owner !== undefined && owner !== except) {
+        throw new ExecutionError('DuplicateId', `Id ${id} is already used by approval ${owner} (${this.approvals.get(owner)?.state ?? 'decided'}); ids are never reused`);
+      }
+      if (this.submitting.has(id)) throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval being submitted`);
+      if (this.store?.get(id)) throw new ExecutionError('DuplicateId', `Id ${id} is already in the execution history; ids are never reused`);
+    }
   }
 
   /** Park a plan until someone decides; resolves with what the approver will be shown. */
   async submit(input: ExecutionPlanInput | ExecutionPlan): Promise<QueuedApproval> {
     const plan = parsePlan(input);
+    const ids = planIds(plan);
     const existing = this.approvals.get(plan.id);
-    if (existing || this.submitting.has(plan.id) || this.store?.get(plan.id)) {
-      throw new ExecutionError('DuplicateId', `Plan ${plan.id} ${existing ? `already has an approval (${existing.state})` : 'is already known'}`);
-    }
-    this.submitting.add(plan.id);
+    if (existing) throw new ExecutionError('DuplicateId', `Plan ${plan.id} already has an approval (${existing.state})`);
+    this.assertNew(ids);
+    for (const id of ids) this.submitting.add(id);
     let request;
     try {
       request = await this.engine.createApprovalRequest(plan);
     } finally {
-      this.submitting.delete(plan.id);
+      for (const id of ids) this.submitting.delete(id);
     }
+    // The dry run took a while: the engine may have run work under one of these ids meanwhile.
+    this.assertNew(ids);
     const approval: QueuedApproval = { id: plan.id, state: 'pending', request, plan, decision: null, execution_id: null, submitted_at: new Date().toISOString() };
-    this.approvals.set(plan.id, approval);
+    this.add(approval);
     this.prune();
     this.save(approval);
     this.emit(approval);
@@ -107,8 +139,12 @@ export class ApprovalQueue {
       throw new ExecutionError('NotRunning', `Approval ${id} was already decided (${this.deciding.has(id) ? 'in progress' : approval.state})`);
     }
     const decision = parseWith(ApprovalDecisionSchema, decisionInput);
+    // The edit keeps this approval's ids or takes new ones: never another approval's, never the history's.
+    const editIds = decision.type === 'modify_and_approve' ? planIds(decision.modified_plan) : [];
+    this.assertNew(editIds, id);
     if (decision.type === 'modify_and_approve') {
-      const edited = planRisk(decision.modified_plan);
+      // Rated as the policy rates it (unverified work at `unverified_risk`), as the shown level was.
+      const edited = this.engine.workflow.assessRisk(decision.modified_plan);
       const shown = approval.request.risk_level;
       const allowed = maxRisk(shown, options.acceptRisk);
       if (maxRisk(allowed, edited) !== allowed) {
@@ -119,6 +155,9 @@ export class ApprovalQueue {
       }
     }
     this.deciding.add(id);
+    // Its new ids are taken while it starts: a racing submission or edit cannot claim them too.
+    const reserved = editIds.filter((owned) => this.owners.get(owned) !== id);
+    for (const owned of reserved) this.submitting.add(owned);
     try {
       if (decision.type === 'reject') {
         const processed = this.engine.workflow.processDecision(approval.plan, decision, approver);
@@ -126,9 +165,11 @@ export class ApprovalQueue {
       } else {
         const executionId = await this.engine.executeWithApproval(approval.plan, decision, approver);
         Object.assign(approval, { state: 'approved', decision: await this.engine.getApproval(executionId), execution_id: executionId });
+        for (const owned of editIds) this.owners.set(owned, id);
       }
     } finally {
       this.deciding.delete(id);
+      for (const owned of reserved) this.submitting.delete(owned);
     }
     this.save(approval);
     this.emit(approval);
@@ -160,12 +201,21 @@ export class ApprovalQueue {
     }
   }
 
+  private add(approval: QueuedApproval): void {
+    this.approvals.set(approval.id, approval);
+    for (const owned of planIds(approval.plan)) this.owners.set(owned, approval.id);
+    const edit = approval.decision?.decision;
+    if (edit?.type === 'modify_and_approve') for (const owned of planIds(edit.modified_plan)) this.owners.set(owned, approval.id);
+  }
+
+  /** Dropped approvals free their ids here; an approved plan's stay taken in the history. */
   private prune(): void {
     let decided = [...this.approvals.values()].filter((a) => a.state !== 'pending').length;
     for (const [key, approval] of this.approvals) {
       if (decided <= MAX_DECIDED) break;
       if (approval.state !== 'pending') {
         this.approvals.delete(key);
+        for (const [owned, owner] of this.owners) if (owner === key) this.owners.delete(owned);
         decided--;
       }
     }

@@ -8,7 +8,7 @@ import { displayCommand } from '../runner/invocation.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
-import { assessCommandRisk, maxRisk, type RiskLevel } from './risk.js';
+import { assessCommand, assessEnvironment, combine, maxRisk, RISK_LEVELS, type RiskAssessment, type RiskContext, type RiskLevel } from './risk.js';
 
 export const ApprovalConfigSchema = z.object({
   /** Read-only plans run without approval. Seed default: false (every plan is shown to a human). */
@@ -17,6 +17,12 @@ export const ApprovalConfigSchema = z.object({
   require_approval_destructive: z.boolean().default(true),
   /** Run a dry run and show its results in the approval request. */
   dry_run_before_approval: z.boolean().default(true),
+  /**
+   * How to treat work whose effect cannot be established (`verified: false`: code computed at
+   * run time, interpreters, scripts, unknown programs, loader variables in `env`). Default
+   * `destructive`: it could do anything. An operator who trusts its submitters may relax it.
+   */
+  unverified_risk: z.enum(RISK_LEVELS).default('destructive'),
 });
 export type ApprovalConfig = z.output<typeof ApprovalConfigSchema>;
 export type ApprovalConfigInput = z.input<typeof ApprovalConfigSchema>;
@@ -33,7 +39,11 @@ export interface CommandSummary {
   id: string;
   description: string;
   command: string;
+  /** The level the policy applies (an unverified command counts as `unverified_risk`). */
   risk_level: RiskLevel;
+  /** False when what the command does could not be established; `risk_reasons` says why. */
+  verified: boolean;
+  risk_reasons: string[];
   /** What a dry run said about this command, when one ran. */
   dry_run_result: string | null;
 }
@@ -42,6 +52,8 @@ export interface ApprovalRequest {
   plan_id: string;
   description: string;
   risk_level: RiskLevel;
+  /** False when any command's effect could not be established. */
+  verified: boolean;
   requires_approval: boolean;
   commands: CommandSummary[];
   estimated_duration_ms: number | null;
@@ -69,33 +81,66 @@ export interface Approver {
   notes?: string | null;
 }
 
-/** Risk of one request: its command as assessed, its rollback steps, and what it declares. */
-export function requestRisk(request: Pick<ExecutionRequest, 'command' | 'risk_level'> & { rollback?: ExecutionRequest['rollback'] }): RiskLevel {
-  return maxRisk(assessCommandRisk(request.command), request.risk_level, ...(request.rollback ?? []).map((r) => requestRisk(r)));
+type RequestLike = Pick<ExecutionRequest, 'command' | 'risk_level'> & { env?: ExecutionRequest['env']; rollback?: ExecutionRequest['rollback'] };
+
+/** One request: its command and environment as assessed, its rollback steps, and what it declares. */
+export function assessRequest(request: RequestLike, ctx: RiskContext = {}): RiskAssessment {
+  const parts = [assessCommand(request.command, ctx), assessEnvironment(request.env ?? {}), ...(request.rollback ?? []).map((r) => assessRequest(r, ctx))];
+  const combined = combine(parts);
+  return { ...combined, risk_level: maxRisk(combined.risk_level, request.risk_level) };
 }
 
-/** Risk of a plan: its riskiest command (rollback steps included) or its declared level, whichever is higher. */
-export function planRisk(plan: ExecutionPlan): RiskLevel {
-  return maxRisk(plan.risk_level, ...plan.commands.map((c) => requestRisk(c)));
+/** A plan: every command (rollback steps included), and its declared level. */
+export function assessPlan(plan: ExecutionPlan, ctx: RiskContext = {}): RiskAssessment {
+  const combined = combine(plan.commands.map((c) => assessRequest(c, ctx)));
+  return { ...combined, risk_level: maxRisk(combined.risk_level, plan.risk_level) };
 }
 
-/** Risk of a plan, a request or a bare command (`assess_risk` for any of them). */
-export function assessRisk(subject: ExecutionPlan | ExecutionRequest | Command): RiskLevel {
-  if ('commands' in subject) return planRisk(subject);
+/** Risk level of one request as seen (see `assessRequest`; the policy may rate unverified work higher). */
+export function requestRisk(request: RequestLike, ctx: RiskContext = {}): RiskLevel {
+  return assessRequest(request, ctx).risk_level;
+}
+
+/** Risk level of a plan as seen: its riskiest command (rollback steps included) or its declared level. */
+export function planRisk(plan: ExecutionPlan, ctx: RiskContext = {}): RiskLevel {
+  return assessPlan(plan, ctx).risk_level;
+}
+
+/** Risk of a plan, a request or a bare command (`assess_risk` for any of them), as seen. */
+export function assessRisk(subject: ExecutionPlan | ExecutionRequest | Command, ctx: RiskContext = {}): RiskLevel {
+  if ('commands' in subject) return planRisk(subject, ctx);
   // Commands carry a `type` tag; requests do not (and a shell command has a `command` field too).
-  if ('type' in subject) return assessCommandRisk(subject);
-  return requestRisk(subject);
+  if ('type' in subject) return assessCommand(subject, ctx).risk_level;
+  return requestRisk(subject, ctx);
 }
 
 export class ApprovalWorkflow {
   readonly config: ApprovalConfig;
+  private readonly context: RiskContext;
 
-  constructor(config: ApprovalConfigInput = {}) {
+  constructor(config: ApprovalConfigInput = {}, context: RiskContext = {}) {
     this.config = ApprovalConfigSchema.parse(config);
+    this.context = context;
   }
 
+  /** What the plan can be seen to do, and whether that could be established. */
+  assess(plan: ExecutionPlan): RiskAssessment {
+    return assessPlan(plan, this.context);
+  }
+
+  /** The level this policy applies: the assessed one, or `unverified_risk` for work that could not be verified. */
+  levelOf(assessment: RiskAssessment): RiskLevel {
+    return assessment.verified ? assessment.risk_level : maxRisk(assessment.risk_level, this.config.unverified_risk);
+  }
+
+  /** The plan's risk under this policy. */
   assessRisk(plan: ExecutionPlan): RiskLevel {
-    return planRisk(plan);
+    return this.levelOf(this.assess(plan));
+  }
+
+  /** One request's risk under this policy. */
+  requestLevel(request: ExecutionRequest): RiskLevel {
+    return this.levelOf(assessRequest(request, this.context));
   }
 
   requiresApproval(plan: ExecutionPlan): boolean {
@@ -111,18 +156,25 @@ export class ApprovalWorkflow {
 
   /** What the approver sees; `dryRun` maps command ids to what a dry run said. */
   createApprovalRequest(plan: ExecutionPlan, dryRun: ReadonlyMap<string, string> = new Map()): ApprovalRequest {
+    const assessment = this.assess(plan);
     return {
       plan_id: plan.id,
       description: plan.description,
-      risk_level: this.assessRisk(plan),
+      risk_level: this.levelOf(assessment),
+      verified: assessment.verified,
       requires_approval: this.requiresApproval(plan),
-      commands: plan.commands.map((c) => ({
-        id: c.id,
-        description: c.description ?? displayCommand(c.command),
-        command: displayCommand(c.command),
-        risk_level: requestRisk(c),
-        dry_run_result: dryRun.get(c.id) ?? null,
-      })),
+      commands: plan.commands.map((c) => {
+        const command = assessRequest(c, this.context);
+        return {
+          id: c.id,
+          description: c.description ?? displayCommand(c.command),
+          command: displayCommand(c.command),
+          risk_level: this.levelOf(command),
+          verified: command.verified,
+          risk_reasons: command.reasons,
+          dry_run_result: dryRun.get(c.id) ?? null,
+        };
+      }),
       estimated_duration_ms: plan.estimated_duration_ms,
       created_at: new Date().toISOString(),
     };

@@ -3,20 +3,30 @@
  * with their own dry-run flag, and AWS answers `DryRunOperation` when the call would have
  * succeeded; every other command is described instead (full argv, env names without their
  * values, working dir) and never run.
+ *
+ * A dry run happens before anyone approved anything, so it runs nothing the requester
+ * controls beyond the AWS call itself: only the configured binaries (the AWS CLI, or this
+ * Node with the SDK runner), in a clean environment built from an allow-list — the engine's
+ * own locale, home and AWS settings, and from the request only which AWS credentials, profile
+ * and region to use. A request's `NODE_OPTIONS`, `PYTHON*`, `PATH`, `BROWSER`, … never reach it.
  */
 import type { ExecutionConfig } from '../config.js';
-import { processSpecOf, resolveInvocation } from '../runner/invocation.js';
-import { runProcess } from '../runner/process.js';
+import { resolveInvocation, type Invocation } from '../runner/invocation.js';
+import { runProcess, type ProcessSpec } from '../runner/process.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
-import { planRisk, requestRisk } from './approval.js';
+import { ApprovalWorkflow, assessRequest } from './approval.js';
 import { redactorFor, secretsOf } from './redaction.js';
 import { operationVerb, type RiskLevel } from './risk.js';
 
 export interface DryRunCommandResult {
   id: string;
   command: string;
+  /** The level the approval policy applies (unverified work at its `unverified_risk`). */
   risk_level: RiskLevel;
+  /** False when what the command does could not be established; `risk_reasons` says why. */
+  verified: boolean;
+  risk_reasons: string[];
   /** `aws_dry_run`: AWS was asked with its dry-run flag; `description`: nothing was run. */
   method: 'aws_dry_run' | 'description';
   /** AWS's verdict for `aws_dry_run`; null when nothing was asked. */
@@ -33,6 +43,7 @@ export interface DryRunCommandResult {
 export interface DryRunResult {
   plan_id: string;
   risk_level: RiskLevel;
+  verified: boolean;
   commands: DryRunCommandResult[];
 }
 
@@ -57,14 +68,32 @@ function verdict(output: string): boolean | null {
   return null;
 }
 
-async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig): Promise<DryRunCommandResult> {
+/** The engine's own variables a dry run keeps: locale, home (the AWS config lives there) and AWS settings. */
+const INHERITED = /^(HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|LC_[A-Z]+|AWS_[A-Z0-9_]+)$/;
+/** The only variables a request may set for its dry run: which credentials, profile and region. */
+const FROM_REQUEST = new Set(['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+/** Where the AWS CLI's interpreter and helpers are found; never the request's PATH. */
+const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** The environment of a dry run: allow-listed names only (see the module comment). */
+export function dryRunEnvironment(request: Pick<ExecutionRequest, 'env'>, invocation: Invocation): Record<string, string> {
+  const env: Record<string, string> = { PATH: SYSTEM_PATH };
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && INHERITED.test(name)) env[name] = value;
+  for (const [name, value] of Object.entries(request.env)) if (FROM_REQUEST.has(name)) env[name] = value;
+  return { ...env, ...invocation.env };
+}
+
+async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig, workflow: ApprovalWorkflow): Promise<DryRunCommandResult> {
   const redact = redactorFor(secretsOf(request, config));
   const options = { awsCliPath: config.aws_cli_path, executor: config.default_executor, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir };
   const real = await resolveInvocation(request.command, options);
+  const assessment = assessRequest(request, { awsCliPath: config.aws_cli_path });
   const base = {
     id: request.id,
     command: redact([real.file, ...real.args].join(' ')),
-    risk_level: requestRisk(request),
+    risk_level: workflow.levelOf(assessment),
+    verified: assessment.verified,
+    risk_reasons: assessment.reasons,
     argv: [real.file, ...real.args].map(redact),
     env_names: Object.keys(request.env).sort(),
     working_dir: request.working_dir,
@@ -77,11 +106,13 @@ async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig)
   }
   const invocation = await resolveInvocation(flagged, options);
   const output = new OutputCapture(DRY_RUN_OUTPUT_BYTES);
+  const spec: ProcessSpec = { file: invocation.file, args: invocation.args, env: dryRunEnvironment(request, invocation), cwd: request.working_dir ?? undefined };
   const outcome = await runProcess(
-    processSpecOf(invocation, request),
+    spec,
     {
       timeoutMs: Math.min(request.timeout_ms ?? config.default_timeout_ms, DRY_RUN_TIMEOUT_MS),
       killGraceMs: config.kill_grace_ms,
+      containment: config.process_containment,
       maxLineBytes: config.max_line_bytes,
       onOutput: (chunk) => output.append(chunk.data),
     },
@@ -96,10 +127,11 @@ async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig)
 }
 
 /** Dry-run every command of a plan (one at a time: AWS rate limits apply to dry runs too). */
-export async function dryRunPlan(plan: ExecutionPlan, config: ExecutionConfig): Promise<DryRunResult> {
+export async function dryRunPlan(plan: ExecutionPlan, config: ExecutionConfig, workflow = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path })): Promise<DryRunResult> {
   const commands: DryRunCommandResult[] = [];
-  for (const request of plan.commands) commands.push(await dryRunRequest(request, config));
-  return { plan_id: plan.id, risk_level: planRisk(plan), commands };
+  for (const request of plan.commands) commands.push(await dryRunRequest(request, config, workflow));
+  const assessment = workflow.assess(plan);
+  return { plan_id: plan.id, risk_level: workflow.levelOf(assessment), verified: assessment.verified, commands };
 }
 
 /** One line per command for an approval request. */

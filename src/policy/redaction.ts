@@ -54,6 +54,11 @@ export function redactorFor(secrets: readonly string[]): Redactor {
   return (text) => (text.length === 0 ? text : text.replace(re, REDACTED));
 }
 
+/** The secret values as UTF-8 bytes: what a byte-level search (or a line cut that must not split one) looks for. */
+export function secretBytes(secrets: readonly string[]): Buffer[] {
+  return secrets.map((s) => Buffer.from(s, 'utf8'));
+}
+
 /**
  * Redaction for output lines that stay bytes (the log file). A batch is searched once per
  * secret; only lines that contain one are decoded and rewritten.
@@ -61,7 +66,7 @@ export function redactorFor(secrets: readonly string[]): Redactor {
 export function lineRedactor(secrets: readonly string[]): ((lines: LineBatch) => LineBatch) | null {
   if (secrets.length === 0) return null;
   const redact = redactorFor(secrets);
-  const needles = secrets.map((s) => Buffer.from(s, 'utf8'));
+  const needles = secretBytes(secrets);
   const hasSecret = (buf: Buffer) => needles.some((n) => buf.indexOf(n) !== -1);
   return (lines) => {
     // Every line of the batch is in its source, so one search clears the common case.

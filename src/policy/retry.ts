@@ -3,7 +3,10 @@
  * (a retryable pattern in the output, e.g. AWS throttling) and how long to wait first.
  */
 import type { z } from 'zod';
+import type { ValidationIssue } from '../errors.js';
 import { RetryConfigSchema, type BackoffSchema } from '../wire/schema.js';
+import { re2CompileErrors, re2FirstMatch, Re2JobFailed } from './retry-matcher.js';
+import { parseRetryPattern, type RegexPattern } from './retry-pattern.js';
 
 export { BackoffSchema, RetryConfigSchema } from '../wire/schema.js';
 
@@ -32,17 +35,78 @@ export function backoffDelay(config: RetryConfig, attempt: number, random: () =>
   return Math.max(0, Math.round(delay + spread));
 }
 
-function matcherOf(pattern: string): (text: string) => boolean {
-  const regex = /^\/(.+)\/([a-z]*)$/.exec(pattern);
-  if (regex) {
-    const re = new RegExp(regex[1]!, regex[2]);
-    return (text) => re.test(text);
-  }
-  return (text) => text.includes(pattern);
+/**
+ * Regexes look at most this many characters at each end of each stream's output. The output
+ * is already bounded (`max_output_bytes`, 4 MiB per stream by default), but RE2's worst
+ * case grows with text × pattern size (see retry-matcher.ts) and its heap is small;
+ * retryable errors are short messages near the end of a failed command's output (or at its
+ * start).
+ */
+export const REGEX_WINDOW_CHARS = 4 * 1024;
+
+/** Stands for the middle of a long output, on a line of its own, so `^` and `$` only meet real line ends. */
+const OMITTED = '[... output omitted from retry matching ...]';
+
+/** A long text's first and last REGEX_WINDOW_CHARS, cut at line ends where there are any. */
+function windowOf(text: string): string {
+  if (text.length <= 2 * REGEX_WINDOW_CHARS) return text;
+  let head = text.slice(0, REGEX_WINDOW_CHARS);
+  const headEnd = head.lastIndexOf('\n');
+  head = headEnd >= 0 ? head.slice(0, headEnd + 1) : `${head}\n`;
+  let tail = text.slice(-REGEX_WINDOW_CHARS);
+  const tailStart = tail.indexOf('\n');
+  if (tailStart >= 0 && tailStart < tail.length - 1) tail = tail.slice(tailStart + 1);
+  return `${head}${OMITTED}\n${tail}`;
 }
 
-/** The first retryable pattern found in a failed attempt's output, or null. */
-export function retryableMatch(config: RetryConfig, output: string): string | null {
-  for (const pattern of config.retryable_errors) if (matcherOf(pattern)(output)) return pattern;
-  return null;
+/**
+ * The first retryable pattern (in the policy's order) found in a failed attempt's output
+ * (one text per stream), or null. Substrings are looked for in the whole output; regexes in
+ * the first and last REGEX_WINDOW_CHARS of each stream, by RE2 off the event loop. Entries
+ * that do not parse (only possible when a config skipped the schema) never match, nor does
+ * a regex RE2 gave no answer for.
+ */
+export async function retryableMatch(config: RetryConfig, output: string | readonly string[]): Promise<string | null> {
+  const texts = typeof output === 'string' ? [output] : output;
+  const patterns = config.retryable_errors.map((p) => parseRetryPattern(p));
+  let substring = patterns.findIndex((p) => 'kind' in p && p.kind === 'substring' && texts.some((t) => t.includes(p.text)));
+  if (substring === -1) substring = patterns.length;
+  // Only regexes listed before the first matching substring can change the answer.
+  const regexes = patterns.slice(0, substring).flatMap((p, index) => ('kind' in p && p.kind === 'regex' ? [{ index, regex: p }] : []));
+  if (regexes.length > 0) {
+    const hit = await re2FirstMatch(regexes.map((r) => r.regex), texts.map(windowOf)).catch((err: unknown) => {
+      if (err instanceof Re2JobFailed) return -1;
+      throw err;
+    });
+    if (hit >= 0) return config.retryable_errors[regexes[hit]!.index]!;
+  }
+  return config.retryable_errors[substring] ?? null;
+}
+
+/**
+ * Problems with a policy's patterns beyond the schema's syntax checks: each regex must
+ * compile in RE2. `field` names the list (`retry.retryable_errors`); each issue names its entry.
+ */
+export async function retryPatternIssues(patterns: readonly string[], field: string): Promise<ValidationIssue[]> {
+  const issues: ValidationIssue[] = [];
+  const regexes: Array<{ index: number; regex: RegexPattern }> = [];
+  patterns.forEach((pattern, index) => {
+    const parsed = parseRetryPattern(pattern);
+    if ('problem' in parsed) issues.push({ code: 'InvalidField', field: `${field}[${index}]`, reason: `${parsed.problem} (got ${JSON.stringify(pattern)})` });
+    else if (parsed.kind === 'regex') regexes.push({ index, regex: parsed });
+  });
+  if (regexes.length === 0) return issues;
+  let errors: Array<string | null>;
+  try {
+    errors = await re2CompileErrors(regexes.map((r) => r.regex));
+  } catch (err) {
+    if (!(err instanceof Re2JobFailed)) throw err;
+    const why = err.reason === 'deadline' ? 'regex is too complex: RE2 could not compile it in time' : `regex could not be checked: ${err.message}`;
+    return [...issues, ...regexes.map(({ index }) => ({ code: 'InvalidField' as const, field: `${field}[${index}]`, reason: `${why} (got ${JSON.stringify(patterns[index])})` }))];
+  }
+  regexes.forEach(({ index }, k) => {
+    const error = errors[k];
+    if (error) issues.push({ code: 'InvalidField', field: `${field}[${index}]`, reason: `RE2 cannot compile this regex: ${error} (got ${JSON.stringify(patterns[index])})` });
+  });
+  return issues.sort((a, b) => a.field.localeCompare(b.field, 'en', { numeric: true }));
 }

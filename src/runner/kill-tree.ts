@@ -3,6 +3,10 @@
  * (spawned `detached`), so one `kill(-pgid)` reaches children and grandchildren. On Linux
  * we also walk /proc for descendants, which catches the ones that left the group with
  * `setsid` while their parent is still alive.
+ *
+ * In a PID namespace (containment.ts) the group leader is `unshare` and the namespace's init
+ * is its child in the same group, so the same group kill and walk also end a namespace whose
+ * engine died: SIGKILL to the init kills everything inside.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -80,7 +84,8 @@ export function descendantsOf(root: number): number[] {
   return out;
 }
 
-function trySignal(target: number, signal: NodeJS.Signals): boolean {
+/** Signal `target` (a pid, or a group as -pgid); false if it is gone or not ours. */
+export function trySignal(target: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(target, signal);
     return true;

@@ -8,6 +8,11 @@
  * The lines of one chunk come back as a `LineBatch`: offsets into one buffer rather than a
  * Buffer per line. At millions of lines per second, a Buffer object per line was the largest
  * per-line cost after the log write itself (see BENCHMARKS.md, output throughput).
+ *
+ * Cutting a long line must not cut a secret in two: redaction runs on each piece, and would
+ * find neither half. Given the byte strings to keep whole (`keepTogether`: the secret values),
+ * a cut never falls inside one of them, and a piece of a line still arriving is not emitted
+ * until the bytes after its cut (as many as the longest such string, less one) are known.
  */
 import { isAscii } from 'node:buffer';
 
@@ -98,7 +103,18 @@ export class LineSplitter {
    */
   private scratch: Buffer | null = null;
 
-  constructor(private readonly maxLineBytes: number) {}
+  /** Byte strings a cut may not fall inside (secrets; only those of 2 bytes or more can be cut). */
+  private readonly keepTogether: readonly Buffer[];
+  /** Bytes of a line still arriving held back past the last cut: a kept string straddling it is then seen whole. */
+  private readonly holdBack: number;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    keepTogether: readonly Buffer[] = [],
+  ) {
+    this.keepTogether = keepTogether.filter((bytes) => bytes.length > 1);
+    this.holdBack = this.keepTogether.reduce((most, bytes) => Math.max(most, bytes.length - 1), 0);
+  }
 
   /**
    * Complete lines in `chunk` (without `\n` / `\r\n`); the rest waits for the next chunk.
@@ -112,7 +128,7 @@ export class LineSplitter {
     if (this.pendingSize > 0) {
       // A trailing '\r' may be the first half of a CRLF: it is not line content yet.
       const trailingCr = chunk[chunk.length - 1] === CR ? 1 : 0;
-      if (chunk.indexOf(NEWLINE) === -1 && this.pendingSize + chunk.length - trailingCr <= this.maxLineBytes) {
+      if (chunk.indexOf(NEWLINE) === -1 && this.pendingSize + chunk.length - trailingCr <= this.maxLineBytes + this.holdBack) {
         this.pending.push(chunk);
         this.pendingSize += chunk.length;
         return LineBatch.EMPTY;
@@ -137,9 +153,12 @@ export class LineSplitter {
       const restSize = source.length - start;
       const trailingCr = source[source.length - 1] === CR ? 1 : 0;
       const body = restSize - trailingCr;
-      if (body > this.maxLineBytes) {
+      // The last `holdBack` bytes are not cut before: what follows them is not known yet.
+      const ready = body - this.holdBack;
+      if (ready > this.maxLineBytes) {
         // Emit whole pieces; the last, partial one (and the '\r') waits for more bytes.
-        const keep = cutPointIn(source, start, start + body - (body % this.maxLineBytes || this.maxLineBytes), source.length);
+        let keep = cutPointIn(source, start, start + ready - (ready % this.maxLineBytes || this.maxLineBytes), source.length);
+        if (this.keepTogether.length > 0) keep = this.safeCut(source, start, keep, start + body);
         this.addLine(source, start, keep, bounds);
         // Copy: the remainder must not pin the (possibly large) joined buffer.
         this.pending = [Buffer.from(source.subarray(keep))];
@@ -178,15 +197,52 @@ export class LineSplitter {
     return scratch.subarray(0, size);
   }
 
-  /** Adds `source[start, end)` as one line, or as pieces of at most `maxLineBytes`. */
+  /**
+   * Adds `source[start, end)` as one line, or as pieces of at most `maxLineBytes` (a piece
+   * is longer only when a kept-together string would otherwise be cut and starts it).
+   */
   private addLine(source: Buffer, start: number, end: number, bounds: number[]): void {
     let from = start;
     while (end - from > this.maxLineBytes) {
-      const cut = cutPointIn(source, from, from + this.maxLineBytes, end);
+      let cut = cutPointIn(source, from, from + this.maxLineBytes, end);
+      if (this.keepTogether.length > 0) cut = this.safeCut(source, from, cut, end);
+      if (cut >= end) break;
       bounds.push(from, cut);
       from = cut;
     }
     bounds.push(from, end);
+  }
+
+  /**
+   * `cut` (in `(from, end)`), moved so it falls inside no kept-together string found in
+   * `source[from, end)`: back to where that string starts, or, when it starts the piece,
+   * past its end. Moves back only decrease and moves forward only increase: it ends.
+   */
+  private safeCut(source: Buffer, from: number, cut: number, end: number): number {
+    let forward = false;
+    for (;;) {
+      const hit = this.straddling(source, from, cut, end);
+      if (hit === null) return cut;
+      if (!forward && hit.start > from) {
+        cut = hit.start;
+      } else {
+        forward = true;
+        cut = hit.end;
+      }
+    }
+  }
+
+  /** A kept-together string in `source[from, end)` that `cut` falls strictly inside, if any. */
+  private straddling(source: Buffer, from: number, cut: number, end: number): { start: number; end: number } | null {
+    for (const bytes of this.keepTogether) {
+      // Only a window around the cut can hold one that straddles it: the search stays O(length).
+      const lo = Math.max(from, cut - bytes.length + 1);
+      const hi = Math.min(end, cut + bytes.length - 1);
+      if (hi - lo < bytes.length) continue;
+      const at = source.subarray(lo, hi).indexOf(bytes);
+      if (at !== -1) return { start: lo + at, end: lo + at + bytes.length };
+    }
+    return null;
   }
 }
 

@@ -3,14 +3,33 @@
  * output as decoded chunks and lines, enforce the timeout, honour cancellation, and end the
  * whole process tree politely (SIGTERM) and then forcibly (SIGKILL) after a grace period.
  *
+ * Every command is contained (containment.ts): in a PID namespace of its own where that works,
+ * so no descendant can outlive it, else as the leader of its own process group. Either way,
+ * once the command itself is gone and what it left was killed, we stop waiting for its output
+ * pipes: a daemon that escaped (or got a pipe handed out) cannot hold the result hostage.
+ *
  * The runner knows nothing about logs or events: it hands every chunk to `onOutput`, and a
  * promise returned from there pauses that stream until it settles (backpressure), so a slow
  * disk throttles the child instead of growing our memory.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { LineBatch, LineSplitter } from './line-splitter.js';
-import { groupAlive, signalTree, trackGroup, untrackGroup } from './kill-tree.js';
+import { groupAlive, signalTree, trackGroup, trySignal, untrackGroup } from './kill-tree.js';
+import {
+  chooseContainment,
+  launchEnv,
+  markNamespaceBroken,
+  type Containment,
+  type ContainmentMode,
+  type ContainmentSetting,
+  type NamespaceLauncher,
+} from './containment.js';
+import { InitChannel, type InitReport } from './containment-init.js';
+
+export type { ContainmentMode, ContainmentSetting } from './containment.js';
 
 export type StreamName = 'stdout' | 'stderr';
 
@@ -38,8 +57,13 @@ export interface RunOptions {
   killGraceMs: number;
   /** Longer lines are cut into pieces of at most this many bytes. */
   maxLineBytes: number;
+  /** Byte strings a long-line cut must not split (secret values: redaction runs per piece). */
+  keepTogether?: readonly Buffer[];
+  /** How descendants are kept from escaping; default `auto`. */
+  containment?: ContainmentSetting;
   signal?: AbortSignal;
   onOutput(chunk: OutputChunk): void | Promise<void>;
+  /** The pid we spawned, which leads the process group (in a namespace: `unshare`, the namespace's parent). */
   onSpawn?(pid: number): void;
 }
 
@@ -50,110 +74,335 @@ export interface ProcessOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   spawnError: Error | null;
+  /** How the command was contained; null if it never started. */
+  containment: ContainmentMode | null;
   startedAt: Date;
   endedAt: Date;
 }
 
+type Ending = Omit<ProcessOutcome, 'startedAt' | 'endedAt' | 'containment'>;
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
+/**
+ * After the tree is dead, how long pipes may stay open before we assume someone outside it
+ * holds them. Everything the tree wrote is in the pipe by then; reading it takes far less.
+ */
+const DRAIN_MS = 100;
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 
 export function runProcess(spec: ProcessSpec, options: RunOptions): Promise<ProcessOutcome> {
+  const setting = options.containment ?? 'auto';
+  const containment = chooseContainment(setting);
+  if (containment instanceof Promise) return containment.then((c) => runContained(spec, options, c, setting));
+  return runContained(spec, options, containment, setting);
+}
+
+function runContained(spec: ProcessSpec, options: RunOptions, containment: Containment, setting: ContainmentSetting): Promise<ProcessOutcome> {
+  if (containment.mode === 'unavailable') {
+    const now = new Date();
+    const error = new Error(`process_containment is pid_namespace, but no PID namespace can be made here: ${containment.reason}`);
+    return Promise.resolve({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error, containment: null, startedAt: now, endedAt: now });
+  }
   return new Promise<ProcessOutcome>((resolve) => {
-    const startedAt = new Date();
-    let stopReason: 'timeout' | 'cancelled' | null = null;
-    let settled = false;
-    const timers: NodeJS.Timeout[] = [];
-
-    const child = spawn(spec.file, spec.args as string[], {
-      cwd: spec.cwd,
-      env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // own process group, so the whole tree can be signalled at once
-      windowsHide: true,
-    });
-    const pid = child.pid;
-
-    const finish = (outcome: Omit<ProcessOutcome, 'startedAt' | 'endedAt'>): void => {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) untrackGroup(pid);
-      resolve({ ...outcome, startedAt, endedAt: new Date() });
-    };
-
-    const stop = (reason: 'timeout' | 'cancelled'): void => {
-      if (stopReason !== null || settled || pid === undefined) return;
-      stopReason = reason;
-      signalTree(pid, 'SIGTERM');
-      const force = setTimeout(() => signalTree(pid, 'SIGKILL'), options.killGraceMs);
-      force.unref();
-      timers.push(force);
-    };
-
-    const onAbort = (): void => stop('cancelled');
-
-    child.on('error', (err) => {
-      // Only a spawn failure leaves us without a pid; later errors (e.g. kill failures) are not fatal.
-      if (pid === undefined) {
-        finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: err });
+    new ProcessRun(spec, options, containment.mode === 'pid_namespace' ? containment.launcher : null, (outcome, retry) => {
+      if (!retry) return resolve(outcome);
+      // The namespace could not be made although the probe could: the command never started.
+      if (setting === 'pid_namespace') {
+        const error = new Error(`process_containment is pid_namespace, but no PID namespace could be made: ${retry}`);
+        return resolve({ ...outcome, reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error, containment: null });
       }
-    });
-    if (pid === undefined) return;
-
-    trackGroup(pid);
-    options.onSpawn?.(pid);
-
-    if (options.signal?.aborted) stop('cancelled');
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    if (Number.isFinite(options.timeoutMs)) {
-      // setTimeout fires at once for delays above 2^31-1 ms; such timeouts are effectively "never".
-      const timeout = setTimeout(() => stop('timeout'), Math.min(options.timeoutMs, MAX_TIMER_MS));
-      timers.push(timeout);
-    }
-
-    pipeStream(child.stdout, 'stdout', options);
-    pipeStream(child.stderr, 'stderr', options);
-
-    child.once('exit', () => {
-      // The leader is gone; whatever it left in its group would hold our pipes open (and
-      // would be orphaned). End it the same polite-then-forced way.
-      if (!groupAlive(pid)) return;
-      signalTree(pid, 'SIGTERM');
-      const force = setTimeout(() => {
-        if (groupAlive(pid)) signalTree(pid, 'SIGKILL');
-      }, options.killGraceMs);
-      force.unref();
-      timers.push(force);
-    });
-
-    child.once('close', (code, signal) => {
-      finish({
-        reason: stopReason ?? 'exited',
-        exitCode: code,
-        signal: signal,
-        spawnError: null,
-      });
+      resolve(runContained(spec, options, { mode: 'process_group' }, 'process_group'));
     });
   });
 }
 
-function pipeStream(stream: Readable, name: StreamName, options: RunOptions): void {
-  const splitter = new LineSplitter(options.maxLineBytes);
-  const deliver = (data: Buffer, lines: LineBatch): void => {
-    if (data.length === 0 && lines.count === 0) return;
-    const pending = options.onOutput({ stream: name, data, lines, timestamp: new Date().toISOString() });
-    if (pending) {
-      stream.pause();
-      pending.then(
-        () => stream.resume(),
-        () => stream.resume(),
-      );
+/** One spawned command, from spawn to the moment its result is known. */
+class ProcessRun {
+  private readonly startedAt = new Date();
+  private readonly child: ChildProcess;
+  private readonly pid: number | undefined;
+  private readonly streams: Readable[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private settled = false;
+  private stopReason: 'timeout' | 'cancelled' | null = null;
+  private forceTimer: NodeJS.Timeout | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
+  /** The command itself has ended (its exit reported, or it is known dead). */
+  private leaderGone = false;
+  /** Everything it left was SIGKILLed, or nothing can be left. */
+  private treeDead = false;
+  /** Namespace mode: set once the spawned `unshare` exited (the namespace is empty then). */
+  private launcherExited = false;
+  private initPid = 0;
+  private ready = false;
+  private termPending = false;
+  private ended: Extract<InitReport, { kind: 'ended' }> | null = null;
+  private execErrno: number | null = null;
+  private readonly channel: InitChannel | null = null;
+  private readonly paused = new Set<Readable>();
+
+  constructor(
+    private readonly spec: ProcessSpec,
+    private readonly options: RunOptions,
+    private readonly ns: NamespaceLauncher | null,
+    private readonly done: (outcome: ProcessOutcome, retryReason: string | null) => void,
+  ) {
+    this.child = ns
+      ? spawn(ns.file, [...ns.args, spec.file, ...spec.args], {
+          cwd: spec.cwd,
+          env: launchEnv(spec.env),
+          // fd 2 is the init's report channel; the command's stderr travels on fd 3.
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+          detached: true,
+          windowsHide: true,
+        })
+      : spawn(spec.file, spec.args as string[], {
+          cwd: spec.cwd,
+          env: spec.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true, // own process group, so the whole tree can be signalled at once
+          windowsHide: true,
+        });
+    this.pid = this.child.pid;
+
+    this.child.on('error', (err) => {
+      // Only a spawn failure leaves us without a pid; later errors (e.g. kill failures) are not fatal.
+      if (this.pid === undefined) this.spawnFailed(err);
+    });
+    if (this.pid === undefined) return;
+    const pid = this.pid;
+
+    trackGroup(pid);
+    options.onSpawn?.(pid);
+
+    if (options.signal?.aborted) this.stop('cancelled');
+    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
+
+    if (Number.isFinite(options.timeoutMs)) {
+      // setTimeout fires at once for delays above 2^31-1 ms; such timeouts are effectively "never".
+      this.timers.push(setTimeout(() => this.stop('timeout'), Math.min(options.timeoutMs, MAX_TIMER_MS)));
     }
-  };
-  stream.on('data', (chunk: Buffer) => deliver(chunk, splitter.push(chunk)));
-  // A read error (rare: EIO on a pipe) ends the stream; the child's 'close' still follows.
-  stream.on('error', () => {});
-  stream.once('end', () => deliver(EMPTY, splitter.end()));
+
+    const stdio = this.child.stdio;
+    this.pipe(stdio[1] as Readable, 'stdout');
+    if (ns) {
+      const channel = new InitChannel((report) => this.onReport(report));
+      this.channel = channel;
+      const control = stdio[2] as Readable;
+      this.streams.push(control);
+      control.on('data', (chunk: Buffer) => channel.push(chunk));
+      control.on('error', () => {});
+      control.once('close', () => channel.end());
+      this.pipe(stdio[3] as Readable, 'stderr');
+    } else {
+      this.pipe(stdio[2] as Readable, 'stderr');
+    }
+
+    this.child.once('exit', () => {
+      if (ns) {
+        // The init is gone, and with it everything in the namespace (the kernel saw to that).
+        this.launcherExited = true;
+        this.treeDead = true;
+      }
+      this.onLeaderGone();
+    });
+    this.child.once('close', (code, signal) => this.onClose(code, signal));
+  }
+
+  private readonly onAbort = (): void => this.stop('cancelled');
+
+  private finish(ending: Ending, containment: ContainmentMode | null, retryReason: string | null = null): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.pid !== undefined) untrackGroup(this.pid);
+    this.done({ ...ending, containment, startedAt: this.startedAt, endedAt: new Date() }, retryReason);
+  }
+
+  private spawnFailed(err: Error): void {
+    if (this.ns && !existsSync(this.ns.file)) {
+      // The launcher itself went missing since the probe: not the command's fault.
+      markNamespaceBroken(this.ns, `${this.ns.file} is gone`);
+      return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: err }, null, `${this.ns.file} is gone`);
+    }
+    // Failing to start the launcher (a missing cwd, say) reads as failing to start the command.
+    const error = this.ns ? commandSpawnError(this.spec, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN', (err as NodeJS.ErrnoException).errno) : err;
+    this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error }, null);
+  }
+
+  private onReport(report: InitReport): void {
+    switch (report.kind) {
+      case 'ready':
+        this.ready = true;
+        this.initPid = report.pid > 1 ? report.pid : 0;
+        if (this.termPending) this.politeStop();
+        return;
+      case 'exec_failed':
+        this.execErrno = report.errno;
+        return;
+      case 'ended':
+        this.ended = report;
+        // Leftovers were already sent SIGTERM by the init; none: the namespace empties itself.
+        if (!report.leftovers) this.treeDead = true;
+        this.onLeaderGone();
+    }
+  }
+
+  /** SIGTERM to the whole tree. */
+  private politeStop(): void {
+    if (this.pid === undefined || this.launcherExited) return;
+    if (!this.ns) {
+      // Once the leader was reaped its pid is free again: signal it only while its group lives.
+      if (!this.leaderGone || groupAlive(this.pid)) signalTree(this.pid, 'SIGTERM');
+      return;
+    }
+    // The init passes it to every process in the namespace, each exactly once.
+    if (this.initPid) trySignal(this.initPid, 'SIGTERM');
+    else if (this.ready) signalTree(this.pid, 'SIGTERM'); // its pid is unknown: reach them one by one
+    else this.termPending = true; // not up yet: as soon as it is
+  }
+
+  /** SIGKILL to the whole tree. */
+  private force(): void {
+    const pid = this.pid!;
+    if (this.ns) {
+      // unshare and the init share our group; the init's death takes the namespace with it.
+      if (!this.launcherExited) {
+        trySignal(-pid, 'SIGKILL');
+        if (this.initPid) trySignal(this.initPid, 'SIGKILL');
+      }
+    } else if (!this.leaderGone || groupAlive(pid)) {
+      signalTree(pid, 'SIGKILL');
+    }
+    this.treeDead = true;
+    this.scheduleDrain();
+  }
+
+  private stop(reason: 'timeout' | 'cancelled'): void {
+    if (this.stopReason !== null || this.settled || this.pid === undefined) return;
+    this.stopReason = reason;
+    this.politeStop();
+    this.startForceTimer();
+  }
+
+  private startForceTimer(): void {
+    if (this.forceTimer) return;
+    this.forceTimer = setTimeout(() => this.force(), this.options.killGraceMs);
+    this.forceTimer.unref();
+    this.timers.push(this.forceTimer);
+  }
+
+  /**
+   * The command itself is gone; whatever it left would hold our pipes open (and would be
+   * orphaned). End it the same polite-then-forced way.
+   */
+  private onLeaderGone(): void {
+    if (this.leaderGone) return this.scheduleDrain();
+    this.leaderGone = true;
+    if (!this.ns) {
+      // One syscall on the common path; a walk only when something is left in the group (and
+      // a stop has not signalled it already). What left the group and lost its parent is out
+      // of reach here: nothing to wait for.
+      if (!groupAlive(this.pid!)) this.treeDead = true;
+      else if (!this.forceTimer) signalTree(this.pid!, 'SIGTERM');
+    }
+    // In a namespace the init has sent leftovers SIGTERM already.
+    if (!this.treeDead) this.startForceTimer();
+    this.scheduleDrain();
+  }
+
+  /** Once the leader is gone and the tree dead, pipes still open are held from outside: let go of them. */
+  private scheduleDrain(): void {
+    if (!this.leaderGone || !this.treeDead || this.drainTimer || this.settled) return;
+    this.drainTimer = setTimeout(() => this.releasePipes(), DRAIN_MS);
+    this.drainTimer.unref();
+    this.timers.push(this.drainTimer);
+  }
+
+  private releasePipes(): void {
+    // One more turn of the loop first, so data already in a pipe is read before we let go.
+    setImmediate(() => {
+      if (this.settled) return;
+      const waiting = this.streams.filter((s) => !s.destroyed && !s.readableEnded);
+      // A stream paused for backpressure still has our reader behind it: wait for it.
+      if (waiting.some((s) => this.paused.has(s))) {
+        this.drainTimer = setTimeout(() => this.releasePipes(), DRAIN_MS);
+        this.timers.push(this.drainTimer);
+        return;
+      }
+      for (const stream of waiting) stream.destroy();
+    });
+  }
+
+  private onClose(code: number | null, signal: NodeJS.Signals | null): void {
+    if (!this.ns) {
+      return this.finish({ reason: this.stopReason ?? 'exited', exitCode: code, signal, spawnError: null }, 'process_group');
+    }
+    if (this.execErrno !== null) {
+      const name = ERRNO_NAMES.get(this.execErrno) ?? `E${this.execErrno}`;
+      return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: commandSpawnError(this.spec, name, -this.execErrno) }, null);
+    }
+    if (!this.ready && this.stopReason === null) {
+      // The init never came up, so the command never started.
+      const said = this.channel?.other.trim().split('\n')[0] ?? '';
+      const reason = `${this.ns.file} ${signal ?? `exited ${code}`}${said ? `: ${said}` : ''}`;
+      markNamespaceBroken(this.ns, reason);
+      return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: null }, null, reason);
+    }
+    const reason = this.stopReason ?? 'exited';
+    if (this.ended) {
+      const sig = this.ended.signal === null ? null : (SIGNAL_NAMES.get(this.ended.signal) ?? null);
+      return this.finish({ reason, exitCode: this.ended.exitCode, signal: sig, spawnError: null }, 'pid_namespace');
+    }
+    // No report: the init was SIGKILLed (by us, or with unshare), taking the command with it.
+    this.finish({ reason, exitCode: null, signal: signal ?? 'SIGKILL', spawnError: null }, 'pid_namespace');
+  }
+
+  private pipe(stream: Readable, name: StreamName): void {
+    this.streams.push(stream);
+    const options = this.options;
+    const splitter = new LineSplitter(options.maxLineBytes, options.keepTogether);
+    const deliver = (data: Buffer, lines: LineBatch): void => {
+      if (data.length === 0 && lines.count === 0) return;
+      const pending = options.onOutput({ stream: name, data, lines, timestamp: new Date().toISOString() });
+      if (pending) {
+        stream.pause();
+        this.paused.add(stream);
+        const resume = (): void => {
+          this.paused.delete(stream);
+          stream.resume();
+        };
+        pending.then(resume, resume);
+      }
+    };
+    stream.on('data', (chunk: Buffer) => deliver(chunk, splitter.push(chunk)));
+    // A read error (rare: EIO on a pipe) ends the stream; the child's 'close' still follows.
+    stream.on('error', () => {});
+    // 'end' when the writers are gone; only 'close' when we let go of a pipe held from outside.
+    let flushed = false;
+    const flush = (): void => {
+      if (flushed) return;
+      flushed = true;
+      deliver(EMPTY, splitter.end());
+    };
+    stream.once('end', flush);
+    stream.once('close', flush);
+  }
+}
+
+/** The error spawning the command directly would have given (`spawn <file> ENOENT`, ...). */
+function commandSpawnError(spec: ProcessSpec, code: string, errno: number | undefined): Error {
+  return Object.assign(new Error(`spawn ${spec.file} ${code}`), {
+    errno,
+    code,
+    syscall: `spawn ${spec.file}`,
+    path: spec.file,
+    spawnargs: [...spec.args],
+  });
 }

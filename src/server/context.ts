@@ -1,12 +1,15 @@
-/** What every route works with: the engine, its history, the approval queue, and open streams. */
+/** What every route works with: the engine, its history, the approval queue, the input policy, and open streams. */
 import type { ExecutionEngine } from '../engine/engine.js';
 import type { HistoryStore } from '../history/store.js';
 import type { ApprovalQueue } from '../policy/approval-queue.js';
+import type { InputPolicy } from './input-guard.js';
 
 export interface ServerContext {
   engine: ExecutionEngine;
   readonly history: HistoryStore;
   approvals: ApprovalQueue;
+  /** What requests sent over HTTP may not carry (see input-guard.ts). */
+  input: InputPolicy;
   /** Ends a long-lived response (SSE, WebSocket) when the server closes; returns the unregister function. */
   onClose(close: () => void): () => void;
 }

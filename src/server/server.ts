@@ -13,6 +13,7 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import { ValidationError } from '../errors.js';
 import { ApprovalQueue } from '../policy/approval-queue.js';
 import { registerAuth, resolveToken, type ResolvedToken } from './auth.js';
+import { redactForClient } from './client-view.js';
 import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
 import { httpErrorOf } from './http-errors.js';
@@ -29,10 +30,20 @@ export interface ServerOptions {
   port?: number;
   /** The API token; default CLOUDOPS_EXEC_TOKEN, else the one saved in `tokenFile`, else a new one saved there. */
   token?: string | null;
-  /** Default `<log_dir>/server-token` (mode 0600). */
+  /**
+   * Where the token is kept: read from there when it exists (it must be a file of this user's
+   * that group and others cannot read or write), else generated there with mode 0600.
+   * Default `<log_dir>/server-token`.
+   */
   tokenFile?: string;
   /** Largest request body in bytes; default 1 MiB. Larger requests get 413. */
   bodyLimit?: number;
+  /**
+   * Environment variables that change what a program loads or runs (`PATH`, `LD_PRELOAD`,
+   * `NODE_OPTIONS`, …) are refused in requests sent over HTTP; these names are accepted
+   * anyway (exact names). The approval policy still judges such commands.
+   */
+  allow_env?: readonly string[];
 }
 
 export interface RunningServer {
@@ -58,6 +69,13 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw ValidationError.of('InvalidField', 'bodyLimit', 'must be an integer of at least 1024 bytes');
+  const allowEnv = new Set<string>();
+  (options.allow_env ?? []).forEach((name, i) => {
+    if (typeof name !== 'string' || name === '' || name.includes('=') || name.includes('\0')) {
+      throw ValidationError.of('InvalidField', `allow_env[${i}]`, 'must be an environment variable name (not empty, no "=" or NUL)');
+    }
+    allowEnv.add(name);
+  });
   const token = resolveToken(options.token, options.tokenFile ?? join(logDirOf(engine.config), 'server-token'));
 
   const app = Fastify({ bodyLimit, logger: false, return503OnClosing: true });
@@ -70,6 +88,7 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
       return engine.history!;
     },
     approvals,
+    input: { allowEnv },
     onClose: (close) => {
       closers.add(close);
       return () => closers.delete(close);
@@ -85,6 +104,10 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+
+  // Every JSON answer leaves through here: secrets of the requests it holds (or that the
+  // client sent) are hidden, whichever route built it.
+  app.addHook('preSerialization', async (request, _reply, payload) => redactForClient(payload, engine.config, [request.body]));
 
   app.setErrorHandler(async (err, _request, reply) => {
     const { status, body } = httpErrorOf(err);

@@ -5,30 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { ValidationError } from '../errors.js';
 import { displayCommand } from '../runner/invocation.js';
+import { planIds, requestIds } from '../policy/approval-queue.js';
 import { parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import type { Accepted } from './api-schemas.js';
 import type { ServerContext } from './context.js';
-
-type LogPathHolder = Pick<ExecutionRequest, 'output_log_path'> & { rollback?: ExecutionRequest['rollback'] };
-
-/**
- * Over HTTP a log goes where the engine puts it: a caller-chosen path would let any client
- * overwrite a file (the log is opened for writing) and read one back through GET /logs.
- */
-export function withoutLogPaths<T extends ExecutionPlan | ExecutionRequest>(subject: T, prefix = ''): T {
-  const check = (request: LogPathHolder, at: string): void => {
-    if (request.output_log_path !== null) {
-      throw ValidationError.of('InvalidField', `${at}output_log_path`, 'is not accepted over HTTP: logs are kept in the server\'s log_dir');
-    }
-    (request.rollback ?? []).forEach((step, j) => check(step, `${at}rollback[${j}].`));
-  };
-  if (isPlan(subject)) subject.commands.forEach((c, i) => check(c, `${prefix}commands[${i}].`));
-  else check(subject, prefix);
-  return subject;
-}
 
 type AcceptedBody = z.output<typeof Accepted>;
 
@@ -46,6 +28,9 @@ function needsApproval(ctx: ServerContext, plan: ExecutionPlan): boolean {
 }
 
 export async function submit(ctx: ServerContext, subject: ExecutionPlan | ExecutionRequest): Promise<AcceptedBody> {
+  // Ids are used once, ever: one an approval holds (waiting or decided) is refused here too
+  // (the engine refuses those it tracks or its history holds).
+  ctx.approvals.assertNew(isPlan(subject) ? planIds(subject) : requestIds(subject));
   if (isPlan(subject)) {
     if (needsApproval(ctx, subject)) return parked(ctx, subject);
     return { id: await ctx.engine.executePlan(subject), status: 'pending', approval_id: null };

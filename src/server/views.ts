@@ -1,12 +1,15 @@
 /** What the API shows of an execution: its history record, with the live result the engine still holds. */
 import type { z } from 'zod';
+import type { ExecutionConfig } from '../config.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ExecutionError } from '../errors.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import type { ExecutionView, CommandDetail, PlanDetail } from './api-schemas.js';
+import { redactForClient } from './client-view.js';
 
-export function executionView(r: ExecutionRecord): z.output<typeof ExecutionView> {
-  return {
+/** One row of a listing, with the secrets of the request or plan it came from hidden (the row itself carries no env). */
+export function executionView(r: ExecutionRecord, config: Pick<ExecutionConfig, 'redact_secrets'>): z.output<typeof ExecutionView> {
+  const view: z.output<typeof ExecutionView> = {
     id: r.id,
     kind: r.kind,
     plan_id: r.plan_id,
@@ -24,6 +27,7 @@ export function executionView(r: ExecutionRecord): z.output<typeof ExecutionView
     source: r.source,
     tags: r.tags,
   };
+  return redactForClient(view, config, [r.request, r.plan]);
 }
 
 /** The engine's answer, or null where it has none (still running, or no longer tracked). */
@@ -44,16 +48,16 @@ export async function detailOf(
   const record = history.get(id);
   if (!record) throw ExecutionError.notFound(id);
   if (record.kind === 'command') {
-    return { execution: executionView(record), request: record.request, result: await held(() => engine.getResult(id)) };
+    return { execution: executionView(record, engine.config), request: record.request, result: await held(() => engine.getResult(id)) };
   }
   const steps = history.list({ plan_id: id, limit: 10_000 });
   const order = new Map(record.plan?.commands.map((c, i) => [c.id, i]));
   // Plan order first; rollback steps (not in the plan) after, in the order they ran.
   steps.sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity) || a.submitted_at.localeCompare(b.submitted_at));
   return {
-    execution: executionView(record),
+    execution: executionView(record, engine.config),
     plan: record.plan,
-    commands: steps.map(executionView),
+    commands: steps.map((step) => executionView(step, engine.config)),
     result: await held(() => engine.getPlanResult(id)),
     approval: record.approval ?? (await held(() => engine.getApproval(id))),
   };

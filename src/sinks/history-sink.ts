@@ -9,7 +9,9 @@
 import { processStartTime } from '../runner/kill-tree.js';
 import type { TrackedCommand, TrackedExecution, TrackedPlan } from '../engine/tracked.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
-import { planRisk, requestRisk } from '../policy/approval.js';
+import { redactData } from '../policy/redact-data.js';
+import type { RiskLevel } from '../policy/risk.js';
+import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 
 type Patch = Partial<Omit<ExecutionRecord, 'id'>>;
 
@@ -23,6 +25,13 @@ interface PendingWrite {
   patch: Patch | null;
 }
 
+export interface HistorySinkOptions {
+  /** The level the engine's approval policy gives a request or a plan (unverified work rated as the policy says). */
+  riskOf(subject: ExecutionRequest | ExecutionPlan): RiskLevel;
+  /** Hide secret env values in the stored request, plan and approval, as in output. */
+  redact_secrets: boolean;
+}
+
 export class HistorySink {
   private warned = false;
   private pending = new Map<string, PendingWrite>();
@@ -31,6 +40,7 @@ export class HistorySink {
   constructor(
     readonly store: HistoryStore,
     private readonly engineId: string,
+    private readonly options: HistorySinkOptions,
   ) {
     openSinks.add(this);
     if (openSinks.size === 1 && !exitHooked) {
@@ -93,7 +103,8 @@ export class HistorySink {
     setImmediate(() => this.flush());
   }
 
-  private recordOf(state: TrackedExecution): ExecutionRecord {
+  /** The record of `state` as it stands now. */
+  recordOf(state: TrackedExecution): ExecutionRecord {
     const metadata = state.kind === 'plan' ? state.plan.metadata : state.request.metadata;
     const base = {
       id: state.id,
@@ -110,16 +121,17 @@ export class HistorySink {
       process_group: null,
       process_start: null,
     };
-    if (state.kind === 'plan') return { ...base, ...planFields(state) };
+    if (state.kind === 'plan') return { ...base, ...planFields(state, this.options) };
     const result = state.result;
     return {
       ...base,
       kind: 'command',
       plan_id: state.planId,
-      risk_level: requestRisk(state.request),
+      risk_level: this.options.riskOf(state.request),
       command: state.display,
       description: state.request.description,
-      request: state.request,
+      // The history is searchable and long-lived: it keeps no secret values.
+      request: redactData(state.request, this.options),
       plan: null,
       approval: null,
       exit_code: result?.exit_code ?? null,
@@ -144,17 +156,17 @@ export class HistorySink {
   }
 }
 
-function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id' | 'process_group' | 'process_start'> {
+function planFields(state: TrackedPlan, options: HistorySinkOptions): Omit<ExecutionRecord, 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id' | 'process_group' | 'process_start'> {
   const result = state.result;
   return {
     kind: 'plan',
     plan_id: null,
-    risk_level: planRisk(state.plan),
+    risk_level: options.riskOf(state.plan),
     command: state.plan.description || `plan of ${state.plan.commands.length} commands`,
     description: state.plan.description || null,
     request: null,
-    plan: state.plan,
-    approval: state.approval,
+    plan: redactData(state.plan, options),
+    approval: redactData(state.approval, options, [state.plan]),
     exit_code: null,
     error: result?.error ?? null,
     completed_at: result?.completed_at ?? null,

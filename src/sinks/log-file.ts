@@ -11,13 +11,17 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
+import { escapeLogValue } from './control-chars.js';
 import type { LineBatch } from '../runner/line-splitter.js';
 import type { StreamName } from '../runner/process.js';
 
-/** `# key: value` lines; newlines in values are escaped so each entry stays one line. */
+/**
+ * `# key: value` lines. Values are submitted text (the command, its error): control characters
+ * are escaped so each entry stays one line and none can pass for a line of its own.
+ */
 function metaLines(entries: Record<string, string>): string {
   return Object.entries(entries)
-    .map(([k, v]) => `# ${k}: ${v.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n')}\n`)
+    .map(([k, v]) => `# ${k}: ${escapeLogValue(v)}\n`)
     .join('');
 }
 
@@ -142,10 +146,13 @@ export class LogFile {
     if (this.pool.length < POOL_SIZE) this.pool.push(buffer);
   }
 
-  /** Engine notes (signals sent, truncation) interleaved with the output; never waited for. */
+  /**
+   * Engine notes (signals sent, truncation) interleaved with the output; never waited for.
+   * A note often quotes the command: its control characters are escaped like header values.
+   */
   note(text: string): void {
     if (this.failure || this.out.destroyed) return;
-    this.out.write(`${new Date().toISOString()} [engine] ${text}\n`);
+    this.out.write(`${new Date().toISOString()} [engine] ${escapeLogValue(text)}\n`);
   }
 
   async close(footer: Record<string, string>): Promise<void> {

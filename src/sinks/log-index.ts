@@ -6,6 +6,7 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive } from '../runner/kill-tree.js';
+import { unescapeLogValue } from './control-chars.js';
 import type { ExecutionStatus } from '../wire/types.js';
 
 export interface LogInfo {
@@ -25,15 +26,11 @@ export interface LogInfo {
 
 const EDGE_BYTES = 16 * 1024;
 
-function unescape(value: string): string {
-  return value.replace(/\\(n|\\)/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
-}
-
 function metaOf(lines: string[]): Map<string, string> {
   const meta = new Map<string, string>();
   for (const line of lines) {
     const m = /^# ([a-z_]+): (.*)$/.exec(line);
-    if (m) meta.set(m[1]!, unescape(m[2]!));
+    if (m) meta.set(m[1]!, unescapeLogValue(m[2]!));
   }
   return meta;
 }

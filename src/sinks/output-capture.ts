@@ -39,17 +39,25 @@ export class OutputCapture {
     return this.total > this.headSize + this.ringLength();
   }
 
-  /** The kept text, with a marker where output was left out. */
-  text(logPath: string): string {
+  /**
+   * The kept text, with a marker where output was left out. `keepTogether` (the secret values):
+   * where the cut leaves only part of one (the head ending with its start, the tail beginning
+   * with its end), that part is left out too, since redaction cannot recognise a fragment.
+   */
+  text(logPath: string, keepTogether: readonly Buffer[] = []): string {
     const head = Buffer.concat(this.head, this.headSize);
     if (this.ring === null) return head.toString('utf8');
     const tail = this.ringFull ? Buffer.concat([this.ring.subarray(this.ringPos), this.ring.subarray(0, this.ringPos)]) : this.ring.subarray(0, this.ringPos);
     if (!this.truncated) return Buffer.concat([head, tail]).toString('utf8');
     // Cut both sides on character boundaries so truncation introduces no U+FFFD.
-    const keptHead = head.subarray(0, completeUtf8Length(head));
+    let keptHead = head.subarray(0, completeUtf8Length(head));
     let start = 0;
     while (start < tail.length && (tail[start]! & 0xc0) === 0x80) start++;
-    const keptTail = tail.subarray(start);
+    let keptTail = tail.subarray(start);
+    if (keepTogether.length > 0) {
+      keptHead = keptHead.subarray(0, keptHead.length - fragmentAtEnd(keptHead, keepTogether));
+      keptTail = keptTail.subarray(fragmentAtStart(keptTail, keepTogether));
+    }
     const omitted = this.total - keptHead.length - keptTail.length;
     return `${keptHead.toString('utf8')}\n[... ${omitted} bytes of output omitted; the full output is in ${logPath} ...]\n${keptTail.toString('utf8')}`;
   }
@@ -74,4 +82,32 @@ export class OutputCapture {
       }
     }
   }
+}
+
+/** Length of the longest end of `data` that is a proper beginning of one of `strings`. */
+function fragmentAtEnd(data: Buffer, strings: readonly Buffer[]): number {
+  let longest = 0;
+  for (const bytes of strings) {
+    for (let k = Math.min(bytes.length - 1, data.length); k > longest; k--) {
+      if (data.compare(bytes, 0, k, data.length - k) === 0) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  return longest;
+}
+
+/** Length of the longest beginning of `data` that is a proper end of one of `strings`. */
+function fragmentAtStart(data: Buffer, strings: readonly Buffer[]): number {
+  let longest = 0;
+  for (const bytes of strings) {
+    for (let k = Math.min(bytes.length - 1, data.length); k > longest; k--) {
+      if (data.compare(bytes, bytes.length - k, bytes.length, 0, k) === 0) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  return longest;
 }

@@ -3,9 +3,12 @@ import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { checkDependencies } from '../scheduler/dag.js';
 import type { ExecutionPlan } from '../wire/types.js';
+import { checkPlanSize } from '../wire/parse.js';
 import { requestIssues } from './request.js';
 
 export async function validatePlan(plan: ExecutionPlan, config: ExecutionConfig): Promise<void> {
+  // First: every later check is per command.
+  checkPlanSize(plan, config);
   const issues: ValidationIssue[] = [];
   // Every id the plan brings (its own, its commands', their rollback steps') names one thing.
   const seen = new Map<string, string>([[plan.id, 'the plan itself']]);

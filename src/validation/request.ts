@@ -6,7 +6,8 @@
 import { stat } from 'node:fs/promises';
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { forExecutor, readShebang, scriptPathOf } from '../runner/invocation.js';
+import { retryPatternIssues } from '../policy/retry.js';
+import { fileKind, forExecutor, readShebang, scriptPathOf } from '../runner/invocation.js';
 import type { ExecutionRequest } from '../wire/types.js';
 
 /** All problems with `request` under `config`; `prefix` locates it inside a plan (`commands[2].`). */
@@ -20,6 +21,8 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
     });
   }
   // Queued work runs on a worker's machine: its files are checked there, not here.
+  // Client paths are only stat()ed, or opened without blocking (readShebang): a FIFO or a
+  // device must not hold one of libuv's I/O threads.
   const local = config.redis === null;
   if (local && request.working_dir !== null) {
     const dir = request.working_dir;
@@ -27,9 +30,20 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
     if (info instanceof Error) {
       issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (${info.code === 'ENOENT' ? 'does not exist' : info.code})` });
     } else if (!info.isDirectory()) {
-      issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (not a directory)` });
+      issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (not a directory: ${fileKind(info)})` });
     }
   }
+  // The log is opened for writing when the command starts, and opening a FIFO for writing
+  // waits for a reader: only a regular file (or none yet) will do.
+  if (local && request.output_log_path !== null) {
+    const path = request.output_log_path;
+    const info = await stat(path).catch(() => null);
+    if (info && !info.isFile()) {
+      issues.push({ code: 'InvalidField', field: `${prefix}output_log_path`, reason: `${path} is not a regular file (${fileKind(info)})` });
+    }
+  }
+  // Client regexes must compile in RE2 (checked off the event loop, so not in the schema).
+  if (request.retry) issues.push(...(await retryPatternIssues(request.retry.retryable_errors, `${prefix}retry.retryable_errors`)));
   const command = request.command;
   try {
     forExecutor(command, config.default_executor);

@@ -137,9 +137,46 @@ export function parseRequest(input: unknown): ExecutionRequest {
   return parseWith(ExecutionRequestSchema, input);
 }
 
-/** Parse an `ExecutionPlan` (structure only; see `validatePlan` for the dependency graph). */
-export function parsePlan(input: unknown): ExecutionPlan {
-  return parseWith(ExecutionPlanSchema, input);
+/** Bounds a plan is held to before any per-command work (the engine's config has them). */
+export interface PlanLimits {
+  /** Commands plus their rollback steps. */
+  max_plan_commands: number;
+}
+
+/**
+ * How many requests a plan brings (commands and their rollback steps), counted on the raw input
+ * without parsing any of them; anything malformed is left to the schema.
+ */
+function requestCount(input: unknown): number {
+  const commands = input !== null && typeof input === 'object' ? (input as { commands?: unknown }).commands : undefined;
+  if (!Array.isArray(commands)) return 0;
+  let count = commands.length;
+  for (const command of commands) {
+    const rollback = command !== null && typeof command === 'object' ? (command as { rollback?: unknown }).rollback : undefined;
+    if (Array.isArray(rollback)) count += rollback.length;
+  }
+  return count;
+}
+
+/** A plan larger than `limits` allow is refused here, before each command is parsed, validated and tracked. */
+export function checkPlanSize(input: unknown, limits: PlanLimits): void {
+  const count = requestCount(input);
+  if (count <= limits.max_plan_commands) return;
+  throw ValidationError.of(
+    'InvalidPlan',
+    'commands',
+    `the plan has ${count} commands (rollback steps included); at most ${limits.max_plan_commands} are accepted (config max_plan_commands)`,
+  );
+}
+
+/**
+ * Parse an `ExecutionPlan` (structure only; see `validatePlan` for the dependency graph).
+ * With `limits`, an oversized plan is refused before any of its commands is parsed.
+ */
+export function parsePlan(input: unknown, limits?: PlanLimits): ExecutionPlan {
+  const data = typeof input === 'string' ? parseJsonText(input) : input;
+  if (limits) checkPlanSize(data, limits);
+  return parseWith(ExecutionPlanSchema, data);
 }
 
 export function parseEvent(input: unknown): ExecutionEvent {

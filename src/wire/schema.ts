@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { MAX_RETRY_PATTERNS, retryPatternProblem, retryPatternsProblem } from '../policy/retry-pattern.js';
 
 // The Rust crate's Uuid parser accepts any 8-4-4-4-12 hex string, not only RFC 4122 variants.
 const Id = z.guid();
@@ -53,8 +54,10 @@ export const ScriptCommandSchema = z.object({
 
 export const AwsCliCommandSchema = z.object({
   type: z.literal('aws_cli'),
-  service: NoNul,
-  operation: NoNul,
+  // Lower-case CLI names only: the risk of a call is read from them, so they must name what runs
+  // (`-delete-bucket` would otherwise pass as some other verb and run DeleteBucket through the SDK).
+  service: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be an AWS CLI service name such as "ec2" or "s3api"'),
+  operation: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be an AWS CLI operation name such as "describe-instances"'),
   args: z.array(SpawnText).default([]),
   profile: NoNul.nullable().default(null),
   region: NoNul.nullable().default(null),
@@ -90,13 +93,29 @@ export const BackoffSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('linear'), increment_ms: z.int().positive(), max_ms: z.int().positive() }),
 ]);
 
+/** A retryable error pattern: its syntax is checked here; RE2's own compile check is asynchronous (validation/request.ts). */
+const RetryPattern = NonEmpty.superRefine((pattern, ctx) => {
+  const problem = retryPatternProblem(pattern);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 /** Seed 002 `RetryConfig`: defaults are the seed's (3 attempts, exponential 1 s..30 s, AWS throttling). */
 export const RetryConfigSchema = z.object({
   /** Attempts in all, the first one included (1 = no retry). */
   max_attempts: z.int().min(1).default(3),
   backoff: BackoffSchema.default({ type: 'exponential', base_ms: 1_000, max_ms: 30_000 }),
-  /** Substrings (or /regex/flags) looked for in the output of a failed attempt. */
-  retryable_errors: z.array(z.string().min(1)).default(['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable']),
+  /**
+   * Substrings, or `/regex/flags` (JavaScript syntax without backreferences or lookaround,
+   * flags i m s; run by RE2), looked for in the output of a failed attempt.
+   */
+  retryable_errors: z
+    .array(RetryPattern)
+    .max(MAX_RETRY_PATTERNS, `at most ${MAX_RETRY_PATTERNS} patterns`)
+    .superRefine((patterns, ctx) => {
+      const problem = retryPatternsProblem(patterns);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable']),
   /** Each delay varies by up to this fraction either way, so many clients do not retry in step. */
   jitter: z.number().min(0).max(1).default(0.2),
 });

@@ -88,10 +88,15 @@ export async function startMoto(): Promise<Moto> {
 /** Unique per test process, so a test can check that this value never reaches a log. */
 const SECRET_ACCESS_KEY = `moto-secret-${randomUUID()}`;
 
+// Keep a developer's own ~/.aws out of every test: set for this process (the operator's side),
+// so children inherit it. In a request's env these names would make a command unverifiable.
+const missingConfig = join(tmpdir(), `cee-no-aws-config-${process.pid}`);
+process.env.AWS_CONFIG_FILE = join(missingConfig, 'config');
+process.env.AWS_SHARED_CREDENTIALS_FILE = join(missingConfig, 'credentials');
+
 /**
  * Environment for an AWS call against moto: dummy credentials, us-east-1, no instance-metadata
- * lookups, no pager, and config/credentials files that do not exist, so this machine's own AWS
- * configuration never leaks in.
+ * lookups and no pager (this machine's own AWS config files are kept out above).
  *
  * The endpoint itself is deliberately not set here (the engine's `aws_endpoint_url` must do
  * that, and tests check it does). As a guard, HTTP(S)_PROXY point at a closed loopback port
@@ -100,7 +105,6 @@ const SECRET_ACCESS_KEY = `moto-secret-${randomUUID()}`;
  */
 export function awsTestEnv(url: string): Record<string, string> {
   assertLoopback(url);
-  const missing = join(tmpdir(), `cee-no-aws-config-${process.pid}`);
   return {
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
@@ -108,8 +112,6 @@ export function awsTestEnv(url: string): Record<string, string> {
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
-    AWS_CONFIG_FILE: join(missing, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(missing, 'credentials'),
     HTTPS_PROXY: 'http://127.0.0.1:9',
     HTTP_PROXY: 'http://127.0.0.1:9',
     https_proxy: 'http://127.0.0.1:9',

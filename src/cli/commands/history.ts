@@ -7,6 +7,7 @@ import { CliExit, EXIT } from '../exit.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
+import { printable } from '../../sinks/control-chars.js';
 
 export interface HistoryOptions extends EngineOptions {
   status?: string;
@@ -67,9 +68,12 @@ function print(records: ExecutionRecord[], options: { json?: boolean; color?: bo
   const style = makeStyle(colorEnabled(process.stdout, options.color));
   for (const r of records) {
     const duration = r.duration_ms !== null ? formatDuration(r.duration_ms) : '';
-    const risk = r.risk_level ?? '';
+    // Every field is shown through `printable`: commands are submitted text, and a record's
+    // other fields are whatever the store file holds.
+    const risk = printable(r.risk_level ?? '');
+    const status = printable(r.status);
     process.stdout.write(
-      `${r.id}  ${style.paint(statusColor(r.status), r.status.padEnd(11))} ${risk.padEnd(11)} ${r.submitted_at.padEnd(24)} ${duration.padStart(7)}  ${r.kind === 'plan' ? 'plan: ' : ''}${r.command.split('\n')[0]}\n`,
+      `${printable(r.id)}  ${style.paint(statusColor(r.status), status.padEnd(11))} ${risk.padEnd(11)} ${printable(r.submitted_at).padEnd(24)} ${duration.padStart(7)}  ${r.kind === 'plan' ? 'plan: ' : ''}${printable(r.command)}\n`,
     );
   }
   return EXIT.OK;
@@ -88,7 +92,7 @@ export function historyCommand(options: HistoryOptions): number {
 export function searchCommand(query: string, options: HistoryOptions): number {
   const store = openStore(options);
   try {
-    return print(store.search(query, { limit: count(options.limit, '--limit', 20) }), options, `nothing matches "${query}"`);
+    return print(store.search(query, { limit: count(options.limit, '--limit', 20) }), options, `nothing matches "${printable(query)}"`);
   } finally {
     store.close();
   }

@@ -5,20 +5,22 @@ import { JSON_SCHEMA_NAMES, jsonSchemaOf, type JsonSchemaName } from '../../wire
 import { CliExit, EXIT } from '../exit.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
+import { printable } from '../../sinks/control-chars.js';
 import { colorEnabled, makeStyle } from '../style.js';
 
 export async function validateCommand(file: string, options: EngineOptions & { color?: boolean }): Promise<number> {
+  const config = engineConfig(options);
   const source = await readPlanSource(file);
-  const plan = parsePlanSource(source);
+  const plan = parsePlanSource(source, config);
   try {
-    await validatePlan(plan, engineConfig(options));
+    await validatePlan(plan, config);
   } catch (err) {
     if (err instanceof ValidationError) throw locateIssues(source, err);
     throw err;
   }
   const style = makeStyle(colorEnabled(process.stdout, options.color));
-  const what = plan.description ? `"${plan.description}"` : `plan ${plan.id}`;
-  process.stdout.write(`${style.paint('green', '✔')} ${source.name}: ${what} is valid — ${plan.commands.length} command(s), strategy ${plan.strategy.type}\n`);
+  const what = plan.description ? `"${printable(plan.description)}"` : `plan ${plan.id}`;
+  process.stdout.write(`${style.paint('green', '✔')} ${printable(source.name)}: ${what} is valid — ${plan.commands.length} command(s), strategy ${plan.strategy.type}\n`);
   return EXIT.OK;
 }
 

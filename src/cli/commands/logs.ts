@@ -7,6 +7,7 @@ import { CliExit, EXIT } from '../exit.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
+import { printable } from '../../sinks/control-chars.js';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FOLLOW_POLL_MS = 200;
@@ -65,8 +66,9 @@ export async function listCommand(options: EngineOptions & { json?: boolean; lim
   const style = makeStyle(colorEnabled(process.stdout, options.color));
   for (const i of infos) {
     const duration = i.duration_ms !== null ? formatDuration(i.duration_ms) : '';
+    // A log's header and footer hold submitted text (the command, its error): shown through `printable`.
     process.stdout.write(
-      `${i.id}  ${style.paint(statusColor(i.status), i.status.padEnd(11))} ${(i.started_at ?? '').padEnd(24)} ${duration.padStart(7)}  ${i.kind === 'plan' ? 'plan: ' : ''}${i.command.split('\n')[0]}\n`,
+      `${printable(i.id)}  ${style.paint(statusColor(i.status), printable(i.status).padEnd(11))} ${printable(i.started_at ?? '').padEnd(24)} ${duration.padStart(7)}  ${i.kind === 'plan' ? 'plan: ' : ''}${printable(i.command)}\n`,
     );
   }
   return EXIT.OK;
@@ -82,7 +84,7 @@ export async function statusCommand(id: string, options: EngineOptions & { json?
   const rows: Array<[string, string | number | null]> = [
     ['id', info.id],
     ['kind', info.kind],
-    ['status', style.paint(statusColor(info.status), info.status)],
+    ['status', style.paint(statusColor(info.status), printable(info.status))],
     ['command', info.command],
     ['plan_id', info.plan_id],
     ['exit_code', info.exit_code],
@@ -92,6 +94,7 @@ export async function statusCommand(id: string, options: EngineOptions & { json?
     ['error', info.error],
     ['log', info.log_path],
   ];
-  for (const [k, v] of rows) if (v !== null) process.stdout.write(`${k.padEnd(13)}${v}\n`);
+  // Values come from the log's header and footer (submitted text): control characters are shown escaped.
+  for (const [k, v] of rows) if (v !== null) process.stdout.write(`${k.padEnd(13)}${k === 'status' ? v : printable(String(v))}\n`);
   return EXIT.OK;
 }

@@ -17,9 +17,10 @@ export interface RunOptions extends EngineOptions {
 }
 
 export async function runCommand(file: string, options: RunOptions): Promise<number> {
+  const config = engineConfig(options);
   const source = await readPlanSource(file);
-  const plan = parsePlanSource(source);
-  const engine = new ExecutionEngine(engineConfig(options));
+  const plan = parsePlanSource(source, config);
+  const engine = new ExecutionEngine(config);
   const out = process.stdout;
   const style = makeStyle(colorEnabled(out, options.color));
   // A terminal that reports no size (some CI ptys) cannot hold a redrawn task list.

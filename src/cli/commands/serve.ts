@@ -2,6 +2,7 @@
 import { resolveConfig } from '../../config.js';
 import { ExecutionEngine } from '../../engine/engine.js';
 import type { ApprovalConfigInput } from '../../policy/approval.js';
+import { RISK_LEVELS, type RiskLevel } from '../../policy/risk.js';
 import { CliExit, EXIT } from '../exit.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 
@@ -9,7 +10,13 @@ export interface ServeOptions extends EngineOptions {
   host?: string;
   port?: string;
   token?: string;
+  /** Read the token from this file: unlike --token, it does not show in `ps`. */
+  tokenFile?: string;
+  /** Loader variables (PATH, LD_PRELOAD, NODE_OPTIONS, ...) requests may set anyway. */
+  allowEnv?: string[];
   approve?: string;
+  /** How unverified work is rated (default destructive). */
+  unverifiedRisk?: string;
   bodyLimit?: string;
   drainTimeout?: string;
 }
@@ -28,23 +35,39 @@ function int(value: string | undefined, flag: string, fallback: number): number 
   return Number(value);
 }
 
+/** The token in an operator's file, refused unless the file is theirs and private (see readTokenFile). */
+async function tokenFromFile(path: string): Promise<string> {
+  const { checkToken, readTokenFile } = await import('../../server/auth.js');
+  const token = readTokenFile(path, { followSymlinks: true, field: '--token-file' });
+  if (token === null) throw new CliExit(EXIT.BAD_INPUT, `--token-file ${path}: no such file; write a token (at least 16 characters) to it, then chmod 600 ${path}`);
+  return checkToken(token, `--token-file ${path}`);
+}
+
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const level = options.approve ?? 'modify';
   if (!(level in APPROVAL_LEVELS)) throw new CliExit(EXIT.BAD_INPUT, `--approve must be one of ${Object.keys(APPROVAL_LEVELS).join(', ')} (got "${level}")`);
   const port = int(options.port, '--port', 8787);
   if (port > 65535) throw new CliExit(EXIT.BAD_INPUT, `--port must be at most 65535 (got ${port})`);
   const drainMs = int(options.drainTimeout, '--drain-timeout', 30_000);
-  const config = resolveConfig({ ...engineConfig(options), approval: APPROVAL_LEVELS[level] ?? null });
+  if (options.token !== undefined && options.tokenFile !== undefined) throw new CliExit(EXIT.BAD_INPUT, 'give --token or --token-file, not both');
+  const unverified = options.unverifiedRisk ?? 'destructive';
+  if (!(RISK_LEVELS as readonly string[]).includes(unverified)) {
+    throw new CliExit(EXIT.BAD_INPUT, `--unverified-risk must be one of ${RISK_LEVELS.join(', ')} (got "${unverified}")`);
+  }
+  const policy = APPROVAL_LEVELS[level];
+  const config = resolveConfig({ ...engineConfig(options), approval: policy ? { ...policy, unverified_risk: unverified as RiskLevel } : null });
 
   // Loaded here so the other subcommands do not pay for the HTTP stack.
   const { startServer } = await import('../../server/server.js');
+  const fromFile = options.tokenFile === undefined ? null : await tokenFromFile(options.tokenFile);
   const engine = new ExecutionEngine(config);
   let server;
   try {
     server = await startServer(engine, {
       host: options.host,
       port,
-      token: options.token ?? null,
+      token: fromFile ?? options.token ?? null,
+      allow_env: options.allowEnv ?? [],
       bodyLimit: options.bodyLimit === undefined ? undefined : int(options.bodyLimit, '--body-limit', 0),
     });
   } catch (err) {
@@ -55,13 +78,15 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
 
   const { url, token } = server;
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`cloudops-exec serving on ${url} (approval: ${level})`);
+  say(`cloudops-exec serving on ${url} (approval: ${level}; unverified work counts as ${unverified})`);
   if (token.source === 'generated' || token.source === 'file') {
     say(`Dashboard: ${url}/login?token=${encodeURIComponent(token.token)}`);
     say(`API token: ${token.token}${token.source === 'generated' ? ' (new; saved for next time)' : ''}`);
   } else {
-    say(`Dashboard: ${url}/ (sign in with the token from ${token.source === 'env' ? 'CLOUDOPS_EXEC_TOKEN' : '--token'})`);
+    const from = token.source === 'env' ? 'CLOUDOPS_EXEC_TOKEN' : options.tokenFile ?? '--token';
+    say(`Dashboard: ${url}/ (sign in with the token from ${from})`);
   }
+  if (options.allowEnv?.length) say(`Requests may set: ${options.allowEnv.join(', ')} (commands using them are judged by the approval policy)`);
   say(`API: ${url}/api/openapi.json   (Authorization: Bearer <token>)`);
   if (!['127.0.0.1', 'localhost', '::1'].includes(options.host ?? '127.0.0.1')) {
     say(`warning: listening beyond this machine (${options.host}); anyone who can reach it and has the token can run commands`);

@@ -1,6 +1,7 @@
 /** `exec -- PROGRAM ARGS...` and `sh 'COMMAND'`: one command, output passed through, exit code mirrored. */
 import { ExecutionEngine } from '../../engine/engine.js';
 import type { ExecutionRequestInput } from '../../wire/types.js';
+import { printable } from '../../sinks/control-chars.js';
 import { CliExit, EXIT, exitCodeOf } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
 import { engineConfig, type EngineOptions } from '../options.js';
@@ -39,7 +40,7 @@ export async function runSingle(command: ExecutionRequestInput['command'], optio
   try {
     const result = await engine.wait(id);
     if (result.status !== 'completed' && !options.json) {
-      process.stderr.write(`cloudops-exec: ${result.error ?? result.status} (log: ${result.log_path})\n`);
+      process.stderr.write(`cloudops-exec: ${printable(result.error ?? result.status)} (log: ${printable(result.log_path)})\n`);
     }
     return interrupt.triggered ? EXIT.INTERRUPTED : exitCodeOf(result);
   } finally {

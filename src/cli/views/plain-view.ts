@@ -1,5 +1,6 @@
 /** Off a terminal (CI): one prefixed line per output line and per state change, nothing redrawn. */
 import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
+import { printable } from '../../sinks/control-chars.js';
 import { formatDuration, type Style } from '../style.js';
 import { labelsOf, summaryLines, SYMBOLS, type RunView } from './view.js';
 
@@ -21,7 +22,7 @@ export class PlainView implements RunView {
     const prefix = this.style.paint('dim', `[${label.name}]`);
     switch (event.event_type) {
       case 'started':
-        this.out.write(`${prefix} ${this.style.paint('cyan', `${SYMBOLS.running} ${event.command}`)}\n`);
+        this.out.write(`${prefix} ${this.style.paint('cyan', `${SYMBOLS.running} ${printable(event.command)}`)}\n`);
         break;
       case 'stdout':
         this.out.write(`${prefix} ${event.line}\n`);
@@ -33,7 +34,7 @@ export class PlainView implements RunView {
         this.out.write(`${prefix} ${this.style.paint('green', `${SYMBOLS.completed} completed in ${formatDuration(event.result.duration_ms)}`)}\n`);
         break;
       case 'failed':
-        this.out.write(`${prefix} ${this.style.paint('red', `${SYMBOLS.failed} ${event.error}`)}\n`);
+        this.out.write(`${prefix} ${this.style.paint('red', `${SYMBOLS.failed} ${printable(event.error)}`)}\n`);
         break;
       case 'cancelled':
         this.out.write(`${prefix} ${this.style.paint('yellow', `${SYMBOLS.cancelled} cancelled`)}\n`);

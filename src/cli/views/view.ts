@@ -1,6 +1,7 @@
 /** How `run` shows a plan: the views receive engine events and the final result, nothing else. */
 import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
 import { displayCommand } from '../../runner/invocation.js';
+import { printable } from '../../sinks/control-chars.js';
 import type { Style } from '../style.js';
 
 export interface RunView {
@@ -19,12 +20,14 @@ export interface CommandLabel {
 
 const MAX_NAME = 28;
 
+/** Labels are submitted text (tags, commands): control characters are shown escaped, never sent to the terminal. */
 export function labelsOf(plan: ExecutionPlan): Map<string, CommandLabel> {
   return new Map(
     plan.commands.map((request, index) => {
-      const command = displayCommand(request.command);
+      const command = printable(displayCommand(request.command));
       const short = command.length > MAX_NAME ? `${command.slice(0, MAX_NAME - 1)}…` : command;
-      return [request.id, { index, name: request.metadata.tags.name ?? `${index}:${short}`, command }];
+      const name = request.metadata.tags.name;
+      return [request.id, { index, name: name !== undefined ? printable(name) : `${index}:${short}`, command }];
     }),
   );
 }
@@ -60,7 +63,7 @@ export function summaryLines(plan: ExecutionPlan, result: PlanExecutionResult, l
     .filter((k) => stats[k] > 0)
     .map((k) => `${stats[k]} ${k}`)
     .join(', ');
-  const title = plan.description ? `"${plan.description}"` : `plan ${plan.id}`;
+  const title = plan.description ? `"${printable(plan.description)}"` : `plan ${plan.id}`;
   const lines = [
     style.paint(['bold', statusColor(result.status)], `${SYMBOLS[result.status as keyof typeof SYMBOLS] ?? '•'} ${title} ${result.status}`) +
       ` — ${counts} of ${stats.total} in ${(result.total_duration_ms / 1000).toFixed(1)}s`,
@@ -68,7 +71,8 @@ export function summaryLines(plan: ExecutionPlan, result: PlanExecutionResult, l
   for (const r of result.results) {
     if (r.status === 'completed') continue;
     const label = labels.get(r.id);
-    lines.push(`  ${style.paint(statusColor(r.status), `${SYMBOLS[r.status as keyof typeof SYMBOLS] ?? '•'} [${label?.name ?? r.id}]`)} ${r.error ?? r.status}`);
+    // An error may quote the command (a program that could not start): shown through `printable`.
+    lines.push(`  ${style.paint(statusColor(r.status), `${SYMBOLS[r.status as keyof typeof SYMBOLS] ?? '•'} [${label?.name ?? r.id}]`)} ${printable(r.error ?? r.status)}`);
     const lastErr = r.stderr.trimEnd().split('\n').slice(-3).filter(Boolean);
     for (const l of lastErr) lines.push(style.paint('dim', `      ${l}`));
     if (r.status !== 'skipped' && r.status !== 'cancelled') lines.push(style.paint('dim', `      log: ${r.log_path}`));

@@ -109,6 +109,17 @@ export async function pageApproval(root, scope, id) {
               ),
               h('div', { class: 'code-label' }, 'Command'),
               h('pre', { class: 'code', testid: 'approval-command' }, String(c.command ?? '')),
+              // What the assessment could not establish: the approver decides on that, not on the badge alone.
+              c.verified === false
+                ? h(
+                    'div',
+                    { class: 'unverified', testid: 'approval-unverified' },
+                    h('strong', {}, 'Not verified: '),
+                    (Array.isArray(c.risk_reasons) ? c.risk_reasons : []).map(String).join('; ') || 'what this command does could not be established',
+                  )
+                : Array.isArray(c.risk_reasons) && c.risk_reasons.length
+                  ? h('div', { class: 'muted small', testid: 'approval-risk-reasons' }, c.risk_reasons.map(String).join('; '))
+                  : null,
               h('div', { class: 'code-label' }, 'Dry run'),
               h('pre', { class: 'code code-dry', testid: 'approval-dry-run' }, dryRunText(c.dry_run_result)),
             ),
@@ -161,7 +172,7 @@ export async function pageApproval(root, scope, id) {
     const editSection = h(
       'div',
       { id: 'edit-section', class: 'edit-section', hidden: true },
-      h('label', { for: 'edit-plan' }, 'Edited plan (JSON). The server validates it and assesses its risk again.'),
+      h('label', { for: 'edit-plan' }, 'Edited plan (JSON). The server validates it and assesses its risk again. Secret values show as *** and are kept as they were where you leave *** in place.'),
       editArea,
       h('div', { class: 'button-row' }, editApproveBtn, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => toggleEdit(false) }, 'Discard edit')),
     );

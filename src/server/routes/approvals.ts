@@ -3,22 +3,25 @@ import { z } from 'zod';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
+import { restoreRedacted } from '../client-view.js';
+import { checkHttpInput } from '../input-guard.js';
 import { bodyOf, route, type RouteSpec } from '../route-spec.js';
-import { planOfOne, withoutLogPaths } from '../submit.js';
+import { planOfOne } from '../submit.js';
 
 const BAD_INPUT = { description: 'Invalid input; `error.field` names the first bad field', schema: 'Error' };
 const NOT_FOUND = { description: 'No such approval', schema: 'Error' };
 
-/** Plans by their `commands`; anything else is read as a single request. */
-const planOrRequest = {
-  schema: PlanOrRequest,
-  // Decided by shape first, so errors name fields of the one that was meant, not a union's.
-  parse: (input: unknown) =>
-    withoutLogPaths(typeof input === 'object' && input !== null && 'commands' in input ? parsePlan(input) : planOfOne(parseRequest(input))),
-};
-
 export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
   const { engine, approvals } = ctx;
+  /** Plans by their `commands`; anything else is read as a single request. */
+  const planOrRequest = {
+    schema: PlanOrRequest,
+    // Decided by shape first, so errors name fields of the one that was meant, not a union's.
+    parse: (input: unknown) =>
+      typeof input === 'object' && input !== null && 'commands' in input
+        ? checkHttpInput(parsePlan(input), ctx.input)
+        : planOfOne(checkHttpInput(parseRequest(input), ctx.input)),
+  };
   return [
     route({
       method: 'POST',
@@ -75,7 +78,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         schema: DecisionBody,
         parse: (input: unknown) => {
           const body = bodyOf(DecisionBody).parse(input);
-          if (body.decision.type === 'modify_and_approve') withoutLogPaths(body.decision.modified_plan, 'decision.modified_plan.');
+          if (body.decision.type === 'modify_and_approve') checkHttpInput(body.decision.modified_plan, ctx.input, 'decision.modified_plan.');
           return body;
         },
       },
@@ -83,10 +86,19 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         200: { description: 'Decided; `execution_id` is the plan that started', schema: ApprovalEntry },
         400: BAD_INPUT,
         404: NOT_FOUND,
-        409: { description: 'Already decided, or an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`)', schema: 'Error' },
+        409: {
+          description: "Already decided; an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
+          schema: 'Error',
+        },
       },
-      handler: async ({ params, body }) =>
-        approvals.decide(params.id, body.decision, { approved_by: body.approved_by, notes: body.notes ?? null }, { acceptRisk: body.accept_risk }),
+      handler: async ({ params, body }) => {
+        // The approver was shown `***` for secrets; where the edit kept what was shown, the hidden values run.
+        const decision =
+          body.decision.type === 'modify_and_approve'
+            ? { ...body.decision, modified_plan: restoreRedacted(approvals.get(params.id).plan, body.decision.modified_plan, engine.config, 'decision.modified_plan.') }
+            : body.decision;
+        return approvals.decide(params.id, decision, { approved_by: body.approved_by, notes: body.notes ?? null }, { acceptRisk: body.accept_risk });
+      },
     }),
   ];
 }

@@ -8,7 +8,8 @@ import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/sch
 import { Accepted, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { route, type RouteSpec } from '../route-spec.js';
-import { submit, withoutLogPaths } from '../submit.js';
+import { checkHttpInput } from '../input-guard.js';
+import { submit } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
 const ERRORS = {
@@ -31,7 +32,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId,
       summary,
       tag: 'executions',
-      body: { schema: component, parse: (input: unknown) => withoutLogPaths(parse(input)) },
+      body: { schema: component, parse: (input: unknown) => checkHttpInput(parse(input), ctx.input) },
       responses: accepted,
       handler: async ({ body, reply }) => {
         const answer = await submit(ctx, body);
@@ -67,7 +68,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
           from_date: query.from,
           to_date: query.to,
         };
-        return { executions: ctx.history.list({ ...filter, limit: query.limit, offset: query.offset }).map(executionView), total: ctx.history.count(filter) };
+        return { executions: ctx.history.list({ ...filter, limit: query.limit, offset: query.offset }).map((r) => executionView(r, engine.config)), total: ctx.history.count(filter) };
       },
     }),
     route({
@@ -80,7 +81,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERRORS[400] },
       handler: async ({ query }) => {
         const found = ctx.history.search(query.q, { limit: query.limit });
-        return { executions: found.map(executionView), total: found.length };
+        return { executions: found.map((r) => executionView(r, engine.config)), total: found.length };
       },
     }),
     route({

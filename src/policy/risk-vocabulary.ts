@@ -1,0 +1,54 @@
+/**
+ * The words of risk: the three levels, and an assessment (a level, whether the effect could be
+ * established at all, and why). Every classifier returns these; the policy reads them.
+ */
+
+export const RISK_LEVELS = ['read_only', 'modify', 'destructive'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+const RANK: Record<RiskLevel, number> = { read_only: 0, modify: 1, destructive: 2 };
+
+export function maxRisk(...levels: Array<RiskLevel | null | undefined>): RiskLevel {
+  let out: RiskLevel = 'read_only';
+  for (const level of levels) if (level && RANK[level] > RANK[out]) out = level;
+  return out;
+}
+
+export function riskAtLeast(level: RiskLevel, threshold: RiskLevel): boolean {
+  return RANK[level] >= RANK[threshold];
+}
+
+/**
+ * What a command can be seen to do. `verified: false` means its effect could not be
+ * established (code computed at run time, an interpreter running inline code, a script, an
+ * unknown program, an environment that changes what runs): `risk_level` is then only what
+ * could be seen, and the approval policy decides how to treat the rest (`unverified_risk`).
+ */
+export interface RiskAssessment {
+  risk_level: RiskLevel;
+  verified: boolean;
+  /** Why the level is what it is, and why the effect could not be established; short phrases. */
+  reasons: string[];
+}
+
+const MAX_REASONS = 8;
+
+export function assessed(level: RiskLevel, reason?: string): RiskAssessment {
+  return { risk_level: level, verified: true, reasons: reason ? [reason] : [] };
+}
+
+/** An effect that cannot be established; `seen` is what could be seen of it. */
+export function unverified(reason: string, seen: RiskLevel = 'modify'): RiskAssessment {
+  return { risk_level: maxRisk(seen, 'modify'), verified: false, reasons: [reason] };
+}
+
+/** Several parts of one command together: the highest level, verified only if every part is. */
+export function combine(parts: readonly RiskAssessment[]): RiskAssessment {
+  const reasons = new Set<string>();
+  for (const part of parts) for (const reason of part.reasons) if (reasons.size < MAX_REASONS) reasons.add(reason);
+  return {
+    risk_level: maxRisk(...parts.map((p) => p.risk_level)),
+    verified: parts.every((p) => p.verified),
+    reasons: [...reasons],
+  };
+}

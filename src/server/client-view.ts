@@ -1,0 +1,98 @@
+/**
+ * Secrets never leave the server. Everything it sends a client (every JSON answer, approval
+ * events on the WebSocket and SSE streams, the listings) passes through `redactForClient`:
+ * the value of a secret-named environment variable becomes `***`, and every secret value
+ * (those, and the server's own secret-named environment) is replaced wherever else it
+ * appears, as in output (policy/redaction.ts). Requests reach clients in many shapes (a
+ * command's detail, a plan, an approval, an approver's edit, rollback steps); redacting at
+ * the exit, by what the payload holds, keeps a new route or field from leaking them.
+ *
+ * An approver edits what they were shown, `***` included: `restoreRedacted` puts back the
+ * values that were hidden, so an edit that keeps them runs with the real secrets.
+ */
+import type { ExecutionConfig } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { hidesValue, isPlainObject, redactData, type Env } from '../policy/redact-data.js';
+import { REDACTED } from '../policy/redaction.js';
+import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+
+type RedactionConfig = Pick<ExecutionConfig, 'redact_secrets'>;
+
+/**
+ * `value` as a client may see it: a copy with secrets replaced by `***` (see `redactData`).
+ * `sources` are other data whose environments name secrets that may appear in `value`.
+ */
+export function redactForClient<T>(value: T, config: RedactionConfig, sources: readonly unknown[] = []): T {
+  return redactData(value, config, sources);
+}
+
+/** A command, or a rollback step (which has no rollback steps of its own). */
+type AnyRequest = Omit<ExecutionRequest, 'rollback'> & { rollback?: AnyRequest[] };
+
+interface Shown {
+  original: AnyRequest;
+  shown: AnyRequest;
+}
+
+/** Each request of a plan (commands and rollback steps) by id, as submitted and as shown. */
+function requestsById(original: readonly AnyRequest[], shown: readonly AnyRequest[], out: Map<string, Shown>): void {
+  original.forEach((request, i) => {
+    const seen = shown[i]!;
+    out.set(request.id, { original: request, shown: seen });
+    requestsById(request.rollback ?? [], seen.rollback ?? [], out);
+  });
+}
+
+/** `edited`, with each string that is exactly what was shown in place of a hidden value put back. */
+function restoreStrings(edited: unknown, shown: unknown, original: unknown): unknown {
+  if (typeof edited === 'string') return edited === shown && typeof original === 'string' && shown !== original ? original : edited;
+  if (Array.isArray(edited)) {
+    return edited.map((item, i) => restoreStrings(item, Array.isArray(shown) ? shown[i] : undefined, Array.isArray(original) ? original[i] : undefined));
+  }
+  if (isPlainObject(edited)) {
+    const inShown = isPlainObject(shown) ? shown : {};
+    const inOriginal = isPlainObject(original) ? original : {};
+    return Object.fromEntries(Object.entries(edited).map(([k, v]) => [k, restoreStrings(v, inShown[k], inOriginal[k])]));
+  }
+  return edited;
+}
+
+function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<string, Shown>, redacting: boolean, at: string): R {
+  const match = known.get(edited.id);
+  const env: Env = {};
+  for (const [name, value] of Object.entries(edited.env)) {
+    const original = match?.original.env[name];
+    const shown = match?.shown.env[name];
+    if (value === shown && original !== undefined) {
+      env[name] = original;
+    } else if (value === REDACTED && redacting) {
+      throw ValidationError.of(
+        'InvalidField',
+        `${at}env.${name}`,
+        `"${REDACTED}" stands for a secret the server hid, but command ${edited.id} had no hidden value for ${name} to keep: give the value itself (keep a command's id to keep its secrets)`,
+      );
+    } else {
+      env[name] = value;
+    }
+  }
+  const { env: _env, rollback, ...rest } = edited;
+  const restored = (match ? restoreStrings(rest, match.shown, match.original) : rest) as typeof rest;
+  if (rollback === undefined) return { ...restored, env } as R;
+  return { ...restored, env, rollback: rollback.map((step, j) => restoreRequest(step, known, redacting, `${at}rollback[${j}].`)) } as R;
+}
+
+/**
+ * An approver's edit of `original`, with the values hidden from them put back: where the edit
+ * has exactly what the approver was shown for a request with the same id (`***` for a
+ * secret-named variable, or a text with `***` in place of a secret), the original value runs.
+ * A `***` for a variable the request with that id did not hide is refused (400, naming the
+ * field): the server cannot know what it stands for.
+ */
+export function restoreRedacted(original: ExecutionPlan, edited: ExecutionPlan, config: RedactionConfig, prefix = ''): ExecutionPlan {
+  const shown = redactForClient(original, config);
+  const known = new Map<string, Shown>();
+  requestsById(original.commands, shown.commands, known);
+  const { commands, ...rest } = edited;
+  const plan = restoreStrings(rest, shown, original) as typeof rest;
+  return { ...plan, commands: commands.map((c, i) => restoreRequest(c, known, config.redact_secrets, `${prefix}commands[${i}].`)) };
+}
