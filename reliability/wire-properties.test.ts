@@ -3,7 +3,7 @@
  * of every strategy round-trip unchanged; random invalid mutations are rejected with a
  * ValidationError whose `field` names the mutated place, never a crash or another error.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -95,7 +95,8 @@ const requestFields = {
   env: dict(envName, spawnText),
   working_dir: nullable(fc.constantFrom(FIXTURES, tmpdir(), '/')),
   timeout_ms: nullable(fc.integer({ min: 1, max: CONFIG.max_timeout_ms })),
-  output_log_path: nullable(noNul),
+  // Any path that is not an existing non-file (a directory such as `.` or `/` is refused: a log is a file).
+  output_log_path: nullable(noNul.filter((path) => !existsSync(path) || statSync(path).isFile())),
   metadata,
   description: nullable(text),
   risk_level: nullable(riskLevel),

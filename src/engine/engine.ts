@@ -11,7 +11,9 @@ import { HistorySink } from '../sinks/history-sink.js';
 import { ExecutionError } from '../errors.js';
 import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from '../policy/dry-run.js';
+import { redactData } from '../policy/redact-data.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
+import { stopIdleRe2Workers } from '../policy/retry-matcher.js';
 import { displayCommand } from '../runner/invocation.js';
 import { endLeftoverGroup, processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
@@ -281,7 +283,9 @@ export class ExecutionEngine {
   private admit(plan: ExecutionPlan): void {
     if (this.config.approval === null || !this.workflow.requiresApproval(plan)) return;
     const assessment = this.workflow.assess(plan);
-    throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, this.workflow.levelOf(assessment), assessment);
+    // The reasons quote programs and arguments: the request's secrets stay out of the message.
+    const reasons = redactData(assessment.reasons, this.config, [plan]);
+    throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, this.workflow.levelOf(assessment), { ...assessment, reasons });
   }
 
   private startPlan(parsed: ExecutionPlan, options: SubmitOptions, approval: ApprovalMetadata | null): string {
@@ -462,6 +466,8 @@ export class ExecutionEngine {
     clearTimeout(timer);
     await (await this.remote?.catch(() => null))?.close();
     for (const close of this.closers.get(null) ?? []) close();
+    // The RE2 workers are shared by every engine in the process: only idle ones are stopped.
+    stopIdleRe2Workers();
   }
 
   /** Release the history store's file handles (after `shutdown`); queries on `history` fail afterwards. */

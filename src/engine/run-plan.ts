@@ -4,7 +4,7 @@
  * (same slots, logs and events as a single `execute`). Progress is emitted as each command
  * starts and finishes.
  */
-import { displayCommand } from '../runner/invocation.js';
+import { redactData } from '../policy/redact-data.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
@@ -38,7 +38,8 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     kind: 'plan',
     execution_id: plan.id,
     engine_pid: String(process.pid),
-    command: plan.description || `plan of ${total} commands`,
+    // A description may quote a command (a request approved as a plan of one): hide its secrets.
+    command: redactData(plan.description, ctx.config, [plan]) || `plan of ${total} commands`,
     strategy: JSON.stringify(plan.strategy),
     commands: String(total),
     started_at: state.startedAt.toISOString(),
@@ -76,7 +77,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         const reason =
           plan.strategy.type === 'serial'
             ? `Skipped: step ${cause} did not complete (${causeStatus}) and stop_on_error is set`
-            : `Skipped: dependency ${cause} (${displayCommand(plan.commands[cause]!.command)}) did not complete (${causeStatus})`;
+            : `Skipped: dependency ${cause} (${state.commands[cause]!.display}) did not complete (${causeStatus})`;
         finishUnstarted(ctx, state.commands[index]!, 'skipped', reason);
         settled(index, 'skipped');
       },

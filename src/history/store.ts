@@ -4,12 +4,13 @@
  * output. Synchronous on purpose: each write is a few tens of microseconds and must be done
  * before the engine moves on, so a crash loses nothing that had started.
  */
-import { chmodSync, closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExecutionError, ValidationError } from '../errors.js';
 import type { ApprovalMetadata } from '../policy/approval.js';
 import type { ApprovalState, QueuedApproval } from '../policy/approval-queue.js';
+import { redactData } from '../policy/redact-data.js';
 import type { RiskLevel } from '../policy/risk.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
@@ -79,6 +80,31 @@ function fromApprovalRow(row: ApprovalRow): QueuedApproval {
     decision: row.decision_json === null ? null : (JSON.parse(row.decision_json) as ApprovalMetadata),
     execution_id: row.execution_id,
     submitted_at: row.submitted_at,
+  };
+}
+
+/** How approvals are written: `redact_secrets` as the engine's config has it (default true). */
+export interface ApprovalStorage {
+  redact_secrets?: boolean;
+}
+
+/**
+ * An approval as stored. A decided one never runs again, so its secrets are not kept: the
+ * file would otherwise hold every approved or rejected request's tokens for as long as it
+ * lives. A pending one keeps its real environment, on purpose: after a restart it is
+ * approved from this copy and runs with it (the file is owner-only, see restrictStoreFiles).
+ */
+function approvalRow(approval: QueuedApproval, config: ApprovalStorage): Record<keyof ApprovalRow, string | null> {
+  const stored = approval.state === 'pending' ? approval : redactData(approval, { redact_secrets: config.redact_secrets ?? true });
+  return {
+    // Keys and times as they are: facts the table is looked up and ordered by, never free text.
+    id: approval.id,
+    state: approval.state,
+    plan_json: JSON.stringify(stored.plan),
+    request_json: JSON.stringify(stored.request),
+    decision_json: stored.decision === null ? null : JSON.stringify(stored.decision),
+    execution_id: approval.execution_id,
+    submitted_at: approval.submitted_at,
   };
 }
 
@@ -191,11 +217,47 @@ const MAX_SEARCH_LIMIT = 1_000;
 const RANK_BUDGET = 4_096;
 
 /**
+ * The tokenizer the search index uses (migrations.ts: `tokenize = 'unicode61'`), run by SQLite
+ * itself on a private in-memory table: what counts as a token, how case and diacritics fold,
+ * follow SQLite's Unicode tables exactly, which a JavaScript regex does not (they differ on
+ * thousands of code points, some of which would let one "word" hide hundreds of tokens).
+ */
+let tokenizer: { db: Database.Database; tokenize: (words: readonly string[]) => string[][] } | null = null;
+
+/** Each word's FTS5 tokens, in order (none for a word of only separators). */
+function tokensOf(words: readonly string[]): string[][] {
+  if (!tokenizer) {
+    const db = new Database(':memory:');
+    db.exec(`CREATE VIRTUAL TABLE words USING fts5(word, tokenize = 'unicode61');
+             CREATE VIRTUAL TABLE word_tokens USING fts5vocab(words, 'instance');`);
+    const insert = db.prepare('INSERT INTO words (rowid, word) VALUES (?, ?)');
+    const read = db.prepare('SELECT doc, term FROM word_tokens ORDER BY doc, offset');
+    const clear = db.prepare('DELETE FROM words');
+    const tokenize = db.transaction((list: readonly string[]) => {
+      list.forEach((word, i) => insert.run(i + 1, word));
+      const tokens: string[][] = list.map(() => []);
+      for (const { doc, term } of read.all() as Array<{ doc: number; term: string }>) tokens[doc - 1]!.push(term);
+      clear.run();
+      return tokens;
+    });
+    tokenizer = { db, tokenize };
+  }
+  return tokenizer.tokenize(words);
+}
+
+/**
  * The words of a search query, bounded and without repeats. Repeats add nothing to what
  * matches, but each costs the ranking as much as a new word: with bm25 over N phrases costing
- * O(N²) per row, a 1,000-word query of one repeated word took seconds.
+ * O(N²) per row, a 1,000-word query of one repeated word took seconds. A repeat is a word with
+ * the same tokens (`a`, `A.`, `(a)` are all the token `a`), not the same spelling; a word with
+ * no tokens (`--`) matches nothing and is dropped; and the tokens of the distinct words are
+ * what is bounded (`a-a-a-a` is one word of four tokens).
  */
 export function searchWords(text: string): string[] {
+  return searchTerms(text).words;
+}
+
+function searchTerms(text: string): { words: string[]; tokens: number } {
   if (text.length > MAX_SEARCH_CHARS) {
     throw ValidationError.of('InvalidField', 'query', `a search may be at most ${MAX_SEARCH_CHARS} characters long (got ${text.length})`);
   }
@@ -203,8 +265,16 @@ export function searchWords(text: string): string[] {
   if (words.length > MAX_SEARCH_WORDS) {
     throw ValidationError.of('InvalidField', 'query', `a search may have at most ${MAX_SEARCH_WORDS} words (got ${words.length})`);
   }
-  // FTS5's tokenizer folds case: "Foo" and "foo" are the same phrase.
-  return [...new Map(words.map((word) => [word.toLowerCase(), word])).values()];
+  const distinct = new Map<string, { word: string; tokens: number }>();
+  tokensOf(words).forEach((tokens, i) => {
+    const key = tokens.join(' ');
+    if (tokens.length > 0 && !distinct.has(key)) distinct.set(key, { word: words[i]!, tokens: tokens.length });
+  });
+  const tokens = [...distinct.values()].reduce((sum, d) => sum + d.tokens, 0);
+  if (tokens > MAX_SEARCH_WORDS) {
+    throw ValidationError.of('InvalidField', 'query', `a search may have at most ${MAX_SEARCH_WORDS} distinct words, counting each part of a word like a-b-c (got ${tokens})`);
+  }
+  return { words: [...distinct.values()].map((d) => d.word), tokens };
 }
 
 /** Words as an FTS5 query: each a quoted phrase (so `rm -rf /` or `a"b` are plain text), all required. */
@@ -244,7 +314,10 @@ const STORE_FILE_SUFFIXES = ['', '-wal', '-shm', '-journal'] as const;
  * A store holds requests and their output: owner-only (0600), like the log files. The database
  * file is made 0600 before SQLite opens it (SQLite would create it 0644 minus the umask), and
  * SQLite gives its -wal and -shm files the database file's mode. A store made earlier with
- * wider modes is tightened here, before anything is read or written.
+ * wider modes is tightened here, before anything is read or written. Only regular files we
+ * own are changed, looked at without following links (chmod follows them): a link planted
+ * as `history.sqlite-wal` must not make us loosen or tighten whatever it points at, and
+ * SQLite would write its log through it, so such a store is refused.
  */
 function restrictStoreFiles(path: string): void {
   try {
@@ -253,11 +326,36 @@ function restrictStoreFiles(path: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // an existing store is tightened below
   }
   for (const suffix of STORE_FILE_SUFFIXES) {
+    const file = `${path}${suffix}`;
+    let stat;
     try {
-      chmodSync(`${path}${suffix}`, 0o600);
+      stat = lstatSync(file);
     } catch (err) {
-      // Absent (no -wal yet), or not ours to change (another user's store we may still read).
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // no -wal yet
+      throw err;
+    }
+    if (stat.isSymbolicLink() && suffix !== '') {
+      throw ExecutionError.io(`history store file ${file} is a symbolic link; SQLite would write through it. Remove it to use the store`);
+    }
+    // The database itself may be a link the user made (SQLite opens it as such): its target is not ours to change.
+    if (!stat.isFile() || stat.uid !== process.getuid?.()) continue;
+    // Changed through a descriptor opened without following links, so a file swapped for a link
+    // after the check above is not followed either (O_NONBLOCK: a swapped-in FIFO does not hang us).
+    let fd: number;
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      // Gone meanwhile, swapped for a link (ELOOP), or unreadable: left as it is.
+      if (['ENOENT', 'ELOOP', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) continue;
+      throw err;
+    }
+    try {
+      const opened = fstatSync(fd);
+      if (opened.isFile() && opened.uid === process.getuid?.()) fchmodSync(fd, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err; // not ours to change
+    } finally {
+      closeSync(fd);
     }
   }
 }
@@ -533,10 +631,11 @@ export class HistoryStore {
   search(query: string, options: { limit?: number } = {}): ExecutionRecord[] {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_SEARCH_LIMIT}`);
-    const words = searchWords(query);
+    const { words, tokens } = searchTerms(query);
     if (words.length === 0) return [];
     const match = matchOf(words);
-    const ranked = Math.max(limit, Math.floor(RANK_BUDGET / words.length));
+    // Per token, not per word: a word of several tokens is a phrase of them, each one ranked.
+    const ranked = Math.max(limit, Math.floor(RANK_BUDGET / tokens));
     // FTS5 walks matches newest first (by rowid) and stops after `ranked`; only those are scored.
     // Joined on rowid (indexed) and id (so a stray entry can never name the wrong record).
     return this.guarded(() => {
@@ -611,24 +710,51 @@ export class HistoryStore {
     );
   }
 
-  /** Insert or update an approval (the approval queue writes through here, so restarts keep what waits). */
-  saveApproval(approval: QueuedApproval): void {
-    this.guarded(() =>
-      this.sql(
-        `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
-         VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at)
-         ON CONFLICT(id) DO UPDATE SET state = excluded.state, plan_json = excluded.plan_json, request_json = excluded.request_json,
-           decision_json = excluded.decision_json, execution_id = excluded.execution_id`,
-      ).run({
-        id: approval.id,
-        state: approval.state,
-        plan_json: JSON.stringify(approval.plan),
-        request_json: JSON.stringify(approval.request),
-        decision_json: approval.decision === null ? null : JSON.stringify(approval.decision),
-        execution_id: approval.execution_id,
-        submitted_at: approval.submitted_at,
-      }),
+  /**
+   * Record a new approval. A plain INSERT: an id the table already holds (another engine's
+   * approval, or one decided long ago) is refused with `DuplicateId`, never overwritten.
+   */
+  insertApproval(approval: QueuedApproval, config: ApprovalStorage = {}): void {
+    const row = approvalRow(approval, config);
+    this.guarded(() => {
+      try {
+        this.sql(
+          `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
+           VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at)`,
+        ).run(row);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+        throw new ExecutionError('DuplicateId', `Id ${approval.id} is already used by an approval in the history; ids are never reused`, { cause: err });
+      }
+    });
+  }
+
+  /**
+   * Record a waiting approval's decision (its state, decision and execution). Only a row still
+   * pending changes: a decision already recorded (by another engine on this store) is kept.
+   * False when no pending row has this id.
+   */
+  updateApproval(approval: QueuedApproval, config: ApprovalStorage = {}): boolean {
+    const row = approvalRow(approval, config);
+    return this.guarded(
+      () =>
+        this.sql(
+          `UPDATE approvals SET state = @state, plan_json = @plan_json, request_json = @request_json, decision_json = @decision_json,
+             execution_id = @execution_id WHERE id = @id AND state = 'pending'`,
+        ).run(row).changes > 0,
     );
+  }
+
+  /** Record a decision (updateApproval), or, when no pending row has this id, a new approval (insertApproval). */
+  saveApproval(approval: QueuedApproval, config: ApprovalStorage = {}): void {
+    this.guarded(() => {
+      if (!this.updateApproval(approval, config)) this.insertApproval(approval, config);
+    });
+  }
+
+  /** Whether an approval (waiting or decided) has this id. */
+  hasApproval(id: string): boolean {
+    return this.guarded(() => this.sql('SELECT 1 FROM approvals WHERE id = ?').pluck().get(id) !== undefined);
   }
 
   /** Approvals, newest first; `state` narrows them. */
@@ -677,6 +803,8 @@ function migrate(db: Database.Database, path: string): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // Rows rewritten without their secrets (decided approvals) leave nothing behind in free pages.
+  db.pragma('secure_delete = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > LATEST_VERSION) {
     throw ExecutionError.io(`history store ${path} has schema version ${version}; this version of cloudops-execution-engine supports up to ${LATEST_VERSION}`);

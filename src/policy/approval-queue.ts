@@ -8,7 +8,7 @@
  */
 import { ExecutionError } from '../errors.js';
 import type { ExecutionEngine } from '../engine/engine.js';
-import type { HistoryStore } from '../history/store.js';
+import type { ApprovalStorage, HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
 import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
@@ -88,6 +88,10 @@ export class ApprovalQueue {
       }
       if (this.submitting.has(id)) throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval being submitted`);
       if (this.store?.get(id)) throw new ExecutionError('DuplicateId', `Id ${id} is already in the execution history; ids are never reused`);
+      // Approvals older than the ones kept in memory (MAX_DECIDED), or another engine's on this store.
+      if (id !== except && this.store?.hasApproval(id)) {
+        throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval in the history; ids are never reused`);
+      }
     }
   }
 
@@ -108,9 +112,10 @@ export class ApprovalQueue {
     // The dry run took a while: the engine may have run work under one of these ids meanwhile.
     this.assertNew(ids);
     const approval: QueuedApproval = { id: plan.id, state: 'pending', request, plan, decision: null, execution_id: null, submitted_at: new Date().toISOString() };
+    // Recorded before it is taken: another engine on this store may have claimed the id since the check.
+    this.insert(approval);
     this.add(approval);
     this.prune();
-    this.save(approval);
     this.emit(approval);
     return approval;
   }
@@ -182,13 +187,36 @@ export class ApprovalQueue {
     return () => this.listeners.delete(listener);
   }
 
-  /** A storage failure costs persistence, not the decision: warn and go on in memory. */
+  /** How the store writes approvals: decided ones redacted unless the engine is configured not to. */
+  private get storage(): ApprovalStorage {
+    return { redact_secrets: this.engine.config.redact_secrets };
+  }
+
+  /** A new approval: an id the store already holds is refused (DuplicateId); another storage failure only costs persistence. */
+  private insert(approval: QueuedApproval): void {
+    try {
+      this.store?.insertApproval(approval, this.storage);
+    } catch (err) {
+      if (err instanceof ExecutionError && err.code === 'DuplicateId') throw err;
+      this.warnNotSaved(approval, err);
+    }
+  }
+
+  /**
+   * A decision, written over the pending row, redacted now that it will not run again (store.ts
+   * `approvalRow`). A row that is missing (its first write failed) is written now; one already
+   * decided elsewhere is kept, with a warning. A storage failure costs persistence, not the decision.
+   */
   private save(approval: QueuedApproval): void {
     try {
-      this.store?.saveApproval(approval);
+      this.store?.saveApproval(approval, this.storage);
     } catch (err) {
-      process.emitWarning(`cloudops-execution-engine: approval ${approval.id} not saved to the history store: ${(err as Error).message}`, { code: 'CLOUDOPS_HISTORY' });
+      this.warnNotSaved(approval, err);
     }
+  }
+
+  private warnNotSaved(approval: QueuedApproval, err: unknown): void {
+    process.emitWarning(`cloudops-execution-engine: approval ${approval.id} not saved to the history store: ${(err as Error).message}`, { code: 'CLOUDOPS_HISTORY' });
   }
 
   private emit(approval: QueuedApproval): void {

@@ -34,6 +34,13 @@ type Job =
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+// RE2 and the module report to stderr ("DFA out of memory"): not the engine's output. The
+// module binds console at load, so it is silenced before the require, here in the worker:
+// reading the streams on the host side would keep the process alive.
+const quiet = () => true;
+console.log = console.info = console.warn = console.error = console.debug = () => undefined;
+process.stdout.write = quiet;
+process.stderr.write = quiet;
 const { WrappedRE2 } = require(workerData.re2Path);
 function compile(p) {
   const re = new WrappedRE2(p.re2Source, p.ignoreCase, p.multiline, p.dotAll);
@@ -112,7 +119,10 @@ class Re2Host {
     this.idle = null;
     if (this.queue.length === 0) {
       const worker = this.worker;
-      if (worker) this.idle = setTimeout(() => this.stop(worker), IDLE_MS).unref();
+      if (worker) {
+        worker.unref();
+        this.idle = setTimeout(() => this.stop(worker), IDLE_MS).unref();
+      }
       return;
     }
     const pending = this.queue.shift()!;
@@ -121,17 +131,17 @@ class Re2Host {
       this.fail(worker, new Re2JobFailed('deadline', `RE2 did not finish within ${RE2_JOB_DEADLINE_MS / 1000} s`));
     }, RE2_JOB_DEADLINE_MS);
     this.current = { pending, timer };
+    // Referenced only while a job is outstanding: an idle worker never keeps the process alive.
+    worker.ref();
     worker.postMessage(pending.job);
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { re2Path }, stdout: true, stderr: true });
-    // RE2 and the module report to stderr ("DFA out of memory"): not the engine's output.
-    worker.stdout.resume();
-    worker.stderr.resume();
-    // An idle worker does not keep the process alive; a running job's deadline timer does.
-    worker.unref();
+    // Its stdio is piped but never read (nor written: the worker silences itself), so none
+    // of it reaches the engine's output and no open stream keeps the process alive. No
+    // inherited node flags: under the host's `--input-type=module` this CommonJS source fails.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { re2Path }, stdout: true, stderr: true });
     worker.on('message', (message: { ok: boolean; fatal?: boolean; reply?: unknown; error?: string }) => {
       if (worker !== this.worker || !this.current) return;
       const { pending, timer } = this.current;
@@ -150,6 +160,11 @@ class Re2Host {
     worker.on('exit', (code) => this.fail(worker, new Re2JobFailed('failed', `RE2 worker exited (code ${code})`)));
     this.worker = worker;
     return worker;
+  }
+
+  /** Stop the worker now if it is idle (a busy one is left to finish its job). */
+  stopIfIdle(): void {
+    if (this.worker) this.stop(this.worker);
   }
 
   private stop(worker: Worker): void {
@@ -224,6 +239,16 @@ export function re2CompileErrors(patterns: readonly Compilable[]): Promise<Array
 /** Index of the first pattern that matches any of `texts`, or -1. Throws Re2JobFailed when RE2 gives no answer. */
 export async function re2FirstMatch(patterns: readonly Compilable[], texts: readonly string[]): Promise<number> {
   return (await matcher.run({ kind: 'match', patterns: patterns.map(plain), texts: [...texts] })) as number;
+}
+
+/**
+ * Stops the RE2 workers that have no job (an engine shutting down calls this). They are
+ * shared by every engine in the process, so a busy one is left alone; the next job starts
+ * a fresh worker.
+ */
+export function stopIdleRe2Workers(): void {
+  checker.stopIfIdle();
+  matcher.stopIfIdle();
 }
 
 /** Only what the worker needs crosses the thread boundary. */

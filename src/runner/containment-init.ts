@@ -17,6 +17,13 @@
  * File descriptors: 1 is the command's stdout, 2 the report channel (this program's and
  * unshare's own messages land there too, never in the command's output), 3 the command's
  * stderr, which the command gets as its fd 2. The command inherits nothing else from us.
+ *
+ * The channel is not private: a command running as root can copy it (`pidfd_getfd`, or
+ * /proc/<init>/fd/2) and write lines of its own. So the reader trusts only what no command can
+ * have written: the first report (`R`, written before the command is forked) and the first end
+ * report; and the end report must agree with the init's exit status, which is the command's
+ * (see `initExitCode`). What is left to a root command is lying about itself (e.g. forging an
+ * end report that matches the status it then exits with, or ptracing its init).
  */
 
 /** Prefix under which the engine passes PERL* variables past the init (restored for the command). */
@@ -26,10 +33,17 @@ export const SAVED_ENV_PREFIX = 'CLOUDOPS_SAVED_';
  * Guard first: `kill -1` means "every process in the namespace" only for PID 1; anywhere else
  * it would signal every process the user may signal, so outside a new namespace this refuses.
  * Environment variables that steer Perl itself (PERL5OPT, PERL5LIB, ...) were renamed by the
- * engine so they cannot change this program; they are restored for the command.
+ * engine so they cannot change this program; they are restored for the command. Which ones
+ * comes from the arguments (a count, then the names), never from the environment, so a
+ * variable that merely carries the prefix is not turned into one (containment.ts drops those).
+ * It exits with the command's status (128 + signal number for a signal), which the engine
+ * checks the end report against.
  */
 export const INIT_SCRIPT = `exit 125 if $$ != 1;
-my $got;
+my $nsaved = shift @ARGV;
+exit 125 if !defined $nsaved || $nsaved !~ /^[0-9]+$/s || $nsaved > @ARGV;
+my @saved = splice(@ARGV, 0, $nsaved);
+my ($got, $status) = (undef, 0);
 $SIG{TERM} = sub { $got = 1; kill 'TERM', -1 if $$ == 1 };
 print STDERR 'R ' . (readlink('/proc/self') || 0) . "\\n";
 my $pid = fork;
@@ -37,7 +51,7 @@ if (!defined $pid) { print STDERR 'E ' . ($! + 0) . "\\n"; exit 127 }
 if (!$pid) {
   $SIG{TERM} = 'DEFAULT';
   kill 'TERM', $$ if $got;
-  for (keys %ENV) { $ENV{$1} = delete $ENV{$_} if /^${SAVED_ENV_PREFIX}(PERL.*)$/s }
+  for (@saved) { my $k = "${SAVED_ENV_PREFIX}$_"; $ENV{$_} = delete $ENV{$k} if /^PERL/s && exists $ENV{$k} }
   open(my $ctl, '>&', \\*STDERR) or exit 127;
   open(STDERR, '>&3') or exit 127;
   open(my $fd3, '>&=', 3) and close $fd3;
@@ -51,13 +65,14 @@ open(my $fd3, '>&=', 3) and close $fd3;
 while ((my $w = waitpid(-1, 0)) > 0) {
   next if $w != $pid;
   my $st = $?;
+  $status = $st & 127 ? 128 + ($st & 127) : $st >> 8;
   1 while waitpid(-1, 1) > 0;
   my $left = ($$ == 1 && kill(0, -1)) ? ' L' : '';
   kill 'TERM', -1 if $left && $$ == 1;
   my $report = ($st & 127 ? 'S ' . ($st & 127) : 'X ' . ($st >> 8)) . $left . "\\n";
   print STDERR $report;
 }
-exit 0;
+exit $status;
 `;
 
 export type InitReport =
@@ -71,9 +86,25 @@ export type InitReport =
 const REPORT = /^([REXS]) (\d+)( L)?$/;
 const MAX_OTHER_CHARS = 2_000;
 
-/** Reads the report channel: complete lines only, in order. */
+/**
+ * The exit status the init ends with after sending `report` (exec failure: the child's 127).
+ * unshare exits with it too, so a report that disagrees with unshare's exit code is forged.
+ */
+export function initExitCode(report: Exclude<InitReport, { kind: 'ready' }>): number {
+  if (report.kind === 'exec_failed') return 127;
+  return report.signal !== null ? 128 + report.signal : (report.exitCode ?? -1);
+}
+
+/**
+ * Reads the report channel: complete lines only, in order. Only reports the init alone can
+ * have sent get through: `R` only as the very first report (written before the command
+ * exists), and after it only the first end report (`X`/`S`/`E`); every later one is dropped.
+ */
 export class InitChannel {
   private pending = '';
+  private sawReport = false;
+  private sawReady = false;
+  private sawEnd = false;
   /** Whatever was not a report (unshare's or Perl's own complaints), kept short, for error messages. */
   other = '';
 
@@ -100,6 +131,11 @@ export class InitChannel {
       if (this.other.length < MAX_OTHER_CHARS) this.other = `${this.other}${line}\n`.slice(0, MAX_OTHER_CHARS);
       return;
     }
+    const first = !this.sawReport;
+    this.sawReport = true;
+    if (m[1] === 'R' ? !first : !this.sawReady || this.sawEnd) return;
+    if (m[1] === 'R') this.sawReady = true;
+    else this.sawEnd = true;
     const n = Number(m[2]);
     switch (m[1]) {
       case 'R':

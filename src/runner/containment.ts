@@ -5,13 +5,17 @@
  *   --kill-child`, with our init as PID 1, see containment-init.ts). Nothing started inside can
  *   leave it: a double-forked or `setsid` daemon re-parents to that init, and when the init
  *   dies the kernel kills everything in the namespace. Commands see namespace pids (`$$` is 2)
- *   and cannot signal processes outside their namespace.
+ *   and cannot signal processes outside their namespace themselves. Nor can they make the
+ *   engine do it: a root command can write to the init's report channel, but the engine takes
+ *   the init's pid only from the report written before the command existed, and checks the
+ *   pid is still the child of the `unshare` it spawned before signalling it (containment-init.ts).
  * - `process_group`: the command leads its own process group; the tree is found through the
  *   group and a /proc walk. A daemon that double-forks out of both escapes it.
  * - `auto` (default): `pid_namespace` when the engine runs as root and a probe shows it works,
  *   else `process_group`. Non-root engines would need a user namespace, which changes what the
  *   command is (set-uid programs such as sudo stop working), so only an explicit
- *   `pid_namespace` asks for that.
+ *   `pid_namespace` asks for that. A root engine that falls back (no perl or unshare, or
+ *   namespaces refused) says so once, as a `CLOUDOPS_CONTAINMENT` process warning.
  * The probe runs once per kind and is cached.
  */
 import { spawn } from 'node:child_process';
@@ -64,9 +68,27 @@ export function chooseContainment(setting: ContainmentSetting): Containment | Pr
     });
     probes.set(kind, probe);
   }
-  const decide = (result: Probe): Containment =>
-    'launcher' in result ? { mode: 'pid_namespace', launcher: result.launcher } : strict ? { mode: 'unavailable', reason: result.reason } : GROUP;
+  const decide = (result: Probe): Containment => {
+    if ('launcher' in result) return { mode: 'pid_namespace', launcher: result.launcher };
+    if (strict) return { mode: 'unavailable', reason: result.reason };
+    warnFallback(result.reason);
+    return GROUP;
+  };
   return probe instanceof Promise ? probe.then(decide) : decide(probe);
+}
+
+let warnedFallback = false;
+
+/**
+ * `auto` on a root engine runs commands in process groups after all: descendants can escape
+ * them, so the operator hears it once (a non-root engine expects process groups: no warning).
+ */
+export function warnFallback(reason: string): void {
+  if (warnedFallback || process.getuid?.() !== 0) return;
+  warnedFallback = true;
+  process.emitWarning(`process_containment auto: running as root but no PID namespace can be made (${reason}); commands run in process groups, which a daemon can escape`, {
+    code: 'CLOUDOPS_CONTAINMENT',
+  });
 }
 
 /**
@@ -80,20 +102,37 @@ export function markNamespaceBroken(launcher: NamespaceLauncher, reason: string)
 }
 
 /**
- * The environment for the launcher: variables that steer Perl (PERL5OPT, PERL5LIB, ...) would
- * change our init, so they travel renamed and the init restores them for the command.
- * Undefined (inherit the engine's) stays undefined unless the engine's own has such variables.
+ * The launcher's arguments and environment for `file args` in `env` (undefined: the engine's).
+ * Variables that steer Perl (PERL5OPT, PERL5LIB, ...) would change our init, so they travel
+ * renamed (SAVED_ENV_PREFIX) and the init restores them for the command; their names travel as
+ * arguments (a count, then the names), so the init restores only what we renamed. A variable
+ * that already carries the prefix is dropped: the init would never restore it, and it has no
+ * business reaching the command under that name either.
+ * Undefined stays undefined unless the engine's own environment has such variables.
  */
-export function launchEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv | undefined {
+export function launchCommand(
+  launcher: NamespaceLauncher,
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv | undefined,
+): { args: string[]; env: NodeJS.ProcessEnv | undefined } {
   const source = env ?? process.env;
   let out: NodeJS.ProcessEnv | undefined;
+  const saved: string[] = [];
+  for (const key of Object.keys(source)) {
+    if (key.startsWith(SAVED_ENV_PREFIX)) {
+      out ??= { ...source };
+      delete out[key];
+    }
+  }
   for (const key of Object.keys(source)) {
     if (!key.startsWith('PERL')) continue;
     out ??= { ...source };
     out[`${SAVED_ENV_PREFIX}${key}`] = source[key];
     delete out[key];
+    saved.push(key);
   }
-  return out ?? env;
+  return { args: [...launcher.args, String(saved.length), ...saved, file, ...args], env: out ?? env };
 }
 
 function findExecutable(name: string): string | null {
@@ -125,7 +164,8 @@ async function runProbe(kind: Kind): Promise<Probe> {
     const channel = new InitChannel((r) => reports.push(r));
     let child;
     try {
-      child = spawn(launcher.file, [...launcher.args, 'true'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: launchEnv(undefined) });
+      const launch = launchCommand(launcher, 'true', [], undefined);
+      child = spawn(launcher.file, launch.args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: launch.env });
     } catch (err) {
       resolve({ reason: `${unshare} could not be started: ${(err as Error).message}` });
       return;

@@ -13,21 +13,22 @@
  * disk throttles the child instead of growing our memory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { LineBatch, LineSplitter } from './line-splitter.js';
 import { groupAlive, signalTree, trackGroup, trySignal, untrackGroup } from './kill-tree.js';
 import {
   chooseContainment,
-  launchEnv,
+  launchCommand,
   markNamespaceBroken,
+  warnFallback,
   type Containment,
   type ContainmentMode,
   type ContainmentSetting,
   type NamespaceLauncher,
 } from './containment.js';
-import { InitChannel, type InitReport } from './containment-init.js';
+import { InitChannel, initExitCode, type InitReport } from './containment-init.js';
 
 export type { ContainmentMode, ContainmentSetting } from './containment.js';
 
@@ -116,6 +117,7 @@ function runContained(spec: ProcessSpec, options: RunOptions, containment: Conta
         const error = new Error(`process_containment is pid_namespace, but no PID namespace could be made: ${retry}`);
         return resolve({ ...outcome, reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error, containment: null });
       }
+      warnFallback(retry);
       resolve(runContained(spec, options, { mode: 'process_group' }, 'process_group'));
     });
   });
@@ -152,10 +154,11 @@ class ProcessRun {
     private readonly ns: NamespaceLauncher | null,
     private readonly done: (outcome: ProcessOutcome, retryReason: string | null) => void,
   ) {
+    const launch = ns ? launchCommand(ns, spec.file, spec.args, spec.env) : null;
     this.child = ns
-      ? spawn(ns.file, [...ns.args, spec.file, ...spec.args], {
+      ? spawn(ns.file, launch!.args, {
           cwd: spec.cwd,
-          env: launchEnv(spec.env),
+          env: launch!.env,
           // fd 2 is the init's report channel; the command's stderr travels on fd 3.
           stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
           detached: true,
@@ -239,8 +242,10 @@ class ProcessRun {
   private onReport(report: InitReport): void {
     switch (report.kind) {
       case 'ready':
+        // The channel passes only the first report, written before the command was forked;
+        // and the pid must be our unshare's child (else it is unknown: signal unshare's tree).
         this.ready = true;
-        this.initPid = report.pid > 1 ? report.pid : 0;
+        this.initPid = report.pid > 1 && this.initIsOurs(report.pid) ? report.pid : 0;
         if (this.termPending) this.politeStop();
         return;
       case 'exec_failed':
@@ -248,9 +253,23 @@ class ProcessRun {
         return;
       case 'ended':
         this.ended = report;
-        // Leftovers were already sent SIGTERM by the init; none: the namespace empties itself.
-        if (!report.leftovers) this.treeDead = true;
-        this.onLeaderGone();
+        // Leftovers were sent SIGTERM by the init: they get the grace period, then SIGKILL.
+        // None: the init exits at once, and unshare's exit tells us the rest; acting on the
+        // report here would let a forged one cut the still-running command's pipes.
+        if (report.leftovers) this.onLeaderGone();
+    }
+  }
+
+  /**
+   * `pid` is a child of the unshare we spawned. Checked again before each signal: once the init
+   * is reaped its pid may be reused, and a pid signalled must never be someone else's.
+   */
+  private initIsOurs(pid: number): boolean {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === this.pid;
+    } catch {
+      return false;
     }
   }
 
@@ -263,8 +282,9 @@ class ProcessRun {
       return;
     }
     // The init passes it to every process in the namespace, each exactly once.
-    if (this.initPid) trySignal(this.initPid, 'SIGTERM');
-    else if (this.ready) signalTree(this.pid, 'SIGTERM'); // its pid is unknown: reach them one by one
+    if (this.initPid) {
+      if (this.initIsOurs(this.initPid)) trySignal(this.initPid, 'SIGTERM');
+    } else if (this.ready) signalTree(this.pid, 'SIGTERM'); // its pid is unknown: reach them one by one
     else this.termPending = true; // not up yet: as soon as it is
   }
 
@@ -275,7 +295,7 @@ class ProcessRun {
       // unshare and the init share our group; the init's death takes the namespace with it.
       if (!this.launcherExited) {
         trySignal(-pid, 'SIGKILL');
-        if (this.initPid) trySignal(this.initPid, 'SIGKILL');
+        if (this.initPid && this.initIsOurs(this.initPid)) trySignal(this.initPid, 'SIGKILL');
       }
     } else if (!this.leaderGone || groupAlive(pid)) {
       signalTree(pid, 'SIGKILL');
@@ -344,7 +364,11 @@ class ProcessRun {
     if (!this.ns) {
       return this.finish({ reason: this.stopReason ?? 'exited', exitCode: code, signal, spawnError: null }, 'process_group');
     }
-    if (this.execErrno !== null) {
+    // Reports can be forged by a root command (containment-init.ts): one counts only if unshare
+    // exited as the init does after sending it. If unshare was killed there is nothing to check
+    // against; then a forged end report can only misstate the command's own status.
+    const agrees = (report: Exclude<InitReport, { kind: 'ready' }>): boolean => code === null || initExitCode(report) === code;
+    if (this.execErrno !== null && code === 127) {
       const name = ERRNO_NAMES.get(this.execErrno) ?? `E${this.execErrno}`;
       return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: commandSpawnError(this.spec, name, -this.execErrno) }, null);
     }
@@ -356,10 +380,12 @@ class ProcessRun {
       return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: null }, null, reason);
     }
     const reason = this.stopReason ?? 'exited';
-    if (this.ended) {
+    if (this.ended && agrees(this.ended)) {
       const sig = this.ended.signal === null ? null : (SIGNAL_NAMES.get(this.ended.signal) ?? null);
       return this.finish({ reason, exitCode: this.ended.exitCode, signal: sig, spawnError: null }, 'pid_namespace');
     }
+    // The init exited with the command's status, but its report was missing or forged.
+    if (code !== null) return this.finish({ reason, exitCode: code, signal: null, spawnError: null }, 'pid_namespace');
     // No report: the init was SIGKILLed (by us, or with unshare), taking the command with it.
     this.finish({ reason, exitCode: null, signal: signal ?? 'SIGKILL', spawnError: null }, 'pid_namespace');
   }

@@ -57,8 +57,25 @@ function restoreStrings(edited: unknown, shown: unknown, original: unknown): unk
   return edited;
 }
 
+/** What decides what a request does with its environment: must be unchanged for hidden values to be kept. */
+function ownPart(request: AnyRequest): string {
+  return JSON.stringify([request.command, request.env, request.working_dir]);
+}
+
 function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<string, Shown>, redacting: boolean, at: string): R {
-  const match = known.get(edited.id);
+  // Hidden values go back only into a request left exactly as shown: an edited one could send
+  // them somewhere (`printf %s "$API_TOKEN" | rev`), and the approver never saw them.
+  const found = known.get(edited.id);
+  for (const [name, value] of Object.entries(edited.env)) {
+    if (value === REDACTED && redacting && found?.shown.env[name] !== REDACTED) {
+      throw ValidationError.of(
+        'InvalidField',
+        `${at}env.${name}`,
+        `"${REDACTED}" stands for a secret the server hid, but command ${edited.id} had no hidden value for ${name} to keep: give the value itself (keep a command's id to keep its secrets)`,
+      );
+    }
+  }
+  const match = found && ownPart(found.shown) === ownPart(edited) ? found : undefined;
   const env: Env = {};
   for (const [name, value] of Object.entries(edited.env)) {
     const original = match?.original.env[name];
@@ -69,7 +86,7 @@ function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<stri
       throw ValidationError.of(
         'InvalidField',
         `${at}env.${name}`,
-        `"${REDACTED}" stands for a secret the server hid, but command ${edited.id} had no hidden value for ${name} to keep: give the value itself (keep a command's id to keep its secrets)`,
+        `"${REDACTED}" stands for a secret the server hid, and command ${edited.id} was edited (its command, environment or working dir): hidden values are kept only for a command whose effect is unchanged, so give the value itself`,
       );
     } else {
       env[name] = value;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
+import { redactData } from '../policy/redact-data.js';
 import { displayCommand } from '../runner/invocation.js';
 import { planIds, requestIds } from '../policy/approval-queue.js';
 import { parsePlan } from '../wire/parse.js';
@@ -20,7 +21,9 @@ export function isPlan(subject: ExecutionPlan | ExecutionRequest): subject is Ex
 
 /** A single request as the plan an approver decides on. */
 export function planOfOne(request: ExecutionRequest): ExecutionPlan {
-  return parsePlan({ id: randomUUID(), description: request.description ?? displayCommand(request.command), commands: [request] });
+  // The description quotes the command: it is shown, logged and kept, so it never holds the request's secrets.
+  const description = request.description ?? redactData(displayCommand(request.command), { redact_secrets: true }, [request]);
+  return parsePlan({ id: randomUUID(), description, commands: [request] });
 }
 
 function needsApproval(ctx: ServerContext, plan: ExecutionPlan): boolean {

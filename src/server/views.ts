@@ -7,7 +7,10 @@ import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import type { ExecutionView, CommandDetail, PlanDetail } from './api-schemas.js';
 import { redactForClient } from './client-view.js';
 
-/** One row of a listing, with the secrets of the request or plan it came from hidden (the row itself carries no env). */
+/**
+ * One row of a listing. Records are stored redacted (history-sink); a record written by an
+ * older version may not be, so its request or plan still serves as the source of what to hide.
+ */
 export function executionView(r: ExecutionRecord, config: Pick<ExecutionConfig, 'redact_secrets'>): z.output<typeof ExecutionView> {
   const view: z.output<typeof ExecutionView> = {
     id: r.id,

@@ -103,8 +103,16 @@ export class HistorySink {
     setImmediate(() => this.flush());
   }
 
-  /** The record of `state` as it stands now. */
+  /**
+   * The record of `state` as it stands now. The history is searchable and long-lived: it keeps
+   * no secret values, in any field (a description or an error can quote a command), so the
+   * whole record is redacted with the secrets of the request or plan it came from.
+   */
   recordOf(state: TrackedExecution): ExecutionRecord {
+    return redactData(this.rawRecordOf(state), this.options, [state.kind === 'plan' ? state.plan : state.request]);
+  }
+
+  private rawRecordOf(state: TrackedExecution): ExecutionRecord {
     const metadata = state.kind === 'plan' ? state.plan.metadata : state.request.metadata;
     const base = {
       id: state.id,
@@ -130,8 +138,7 @@ export class HistorySink {
       risk_level: this.options.riskOf(state.request),
       command: state.display,
       description: state.request.description,
-      // The history is searchable and long-lived: it keeps no secret values.
-      request: redactData(state.request, this.options),
+      request: state.request,
       plan: null,
       approval: null,
       exit_code: result?.exit_code ?? null,
@@ -165,8 +172,8 @@ function planFields(state: TrackedPlan, options: HistorySinkOptions): Omit<Execu
     command: state.plan.description || `plan of ${state.plan.commands.length} commands`,
     description: state.plan.description || null,
     request: null,
-    plan: redactData(state.plan, options),
-    approval: redactData(state.approval, options, [state.plan]),
+    plan: state.plan,
+    approval: state.approval,
     exit_code: null,
     error: result?.error ?? null,
     completed_at: result?.completed_at ?? null,

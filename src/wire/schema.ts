@@ -15,6 +15,9 @@ export const GeneratedId = Id.default(() => randomUUID());
 const Timestamp = z.iso.datetime({ offset: true });
 const NonEmpty = z.string().min(1, 'must not be empty');
 const withoutNul = (s: string) => !s.includes('\0');
+/** Environment variables one request may set. */
+export const MAX_ENV_VARIABLES = 256;
+
 /** What reaches `spawn` (args, env values) cannot hold a NUL: refuse it here, naming the field. */
 const SpawnText = z.string().refine(withoutNul, 'must not contain NUL bytes');
 const NoNul = NonEmpty.refine(withoutNul, 'must not contain NUL bytes');
@@ -123,7 +126,11 @@ export const RetryConfigSchema = z.object({
 const requestFields = {
   id: GeneratedId,
   command: CommandSchema,
-  env: z.record(EnvName, SpawnText).default({}),
+  // Bounded: every secret-named variable becomes a pattern that output and answers are searched for.
+  env: z
+    .record(EnvName, SpawnText)
+    .refine((env) => Object.keys(env).length <= MAX_ENV_VARIABLES, `at most ${MAX_ENV_VARIABLES} environment variables per request`)
+    .default({}),
   working_dir: NoNul.nullable().default(null),
   timeout_ms: z.int().positive('must be a positive number of milliseconds').nullable().default(null),
   /** Where to write this execution's log instead of `<log_dir>/<id>.log`. */

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { chooseContainment, type ContainmentMode } from '../../src/runner/containment.js';
+import { chooseContainment, launchCommand, warnFallback, type ContainmentMode } from '../../src/runner/containment.js';
 import { endLeftoverGroup, processStartTime } from '../../src/runner/kill-tree.js';
 import { runProcess, type ProcessOutcome, type RunOptions } from '../../src/runner/process.js';
 import { isAlive, makeEngine, sh, tempDir, until } from '../helpers.js';
@@ -134,8 +134,8 @@ describe.skipIf(!namespaceWorks)('in a PID namespace nothing escapes', () => {
     const dir = tempDir();
     const file = join(dir, 'daemon.pid');
     // Started the way the engine starts commands, then abandoned as by an engine that died.
-    const { file: unshare, args } = namespace.launcher;
-    const leader = spawn(unshare, [...args, 'sh', '-c', `${daemon(file)}; sleep 300`], { stdio: ['ignore', 'ignore', 'ignore', 'ignore'], detached: true });
+    const { args } = launchCommand(namespace.launcher, 'sh', ['-c', `${daemon(file)}; sleep 300`], undefined);
+    const leader = spawn(namespace.launcher.file, args, { stdio: ['ignore', 'ignore', 'ignore', 'ignore'], detached: true });
     const pid = await sentinelPid(file);
     const start = processStartTime(leader.pid!);
     expect(endLeftoverGroup(leader.pid!, start)).toBeGreaterThanOrEqual(1);
@@ -238,4 +238,98 @@ describe.each((namespaceWorks ? ['pid_namespace', 'process_group'] : ['process_g
     const outcome = await run('echo "$PERL5OPT|$PERL5LIB"; env | grep -c CLOUDOPS_SAVED_', { containment: mode, env });
     expect(outcome).toMatchObject({ reason: 'exited', containment: mode, stdout: '-Mcloudops_no_such_module|/nowhere\n0\n' });
   });
+});
+
+/**
+ * Attack: a root command copies its init's report channel (fd 2 of PID 1 in the namespace)
+ * and writes reports of its own: a "ready" naming a host pid, so that a timeout or cancel would
+ * make the engine SIGTERM that pid; end reports that misstate how it ended.
+ */
+describe.skipIf(!namespaceWorks || !isRoot)('forged init reports', () => {
+  /** Writes each argument as a line to a copy of PID 1's fd 2 (pidfd_getfd); exits 3 if that is refused. */
+  function forgeScript(): string {
+    const file = join(tempDir(), 'forge.py');
+    writeFileSync(
+      file,
+      [
+        'import ctypes, os, sys',
+        'libc = ctypes.CDLL(None, use_errno=True)',
+        'pidfd = libc.syscall(434, 1, 0)',
+        'fd = libc.syscall(438, pidfd, 2, 0) if pidfd >= 0 else -1',
+        "if fd < 0: print('pidfd_getfd failed: errno', ctypes.get_errno(), file=sys.stderr); sys.exit(3)",
+        "for line in sys.argv[1:]: os.write(fd, line.encode() + b'\\n')",
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  /** The forging script, or the test is skipped where pidfd_getfd is refused (kernel < 5.6, seccomp). */
+  async function forger(ctx: { skip(note?: string): never }): Promise<string> {
+    const forge = forgeScript();
+    const probe = await run(`python3 ${forge} not-a-report`, { containment: 'pid_namespace' });
+    if (probe.exitCode !== 0) ctx.skip(`pidfd_getfd is unavailable here (python3 ${forge} exited ${probe.exitCode}: ${probe.stderr.trim()})`);
+    return forge;
+  }
+
+  test('a forged ready report through pidfd_getfd does not make a timeout or cancel signal an outside process', async (ctx) => {
+    const forge = await forger(ctx);
+    const victim = spawn('sleep', ['300'], { stdio: 'ignore' });
+    watched.push(victim.pid!);
+    const v = victim.pid!;
+    const timedOut = await run(`python3 ${forge} 'R ${v}' 'R ${v}'; sleep 300`, { containment: 'pid_namespace', timeoutMs: 1_000 });
+    expect(timedOut).toMatchObject({ reason: 'timeout', containment: 'pid_namespace' });
+    const abort = new AbortController();
+    const cancelled = run(`python3 ${forge} 'R ${v}' && echo forged; sleep 300`, {
+      containment: 'pid_namespace',
+      signal: abort.signal,
+      onOutput: (c) => {
+        if (c.data.toString().includes('forged')) abort.abort();
+      },
+    });
+    expect(await cancelled).toMatchObject({ reason: 'cancelled', containment: 'pid_namespace' });
+    expect(isAlive(v)).toBe(true);
+    victim.kill('SIGKILL');
+  });
+
+  test('forged end reports do not replace the exit status the command really had', async (ctx) => {
+    const forge = await forger(ctx);
+    // A forged success followed by more output and a failure: the output is kept, the failure reported.
+    const failed = await run(`python3 ${forge} 'X 0' 'X 0'; sleep 0.3; echo late; exit 7`, { containment: 'pid_namespace' });
+    expect(failed).toMatchObject({ reason: 'exited', exitCode: 7, signal: null, stdout: 'late\n' });
+    expect(await run(`python3 ${forge} 'S 9'; exit 5`, { containment: 'pid_namespace' })).toMatchObject({ reason: 'exited', exitCode: 5, signal: null });
+    // A forged "could not execute": the command ran, and is not reported as never started.
+    const dir = tempDir();
+    const ran = await run(`python3 ${forge} 'E 2'; touch ${join(dir, 'ran')}; exit 0`, { containment: 'pid_namespace' });
+    expect(ran).toMatchObject({ reason: 'exited', exitCode: 0, signal: null, spawnError: null, containment: 'pid_namespace' });
+    expect(existsSync(join(dir, 'ran'))).toBe(true);
+  });
+});
+
+describe.each((namespaceWorks ? ['pid_namespace', 'process_group'] : ['process_group']) as ContainmentMode[])('%s: the saved-PERL prefix is not a way in', (mode) => {
+  test('a request variable named CLOUDOPS_SAVED_PERL5OPT does not reach the command as PERL5OPT', async () => {
+    const env = { PATH: process.env.PATH, CLOUDOPS_SAVED_PERL5OPT: '-Mcloudops_evil', CLOUDOPS_SAVED_PERL5LIB: '/evil', CLOUDOPS_SAVED_PERLLIB: '/evil' };
+    const outcome = await run('echo "[$PERL5OPT][$PERL5LIB][$PERLLIB]"', { containment: mode, env });
+    expect(outcome).toMatchObject({ reason: 'exited', exitCode: 0, stdout: '[][][]\n' });
+    // Next to a real PERL5OPT, the real one is what the command gets.
+    const both = await run('echo "[$PERL5OPT]"', { containment: mode, env: { ...env, PERL5OPT: '-w' } });
+    expect(both.stdout).toBe('[-w]\n');
+  });
+});
+
+test('auto falling back to process groups as root says so once (CLOUDOPS_CONTAINMENT)', async () => {
+  const seen: Error[] = [];
+  const listener = (w: Error) => {
+    if ((w as NodeJS.ErrnoException).code === 'CLOUDOPS_CONTAINMENT') seen.push(w);
+  };
+  process.on('warning', listener);
+  try {
+    warnFallback('perl was not found');
+    warnFallback('perl was not found');
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  } finally {
+    process.off('warning', listener);
+  }
+  expect(seen.length).toBe(isRoot ? 1 : 0);
+  if (isRoot) expect(seen[0]!.message).toContain('perl was not found');
 });

@@ -190,6 +190,31 @@ describe('retry patterns cannot freeze the server', () => {
     expect(result).toMatchObject({ status: 'completed', attempts: 2, stdout: 'ok\n' });
     expect(result.previous_attempts[0]).toMatchObject({ retry_reason: '/HTTP 5\\d\\d (?<why>slow down)/i' });
   });
+
+  test('an idle RE2 worker does not keep a library process alive after shutdown', () => {
+    // The workers outlived the engine: a process that checked and matched a regex pattern
+    // then shut its engine down stayed alive 30 s (the workers' idle timeout). The child
+    // exercises both workers (validation, then a retry decided by the regex) and must end
+    // on its own; the bound is only there so a regression fails instead of hanging.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script = `
+      import { ExecutionEngine } from ${JSON.stringify(new URL('dist/index.js', `file://${root}/`).href)};
+      const engine = new ExecutionEngine({ log_dir: ${JSON.stringify(tempDir())} });
+      const id = await engine.execute({
+        command: { type: 'shell', command: 'echo "HTTP 503" >&2; exit 1' },
+        retry: { max_attempts: 2, retryable_errors: ['/HTTP 5\\\\d\\\\d/'], backoff: { type: 'fixed', delay_ms: 0 }, jitter: 0 },
+      });
+      const result = await engine.wait(id);
+      await engine.shutdown();
+      engine.close();
+      console.log(JSON.stringify({ status: result.status, attempts: result.attempts, reason: result.previous_attempts[0]?.retry_reason }));
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+    expect(run.signal, 'the process had to be killed: something kept it alive').toBeNull();
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'failed', attempts: 2, reason: '/HTTP 5\\d\\d/' });
+  }, 60_000);
 });
 
 describe('client paths cannot block the I/O threads', () => {

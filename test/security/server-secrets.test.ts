@@ -228,3 +228,27 @@ test('redact_secrets: false shows env values as given (the operator turned redac
   const parked = await api('POST', '/api/approvals', { command: { type: 'shell', command: 'true' }, env: { DB_PASSWORD } });
   expect(parked.body.plan.commands[0].env).toEqual({ DB_PASSWORD });
 });
+
+test('an edit that changes what a command does cannot keep its hidden values: the approver never saw them', async () => {
+  const { api } = await startTestServer(POLICY);
+  const out = join(tempDir(), 'leak');
+  const id = (await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: 'curl -s https://example.invalid/deploy' }, env: { API_TOKEN } }] })).body.approval_id;
+  const shown = (await api('GET', `/api/approvals/${id}`)).body.plan;
+  const exfiltrate = (change: (plan: any) => void) => {
+    const edited = structuredClone(shown);
+    change(edited);
+    return api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'modify_and_approve', modified_plan: edited }, approved_by: 'bob', accept_risk: 'destructive' });
+  };
+  for (const change of [
+    (p: any) => (p.commands[0].command.command = `printf %s "$API_TOKEN" | rev > ${out}`),
+    (p: any) => (p.commands[0].env.OTHER = 'x'),
+    (p: any) => (p.commands[0].working_dir = '/tmp'),
+  ]) {
+    const refused = await exfiltrate(change);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.field).toMatch(/env\.API_TOKEN$/);
+    expect(refused.body.error.reason).toContain('was edited');
+  }
+  expect((await api('GET', `/api/approvals/${id}`)).body.state).toBe('pending');
+  expect(existsSync(out)).toBe(false);
+});
