@@ -72,7 +72,9 @@ const backoff = fc.oneof(
 const retry = fc.record({
   max_attempts: fc.integer({ min: 1, max: 10 }),
   backoff,
-  retryable_errors: fc.array(nonEmpty, { maxLength: 3 }),
+  // Entries of the form /…/flags are regexes with rules of their own (RE2 syntax, flags i, m, s):
+  // valid plans take substrings only; the regex rules are tested in test/security/patterns-and-paths.
+  retryable_errors: fc.array(nonEmpty.filter((p) => !/^\/.*\/[a-z]*$/s.test(p)), { maxLength: 3 }),
   // Thousandths: no -0 and no float noise, so equality after a JSON round trip is exact.
   jitter: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000),
 });
