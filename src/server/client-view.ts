@@ -1,30 +1,17 @@
 /**
- * Secrets never leave the server. Everything it sends a client (every JSON answer, approval
- * events on the WebSocket and SSE streams, the listings) passes through `redactForClient`:
- * the value of a secret-named environment variable becomes `***`, and every secret value
- * (those, and the server's own secret-named environment) is replaced wherever else it
- * appears, as in output (policy/redaction.ts). Requests reach clients in many shapes (a
- * command's detail, a plan, an approval, an approver's edit, rollback steps); redacting at
- * the exit, by what the payload holds, keeps a new route or field from leaking them.
- *
- * An approver edits what they were shown, `***` included: `restoreRedacted` puts back the
- * values that were hidden, so an edit that keeps them runs with the real secrets.
+ * Secrets never leave the server: everything it sends a client (every JSON answer, approval
+ * events on the WebSocket and SSE streams, the listings) passes through `redactData`
+ * (policy/redact-data.ts). An approver edits what they were shown, `***` included:
+ * `restoreRedacted` puts back the values that were hidden, but only into a request whose
+ * command, environment and working dir are left as shown.
  */
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { hidesValue, isPlainObject, redactData, type Env } from '../policy/redact-data.js';
+import { isPlainObject, redactData, type Env } from '../policy/redact-data.js';
 import { REDACTED } from '../policy/redaction.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 
 type RedactionConfig = Pick<ExecutionConfig, 'redact_secrets'>;
-
-/**
- * `value` as a client may see it: a copy with secrets replaced by `***` (see `redactData`).
- * `sources` are other data whose environments name secrets that may appear in `value`.
- */
-export function redactForClient<T>(value: T, config: RedactionConfig, sources: readonly unknown[] = []): T {
-  return redactData(value, config, sources);
-}
 
 /** A command, or a rollback step (which has no rollback steps of its own). */
 type AnyRequest = Omit<ExecutionRequest, 'rollback'> & { rollback?: AnyRequest[] };
@@ -106,7 +93,7 @@ function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<stri
  * field): the server cannot know what it stands for.
  */
 export function restoreRedacted(original: ExecutionPlan, edited: ExecutionPlan, config: RedactionConfig, prefix = ''): ExecutionPlan {
-  const shown = redactForClient(original, config);
+  const shown = redactData(original, config);
   const known = new Map<string, Shown>();
   requestsById(original.commands, shown.commands, known);
   const { commands, ...rest } = edited;

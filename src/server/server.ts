@@ -13,7 +13,7 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import { ValidationError } from '../errors.js';
 import { ApprovalQueue } from '../policy/approval-queue.js';
 import { registerAuth, resolveToken, type ResolvedToken } from './auth.js';
-import { redactForClient } from './client-view.js';
+import { redactData } from '../policy/redact-data.js';
 import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
 import { httpErrorOf } from './http-errors.js';
@@ -107,7 +107,7 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
 
   // Every JSON answer leaves through here: secrets of the requests it holds (or that the
   // client sent) are hidden, whichever route built it.
-  app.addHook('preSerialization', async (request, _reply, payload) => redactForClient(payload, engine.config, [request.body]));
+  app.addHook('preSerialization', async (request, _reply, payload) => redactData(payload, engine.config, [request.body]));
 
   app.setErrorHandler(async (err, _request, reply) => {
     const { status, body } = httpErrorOf(err);

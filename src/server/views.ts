@@ -5,7 +5,7 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import { ExecutionError } from '../errors.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import type { ExecutionView, CommandDetail, PlanDetail } from './api-schemas.js';
-import { redactForClient } from './client-view.js';
+import { redactData } from '../policy/redact-data.js';
 
 /**
  * One row of a listing. Records are stored redacted (history-sink); a record written by an
@@ -30,7 +30,7 @@ export function executionView(r: ExecutionRecord, config: Pick<ExecutionConfig, 
     source: r.source,
     tags: r.tags,
   };
-  return redactForClient(view, config, [r.request, r.plan]);
+  return redactData(view, config, [r.request, r.plan]);
 }
 
 /** The engine's answer, or null where it has none (still running, or no longer tracked). */

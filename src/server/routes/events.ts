@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { QueuedApproval } from '../../policy/approval-queue.js';
 import type { ExecutionEvent } from '../../wire/types.js';
 import { EventsQuery } from '../api-schemas.js';
-import { redactForClient } from '../client-view.js';
+import { redactData } from '../../policy/redact-data.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, httpErrorOf } from '../http-errors.js';
 import { route, type RouteSpec } from '../route-spec.js';
@@ -49,7 +49,7 @@ function streamEvents(
   const unregister = ctx.onClose(stop);
   const begin = async () => {
     // Approvals carry requests: their secrets are hidden as in every other answer.
-    if (id === undefined) stopApprovals = ctx.approvals.onChange((approval) => void send({ kind: 'approval', approval: redactForClient(approval, ctx.engine.config) }));
+    if (id === undefined) stopApprovals = ctx.approvals.onChange((approval) => void send({ kind: 'approval', approval: redactData(approval, ctx.engine.config) }));
     try {
       for await (const event of events) {
         if (stopped) break;
