@@ -135,16 +135,17 @@ export class ExecutionEngine {
         `cloudops-execution-engine: ${reason}; running without it: this engine's executions are kept in memory only and lost when it stops (move the file aside to start a new store)`,
         { code: 'CLOUDOPS_HISTORY' },
       );
+    const unavailable = (err: unknown): null => {
+      process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
+        code: 'CLOUDOPS_HISTORY',
+      });
+      return null;
+    };
     let store: HistoryStore;
     try {
       store = HistoryStore.open(path);
     } catch (err) {
-      if (corruptionCode(err) === null) {
-        process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
-          code: 'CLOUDOPS_HISTORY',
-        });
-        return null;
-      }
+      if (corruptionCode(err) === null) return unavailable(err);
       const reason = corruptionReason(path, err);
       warnCorrupt(reason);
       store = HistoryStore.inMemory(path, reason);
@@ -174,10 +175,7 @@ export class ExecutionEngine {
     } catch (err) {
       sink.close();
       store.close();
-      process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
-        code: 'CLOUDOPS_HISTORY',
-      });
-      return null;
+      return unavailable(err);
     }
     return sink;
   }

@@ -9,10 +9,10 @@
  * Unicode line and paragraph separators, and the bidirectional overrides and isolates (which
  * make a command display as something else).
  */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
-const CONTROL_OR_BACKSLASH = /[\\\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_CLASS = String.raw`\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069`;
+const CONTROL = new RegExp(`[${CONTROL_CLASS}]`, 'g');
+const CONTROL_OR_BACKSLASH = new RegExp(String.raw`[\\${CONTROL_CLASS}]`, 'g');
+const CONTROL_OR_TAB = new RegExp(String.raw`[\t${CONTROL_CLASS}]`, 'g');
 const ESCAPED = /\\(?:(n)|(r)|(\\)|x([0-9a-f]{2})|u([0-9a-f]{4}))/g;
 
 function escapeOne(c: string): string {
@@ -34,6 +34,11 @@ export function printable(text: string): string {
  */
 export function escapeLogValue(text: string): string {
   return text.replace(CONTROL_OR_BACKSLASH, escapeOne);
+}
+
+/** For one line of a live display: every control character (tab included) as a space. */
+export function flattened(text: string): string {
+  return text.replace(CONTROL_OR_TAB, ' ');
 }
 
 export function unescapeLogValue(text: string): string {

@@ -34,6 +34,8 @@ export interface HistorySinkOptions {
 
 export class HistorySink {
   private warned = false;
+  /** Each execution's level, assessed once: its record is written at submission and again at the end. */
+  private readonly risk = new WeakMap<TrackedExecution, RiskLevel>();
   private pending = new Map<string, PendingWrite>();
   private scheduled = false;
 
@@ -129,13 +131,13 @@ export class HistorySink {
       process_group: null,
       process_start: null,
     };
-    if (state.kind === 'plan') return { ...base, ...planFields(state, this.options) };
+    if (state.kind === 'plan') return { ...base, ...planFields(state), risk_level: this.riskOf(state) };
     const result = state.result;
     return {
       ...base,
       kind: 'command',
       plan_id: state.planId,
-      risk_level: this.options.riskOf(state.request),
+      risk_level: this.riskOf(state),
       command: state.display,
       description: state.request.description,
       request: state.request,
@@ -148,6 +150,12 @@ export class HistorySink {
       // Already redacted and bounded by the capture; the store bounds what it indexes.
       output: result ? [result.stdout, result.stderr].filter(Boolean).join('\n') : null,
     };
+  }
+
+  private riskOf(state: TrackedExecution): RiskLevel {
+    let level = this.risk.get(state);
+    if (level === undefined) this.risk.set(state, (level = this.options.riskOf(state.kind === 'plan' ? state.plan : state.request)));
+    return level;
   }
 
   private guard(write: () => unknown): void {
@@ -163,12 +171,11 @@ export class HistorySink {
   }
 }
 
-function planFields(state: TrackedPlan, options: HistorySinkOptions): Omit<ExecutionRecord, 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id' | 'process_group' | 'process_start'> {
+function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'risk_level' | 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id' | 'process_group' | 'process_start'> {
   const result = state.result;
   return {
     kind: 'plan',
     plan_id: null,
-    risk_level: options.riskOf(state.plan),
     command: state.plan.description || `plan of ${state.plan.commands.length} commands`,
     description: state.plan.description || null,
     request: null,

@@ -4,7 +4,7 @@
  */
 import { createLogUpdate } from 'log-update';
 import type { ExecutionEvent, ExecutionPlan, ExecutionStatus, PlanExecutionResult } from '../../wire/types.js';
-import { printable } from '../../sinks/control-chars.js';
+import { flattened, printable } from '../../sinks/control-chars.js';
 import { formatDuration, type Style } from '../style.js';
 import { labelsOf, statusColor, summaryLines, SYMBOLS, type CommandLabel, type RunView } from './view.js';
 
@@ -116,8 +116,7 @@ export class TtyView implements RunView {
 
 /** One row's tail: output or an error, flattened to one line with no control characters (C1 included) left to reach the terminal. */
 function truncate(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ');
+  const flat = flattened(text);
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
