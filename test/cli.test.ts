@@ -330,3 +330,15 @@ describe('conventions', () => {
     expect(plain).not.toMatch(/\[build\] building/); // no plain prefixed lines on a terminal
   });
 });
+
+test('piped into head, run stops quietly when the reader goes away (no EPIPE crash)', () => {
+  const logDir = tempDir('cee-cli-pipe-');
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${BIN}" --log-dir "${logDir}" run examples/parallel.json | head -n 1`], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/EPIPE|Unhandled|at .*\.js:\d+/);
+  expect(r.status).toBe(0);
+});

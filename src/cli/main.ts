@@ -193,7 +193,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
+/**
+ * The reader went away (`cloudops-exec run plan.yaml | head`): stop quietly, as a shell tool
+ * would, instead of crashing on EPIPE. Exiting ends the running process trees (kill-tree's exit hook).
+ */
+function stopWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(EXIT.OK);
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
+  stopWhenOutputCloses();
   let exitCode: number = EXIT.OK;
   const program = buildProgram((code) => (exitCode = code));
   program.exitOverride();
