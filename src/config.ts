@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { defaultAwsCliPath } from './runner/aws-cli-path.js';
 import { ApprovalConfigSchema } from './policy/approval.js';
-import { RedisConfigSchema } from './queue/redis-config.js';
+import { RedisConfigSchema } from './redis-config.js';
 import { RetryConfigSchema } from './wire/schema.js';
 import { formatPath } from './wire/parse.js';
 

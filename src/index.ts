@@ -13,7 +13,7 @@ export * from './wire/schema.js';
 export * from './wire/types.js';
 export { validatePlan } from './validation/plan.js';
 export { validateRequest } from './validation/request.js';
-export { displayCommand } from './runner/invocation.js';
+export { displayCommand } from './command/display.js';
 export { JSON_SCHEMA_NAMES, jsonSchemaOf, type JsonSchemaName } from './wire/json-schema.js';
 export {
   ApprovalConfigSchema,
@@ -32,8 +32,8 @@ export {
   type CommandSummary,
   type ProcessedApproval,
 } from './policy/approval.js';
-export { dryRunPlan, type DryRunCommandResult, type DryRunResult } from './policy/dry-run.js';
+export { dryRunPlan, type DryRunCommandResult, type DryRunResult } from './engine/dry-run.js';
 export { assessCommandRisk, awsOperationRisk, maxRisk, RISK_LEVELS, type RiskLevel } from './policy/risk.js';
 export { backoffDelay, DEFAULT_RETRY, retryableMatch, type RetryConfig, type RetryConfigInput } from './policy/retry.js';
 export { isSecretName, REDACTED } from './policy/redaction.js';
-export { type ExecutorType } from './runner/invocation.js';
+export { type ExecutorType } from './command/aws.js';

@@ -2,7 +2,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { cliOperationName, forExecutor, sdkOperationName } from '../src/runner/invocation.js';
+import { cliOperationName, forExecutor, sdkOperationName } from '../src/command/aws.js';
 import { makeEngine, tempDir } from './helpers.js';
 
 test('operation names convert both ways', () => {

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_CONFIG, ValidationError, displayCommand, parsePlan, parseRequest, validatePlan, validateRequest, type Command } from '../src/index.js';
-import { awsCliArgs, quoteArg, readShebang, resolveInvocation, scriptPathOf, type InvocationOptions } from '../src/runner/invocation.js';
+import { awsCliArgs } from '../src/command/aws.js';
+import { quoteArg } from '../src/command/display.js';
+import { resolveInvocation, type InvocationOptions } from '../src/command/invocation.js';
+import { readShebang, scriptPathOf } from '../src/command/script.js';
 
 let dir: string;
 

@@ -8,7 +8,8 @@ import { redactData } from '../policy/redact-data.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
-import type { ExecutionEvent, ExecutionRequest, ExecutionResult, ExecutionStats, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import type { ExecutionRequest, ExecutionResult, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import { statsOf } from './plan-stats.js';
 import { finishUnstarted, type CommandContext } from './run-command.js';
 import { runRollback } from './run-rollback.js';
 import type { TrackedCommand, TrackedPlan } from './tracked.js';
@@ -119,12 +120,4 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
   progress(null);
   ctx.ended(state);
   return result;
-}
-
-export function statsOf(results: readonly ExecutionResult[]): ExecutionStats {
-  const stats: ExecutionStats = { total: results.length, completed: 0, failed: 0, cancelled: 0, timeout: 0, skipped: 0, rolled_back: 0, interrupted: 0 };
-  for (const r of results) {
-    if (r.status !== 'pending' && r.status !== 'running') stats[r.status]++;
-  }
-  return stats;
 }

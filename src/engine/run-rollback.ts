@@ -7,7 +7,8 @@
  */
 import { ExecutionError } from '../errors.js';
 import type { ExecutionResult, PlanExecutionResult } from '../wire/types.js';
-import { statsOf, type PlanContext } from './run-plan.js';
+import { statsOf } from './plan-stats.js';
+import type { PlanContext } from './run-plan.js';
 import type { TrackedPlan } from './tracked.js';
 
 export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: PlanExecutionResult): Promise<PlanExecutionResult> {

@@ -8,8 +8,7 @@ import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, open
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExecutionError, ValidationError } from '../errors.js';
-import type { ApprovalMetadata } from '../policy/approval.js';
-import type { ApprovalState, QueuedApproval } from '../policy/approval-queue.js';
+import type { ApprovalMetadata, ApprovalState, QueuedApproval } from '../policy/approval.js';
 import { redactData } from '../policy/redact-data.js';
 import type { RiskLevel } from '../policy/risk.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';

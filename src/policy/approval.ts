@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ExecutionError } from '../errors.js';
-import { displayCommand } from '../runner/invocation.js';
+import { displayCommand } from '../command/display.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
@@ -197,4 +197,19 @@ export class ApprovalWorkflow {
       },
     };
   }
+}
+
+export type ApprovalState = 'pending' | 'approved' | 'rejected';
+
+export interface QueuedApproval {
+  /** The submitted plan's id. */
+  id: string;
+  state: ApprovalState;
+  request: ApprovalRequest;
+  plan: ExecutionPlan;
+  /** The decision, once made. */
+  decision: ApprovalMetadata | null;
+  /** The plan that ran: the submitted one, or the approver's edit of it. */
+  execution_id: string | null;
+  submitted_at: string;
 }

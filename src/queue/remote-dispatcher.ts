@@ -17,7 +17,7 @@ import { LogFile } from '../sinks/log-file.js';
 import type { ExecutionEvent, ExecutionResult } from '../wire/types.js';
 import { JOB_NAME, jobIdOf, keys, type CommandJob, type ReplyMessage } from './protocol.js';
 import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
-import type { RedisConfig } from './redis-config.js';
+import type { RedisConfig } from '../redis-config.js';
 
 const READ_BLOCK_MS = 1_000;
 /** Beyond the kill grace, how long a worker has to confirm a cancel before the submitter ends the run itself. */

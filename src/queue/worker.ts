@@ -15,7 +15,7 @@ import { resultWithoutOutput } from '../engine/run-command.js';
 import { ValidationError } from '../errors.js';
 import type { ExecutionEvent } from '../wire/types.js';
 import { JOB_NAME, keys, REPLY_TTL_SECONDS, type CommandJob, type ReplyMessage, type WorkerInfo } from './protocol.js';
-import { RedisConfigSchema, type RedisConfigInput } from './redis-config.js';
+import { RedisConfigSchema, type RedisConfigInput } from '../redis-config.js';
 import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
 
 export interface WorkerOptions {

@@ -1,7 +1,7 @@
 /** What every route works with: the engine, its history, the approval queue, the input policy, and open streams. */
 import type { ExecutionEngine } from '../engine/engine.js';
 import type { HistoryStore } from '../history/store.js';
-import type { ApprovalQueue } from '../policy/approval-queue.js';
+import type { ApprovalQueue } from '../services/approval-queue.js';
 import type { InputPolicy } from './input-guard.js';
 
 export interface ServerContext {

@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { logDirOf } from '../config.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ValidationError } from '../errors.js';
-import { ApprovalQueue } from '../policy/approval-queue.js';
+import { ApprovalQueue } from '../services/approval-queue.js';
 import { registerAuth, resolveToken, type ResolvedToken } from './auth.js';
 import { redactData } from '../policy/redact-data.js';
 import type { ServerContext } from './context.js';

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { redactData } from '../policy/redact-data.js';
-import { displayCommand } from '../runner/invocation.js';
-import { planIds, requestIds } from '../policy/approval-queue.js';
+import { displayCommand } from '../command/display.js';
+import { planIds, requestIds } from '../services/approval-queue.js';
 import { parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import type { Accepted } from './api-schemas.js';

@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises';
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { retryPatternIssues } from '../policy/retry.js';
-import { fileKind, forExecutor, readShebang, scriptPathOf } from '../runner/invocation.js';
+import { forExecutor } from '../command/aws.js';
+import { fileKind, readShebang, scriptPathOf } from '../command/script.js';
 import type { ExecutionRequest } from '../wire/types.js';
 
 /** All problems with `request` under `config`; `prefix` locates it inside a plan (`commands[2].`). */

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { ExecutionError } from '../../src/index.js';
 import { HistoryStore, type ExecutionRecord } from '../../src/history/store.js';
-import { ApprovalQueue } from '../../src/policy/approval-queue.js';
+import { ApprovalQueue } from '../../src/services/approval-queue.js';
 import { exec, makeEngine, tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
 

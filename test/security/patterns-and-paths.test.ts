@@ -17,7 +17,7 @@ import { ExecutionEngine, ValidationError } from '../../src/index.js';
 import { retryableMatch, RetryConfigSchema } from '../../src/policy/retry.js';
 import { re2FirstMatch, Re2JobFailed } from '../../src/policy/retry-matcher.js';
 import { parseRetryPattern, type RegexPattern } from '../../src/policy/retry-pattern.js';
-import { readShebang } from '../../src/runner/invocation.js';
+import { readShebang } from '../../src/command/script.js';
 import { makeEngine, tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
 

@@ -1,6 +1,6 @@
 /** How `run` shows a plan: the views receive engine events and the final result, nothing else. */
 import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
-import { displayCommand } from '../../runner/invocation.js';
+import { displayCommand } from '../../command/display.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { Style } from '../style.js';
 

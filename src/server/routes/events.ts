@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { QueuedApproval } from '../../policy/approval-queue.js';
+import type { QueuedApproval } from '../../policy/approval.js';
 import type { ExecutionEvent } from '../../wire/types.js';
 import { EventsQuery } from '../api-schemas.js';
 import { redactData } from '../../policy/redact-data.js';

@@ -7,7 +7,7 @@
  * failure is reported as a warning and never fails or stalls an execution.
  */
 import { processStartTime } from '../runner/kill-tree.js';
-import type { TrackedCommand, TrackedExecution, TrackedPlan } from '../engine/tracked.js';
+import type { TrackedCommand, TrackedExecution, TrackedPlan } from './tracked.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { redactData } from '../policy/redact-data.js';
 import type { RiskLevel } from '../policy/risk.js';

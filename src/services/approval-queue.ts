@@ -11,23 +11,8 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import type { ApprovalStorage, HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
-import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from './approval.js';
-import { maxRisk, type RiskLevel } from './risk.js';
-
-export type ApprovalState = 'pending' | 'approved' | 'rejected';
-
-export interface QueuedApproval {
-  /** The submitted plan's id. */
-  id: string;
-  state: ApprovalState;
-  request: ApprovalRequest;
-  plan: ExecutionPlan;
-  /** The decision, once made. */
-  decision: ApprovalMetadata | null;
-  /** The plan that ran: the submitted one, or the approver's edit of it. */
-  execution_id: string | null;
-  submitted_at: string;
-}
+import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type ApprovalState, type Approver, type QueuedApproval } from '../policy/approval.js';
+import { maxRisk, type RiskLevel } from '../policy/risk.js';
 
 export type ApprovalListener = (approval: QueuedApproval) => void;
 

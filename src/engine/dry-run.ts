@@ -11,13 +11,13 @@
  * and region to use. A request's `NODE_OPTIONS`, `PYTHON*`, `PATH`, `BROWSER`, … never reach it.
  */
 import type { ExecutionConfig } from '../config.js';
-import { resolveInvocation, type Invocation } from '../runner/invocation.js';
+import { resolveInvocation, type Invocation } from '../command/invocation.js';
 import { runProcess, type ProcessSpec } from '../runner/process.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
-import { ApprovalWorkflow, assessRequest } from './approval.js';
-import { redactorFor, secretsOf } from './redaction.js';
-import { operationVerb, type RiskLevel } from './risk.js';
+import { ApprovalWorkflow, assessRequest } from '../policy/approval.js';
+import { redactorFor, secretsOf } from '../policy/redaction.js';
+import { operationVerb, type RiskLevel } from '../policy/risk.js';
 
 export interface DryRunCommandResult {
   id: string;
