@@ -1,8 +1,23 @@
-export { ExecutionEngine, type ShutdownOptions, type SubmitOptions } from './engine/engine.js';
+export { ExecutionEngine, type EngineOptions, type ShutdownOptions, type SubmitOptions } from './engine/engine.js';
+export { createEngine } from './create-engine.js';
+export type { AttemptEnd, AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } from './executor/contract.js';
+export { LocalExecutor } from './executor/local.js';
 export { DEFAULT_CONFIG, ExecutionConfigSchema, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from './config.js';
 export {
+  APPROVAL_STATES,
+  ACTIVE_STATUSES,
+  EXECUTION_STATUSES,
+  RESULT_ERROR_CODES,
+  type ApprovalState,
+  type ExecutionKind,
+  type ResultErrorCode,
+} from './vocabulary.js';
+export {
+  ERRORS,
   ExecutionError,
+  resultError,
   ValidationError,
+  type ResultError,
   type ExecutionErrorCode,
   type ValidationErrorCode,
   type ValidationIssue,

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
-import { ExecutionEngine, ValidationError, type ExecutionConfigInput } from '../src/index.js';
+import { createEngine, ExecutionEngine, ValidationError, type ExecutionConfigInput } from '../src/index.js';
 
 const engines: ExecutionEngine[] = [];
 const dirs: string[] = [];
@@ -16,7 +16,7 @@ export function tempDir(prefix = 'cee-test-'): string {
 
 /** An engine logging to a fresh temp dir, with a short kill grace; shut down after each test. */
 export function makeEngine(config: ExecutionConfigInput = {}): ExecutionEngine {
-  const engine = new ExecutionEngine({ log_dir: tempDir('cee-logs-'), kill_grace_ms: 500, ...config });
+  const engine = createEngine({ log_dir: tempDir('cee-logs-'), kill_grace_ms: 500, ...config });
   engines.push(engine);
   return engine;
 }

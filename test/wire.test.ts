@@ -288,6 +288,7 @@ function fullResult(): ExecutionResult {
     completed_at: '2026-11-22T10:00:00.012Z',
     log_path: '/tmp/x.log',
     error: null,
+    error_code: null,
     signal: null,
     stdout_truncated: false,
     stderr_truncated: false,

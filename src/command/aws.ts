@@ -5,8 +5,9 @@
 import { ValidationError } from '../errors.js';
 import type { Command } from '../wire/types.js';
 
-/** Which executor runs AWS commands: each by its own type (`auto`), or all through one. */
-export type ExecutorType = 'cli' | 'sdk' | 'auto';
+import type { ExecutorType } from '../vocabulary.js';
+
+export type { ExecutorType } from '../vocabulary.js';
 
 /** `DescribeInstances` -> `describe-instances`; `ListObjectsV2` -> `list-objects-v2`. */
 export function cliOperationName(operation: string): string {

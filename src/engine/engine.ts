@@ -1,20 +1,22 @@
 /**
  * The public entry point. Input flows one way: schema (wire/parse) -> config-aware
- * validation -> scheduler (slots, plan graph) -> runner -> sinks (events, log, capture)
- * -> result. This class only tracks executions and wires those stages together.
+ * validation -> policy (risk, approval) -> scheduler (slots, plan graph) -> one command
+ * lifecycle (run-command) -> executor (local spawn, or a queue worker) -> sinks (events,
+ * log, capture, history) -> result. This class tracks executions and wires those stages.
  */
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { historyPathOf, logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
 import { corruptionCode, corruptionReason, HistoryStore } from '../history/store.js';
-import { HistorySink } from './history-writer.js';
-import { ExecutionError } from '../errors.js';
+import { ExecutionError, ValidationError } from '../errors.js';
 import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from './dry-run.js';
 import { redactData } from '../policy/redact-data.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { stopIdleRe2Workers } from '../policy/retry-matcher.js';
 import { displayCommand } from '../command/display.js';
+import type { CommandExecutor } from '../executor/contract.js';
+import { LocalExecutor } from '../executor/local.js';
 import { endLeftoverGroup, processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, isLineEvent, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
@@ -35,11 +37,13 @@ import type {
   ExecutionSummary,
   PlanExecutionResult,
 } from '../wire/types.js';
-import { finishUnstarted, runCommand } from './run-command.js';
-import { runPlan, type PlanContext } from './run-plan.js';
+import type { RiskLevel } from '../vocabulary.js';
+import type { PlanContext } from './command-context.js';
+import { HistoryWriter } from './history-writer.js';
 import { historyReplayOf } from './history-replay.js';
+import { runCommand } from './run-command.js';
+import { runPlan } from './run-plan.js';
 import { runRollback } from './run-rollback.js';
-import type { RemoteDispatcher } from '../queue/remote-dispatcher.js';
 import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
 
 export interface SubmitOptions {
@@ -54,6 +58,20 @@ export interface ShutdownOptions {
   timeout_ms?: number;
 }
 
+export interface EngineOptions {
+  /**
+   * What runs each command attempt. Default: the local executor (spawns here). A queue-backed
+   * engine gets the queue executor: `createEngine` picks it when the config names a Redis.
+   */
+  executor?: CommandExecutor;
+}
+
+/** The risk levels of a submission under the engine's policy, assessed once at admission. */
+interface AdmittedRisk {
+  plan: RiskLevel;
+  commands: RiskLevel[];
+}
+
 export class ExecutionEngine {
   readonly config: Readonly<ExecutionConfig>;
   private readonly bus: EventBus;
@@ -65,44 +83,32 @@ export class ExecutionEngine {
   private readonly context: PlanContext;
   private shuttingDown = false;
   private approvalWorkflow: ApprovalWorkflow | undefined;
-  private readonly historySink: HistorySink | null;
-  /**
-   * Queue-backed mode: commands go to workers through Redis instead of being spawned here.
-   * Loaded on demand: BullMQ and ioredis weigh tens of MB, and every spawn forks this process.
-   */
-  private readonly remote: Promise<RemoteDispatcher> | null;
+  private readonly historyWriter: HistoryWriter | null;
+  private readonly executor: CommandExecutor;
   /** Identifies this engine's rows in a history store other engines may share. */
   readonly engineId = randomUUID();
 
-  constructor(config: ExecutionConfigInput = {}) {
+  constructor(config: ExecutionConfigInput = {}, options: EngineOptions = {}) {
     this.config = Object.freeze(resolveConfig(config));
+    if (this.config.redis && !options.executor) {
+      throw ValidationError.of('InvalidField', 'redis', 'a queue-backed engine needs the queue executor: create it with createEngine(config)');
+    }
+    this.executor = options.executor ?? new LocalExecutor(this.config);
     this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
-    this.historySink = this.openHistory();
+    this.historyWriter = this.openHistory();
     this.slots = new Slots(this.config.max_concurrent_executions);
-    const redis = this.config.redis;
-    this.remote = redis ? import('../queue/remote-dispatcher.js').then((m) => new m.RemoteDispatcher(this.config, redis)) : null;
-    this.remote?.catch(() => {}); // reported per command by dispatch
     this.context = {
       config: this.config,
       slots: this.slots,
+      executor: this.executor,
       publish: (state, event) => this.publish(state, event),
       // A late subscriber reads lines back from the log: publish them only to those listening now.
       wantsLines: () => this.bus.hasSubscribers,
-      spawned: (state, pid) => this.historySink?.spawned(state, pid),
-      dispatch: (state) =>
-        this.remote
-          ? this.remote.then(
-              (remote) => remote.run(this.context, state),
-              (err: unknown) => finishUnstarted(this.context, state, 'failed', `Queue unavailable: ${(err as Error).message}`),
-            )
-          : runCommand(this.context, state),
       ended: (state) => this.ended(state),
-      planStarted: (plan) => this.historySink?.started(plan),
       trackStep: (plan, request) => {
-        const step = this.newCommand(request, plan.id);
-        this.tracked.set(step.id, step);
+        const step = this.newCommand(request, plan.id, this.workflow.requestLevel(request));
         plan.commandIds.add(step.id);
-        this.historySink?.submitted(step);
+        this.track(step);
         return step;
       },
     };
@@ -116,8 +122,8 @@ export class ExecutionEngine {
    */
   get history(): HistoryStore | null {
     // Reads see every write made so far (the sink batches them per event-loop turn).
-    this.historySink?.flush();
-    return this.historySink?.store ?? null;
+    this.historyWriter?.flush();
+    return this.historyWriter?.store ?? null;
   }
 
   /** Full-text search over commands, descriptions and output in the history (seed `search_executions`). */
@@ -125,7 +131,7 @@ export class ExecutionEngine {
     return this.history?.search(query, { limit }) ?? [];
   }
 
-  private openHistory(): HistorySink | null {
+  private openHistory(): HistoryWriter | null {
     if (!this.config.store_history) return null;
     const path = historyPathOf(this.config);
     // A corrupt store is said once, loudly; the engine goes on with its history in memory (what
@@ -150,10 +156,7 @@ export class ExecutionEngine {
       warnCorrupt(reason);
       store = HistoryStore.inMemory(path, reason);
     }
-    const sink = new HistorySink(store, this.engineId, {
-      riskOf: (subject) => ('commands' in subject ? this.workflow.assessRisk(subject) : this.workflow.requestLevel(subject)),
-      redact_secrets: this.config.redact_secrets,
-    });
+    const sink = new HistoryWriter(store, this.engineId, { redact_secrets: this.config.redact_secrets });
     // Corruption found later (the file damaged while we run): the store moves to memory, seeded
     // with everything this engine tracks, so what it holds is still answered, never a 500.
     store.keepRunningInMemory({
@@ -202,12 +205,11 @@ export class ExecutionEngine {
     await validateRequest(parsed, this.config);
     this.assertAccepting();
     this.assertNew(idsOf([parsed]));
-    this.admit(parsePlan({ id: parsed.id, commands: [parsed] }));
-    const state = this.newCommand(parsed, null);
-    this.tracked.set(state.id, state);
-    this.historySink?.submitted(state);
+    const risk = this.admit(parsePlan({ id: parsed.id, commands: [parsed] }));
+    const state = this.newCommand(parsed, null, risk.plan);
+    this.track(state);
     linkSignal(options.signal, state.abort, state.done);
-    void this.context.dispatch(state);
+    void runCommand(this.context, state);
     return state.id;
   }
 
@@ -217,8 +219,7 @@ export class ExecutionEngine {
    */
   async executePlan(plan: ExecutionPlanInput | ExecutionPlan, options: SubmitOptions = {}): Promise<string> {
     const parsed = await this.acceptPlan(plan);
-    this.admit(parsed);
-    return this.startPlan(parsed, options, null);
+    return this.startPlan(parsed, options, null, this.admit(parsed));
   }
 
   /**
@@ -239,7 +240,7 @@ export class ExecutionEngine {
       throw new ExecutionError('ApprovalRejected', `Approval rejected by ${approver.approved_by}: ${reason}`);
     }
     const approved = processed.plan === original ? original : await this.acceptPlan(processed.plan);
-    return this.startPlan(approved, options, processed.metadata);
+    return this.startPlan(approved, options, processed.metadata, this.riskOf(approved));
   }
 
   /** What an approver needs to decide: risk, commands and (by default) dry-run results. */
@@ -277,27 +278,37 @@ export class ExecutionEngine {
     return parsed;
   }
 
-  /** The policy stage: nothing reaches the scheduler without passing here or an approval. */
-  private admit(plan: ExecutionPlan): void {
-    if (this.config.approval === null || !this.workflow.requiresApproval(plan)) return;
-    const assessment = this.workflow.assess(plan);
-    // The reasons quote programs and arguments: the request's secrets stay out of the message.
-    const reasons = redactData(assessment.reasons, this.config, [plan]);
-    throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, this.workflow.levelOf(assessment), { ...assessment, reasons });
+  /**
+   * The policy stage: nothing reaches the scheduler without passing here or an approval. The
+   * risk is assessed here once, and carried by the tracked executions from then on.
+   */
+  private admit(plan: ExecutionPlan): AdmittedRisk {
+    const parts = this.workflow.assessParts(plan);
+    const level = this.workflow.levelOf(parts.plan);
+    if (this.config.approval !== null && this.workflow.requiresApprovalAt(level)) {
+      // The reasons quote programs and arguments: the request's secrets stay out of the message.
+      const reasons = redactData(parts.plan.reasons, this.config, [plan]);
+      throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, level, { ...parts.plan, reasons });
+    }
+    return { plan: level, commands: parts.commands.map((command) => this.workflow.levelOf(command)) };
   }
 
-  private startPlan(parsed: ExecutionPlan, options: SubmitOptions, approval: ApprovalMetadata | null): string {
-    const commands = parsed.commands.map((request) => this.newCommand(request, parsed.id));
-    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), commands, approval);
-    // The plan is listed before its commands, in submission order.
-    this.tracked.set(state.id, state);
-    for (const command of commands) this.tracked.set(command.id, command);
+  /** The risk of approved work (its approval was the policy stage). */
+  private riskOf(plan: ExecutionPlan): AdmittedRisk {
+    const parts = this.workflow.assessParts(plan);
+    return { plan: this.workflow.levelOf(parts.plan), commands: parts.commands.map((command) => this.workflow.levelOf(command)) };
+  }
+
+  private startPlan(parsed: ExecutionPlan, options: SubmitOptions, approval: ApprovalMetadata | null, risk: AdmittedRisk): string {
+    const commands = parsed.commands.map((request, i) => this.newCommand(request, parsed.id, risk.commands[i]!));
+    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), risk.plan, commands, approval);
+    // The plan is listed (and recorded) before its commands, in submission order.
+    this.track(state);
+    for (const command of commands) this.track(command);
     // One listener for the whole plan (one per command would trip Node's listener-leak warning past 10).
     state.abort.signal.addEventListener('abort', () => {
       for (const command of commands) command.abort.abort(state.abort.signal.reason);
     }, { once: true });
-    this.historySink?.submitted(state);
-    for (const command of commands) this.historySink?.submitted(command);
     linkSignal(options.signal, state.abort, state.done);
     void runPlan(this.context, state).catch((err: unknown) => {
       process.emitWarning(`cloudops-execution-engine: plan ${state.id} failed internally: ${String(err)}`);
@@ -354,10 +365,7 @@ export class ExecutionEngine {
     if (!state.result) throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status}); cancel it or wait before rolling back`);
     const finished = state.result;
     state.rollback ??= runRollback(this.context, state, finished).then((result) => {
-      state.status = result.status;
-      state.result = result;
-      this.historySink?.finished(state);
-      for (const command of state.commands) this.historySink?.finished(command);
+      state.finish(result.status, result);
       return result;
     });
     return state.rollback;
@@ -462,7 +470,7 @@ export class ExecutionEngine {
     if (options.mode === 'drain' && options.timeout_ms !== undefined) timer = setTimeout(cancelAll, options.timeout_ms);
     await Promise.all(pending().map((s) => (s.kind === 'plan' && s.rollback ? Promise.all([s.done, s.rollback]) : s.done)));
     clearTimeout(timer);
-    await (await this.remote?.catch(() => null))?.close();
+    await this.executor.close();
     for (const close of this.closers.get(null) ?? []) close();
     // The RE2 workers are shared by every engine in the process: only idle ones are stopped.
     stopIdleRe2Workers();
@@ -470,8 +478,8 @@ export class ExecutionEngine {
 
   /** Release the history store's file handles (after `shutdown`); queries on `history` fail afterwards. */
   close(): void {
-    this.historySink?.close();
-    this.historySink?.store.close();
+    this.historyWriter?.close();
+    this.historyWriter?.store.close();
   }
 
   private idle(): boolean {
@@ -505,10 +513,17 @@ export class ExecutionEngine {
     return logPathOf(this.config, id);
   }
 
-  private newCommand(request: ExecutionRequest, planId: string | null): TrackedCommand {
+  private newCommand(request: ExecutionRequest, planId: string | null, risk: RiskLevel): TrackedCommand {
     const secrets = secretsOf(request, this.config);
     const display = redactorFor(secrets)(displayCommand(request.command));
-    return new TrackedCommand(request, display, request.output_log_path ?? this.defaultLogPath(request.id), planId, secrets);
+    return new TrackedCommand(request, display, request.output_log_path ?? this.defaultLogPath(request.id), planId, risk, secrets);
+  }
+
+  /** Track an execution; the history records it now and follows its changes from here. */
+  private track(state: TrackedExecution): void {
+    this.tracked.set(state.id, state);
+    const writer = this.historyWriter;
+    if (writer) state.listen((changed, change) => writer.record(changed, change));
   }
 
   private publish(state: TrackedExecution, event: ExecutionEvent): void {
@@ -517,7 +532,6 @@ export class ExecutionEngine {
       this.bus.publish(event);
       return;
     }
-    if (event.event_type === 'started' && state.kind === 'command') this.historySink?.started(state);
     const source = state.kind === 'command' ? state : null;
     state.remember(event, source);
     if (state.kind === 'command' && state.planId !== null) this.tracked.get(state.planId)?.remember(event, source);
@@ -525,8 +539,6 @@ export class ExecutionEngine {
   }
 
   private ended(state: TrackedExecution): void {
-    this.historySink?.finished(state);
-    if (state.kind === 'plan') for (const command of state.commands) if (command.status === 'rolled_back') this.historySink?.finished(command);
     const closers = this.closers.get(state.id);
     if (closers) {
       for (const close of closers) close();

@@ -54,6 +54,7 @@ function finalEventOf(record: ExecutionRecord): ExecutionEvent | null {
           completed_at: record.completed_at,
           log_path: record.log_path,
           error: record.error,
+          error_code: record.error_code,
           signal: null,
           stdout_truncated: true,
           stderr_truncated: true,

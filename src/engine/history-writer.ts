@@ -1,22 +1,21 @@
 /**
- * Writes executions to the history store as they progress (submitted, started, finished),
- * so a crash loses nothing that had started: the next engine finds those rows unfinished and
+ * The engine's history writer. It follows each tracked execution's changes (submitted,
+ * running, spawned, finished: `Tracked.listen`), the one place history writes come from, so
+ * a crash loses nothing that had started: the next engine finds those rows unfinished and
  * marks them interrupted. Writes made in one turn of the event loop go to SQLite together,
  * in one transaction, at the end of that turn (per-write transactions cost more than the
  * spawn they record); reads through `flush` first, and so does process exit. A storage
  * failure is reported as a warning and never fails or stalls an execution.
  */
 import { processStartTime } from '../runner/kill-tree.js';
-import type { TrackedCommand, TrackedExecution, TrackedPlan } from './tracked.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { redactData } from '../policy/redact-data.js';
-import type { RiskLevel } from '../policy/risk.js';
-import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import type { TrackedChange, TrackedExecution, TrackedPlan } from './tracked.js';
 
 type Patch = Partial<Omit<ExecutionRecord, 'id'>>;
 
 /** Sinks with writes that must reach the store if the process exits (one exit hook for all). */
-const openSinks = new Set<HistorySink>();
+const openSinks = new Set<HistoryWriter>();
 let exitHooked = false;
 
 /** What is waiting to be written for one execution: a whole record, and/or changes to it. */
@@ -25,24 +24,20 @@ interface PendingWrite {
   patch: Patch | null;
 }
 
-export interface HistorySinkOptions {
-  /** The level the engine's approval policy gives a request or a plan (unverified work rated as the policy says). */
-  riskOf(subject: ExecutionRequest | ExecutionPlan): RiskLevel;
+export interface HistoryWriterOptions {
   /** Hide secret env values in the stored request, plan and approval, as in output. */
   redact_secrets: boolean;
 }
 
-export class HistorySink {
+export class HistoryWriter {
   private warned = false;
-  /** Each execution's level, assessed once: its record is written at submission and again at the end. */
-  private readonly risk = new WeakMap<TrackedExecution, RiskLevel>();
   private pending = new Map<string, PendingWrite>();
   private scheduled = false;
 
   constructor(
     readonly store: HistoryStore,
     private readonly engineId: string,
-    private readonly options: HistorySinkOptions,
+    private readonly options: HistoryWriterOptions,
   ) {
     openSinks.add(this);
     if (openSinks.size === 1 && !exitHooked) {
@@ -53,21 +48,23 @@ export class HistorySink {
     }
   }
 
-  submitted(state: TrackedExecution): void {
-    this.put(state.id, this.recordOf(state));
-  }
-
-  started(state: TrackedExecution): void {
-    this.change(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() });
-  }
-
-  /** The process group a command now runs in: what a later engine ends if this one dies first. */
-  spawned(state: TrackedCommand, pid: number): void {
-    this.change(state.id, { process_group: pid, process_start: processStartTime(pid) });
-  }
-
-  finished(state: TrackedExecution): void {
-    this.put(state.id, this.recordOf(state));
+  /** Record a change of `state`: a whole record when it appears or ends, the changed fields otherwise. */
+  record(state: TrackedExecution, change: TrackedChange): void {
+    switch (change) {
+      case 'submitted':
+      case 'finished':
+        this.put(state.id, this.recordOf(state));
+        return;
+      case 'running':
+        this.change(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() });
+        return;
+      case 'spawned': {
+        // The process group a command now runs in: what a later engine ends if this one dies first.
+        const pid = state.kind === 'command' ? state.processGroup : null;
+        if (pid !== null) this.change(state.id, { process_group: pid, process_start: processStartTime(pid) });
+        return;
+      }
+    }
   }
 
   /** Write what is pending now (before a read, at shutdown, at exit). */
@@ -130,14 +127,15 @@ export class HistorySink {
       // Recorded by `spawned`; a finished execution has no process to end.
       process_group: null,
       process_start: null,
+      // Assessed once, when the engine admitted it.
+      risk_level: state.risk,
     };
-    if (state.kind === 'plan') return { ...base, ...planFields(state), risk_level: this.riskOf(state) };
+    if (state.kind === 'plan') return { ...base, ...planFields(state) };
     const result = state.result;
     return {
       ...base,
       kind: 'command',
       plan_id: state.planId,
-      risk_level: this.riskOf(state),
       command: state.display,
       description: state.request.description,
       request: state.request,
@@ -145,17 +143,12 @@ export class HistorySink {
       approval: null,
       exit_code: result?.exit_code ?? null,
       error: result?.error ?? null,
+      error_code: result?.error_code ?? null,
       completed_at: result?.completed_at ?? null,
       duration_ms: result?.duration_ms ?? null,
       // Already redacted and bounded by the capture; the store bounds what it indexes.
       output: result ? [result.stdout, result.stderr].filter(Boolean).join('\n') : null,
     };
-  }
-
-  private riskOf(state: TrackedExecution): RiskLevel {
-    let level = this.risk.get(state);
-    if (level === undefined) this.risk.set(state, (level = this.options.riskOf(state.kind === 'plan' ? state.plan : state.request)));
-    return level;
   }
 
   private guard(write: () => unknown): void {
@@ -183,6 +176,7 @@ function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'risk_level' | 'i
     approval: state.approval,
     exit_code: null,
     error: result?.error ?? null,
+    error_code: result?.error_code ?? null,
     completed_at: result?.completed_at ?? null,
     duration_ms: result?.total_duration_ms ?? null,
     output: null,

@@ -8,30 +8,26 @@ import { redactData } from '../policy/redact-data.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
-import type { ExecutionRequest, ExecutionResult, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import { resultError, type ResultError } from '../errors.js';
+import type { ExecutionResult, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import type { PlanContext } from './command-context.js';
+import { finishUnstarted } from './command-finish.js';
 import { statsOf } from './plan-stats.js';
-import { finishUnstarted, type CommandContext } from './run-command.js';
+import { runCommand } from './run-command.js';
 import { runRollback } from './run-rollback.js';
-import type { TrackedCommand, TrackedPlan } from './tracked.js';
+import type { TrackedPlan } from './tracked.js';
 
-export interface PlanContext extends CommandContext {
-  /** Track a rollback step as an execution of the plan (events, logs, status like any command). */
-  trackStep(plan: TrackedPlan, request: ExecutionRequest): TrackedCommand;
-  /** The plan is now running (its record says so, with its start time). */
-  planStarted(plan: TrackedPlan): void;
-}
-
-function firstError(results: readonly ExecutionResult[]): string | null {
+/** The first step that did not complete, as the plan's failure. */
+function firstFailure(results: readonly ExecutionResult[]): ResultError | null {
   const failed = results.findIndex((r) => r.status !== 'completed');
-  return failed === -1 ? null : `command ${failed} ${results[failed]!.status}: ${results[failed]!.error ?? ''}`.trim();
+  if (failed === -1) return null;
+  return resultError('step_failed', { detail: `command ${failed} ${results[failed]!.status}: ${results[failed]!.error ?? ''}`.trim() });
 }
 
 export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<PlanExecutionResult> {
   const { plan } = state;
   const total = plan.commands.length;
-  state.status = 'running';
-  state.startedAt = new Date();
-  ctx.planStarted(state);
+  state.start();
   let finishedCount = 0;
 
   // The plan log is a narrative of the schedule; each command's output is in its own log.
@@ -43,7 +39,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     command: redactData(plan.description, ctx.config, [plan]) || `plan of ${total} commands`,
     strategy: JSON.stringify(plan.strategy),
     commands: String(total),
-    started_at: state.startedAt.toISOString(),
+    started_at: state.startedAt!.toISOString(),
   }).catch(() => null);
 
   const progress = (current: string | null) =>
@@ -68,22 +64,22 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         const command = state.commands[index]!;
         log?.note(`command ${index} (${command.id}) starting: ${command.display}`);
         progress(command.display);
-        const result = await ctx.dispatch(command);
+        const result = await runCommand(ctx, command);
         if (result.status === 'completed') state.completedOrder.push(index);
         settled(index, result.status);
         progress(command.display);
         return result.status;
       },
       skip: (index, cause, causeStatus) => {
-        const reason =
+        const detail =
           plan.strategy.type === 'serial'
-            ? `Skipped: step ${cause} did not complete (${causeStatus}) and stop_on_error is set`
-            : `Skipped: dependency ${cause} (${state.commands[cause]!.display}) did not complete (${causeStatus})`;
-        finishUnstarted(ctx, state.commands[index]!, 'skipped', reason);
+            ? `step ${cause} did not complete (${causeStatus}) and stop_on_error is set`
+            : `dependency ${cause} (${state.commands[cause]!.display}) did not complete (${causeStatus})`;
+        finishUnstarted(ctx, state.commands[index]!, 'skipped', resultError('skipped', { detail }));
         settled(index, 'skipped');
       },
       cancel: (index) => {
-        finishUnstarted(ctx, state.commands[index]!, 'cancelled', 'Execution cancelled before it started (plan cancelled)');
+        finishUnstarted(ctx, state.commands[index]!, 'cancelled', resultError('cancelled', { detail: 'before it started (plan cancelled)' }));
         settled(index, 'cancelled');
       },
     },
@@ -98,16 +94,18 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
       ? 'completed'
       : 'failed';
   const completedAt = new Date();
+  const failure = status === 'failed' ? firstFailure(results) : status === 'cancelled' ? resultError('cancelled') : null;
   let result: PlanExecutionResult = {
     plan_id: plan.id,
     status,
     results,
-    total_duration_ms: completedAt.getTime() - state.startedAt.getTime(),
+    total_duration_ms: completedAt.getTime() - state.startedAt!.getTime(),
     stats,
-    started_at: state.startedAt.toISOString(),
+    started_at: state.startedAt!.toISOString(),
     completed_at: completedAt.toISOString(),
     rollback_results: [],
-    error: status === 'failed' ? firstError(results) : null,
+    error: failure?.error ?? null,
+    error_code: failure?.error_code ?? null,
   };
   if (status === 'failed' && plan.rollback_strategy === 'on_failure' && state.completedOrder.length > 0) {
     log?.note('plan failed; rolling back completed steps (rollback_strategy on_failure)');

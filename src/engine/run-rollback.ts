@@ -5,10 +5,11 @@
  * more harm) and the plan ends `failed` with a RollbackFailed error; otherwise it ends
  * `rolled_back`, and so does every step that was undone.
  */
-import { ExecutionError } from '../errors.js';
+import { resultError, type ResultError } from '../errors.js';
 import type { ExecutionResult, PlanExecutionResult } from '../wire/types.js';
+import type { PlanContext } from './command-context.js';
 import { statsOf } from './plan-stats.js';
-import type { PlanContext } from './run-plan.js';
+import { runCommand } from './run-command.js';
 import type { TrackedPlan } from './tracked.js';
 
 export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: PlanExecutionResult): Promise<PlanExecutionResult> {
@@ -16,27 +17,33 @@ export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: 
   ctx.publish(state, { event_type: 'rollback_started', execution_id: plan.id, timestamp: new Date().toISOString() });
   const ran: ExecutionResult[] = [];
   const undone = new Set<number>();
-  let failure: string | null = null;
+  let failure: ResultError | null = null;
 
   steps: for (const index of [...state.completedOrder].reverse()) {
     const steps = plan.commands[index]!.rollback;
     if (steps.length === 0) continue; // nothing declared to undo this one
     for (const step of steps) {
-      const result = await ctx.dispatch(ctx.trackStep(state, { ...step, rollback: [] }));
+      const result = await runCommand(ctx, ctx.trackStep(state, { ...step, rollback: [] }));
       ran.push(result);
       if (result.status !== 'completed') {
-        failure = new ExecutionError('RollbackFailed', `Rollback failed: undoing command ${index} (${plan.commands[index]!.id}), ${result.error ?? result.status}`).message;
+        failure = resultError('rollback_failed', { detail: `undoing command ${index} (${plan.commands[index]!.id}), ${result.error ?? result.status}` });
         break steps;
       }
     }
     undone.add(index);
-    const command = state.commands[index]!;
-    command.status = 'rolled_back';
-    if (command.result) command.result = { ...command.result, status: 'rolled_back' };
+    state.commands[index]!.rolledBack();
   }
 
   const results = before.results.map((r, i) => (undone.has(i) ? { ...r, status: 'rolled_back' as const } : r));
   const status = failure ? 'failed' : 'rolled_back';
   ctx.publish(state, { event_type: 'rollback_completed', execution_id: plan.id, results: ran, status, timestamp: new Date().toISOString() });
-  return { ...before, status, results, stats: statsOf(results), rollback_results: ran, error: failure ?? before.error };
+  return {
+    ...before,
+    status,
+    results,
+    stats: statsOf(results),
+    rollback_results: ran,
+    error: failure?.error ?? before.error,
+    error_code: failure?.error_code ?? before.error_code,
+  };
 }

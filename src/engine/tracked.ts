@@ -5,6 +5,7 @@
  * those events back in place between the lines read from the log file (sinks/log-replay).
  */
 import type { ApprovalMetadata } from '../policy/approval.js';
+import type { RiskLevel } from '../vocabulary.js';
 import { isLineEvent } from '../sinks/event-bus.js';
 import type { ReplayEntry } from '../sinks/log-replay.js';
 import type {
@@ -17,6 +18,10 @@ import type {
   PlanExecutionResult,
 } from '../wire/types.js';
 
+/** A change worth recording: the history writer follows these, and nothing else. */
+export type TrackedChange = 'submitted' | 'running' | 'spawned' | 'finished';
+export type ChangeListener = (state: TrackedExecution, change: TrackedChange) => void;
+
 abstract class Tracked<R> {
   status: ExecutionStatus = 'pending';
   readonly submittedAt = new Date();
@@ -28,11 +33,29 @@ abstract class Tracked<R> {
   /** Lifecycle events emitted so far (output lines are replayed from the log, not kept here). */
   readonly replay: ReplayEntry[] = [];
 
+  /** Told of every change of status (and of a command's process): one place, not a call at every site. */
+  private listener: ChangeListener | null = null;
+
   constructor(
     readonly id: string,
     readonly logPath: string,
+    /** The level the engine's policy gave this work when it was admitted; assessed once, read everywhere. */
+    readonly risk: RiskLevel,
   ) {
     this.done = new Promise<R>((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Start following changes; the listener hears `submitted` at once. */
+  listen(listener: ChangeListener): void {
+    this.listener = listener;
+    this.changed('submitted');
+  }
+
+  /** It started running now. */
+  start(at = new Date()): void {
+    this.status = 'running';
+    this.startedAt = at;
+    this.changed('running');
   }
 
   get finished(): boolean {
@@ -45,10 +68,16 @@ abstract class Tracked<R> {
     this.replay.push({ event, linesBefore: source?.linesLogged ?? 0 });
   }
 
+  /** Its result is known (the first call also resolves `done`; later ones, a rollback, replace the result). */
   finish(status: ExecutionStatus, result: R): void {
     this.status = status;
     this.result = result;
     this.resolveDone(result);
+    this.changed('finished');
+  }
+
+  protected changed(change: TrackedChange): void {
+    this.listener?.(this as unknown as TrackedExecution, change);
   }
 
   abstract summary(): ExecutionSummary;
@@ -58,6 +87,8 @@ export class TrackedCommand extends Tracked<ExecutionResult> {
   readonly kind = 'command' as const;
   /** Output lines written to the log so far, over all attempts: where a replay stops reading it. */
   linesLogged = 0;
+  /** The process group it runs in now (its leader's pid); null before it spawns and once it has ended. */
+  processGroup: number | null = null;
 
   constructor(
     readonly request: ExecutionRequest,
@@ -65,10 +96,23 @@ export class TrackedCommand extends Tracked<ExecutionResult> {
     readonly display: string,
     logPath: string,
     readonly planId: string | null,
+    risk: RiskLevel,
     /** Values to redact from everything this execution emits (empty when redaction is off). */
     readonly secrets: readonly string[] = [],
   ) {
-    super(request.id, logPath);
+    super(request.id, logPath, risk);
+  }
+
+  /** An attempt's process started, leading process group `pid`. */
+  spawned(pid: number): void {
+    this.processGroup = pid;
+    this.changed('spawned');
+  }
+
+  /** Its plan's rollback undid it. */
+  rolledBack(): void {
+    if (this.result) this.finish('rolled_back', { ...this.result, status: 'rolled_back' });
+    else this.status = 'rolled_back';
   }
 
   summary(): ExecutionSummary {
@@ -97,11 +141,12 @@ export class TrackedPlan extends Tracked<PlanExecutionResult> {
   constructor(
     readonly plan: ExecutionPlan,
     logPath: string,
+    risk: RiskLevel,
     commands: TrackedCommand[],
     /** Who approved this plan, when the engine's policy required it. */
     readonly approval: ApprovalMetadata | null,
   ) {
-    super(plan.id, logPath);
+    super(plan.id, logPath, risk);
     this.commands = commands;
     this.commandIds = new Set(commands.map((c) => c.id));
   }

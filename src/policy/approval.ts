@@ -90,10 +90,22 @@ export function assessRequest(request: RequestLike, ctx: RiskContext = {}): Risk
   return { ...combined, risk_level: maxRisk(combined.risk_level, request.risk_level) };
 }
 
+/** A plan's assessment and each of its commands' (rollback steps included in their command's). */
+export interface PlanAssessment {
+  plan: RiskAssessment;
+  commands: RiskAssessment[];
+}
+
+/** Every command of a plan, once, and the plan: its riskiest command or its declared level. */
+export function assessPlanParts(plan: ExecutionPlan, ctx: RiskContext = {}): PlanAssessment {
+  const commands = plan.commands.map((c) => assessRequest(c, ctx));
+  const combined = combine(commands);
+  return { plan: { ...combined, risk_level: maxRisk(combined.risk_level, plan.risk_level) }, commands };
+}
+
 /** A plan: every command (rollback steps included), and its declared level. */
 export function assessPlan(plan: ExecutionPlan, ctx: RiskContext = {}): RiskAssessment {
-  const combined = combine(plan.commands.map((c) => assessRequest(c, ctx)));
-  return { ...combined, risk_level: maxRisk(combined.risk_level, plan.risk_level) };
+  return assessPlanParts(plan, ctx).plan;
 }
 
 /** Risk level of one request as seen (see `assessRequest`; the policy may rate unverified work higher). */
@@ -128,6 +140,11 @@ export class ApprovalWorkflow {
     return assessPlan(plan, this.context);
   }
 
+  /** The plan's assessment and each command's, in one pass. */
+  assessParts(plan: ExecutionPlan): PlanAssessment {
+    return assessPlanParts(plan, this.context);
+  }
+
   /** The level this policy applies: the assessed one, or `unverified_risk` for work that could not be verified. */
   levelOf(assessment: RiskAssessment): RiskLevel {
     return assessment.verified ? assessment.risk_level : maxRisk(assessment.risk_level, this.config.unverified_risk);
@@ -144,7 +161,12 @@ export class ApprovalWorkflow {
   }
 
   requiresApproval(plan: ExecutionPlan): boolean {
-    switch (this.assessRisk(plan)) {
+    return this.requiresApprovalAt(this.assessRisk(plan));
+  }
+
+  /** Whether work at `level` (as this policy rates it) needs a decision. */
+  requiresApprovalAt(level: RiskLevel): boolean {
+    switch (level) {
       case 'read_only':
         return !this.config.auto_approve_readonly;
       case 'modify':

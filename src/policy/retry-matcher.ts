@@ -17,7 +17,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { RegexPattern } from './retry-pattern.js';
+import type { RegexPattern } from '../wire/retry-pattern.js';
 
 /** A job (compile check, or a match over every pattern) that takes longer is abandoned. */
 export const RE2_JOB_DEADLINE_MS = 10_000;

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
 import { RetryConfigSchema, type BackoffSchema } from '../wire/schema.js';
 import { re2CompileErrors, re2FirstMatch, Re2JobFailed } from './retry-matcher.js';
-import { parseRetryPattern, type RegexPattern } from './retry-pattern.js';
+import { parseRetryPattern, type RegexPattern } from '../wire/retry-pattern.js';
 
 export { BackoffSchema, RetryConfigSchema } from '../wire/schema.js';
 

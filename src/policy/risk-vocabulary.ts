@@ -3,8 +3,9 @@
  * established at all, and why). Every classifier returns these; the policy reads them.
  */
 
-export const RISK_LEVELS = ['read_only', 'modify', 'destructive'] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
+import type { RiskLevel } from '../vocabulary.js';
+
+export { RISK_LEVELS, type RiskLevel } from '../vocabulary.js';
 
 const RANK: Record<RiskLevel, number> = { read_only: 0, modify: 1, destructive: 2 };
 

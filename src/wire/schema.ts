@@ -6,7 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { MAX_RETRY_PATTERNS, retryPatternProblem, retryPatternsProblem } from '../policy/retry-pattern.js';
+import { ExecutionKindSchema, ExecutionStatusSchema, ResultErrorCodeSchema, RiskLevelSchema } from '../vocabulary.js';
+import { MAX_RETRY_PATTERNS, retryPatternProblem, retryPatternsProblem } from './retry-pattern.js';
+
+export { ExecutionStatusSchema, ResultErrorCodeSchema, RiskLevelSchema } from '../vocabulary.js';
 
 // The Rust crate's Uuid parser accepts any 8-4-4-4-12 hex string, not only RFC 4122 variants.
 const Id = z.guid();
@@ -87,8 +90,6 @@ export const CommandSchema = z.discriminatedUnion('type', [
 ]);
 
 export const COMMAND_TYPES = ['exec', 'shell', 'script', 'aws_cli', 'sdk'] as const;
-
-export const RiskLevelSchema = z.enum(['read_only', 'modify', 'destructive']);
 
 export const BackoffSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('fixed'), delay_ms: z.int().nonnegative() }),
@@ -197,21 +198,6 @@ export const ExecutionPlanSchema = z.object({
   estimated_duration_ms: z.int().nonnegative().nullable().default(null),
 });
 
-export const ExecutionStatusSchema = z.enum([
-  'pending',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'timeout',
-  /** A plan command that never ran because a dependency (or an earlier serial step) did not complete. */
-  'skipped',
-  /** A completed command (or a plan) whose rollback commands have run. */
-  'rolled_back',
-  /** Found unfinished in the history after its engine's process died (crash, SIGKILL). */
-  'interrupted',
-]);
-
 /** One attempt that failed with a retryable error and was retried. */
 export const AttemptSchema = z.object({
   attempt: z.int().positive(),
@@ -237,6 +223,8 @@ export const ExecutionResultSchema = z.object({
   completed_at: Timestamp.nullable(),
   log_path: z.string(),
   error: z.string().nullable(),
+  /** Why it is not a success, as a code to branch on; null exactly when `error` is. */
+  error_code: ResultErrorCodeSchema.nullable().default(null),
   /** Signal that ended the process (e.g. `SIGTERM`), if any. */
   signal: z.string().nullable().default(null),
   /** True when `stdout` / `stderr` were cut to the engine's `max_output_bytes`; the log file has everything. */
@@ -271,11 +259,13 @@ export const PlanExecutionResultSchema = z.object({
   rollback_results: z.array(ExecutionResultSchema).default([]),
   /** Why the plan (or its rollback) did not end as hoped. */
   error: z.string().nullable().default(null),
+  /** Why it is not a success (`step_failed`, `rollback_failed`, `cancelled`, ...); null exactly when `error` is. */
+  error_code: ResultErrorCodeSchema.nullable().default(null),
 });
 
 export const ExecutionSummarySchema = z.object({
   id: Id,
-  kind: z.enum(['command', 'plan']),
+  kind: ExecutionKindSchema,
   status: ExecutionStatusSchema,
   /** Display form of the command (or the plan's description). */
   command: z.string(),

@@ -1,5 +1,5 @@
 /** `run PLAN`: execute a plan file with live progress. */
-import { ExecutionEngine } from '../../engine/engine.js';
+import { createEngine } from '../../create-engine.js';
 import { ValidationError } from '../../errors.js';
 import { EXIT } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
@@ -20,7 +20,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const config = engineConfig(options);
   const source = await readPlanSource(file);
   const plan = parsePlanSource(source, config);
-  const engine = new ExecutionEngine(config);
+  const engine = createEngine(config);
   const out = process.stdout;
   const style = makeStyle(colorEnabled(out, options.color));
   // A terminal that reports no size (some CI ptys) cannot hold a redrawn task list.

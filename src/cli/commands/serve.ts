@@ -1,9 +1,10 @@
 /** `serve`: the HTTP API, live events and dashboard over one engine, until Ctrl-C. */
 import { resolveConfig } from '../../config.js';
-import { ExecutionEngine } from '../../engine/engine.js';
+import { createEngine } from '../../create-engine.js';
 import type { ApprovalConfigInput } from '../../policy/approval.js';
-import { RISK_LEVELS, type RiskLevel } from '../../policy/risk.js';
+import { RISK_LEVELS, type RiskLevel } from '../../vocabulary.js';
 import { CliExit, EXIT } from '../exit.js';
+import { optionalIntOption } from '../int-option.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 
 export interface ServeOptions extends EngineOptions {
@@ -29,12 +30,6 @@ export const APPROVAL_LEVELS: Record<string, ApprovalConfigInput | null> = {
   all: { auto_approve_readonly: false, require_approval_modify: true, require_approval_destructive: true },
 };
 
-function int(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);
-  return Number(value);
-}
-
 /** The token in an operator's file, refused unless the file is theirs and private (see readTokenFile). */
 async function tokenFromFile(path: string): Promise<string> {
   const { checkToken, readTokenFile } = await import('../../server/auth.js');
@@ -45,10 +40,10 @@ async function tokenFromFile(path: string): Promise<string> {
 
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const level = options.approve ?? 'modify';
-  if (!(level in APPROVAL_LEVELS)) throw new CliExit(EXIT.BAD_INPUT, `--approve must be one of ${Object.keys(APPROVAL_LEVELS).join(', ')} (got "${level}")`);
-  const port = int(options.port, '--port', 8787);
-  if (port > 65535) throw new CliExit(EXIT.BAD_INPUT, `--port must be at most 65535 (got ${port})`);
-  const drainMs = int(options.drainTimeout, '--drain-timeout', 30_000);
+  if (!Object.hasOwn(APPROVAL_LEVELS, level)) throw new CliExit(EXIT.BAD_INPUT, `--approve must be one of ${Object.keys(APPROVAL_LEVELS).join(', ')} (got "${level}")`);
+  const port = optionalIntOption('--port', options.port, { max: 65535 }, 8787);
+  const drainMs = optionalIntOption('--drain-timeout', options.drainTimeout, {}, 30_000);
+  const bodyLimit = optionalIntOption('--body-limit', options.bodyLimit, { min: 1024 });
   if (options.token !== undefined && options.tokenFile !== undefined) throw new CliExit(EXIT.BAD_INPUT, 'give --token or --token-file, not both');
   const unverified = options.unverifiedRisk ?? 'destructive';
   if (!(RISK_LEVELS as readonly string[]).includes(unverified)) {
@@ -60,7 +55,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   // Loaded here so the other subcommands do not pay for the HTTP stack.
   const { startServer } = await import('../../server/server.js');
   const fromFile = options.tokenFile === undefined ? null : await tokenFromFile(options.tokenFile);
-  const engine = new ExecutionEngine(config);
+  const engine = createEngine(config);
   let server;
   try {
     server = await startServer(engine, {
@@ -68,7 +63,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       port,
       token: fromFile ?? options.token ?? null,
       allow_env: options.allowEnv ?? [],
-      bodyLimit: options.bodyLimit === undefined ? undefined : int(options.bodyLimit, '--body-limit', 0),
+      bodyLimit,
     });
   } catch (err) {
     engine.close();

@@ -1,5 +1,5 @@
 /** `exec -- PROGRAM ARGS...` and `sh 'COMMAND'`: one command, output passed through, exit code mirrored. */
-import { ExecutionEngine } from '../../engine/engine.js';
+import { createEngine } from '../../create-engine.js';
 import type { ExecutionRequestInput } from '../../wire/types.js';
 import { printable } from '../../sinks/control-chars.js';
 import { CliExit, EXIT, exitCodeOf } from '../exit.js';
@@ -24,7 +24,7 @@ function envOf(pairs: string[] = []): Record<string, string> {
 }
 
 export async function runSingle(command: ExecutionRequestInput['command'], options: SingleOptions): Promise<number> {
-  const engine = new ExecutionEngine(engineConfig(options));
+  const engine = createEngine(engineConfig(options));
   engine.subscribe((event) => {
     if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else if (event.event_type === 'stdout') process.stdout.write(`${event.line}\n`);

@@ -1,0 +1,16 @@
+/**
+ * Makes an engine with the executor its configuration asks for: the local executor, or,
+ * when `redis` is set, the queue executor (loaded on first use: BullMQ and ioredis weigh tens
+ * of MB and every spawn forks this process). The engine itself knows only the contract.
+ */
+import { resolveConfig, type ExecutionConfigInput } from './config.js';
+import { ExecutionEngine } from './engine/engine.js';
+import { lazyExecutor } from './executor/lazy.js';
+
+export function createEngine(config: ExecutionConfigInput = {}): ExecutionEngine {
+  const resolved = resolveConfig(config);
+  const redis = resolved.redis;
+  if (!redis) return new ExecutionEngine(resolved);
+  const executor = lazyExecutor(() => import('./queue/queue-executor.js').then((m) => new m.QueueExecutor(resolved, redis)));
+  return new ExecutionEngine(resolved, { executor });
+}

@@ -1,0 +1,72 @@
+/**
+ * One attempt of a started command: the executor runs it (here or on a worker); its output
+ * goes, redacted, to the log, the in-memory capture and the event bus; the outcome is judged.
+ */
+import { lineRedactor } from '../policy/redaction.js';
+import type { AttemptObserver, OutputChunk } from '../executor/contract.js';
+import { OutputCapture } from '../sinks/output-capture.js';
+import type { Attempt } from '../wire/types.js';
+import type { CommandContext } from './command-context.js';
+import type { Ending } from './command-finish.js';
+import type { CommandRun } from './command-start.js';
+import { judge } from './judge.js';
+
+/** How attempt `attempt` ended, with its output; `endedAt` is when its process ended. */
+export interface AttemptEnding {
+  ending: Ending;
+  /** Whether its process exited on its own (only such a failure is retried). */
+  exited: boolean;
+  startedAt: Date;
+  endedAt: Date;
+}
+
+export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: number, previous: Attempt[]): Promise<AttemptEnding> {
+  const { config } = ctx;
+  const { state, log, redact } = run;
+  const stdout = new OutputCapture(config.max_output_bytes);
+  const stderr = new OutputCapture(config.max_output_bytes);
+  const redactLines = lineRedactor(state.secrets);
+  const observer: AttemptObserver = {
+    output: (chunk: OutputChunk) => {
+      (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
+      const lines = redactLines ? redactLines(chunk.lines) : chunk.lines;
+      if (config.stream_output && lines.count > 0 && ctx.wantsLines(state)) {
+        for (const line of lines.texts()) ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line, timestamp: chunk.timestamp });
+      }
+      state.linesLogged += lines.count;
+      return log.append(chunk.stream, lines, chunk.timestamp);
+    },
+    spawned: (pid, what) => {
+      state.spawned(pid);
+      log.note(redact(`spawned pid ${pid}: ${what}`));
+    },
+    note: (text) => log.note(redact(text)),
+    restarted: (reason) => {
+      log.note(redact(reason));
+      ctx.publish(state, { event_type: 'retrying', execution_id: state.id, attempt, max_attempts: attempt, delay_ms: 0, reason, timestamp: new Date().toISOString() });
+    },
+  };
+  const outcome = await ctx.executor.run(
+    { executionId: state.id, planId: state.planId, request: state.request, attempt, timeoutMs: run.timeoutMs, signal: state.abort.signal, keepTogether: run.keepTogether },
+    observer,
+  );
+  const judged = judge(outcome, run.timeoutMs);
+  const failure = judged.failure && { ...judged.failure, error: redact(judged.failure.error) };
+  if (outcome.end === 'timeout' || (outcome.end === 'cancelled' && outcome.ran)) log.note(`${failure?.error}; process tree signalled`);
+  else if (failure && !outcome.ran) log.note(failure.error);
+  return {
+    ending: {
+      ...judged,
+      failure,
+      stdout: redact(stdout.text(state.logPath, run.keepTogether)),
+      stderr: redact(stderr.text(state.logPath, run.keepTogether)),
+      truncated: [stdout.truncated, stderr.truncated],
+      // A process that could not be spawned counts as tried; a job withdrawn from the queue does not.
+      attempts: outcome.ran || outcome.end === 'spawn_failed' ? attempt : attempt - 1,
+      previous,
+    },
+    exited: outcome.end === 'exited',
+    startedAt: outcome.startedAt,
+    endedAt: outcome.endedAt,
+  };
+}

@@ -1,0 +1,51 @@
+/** A command taking its slot's turn: it is running now, its log is open, `started` is out. */
+import { resultErrorOf } from '../errors.js';
+import { redactorFor, secretBytes } from '../policy/redaction.js';
+import { LogFile } from '../sinks/log-file.js';
+import type { CommandContext } from './command-context.js';
+import { finishUnstarted } from './command-finish.js';
+import type { TrackedCommand } from './tracked.js';
+
+/** A started command: what every attempt and the end of it share. */
+export interface CommandRun {
+  readonly state: TrackedCommand;
+  readonly log: LogFile;
+  readonly timeoutMs: number;
+  /**
+   * Redacts the command's secrets from a message. Every message built from the command (a
+   * program that cannot start is named in its error) passes here before the log, the events
+   * or the result.
+   */
+  readonly redact: (text: string) => string;
+  /** The secrets as bytes: a long-line cut must not split one (redaction runs per piece). */
+  readonly keepTogether: readonly Buffer[];
+}
+
+/** Start `state`; null if it ended instead (its log could not be opened). */
+export async function startCommand(ctx: CommandContext, state: TrackedCommand): Promise<CommandRun | null> {
+  const { config } = ctx;
+  const request = state.request;
+  const timeoutMs = request.timeout_ms ?? config.default_timeout_ms;
+  const redact = redactorFor(state.secrets);
+  state.start();
+  const startedAt = state.startedAt!.toISOString();
+  let log: LogFile;
+  try {
+    log = await LogFile.open(state.logPath, {
+      kind: 'command',
+      execution_id: state.id,
+      ...(state.planId ? { plan_id: state.planId } : {}),
+      engine_pid: String(process.pid),
+      command: state.display,
+      working_dir: redact(request.working_dir ?? process.cwd()),
+      timeout_ms: String(timeoutMs),
+      started_at: startedAt,
+    });
+  } catch (err) {
+    const failure = resultErrorOf(err);
+    finishUnstarted(ctx, state, 'failed', { ...failure, error: redact(failure.error) });
+    return null;
+  }
+  ctx.publish(state, { event_type: 'started', execution_id: state.id, command: state.display, timestamp: startedAt });
+  return { state, log, timeoutMs, redact, keepTogether: secretBytes(state.secrets) };
+}

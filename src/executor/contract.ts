@@ -1,0 +1,65 @@
+/**
+ * The executor contract, owned by the engine (as BullMQ's core owns its backend interface):
+ * the engine runs a command's lifecycle once (slot, log, events, capture, redaction,
+ * judgement, retries, result, history) and hands each attempt to an executor, which runs it
+ * somewhere and reports its output and how it ended. The local executor spawns it here; the
+ * queue executor has a worker spawn it and turns the worker's replies into the same output
+ * chunks and outcome. Nothing else differs between the two.
+ */
+import type { OutputChunk } from '../runner/process.js';
+import type { ExecutionRequest } from '../wire/types.js';
+
+export type { OutputChunk } from '../runner/process.js';
+
+/** One attempt to run a command. */
+export interface AttemptSpec {
+  /** The execution the attempt belongs to. */
+  executionId: string;
+  planId: string | null;
+  request: ExecutionRequest;
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  attempt: number;
+  timeoutMs: number;
+  /** Aborted to cancel: the executor stops the attempt (its whole process tree) and reports `cancelled`. */
+  signal: AbortSignal;
+  /** Byte strings a long-line cut must not split (the request's secrets: redaction runs per piece). */
+  keepTogether: readonly Buffer[];
+}
+
+/** What an executor reports while an attempt runs. */
+export interface AttemptObserver {
+  /** The attempt's process started: the pid leading its process group, and what was spawned (for the log). */
+  spawned(pid: number, what: string): void;
+  /** Output, in order per stream. A returned promise pauses that stream until it settles (backpressure). */
+  output(chunk: OutputChunk): void | Promise<void>;
+  /** A line for the command's log about how the attempt ran (which worker ran it, ...). */
+  note(text: string): void;
+  /** The executor started the attempt over on its own (a queue worker died and another took the job). */
+  restarted(reason: string): void;
+}
+
+/**
+ * How an attempt ended. The first four are the process's own ends; the last two are an
+ * executor's: it could not reach where commands run, or lost the one running this attempt.
+ */
+export type AttemptEnd = 'exited' | 'timeout' | 'cancelled' | 'spawn_failed' | 'queue_unavailable' | 'worker_lost';
+
+export interface AttemptOutcome {
+  end: AttemptEnd;
+  /** The exit code when the process exited on its own; null when a signal ended it or it never ran. */
+  exitCode: number | null;
+  signal: string | null;
+  /** Why: what could not be spawned, what was lost, where a cancel landed. Null when the end says it all. */
+  detail: string | null;
+  /** Whether a process ran at all (an attempt cancelled in the queue never did). */
+  ran: boolean;
+  startedAt: Date;
+  endedAt: Date;
+}
+
+export interface CommandExecutor {
+  /** Run one attempt to its outcome. Never rejects: every failure is an outcome. */
+  run(attempt: AttemptSpec, observer: AttemptObserver): Promise<AttemptOutcome>;
+  /** Let go of what the executor holds (connections, workers); called once, at engine shutdown. */
+  close(): Promise<void>;
+}
