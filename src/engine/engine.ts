@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { historyPathOf, logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
-import { corruptionCode, corruptionReason, HistoryStore } from '../history/store.js';
+import { logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import type { HistoryStore } from '../history/store.js';
 import { ExecutionError, ValidationError } from '../errors.js';
 import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
 import { dryRunPlan, dryRunSummaries, type DryRunResult } from './dry-run.js';
@@ -17,10 +17,9 @@ import { stopIdleRe2Workers } from '../policy/retry-matcher.js';
 import { displayCommand } from '../command/display.js';
 import type { CommandExecutor } from '../executor/contract.js';
 import { LocalExecutor } from '../executor/local.js';
-import { endLeftoverGroup, processAlive } from '../runner/kill-tree.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, isLineEvent, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
-import { iterateEvents } from '../sinks/event-iterator.js';
+import { concatEvents, iterateEvents } from '../sinks/event-iterator.js';
 import { mergeReplay, type LineSource } from '../sinks/log-replay.js';
 import { validatePlan } from '../validation/plan.js';
 import { validateRequest } from '../validation/request.js';
@@ -39,7 +38,9 @@ import type {
 } from '../wire/types.js';
 import type { RiskLevel } from '../vocabulary.js';
 import type { PlanContext } from './command-context.js';
-import { HistoryWriter } from './history-writer.js';
+import { openHistory } from './history-open.js';
+import type { HistoryWriter } from './history-writer.js';
+import { linkSignal } from './link-signal.js';
 import { historyReplayOf } from './history-replay.js';
 import { runCommand } from './run-command.js';
 import { runPlan } from './run-plan.js';
@@ -95,7 +96,8 @@ export class ExecutionEngine {
     }
     this.executor = options.executor ?? new LocalExecutor(this.config);
     this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
-    this.historyWriter = this.openHistory();
+    // A corrupt store found later is replaced by one in memory, seeded with what this engine tracks.
+    this.historyWriter = openHistory(this.config, this.engineId, () => [...this.tracked.values()]);
     this.slots = new Slots(this.config.max_concurrent_executions);
     this.context = {
       config: this.config,
@@ -129,58 +131,6 @@ export class ExecutionEngine {
   /** Full-text search over commands, descriptions and output in the history (seed `search_executions`). */
   async searchExecutions(query: string, limit = 50): Promise<ExecutionRecord[]> {
     return this.history?.search(query, { limit }) ?? [];
-  }
-
-  private openHistory(): HistoryWriter | null {
-    if (!this.config.store_history) return null;
-    const path = historyPathOf(this.config);
-    // A corrupt store is said once, loudly; the engine goes on with its history in memory (what
-    // it runs from now on), so the server, approvals and duplicate-id checks keep working.
-    const warnCorrupt = (reason: string) =>
-      process.emitWarning(
-        `cloudops-execution-engine: ${reason}; running without it: this engine's executions are kept in memory only and lost when it stops (move the file aside to start a new store)`,
-        { code: 'CLOUDOPS_HISTORY' },
-      );
-    const unavailable = (err: unknown): null => {
-      process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
-        code: 'CLOUDOPS_HISTORY',
-      });
-      return null;
-    };
-    let store: HistoryStore;
-    try {
-      store = HistoryStore.open(path);
-    } catch (err) {
-      if (corruptionCode(err) === null) return unavailable(err);
-      const reason = corruptionReason(path, err);
-      warnCorrupt(reason);
-      store = HistoryStore.inMemory(path, reason);
-    }
-    const sink = new HistoryWriter(store, this.engineId, { redact_secrets: this.config.redact_secrets });
-    // Corruption found later (the file damaged while we run): the store moves to memory, seeded
-    // with everything this engine tracks, so what it holds is still answered, never a 500.
-    store.keepRunningInMemory({
-      maxRecords: this.config.max_retained_executions,
-      onCorrupt: (reason) => {
-        warnCorrupt(reason);
-        return [...this.tracked.values()].map((state) => sink.recordOf(state));
-      },
-    });
-    try {
-      // Whatever a dead engine left running or pending is not going to finish: say so, and end
-      // the processes it left behind (they have no engine to report to or to stop them).
-      const interrupted = store.markInterrupted((pid) => pid === process.pid || processAlive(pid));
-      let ended = 0;
-      for (const record of interrupted) if (record.process_group !== null) ended += endLeftoverGroup(record.process_group, record.process_start);
-      if (ended > 0) {
-        process.emitWarning(`cloudops-execution-engine: ended ${ended} process(es) left running by an engine that died (history ${path})`, { code: 'CLOUDOPS_LEFTOVER' });
-      }
-    } catch (err) {
-      sink.close();
-      store.close();
-      return unavailable(err);
-    }
-    return sink;
   }
 
   /** Add an event handler (the seed's `with_event_handler`); chainable. */
@@ -559,48 +509,4 @@ export class ExecutionEngine {
 /** Every id a submission would track: plan, commands and their rollback steps. */
 function idsOf(requests: readonly ExecutionRequest[], planId?: string): string[] {
   return [...(planId ? [planId] : []), ...requests.flatMap((r) => [r.id, ...r.rollback.map((b) => b.id)])];
-}
-
-/**
- * The replay, then the live events. Written by hand rather than as an async generator: a
- * generator queues `return()` behind its pending `next()`, so a consumer stopping from
- * outside (a client that disconnects) would wait for the next live event, maybe forever.
- */
-function concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterableIterator<ExecutionEvent>): AsyncIterableIterator<ExecutionEvent> {
-  let replaying = true;
-  let stopped = false;
-  const iterator: AsyncIterableIterator<ExecutionEvent> = {
-    async next() {
-      if (replaying && !stopped) {
-        const step = await replay.next();
-        if (!step.done && !stopped) return step;
-        replaying = false;
-      }
-      if (stopped) return { value: undefined, done: true };
-      return live.next();
-    },
-    async return() {
-      stopped = true;
-      // Unsubscribes and wakes a pending live `next()`; the replay finishes its read and closes its file.
-      await live.return?.();
-      if (replaying) void replay.return(undefined);
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
-}
-
-/** Abort `target` when `source` aborts, until `until` settles (a caller's long-lived signal must not collect a listener per execution). */
-function linkSignal(source: AbortSignal | undefined, target: AbortController, until: Promise<unknown>): void {
-  if (!source) return;
-  if (source.aborted) {
-    target.abort(source.reason);
-    return;
-  }
-  const onAbort = () => target.abort(source.reason);
-  source.addEventListener('abort', onAbort, { once: true });
-  void until.finally(() => source.removeEventListener('abort', onAbort));
 }

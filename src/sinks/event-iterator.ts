@@ -73,3 +73,35 @@ export function iterateEvents(bus: EventBus, spec: IteratorSpec): AsyncIterableI
   };
   return iterator;
 }
+
+/**
+ * The replay, then the live events. Written by hand rather than as an async generator: a
+ * generator queues `return()` behind its pending `next()`, so a consumer stopping from
+ * outside (a client that disconnects) would wait for the next live event, maybe forever.
+ */
+export function concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterableIterator<ExecutionEvent>): AsyncIterableIterator<ExecutionEvent> {
+  let replaying = true;
+  let stopped = false;
+  const iterator: AsyncIterableIterator<ExecutionEvent> = {
+    async next() {
+      if (replaying && !stopped) {
+        const step = await replay.next();
+        if (!step.done && !stopped) return step;
+        replaying = false;
+      }
+      if (stopped) return { value: undefined, done: true };
+      return live.next();
+    },
+    async return() {
+      stopped = true;
+      // Unsubscribes and wakes a pending live `next()`; the replay finishes its read and closes its file.
+      await live.return?.();
+      if (replaying) void replay.return(undefined);
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
