@@ -31,13 +31,4 @@ export type ExecutionEvent = z.output<typeof S.ExecutionEventSchema>;
 export type ExecutionEventType = ExecutionEvent['event_type'];
 export type EventOf<T extends ExecutionEventType> = Extract<ExecutionEvent, { event_type: T }>;
 
-/** Statuses after which nothing more happens to an execution. */
-export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set([
-  'completed',
-  'failed',
-  'cancelled',
-  'timeout',
-  'skipped',
-  'rolled_back',
-  'interrupted',
-]);
+export { TERMINAL_STATUSES } from '../vocabulary.js';
