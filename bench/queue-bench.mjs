@@ -11,7 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { ExecutionEngine } from '../dist/index.js';
+import { createEngine } from '../dist/index.js';
 
 const COMMANDS = Number(process.env.QUEUE_BENCH_COMMANDS ?? 2000);
 const PER_WORKER = 10;
@@ -73,7 +73,7 @@ async function runAll(engine) {
 }
 
 const rows = [];
-const local = new ExecutionEngine({ log_dir: tempDir(), max_concurrent_executions: PER_WORKER, store_history: false });
+const local = createEngine({ log_dir: tempDir(), max_concurrent_executions: PER_WORKER, store_history: false });
 const localMs = await runAll(local);
 await local.shutdown();
 rows.push({ mode: `local engine, concurrency ${PER_WORKER}`, ms: localMs });
@@ -83,7 +83,7 @@ try {
   for (const count of WORKER_COUNTS) {
     const queue = `bench-${randomUUID().slice(0, 8)}`;
     const workers = await Promise.all(Array.from({ length: count }, () => startWorker(redis.url, queue)));
-    const engine = new ExecutionEngine({
+    const engine = createEngine({
       log_dir: tempDir(),
       store_history: false,
       max_concurrent_executions: PER_WORKER * count,

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { ExecutorTypeSchema } from './vocabulary.js';
 import { defaultAwsCliPath } from './runner/aws-cli-path.js';
 import { ApprovalConfigSchema } from './policy/approval.js';
 import { RedisConfigSchema } from './redis-config.js';
@@ -58,8 +59,8 @@ export const ExecutionConfigSchema = z.object({
   history_path: z.string().min(1).nullable().default(null),
   /** Replace values of secret-looking environment variables in events, logs and results. */
   redact_secrets: z.boolean().default(true),
-  /** Seed 002 `ExecutorType`: `auto` runs aws_cli through the CLI and sdk through the SDK; `cli`/`sdk` force one. */
-  default_executor: z.enum(['cli', 'sdk', 'auto']).default('auto'),
+  /** `auto` runs aws_cli through the CLI and sdk through the SDK; `cli`/`sdk` force one. */
+  default_executor: ExecutorTypeSchema.default('auto'),
   /** Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. */
   aws_endpoint_url: z.url().nullable().default(null),
   /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */

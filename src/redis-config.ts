@@ -11,7 +11,8 @@ export const RedisConfigSchema = z.object({
     .default('cloudops-exec'),
   /**
    * Commands running at once over the whole fleet, enforced by the queue for every worker.
-   * Default: this engine's `max_concurrent_executions`.
+   * Set on the queue when given; null (the default) leaves the queue's limit as it is
+   * (unlimited on a new queue, else whatever an earlier submitter set).
    */
   global_concurrency: z.int().positive().nullable().default(null),
   /** How long to wait for Redis before commands fail with "Queue unavailable" (they are not left pending forever). */

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
+import { HistoryStore } from '../src/history/store.js';
 import { backgroundWritingPid, isAlive, tempDir, until } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -70,6 +71,7 @@ test('the first Ctrl-C lets running commands finish; the second cancels them and
   server.child.kill('SIGINT');
   expect(await server.exited).toBe(0);
   expect(existsSync(join(dir, 'finished'))).toBe(true);
+  expect(historyOf(logDir, finishing)).toMatchObject({ status: 'completed', exit_code: 0, error: null, error_code: null });
 
   const second = await serve(logDir, '--approve', 'none');
   const pidFile = join(dir, 'pid');
@@ -81,8 +83,19 @@ test('the first Ctrl-C lets running commands finish; the second cancels them and
   second.child.kill('SIGINT');
   expect(await second.exited).toBe(0);
   expect(isAlive(grandchild)).toBe(false);
-  expect(long).toBeTruthy();
+  // Recorded as cancelled by the second Ctrl-C, not left running for the next start to call interrupted.
+  expect(historyOf(logDir, long)).toMatchObject({ status: 'cancelled', error_code: 'cancelled', completed_at: expect.any(String) });
 });
+
+/** The history record the server left in `logDir`'s store. */
+function historyOf(logDir: string, id: string) {
+  const store = HistoryStore.open(join(logDir, 'history.sqlite'));
+  try {
+    return store.get(id);
+  } finally {
+    store.close();
+  }
+}
 
 test('a client waiting for a result does not hold shutdown: --drain-timeout ends the command, the server exits', async () => {
   const server = await serve(tempDir(), '--approve', 'none', '--drain-timeout', '300');
@@ -92,6 +105,6 @@ test('a client waiting for a result does not hold shutdown: --drain-timeout ends
   const waiting = server.api('GET', `/api/executions/${id}/result?wait=true`).catch(() => null);
   server.child.kill('SIGINT');
   expect(await server.exited).toBe(0);
-  const answer = await waiting;
-  if (answer) expect(answer.body.status).toBe('cancelled');
+  // The open request is answered before the server closes: the command's result, cancelled at the drain timeout.
+  expect(await waiting).toMatchObject({ status: 200, body: { id, status: 'cancelled', error_code: 'cancelled' } });
 });

@@ -238,6 +238,43 @@ describe('history and search', () => {
     expect(cli(['search', 'no-such-word-anywhere'], { logDir }).stdout).toContain('nothing matches');
   });
 
+  test('--error-code finds results by why they did not succeed', () => {
+    const logDir = tempDir();
+    cli(['sh', 'exit 3'], { logDir });
+    expect(cli(['exec', 'no-such-program-xyz'], { logDir }).status).toBe(127);
+    cli(['sh', 'true'], { logDir });
+    const byCode = (code: string) => JSON.parse(cli(['history', '--json', '--error-code', code], { logDir }).stdout) as Array<{ command: string; error_code: string }>;
+    expect(byCode('exit')).toEqual([expect.objectContaining({ command: 'exit 3', error_code: 'exit' })]);
+    expect(byCode('spawn_failed')).toEqual([expect.objectContaining({ command: 'no-such-program-xyz', error_code: 'spawn_failed' })]);
+    expect(byCode('timeout')).toEqual([]);
+    const bad = cli(['history', '--error-code', 'Process spawn failed'], { logDir });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--error-code must be one of exit, signal, timeout');
+  });
+
+  test('integer options: digits within bounds, else exit 2 naming the option, what it takes and what it got', () => {
+    const logDir = tempDir();
+    cli(['sh', 'true'], { logDir });
+    const refused: Array<[args: string[], message: string]> = [
+      [['history', '--limit', '1e3'], '--limit must be an integer from 0 to 10000: got "1e3", which is not a whole number in digits'],
+      [['history', '--limit', '10001'], '--limit must be an integer from 0 to 10000: got "10001", which is too large'],
+      [['history', '--offset', '-1'], '--offset must be a non-negative integer: got "-1", which is not a whole number in digits'],
+      [['search', '-n', '5000', 'x'], '--limit must be an integer from 0 to 1000: got "5000", which is too large'],
+      [['list', '-n', ' 5'], '--limit must be a non-negative integer: got " 5", which is not a whole number in digits'],
+      [['sh', '--timeout', '0', 'true'], '--timeout must be an integer of at least 1: got "0", which is too small'],
+      [['sh', '--max-concurrent', 'many', 'true'], '--max-concurrent must be an integer of at least 1: got "many"'],
+      [['sh', '--kill-grace', '99999999999999999999', 'true'], '--kill-grace must be a non-negative integer: got "99999999999999999999", which is too large'],
+      [['serve', '--port', '70000'], '--port must be an integer from 0 to 65535: got "70000", which is too large'],
+      [['serve', '--port', '0', '--body-limit', '10'], '--body-limit must be an integer of at least 1024: got "10", which is too small'],
+    ];
+    for (const [args, message] of refused) {
+      const r = cli(args, { logDir });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(`cloudops-exec: ${message}`);
+    }
+    expect(JSON.parse(cli(['history', '--json', '--limit', '1'], { logDir }).stdout)).toHaveLength(1);
+  });
+
   test('bad filters and a missing store are bad input', () => {
     const logDir = tempDir();
     expect(cli(['history'], { logDir }).status).toBe(2);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { launchBrowser } from './support/browser.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { EXECUTION_STATUSES, RISK_LEVELS } from '../src/vocabulary.js';
 import { tempDir } from './helpers.js';
 import { startTestServer, TOKEN } from './support/server.js';
 
@@ -117,6 +118,30 @@ test('a rejected plan never runs, and the page shows the server error for a bad 
   await expect.poll(() => page.getByTestId('approval-state').textContent()).toMatch(/rejected/i);
   await shot(page, '5-rejected');
   expect(existsSync(marker)).toBe(false);
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test("the filters offer the server's vocabulary, and a failed command shows its error code", async () => {
+  const { url, api } = await startTestServer();
+  const id = (await api('POST', '/api/executions', { command: { type: 'shell', command: 'echo about to fail; exit 3' } })).body.id as string;
+  expect((await api('GET', `/api/executions/${id}/result?wait=true`)).body).toMatchObject({ status: 'failed', error_code: 'exit' });
+  const { page, problems } = await openDashboard(url);
+
+  const options = (select: string) => page.locator(`#${select} option`).evaluateAll((els) => els.map((el) => el.getAttribute('value')));
+  await expect.poll(() => options('exec-status')).toEqual(['', ...EXECUTION_STATUSES]);
+  expect(await options('exec-risk')).toEqual(['', ...RISK_LEVELS]);
+  await expect.poll(() => page.getByTestId('execution-row').getAttribute('data-status')).toBe('failed');
+  expect(await page.getByTestId('execution-row').getByTestId('error-code').textContent()).toBe('exit');
+
+  await page.goto(`${url}/#/executions/${id}`);
+  await expect.poll(() => page.getByTestId('execution-status').getAttribute('data-status')).toBe('failed');
+  expect(await page.getByTestId('error-code').textContent()).toBe('exit');
+  await shot(page, '6-failed-with-error-code');
+
+  await page.goto(`${url}/#/approvals`);
+  const filters = page.getByRole('group', { name: 'Show approvals' }).getByRole('button');
+  await expect.poll(() => filters.allTextContents()).toEqual(['All', 'Pending', 'Approved', 'Rejected']);
   expect(problems).toEqual([]);
   await page.close();
 });

@@ -28,6 +28,7 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     approval: null,
     exit_code: 0,
     error: null,
+    error_code: null,
     submitted_at: new Date(Date.UTC(2026, 10, 1 + id)).toISOString(),
     started_at: null,
     completed_at: null,
@@ -69,7 +70,7 @@ test('a record round-trips with every field; storing again replaces it; update p
   expect(store.get(full.id)!.status).toBe('failed');
   expect(store.update(full.id, { status: 'rolled_back', duration_ms: 9 })).toBe(true);
   expect(store.get(full.id)).toMatchObject({ status: 'rolled_back', duration_ms: 9, tags: { team: 'ops' } });
-  expect(store.update('00000000-0000-4000-8000-999999999999', { status: 'x' })).toBe(false);
+  expect(store.update('00000000-0000-4000-8000-999999999999', { status: 'failed' })).toBe(false);
   expect(store.get('00000000-0000-4000-8000-999999999999')).toBeNull();
   store.close();
 });
@@ -81,6 +82,7 @@ describe('list filters', () => {
   const data = Array.from({ length: 12 }, (_, i) =>
     record(i + 1, {
       status: i % 3 === 0 ? 'failed' : 'completed',
+      ...(i % 3 === 0 ? { error_code: i % 2 === 0 ? 'exit' : 'spawn_failed', error: 'failed' } : {}),
       risk_level: (['read_only', 'modify', 'destructive'] as const)[i % 3],
       conversation_id: i < 6 ? CONV_A : CONV_B,
       kind: i % 4 === 0 ? 'plan' : 'command',
@@ -102,6 +104,13 @@ describe('list filters', () => {
   test('risk level', () => expect(ids(store.list({ risk_level: 'destructive' }))).toEqual([12, 9, 6, 3]));
   test('conversation', () => expect(ids(store.list({ conversation_id: CONV_B }))).toEqual([12, 11, 10, 9, 8, 7]));
   test('kind', () => expect(ids(store.list({ kind: 'plan' }))).toEqual([9, 5, 1]));
+  test('error code', () => {
+    expect(ids(store.list({ error_code: 'spawn_failed' }))).toEqual([10, 4]);
+    expect(ids(store.list({ error_code: 'exit' }))).toEqual([7, 1]);
+    expect(store.count({ error_code: 'timeout' })).toBe(0);
+    expect(store.get(data[0]!.id)!.error_code).toBe('exit');
+    expect(store.get(data[1]!.id)!.error_code).toBeNull();
+  });
   test('date range, inclusive at both ends, Date or string', () => {
     expect(ids(store.list({ from_date: data[3]!.submitted_at, to_date: new Date(data[5]!.submitted_at) }))).toEqual([6, 5, 4]);
   });
@@ -117,7 +126,9 @@ describe('list filters', () => {
     expect(() => store.list({ limit: -1 })).toThrow(expect.objectContaining({ field: 'filter.limit' }));
     expect(() => store.list({ from_date: 'last tuesday' })).toThrow(expect.objectContaining({ field: 'filter.from_date' }));
     expect(() => store.list({ risk_level: 'scary' as never })).toThrow(expect.objectContaining({ field: 'filter.risk_level' }));
-    expect(() => store.list({ status: 'exploded' })).toThrow(expect.objectContaining({ field: 'filter.status' }));
+    expect(() => store.list({ status: 'exploded' as never })).toThrow(expect.objectContaining({ field: 'filter.status' }));
+    expect(() => store.list({ error_code: 'Process spawn failed' as never })).toThrow(expect.objectContaining({ field: 'filter.error_code' }));
+    expect(() => store.list({ kind: 'job' as never })).toThrow(expect.objectContaining({ field: 'filter.kind' }));
     expect(() => store.search('echo', { limit: -1 })).toThrow(expect.objectContaining({ field: 'limit' }));
   });
 });
@@ -179,7 +190,10 @@ test('cleanup keeps a log file another record still uses, and survives a path it
 test('a record without an engine pid is interrupted with a message that says so', () => {
   const store = openStore();
   store.store(record(1, { status: 'running', engine_pid: null }));
-  expect(store.markInterrupted(() => true)[0]!.error).toBe('Interrupted: the engine process ended before this execution finished');
+  expect(store.markInterrupted(() => true)[0]).toMatchObject({
+    error: 'Interrupted: the engine process ended before this execution finished',
+    error_code: 'interrupted',
+  });
 });
 
 test('cleanup removes old finished records and the log files they own, never unfinished ones', () => {
@@ -205,7 +219,13 @@ test('markInterrupted ends what dead engines left running or pending', () => {
   store.store(record(4, { status: 'completed', engine_pid: 111 }));
   const marked = store.markInterrupted((pid) => pid === 333, new Date('2026-11-22T12:00:00Z'));
   expect(marked.map((r) => r.id.slice(-1)).sort()).toEqual(['1', '2']);
-  expect(store.get(record(1).id)).toMatchObject({ status: 'interrupted', completed_at: '2026-11-22T12:00:00.000Z', error: expect.stringContaining('(pid 111)') });
+  expect(store.get(record(1).id)).toMatchObject({
+    status: 'interrupted',
+    completed_at: '2026-11-22T12:00:00.000Z',
+    error: expect.stringContaining('(pid 111)'),
+    error_code: 'interrupted',
+  });
+  expect(store.list({ error_code: 'interrupted' }).map((r) => r.id.slice(-1)).sort()).toEqual(['1', '2']);
   expect(store.get(record(3).id)!.status).toBe('running');
   expect(store.get(record(4).id)!.status).toBe('completed');
 });
@@ -240,6 +260,29 @@ describe('migrations', () => {
     expect(LATEST_VERSION).toBeGreaterThan(1);
     expect(store.get('00000000-0000-4000-8000-000000000007')).toMatchObject({ command: 'echo old', approval: null, engine_id: null, tags: {} });
     expect(store.search('old')).toHaveLength(1);
+    store.close();
+  });
+
+  test('version 6 gives older records the error code their status states, and guesses none', () => {
+    const path = join(tempDir(), 'v5.sqlite');
+    const old = new Database(path);
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(migration.sql);
+    old.pragma('user_version = 5');
+    const insert = old.prepare(
+      "INSERT INTO executions (id, kind, status, error, command, submitted_at, log_path) VALUES (?, 'command', ?, ?, 'x', '2026-01-01T00:00:00.000Z', '/x.log')",
+    );
+    const rows: Array<[status: string, error: string | null]> = [
+      ['timeout', 'Execution timeout after 5ms'],
+      ['cancelled', 'Execution cancelled'],
+      ['skipped', 'Skipped: a step it needs did not complete'],
+      ['interrupted', 'Interrupted: the engine process ended before this execution finished'],
+      ['failed', 'Process spawn failed: nope: ENOENT'],
+      ['completed', null],
+    ];
+    rows.forEach(([status, error], i) => insert.run(record(i + 1).id, status, error));
+    old.close();
+    const store = HistoryStore.open(path);
+    expect(rows.map((_, i) => store.get(record(i + 1).id)!.error_code)).toEqual(['timeout', 'cancelled', 'skipped', 'interrupted', null, null]);
     store.close();
   });
 

@@ -1,11 +1,12 @@
 /** Scale-out through BullMQ on a real redis-server, with `cloudops-exec worker` processes. */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { ExecutionEngine, ExecutionEvent } from '../src/index.js';
 import { backgroundWritingPid, isAlive, makeEngine, sh, tempDir, until } from './helpers.js';
-import { startRedis, startWorkerProcess, type RedisServer } from './support/redis.js';
+import { Redis } from 'ioredis';
+import { startRedis, startWorkerProcess, startWorkerProcessWithEnv, type RedisServer } from './support/redis.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -75,7 +76,7 @@ test('output streams back in order, into events, the result and the submitter-si
   engine.subscribe((e) => void events.push(e));
   const id = await engine.execute(sh('seq 1 3000; echo oops >&2; exit 3'));
   const result = await engine.wait(id);
-  expect(result).toMatchObject({ status: 'failed', exit_code: 3, error: 'Command failed with exit code 3', log_path: engine.getLogPath(id) });
+  expect(result).toMatchObject({ status: 'failed', exit_code: 3, error_code: 'exit', error: 'Command failed with exit code 3', log_path: engine.getLogPath(id) });
   expect(result.stdout.split('\n').length).toBe(3001);
   const lines = events.filter((e) => e.event_type === 'stdout').map((e) => (e.event_type === 'stdout' ? e.line : ''));
   expect(lines).toEqual(Array.from({ length: 3000 }, (_, i) => String(i + 1)));
@@ -87,6 +88,48 @@ test('output streams back in order, into events, the result and the submitter-si
   expect((await engine.getResult(id)).exit_code).toBe(3);
 });
 
+test('a submitter and a worker sharing one state dir: one execution leaves one history record and one log', async () => {
+  const queue = `t-${randomUUID().slice(0, 8)}`;
+  const shared = tempDir('cee-shared-');
+  workers.push(await startWorkerProcess(redis.url, queue, shared));
+  const engine = makeEngine({ log_dir: shared, redis: { url: redis.url, queue } });
+  engines.push(engine);
+  const id = await engine.execute(sh('echo hello from the worker'));
+  expect(await engine.wait(id)).toMatchObject({ status: 'completed', stdout: 'hello from the worker\n' });
+  // The submitting engine keeps the record; the worker ran it and kept nothing of its own.
+  expect(engine.history!.list().map((r) => r.id)).toEqual([id]);
+  expect(engine.history!.get(id)).toMatchObject({ status: 'completed', log_path: join(shared, `${id}.log`) });
+  const files = readdirSync(shared, { recursive: true, encoding: 'utf8' });
+  expect(files.filter((f) => f.endsWith('.log'))).toEqual([`${id}.log`]);
+  const log = readFileSync(join(shared, `${id}.log`), 'utf8');
+  expect(log.match(/^# completed_at:/gm)).toHaveLength(1);
+  expect(log).toMatch(/\[engine\] ran on worker \S+ \(.+, pid \d+\)/);
+});
+
+test('output is redacted on the worker: secrets it knows (its own and the request\'s) never reach Redis', async () => {
+  const queue = `t-${randomUUID().slice(0, 8)}`;
+  const workerSecret = `worker-${randomUUID()}`;
+  const requestSecret = `request-${randomUUID()}`;
+  workers.push(await startWorkerProcessWithEnv({ DEPLOY_TOKEN: workerSecret }, redis.url, queue, tempDir('cee-worker-')));
+  const engine = makeEngine({ redis: { url: redis.url, queue } });
+  engines.push(engine);
+  const id = await engine.execute({ ...sh('echo "w=$DEPLOY_TOKEN r=$API_KEY"'), env: { API_KEY: requestSecret } });
+  expect((await engine.wait(id)).stdout).toBe('w=*** r=***\n');
+  expect(await engine.readLogs(id)).toContain('[stdout] w=*** r=***\n');
+  // The replies are still in the submitter's stream (it is trimmed only every 1,000 entries).
+  const client = new Redis(redis.url);
+  try {
+    const [stream, ...others] = await client.keys(`cee:${queue}:replies:*`);
+    expect(others).toEqual([]);
+    const replies = JSON.stringify(await client.xrange(stream!, '-', '+'));
+    expect(replies).toContain('w=*** r=***');
+    expect(replies).not.toContain(workerSecret);
+    expect(replies).not.toContain(requestSecret);
+  } finally {
+    client.disconnect();
+  }
+});
+
 test('cancel reaches the worker running the command and kills its process tree', async () => {
   const { engine } = await fleet(1);
   const dir = tempDir();
@@ -96,7 +139,7 @@ test('cancel reaches the worker running the command and kills its process tree',
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
   await until(async () => (await engine.getStatus(id)) === 'running', 10_000, 'the submitter to hear it started');
   await engine.cancel(id);
-  expect((await engine.wait(id)).status).toBe('cancelled');
+  expect(await engine.wait(id)).toMatchObject({ status: 'cancelled', error_code: 'cancelled' });
   await until(() => !isAlive(grandchild), 10_000, 'grandchild gone');
 });
 
@@ -108,7 +151,7 @@ test('a command still in the queue is cancelled without ever running', async () 
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(await engine.getStatus(id)).toBe('pending');
   await engine.cancel(id);
-  expect((await engine.wait(id)).status).toBe('cancelled');
+  expect(await engine.wait(id)).toMatchObject({ status: 'cancelled', error_code: 'cancelled', error: 'Execution cancelled', attempts: 0 });
   // A worker arriving later finds nothing to run.
   workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-')));
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -124,12 +167,18 @@ test('a worker SIGKILLed mid-command: with on-worker-lost fail, the command is m
   const leftover = Number(readFileSync(pidFile, 'utf8'));
   worker!.child.kill('SIGKILL');
   // The same worker restarted (same log dir, as a service manager would) finds what it left.
-  workers.push(await startWorkerProcess(redis.url, queue, worker!.logDir, '--lock-duration', '1000'));
+  const restarted = await startWorkerProcess(redis.url, queue, worker!.logDir, '--lock-duration', '1000');
+  workers.push(restarted);
   const result = await engine.wait(id);
   expect(result.status).toBe('failed');
+  expect(result.error_code).toBe('worker_lost');
   expect(result.error).toMatch(/^Worker lost: /);
-  expect(await engine.readLogs(id)).toMatch(/\[engine\] Worker lost/);
+  // The submitter's log says which worker had it and how it ended.
+  const log = await engine.readLogs(id);
+  expect(log).toMatch(/\[engine\] it was running on worker \S+ \(.+, pid \d+\)/);
+  expect(log).toMatch(/^# error: Worker lost: /m);
   await until(() => !isAlive(leftover), 10_000, 'the leftover sleep to be ended by the restarted worker');
+  expect(restarted.stderr()).toMatch(/ended [1-9]\d* process\(es\) left running by a worker that died/);
 });
 
 test('a worker SIGKILLed mid-command: with on-worker-lost retry, another worker runs it again', async () => {
@@ -187,7 +236,8 @@ test('a cancel no worker answers (the fleet is gone) still ends the command, aft
   await engine.cancel(id);
   const result = await engine.wait(id);
   expect(result.status).toBe('cancelled');
-  expect(result.error).toMatch(/no worker confirmed it within \d+ ms/);
+  expect(result.error_code).toBe('cancelled');
+  expect(result.error).toMatch(/^Execution cancelled \(no worker confirmed it within \d+ ms\)$/);
 });
 
 test('the CLI and the HTTP server submit to the queue the same way', async () => {
@@ -221,7 +271,8 @@ test('with Redis unreachable a command fails with a clear error instead of waiti
   const engine = makeEngine({ redis: { url: `redis://127.0.0.1:${await freePort()}`, connect_timeout_ms: 500 } });
   const result = await engine.wait(await engine.execute(sh('echo never')));
   expect(result.status).toBe('failed');
-  expect(result.error).toMatch(/^Queue unavailable: cannot reach redis:\/\/127\.0\.0\.1:\d+ within 500 ms/);
+  expect(result.error_code).toBe('queue_unavailable');
+  expect(result.error).toMatch(/^Queue unavailable: cannot reach redis:\/\/127\.0\.0\.1:\d+ within 500 ms$/);
 });
 
 test('without redis the engine runs locally, and a worker refuses to start without a queue URL', async () => {

@@ -128,11 +128,18 @@ test('WebSocket: the all-subscription sees new executions; unsubscribe stops it'
 test('closing the server ends open event streams instead of hanging', async () => {
   const { api, url, server } = await startTestServer();
   const id = (await api('POST', '/api/executions', shell('sleep 30'))).body.id;
-  const { socket } = await openSocket(url, `/api/ws?id=${id}`);
+  const { socket, messages } = await openSocket(url, `/api/ws?id=${id}`);
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  const sse = fetch(`${url}/api/events?id=${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.text());
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Read as it arrives: both streams are known open (they delivered `started`) before the server closes.
+  let sseText = '';
+  const sse = fetch(`${url}/api/events?id=${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(async (response) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) sseText += decoder.decode(chunk, { stream: true });
+  });
+  await until(() => sseText.includes('event: started'), 10_000, 'SSE stream delivering');
+  await until(() => messages.some((m) => m.type === 'event' && m.event.event_type === 'started'), 10_000, 'WebSocket delivering');
   await server.close();
   expect(await closed).toBe(1001);
-  expect(await sse).toContain('event: started');
+  await sse; // the stream ended: otherwise this would hang until the test times out
+  expect(sseText).toContain('event: end');
 });

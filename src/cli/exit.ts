@@ -66,7 +66,7 @@ export function exitCodeOf(result: ExecutionResult): number {
     default:
       if (result.exit_code > 0) return Math.min(result.exit_code, 255);
       if (result.signal) return 128 + (signalNumber(result.signal) ?? 1);
-      return result.error?.startsWith('Process spawn failed') ? EXIT.CANNOT_RUN : EXIT.FAILED;
+      return result.error_code === 'spawn_failed' ? EXIT.CANNOT_RUN : EXIT.FAILED;
   }
 }
 

@@ -14,6 +14,7 @@ import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, reportError } from './exit.js';
 import { addEngineOptions, addSingleOptions } from './options.js';
+import { EXECUTION_STATUSES, ExecutionKindSchema, RESULT_ERROR_CODES, RISK_LEVELS } from '../vocabulary.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -51,7 +52,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   addEngineOptions(
     program
       .command('run')
-      .description('Run a plan file (JSON or YAML, seed wire format); "-" reads stdin')
+      .description('Run a plan file (JSON or YAML; `cloudops-exec schema` prints its JSON Schema); "-" reads stdin')
       .argument('<plan>', 'plan file, or - for stdin')
       .option('--json', 'print the event stream as NDJSON (then one {"plan_result": ...} line)'),
   )
@@ -131,16 +132,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('history')
     .description('Executions in the history store, newest first, with filters')
-    .option('--status <status>', 'completed, failed, timeout, cancelled, skipped, rolled_back, interrupted, running, pending')
-    .option('--risk <level>', 'read_only, modify or destructive')
+    .option('--status <status>', EXECUTION_STATUSES.join(', '))
+    .option('--risk <level>', RISK_LEVELS.join(', '))
+    .option('--error-code <code>', `why it did not succeed: ${RESULT_ERROR_CODES.join(', ')}`)
     .option('--conversation <id>', 'only this conversation')
-    .option('--kind <kind>', 'command or plan')
+    .option('--kind <kind>', ExecutionKindSchema.options.join(' or '))
     .option('--from <time>', 'submitted at or after (date or RFC 3339)')
     .option('--to <time>', 'submitted at or before')
     .option('-n, --limit <n>', 'how many', '20')
     .option('--offset <n>', 'skip this many')
     .option('--json', 'print as JSON')
-    .addHelpText('after', examples('cloudops-exec history --status failed --from 2026-11-17 --to 2026-11-18', 'cloudops-exec history --risk destructive --json'))
+    .addHelpText('after', examples(
+        'cloudops-exec history --status failed --from 2026-11-17 --to 2026-11-18',
+        'cloudops-exec history --risk destructive --json',
+        'cloudops-exec history --error-code timeout',
+      ))
     .action(act((_opts: unknown, cmd: Command) => historyCommand(cmd.optsWithGlobals())));
 
   program
@@ -162,7 +168,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .option('--token-file <path>', 'read the API token from this file (yours, mode 0600)')
       .option('--allow-env <name>', 'accept this loader variable (PATH, LD_PRELOAD, NODE_OPTIONS, ...) in requests; repeatable', (name: string, names: string[]) => [...names, name], [] as string[])
       .option('--approve <level>', 'what waits for a human: none, destructive, modify (modify and destructive), all', 'modify')
-      .option('--unverified-risk <level>', 'how work whose effect cannot be verified (scripts, interpreters, unknown programs, computed commands) is rated: read_only, modify, destructive', 'destructive')
+      .option(
+        '--unverified-risk <level>',
+        `how work whose effect cannot be verified (scripts, interpreters, unknown programs, computed commands) is rated: ${RISK_LEVELS.join(', ')}`,
+        'destructive',
+      )
       .option('--body-limit <bytes>', 'largest request body', '1048576')
       .option('--drain-timeout <ms>', 'on Ctrl-C, how long running commands may finish before they are cancelled', '30000'),
   )

@@ -1,7 +1,7 @@
 /** Options shared by the subcommands that start an engine, mapped onto ExecutionConfig. */
 import type { Command } from 'commander';
 import { resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
-import { CliExit, EXIT } from './exit.js';
+import { optionalIntOption } from './int-option.js';
 
 export interface EngineOptions {
   logDir?: string;
@@ -31,21 +31,17 @@ export function addSingleOptions(cmd: Command): Command {
     .option('--json', 'print the event stream as NDJSON');
 }
 
-function int(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);
-  return Number(value);
-}
-
 export function engineConfig(options: EngineOptions): ExecutionConfig {
-  const timeout = int(options.timeout, '--timeout');
+  const timeout = optionalIntOption('--timeout', options.timeout, { min: 1 });
   const redisUrl = options.redis ?? process.env.CLOUDOPS_REDIS_URL;
   const input: ExecutionConfigInput = {
     log_dir: options.logDir ?? process.env.CLOUDOPS_LOG_DIR ?? null,
-    ...(options.maxConcurrent !== undefined ? { max_concurrent_executions: int(options.maxConcurrent, '--max-concurrent') } : {}),
-    // A longer default timeout than the seed's max raises the max with it: the user asked for it.
+    ...(options.maxConcurrent !== undefined
+      ? { max_concurrent_executions: optionalIntOption('--max-concurrent', options.maxConcurrent, { min: 1 }) }
+      : {}),
+    // A default timeout above the usual maximum (10 minutes) raises the maximum with it: the user asked for it.
     ...(timeout !== undefined ? { default_timeout_ms: timeout, max_timeout_ms: Math.max(timeout, 600_000) } : {}),
-    ...(options.killGrace !== undefined ? { kill_grace_ms: int(options.killGrace, '--kill-grace') } : {}),
+    ...(options.killGrace !== undefined ? { kill_grace_ms: optionalIntOption('--kill-grace', options.killGrace) } : {}),
     ...(options.awsCli !== undefined ? { aws_cli_path: options.awsCli } : {}),
     ...(redisUrl ? { redis: { url: redisUrl, queue: options.queue ?? 'cloudops-exec' } } : {}),
   };

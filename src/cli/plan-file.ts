@@ -148,8 +148,9 @@ function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefi
   try {
     return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
-    // `yaml` throws a ReferenceError for an alias bomb; deep nesting can overflow the stack.
-    const reason = /alias/i.test((err as Error).message)
+    // `yaml` throws ReferenceError only for aliases it cannot expand: after parsing, that is past
+    // maxAliasCount (an alias bomb). Deep nesting can overflow the stack (a RangeError).
+    const reason = err instanceof ReferenceError
       ? `not loadable as YAML: its aliases expand too much (more than ${MAX_YAML_ALIASES} alias uses; a "billion laughs" document?)`
       : `not loadable as YAML: ${(err as Error).message}`;
     throw new PlanFileError(source.name, [fileIssue(reason)], err);

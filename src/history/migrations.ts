@@ -88,6 +88,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE executions ADD COLUMN process_start TEXT;
     `,
   },
+  {
+    version: 6,
+    description: "why a result is not a success, as a code (the result's error_code), to filter on",
+    // Older records get the code where their status alone says it; others (failed: exit, signal,
+    // spawn, ...) stay null rather than be guessed from their message.
+    sql: `
+      ALTER TABLE executions ADD COLUMN error_code TEXT;
+      UPDATE executions SET error_code = status
+        WHERE error IS NOT NULL AND status IN ('timeout', 'cancelled', 'skipped', 'interrupted');
+      CREATE INDEX executions_error_code ON executions (error_code, submitted_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,27 +1,39 @@
 /**
- * The embedded execution history (seed 002 `ExecutionHistory`): one SQLite file in WAL
- * mode, safe for several processes, with full-text search over commands, descriptions and
- * output. Synchronous on purpose: each write is a few tens of microseconds and must be done
+ * The embedded execution history: one SQLite file in WAL mode, safe for several processes,
+ * with full-text search over commands, descriptions and output. Synchronous on purpose: each write is a few tens of microseconds and must be done
  * before the engine moves on, so a crash loses nothing that had started.
  */
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ExecutionError, ValidationError } from '../errors.js';
+import { ExecutionError, resultError, ValidationError } from '../errors.js';
 import type { ApprovalMetadata, ApprovalState, QueuedApproval } from '../policy/approval.js';
 import { redactData } from '../policy/redact-data.js';
-import type { RiskLevel } from '../policy/risk.js';
+import {
+  ACTIVE_STATUSES,
+  EXECUTION_STATUSES,
+  ExecutionKindSchema,
+  RESULT_ERROR_CODES,
+  RISK_LEVELS,
+  type ExecutionKind,
+  type ExecutionStatus,
+  type ResultErrorCode,
+  type RiskLevel,
+} from '../vocabulary.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 export interface ExecutionRecord {
   id: string;
-  kind: 'command' | 'plan';
+  kind: ExecutionKind;
   plan_id: string | null;
   conversation_id: string | null;
   source: string | null;
-  /** An ExecutionStatus, or `interrupted` for what a dead engine left unfinished. */
-  status: string;
+  /**
+   * An ExecutionStatus: the engine's, as the execution goes; `interrupted` is written by
+   * `markInterrupted` for what an engine that died left pending or running.
+   */
+  status: ExecutionStatus;
   risk_level: RiskLevel | null;
   command: string;
   description: string | null;
@@ -30,6 +42,8 @@ export interface ExecutionRecord {
   approval: ApprovalMetadata | null;
   exit_code: number | null;
   error: string | null;
+  /** Why it is not a success (the result's `error_code`); null exactly when `error` is, and in older records. */
+  error_code: ResultErrorCode | null;
   submitted_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -44,12 +58,14 @@ export interface ExecutionRecord {
   process_start: string | null;
 }
 
-/** Seed 002 `ExecutionFilter`, plus `kind`, `plan_id` and `top_level`. Dates compare on `submitted_at`, both ends inclusive. */
+/** Which records to list. Dates compare on `submitted_at`, both ends inclusive. */
 export interface ExecutionFilter {
-  status?: string | null;
+  status?: ExecutionStatus | null;
   risk_level?: RiskLevel | null;
+  /** Only records whose result carries this code. */
+  error_code?: ResultErrorCode | null;
   conversation_id?: string | null;
-  kind?: 'command' | 'plan' | null;
+  kind?: ExecutionKind | null;
   /** The commands of one plan. */
   plan_id?: string | null;
   /** Only plans and stand-alone commands, not the commands inside plans. */
@@ -109,14 +125,19 @@ function approvalRow(approval: QueuedApproval, config: ApprovalStorage): Record<
 
 /** Output kept for search, in characters: its first and last part (the log file has all of it). */
 export const INDEXED_OUTPUT_CHARS = 32 * 1024;
-const STATUSES = new Set(['pending', 'running', 'completed', 'failed', 'cancelled', 'timeout', 'skipped', 'rolled_back', 'interrupted']);
-const RISKS = new Set(['read_only', 'modify', 'destructive']);
+const STATUSES: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+const RISKS: ReadonlySet<string> = new Set(RISK_LEVELS);
+const ERROR_CODES: ReadonlySet<string> = new Set(RESULT_ERROR_CODES);
+const KINDS: ReadonlySet<string> = new Set(ExecutionKindSchema.options);
+/** `'pending', 'running'`: the vocabulary's active statuses as an SQL list (fixed words, no user input). */
+const ACTIVE_SQL = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ');
 const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 10_000;
+/** The most records one `list` (or `approvals`) call returns. */
+export const MAX_LIST_LIMIT = 10_000;
 
 const COLUMNS = [
   'id', 'kind', 'plan_id', 'conversation_id', 'source', 'status', 'risk_level', 'command', 'description', 'request_json', 'plan_json',
-  'approval_json', 'exit_code', 'error', 'submitted_at', 'started_at', 'completed_at', 'duration_ms', 'log_path', 'tags_json', 'output',
+  'approval_json', 'exit_code', 'error', 'error_code', 'submitted_at', 'started_at', 'completed_at', 'duration_ms', 'log_path', 'tags_json', 'output',
   'engine_pid', 'engine_id', 'process_group', 'process_start',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
@@ -125,8 +146,8 @@ type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 const FIELD_OF = Object.fromEntries(COLUMNS.map((c) => [c, c.replace(/_json$/, '')])) as Record<(typeof COLUMNS)[number], string>;
 
 const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
-  kind: 'command', plan_id: null, conversation_id: null, source: null, status: '', risk_level: null, command: '', description: null,
-  request: null, plan: null, approval: null, exit_code: null, error: null, submitted_at: '', started_at: null, completed_at: null,
+  kind: 'command', plan_id: null, conversation_id: null, source: null, status: 'pending', risk_level: null, command: '', description: null,
+  request: null, plan: null, approval: null, exit_code: null, error: null, error_code: null, submitted_at: '', started_at: null, completed_at: null,
   duration_ms: null, log_path: '', tags: {}, output: null, engine_pid: null, engine_id: null, process_group: null, process_start: null,
 };
 
@@ -151,6 +172,8 @@ function toRow(r: ExecutionRecord): Row {
     approval_json: r.approval ? JSON.stringify(r.approval) : null,
     exit_code: r.exit_code,
     error: r.error,
+    // `?? null`: a record built before results carried a code has none.
+    error_code: r.error_code ?? null,
     submitted_at: r.submitted_at,
     started_at: r.started_at,
     completed_at: r.completed_at,
@@ -169,11 +192,11 @@ function fromRow(row: Row): ExecutionRecord {
   const json = <T>(v: string | number | null): T | null => (typeof v === 'string' ? (JSON.parse(v) as T) : null);
   return {
     id: row.id as string,
-    kind: row.kind as 'command' | 'plan',
+    kind: row.kind as ExecutionKind,
     plan_id: row.plan_id as string | null,
     conversation_id: row.conversation_id as string | null,
     source: row.source as string | null,
-    status: row.status as string,
+    status: row.status as ExecutionStatus,
     risk_level: row.risk_level as RiskLevel | null,
     command: row.command as string,
     description: row.description as string | null,
@@ -182,6 +205,7 @@ function fromRow(row: Row): ExecutionRecord {
     approval: json<ApprovalMetadata>(row.approval_json),
     exit_code: row.exit_code as number | null,
     error: row.error as string | null,
+    error_code: row.error_code as ResultErrorCode | null,
     submitted_at: row.submitted_at as string,
     started_at: row.started_at as string | null,
     completed_at: row.completed_at as string | null,
@@ -205,7 +229,8 @@ function isoOf(value: string | Date, field: string): string {
 /** A search longer than this is refused (see `searchWords`). */
 export const MAX_SEARCH_WORDS = 32;
 export const MAX_SEARCH_CHARS = 1_000;
-const MAX_SEARCH_LIMIT = 1_000;
+/** The most records one `search` call returns. */
+export const MAX_SEARCH_LIMIT = 1_000;
 /**
  * How many matches one search ranks, divided by its number of words: the newest matches are
  * ranked, at most RANK_BUDGET / words of them (and never fewer than asked for). FTS5's bm25
@@ -447,7 +472,7 @@ export class HistoryStore {
 
   /**
    * From now on a corrupt file does not fail calls: on the first SQLITE_CORRUPT or
-   * SQLITE_NOTADB, the store drops the file, moves to memory (seeded by `fallback.onCorrupt`),
+   * SQLITE_NOTADB, the store drops the file, moves to memory (starting from `fallback.onCorrupt`),
    * and answers the call, and every later one, from there. Without this, such a call throws an
    * `Io` error naming the file.
    */
@@ -495,7 +520,7 @@ export class HistoryStore {
     this.writesSincePrune = 0;
     this.db.transaction(() => {
       const old = this.sql(
-        "SELECT id FROM executions WHERE plan_id IS NULL AND status NOT IN ('pending', 'running') ORDER BY rowid DESC LIMIT -1 OFFSET ?",
+        `SELECT id FROM executions WHERE plan_id IS NULL AND status NOT IN (${ACTIVE_SQL}) ORDER BY rowid DESC LIMIT -1 OFFSET ?`,
       ).pluck().all(max) as string[];
       const rowids = this.sql('SELECT rowid FROM executions WHERE id = ? OR plan_id = ?').pluck();
       for (const id of old) {
@@ -605,7 +630,7 @@ export class HistoryStore {
     const { where, params } = this.whereOf(filter);
     const limit = filter.limit ?? DEFAULT_LIMIT;
     const offset = filter.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT) throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
     if (!Number.isInteger(offset) || offset < 0) throw ValidationError.of('InvalidField', 'filter.offset', 'must be a non-negative integer');
     return this.guarded(() => {
       const rows = this.sql(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all({
@@ -665,7 +690,7 @@ export class HistoryStore {
     const before = isoOf(olderThan, 'older_than');
     return this.guarded(() => {
       const doomed = this.db.transaction(() => {
-        const rows = this.sql("SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN ('pending', 'running')").all(before) as Array<{
+        const rows = this.sql(`SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN (${ACTIVE_SQL})`).all(before) as Array<{
           rowid: number;
           log_path: string;
         }>;
@@ -689,21 +714,29 @@ export class HistoryStore {
     });
   }
 
-  /** Mark what a dead engine left pending or running as `interrupted`; returns those records. */
+  /**
+   * Mark what a dead engine left pending or running as `interrupted` (error code `interrupted`);
+   * returns those records. Records of engines still alive are left as they are.
+   */
   markInterrupted(isAlive: (pid: number) => boolean, now = new Date()): ExecutionRecord[] {
     return this.guarded(() =>
       this.db.transaction(() => {
-        const open = (this.sql("SELECT * FROM executions WHERE status IN ('pending', 'running')").all() as Row[]).map(fromRow);
+        const open = (this.sql(`SELECT * FROM executions WHERE status IN (${ACTIVE_SQL})`).all() as Row[]).map(fromRow);
         const updated = open
           .filter((r) => r.engine_pid === null || !isAlive(r.engine_pid))
           .map((r) => ({
             ...r,
-            status: 'interrupted',
+            status: 'interrupted' as const,
             completed_at: now.toISOString(),
-            error: `Interrupted: the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
+            ...resultError('interrupted', {
+              detail: `the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
+            }),
           }));
-        const mark = this.sql("UPDATE executions SET status = 'interrupted', completed_at = ?, error = ? WHERE id = ? AND status IN ('pending', 'running')");
-        for (const record of updated) mark.run(record.completed_at, record.error, record.id);
+        const mark = this.sql(
+          `UPDATE executions SET status = 'interrupted', completed_at = ?, error = ?, error_code = ?
+           WHERE id = ? AND status IN (${ACTIVE_SQL})`,
+        );
+        for (const record of updated) mark.run(record.completed_at, record.error, record.error_code, record.id);
         return updated;
       }).immediate(),
     );
@@ -758,7 +791,7 @@ export class HistoryStore {
 
   /** Approvals, newest first; `state` narrows them. */
   approvals(state?: ApprovalState | null, limit = DEFAULT_LIMIT): QueuedApproval[] {
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
     return this.guarded(() => {
       const rows = (
         state
@@ -784,9 +817,15 @@ export class HistoryStore {
     };
     if (filter.status && !STATUSES.has(filter.status)) throw ValidationError.of('InvalidField', 'filter.status', `unknown status "${filter.status}"`);
     if (filter.risk_level && !RISKS.has(filter.risk_level)) throw ValidationError.of('InvalidField', 'filter.risk_level', `unknown risk level "${filter.risk_level}"`);
-    if (filter.kind && filter.kind !== 'command' && filter.kind !== 'plan') throw ValidationError.of('InvalidField', 'filter.kind', `must be command or plan`);
+    if (filter.error_code && !ERROR_CODES.has(filter.error_code)) {
+      throw ValidationError.of('InvalidField', 'filter.error_code', `unknown error code "${filter.error_code}"`);
+    }
+    if (filter.kind && !KINDS.has(filter.kind)) {
+      throw ValidationError.of('InvalidField', 'filter.kind', `must be one of ${[...KINDS].join(', ')}`);
+    }
     if (filter.status) add('status = @status', 'status', filter.status);
     if (filter.risk_level) add('risk_level = @risk_level', 'risk_level', filter.risk_level);
+    if (filter.error_code) add('error_code = @error_code', 'error_code', filter.error_code);
     if (filter.conversation_id) add('conversation_id = @conversation_id', 'conversation_id', filter.conversation_id);
     if (filter.kind) add('kind = @kind', 'kind', filter.kind);
     if (filter.plan_id) add('plan_id = @plan_id', 'plan_id', filter.plan_id);

@@ -1,51 +1,71 @@
 /**
  * What submitters and workers say to each other through Redis, besides BullMQ's own job
- * records: a job per command, a reply stream per submitter (events in order, then the
- * result), and a cancel channel every worker listens to.
+ * records: a job per attempt, a reply stream per submitter (the attempt's start, its output
+ * in order, then its outcome), and a cancel channel every worker listens to.
  */
-import type { ExecutionEvent, ExecutionRequest, ExecutionResult } from '../wire/types.js';
+import type { AttemptOutcome } from '../executor/contract.js';
+import type { ExecutionRequest } from '../wire/types.js';
 
 /**
- * A job's id: one per submission, so the same execution id submitted again (after a restart,
- * or by two engines) is a new job, and a cancel marker or a failure of one never hits another.
- * BullMQ ids may not contain ':'.
+ * A job's id: one per attempt and submitter, so the same execution id submitted again (after
+ * a restart, or by two engines) or retried is a new job, and a cancel marker or a failure of
+ * one never hits another. BullMQ ids may not contain ':'.
  */
-export function jobIdOf(clientId: string, executionId: string): string {
-  return `${executionId}_${clientId}`;
+export function jobIdOf(executionId: string, clientId: string, attempt: number): string {
+  return `${executionId}_${clientId}_${attempt}`;
 }
 
-/** The data of one BullMQ job: a command to run and where to report. */
+/** The data of one BullMQ job: one attempt of a command, and where to report. */
 export interface CommandJob {
   request: ExecutionRequest;
+  /** 1 for the first attempt, 2 for the first retry, ... (the submitting engine retries, never the worker). */
+  attempt: number;
   /** The submitter's reply stream (a Redis stream key). */
   reply_to: string;
   plan_id: string | null;
 }
 
+/** The worker process that ran an attempt. */
 export interface WorkerInfo {
   worker_id: string;
   host: string;
   pid: number;
-  /** The command's log on the worker's machine. */
-  log_path: string;
 }
+
+/** An attempt's outcome as it travels: the dates as ISO strings. */
+export type WireOutcome = Omit<AttemptOutcome, 'startedAt' | 'endedAt'> & { startedAt: string; endedAt: string };
 
 /** One entry of a reply stream holds a batch of these, in order. */
 export type ReplyMessage = (
-  | { t: 'events'; id: string; events: ExecutionEvent[] }
-  | { t: 'result'; id: string; result: ExecutionResult; worker: WorkerInfo }
+  | { t: 'spawned'; pid: number; what: string; worker: WorkerInfo }
+  /** Complete lines (already redacted on the worker), without their newlines. */
+  | { t: 'output'; stream: 'stdout' | 'stderr'; lines: string[]; timestamp: string }
+  | { t: 'outcome'; outcome: WireOutcome; worker: WorkerInfo }
 ) & {
+  /** The job the message is about (a submitter has many in flight). */
+  job: string;
   /**
-   * One attempt on one worker, its messages numbered: a batch written twice (ioredis resends
-   * a MULTI after a reconnect) is recognised and dropped by the submitter.
+   * One run of the job on one worker (a job handed to a second worker is a second run), its
+   * messages numbered: a batch written twice (ioredis resends a MULTI after a reconnect) is
+   * recognised and dropped by the submitter.
    */
   run: string;
   seq: number;
 };
 
+export function toWire(outcome: AttemptOutcome): WireOutcome {
+  return { ...outcome, startedAt: outcome.startedAt.toISOString(), endedAt: outcome.endedAt.toISOString() };
+}
+
+export function fromWire(outcome: WireOutcome): AttemptOutcome {
+  return { ...outcome, startedAt: new Date(outcome.startedAt), endedAt: new Date(outcome.endedAt) };
+}
+
 export const JOB_NAME = 'command';
 /** Reply streams of submitters that went away expire after this long without writes. */
 export const REPLY_TTL_SECONDS = 24 * 60 * 60;
+/** A cancel marker outlives any job it could concern. */
+export const CANCEL_MARKER_TTL_SECONDS = 24 * 60 * 60;
 
 export const keys = {
   replies: (queue: string, clientId: string) => `cee:${queue}:replies:${clientId}`,

@@ -1,22 +1,30 @@
 /**
- * `cloudops-exec worker`: takes command jobs from the queue and runs each through a local
- * engine (spawn, stream, timeout, process-tree kill, log, history: the same code as local
- * mode), streaming its events back to the submitter in order, then its result. A cancel
- * announced on the cancel channel stops the command here. Closing drains: the jobs in hand
- * finish (or, forced, are cancelled) and report before the worker lets go of the queue.
+ * `cloudops-exec worker`: takes attempts from the queue and runs each with the local executor
+ * (the same spawn, stream, timeout and process-tree kill as local mode), streaming back to
+ * the submitter its start, its output (redacted here, so secrets never sit in Redis) and its
+ * outcome. The submitting engine keeps the execution's one history record and one log; a
+ * worker keeps neither. A cancel announced on the cancel channel stops the command here.
+ * Closing drains: the jobs in hand finish (or, forced, are cancelled) and report before the
+ * worker lets go of the queue.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import { join } from 'node:path';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ExecutionConfigInput } from '../config.js';
-import { ExecutionEngine } from '../engine/engine.js';
-import { resultWithoutOutput } from '../engine/run-command.js';
+import { type ExecutionConfig, type ExecutionConfigInput, logDirOf, resolveConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
-import type { ExecutionEvent } from '../wire/types.js';
-import { JOB_NAME, keys, REPLY_TTL_SECONDS, type CommandJob, type ReplyMessage, type WorkerInfo } from './protocol.js';
-import { RedisConfigSchema, type RedisConfigInput } from '../redis-config.js';
+import type { AttemptEnd, AttemptOutcome, AttemptSpec } from '../executor/contract.js';
+import { LocalExecutor } from '../executor/local.js';
+import { lineRedactor, redactorFor, secretBytes, secretsOf } from '../policy/redaction.js';
+import { type RedisConfig, type RedisConfigInput, RedisConfigSchema } from '../redis-config.js';
+import { validateRequest } from '../validation/request.js';
+import { parseRequest } from '../wire/parse.js';
+import type { ExecutionRequest } from '../wire/types.js';
 import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
+import { ProcessLedger } from './leftovers.js';
+import { type CommandJob, JOB_NAME, keys, type ReplyMessage, toWire, type WorkerInfo } from './protocol.js';
+import { ReplyWriter } from './reply-writer.js';
 
 export interface WorkerOptions {
   redis: RedisConfigInput;
@@ -29,53 +37,33 @@ export interface WorkerOptions {
   on_worker_lost?: 'fail' | 'retry';
   /** How long a job's lock lasts without renewal before it counts as stalled (default 30 s). */
   lock_duration_ms?: number;
-  /** The local engine's config (log_dir, timeouts, kill grace, ...); `redis` is ignored. */
+  /**
+   * How commands run here: timeouts, kill grace, containment, redaction, AWS settings, and
+   * `log_dir`, where the worker notes the processes it runs (to end them after a crash).
+   * `redis` is ignored.
+   */
   engine?: ExecutionConfigInput;
 }
 
+/** Output waiting to be written to Redis beyond this many bytes pauses the command's output (backpressure). */
+const REPLY_BUFFER_BYTES = 256 * 1024;
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Reply = DistributiveOmit<ReplyMessage, 'job' | 'run' | 'seq'>;
 
-/** Batches reply messages to one stream and writes them in order (one XADD per batch). */
-class ReplyWriter {
-  private buffer: ReplyMessage[] = [];
-  private flushing: Promise<void> = Promise.resolve();
-  private scheduled = false;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly key: string,
-  ) {}
-
-  push(message: ReplyMessage): void {
-    const last = this.buffer.at(-1);
-    if (message.t === 'events' && last?.t === 'events' && last.id === message.id) last.events.push(...message.events);
-    else this.buffer.push(message);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
-  }
-
-  /** Resolves once everything pushed so far is in Redis. */
-  flush(): Promise<void> {
-    this.scheduled = false;
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(async () => {
-      try {
-        await this.redis.multi().xadd(this.key, '*', 'm', JSON.stringify(batch)).expire(this.key, REPLY_TTL_SECONDS).exec();
-      } catch (err) {
-        process.emitWarning(`cloudops-exec worker: could not send ${batch.length} replies to ${this.key}: ${(err as Error).message}`);
-      }
-    });
-    return this.flushing;
-  }
+interface ResolvedOptions {
+  redis: RedisConfig;
+  concurrency: number;
+  on_worker_lost: 'fail' | 'retry';
+  lock_duration_ms: number;
+  config: ExecutionConfig;
 }
 
 export class QueueWorker {
   readonly id = randomUUID();
-  readonly engine: ExecutionEngine;
+  private readonly executor: LocalExecutor;
+  private readonly info: WorkerInfo = { worker_id: this.id, host: hostname(), pid: process.pid };
+  private readonly ledger: ProcessLedger;
   private readonly worker: Worker;
   private readonly writerConnection: Redis;
   private readonly subscriber: Redis;
@@ -84,16 +72,16 @@ export class QueueWorker {
   private readonly copies: Redis[] = [];
   /** Reply writers by submitter stream, with the jobs using each: dropped when the last is done. */
   private readonly writers = new Map<string, { writer: ReplyWriter; jobs: number }>();
-  /** Job id -> the local execution's cancel switch. */
+  /** Job id -> the running attempt's cancel switch. */
   private readonly active = new Map<string, AbortController>();
   /** Jobs whose lock this worker lost: BullMQ has failed or requeued them, so they must not report. */
   private readonly abandoned = new Set<string>();
   private closing: Promise<void> | null = null;
 
-  private constructor(private readonly options: Required<Omit<WorkerOptions, 'engine' | 'redis'>> & { redis: ReturnType<typeof RedisConfigSchema.parse>; engine: ExecutionConfigInput }) {
-    const { redis } = options;
-    // The local engine may run as many commands as the worker takes jobs.
-    this.engine = new ExecutionEngine({ event_buffer_limit: 100_000, ...options.engine, max_concurrent_executions: options.concurrency, redis: null });
+  private constructor(private readonly options: ResolvedOptions) {
+    const { redis, config } = options;
+    this.executor = new LocalExecutor(config);
+    this.ledger = new ProcessLedger(join(logDirOf(config), 'worker-processes'), this.id);
     this.writerConnection = redisConnection(redis.url);
     this.subscriber = redisConnection(redis.url);
     this.jobsConnection = trackCopies(redisConnection(redis.url), this.copies);
@@ -120,21 +108,35 @@ export class QueueWorker {
 
   static async start(options: WorkerOptions): Promise<QueueWorker> {
     const redis = RedisConfigSchema.safeParse(options.redis);
-    if (!redis.success) throw ValidationError.of('InvalidField', `redis.${String(redis.error.issues[0]?.path.join('.'))}`, redis.error.issues[0]?.message ?? 'invalid');
+    if (!redis.success) {
+      const issue = redis.error.issues[0];
+      throw ValidationError.of('InvalidField', `redis.${String(issue?.path.join('.'))}`, issue?.message ?? 'invalid');
+    }
     const concurrency = options.concurrency ?? 4;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw ValidationError.of('InvalidField', 'concurrency', 'must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw ValidationError.of('InvalidField', 'concurrency', 'must be a positive integer');
     const lock = options.lock_duration_ms ?? 30_000;
-    if (!Number.isInteger(lock) || lock < 1000) throw ValidationError.of('InvalidField', 'lock_duration_ms', 'must be an integer of at least 1000');
-    if (options.on_worker_lost !== undefined && options.on_worker_lost !== 'fail' && options.on_worker_lost !== 'retry') {
+    if (!Number.isInteger(lock) || lock < 1000)
+      throw ValidationError.of('InvalidField', 'lock_duration_ms', 'must be an integer of at least 1000');
+    if (
+      options.on_worker_lost !== undefined &&
+      options.on_worker_lost !== 'fail' &&
+      options.on_worker_lost !== 'retry'
+    ) {
       throw ValidationError.of('InvalidField', 'on_worker_lost', 'must be fail or retry');
     }
+    const config = resolveConfig({ ...options.engine, redis: null });
     const worker = new QueueWorker({
       redis: redis.data,
       concurrency,
       on_worker_lost: options.on_worker_lost ?? 'fail',
       lock_duration_ms: lock,
-      engine: options.engine ?? {},
+      config,
     });
+    // What a worker that died here left running has nobody to report to or to stop it.
+    const ended = worker.ledger.endLeftovers();
+    if (ended > 0)
+      process.emitWarning(`cloudops-exec worker: ended ${ended} process(es) left running by a worker that died`);
     try {
       await within(worker.listen(), redis.data.connect_timeout_ms, `reaching ${redactUrl(redis.data.url)}`);
     } catch (err) {
@@ -147,8 +149,9 @@ export class QueueWorker {
 
   private abandon(): void {
     void this.worker.close(true).catch(() => {});
-    this.engine.close();
-    for (const connection of [...this.copies, this.jobsConnection, this.subscriber, this.writerConnection]) connection.disconnect();
+    this.ledger.dispose();
+    for (const connection of [...this.copies, this.jobsConnection, this.subscriber, this.writerConnection])
+      connection.disconnect();
   }
 
   private async listen(): Promise<void> {
@@ -177,16 +180,17 @@ export class QueueWorker {
     if (entry && --entry.jobs === 0) this.writers.delete(key);
   }
 
-  private async process(job: Job<CommandJob>, signal?: AbortSignal): Promise<{ status: string }> {
+  private async process(job: Job<CommandJob>, signal?: AbortSignal): Promise<{ end: AttemptEnd }> {
     if (job.name !== JOB_NAME) throw new Error(`unknown job ${job.name}`);
-    const { request, reply_to } = job.data;
-    const id = request.id;
-    const jobId = job.id ?? id;
+    const jobId = job.id;
+    if (jobId === undefined) throw new Error('a job without an id');
+    const { reply_to } = job.data;
     const writer = this.takeWriter(reply_to);
+    // This run of the job: another worker taking the job over (on_worker_lost retry) starts another.
     const run = randomUUID();
     let seq = 0;
-    const send = (message: DistributiveOmit<ReplyMessage, 'run' | 'seq'>): void => {
-      if (!this.abandoned.has(jobId)) writer.push({ ...message, run, seq: ++seq } as ReplyMessage);
+    const send = (message: Reply, bytes = 0): void => {
+      if (!this.abandoned.has(jobId)) writer.push({ ...message, job: jobId, run, seq: ++seq } as ReplyMessage, bytes);
     };
     const abort = new AbortController();
     this.active.set(jobId, abort);
@@ -194,36 +198,71 @@ export class QueueWorker {
     try {
       // Cancelled between being queued and being taken: say so without starting it.
       if (await this.writerConnection.exists(keys.cancelled(this.options.redis.queue, jobId))) abort.abort();
-      // A fresh local id (the same command may come back here, requeued after a lost worker);
-      // the log stays on this machine: a submitter's output_log_path is a path on its own.
-      const local = { ...request, id: randomUUID(), rollback: [], output_log_path: null };
-      let localId: string;
-      try {
-        localId = await this.engine.execute(local, { signal: abort.signal });
-      } catch (err) {
-        const result = resultWithoutOutput({ id, status: 'failed', error: (err as Error).message, startedAt: null, logPath: '', attempts: 0 });
-        send({ t: 'result', id, result, worker: this.info('') });
-        await writer.flush();
-        return { status: result.status };
-      }
-      const events = this.engine.events(localId);
-      const forwarding = (async () => {
-        for await (const event of events) send({ t: 'events', id, events: [{ ...event, execution_id: id } as ExecutionEvent] });
-      })();
-      const result = await this.engine.wait(localId);
-      await forwarding;
-      send({ t: 'result', id, result: { ...result, id }, worker: this.info(result.log_path) });
+      const outcome = await this.attempt(job.data, abort.signal, run, send, writer);
+      send({ t: 'outcome', outcome: toWire(outcome), worker: this.info });
       await writer.flush();
-      return { status: result.status };
+      return { end: outcome.end };
     } finally {
+      this.ledger.remove(run);
       this.active.delete(jobId);
       this.abandoned.delete(jobId);
       this.releaseWriter(reply_to);
     }
   }
 
-  private info(logPath: string): WorkerInfo {
-    return { worker_id: this.id, host: hostname(), pid: process.pid, log_path: logPath };
+  /** Checks the request on this machine and runs it; never rejects. */
+  private async attempt(
+    job: CommandJob,
+    signal: AbortSignal,
+    run: string,
+    send: (message: Reply, bytes?: number) => void,
+    writer: ReplyWriter,
+  ): Promise<AttemptOutcome> {
+    const { config } = this.options;
+    const receivedAt = new Date();
+    const notRun = (end: AttemptEnd, detail: string | null): AttemptOutcome => {
+      return { end, exitCode: null, signal: null, detail, ran: false, startedAt: receivedAt, endedAt: new Date() };
+    };
+    let request: ExecutionRequest;
+    try {
+      // The log and the rollback steps are the submitter's: only the command is checked and run here,
+      // its working directory, script and interpreter on this machine.
+      request = parseRequest({ ...job.request, output_log_path: null, rollback: [] });
+      await validateRequest(request, config);
+    } catch (err) {
+      return notRun('spawn_failed', (err as Error).message);
+    }
+    if (signal.aborted) return notRun('cancelled', null);
+    const secrets = secretsOf(request, config);
+    const redact = redactorFor(secrets);
+    const redactLines = lineRedactor(secrets);
+    const spec: AttemptSpec = {
+      executionId: request.id,
+      planId: job.plan_id,
+      request,
+      attempt: job.attempt,
+      timeoutMs: request.timeout_ms ?? config.default_timeout_ms,
+      signal,
+      keepTogether: secretBytes(secrets),
+    };
+    const outcome = await this.executor.run(spec, {
+      spawned: (pid, what) => {
+        this.ledger.add(run, pid);
+        send({ t: 'spawned', pid, what: redact(what), worker: this.info });
+      },
+      output: (chunk) => {
+        const lines = redactLines ? redactLines(chunk.lines) : chunk.lines;
+        if (lines.count === 0) return; // a line still arriving: it comes whole with a later chunk
+        send({ t: 'output', stream: chunk.stream, lines: lines.texts(), timestamp: chunk.timestamp }, lines.lineBytes);
+        // Redis slower than the command: pause its output rather than hold it all here.
+        return writer.bufferedBytes > REPLY_BUFFER_BYTES ? writer.flush() : undefined;
+      },
+      // The local executor says nothing more; the submitter notes which worker ran the attempt.
+      note: () => {},
+      restarted: () => {},
+    });
+    // A spawn error names the program, which may carry a secret.
+    return outcome.detail === null ? outcome : { ...outcome, detail: redact(outcome.detail) };
   }
 
   /**
@@ -233,10 +272,10 @@ export class QueueWorker {
   close(options: { force?: boolean } = {}): Promise<void> {
     if (options.force) for (const abort of this.active.values()) abort.abort();
     return (this.closing ??= (async () => {
+      // Waits for the jobs in hand: each reports before its processor returns.
       await this.worker.close();
-      await this.engine.shutdown({ mode: 'drain' });
       await Promise.all([...this.writers.values()].map((entry) => entry.writer.flush()));
-      this.engine.close();
+      this.ledger.dispose();
       await this.subscriber.quit().catch(() => this.subscriber.disconnect());
       await this.writerConnection.quit().catch(() => this.writerConnection.disconnect());
       // BullMQ leaves a connection it was given open, and copies it made of it: ours to close.

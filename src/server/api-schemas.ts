@@ -1,25 +1,31 @@
 /**
- * Shapes the HTTP API adds around the seed's wire objects: listings, details, the answer to
- * a submission, approvals, errors. Wire objects themselves (requests, plans, results,
- * events) are the seed's schemas, unchanged.
+ * Shapes the HTTP API adds around the wire objects: listings, details, the answer to a
+ * submission, approvals, errors, the vocabulary. Wire objects themselves (requests, plans,
+ * results, events) are the wire schemas, unchanged; every list of words is the vocabulary's.
  */
 import { z } from 'zod';
 import { ApprovalDecisionSchema } from '../policy/approval.js';
-import { RISK_LEVELS } from '../policy/risk.js';
-import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema, RiskLevelSchema } from '../wire/schema.js';
+import {
+  ApprovalStateSchema,
+  ExecutionKindSchema,
+  ExecutionStatusSchema,
+  ResultErrorCodeSchema,
+  RiskLevelSchema,
+} from '../vocabulary.js';
+import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema } from '../wire/schema.js';
 import { queryBool, queryInt } from './route-spec.js';
 
 const Id = z.string().min(1).max(200);
-const Risk = z.enum(RISK_LEVELS);
-const STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timeout', 'skipped', 'rolled_back', 'interrupted'] as const;
 
 export const IdParams = z.object({ id: Id });
 
 export const ListQuery = z.object({
-  status: z.enum(STATUSES).optional(),
-  risk_level: Risk.optional(),
+  status: ExecutionStatusSchema.optional(),
+  risk_level: RiskLevelSchema.optional(),
+  /** Why it did not succeed (results that are not a success carry one). */
+  error_code: ResultErrorCodeSchema.optional(),
   conversation_id: z.string().min(1).optional(),
-  kind: z.enum(['command', 'plan']).optional(),
+  kind: ExecutionKindSchema.optional(),
   /** Only plans and stand-alone commands (not the commands inside plans). */
   top_level: queryBool.optional(),
   /** Submitted at or after: a date (2026-11-17) or an RFC 3339 time. */
@@ -45,7 +51,7 @@ export const ResultQuery = z.object({
 });
 
 export const ApprovalListQuery = z.object({
-  state: z.enum(['pending', 'approved', 'rejected']).optional(),
+  state: ApprovalStateSchema.optional(),
 });
 
 export const DecisionBody = z.object({
@@ -61,10 +67,10 @@ export const PlanOrRequest = z.union([ExecutionPlanSchema, ExecutionRequestSchem
 
 export const ExecutionView = z.object({
   id: Id,
-  kind: z.enum(['command', 'plan']),
+  kind: ExecutionKindSchema,
   plan_id: Id.nullable(),
-  status: z.string(),
-  risk_level: Risk.nullable(),
+  status: ExecutionStatusSchema,
+  risk_level: RiskLevelSchema.nullable(),
   command: z.string(),
   description: z.string().nullable(),
   submitted_at: z.string(),
@@ -73,6 +79,8 @@ export const ExecutionView = z.object({
   duration_ms: z.number().nullable(),
   exit_code: z.number().nullable(),
   error: z.string().nullable(),
+  /** Why it is not a success, as a code to branch on; null exactly when `error` is. */
+  error_code: ResultErrorCodeSchema.nullable(),
   conversation_id: z.string().nullable(),
   source: z.string().nullable(),
   tags: z.record(z.string(), z.string()),
@@ -103,9 +111,12 @@ export const Accepted = z.object({
   approval_id: Id.nullable(),
 });
 
+/** The answer to a cancel: the work is being stopped (its result says how it ended). */
+export const Cancelling = z.object({ id: Id, status: z.literal('cancelling') });
+
 export const ApprovalEntry = z.object({
   id: Id,
-  state: z.enum(['pending', 'approved', 'rejected']),
+  state: ApprovalStateSchema,
   request: z.unknown(),
   plan: ExecutionPlanSchema,
   decision: z.unknown().nullable(),
@@ -122,4 +133,17 @@ export const ErrorSchema = z.object({
     reason: z.string().optional(),
     issues: z.array(z.object({ code: z.string(), field: z.string(), reason: z.string() })).optional(),
   }),
+});
+
+/** The project's words, for clients (the dashboard) that must not spell them out themselves. */
+export const Vocabulary = z.object({
+  statuses: z.array(ExecutionStatusSchema),
+  /** Statuses of work that has not ended yet (it can be cancelled). */
+  active_statuses: z.array(ExecutionStatusSchema),
+  /** Least to most: what the approval policy decides on. */
+  risk_levels: z.array(RiskLevelSchema),
+  approval_states: z.array(ApprovalStateSchema),
+  /** Why a result is not a success (`error_code`). */
+  result_error_codes: z.array(ResultErrorCodeSchema),
+  kinds: z.array(ExecutionKindSchema),
 });

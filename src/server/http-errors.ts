@@ -1,32 +1,21 @@
 /**
  * Every failure leaves the server as one JSON shape, `{ error: { code, message, ... } }`,
- * with validation problems naming the field, and a status a client can branch on.
+ * with validation problems naming the field, and a status a client can branch on. The
+ * engine's errors answer with the status the error catalogue (errors.ts `ERRORS`) gives.
  */
-import { ExecutionError, ValidationError, type ExecutionErrorCode } from '../errors.js';
+import { ERRORS, ExecutionError, ValidationError } from '../errors.js';
 
 export interface ErrorBody {
   error: {
     code: string;
     message: string;
-    /** Validation only: the seed's variant, the first bad field and why, and every problem found. */
+    /** Validation only: the kind of problem (`InvalidField`, ...), the first bad field and why, every problem found. */
     kind?: string;
     field?: string;
     reason?: string;
     issues?: ValidationError['issues'];
   };
 }
-
-const STATUS_OF: Partial<Record<ExecutionErrorCode, number>> = {
-  Validation: 400,
-  NotFound: 404,
-  NotCompleted: 409,
-  NotRunning: 409,
-  DuplicateId: 409,
-  ApprovalRequired: 409,
-  ApprovalRejected: 409,
-  ShuttingDown: 503,
-  ExecutorNotAvailable: 422,
-};
 
 /** Fastify's own request errors: body too large, bad JSON, wrong content type. */
 const FASTIFY_CODES: Record<string, { status: number; code: string; field?: string }> = {
@@ -50,11 +39,14 @@ export class HttpError extends Error {
 export function httpErrorOf(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof ValidationError) {
     return {
-      status: 400,
+      status: ERRORS.Validation.status,
       body: { error: { code: 'Validation', message: err.message, kind: err.kind, field: err.field, reason: err.reason, issues: err.issues } },
     };
   }
-  if (err instanceof ExecutionError) return { status: STATUS_OF[err.code] ?? 500, body: { error: { code: err.code, message: err.message } } };
+  if (err instanceof ExecutionError) {
+    // `?? 500`: a code outside the catalogue (built by JavaScript that skipped the types) is the server's fault.
+    return { status: ERRORS[err.code]?.status ?? 500, body: { error: { code: err.code, message: err.message } } };
+  }
   if (err instanceof HttpError) return { status: err.statusCode, body: { error: { code: err.code, message: err.message } } };
   const fastifyCode = (err as { code?: string } | null)?.code;
   const known = fastifyCode ? FASTIFY_CODES[fastifyCode] : undefined;

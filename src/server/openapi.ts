@@ -60,7 +60,9 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
       title: 'cloudops-execution-engine',
       version,
       description:
-        'Run system and AWS commands in the background: plans, live output, cancellation, approvals, history. Objects use the seed wire format (snake_case, `type` / `event_type` tags).',
+        'Run system and AWS commands in the background: plans, live output, cancellation, approvals, history. ' +
+        'Objects use the wire format of the engine (snake_case fields, `type` / `event_type` tags); ' +
+        '`GET /api/vocabulary` lists the statuses, risk levels and error codes.',
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }],

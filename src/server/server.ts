@@ -21,6 +21,7 @@ import { openApiDocument } from './openapi.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { eventRoutes, registerEventSocket, WS_OPTIONS } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
+import { vocabularyRoutes } from './routes/vocabulary.js';
 import { route, registerRoutes, type RouteSpec } from './route-spec.js';
 
 export interface ServerOptions {
@@ -121,7 +122,7 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
   await app.register(websocket, { options: WS_OPTIONS });
   registerAuth(app, token.token);
 
-  const specs: RouteSpec[] = [...executionRoutes(ctx), ...approvalRoutes(ctx), ...eventRoutes(ctx)];
+  const specs: RouteSpec[] = [...executionRoutes(ctx), ...approvalRoutes(ctx), ...eventRoutes(ctx), ...vocabularyRoutes()];
   specs.push(
     route({
       method: 'GET',

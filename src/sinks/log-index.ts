@@ -14,8 +14,11 @@ export interface LogInfo {
   kind: 'command' | 'plan';
   plan_id: string | null;
   command: string;
-  /** From the footer; `running` while the writing engine lives; `interrupted` if it died first. */
-  status: ExecutionStatus | 'running' | 'interrupted';
+  /**
+   * The footer's status once the log is finished. Without a footer: `running` while the engine
+   * that writes it (its `engine_pid`) is alive, `interrupted` once it is not.
+   */
+  status: ExecutionStatus;
   exit_code: number | null;
   started_at: string | null;
   completed_at: string | null;

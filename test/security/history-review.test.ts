@@ -150,7 +150,7 @@ function record(n: number, output: string): ExecutionRecord {
   return {
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     kind: 'command', plan_id: null, conversation_id: null, source: 'test', status: 'completed', risk_level: 'read_only',
-    command: `yes ${n}`, description: null, request: null, plan: null, approval: null, exit_code: 0, error: null,
+    command: `yes ${n}`, description: null, request: null, plan: null, approval: null, exit_code: 0, error: null, error_code: null,
     submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), started_at: null, completed_at: null, duration_ms: 1,
     log_path: `/nonexistent/${n}.log`, tags: {}, output, engine_pid: 1, engine_id: 'e', process_group: null, process_start: null,
   };

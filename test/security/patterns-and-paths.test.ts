@@ -16,7 +16,7 @@ import { describe, expect, test } from 'vitest';
 import { ExecutionEngine, ValidationError } from '../../src/index.js';
 import { retryableMatch, RetryConfigSchema } from '../../src/policy/retry.js';
 import { re2FirstMatch, Re2JobFailed } from '../../src/policy/retry-matcher.js';
-import { parseRetryPattern, type RegexPattern } from '../../src/policy/retry-pattern.js';
+import { parseRetryPattern, type RegexPattern } from '../../src/wire/retry-pattern.js';
 import { readShebang } from '../../src/command/script.js';
 import { makeEngine, tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';

@@ -63,8 +63,14 @@ export async function startPrivateRedis(): Promise<RedisServer & { child: ChildP
 const BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/cli/main.js');
 
 /** A `cloudops-exec worker` process; its stderr is collected for diagnostics. */
-export async function startWorkerProcess(url: string, queue: string, logDir: string, ...args: string[]) {
-  const child = spawn(process.execPath, [BIN, '--log-dir', logDir, 'worker', '--redis', url, '--queue', queue, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function startWorkerProcess(url: string, queue: string, logDir: string, ...args: string[]) {
+  return startWorkerProcessWithEnv({}, url, queue, logDir, ...args);
+}
+
+/** A worker process with `env` added to its environment (the commands it runs inherit it). */
+export async function startWorkerProcessWithEnv(env: Record<string, string>, url: string, queue: string, logDir: string, ...args: string[]) {
+  const argv = [BIN, '--log-dir', logDir, 'worker', '--redis', url, '--queue', queue, ...args];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -1,9 +1,19 @@
 /** `history` and `search`: the embedded history store, filtered or full-text searched. */
 import { existsSync } from 'node:fs';
 import { historyPathOf } from '../../config.js';
-import { HistoryStore, type ExecutionFilter, type ExecutionRecord } from '../../history/store.js';
-import { RISK_LEVELS, type RiskLevel } from '../../policy/risk.js';
+import { HistoryStore, MAX_LIST_LIMIT, MAX_SEARCH_LIMIT, type ExecutionFilter, type ExecutionRecord } from '../../history/store.js';
+import {
+  EXECUTION_STATUSES,
+  ExecutionKindSchema,
+  RESULT_ERROR_CODES,
+  RISK_LEVELS,
+  type ExecutionKind,
+  type ExecutionStatus,
+  type ResultErrorCode,
+  type RiskLevel,
+} from '../../vocabulary.js';
 import { CliExit, EXIT } from '../exit.js';
+import { optionalIntOption } from '../int-option.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
@@ -12,6 +22,7 @@ import { printable } from '../../sinks/control-chars.js';
 export interface HistoryOptions extends EngineOptions {
   status?: string;
   risk?: string;
+  errorCode?: string;
   conversation?: string;
   kind?: string;
   from?: string;
@@ -28,31 +39,33 @@ function openStore(options: EngineOptions): HistoryStore {
   return HistoryStore.open(path);
 }
 
-function count(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);
-  return Number(value);
+/** `value` of `option` when it is one of `words` (the vocabulary's), else bad input naming them. */
+function oneOf<W extends string>(option: string, value: string | undefined, words: readonly W[]): W | null {
+  if (value === undefined) return null;
+  if (!(words as readonly string[]).includes(value)) {
+    throw new CliExit(EXIT.BAD_INPUT, `${option} must be one of ${words.join(', ')} (got "${value}")`);
+  }
+  return value as W;
 }
 
 function filterOf(options: HistoryOptions): ExecutionFilter {
-  if (options.risk !== undefined && !(RISK_LEVELS as readonly string[]).includes(options.risk)) {
-    throw new CliExit(EXIT.BAD_INPUT, `--risk must be one of ${RISK_LEVELS.join(', ')} (got "${options.risk}")`);
-  }
-  if (options.kind !== undefined && options.kind !== 'command' && options.kind !== 'plan') {
-    throw new CliExit(EXIT.BAD_INPUT, `--kind must be command or plan (got "${options.kind}")`);
-  }
+  const status = oneOf<ExecutionStatus>('--status', options.status, EXECUTION_STATUSES);
+  const risk = oneOf<RiskLevel>('--risk', options.risk, RISK_LEVELS);
+  const errorCode = oneOf<ResultErrorCode>('--error-code', options.errorCode, RESULT_ERROR_CODES);
+  const kind = oneOf<ExecutionKind>('--kind', options.kind, ExecutionKindSchema.options);
   for (const [flag, value] of [['--from', options.from], ['--to', options.to]] as const) {
     if (value !== undefined && Number.isNaN(Date.parse(value))) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a date or RFC 3339 time (got "${value}")`);
   }
   return {
-    status: options.status ?? null,
-    risk_level: (options.risk as RiskLevel | undefined) ?? null,
+    status,
+    risk_level: risk,
+    error_code: errorCode,
     conversation_id: options.conversation ?? null,
-    kind: (options.kind as 'command' | 'plan' | undefined) ?? null,
+    kind,
     from_date: options.from ? new Date(options.from) : null,
     to_date: options.to ? new Date(options.to) : null,
-    limit: count(options.limit, '--limit', 20),
-    offset: count(options.offset, '--offset', 0),
+    limit: optionalIntOption('--limit', options.limit, { max: MAX_LIST_LIMIT }, 20),
+    offset: optionalIntOption('--offset', options.offset, {}, 0),
   };
 }
 
@@ -92,7 +105,8 @@ export function historyCommand(options: HistoryOptions): number {
 export function searchCommand(query: string, options: HistoryOptions): number {
   const store = openStore(options);
   try {
-    return print(store.search(query, { limit: count(options.limit, '--limit', 20) }), options, `nothing matches "${printable(query)}"`);
+    const limit = optionalIntOption('--limit', options.limit, { max: MAX_SEARCH_LIMIT }, 20);
+    return print(store.search(query, { limit }), options, `nothing matches "${printable(query)}"`);
   } finally {
     store.close();
   }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logDirOf, logPathOf } from '../../config.js';
 import { listLogs, readLogInfo, type LogInfo } from '../../sinks/log-index.js';
 import { CliExit, EXIT } from '../exit.js';
+import { optionalIntOption } from '../int-option.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
@@ -52,8 +53,7 @@ export async function logsCommand(id: string, options: EngineOptions & { follow?
 
 export async function listCommand(options: EngineOptions & { json?: boolean; limit?: string; color?: boolean }): Promise<number> {
   const dir = logDirOf(engineConfig(options));
-  const limit = options.limit === undefined ? 20 : Number(options.limit);
-  if (!Number.isInteger(limit) || limit < 0) throw new CliExit(EXIT.BAD_INPUT, `--limit must be a non-negative integer (got "${options.limit}")`);
+  const limit = optionalIntOption('--limit', options.limit, {}, 20);
   const infos = (await listLogs(dir)).slice(0, limit || undefined);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(infos)}\n`);

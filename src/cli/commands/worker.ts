@@ -1,18 +1,13 @@
 /** `worker`: run queued commands from Redis until Ctrl-C (first: drain, second: cancel, third: leave). */
 import { ValidationError } from '../../errors.js';
 import { CliExit, EXIT } from '../exit.js';
+import { optionalIntOption } from '../int-option.js';
 import { engineConfig, type EngineOptions } from '../options.js';
 
 export interface WorkerCliOptions extends EngineOptions {
   concurrency?: string;
   onWorkerLost?: string;
   lockDuration?: string;
-}
-
-function int(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a non-negative integer (got "${value}")`);
-  return Number(value);
 }
 
 export async function workerCommand(options: WorkerCliOptions): Promise<number> {
@@ -26,9 +21,9 @@ export async function workerCommand(options: WorkerCliOptions): Promise<number> 
   try {
     worker = await QueueWorker.start({
       redis: { url, queue: options.queue ?? 'cloudops-exec' },
-      concurrency: int(options.concurrency, '--concurrency'),
+      concurrency: optionalIntOption('--concurrency', options.concurrency, { min: 1 }),
       on_worker_lost: options.onWorkerLost as 'fail' | 'retry' | undefined,
-      lock_duration_ms: int(options.lockDuration, '--lock-duration'),
+      lock_duration_ms: optionalIntOption('--lock-duration', options.lockDuration, { min: 1000 }),
       engine,
     });
   } catch (err) {

@@ -1,4 +1,4 @@
-/** `--json`: the event stream as NDJSON, in the seed's wire format, then one `plan_result` line. */
+/** `--json`: events as NDJSON in the wire format (`cloudops-exec schema event`), then one `plan_result` line. */
 import type { ExecutionEvent, PlanExecutionResult } from '../../wire/types.js';
 import type { RunView } from './view.js';
 

@@ -63,7 +63,9 @@ export class TtyView implements RunView {
         row.durationMs = event.result.duration_ms;
         break;
       case 'failed':
-        row.status = /timeout/i.test(event.error) ? 'timeout' : 'failed';
+        // The event says only that it failed (its message says how); the result at `finish` gives
+        // the exact status (timeout, ...). Nothing is read from the message's words.
+        row.status = 'failed';
         row.tail = event.error;
         break;
       case 'cancelled':

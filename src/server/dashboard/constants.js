@@ -1,10 +1,41 @@
-// Status and risk vocabulary shared by the badges and the pages.
+// The server's words (statuses, risk levels, approval states, error codes, kinds), loaded once
+// from GET /api/vocabulary before the first page renders (app.js), and the page's own words.
 
-export const STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timeout', 'skipped', 'rolled_back', 'interrupted'];
-export const RISKS = ['read_only', 'modify', 'destructive'];
-export const ACTIVE = new Set(['pending', 'running']);
+/**
+ * The server's vocabulary, never spelled out here: a status or risk level added on the server
+ * reaches the filters and badges without a change to the dashboard. Filled by `useVocabulary`.
+ */
+export const vocabulary = {
+  statuses: [],
+  /** Statuses of work that has not ended yet (it can be cancelled, its page keeps updating). */
+  active: new Set(),
+  riskLevels: [],
+  approvalStates: [],
+  resultErrorCodes: [],
+  kinds: [],
+};
+
+/** Take the answer of GET /api/vocabulary. */
+export function useVocabulary(answer) {
+  vocabulary.statuses = [...answer.statuses];
+  vocabulary.active = new Set(answer.active_statuses);
+  vocabulary.riskLevels = [...answer.risk_levels];
+  vocabulary.approvalStates = [...answer.approval_states];
+  vocabulary.resultErrorCodes = [...answer.result_error_codes];
+  vocabulary.kinds = [...answer.kinds];
+}
+
 /** Events after which an execution's status (or a plan's) may have changed. */
-export const STATUS_EVENTS = new Set(['started', 'completed', 'failed', 'cancelled', 'progress', 'retrying', 'rollback_started', 'rollback_completed']);
+export const STATUS_EVENTS = new Set([
+  'started',
+  'completed',
+  'failed',
+  'cancelled',
+  'progress',
+  'retrying',
+  'rollback_started',
+  'rollback_completed',
+]);
 
 export const RISK_HELP = {
   read_only: 'Only reads: nothing is changed.',

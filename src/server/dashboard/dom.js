@@ -1,6 +1,6 @@
 // Element helpers (h / s / fill), formatting of times and durations, status and risk badges.
 
-import { RISK_HELP, RISKS, STATUSES } from './constants.js';
+import { RISK_HELP, vocabulary } from './constants.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -104,20 +104,29 @@ export function startClocks() {
   }, 1000);
 }
 
-export const statusClass = (status) => (STATUSES.includes(status) || ['approved', 'rejected', 'planned'].includes(status) ? status : 'unknown');
+// `planned`: a plan step drawn before it has a status of its own.
+export const statusClass = (status) =>
+  vocabulary.statuses.includes(status) || vocabulary.approvalStates.includes(status) || status === 'planned'
+    ? status
+    : 'unknown';
 
 export function statusBadge(status, props = {}) {
   return h('span', { class: `badge status s-${statusClass(status)}`, 'data-status': status, ...props }, status ?? 'unknown');
 }
 
 export function approvalStateBadge(state, props = {}) {
-  const cls = state === 'pending' ? 'pending' : state === 'approved' ? 'approved' : state === 'rejected' ? 'rejected' : 'unknown';
+  const cls = vocabulary.approvalStates.includes(state) ? state : 'unknown';
   return h('span', { class: `badge status s-${cls}`, 'data-state': state, ...props }, state ?? 'unknown');
 }
 
 export function riskBadge(risk) {
   if (!risk) return h('span', { class: 'badge risk risk-none', title: 'Risk not assessed' }, '—');
-  return h('span', { class: `badge risk risk-${RISKS.includes(risk) ? risk : 'none'}`, title: RISK_HELP[risk] ?? '' }, risk);
+  return h('span', { class: `badge risk risk-${vocabulary.riskLevels.includes(risk) ? risk : 'none'}`, title: RISK_HELP[risk] ?? '' }, risk);
+}
+
+/** A result's error code (`timeout`, `spawn_failed`, ...) before its message; nothing when it has none. */
+export function errorCodeEl(code) {
+  return code ? h('code', { class: 'error-code', testid: 'error-code', title: 'error_code' }, code) : null;
 }
 
 export function shortId(id) {

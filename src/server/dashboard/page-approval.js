@@ -1,7 +1,7 @@
 // Page #/approvals/<id>: one plan waiting for a decision, its dry runs, and approve / reject / edit.
 
 import { api, ApiError, errorBox, errorContent } from './api.js';
-import { RISK_HELP, RISKS } from './constants.js';
+import { RISK_HELP, vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
 import { approvalStateBadge, displayCommand, dryRunText, fill, fmtDuration, fmtTime, h, pageHeader, riskBadge, shortId } from './dom.js';
 import { approvalTitle } from './page-approvals.js';
@@ -63,7 +63,7 @@ export async function pageApproval(root, scope, id) {
         { class: 'approval-top' },
         h(
           'div',
-          { class: `risk-hero risk-${RISKS.includes(risk) ? risk : 'none'}` },
+          { class: `risk-hero risk-${vocabulary.riskLevels.includes(risk) ? risk : 'none'}` },
           h('span', { class: 'risk-hero-label' }, 'Risk'),
           h('strong', { class: 'risk-hero-value', testid: 'approval-risk' }, risk ?? 'unknown'),
           h('span', { class: 'risk-hero-help' }, RISK_HELP[risk] ?? ''),
@@ -98,7 +98,7 @@ export async function pageApproval(root, scope, id) {
           commands.map((c, index) =>
             h(
               'li',
-              { class: `cmd-card risk-edge-${RISKS.includes(c.risk_level) ? c.risk_level : 'none'}` },
+              { class: `cmd-card risk-edge-${vocabulary.riskLevels.includes(c.risk_level) ? c.risk_level : 'none'}` },
               h(
                 'div',
                 { class: 'cmd-card-head' },

@@ -1,6 +1,7 @@
 // Page #/approvals: the approval queue, pending first.
 
 import { api, errorBox } from './api.js';
+import { vocabulary } from './constants.js';
 import { approvalStateBadge, h, pageHeader, riskBadge, shortId, timeEl } from './dom.js';
 
 const approvalsFilter = { state: '' };
@@ -9,15 +10,11 @@ export function pageApprovals(root, scope) {
   document.title = 'Approvals · cloudops-exec';
   const tbody = h('tbody');
   const errorSlot = h('div');
+  const choices = [['', 'All'], ...vocabulary.approvalStates.map((state) => [state, state[0].toUpperCase() + state.slice(1)])];
   const filters = h(
     'div',
     { class: 'segmented', role: 'group', 'aria-label': 'Show approvals' },
-    [
-      ['', 'All'],
-      ['pending', 'Pending'],
-      ['approved', 'Approved'],
-      ['rejected', 'Rejected'],
-    ].map(([value, label]) =>
+    choices.map(([value, label]) =>
       h(
         'button',
         {

@@ -1,9 +1,9 @@
 // Page #/executions/<id>: one command or plan, with its live status, graph, commands and output.
 
 import { api, ApiError, errorBox } from './api.js';
-import { ACTIVE, STATUS_EVENTS } from './constants.js';
+import { STATUS_EVENTS, vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
-import { displayCommand, durationEl, fill, fmtDuration, fmtTime, h, pageHeader, riskBadge, shortId, statusBadge, statusClass, timeEl } from './dom.js';
+import { displayCommand, durationEl, errorCodeEl, fill, fmtDuration, fmtTime, h, pageHeader, riskBadge, shortId, statusBadge, statusClass, timeEl } from './dom.js';
 import { LogView } from './log-view.js';
 import { live } from './socket.js';
 
@@ -169,7 +169,7 @@ export async function pageExecution(root, scope, id) {
     heading.textContent = exec.description || exec.command || id;
     if (!isPlan && exec.description && exec.description !== exec.command) heading.title = exec.command;
     document.title = `${exec.status} · ${exec.description || exec.command} · cloudops-exec`;
-    const cancellable = ACTIVE.has(exec.status);
+    const cancellable = vocabulary.active.has(exec.status);
     cancelBtn.hidden = !cancellable;
     if (!cancellable) {
       cancelBtn.disabled = false;
@@ -198,7 +198,10 @@ export async function pageExecution(root, scope, id) {
       add('Approved by', `${approval.approved_by}${approval.approved_at ? ` · ${fmtTime(approval.approved_at)}` : ''}${approval.decision?.type === 'modify_and_approve' ? ' (edited)' : ''}`);
     }
     if (exec.source) add('Source', exec.source);
-    if (exec.error) rows.push(h('div', { class: 'meta-item meta-wide' }, h('dt', {}, 'Error'), h('dd', { class: 'error-text' }, exec.error)));
+    if (exec.error) {
+      const error = h('dd', { class: 'error-text' }, errorCodeEl(exec.error_code), exec.error);
+      rows.push(h('div', { class: 'meta-item meta-wide' }, h('dt', {}, 'Error'), error));
+    }
     metaEl.replaceChildren(...rows);
   }
 
@@ -206,7 +209,7 @@ export async function pageExecution(root, scope, id) {
     if (!isPlan) return;
     for (const m of members) if (!m.rollback) dag.update(m.id, m.status, m.view ? { ...m.view, status: m.status } : null);
     const planMembers = members.filter((m) => !m.rollback);
-    const done = planMembers.filter((m) => !ACTIVE.has(m.status)).length;
+    const done = planMembers.filter((m) => !vocabulary.active.has(m.status)).length;
     progress.value = done;
     progressText.textContent = `${done} / ${planMembers.length} finished`;
     cmdBody.replaceChildren(
@@ -224,12 +227,12 @@ export async function pageExecution(root, scope, id) {
             { class: 'cmd-cell' },
             h('button', { type: 'button', class: 'link-button', onclick: () => select(m.id), title: 'Show this command’s output' }, m.title),
             m.detail && m.detail !== m.title ? h('div', { class: 'mono muted small truncate' }, m.detail) : null,
-            m.view?.error ? h('div', { class: 'error-text small truncate', title: m.view.error }, m.view.error) : null,
+            m.view?.error ? h('div', { class: 'error-text small truncate', title: m.view.error }, errorCodeEl(m.view.error_code), m.view.error) : null,
           ),
           h('td', { class: 'mono small' }, deps.length ? deps.map((d) => `#${d}`).join(', ') : '—'),
           h('td', { class: 'nowrap' }, v.started_at ? timeEl(v.started_at) : '—'),
           h('td', { class: 'nowrap' }, durationEl(v)),
-          h('td', { class: 'nowrap' }, v.exit_code === null || v.exit_code === undefined || ACTIVE.has(m.status) || m.status === 'skipped' ? '—' : h('span', { class: v.exit_code === 0 ? '' : 'error-text' }, String(v.exit_code))),
+          h('td', { class: 'nowrap' }, v.exit_code === null || v.exit_code === undefined || vocabulary.active.has(m.status) || m.status === 'skipped' ? '—' : h('span', { class: v.exit_code === 0 ? '' : 'error-text' }, String(v.exit_code))),
         );
         tr.addEventListener('click', (event) => {
           if (!event.target.closest('a, button')) select(m.id);
@@ -268,7 +271,7 @@ export async function pageExecution(root, scope, id) {
     if (!scope.alive) return;
     applyDetail(d);
     // The stream has ended but the history does not show the end yet: look again shortly.
-    if (ended && ACTIVE.has(exec.status) && refetchPolls++ < 15) scope.timeout(() => refetch(), 700);
+    if (ended && vocabulary.active.has(exec.status) && refetchPolls++ < 15) scope.timeout(() => refetch(), 700);
   }, 300);
 
   function setMemberStatus(memberId, status) {
@@ -281,7 +284,7 @@ export async function pageExecution(root, scope, id) {
     if (!m) return;
     m.status = mergeStatus(m.status, status);
     if (status === 'running' && m.view && !m.view.started_at) m.view = { ...m.view, started_at: new Date().toISOString() };
-    if (ACTIVE.has(exec.status) && status === 'running' && exec.status !== 'running') exec = { ...exec, status: 'running' };
+    if (vocabulary.active.has(exec.status) && status === 'running' && exec.status !== 'running') exec = { ...exec, status: 'running' };
     renderCommands();
     renderHeader();
   }

@@ -2,8 +2,8 @@
 
 import { api, errorBox } from './api.js';
 import { bus } from './bus.js';
-import { ACTIVE, RISKS, STATUS_EVENTS, STATUSES } from './constants.js';
-import { durationEl, h, pageHeader, riskBadge, shortId, statusBadge, timeEl } from './dom.js';
+import { STATUS_EVENTS, vocabulary } from './constants.js';
+import { durationEl, errorCodeEl, h, pageHeader, riskBadge, shortId, statusBadge, timeEl } from './dom.js';
 import { approvalsState } from './shell.js';
 
 const PAGE_SIZE = 50;
@@ -23,7 +23,7 @@ bus.on('event', (event) => {
 
 function listedStatus(e) {
   if (e.kind === 'plan' && e.status === 'pending' && runningPlans.has(e.id)) return 'running';
-  if (e.kind === 'plan' && !ACTIVE.has(e.status)) runningPlans.delete(e.id);
+  if (e.kind === 'plan' && !vocabulary.active.has(e.status)) runningPlans.delete(e.id);
   return e.status;
 }
 
@@ -79,12 +79,12 @@ export function pageExecutions(root, scope) {
       },
     },
     h('div', { class: 'field grow' }, h('label', { for: 'exec-search' }, 'Search'), h('div', { class: 'input-row' }, search, h('button', { type: 'submit', class: 'btn' }, 'Search'), clear)),
-    selectField('exec-status', 'Status', [['', 'All statuses'], ...STATUSES.map((st) => [st, st])], listState.status, (v) => {
+    selectField('exec-status', 'Status', [['', 'All statuses'], ...vocabulary.statuses.map((st) => [st, st])], listState.status, (v) => {
       listState.status = v;
       listState.offset = 0;
       load();
     }),
-    selectField('exec-risk', 'Risk', [['', 'All risks'], ...RISKS.map((r) => [r, r])], listState.risk, (v) => {
+    selectField('exec-risk', 'Risk', [['', 'All risks'], ...vocabulary.riskLevels.map((r) => [r, r])], listState.risk, (v) => {
       listState.risk = v;
       listState.offset = 0;
       load();
@@ -190,7 +190,7 @@ function executionRow(listed) {
       h('div', { class: 'cmd-title' }, h('span', { class: `kind kind-${e.kind}` }, e.kind), h('a', { href, class: e.kind === 'command' && !e.description ? 'mono' : '' }, title)),
       showCommand ? h('div', { class: 'mono muted small truncate' }, e.command) : null,
       e.plan_id ? h('div', { class: 'muted small' }, 'in plan ', h('a', { href: `#/executions/${encodeURIComponent(e.plan_id)}` }, shortId(e.plan_id))) : null,
-      e.error ? h('div', { class: 'error-text small truncate', title: e.error }, e.error) : null,
+      e.error ? h('div', { class: 'error-text small truncate', title: e.error }, errorCodeEl(e.error_code), e.error) : null,
     ),
     h('td', { class: 'nowrap' }, timeEl(e.submitted_at)),
     h('td', { class: 'nowrap' }, durationEl(e)),

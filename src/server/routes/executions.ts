@@ -5,14 +5,14 @@ import { ExecutionError } from '../../errors.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import type { ExecutionPlan, ExecutionRequest } from '../../wire/types.js';
 import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
-import { Accepted, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
+import { Accepted, Cancelling, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { route, type RouteSpec } from '../route-spec.js';
 import { checkHttpInput } from '../input-guard.js';
 import { submit } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
-const ERRORS = {
+const ERROR_RESPONSES = {
   400: { description: 'Invalid input; `error.field` names the first bad field', schema: 'Error' },
   404: { description: 'No such execution', schema: 'Error' },
 };
@@ -24,7 +24,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     if (!record) throw ExecutionError.notFound(id);
     return record.kind;
   };
-  const accepted = { 202: { description: 'Accepted: running, or waiting for approval', schema: Accepted }, 400: ERRORS[400], 409: { description: 'Duplicate id', schema: 'Error' } };
+  const accepted = { 202: { description: 'Accepted: running, or waiting for approval', schema: Accepted }, 400: ERROR_RESPONSES[400], 409: { description: 'Duplicate id', schema: 'Error' } };
   const submitRoute = <B extends ExecutionRequest | ExecutionPlan>(url: string, operationId: string, summary: string, component: string, parse: (input: unknown) => B) =>
     route({
       method: 'POST',
@@ -57,11 +57,12 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'Executions, newest first, from the history (this and earlier runs of the server)',
       tag: 'executions',
       query: ListQuery,
-      responses: { 200: { description: 'A page of executions', schema: ExecutionList }, 400: ERRORS[400] },
+      responses: { 200: { description: 'A page of executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
         const filter = {
           status: query.status,
           risk_level: query.risk_level,
+          error_code: query.error_code,
           conversation_id: query.conversation_id,
           kind: query.kind,
           top_level: query.top_level,
@@ -78,7 +79,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'Full-text search over commands, descriptions and output, best match first',
       tag: 'executions',
       query: SearchQuery,
-      responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERRORS[400] },
+      responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
         const found = ctx.history.search(query.q, { limit: query.limit });
         return { executions: found.map((r) => executionView(r, engine.config)), total: found.length };
@@ -91,7 +92,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'One command (with its request and result) or plan (with its commands in plan order)',
       tag: 'executions',
       params: IdParams,
-      responses: { 200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) }, 404: ERRORS[404] },
+      responses: { 200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) }, 404: ERROR_RESPONSES[404] },
       handler: async ({ params }) => detailOf(engine, ctx.history, params.id),
     }),
     route({
@@ -119,11 +120,11 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'Cancel a pending or running command or plan; the whole process tree is ended',
       tag: 'executions',
       params: IdParams,
-      responses: { 202: { description: 'Cancelling', schema: Accepted }, 404: ERRORS[404], 409: { description: 'Not running', schema: 'Error' } },
+      responses: { 202: { description: 'Cancelling', schema: Cancelling }, 404: ERROR_RESPONSES[404], 409: { description: 'Not running', schema: 'Error' } },
       handler: async ({ params, reply }) => {
         await engine.cancel(params.id);
         reply.code(202);
-        return { id: params.id, status: 'cancelling' };
+        return { id: params.id, status: 'cancelling' as const };
       },
     }),
     route({
@@ -133,7 +134,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: "Roll back a finished plan: its completed steps' rollback commands, last first; answers when done",
       tag: 'executions',
       params: IdParams,
-      responses: { 200: { description: 'The plan result after the rollback', schema: PlanExecutionResultSchema }, 404: ERRORS[404], 409: { description: 'Not finished', schema: 'Error' } },
+      responses: { 200: { description: 'The plan result after the rollback', schema: PlanExecutionResultSchema }, 404: ERROR_RESPONSES[404], 409: { description: 'Not finished', schema: 'Error' } },
       handler: async ({ params }) => engine.rollback(params.id),
     }),
     route({
@@ -143,7 +144,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'The log: a header, every output line with its timestamp and stream, a footer (a plan: its schedule log, then each command log)',
       tag: 'executions',
       params: IdParams,
-      responses: { 200: { description: 'Log text', contentType: 'text/plain' }, 404: ERRORS[404] },
+      responses: { 200: { description: 'Log text', contentType: 'text/plain' }, 404: ERROR_RESPONSES[404] },
       handler: async ({ params, reply }) => {
         if (kindOf(params.id) === 'plan') return reply.type('text/plain; charset=utf-8').send(await engine.readLogs(params.id));
         // Commands stream from disk: a log can be far larger than memory.
