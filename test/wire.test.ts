@@ -303,7 +303,7 @@ describe('events', () => {
     stdout: { event_type: 'stdout', execution_id: ID, line: 'hello', timestamp: TS },
     stderr: { event_type: 'stderr', execution_id: ID, line: 'oops', timestamp: TS },
     completed: { event_type: 'completed', execution_id: ID, result: fullResult(), timestamp: TS },
-    failed: { event_type: 'failed', execution_id: ID, error: 'Command failed with exit code 1', timestamp: TS },
+    failed: { event_type: 'failed', execution_id: ID, error: 'Command failed with exit code 1', error_code: 'exit', timestamp: TS },
     cancelled: { event_type: 'cancelled', execution_id: ID, timestamp: TS },
     progress: { event_type: 'progress', plan_id: PLAN_ID, completed: 1, total: 2, current_command: 'echo hi', timestamp: TS },
     retrying: { event_type: 'retrying', execution_id: ID, attempt: 1, max_attempts: 3, delay_ms: 1000, reason: 'ThrottlingException', timestamp: TS },
@@ -437,4 +437,11 @@ describe('error classes', () => {
     expect((thrown as ExecutionError).code).toBe('Serialization');
     expect((thrown as ExecutionError).message).toMatch(/^Serialization error: /);
   });
+});
+
+test('results and failed events written without error_code (older engines, the Rust crate) load with it null', () => {
+  const { error_code: _omitted, ...old } = fullResult();
+  expect(parseResult(old).error_code).toBeNull();
+  expect(parseEvent({ event_type: 'failed', execution_id: ID, error: 'boom', timestamp: TS })).toMatchObject({ error_code: null });
+  expect(() => parseResult({ ...fullResult(), error_code: 'exploded' })).toThrow(/error_code/);
 });

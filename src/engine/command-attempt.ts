@@ -8,7 +8,7 @@ import { OutputCapture } from '../sinks/output-capture.js';
 import type { Attempt } from '../wire/types.js';
 import type { CommandContext } from './command-context.js';
 import type { Ending } from './command-finish.js';
-import type { CommandRun } from './command-start.js';
+import { markStarted, type CommandRun } from './command-start.js';
 import { judge } from './judge.js';
 
 /** How attempt `attempt` ended, with its output; `endedAt` is when its process ended. */
@@ -23,10 +23,11 @@ export interface AttemptEnding {
 export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: number, previous: Attempt[]): Promise<AttemptEnding> {
   const { config } = ctx;
   const { state, log, redact } = run;
-  const stdout = new OutputCapture(config.max_output_bytes);
-  const stderr = new OutputCapture(config.max_output_bytes);
+  let stdout = new OutputCapture(config.max_output_bytes);
+  let stderr = new OutputCapture(config.max_output_bytes);
   const redactLines = lineRedactor(state.secrets);
   const observer: AttemptObserver = {
+    started: () => markStarted(ctx, state),
     output: (chunk: OutputChunk) => {
       (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
       const lines = redactLines ? redactLines(chunk.lines) : chunk.lines;
@@ -42,6 +43,9 @@ export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: 
     },
     note: (text) => log.note(redact(text)),
     restarted: (reason) => {
+      // The result describes the run that ends the attempt; the log keeps both.
+      stdout = new OutputCapture(config.max_output_bytes);
+      stderr = new OutputCapture(config.max_output_bytes);
       log.note(redact(reason));
       ctx.publish(state, { event_type: 'retrying', execution_id: state.id, attempt, max_attempts: attempt, delay_ms: 0, reason, timestamp: new Date().toISOString() });
     },
@@ -52,8 +56,9 @@ export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: 
   );
   const judged = judge(outcome, run.timeoutMs);
   const failure = judged.failure && { ...judged.failure, error: redact(judged.failure.error) };
+  // The log says why whenever the command did not end by itself.
   if (outcome.end === 'timeout' || (outcome.end === 'cancelled' && outcome.ran)) log.note(`${failure?.error}; process tree signalled`);
-  else if (failure && !outcome.ran) log.note(failure.error);
+  else if (failure && outcome.end !== 'exited') log.note(failure.error);
   return {
     ending: {
       ...judged,

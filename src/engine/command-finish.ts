@@ -122,7 +122,7 @@ function finishWithResult(ctx: Pick<CommandContext, 'publish' | 'ended'>, state:
       event = null; // never started: reported in the plan's results and progress, not as a lifecycle event
       break;
     default:
-      event = { event_type: 'failed', execution_id: state.id, error: result.error ?? `Execution ${result.status}`, timestamp };
+      event = { event_type: 'failed', execution_id: state.id, error: result.error ?? `Execution ${result.status}`, error_code: result.error_code, timestamp };
   }
   // Status and result first, so a handler reacting to the event sees them through the engine.
   state.finish(result.status, result);

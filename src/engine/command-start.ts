@@ -1,4 +1,8 @@
-/** A command taking its slot's turn: it is running now, its log is open, `started` is out. */
+/**
+ * A command taking its slot's turn: its log is open. It turns `running` (and `started` goes
+ * out) when the executor says the attempt began: at once for a local spawn, when a worker
+ * takes it up in queue mode (until then it is still waiting, `pending`).
+ */
 import { resultErrorOf } from '../errors.js';
 import { redactorFor, secretBytes } from '../policy/redaction.js';
 import { LogFile } from '../sinks/log-file.js';
@@ -21,14 +25,13 @@ export interface CommandRun {
   readonly keepTogether: readonly Buffer[];
 }
 
-/** Start `state`; null if it ended instead (its log could not be opened). */
+/** Open `state`'s log; null if it ended instead (the log could not be opened). */
 export async function startCommand(ctx: CommandContext, state: TrackedCommand): Promise<CommandRun | null> {
   const { config } = ctx;
   const request = state.request;
   const timeoutMs = request.timeout_ms ?? config.default_timeout_ms;
   const redact = redactorFor(state.secrets);
-  state.start();
-  const startedAt = state.startedAt!.toISOString();
+  const startedAt = new Date().toISOString();
   let log: LogFile;
   try {
     log = await LogFile.open(state.logPath, {
@@ -46,6 +49,12 @@ export async function startCommand(ctx: CommandContext, state: TrackedCommand): 
     finishUnstarted(ctx, state, 'failed', { ...failure, error: redact(failure.error) });
     return null;
   }
-  ctx.publish(state, { event_type: 'started', execution_id: state.id, command: state.display, timestamp: startedAt });
   return { state, log, timeoutMs, redact, keepTogether: secretBytes(state.secrets) };
+}
+
+/** The executor began its first attempt: the command is running now. Later calls change nothing. */
+export function markStarted(ctx: CommandContext, state: TrackedCommand): void {
+  if (state.status !== 'pending') return;
+  state.start();
+  ctx.publish(state, { event_type: 'started', execution_id: state.id, command: state.display, timestamp: state.startedAt!.toISOString() });
 }

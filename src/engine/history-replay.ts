@@ -67,7 +67,7 @@ function finalEventOf(record: ExecutionRecord): ExecutionEvent | null {
     case 'failed':
     case 'timeout':
     case 'interrupted':
-      return { event_type: 'failed', execution_id, timestamp, error: record.error ?? record.status };
+      return { event_type: 'failed', execution_id, timestamp, error: record.error ?? record.status, error_code: record.error_code };
     default:
       // pending/running elsewhere, or skipped: nothing final to say yet.
       return null;

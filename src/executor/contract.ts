@@ -28,7 +28,16 @@ export interface AttemptSpec {
 
 /** What an executor reports while an attempt runs. */
 export interface AttemptObserver {
-  /** The attempt's process started: the pid leading its process group, and what was spawned (for the log). */
+  /**
+   * The attempt begins now: it is no longer waiting for somewhere to run (the command turns
+   * `running`). Called before any other report; more calls are ignored.
+   */
+  started(): void;
+  /**
+   * The attempt's process started on THIS machine: the pid leading its process group (what a
+   * later engine ends if this one dies first) and what was spawned, for the log. An executor
+   * running it elsewhere reports that with `note` instead.
+   */
   spawned(pid: number, what: string): void;
   /** Output, in order per stream. A returned promise pauses that stream until it settles (backpressure). */
   output(chunk: OutputChunk): void | Promise<void>;

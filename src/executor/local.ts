@@ -27,6 +27,7 @@ export class LocalExecutor implements CommandExecutor {
   async run(attempt: AttemptSpec, observer: AttemptObserver): Promise<AttemptOutcome> {
     const { config } = this;
     const { request } = attempt;
+    observer.started();
     let invocation;
     try {
       invocation = await resolveInvocation(request.command, {

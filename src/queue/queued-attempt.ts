@@ -73,7 +73,9 @@ export class QueuedAttempt {
       case 'spawned':
         if (this.worker === null) this.startedAt = new Date();
         this.worker = message.worker;
-        this.observer.spawned(message.pid, message.what);
+        this.observer.started();
+        // Its process group is on the worker's machine: nothing this engine could signal.
+        this.observer.note(`spawned pid ${message.pid} on worker ${describe(message.worker)}: ${message.what}`);
         return;
       case 'output': {
         const lines = message.lines.map((line) => Buffer.from(line, 'utf8'));
@@ -86,10 +88,14 @@ export class QueuedAttempt {
         });
         return;
       }
-      case 'outcome':
+      case 'outcome': {
+        const outcome = fromWire(message.outcome);
+        // A worker that could not spawn it still took it up, as the local executor would have.
+        if (outcome.ran || outcome.end === 'spawn_failed') this.observer.started();
         this.observer.note(`ran on worker ${describe(message.worker)}`);
-        this.finish(fromWire(message.outcome));
+        this.finish(outcome);
         return;
+      }
     }
   }
 

@@ -246,6 +246,8 @@ export class QueueWorker {
       keepTogether: secretBytes(secrets),
     };
     const outcome = await this.executor.run(spec, {
+      // The submitter learns it started from `spawned` (or, if it cannot start, from the outcome).
+      started: () => {},
       spawned: (pid, what) => {
         this.ledger.add(run, pid);
         send({ t: 'spawned', pid, what: redact(what), worker: this.info });

@@ -281,7 +281,14 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
   z.object({ event_type: z.literal('stdout'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
   z.object({ event_type: z.literal('stderr'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
   z.object({ event_type: z.literal('completed'), execution_id: Id, result: ExecutionResultSchema, timestamp: Timestamp }),
-  z.object({ event_type: z.literal('failed'), execution_id: Id, error: z.string(), timestamp: Timestamp }),
+  z.object({
+    event_type: z.literal('failed'),
+    execution_id: Id,
+    error: z.string(),
+    /** The result's `error_code`: why, as a fact (`timeout`, `exit`, ...). */
+    error_code: ResultErrorCodeSchema.nullable().default(null),
+    timestamp: Timestamp,
+  }),
   z.object({ event_type: z.literal('cancelled'), execution_id: Id, timestamp: Timestamp }),
   z.object({
     event_type: z.literal('progress'),

@@ -63,9 +63,8 @@ export class TtyView implements RunView {
         row.durationMs = event.result.duration_ms;
         break;
       case 'failed':
-        // The event says only that it failed (its message says how); the result at `finish` gives
-        // the exact status (timeout, ...). Nothing is read from the message's words.
-        row.status = 'failed';
+        // The event's code says how (a timeout is shown as one); nothing is read from the message's words.
+        row.status = event.error_code === 'timeout' ? 'timeout' : 'failed';
         row.tail = event.error;
         break;
       case 'cancelled':
