@@ -170,10 +170,10 @@ for (const name of only) {
   section.load = `${loadAtStart} → ${loadavg()[0].toFixed(2)}`;
   sections.push(section);
   log('');
-  if (section.intro) log(section.intro + '\n');
+  if (section.intro) log(`${section.intro}\n`);
   for (const t of section.tables) {
     if (t.caption) log(t.caption);
-    log(mdTable(t.headers, t.rows, t.align) + '\n');
+    log(`${mdTable(t.headers, t.rows, t.align)}\n`);
   }
   for (const r of section.ratios ?? []) log(`  ratio: ${r}`);
   for (const t of section.targets) {
@@ -207,7 +207,7 @@ if (profileMisses && misses.length > 0) {
         const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
         const s = summarize(join(profDir, file), 15);
         profiles.push({ key, targets: [t.label], opts: spec.opts, summary: s });
-        log(summaryMarkdown(s) + '\n');
+        log(`${summaryMarkdown(s)}\n`);
       } catch (err) {
         log(`  profiling failed: ${err.message ?? err}`);
       }

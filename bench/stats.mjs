@@ -53,7 +53,7 @@ export const ratio = (a, b) => `${fmt(a / b, 2)}×`;
 
 /** A Markdown table; `align` is a string of 'l' / 'r' per column (default: first left, rest right). */
 export function mdTable(headers, rows, align) {
-  const a = align ?? 'l' + 'r'.repeat(headers.length - 1);
+  const a = align ?? `l${'r'.repeat(headers.length - 1)}`;
   const sep = headers.map((_, i) => (a[i] === 'r' ? '---:' : '---'));
   const line = (cells) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(headers), `|${sep.join('|')}|`, ...rows.map(line)].join('\n');

@@ -2,7 +2,7 @@
  * Engine configuration: the seed's `ExecutionConfig` fields and defaults, plus the bounds a
  * production engine needs (memory caps, kill grace). Validated like any other input.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { validationErrorOf } from './helpers.js';
 import { logDirOf, logPathOf } from '../src/config.js';
-import { DEFAULT_CONFIG, ExecutionEngine, ValidationError, resolveConfig } from '../src/index.js';
+import { DEFAULT_CONFIG, ExecutionEngine, resolveConfig } from '../src/index.js';
 
 test('DEFAULT_CONFIG has the seed defaults', () => {
   expect(DEFAULT_CONFIG).toMatchObject({

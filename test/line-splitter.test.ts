@@ -131,7 +131,7 @@ describe('LineSplitter', () => {
     for (const max of [4, 5, 7, 10]) {
       const bytes = b(text);
       const oneByteChunks = [...bytes].map((byte) => Buffer.from([byte]));
-      for (const chunks of [[text + '\n'], oneByteChunks]) {
+      for (const chunks of [[`${text}\n`], oneByteChunks]) {
         const lines = split(chunks, max);
         expect(lines.join(''), `max ${max}`).toBe(text);
         for (const line of lines) {

@@ -130,7 +130,7 @@ describe('OutputCapture over the cap', () => {
   });
 
   test('a chunk bigger than the whole ring keeps its last bytes', () => {
-    const c = capture(10, ['ab', 'c'.repeat(100) + 'vwxyz']);
+    const c = capture(10, ['ab', `${'c'.repeat(100)}vwxyz`]);
     const p = parts(c.text(LOG));
     expect(p.head).toBe('abccc');
     expect(p.tail).toBe('vwxyz');

@@ -2,7 +2,7 @@
 // max_retained_executions) in a `node --expose-gc` child, full GC before and after, and
 // divide the heap / RSS growth by N. Warm-up (module loading, JIT) happens on a throwaway
 // engine before the baseline.
-import { fmt, fmtBytes, fmtInt } from '../stats.mjs';
+import { fmtBytes, fmtInt } from '../stats.mjs';
 import { fullGc, loadEngine, nowMs, sized, tempDir } from '../lib.mjs';
 
 export const title = 'Memory per tracked execution';

@@ -1,3 +1,4 @@
+// biome-ignore-all format: word tables read best packed, one family of programs or operations per line
 /**
  * Risk of AWS calls. An operation is classified by its verb (`describe-instances`,
  * `DescribeInstances` -> describe -> read_only), with the exceptions that matter: S3 commands

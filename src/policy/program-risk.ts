@@ -1,3 +1,4 @@
+// biome-ignore-all format: word tables read best packed, one family of programs or operations per line
 /**
  * Risk of running one program with its arguments (an `exec` argv, or one simple command of a
  * shell string). Only what can be read ahead counts as known: programs on a short list, by

@@ -22,6 +22,7 @@ export interface RouteInput<P, Q, B> {
   reply: FastifyReply;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a route table holds specs of every shape; each handler is typed by its own schemas
 export interface RouteSpec<P = any, Q = any, B = any> {
   method: 'GET' | 'POST' | 'DELETE';
   /** Fastify syntax: `/api/executions/:id`. */

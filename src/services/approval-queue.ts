@@ -11,7 +11,7 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import type { ApprovalStorage, HistoryStore } from '../history/store.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
-import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type ApprovalState, type Approver, type QueuedApproval } from '../policy/approval.js';
+import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalState, type Approver, type QueuedApproval } from '../policy/approval.js';
 import { maxRisk, type RiskLevel } from '../policy/risk.js';
 
 export type ApprovalListener = (approval: QueuedApproval) => void;

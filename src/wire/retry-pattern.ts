@@ -133,10 +133,10 @@ function scanSource(source: string): { re2Source: string; size: number } | { pro
       if (next >= '1' && next <= '9') return { problem: `backreferences (\\${next}) are not supported: retry patterns run on a linear-time matcher (RE2)` };
       if (next === 'k' && source[i + 2] === '<') return { problem: 'named backreferences (\\k<…>) are not supported: retry patterns run on a linear-time matcher (RE2)' };
       if (next === 'u') {
-        const escape = unicodeEscape(source, i);
-        if (escape) {
-          out.push(escape.re2);
-          i += escape.length;
+        const unicode = unicodeEscape(source, i);
+        if (unicode) {
+          out.push(unicode.re2);
+          i += unicode.length;
           atom(Weight.char);
           continue;
         }
@@ -268,10 +268,10 @@ function translateClass(text: string): string {
   let out = '';
   for (let i = 0; i < text.length; ) {
     if (text[i] === '\\' && text[i + 1] === 'u') {
-      const escape = unicodeEscape(text, i);
-      if (escape) {
-        out += escape.re2;
-        i += escape.length;
+      const unicode = unicodeEscape(text, i);
+      if (unicode) {
+        out += unicode.re2;
+        i += unicode.length;
         continue;
       }
     }

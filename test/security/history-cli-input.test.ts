@@ -44,7 +44,7 @@ describe('plan files', () => {
   });
 
   test('a bomb on stdin, and one with fewer, wider aliases: exit 2 naming the source', () => {
-    const wide = ['a: &a [' + Array.from({ length: 1000 }, () => '"x"').join(',') + ']', 'b: &b [' + Array.from({ length: 200 }, () => '*a').join(',') + ']', 'commands: [{command: {type: exec, program: "true"}}]'].join('\n');
+    const wide = [`a: &a [${Array.from({ length: 1000 }, () => '"x"').join(',')}]`, `b: &b [${Array.from({ length: 200 }, () => '*a').join(',')}]`, 'commands: [{command: {type: exec, program: "true"}}]'].join('\n');
     const r = cli(['validate', '-'], wide);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('<stdin>: not loadable as YAML');

@@ -43,7 +43,13 @@ function collectSse(url: string): { text: () => string; stop: () => Promise<void
       // aborted
     }
   })();
-  return { text: () => text, stop: async () => (controller.abort(), await done) };
+  return {
+    text: () => text,
+    stop: async () => {
+      controller.abort();
+      await done;
+    },
+  };
 }
 
 function securePlan(dir: string) {
