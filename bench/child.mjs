@@ -21,7 +21,7 @@ try {
   result = await mod.runPeer(peer, opts);
 } catch (err) {
   code = 1;
-  result = { error: err instanceof Error ? err.stack ?? err.message : String(err) };
+  result = { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
 result.leftover_processes = killDescendants();
 result.warnings = [...warnings].map(([message, count]) => (count > 1 ? `${message} (×${count})` : message));

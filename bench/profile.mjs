@@ -51,7 +51,11 @@ export function summarize(file, top = 15) {
       const key = keyOf(cf);
       if (seen.has(key)) continue;
       seen.add(key);
-      const e = inclusive.get(key) ?? { name: cf.functionName || '(anonymous)', where: `${shortUrl(cf.url)}:${cf.lineNumber + 1}`, us: 0 };
+      const e = inclusive.get(key) ?? {
+        name: cf.functionName || '(anonymous)',
+        where: `${shortUrl(cf.url)}:${cf.lineNumber + 1}`,
+        us: 0,
+      };
       e.us += us;
       inclusive.set(key, e);
     }
@@ -69,7 +73,11 @@ export function summarize(file, top = 15) {
     }
     total += us;
     const key = `${name}\u0000${callFrame.url}\u0000${callFrame.lineNumber}`;
-    const entry = fns.get(key) ?? { name, where: callFrame.url ? `${shortUrl(callFrame.url)}:${callFrame.lineNumber + 1}` : '', us: 0 };
+    const entry = fns.get(key) ?? {
+      name,
+      where: callFrame.url ? `${shortUrl(callFrame.url)}:${callFrame.lineNumber + 1}` : '',
+      us: 0,
+    };
     entry.us += us;
     fns.set(key, entry);
     const origin = originOf(callFrame.url, name);
@@ -90,9 +98,28 @@ export function summarize(file, top = 15) {
 export function summaryMarkdown(s) {
   const lines = [];
   lines.push(`Busy ${fmt(s.busyMs, 0)} ms, idle ${fmt(s.idleMs, 0)} ms (main thread).`, '');
-  lines.push(mdTable(['self time by origin', 'ms', '% of busy'], s.origins.map((o) => [o.origin, fmt(o.ms, 0), fmt(o.pct, 1)])), '');
-  lines.push(mdTable(['function (top self time)', 'where', 'self ms', '% of busy'], s.top.map((f) => [`\`${f.name}\``, f.where, fmt(f.ms, 0), fmt(f.pct, 1)]), 'llrr'), '');
-  lines.push(mdTable(['engine function (top total time, callees included)', 'where', 'total ms', '% of busy'], s.engineTotal.map((f) => [`\`${f.name}\``, f.where, fmt(f.ms, 0), fmt(f.pct, 1)]), 'llrr'));
+  lines.push(
+    mdTable(
+      ['self time by origin', 'ms', '% of busy'],
+      s.origins.map((o) => [o.origin, fmt(o.ms, 0), fmt(o.pct, 1)]),
+    ),
+    '',
+  );
+  lines.push(
+    mdTable(
+      ['function (top self time)', 'where', 'self ms', '% of busy'],
+      s.top.map((f) => [`\`${f.name}\``, f.where, fmt(f.ms, 0), fmt(f.pct, 1)]),
+      'llrr',
+    ),
+    '',
+  );
+  lines.push(
+    mdTable(
+      ['engine function (top total time, callees included)', 'where', 'total ms', '% of busy'],
+      s.engineTotal.map((f) => [`\`${f.name}\``, f.where, fmt(f.ms, 0), fmt(f.pct, 1)]),
+      'llrr',
+    ),
+  );
   return lines.join('\n');
 }
 

@@ -35,12 +35,19 @@ const freePort = () =>
 async function redisServer() {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: () => {} };
   const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on('error', () => {});
-    const ok = await client.connect().then(() => client.ping()).catch(() => null);
+    const ok = await client
+      .connect()
+      .then(() => client.ping())
+      .catch(() => null);
     client.disconnect();
     if (ok === 'PONG') return { url, stop: () => child.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 50));
@@ -49,9 +56,13 @@ async function redisServer() {
 }
 
 async function startWorker(url, queue) {
-  const child = spawn(process.execPath, [BIN, '--log-dir', tempDir(), 'worker', '--redis', url, '--queue', queue, '--concurrency', String(PER_WORKER)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, '--log-dir', tempDir(), 'worker', '--redis', url, '--queue', queue, '--concurrency', String(PER_WORKER)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   while (!stderr.includes('taking jobs')) {
@@ -104,9 +115,13 @@ if (process.argv.includes('--json')) {
   console.log(JSON.stringify({ commands: COMMANDS, perWorker: PER_WORKER, localMs, rows }));
   process.exit(0);
 }
-console.log(`\n${COMMANDS} × \`true\`, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}\n`);
+console.log(
+  `\n${COMMANDS} × \`true\`, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}\n`,
+);
 console.log('| mode | total ms | commands/s | vs local |');
 console.log('|---|---:|---:|---:|');
 for (const row of rows) {
-  console.log(`| ${row.mode} | ${row.ms.toFixed(0)} | ${(COMMANDS / (row.ms / 1000)).toFixed(0)} | ${(localMs / row.ms).toFixed(2)}× |`);
+  console.log(
+    `| ${row.mode} | ${row.ms.toFixed(0)} | ${(COMMANDS / (row.ms / 1000)).toFixed(0)} | ${(localMs / row.ms).toFixed(2)}× |`,
+  );
 }

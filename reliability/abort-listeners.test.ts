@@ -41,7 +41,10 @@ test("a caller's AbortSignal keeps no listener for a finished execution", async 
 test('a plan of 12 commands does not make Node warn MaxListenersExceededWarning', async () => {
   const engine = makeEngine({ store_history: false });
   const warnings = await warningsDuring(async () => {
-    const id = await engine.executePlan({ strategy: { type: 'parallel', max_concurrency: null }, commands: Array.from({ length: 12 }, () => trueCommand) });
+    const id = await engine.executePlan({
+      strategy: { type: 'parallel', max_concurrency: null },
+      commands: Array.from({ length: 12 }, () => trueCommand),
+    });
     expect((await engine.waitPlan(id)).status).toBe('completed');
   });
   expect(warnings).toEqual([]);

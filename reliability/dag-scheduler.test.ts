@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import type { ExecutionEngine, ExecutionStatus, PlanExecutionResult } from '../src/index.js';
-import { makeEngine, recordEvents, tempDir, type Recorded } from './helpers.js';
+import { makeEngine, type Recorded, recordEvents, tempDir } from './helpers.js';
 
 interface Graph {
   /** deps[i]: indices node i depends on (may contain duplicates). */
@@ -28,7 +28,10 @@ const graph = (maxNodes: number): fc.Arbitrary<Graph> =>
         order: fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n }),
         // Edge density varies per graph: from a forest of singletons to nearly complete.
         density: fc.integer({ min: 0, max: 100 }),
-        rolls: fc.array(fc.array(fc.integer({ min: 0, max: 99 }), { minLength: n, maxLength: n }), { minLength: n, maxLength: n }),
+        rolls: fc.array(fc.array(fc.integer({ min: 0, max: 99 }), { minLength: n, maxLength: n }), {
+          minLength: n,
+          maxLength: n,
+        }),
         fails: fc.array(fc.integer({ min: 0, max: 99 }), { minLength: n, maxLength: n }),
         failRate: fc.constantFrom(0, 5, 15, 30),
       })
@@ -86,7 +89,9 @@ async function submit(engine: ExecutionEngine, g: Graph, dir: string): Promise<S
 
 function linesOf(path: string): string[] {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
   } catch {
     return [];
   }
@@ -140,7 +145,9 @@ function checkPlan(s: Submitted, result: PlanExecutionResult, events: Recorded[]
     expect(ended.has(i), `node ${i} ended?`).toBe(runs);
     if (!runs) {
       // Skipped because of a direct dependency that did not complete, and it says which.
-      const cause = /^Skipped: dependency (\d+) .* did not complete \((failed|skipped)\)$/.exec(result.results[i]!.error ?? '');
+      const cause = /^Skipped: dependency (\d+) .* did not complete \((failed|skipped)\)$/.exec(
+        result.results[i]!.error ?? '',
+      );
       expect(cause, result.results[i]!.error ?? 'no error').not.toBeNull();
       const dep = Number(cause![1]);
       expect(g.deps[i]).toContain(dep);
@@ -153,7 +160,9 @@ function checkPlan(s: Submitted, result: PlanExecutionResult, events: Recorded[]
       expect(expected[d]).toBe('completed');
       expect(ended.get(d)!, `dep ${d} ended before ${i} started`).toBeLessThan(started.get(i)!);
       expect(position.get(d)!, `dep ${d} ran before ${i}`).toBeLessThan(position.get(i)!);
-      expect(Date.parse(result.results[d]!.completed_at!)).toBeLessThanOrEqual(Date.parse(result.results[i]!.started_at));
+      expect(Date.parse(result.results[d]!.completed_at!)).toBeLessThanOrEqual(
+        Date.parse(result.results[i]!.started_at),
+      );
     }
   }
 }
@@ -164,7 +173,8 @@ function checkConcurrency(events: Recorded[], limit: number): void {
   let peak = 0;
   for (const { event } of events) {
     if (event.event_type === 'started') peak = Math.max(peak, ++running);
-    if (event.event_type === 'completed' || event.event_type === 'failed' || event.event_type === 'cancelled') running--;
+    if (event.event_type === 'completed' || event.event_type === 'failed' || event.event_type === 'cancelled')
+      running--;
   }
   expect(peak).toBeLessThanOrEqual(limit);
 }
@@ -174,23 +184,27 @@ test('random DAGs (up to 25 nodes, some failing), one or two plans at once: run 
   let nodes = 0;
   let skipped = 0;
   await fc.assert(
-    fc.asyncProperty(fc.array(graph(25), { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 6 }), async (graphs, limit) => {
-      const engine = makeEngine({ max_concurrent_executions: limit, store_history: false });
-      try {
-        const events = recordEvents(engine);
-        const submitted = await Promise.all(graphs.map((g) => submit(engine, g, dir)));
-        const results = await Promise.all(submitted.map((s) => engine.waitPlan(s.planId)));
-        submitted.forEach((s, k) => checkPlan(s, results[k]!, events));
-        checkConcurrency(events, limit);
-        for (const s of submitted) {
-          nodes += s.ids.length;
-          skipped += expectedStatuses(s.graph).filter((x) => x === 'skipped').length;
+    fc.asyncProperty(
+      fc.array(graph(25), { minLength: 1, maxLength: 2 }),
+      fc.integer({ min: 1, max: 6 }),
+      async (graphs, limit) => {
+        const engine = makeEngine({ max_concurrent_executions: limit, store_history: false });
+        try {
+          const events = recordEvents(engine);
+          const submitted = await Promise.all(graphs.map((g) => submit(engine, g, dir)));
+          const results = await Promise.all(submitted.map((s) => engine.waitPlan(s.planId)));
+          submitted.forEach((s, k) => checkPlan(s, results[k]!, events));
+          checkConcurrency(events, limit);
+          for (const s of submitted) {
+            nodes += s.ids.length;
+            skipped += expectedStatuses(s.graph).filter((x) => x === 'skipped').length;
+          }
+        } finally {
+          await engine.shutdown();
+          engine.close();
         }
-      } finally {
-        await engine.shutdown();
-        engine.close();
-      }
-    }),
+      },
+    ),
     { numRuns: 40 },
   );
   // The generator really produced sizeable graphs with failures to propagate.
@@ -203,24 +217,37 @@ test('random serial plans with failing steps: stop_on_error skips the rest, with
   const engine = makeEngine({ store_history: false });
   const events = recordEvents(engine);
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.boolean(), async (fails, stopOnError) => {
-      const file = join(dir, `serial-${randomUUID()}`);
-      const ids: string[] = fails.map(() => randomUUID());
-      const id = await engine.executePlan({
-        strategy: { type: 'serial', stop_on_error: stopOnError },
-        commands: fails.map((f, i) => ({ id: ids[i], command: { type: 'shell' as const, shell: 'sh', command: `echo ${i} >> ${file}${f ? '; exit 1' : ''}` } })),
-      });
-      const result = await engine.waitPlan(id);
-      const firstFailure = fails.indexOf(true);
-      const lastRun = stopOnError && firstFailure !== -1 ? firstFailure : fails.length - 1;
-      const expected = fails.map((f, i) => (i > lastRun ? 'skipped' : f ? 'failed' : 'completed'));
-      expect(result.results.map((r) => r.status)).toEqual(expected);
-      expect(linesOf(file)).toEqual(Array.from({ length: lastRun + 1 }, (_, i) => String(i)));
-      // One at a time: each step starts after the previous one's terminal event.
-      const mine = events.filter(({ event }) => 'execution_id' in event && ids.includes(event.execution_id));
-      const kinds = mine.filter(({ event }) => event.event_type !== 'stdout' && event.event_type !== 'stderr').map(({ event }) => event.event_type);
-      expect(kinds).toEqual(expected.filter((x) => x !== 'skipped').flatMap((x) => ['started', x === 'completed' ? 'completed' : 'failed']));
-    }),
+    fc.asyncProperty(
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+      fc.boolean(),
+      async (fails, stopOnError) => {
+        const file = join(dir, `serial-${randomUUID()}`);
+        const ids: string[] = fails.map(() => randomUUID());
+        const id = await engine.executePlan({
+          strategy: { type: 'serial', stop_on_error: stopOnError },
+          commands: fails.map((f, i) => ({
+            id: ids[i],
+            command: { type: 'shell' as const, shell: 'sh', command: `echo ${i} >> ${file}${f ? '; exit 1' : ''}` },
+          })),
+        });
+        const result = await engine.waitPlan(id);
+        const firstFailure = fails.indexOf(true);
+        const lastRun = stopOnError && firstFailure !== -1 ? firstFailure : fails.length - 1;
+        const expected = fails.map((f, i) => (i > lastRun ? 'skipped' : f ? 'failed' : 'completed'));
+        expect(result.results.map((r) => r.status)).toEqual(expected);
+        expect(linesOf(file)).toEqual(Array.from({ length: lastRun + 1 }, (_, i) => String(i)));
+        // One at a time: each step starts after the previous one's terminal event.
+        const mine = events.filter(({ event }) => 'execution_id' in event && ids.includes(event.execution_id));
+        const kinds = mine
+          .filter(({ event }) => event.event_type !== 'stdout' && event.event_type !== 'stderr')
+          .map(({ event }) => event.event_type);
+        expect(kinds).toEqual(
+          expected
+            .filter((x) => x !== 'skipped')
+            .flatMap((x) => ['started', x === 'completed' ? 'completed' : 'failed']),
+        );
+      },
+    ),
     { numRuns: 25 },
   );
 });

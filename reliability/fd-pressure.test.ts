@@ -63,7 +63,12 @@ function runChild(): Promise<{ code: number | null; signal: string | null; stdou
       { timeout: 100_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string }) | null;
-        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          signal: e?.signal ?? null,
+          stdout,
+          stderr,
+        });
       },
     );
   });
@@ -124,7 +129,8 @@ test('at the file descriptor limit: clean failures, no crash, no hang; works aga
   }
 
   // C: released. Everything works again, commands and plans, with the right output.
-  for (const r of summary.phases.C.commands) expect(r).toMatchObject({ status: 'completed', exit_code: 0, stdout: `${r.token}\n`, error: null });
+  for (const r of summary.phases.C.commands)
+    expect(r).toMatchObject({ status: 'completed', exit_code: 0, stdout: `${r.token}\n`, error: null });
   expect(summary.phases.C.plan.status).toBe('completed');
   expect(summary.phases.C.plan.results.map((r) => r.stdout)).toEqual(['C-p0\n', 'C-p1\n', 'C-p2\n']);
   expect(summary.phases.C.historyOfA).toEqual(Array(6).fill('failed'));

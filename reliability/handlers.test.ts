@@ -17,7 +17,10 @@ async function workload(engine: ExecutionEngine): Promise<{ ids: Map<string, Exe
   const ids = new Map<string, ExecutionStatus>();
   for (let i = 0; i < 20; i++) {
     const fails = i % 4 === 3;
-    ids.set(await engine.execute(sh(`printf 'a${i}\\nb${i}\\n'; echo e${i} >&2${fails ? '; exit 2' : ''}`)), fails ? 'failed' : 'completed');
+    ids.set(
+      await engine.execute(sh(`printf 'a${i}\\nb${i}\\n'; echo e${i} >&2${fails ? '; exit 2' : ''}`)),
+      fails ? 'failed' : 'completed',
+    );
   }
   ids.set(await engine.execute({ ...sh('echo slow; sleep 30'), timeout_ms: 300 }), 'timeout');
   const cancelled = await engine.execute(sh('echo waiting; sleep 30'));
@@ -36,34 +39,52 @@ test('throwing and hanging handlers: every execution completes; well-behaved han
   const reported = { sync: 0, async: 0, odd: 0, object: 0, hangTimeouts: 0 };
   const hangingSaw: ExecutionEvent[] = [];
 
-  engine.withEventHandler(() => {
-    throw new Error('sync handler bug');
-  }, { onError: () => void reported.sync++ });
-  engine.withEventHandler(async () => {
-    await Promise.resolve();
-    throw new Error('async handler bug');
-  }, { onError: () => void reported.async++ });
+  engine.withEventHandler(
+    () => {
+      throw new Error('sync handler bug');
+    },
+    { onError: () => void reported.sync++ },
+  );
+  engine.withEventHandler(
+    async () => {
+      await Promise.resolve();
+      throw new Error('async handler bug');
+    },
+    { onError: () => void reported.async++ },
+  );
   // Non-Error throwables, and an error reporter that itself throws.
   let flip = 0;
-  engine.withEventHandler(() => {
-    throw [undefined, null, 'a string', 42, { weird: true }][flip++ % 5];
-  }, {
-    onError: () => {
-      reported.odd++;
-      throw new Error('the reporter is broken too');
+  engine.withEventHandler(
+    () => {
+      throw [undefined, null, 'a string', 42, { weird: true }][flip++ % 5];
     },
-  });
+    {
+      onError: () => {
+        reported.odd++;
+        throw new Error('the reporter is broken too');
+      },
+    },
+  );
   // The seed's { onEvent } shape, throwing on lifecycle events only.
-  engine.withEventHandler({
-    onEvent(e) {
-      if (e.event_type !== 'stdout' && e.event_type !== 'stderr') throw new TypeError(`no ${e.event_type}`);
+  engine.withEventHandler(
+    {
+      onEvent(e) {
+        if (e.event_type !== 'stdout' && e.event_type !== 'stderr') throw new TypeError(`no ${e.event_type}`);
+      },
     },
-  }, { onError: () => void reported.object++ });
+    { onError: () => void reported.object++ },
+  );
   // Never settles: abandoned after handler_timeout_ms for each event.
-  engine.withEventHandler((e) => {
-    hangingSaw.push(e);
-    return new Promise<void>(() => {});
-  }, { onError: (err) => void (String((err as Error).message).includes('did not finish within 20ms') && reported.hangTimeouts++) });
+  engine.withEventHandler(
+    (e) => {
+      hangingSaw.push(e);
+      return new Promise<void>(() => {});
+    },
+    {
+      onError: (err) =>
+        void (String((err as Error).message).includes('did not finish within 20ms') && reported.hangTimeouts++),
+    },
+  );
 
   const reference = recordEvents(engine);
   const iterated: ExecutionEvent[] = [];
@@ -82,11 +103,23 @@ test('throwing and hanging handlers: every execution completes; well-behaved han
   for (const [id, status] of ids) {
     const mine = all.filter((e) => 'execution_id' in e && e.execution_id === id);
     expect(mine[0]?.event_type).toBe('started');
-    expect(mine.at(-1)?.event_type).toBe(status === 'completed' ? 'completed' : status === 'cancelled' ? 'cancelled' : 'failed');
-    expect(mine.filter((e) => e.event_type === 'started' || e.event_type === 'completed' || e.event_type === 'failed' || e.event_type === 'cancelled')).toHaveLength(2);
+    expect(mine.at(-1)?.event_type).toBe(
+      status === 'completed' ? 'completed' : status === 'cancelled' ? 'cancelled' : 'failed',
+    );
+    expect(
+      mine.filter(
+        (e) =>
+          e.event_type === 'started' ||
+          e.event_type === 'completed' ||
+          e.event_type === 'failed' ||
+          e.event_type === 'cancelled',
+      ),
+    ).toHaveLength(2);
   }
   const lines = (id: string, stream: string) =>
-    all.filter((e) => 'execution_id' in e && e.execution_id === id && e.event_type === stream).map((e) => (e as { line: string }).line);
+    all
+      .filter((e) => 'execution_id' in e && e.execution_id === id && e.event_type === stream)
+      .map((e) => (e as { line: string }).line);
   [...ids.keys()].slice(0, 20).forEach((id, i) => {
     expect(lines(id, 'stdout')).toEqual([`a${i}`, `b${i}`]);
     expect(lines(id, 'stderr')).toEqual([`e${i}`]);

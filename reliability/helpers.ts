@@ -5,7 +5,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecutionEngine, ExecutionEvent } from '../src/index.js';
 
-export { exec, isAlive, makeEngine, processGroupOf, READ_HOST_PID, sh, tempDir, until, validationErrorOf } from '../test/helpers.js';
+export {
+  exec,
+  isAlive,
+  makeEngine,
+  processGroupOf,
+  READ_HOST_PID,
+  sh,
+  tempDir,
+  until,
+  validationErrorOf,
+} from '../test/helpers.js';
 
 /** One event as a handler saw it, numbered in delivery order (which is publish order for a sync handler). */
 export interface Recorded {

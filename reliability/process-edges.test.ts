@@ -9,7 +9,10 @@ import type { ExecutionEngine, ExecutionEvent, ExecutionResult } from '../src/in
 import { groupMembers, isAlive, makeEngine, processGroupOf, READ_HOST_PID, sh, until } from './helpers.js';
 
 /** Run to the end, collecting the execution's own events through an iterator. */
-async function runAll(engine: ExecutionEngine, request: Parameters<ExecutionEngine['execute']>[0]): Promise<{ result: ExecutionResult; events: ExecutionEvent[] }> {
+async function runAll(
+  engine: ExecutionEngine,
+  request: Parameters<ExecutionEngine['execute']>[0],
+): Promise<{ result: ExecutionResult; events: ExecutionEvent[] }> {
   const id = await engine.execute(request);
   const events: ExecutionEvent[] = [];
   for await (const e of engine.events(id)) events.push(e);
@@ -49,7 +52,13 @@ describe('output edge cases', () => {
   test('both streams closed early, then a non-zero exit: failed with that exit code, no hang', async () => {
     const engine = makeEngine();
     const { result } = await runAll(engine, sh('exec 1>&- 2>&-; sleep 0.2; exit 7'));
-    expect(result).toMatchObject({ status: 'failed', exit_code: 7, stdout: '', stderr: '', error: 'Command failed with exit code 7' });
+    expect(result).toMatchObject({
+      status: 'failed',
+      exit_code: 7,
+      stdout: '',
+      stderr: '',
+      error: 'Command failed with exit code 7',
+    });
   });
 
   test('a last line without a trailing newline is delivered, kept and logged, on both streams', async () => {
@@ -65,7 +74,9 @@ describe('output edge cases', () => {
 
   test('output that is only a partial line, with no newline at all', async () => {
     const engine = makeEngine();
-    const { result, events } = await runAll(engine, { command: { type: 'exec', program: 'printf', args: ['no-newline'] } });
+    const { result, events } = await runAll(engine, {
+      command: { type: 'exec', program: 'printf', args: ['no-newline'] },
+    });
     expect(result).toMatchObject({ status: 'completed', stdout: 'no-newline' });
     expect(linesOf(events, 'stdout')).toEqual(['no-newline']);
   });
@@ -95,7 +106,9 @@ describe('output edge cases', () => {
   test('a line far longer than max_line_bytes is split on character boundaries and loses nothing', async () => {
     const engine = makeEngine({ max_line_bytes: 1000 });
     // 3,000 three-byte characters (9,000 bytes), no newline: pieces must not cut a character.
-    const { result, events } = await runAll(engine, { command: { type: 'exec', program: 'node', args: ['-e', "process.stdout.write('€'.repeat(3000))"] } });
+    const { result, events } = await runAll(engine, {
+      command: { type: 'exec', program: 'node', args: ['-e', "process.stdout.write('€'.repeat(3000))"] },
+    });
     const pieces = linesOf(events, 'stdout');
     expect(pieces.length).toBeGreaterThanOrEqual(9);
     for (const p of pieces) {
@@ -136,9 +149,13 @@ describe('a tree that ignores SIGTERM', () => {
   async function startStubborn(engine: ExecutionEngine, timeout_ms?: number) {
     const pids: number[] = [];
     // The shell's host pid: in a PID namespace (`process_containment`) `$$` is a namespace pid.
-    const id = await engine.execute({ ...sh(`trap '' TERM; ${READ_HOST_PID}; echo $p; sleep 30`), ...(timeout_ms ? { timeout_ms } : {}) });
+    const id = await engine.execute({
+      ...sh(`trap '' TERM; ${READ_HOST_PID}; echo $p; sleep 30`),
+      ...(timeout_ms ? { timeout_ms } : {}),
+    });
     const watching = (async () => {
-      for await (const e of engine.events(id)) if (e.event_type === 'stdout' && /^\d+$/.test(e.line)) pids.push(Number(e.line));
+      for await (const e of engine.events(id))
+        if (e.event_type === 'stdout' && /^\d+$/.test(e.line)) pids.push(Number(e.line));
     })();
     await until(() => pids.length === 1, 30_000, 'shell pid printed');
     const leader = pids[0]!;
@@ -156,7 +173,12 @@ describe('a tree that ignores SIGTERM', () => {
     expect(members.length).toBeGreaterThanOrEqual(1);
     const result = await engine.wait(id);
     await watching;
-    expect(result).toMatchObject({ status: 'timeout', exit_code: -1, signal: 'SIGKILL', error: 'Execution timeout after 2500ms' });
+    expect(result).toMatchObject({
+      status: 'timeout',
+      exit_code: -1,
+      signal: 'SIGKILL',
+      error: 'Execution timeout after 2500ms',
+    });
     expect(result.stdout).toBe(`${leader}\n`);
     await until(() => !members.some(isAlive) && groupMembers(group).length === 0, 10_000, 'stubborn tree gone');
   });
@@ -167,7 +189,12 @@ describe('a tree that ignores SIGTERM', () => {
     await engine.cancel(id);
     const result = await engine.wait(id);
     await watching;
-    expect(result).toMatchObject({ status: 'cancelled', exit_code: -1, signal: 'SIGKILL', error: 'Execution cancelled' });
+    expect(result).toMatchObject({
+      status: 'cancelled',
+      exit_code: -1,
+      signal: 'SIGKILL',
+      error: 'Execution cancelled',
+    });
     await until(() => !members.some(isAlive) && groupMembers(group).length === 0, 10_000, 'stubborn tree gone');
     // And the log says so.
     expect(await engine.readLogs(id)).toMatch(/\[engine\] Execution cancelled; process tree signalled/);

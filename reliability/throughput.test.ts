@@ -6,19 +6,23 @@
 import { randomUUID } from 'node:crypto';
 import { expect, test } from 'vitest';
 import type { ExecutionEngine, ExecutionResult } from '../src/index.js';
-import { makeEngine, recordEvents, type Recorded } from './helpers.js';
+import { makeEngine, type Recorded, recordEvents } from './helpers.js';
 
 async function flood(engine: ExecutionEngine, count: number, events: Recorded[]) {
   const run = randomUUID().slice(0, 8);
   const tokens = Array.from({ length: count }, (_, i) => `tok-${run}-${i}-${randomUUID()}`);
   // All submitted at once, without waiting for any to finish.
-  const ids = await Promise.all(tokens.map((token) => engine.execute({ command: { type: 'exec', program: 'echo', args: [token] } })));
+  const ids = await Promise.all(
+    tokens.map((token) => engine.execute({ command: { type: 'exec', program: 'echo', args: [token] } })),
+  );
   expect(new Set(ids).size).toBe(count);
   const results: ExecutionResult[] = await Promise.all(ids.map((id) => engine.wait(id)));
 
   // Each result is its own command's: right id, its own token, nothing else.
   const wrong = results.flatMap((r, i) =>
-    r.id !== ids[i] || r.status !== 'completed' || r.exit_code !== 0 || r.stdout !== `${tokens[i]}\n` || r.stderr !== '' ? [{ i, r }] : [],
+    r.id !== ids[i] || r.status !== 'completed' || r.exit_code !== 0 || r.stdout !== `${tokens[i]}\n` || r.stderr !== ''
+      ? [{ i, r }]
+      : [],
   );
   expect(wrong.slice(0, 3)).toEqual([]);
 
@@ -35,7 +39,9 @@ async function flood(engine: ExecutionEngine, count: number, events: Recorded[])
   }
   const badEvents = ids.flatMap((id, i) => {
     const seen = perId.get(id)!;
-    return JSON.stringify(seen) === JSON.stringify(['started', `stdout:${tokens[i]}`, 'completed']) ? [] : [{ i, seen }];
+    return JSON.stringify(seen) === JSON.stringify(['started', `stdout:${tokens[i]}`, 'completed'])
+      ? []
+      : [{ i, seen }];
   });
   expect(badEvents.slice(0, 3)).toEqual([]);
 
@@ -64,7 +70,12 @@ test('1,000 submissions with the history store on: every one recorded as complet
   expect(history).not.toBeNull();
   const wrong = ids.flatMap((id, i) => {
     const record = history.get(id);
-    return record?.status === 'completed' && record.exit_code === 0 && record.kind === 'command' && (record.output ?? '').includes(tokens[i]!) ? [] : [{ i, record }];
+    return record?.status === 'completed' &&
+      record.exit_code === 0 &&
+      record.kind === 'command' &&
+      (record.output ?? '').includes(tokens[i]!)
+      ? []
+      : [{ i, record }];
   });
   expect(wrong.slice(0, 3)).toEqual([]);
 }, 120_000);

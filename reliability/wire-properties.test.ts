@@ -11,11 +11,11 @@ import { afterAll, describe, expect, test } from 'vitest';
 import {
   COMMAND_TYPES,
   DEFAULT_CONFIG,
-  ValidationError,
+  type ExecutionPlan,
   parsePlan,
   serialize,
+  ValidationError,
   validatePlan,
-  type ExecutionPlan,
 } from '../src/index.js';
 import { makeEngine } from './helpers.js';
 
@@ -66,28 +66,51 @@ const riskLevel = fc.constantFrom('read_only' as const, 'modify' as const, 'dest
 
 const backoff = fc.oneof(
   fc.record({ type: fc.constant('fixed' as const), delay_ms: fc.nat({ max: 100_000 }) }),
-  fc.record({ type: fc.constant('exponential' as const), base_ms: fc.integer({ min: 1, max: 100_000 }), max_ms: fc.integer({ min: 1, max: 1_000_000 }) }),
-  fc.record({ type: fc.constant('linear' as const), increment_ms: fc.integer({ min: 1, max: 100_000 }), max_ms: fc.integer({ min: 1, max: 1_000_000 }) }),
+  fc.record({
+    type: fc.constant('exponential' as const),
+    base_ms: fc.integer({ min: 1, max: 100_000 }),
+    max_ms: fc.integer({ min: 1, max: 1_000_000 }),
+  }),
+  fc.record({
+    type: fc.constant('linear' as const),
+    increment_ms: fc.integer({ min: 1, max: 100_000 }),
+    max_ms: fc.integer({ min: 1, max: 1_000_000 }),
+  }),
 );
 const retry = fc.record({
   max_attempts: fc.integer({ min: 1, max: 10 }),
   backoff,
   // Entries of the form /…/flags are regexes with rules of their own (RE2 syntax, flags i, m, s):
   // valid plans take substrings only; the regex rules are tested in test/security/patterns-and-paths.
-  retryable_errors: fc.array(nonEmpty.filter((p) => !/^\/.*\/[a-z]*$/s.test(p)), { maxLength: 3 }),
+  retryable_errors: fc.array(
+    nonEmpty.filter((p) => !/^\/.*\/[a-z]*$/s.test(p)),
+    { maxLength: 3 },
+  ),
   // Thousandths: no -0 and no float noise, so equality after a JSON round trip is exact.
   jitter: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000),
 });
 
-const execCommand = fc.record({ type: fc.constant('exec' as const), program: programName, args: fc.array(spawnText, { maxLength: 4 }) });
+const execCommand = fc.record({
+  type: fc.constant('exec' as const),
+  program: programName,
+  args: fc.array(spawnText, { maxLength: 4 }),
+});
 const shellCommand = fc.record({
   type: fc.constant('shell' as const),
   command: noNul,
   shell: fc.oneof(fc.constantFrom('bash', 'sh', '/bin/sh'), programName),
 });
 const scriptCommand = fc.oneof(
-  fc.record({ type: fc.constant('script' as const), path: fc.constant(SCRIPT_WITH_SHEBANG), interpreter: nullable(programName) }),
-  fc.record({ type: fc.constant('script' as const), path: fc.constant(SCRIPT_WITHOUT_SHEBANG), interpreter: programName }),
+  fc.record({
+    type: fc.constant('script' as const),
+    path: fc.constant(SCRIPT_WITH_SHEBANG),
+    interpreter: nullable(programName),
+  }),
+  fc.record({
+    type: fc.constant('script' as const),
+    path: fc.constant(SCRIPT_WITHOUT_SHEBANG),
+    interpreter: programName,
+  }),
 );
 const command = fc.oneof(execCommand, shellCommand, scriptCommand);
 
@@ -110,7 +133,10 @@ const request = fc.record({ ...requestFields, rollback: fc.array(rollbackRequest
 /** A random DAG over n nodes: a random topological order, random edges that respect it, some duplicates and empty lists. */
 function dagDependencies(n: number): fc.Arbitrary<Record<string, number[]>> {
   const order = fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n });
-  const matrix = fc.array(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }), { minLength: n, maxLength: n });
+  const matrix = fc.array(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }), {
+    minLength: n,
+    maxLength: n,
+  });
   return fc.tuple(order, matrix).map(([topo, m]) => {
     const deps: Record<string, number[]> = {};
     for (let i = 0; i < n; i++) {
@@ -198,7 +224,8 @@ function setAt(root: unknown, path: Path, value: unknown): void {
 function allPaths(value: unknown, prefix: Path = []): Path[] {
   const out: Path[] = [prefix];
   if (Array.isArray(value)) value.forEach((v, i) => out.push(...allPaths(v, [...prefix, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...allPaths(v, [...prefix, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push(...allPaths(v, [...prefix, k]));
   return out;
 }
 
@@ -214,7 +241,13 @@ async function rejectionOf(input: unknown, stage: 'parse' | 'validate'): Promise
 }
 
 /** The same input, as an object and as JSON text, is rejected at `field` with `kind`. */
-async function expectRejected(input: unknown, stage: 'parse' | 'validate', field: string, kind: string, reason?: RegExp): Promise<ValidationError> {
+async function expectRejected(
+  input: unknown,
+  stage: 'parse' | 'validate',
+  field: string,
+  kind: string,
+  reason?: RegExp,
+): Promise<ValidationError> {
   let first: ValidationError | null = null;
   for (const form of [input, JSON.stringify(input)]) {
     const err = await rejectionOf(form, stage);
@@ -253,23 +286,53 @@ describe('valid plans', () => {
     /** Remove each field whose value is the seed's default (ids stay: a missing id is generated). */
     const stripDefaults = (plan: ExecutionPlan): Record<string, unknown> => {
       const p = clone(plan) as unknown as Record<string, unknown>;
-      const isDefaultMetadata = (m: unknown) => JSON.stringify(m) === JSON.stringify({ source: null, conversation_id: null, tags: {} });
+      const isDefaultMetadata = (m: unknown) =>
+        JSON.stringify(m) === JSON.stringify({ source: null, conversation_id: null, tags: {} });
       const strip = (obj: Record<string, unknown>, defaults: Record<string, unknown>) => {
         for (const [k, v] of Object.entries(defaults)) if (JSON.stringify(obj[k]) === JSON.stringify(v)) delete obj[k];
       };
       const stripRequest = (r: Record<string, unknown>) => {
-        strip(r, { env: {}, working_dir: null, timeout_ms: null, output_log_path: null, description: null, risk_level: null, retry: null, rollback: [] });
+        strip(r, {
+          env: {},
+          working_dir: null,
+          timeout_ms: null,
+          output_log_path: null,
+          description: null,
+          risk_level: null,
+          retry: null,
+          rollback: [],
+        });
         if (isDefaultMetadata(r.metadata)) delete r.metadata;
         const c = r.command as Record<string, unknown>;
         strip(c, c.type === 'exec' ? { args: [] } : c.type === 'shell' ? { shell: 'bash' } : { interpreter: null });
         const rt = r.retry as Record<string, unknown> | undefined;
-        if (rt) strip(rt, { max_attempts: 3, backoff: { type: 'exponential', base_ms: 1_000, max_ms: 30_000 }, jitter: 0.2, retryable_errors: ['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable'] });
+        if (rt)
+          strip(rt, {
+            max_attempts: 3,
+            backoff: { type: 'exponential', base_ms: 1_000, max_ms: 30_000 },
+            jitter: 0.2,
+            retryable_errors: ['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable'],
+          });
         for (const b of (r.rollback as Array<Record<string, unknown>> | undefined) ?? []) stripRequest(b);
       };
-      strip(p, { description: '', risk_level: null, rollback_strategy: 'manual', estimated_duration_ms: null, strategy: { type: 'serial', stop_on_error: true } });
+      strip(p, {
+        description: '',
+        risk_level: null,
+        rollback_strategy: 'manual',
+        estimated_duration_ms: null,
+        strategy: { type: 'serial', stop_on_error: true },
+      });
       if (isDefaultMetadata(p.metadata)) delete p.metadata;
       const s = p.strategy as Record<string, unknown> | undefined;
-      if (s) strip(s, s.type === 'serial' ? { stop_on_error: true } : s.type === 'parallel' ? { max_concurrency: null } : { dependencies: {} });
+      if (s)
+        strip(
+          s,
+          s.type === 'serial'
+            ? { stop_on_error: true }
+            : s.type === 'parallel'
+              ? { max_concurrency: null }
+              : { dependencies: {} },
+        );
       for (const r of p.commands as Array<Record<string, unknown>>) stripRequest(r);
       return p;
     };
@@ -297,10 +360,12 @@ interface Mutation {
 }
 
 const unknownTag = (known: readonly string[]) =>
-  fc.oneof(
-    text.filter((s) => !known.includes(s)),
-    fc.constantFrom<unknown>(5, true, ['exec'], { type: 'exec' }, 'EXEC', ' exec', 'exec '),
-  ).filter((v) => !(typeof v === 'string' && known.includes(v)));
+  fc
+    .oneof(
+      text.filter((s) => !known.includes(s)),
+      fc.constantFrom<unknown>(5, true, ['exec'], { type: 'exec' }, 'EXEC', ' exec', 'exec '),
+    )
+    .filter((v) => !(typeof v === 'string' && known.includes(v)));
 
 /** Wrong-typed values for a few fields; each candidate only applies when the plan has that field. */
 function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] }> {
@@ -310,7 +375,10 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
     { path: ['estimated_duration_ms'], values: [-1, 1.5, '10', true] },
     { path: ['rollback_strategy'], values: ['sometimes', 1, null] },
     { path: ['risk_level'], values: ['extreme', 0] },
-    { path: ['id'], values: ['not-a-uuid', 7, '5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d1', '5f0c6a3e8a514d3b9b1e2f1b7a0c9d11'] },
+    {
+      path: ['id'],
+      values: ['not-a-uuid', 7, '5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d1', '5f0c6a3e8a514d3b9b1e2f1b7a0c9d11'],
+    },
     { path: ['metadata', 'tags'], values: [[], 'x'] },
     { path: ['metadata', 'tags', 'k'], values: [1, null, {}] },
     { path: ['metadata', 'conversation_id'], values: ['nope', 12] },
@@ -332,14 +400,38 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
       { path: at('rollback'), values: [{}, 'undo'] },
       { path: at('metadata'), values: ['m', 1] },
     );
-    if (c.command.type === 'exec') out.push({ path: at('command', 'program'), values: ['', '   ', 'a\0b', 5, null] }, { path: at('command', 'args'), values: ['ls -la', {}] }, { path: at('command', 'args', 0), values: [1, null, 'a\0b'] });
-    if (c.command.type === 'shell') out.push({ path: at('command', 'command'), values: ['', 5, [], 'a\0b'] }, { path: at('command', 'shell'), values: ['', ' ', 5] });
-    if (c.command.type === 'script') out.push({ path: at('command', 'path'), values: ['', 'a\0b', 5] }, { path: at('command', 'interpreter'), values: ['', '\t', 5] });
+    if (c.command.type === 'exec')
+      out.push(
+        { path: at('command', 'program'), values: ['', '   ', 'a\0b', 5, null] },
+        { path: at('command', 'args'), values: ['ls -la', {}] },
+        { path: at('command', 'args', 0), values: [1, null, 'a\0b'] },
+      );
+    if (c.command.type === 'shell')
+      out.push(
+        { path: at('command', 'command'), values: ['', 5, [], 'a\0b'] },
+        { path: at('command', 'shell'), values: ['', ' ', 5] },
+      );
+    if (c.command.type === 'script')
+      out.push(
+        { path: at('command', 'path'), values: ['', 'a\0b', 5] },
+        { path: at('command', 'interpreter'), values: ['', '\t', 5] },
+      );
     if (c.retry) {
-      out.push({ path: at('retry', 'max_attempts'), values: [0, 1.5, '3'] }, { path: at('retry', 'jitter'), values: [-0.1, 1.5, '0.2'] });
-      out.push({ path: at('retry', 'retryable_errors'), values: ['Throttling', {}] }, { path: at('retry', 'retryable_errors', 0), values: ['', 1] });
+      out.push(
+        { path: at('retry', 'max_attempts'), values: [0, 1.5, '3'] },
+        { path: at('retry', 'jitter'), values: [-0.1, 1.5, '0.2'] },
+      );
+      out.push(
+        { path: at('retry', 'retryable_errors'), values: ['Throttling', {}] },
+        { path: at('retry', 'retryable_errors', 0), values: ['', 1] },
+      );
     }
-    c.rollback.forEach((_, j) => out.push({ path: at('rollback', j, 'timeout_ms'), values: [0, 'x'] }, { path: at('rollback', j, 'command'), values: [5] }));
+    c.rollback.forEach((_, j) =>
+      out.push(
+        { path: at('rollback', j, 'timeout_ms'), values: [0, 'x'] },
+        { path: at('rollback', j, 'command'), values: [5] },
+      ),
+    );
   });
   const s = plan.strategy;
   if (s.type === 'serial') out.push({ path: ['strategy', 'stop_on_error'], values: ['yes', 1, null] });
@@ -359,7 +451,12 @@ function requiredPaths(plan: ExecutionPlan): Path[] {
   const out: Path[] = [['commands'], ['strategy', 'type']];
   plan.commands.forEach((c, i) => {
     out.push(['commands', i, 'command'], ['commands', i, 'command', 'type']);
-    out.push(['commands', i, 'command', c.command.type === 'exec' ? 'program' : c.command.type === 'shell' ? 'command' : 'path']);
+    out.push([
+      'commands',
+      i,
+      'command',
+      c.command.type === 'exec' ? 'program' : c.command.type === 'shell' ? 'command' : 'path',
+    ]);
     if (c.retry) out.push(['commands', i, 'retry', 'backoff', 'type']);
     c.rollback.forEach((_, j) => out.push(['commands', i, 'rollback', j, 'command']));
   });
@@ -378,7 +475,13 @@ function mutations(plan: ExecutionPlan): fc.Arbitrary<Mutation> {
         const input = clone(plan);
         setAt(input, candidates[c]!.path, value);
         const field = formatPath(candidates[c]!.path);
-        return { what: `wrong type at ${field}: ${JSON.stringify(value)}`, input, stage: 'parse' as const, field, kind: 'InvalidField' };
+        return {
+          what: `wrong type at ${field}: ${JSON.stringify(value)}`,
+          input,
+          stage: 'parse' as const,
+          field,
+          kind: 'InvalidField',
+        };
       }),
     ),
   );
@@ -395,19 +498,39 @@ function mutations(plan: ExecutionPlan): fc.Arbitrary<Mutation> {
   );
 
   // An empty command list.
-  arbs.push(fc.constant({ what: 'no commands', input: { ...clone(plan), commands: [] }, stage: 'parse' as const, field: 'commands', kind: 'InvalidPlan' }));
+  arbs.push(
+    fc.constant({
+      what: 'no commands',
+      input: { ...clone(plan), commands: [] },
+      stage: 'parse' as const,
+      field: 'commands',
+      kind: 'InvalidPlan',
+    }),
+  );
 
   // Unknown `type` tags: command, strategy, backoff.
   arbs.push(
     fc.tuple(fc.nat({ max: n - 1 }), unknownTag(COMMAND_TYPES)).map(([i, tag]) => {
       const input = clone(plan);
       setAt(input, ['commands', i, 'command', 'type'], tag);
-      return { what: `command type ${JSON.stringify(tag)}`, input, stage: 'parse' as const, field: `commands[${i}].command.type`, kind: 'InvalidCommand' };
+      return {
+        what: `command type ${JSON.stringify(tag)}`,
+        input,
+        stage: 'parse' as const,
+        field: `commands[${i}].command.type`,
+        kind: 'InvalidCommand',
+      };
     }),
     unknownTag(['serial', 'parallel', 'dependency_graph']).map((tag) => {
       const input = clone(plan);
       setAt(input, ['strategy', 'type'], tag);
-      return { what: `strategy type ${JSON.stringify(tag)}`, input, stage: 'parse' as const, field: 'strategy.type', kind: 'InvalidPlan' };
+      return {
+        what: `strategy type ${JSON.stringify(tag)}`,
+        input,
+        stage: 'parse' as const,
+        field: 'strategy.type',
+        kind: 'InvalidPlan',
+      };
     }),
   );
   const withRetry = plan.commands.flatMap((c, i) => (c.retry ? [i] : []));
@@ -416,24 +539,36 @@ function mutations(plan: ExecutionPlan): fc.Arbitrary<Mutation> {
       fc.tuple(fc.constantFrom(...withRetry), unknownTag(['fixed', 'exponential', 'linear'])).map(([i, tag]) => {
         const input = clone(plan);
         setAt(input, ['commands', i, 'retry', 'backoff', 'type'], tag);
-        return { what: `backoff type ${JSON.stringify(tag)}`, input, stage: 'parse' as const, field: `commands[${i}].retry.backoff.type`, kind: 'InvalidField' };
+        return {
+          what: `backoff type ${JSON.stringify(tag)}`,
+          input,
+          stage: 'parse' as const,
+          field: `commands[${i}].retry.backoff.type`,
+          kind: 'InvalidField',
+        };
       }),
     );
   }
 
   // Bad dependency indices and cycles, on the plan turned into a dependency graph.
-  const deps: Record<string, number[]> = plan.strategy.type === 'dependency_graph' ? clone(plan.strategy.dependencies) : {};
-  const graphPlan = (dependencies: Record<string, number[]>) => ({ ...clone(plan), strategy: { type: 'dependency_graph', dependencies } });
+  const deps: Record<string, number[]> =
+    plan.strategy.type === 'dependency_graph' ? clone(plan.strategy.dependencies) : {};
+  const graphPlan = (dependencies: Record<string, number[]>) => ({
+    ...clone(plan),
+    strategy: { type: 'dependency_graph', dependencies },
+  });
   arbs.push(
     // A key past the last command.
-    fc.tuple(fc.integer({ min: n, max: n + 1000 }), fc.array(fc.nat({ max: n - 1 }), { maxLength: 2 })).map(([key, list]) => ({
-      what: `key ${key} out of range`,
-      input: graphPlan({ ...deps, [key]: list }),
-      stage: 'validate' as const,
-      field: `strategy.dependencies.${key}`,
-      kind: 'InvalidPlan',
-      reason: new RegExp(`command index ${key} is out of range`),
-    })),
+    fc
+      .tuple(fc.integer({ min: n, max: n + 1000 }), fc.array(fc.nat({ max: n - 1 }), { maxLength: 2 }))
+      .map(([key, list]) => ({
+        what: `key ${key} out of range`,
+        input: graphPlan({ ...deps, [key]: list }),
+        stage: 'validate' as const,
+        field: `strategy.dependencies.${key}`,
+        kind: 'InvalidPlan',
+        reason: new RegExp(`command index ${key} is out of range`),
+      })),
     // A dependency past the last command.
     fc.tuple(fc.nat({ max: n - 1 }), fc.integer({ min: n, max: n + 1000 })).map(([key, dep]) => ({
       what: `dependency ${dep} out of range`,
@@ -489,7 +624,14 @@ function mutations(plan: ExecutionPlan): fc.Arbitrary<Mutation> {
         const input = clone(plan);
         input.commands[j]!.id = input.commands[i]!.id;
         const later = Math.max(i, j);
-        return { what: `duplicate id ${i}/${j}`, input, stage: 'validate' as const, field: `commands[${later}].id`, kind: 'InvalidPlan', reason: /is also used by/ };
+        return {
+          what: `duplicate id ${i}/${j}`,
+          input,
+          stage: 'validate' as const,
+          field: `commands[${later}].id`,
+          kind: 'InvalidPlan',
+          reason: /is also used by/,
+        };
       }),
     );
   }
@@ -529,7 +671,10 @@ function reachable(n: number, deps: Record<string, number[]>, from: number): Set
 
 /** The cycle named in a reason is a real cycle of `deps`: each index depends on the next, the last on the first. */
 function expectRealCycle(reason: string, deps: Record<string, number[]>): void {
-  const nodes = reason.replace(/^dependency cycle between commands /, '').split(' -> ').map(Number);
+  const nodes = reason
+    .replace(/^dependency cycle between commands /, '')
+    .split(' -> ')
+    .map(Number);
   expect(nodes.at(-1)).toBe(nodes[0]);
   for (let k = 0; k + 1 < nodes.length; k++) expect(deps[String(nodes[k])] ?? []).toContain(nodes[k + 1]);
 }
@@ -544,7 +689,10 @@ describe('invalid plans', () => {
         async (m) => {
           const err = await expectRejected(m.input, m.stage, m.field, m.kind, m.reason);
           if (m.reason?.source.includes('cycle')) {
-            expectRealCycle(err.reason, (m.input as { strategy: { dependencies: Record<string, number[]> } }).strategy.dependencies);
+            expectRealCycle(
+              err.reason,
+              (m.input as { strategy: { dependencies: Record<string, number[]> } }).strategy.dependencies,
+            );
           }
           seenKinds.add(m.kind);
           seenCategories.add(categoryOf(m.what));
@@ -568,7 +716,10 @@ describe('invalid plans', () => {
             (e: unknown) => e,
           );
           expect(err, m.what).toBeInstanceOf(ValidationError);
-          expect({ field: (err as ValidationError).field, kind: (err as ValidationError).kind }).toEqual({ field: m.field, kind: m.kind });
+          expect({ field: (err as ValidationError).field, kind: (err as ValidationError).kind }).toEqual({
+            field: m.field,
+            kind: m.kind,
+          });
         },
       ),
       { numRuns: 150 },
@@ -598,7 +749,10 @@ describe('invalid plans', () => {
         // Changing a `type` tag changes which fields the object must have: its siblings may be blamed.
         const scope = formatPath(path.at(-1) === 'type' ? path.slice(0, -1) : path);
         const field = (err as ValidationError).field;
-        expect(field === scope || field.startsWith(`${scope}.`) || field.startsWith(`${scope}[`) || scope === '', `${field} not under ${scope}`).toBe(true);
+        expect(
+          field === scope || field.startsWith(`${scope}.`) || field.startsWith(`${scope}[`) || scope === '',
+          `${field} not under ${scope}`,
+        ).toBe(true);
         for (const issue of (err as ValidationError).issues) {
           expect(['InvalidCommand', 'InvalidField', 'InvalidPlan', 'MissingField']).toContain(issue.code);
         }
@@ -627,11 +781,18 @@ describe('invalid plans', () => {
 // key): an invalid dependency key was accepted, an env value disappeared. Now it is refused.
 
 describe('"__proto__" keys in JSON input', () => {
-  const base = { commands: [{ command: { type: 'exec', program: 'true' } }, { command: { type: 'exec', program: 'true' } }] };
+  const base = {
+    commands: [{ command: { type: 'exec', program: 'true' } }, { command: { type: 'exec', program: 'true' } }],
+  };
 
   test('dependencies {"__proto__": [1]} are rejected (InvalidPlan at strategy.dependencies.__proto__), not accepted as an empty graph', async () => {
-    const text = JSON.stringify({ ...base, strategy: { type: 'dependency_graph', dependencies: {} } }).replace('"dependencies":{}', '"dependencies":{"__proto__":[1]}');
-    expect(Object.keys((JSON.parse(text) as { strategy: { dependencies: object } }).strategy.dependencies)).toEqual(['__proto__']);
+    const text = JSON.stringify({ ...base, strategy: { type: 'dependency_graph', dependencies: {} } }).replace(
+      '"dependencies":{}',
+      '"dependencies":{"__proto__":[1]}',
+    );
+    expect(Object.keys((JSON.parse(text) as { strategy: { dependencies: object } }).strategy.dependencies)).toEqual([
+      '__proto__',
+    ]);
     await expectRejected(JSON.parse(text), 'parse', 'strategy.dependencies.__proto__', 'InvalidPlan');
   });
 
@@ -643,6 +804,9 @@ describe('"__proto__" keys in JSON input', () => {
     } catch (err) {
       outcome = err instanceof ValidationError ? `rejected at ${err.field}` : err;
     }
-    expect(outcome === 'rejected at commands[0].env.__proto__' || JSON.stringify(outcome) === '["__proto__","A"]', `got ${JSON.stringify(outcome)}`).toBe(true);
+    expect(
+      outcome === 'rejected at commands[0].env.__proto__' || JSON.stringify(outcome) === '["__proto__","A"]',
+      `got ${JSON.stringify(outcome)}`,
+    ).toBe(true);
   });
 });

@@ -7,12 +7,12 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
-import { ExecutorTypeSchema } from './vocabulary.js';
-import { defaultAwsCliPath } from './runner/aws-cli-path.js';
 import { ApprovalConfigSchema } from './policy/approval.js';
 import { RedisConfigSchema } from './redis-config.js';
-import { RetryConfigSchema } from './wire/schema.js';
+import { defaultAwsCliPath } from './runner/aws-cli-path.js';
+import { ExecutorTypeSchema } from './vocabulary.js';
 import { formatPath } from './wire/parse.js';
+import { RetryConfigSchema } from './wire/schema.js';
 
 const PositiveInt = z.int().positive();
 
@@ -45,7 +45,10 @@ export const ExecutionConfigSchema = z.object({
    * AWS CLI binary for `aws_cli` commands. Default: Debian's `/usr/bin/aws` (v2) when it
    * exists, chosen deliberately over whatever `aws` (often a pip v1) comes first on PATH.
    */
-  aws_cli_path: z.string().min(1).default(() => defaultAwsCliPath()),
+  aws_cli_path: z
+    .string()
+    .min(1)
+    .default(() => defaultAwsCliPath()),
   /**
    * The approval policy (seed 002 `ApprovalConfig`). When set, every submission is checked:
    * a plan that needs approval runs only through `executeWithApproval`. Null: no policy.
@@ -91,7 +94,11 @@ export function resolveConfig(input: ExecutionConfigInput = {}): ExecutionConfig
   const parsed = ExecutionConfigSchema.safeParse(input);
   if (!parsed.success) {
     throw new ValidationError(
-      parsed.error.issues.map((i) => ({ code: 'InvalidField' as const, field: `config.${formatPath(i.path)}`, reason: i.message })),
+      parsed.error.issues.map((i) => ({
+        code: 'InvalidField' as const,
+        field: `config.${formatPath(i.path)}`,
+        reason: i.message,
+      })),
     );
   }
   const config = parsed.data;

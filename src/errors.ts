@@ -90,15 +90,29 @@ export class ExecutionError extends Error {
     return new ExecutionError('Cancelled', RESULT_MESSAGES.cancelled({}));
   }
   /** Work the approval policy holds back; for unverified work the message says what could not be established. */
-  static approvalRequired(kind: 'plan' | 'command', id: string, level: string, assessment: { verified: boolean; reasons: readonly string[] }): ExecutionError {
-    const why = assessment.reasons.length > 0 ? ` (${assessment.verified ? '' : 'unverified: '}${assessment.reasons.join('; ')})` : '';
-    return new ExecutionError('ApprovalRequired', `Approval required but not provided: ${kind} ${id} is ${level}${why}; use executeWithApproval`);
+  static approvalRequired(
+    kind: 'plan' | 'command',
+    id: string,
+    level: string,
+    assessment: { verified: boolean; reasons: readonly string[] },
+  ): ExecutionError {
+    const why =
+      assessment.reasons.length > 0
+        ? ` (${assessment.verified ? '' : 'unverified: '}${assessment.reasons.join('; ')})`
+        : '';
+    return new ExecutionError(
+      'ApprovalRequired',
+      `Approval required but not provided: ${kind} ${id} is ${level}${why}; use executeWithApproval`,
+    );
   }
   static commandFailed(exitCode: number): ExecutionError {
     return new ExecutionError('CommandFailed', RESULT_MESSAGES.exit({ exitCode }));
   }
   static spawnFailed(reason: string, cause?: unknown): ExecutionError {
-    return new ExecutionError('SpawnFailed', RESULT_MESSAGES.spawn_failed({ detail: reason }), { cause, detail: reason });
+    return new ExecutionError('SpawnFailed', RESULT_MESSAGES.spawn_failed({ detail: reason }), {
+      cause,
+      detail: reason,
+    });
   }
   static io(reason: string, cause?: unknown): ExecutionError {
     return new ExecutionError('Io', RESULT_MESSAGES.io({ detail: reason }), { cause, detail: reason });
@@ -199,6 +213,7 @@ export function resultError(code: ResultErrorCode, facts: ResultErrorFacts = {})
 
 /** A thrown error as a reported one: an IO error keeps its code; anything else is the engine's own fault. */
 export function resultErrorOf(err: unknown): ResultError {
-  if (err instanceof ExecutionError && err.code === 'Io') return resultError('io', { detail: err.detail ?? err.message });
+  if (err instanceof ExecutionError && err.code === 'Io')
+    return resultError('io', { detail: err.detail ?? err.message });
   return resultError('internal', { detail: err instanceof Error ? err.message : String(err) });
 }

@@ -25,7 +25,9 @@ export const EXECUTION_STATUSES = ExecutionStatusSchema.options;
 /** Statuses of work that has not ended yet. */
 export const ACTIVE_STATUSES: readonly ExecutionStatus[] = ['pending', 'running'];
 /** Statuses after which nothing more happens to an execution: all the others. */
-export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(EXECUTION_STATUSES.filter((s) => !ACTIVE_STATUSES.includes(s)));
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(
+  EXECUTION_STATUSES.filter((s) => !ACTIVE_STATUSES.includes(s)),
+);
 
 export const ExecutionKindSchema = z.enum(['command', 'plan']);
 export type ExecutionKind = z.infer<typeof ExecutionKindSchema>;

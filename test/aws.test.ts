@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { ExecutionEngine, ExecutionRequestInput, ExecutionResult } from '../src/index.js';
 import { makeEngine } from './helpers.js';
-import { awsTestEnv, startMoto, type Moto } from './support/moto.js';
+import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 
 let moto: Moto;
 beforeAll(async () => {
@@ -37,14 +37,22 @@ async function run(e: ExecutionEngine, command: Command): Promise<ExecutionResul
 }
 
 const cli = (operation: string, args: string[] = []): Command => ({ type: 'aws_cli', service: 'ec2', operation, args });
-const sdk = (operation: string, parameters: Record<string, unknown> = {}, service = 'ec2'): Command => ({ type: 'sdk', service, operation, parameters });
+const sdk = (operation: string, parameters: Record<string, unknown> = {}, service = 'ec2'): Command => ({
+  type: 'sdk',
+  service,
+  operation,
+  parameters,
+});
 
 const tagArgs = (tag: string) => ['--tag-specifications', `ResourceType=instance,Tags=[{Key=test,Value=${tag}}]`];
 
 interface Reservations {
   Reservations?: Array<{ Instances?: Array<{ InstanceId: string }> }>;
 }
-const instanceIds = (stdout: string) => ((JSON.parse(stdout) as Reservations).Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId));
+const instanceIds = (stdout: string) =>
+  ((JSON.parse(stdout) as Reservations).Reservations ?? []).flatMap((r) =>
+    (r.Instances ?? []).map((i) => i.InstanceId),
+  );
 
 /** Instances through the CLI, all of them or those tagged test=<tag>. */
 async function cliInstances(e: ExecutionEngine, tag?: string): Promise<string[]> {
@@ -59,11 +67,19 @@ test('aws_cli describe-instances runs Debian /usr/bin/aws (v2) against moto and 
   const version = spawnSync('/usr/bin/aws', ['--version'], { encoding: 'utf8', env: { ...process.env, ...env() } });
   expect(`${version.stdout}${version.stderr}`).toMatch(/^aws-cli\/2\./);
 
-  const result = await run(e, { type: 'aws_cli', service: 'ec2', operation: 'describe-instances', args: [], region: 'us-east-1' });
+  const result = await run(e, {
+    type: 'aws_cli',
+    service: 'ec2',
+    operation: 'describe-instances',
+    args: [],
+    region: 'us-east-1',
+  });
   expect(result.status, result.stderr).toBe('completed');
   expect(result.exit_code).toBe(0);
   expect(JSON.parse(result.stdout)).toHaveProperty('Reservations');
-  expect(await e.readLogs(result.id)).toContain(`/usr/bin/aws ec2 describe-instances --region us-east-1 --endpoint-url ${moto.url}`);
+  expect(await e.readLogs(result.id)).toContain(
+    `/usr/bin/aws ec2 describe-instances --region us-east-1 --endpoint-url ${moto.url}`,
+  );
 });
 
 test('aws_cli run-instances --dry-run fails with DryRunOperation and creates nothing', async () => {
@@ -71,7 +87,10 @@ test('aws_cli run-instances --dry-run fails with DryRunOperation and creates not
   const tag = randomUUID();
   const before = ownServer ? (await cliInstances(e)).length : null;
 
-  const result = await run(e, cli('run-instances', ['--image-id', 'ami-12345678', '--count', '1', '--dry-run', ...tagArgs(tag)]));
+  const result = await run(
+    e,
+    cli('run-instances', ['--image-id', 'ami-12345678', '--count', '1', '--dry-run', ...tagArgs(tag)]),
+  );
   expect(result.status).toBe('failed');
   expect(result.exit_code).not.toBe(0);
   expect(result.stderr).toContain('DryRunOperation');
@@ -86,7 +105,9 @@ test('aws_cli run-instances creates one tagged instance that describe-instances 
   const created = await run(e, cli('run-instances', ['--image-id', 'ami-12345678', '--count', '1', ...tagArgs(tag)]));
   expect(created.status, created.stderr).toBe('completed');
   expect(created.exit_code).toBe(0);
-  const launched = (JSON.parse(created.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map((i) => i.InstanceId);
+  const launched = (JSON.parse(created.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map(
+    (i) => i.InstanceId,
+  );
 
   const listed = await cliInstances(e, tag);
   expect(listed).toHaveLength(1);
@@ -99,7 +120,9 @@ test('sdk DescribeInstances sees the instance aws_cli run-instances created', as
   const tag = randomUUID();
   const created = await run(e, cli('run-instances', ['--image-id', 'ami-12345678', '--count', '1', ...tagArgs(tag)]));
   expect(created.status, created.stderr).toBe('completed');
-  const launched = (JSON.parse(created.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map((i) => i.InstanceId);
+  const launched = (JSON.parse(created.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map(
+    (i) => i.InstanceId,
+  );
   expect(launched).toHaveLength(1);
 
   const described = await run(e, sdk('DescribeInstances', { Filters: [{ Name: 'tag:test', Values: [tag] }] }));
@@ -154,7 +177,11 @@ test('the log of an aws_cli execution has the argv line and never the secret acc
   const result = await run(e, cli('describe-instances'));
   expect(result.status, result.stderr).toBe('completed');
   const log = await e.readLogs(result.id);
-  expect(log).toMatch(new RegExp(`\\[engine\\] spawned pid \\d+: /usr/bin/aws ec2 describe-instances --endpoint-url ${moto.url.replaceAll('.', '\\.')}\\n`));
+  expect(log).toMatch(
+    new RegExp(
+      `\\[engine\\] spawned pid \\d+: /usr/bin/aws ec2 describe-instances --endpoint-url ${moto.url.replaceAll('.', '\\.')}\\n`,
+    ),
+  );
   expect(log).not.toContain(secret);
 });
 

@@ -17,7 +17,10 @@ afterEach(() => {
 async function serve(logDir: string, ...args: string[]) {
   const env = { ...process.env };
   delete env.CLOUDOPS_EXEC_TOKEN;
-  const child = spawn(process.execPath, [BIN, '--log-dir', logDir, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [BIN, '--log-dir', logDir, 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -52,7 +55,9 @@ test('prints where it listens, a login link and the token it saved; SIGINT exits
 
 test('--approve none runs work at once; a bad level is refused with exit 2', async () => {
   const server = await serve(tempDir(), '--approve', 'none');
-  const submitted = await server.api('POST', '/api/executions', { command: { type: 'shell', command: 'rm -rf /tmp/cee-serve-none-nothing-here' } });
+  const submitted = await server.api('POST', '/api/executions', {
+    command: { type: 'shell', command: 'rm -rf /tmp/cee-serve-none-nothing-here' },
+  });
   expect(submitted.body.status).toBe('pending');
   server.child.kill('SIGTERM');
   expect(await server.exited).toBe(0);
@@ -66,16 +71,33 @@ test('the first Ctrl-C lets running commands finish; the second cancels them and
   const logDir = tempDir();
   const server = await serve(logDir, '--approve', 'none');
   const dir = tempDir();
-  const finishing = (await server.api('POST', '/api/executions', { command: { type: 'shell', command: `sleep 0.5; echo done > ${join(dir, 'finished')}` } })).body.id;
-  await until(async () => (await server.api('GET', `/api/executions/${finishing}`)).body.execution.status === 'running', 10_000, 'running');
+  const finishing = (
+    await server.api('POST', '/api/executions', {
+      command: { type: 'shell', command: `sleep 0.5; echo done > ${join(dir, 'finished')}` },
+    })
+  ).body.id;
+  await until(
+    async () => (await server.api('GET', `/api/executions/${finishing}`)).body.execution.status === 'running',
+    10_000,
+    'running',
+  );
   server.child.kill('SIGINT');
   expect(await server.exited).toBe(0);
   expect(existsSync(join(dir, 'finished'))).toBe(true);
-  expect(historyOf(logDir, finishing)).toMatchObject({ status: 'completed', exit_code: 0, error: null, error_code: null });
+  expect(historyOf(logDir, finishing)).toMatchObject({
+    status: 'completed',
+    exit_code: 0,
+    error: null,
+    error_code: null,
+  });
 
   const second = await serve(logDir, '--approve', 'none');
   const pidFile = join(dir, 'pid');
-  const long = (await second.api('POST', '/api/executions', { command: { type: 'shell', command: `${backgroundWritingPid(pidFile, 'sleep 60')} wait` } })).body.id;
+  const long = (
+    await second.api('POST', '/api/executions', {
+      command: { type: 'shell', command: `${backgroundWritingPid(pidFile, 'sleep 60')} wait` },
+    })
+  ).body.id;
   await until(() => existsSync(pidFile), 10_000, 'grandchild started');
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
   second.child.kill('SIGINT');
@@ -84,7 +106,11 @@ test('the first Ctrl-C lets running commands finish; the second cancels them and
   expect(await second.exited).toBe(0);
   expect(isAlive(grandchild)).toBe(false);
   // Recorded as cancelled by the second Ctrl-C, not left running for the next start to call interrupted.
-  expect(historyOf(logDir, long)).toMatchObject({ status: 'cancelled', error_code: 'cancelled', completed_at: expect.any(String) });
+  expect(historyOf(logDir, long)).toMatchObject({
+    status: 'cancelled',
+    error_code: 'cancelled',
+    completed_at: expect.any(String),
+  });
 });
 
 /** The history record the server left in `logDir`'s store. */
@@ -100,7 +126,11 @@ function historyOf(logDir: string, id: string) {
 test('a client waiting for a result does not hold shutdown: --drain-timeout ends the command, the server exits', async () => {
   const server = await serve(tempDir(), '--approve', 'none', '--drain-timeout', '300');
   const id = (await server.api('POST', '/api/executions', { command: { type: 'shell', command: 'sleep 60' } })).body.id;
-  await until(async () => (await server.api('GET', `/api/executions/${id}`)).body.execution.status === 'running', 10_000, 'running');
+  await until(
+    async () => (await server.api('GET', `/api/executions/${id}`)).body.execution.status === 'running',
+    10_000,
+    'running',
+  );
   // Left open on purpose: before, it kept server.close() (and so the engine's drain) waiting for the command.
   const waiting = server.api('GET', `/api/executions/${id}/result?wait=true`).catch(() => null);
   server.child.kill('SIGINT');

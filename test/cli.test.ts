@@ -1,5 +1,5 @@
 /** End-to-end: the built `cloudops-exec` binary, spawned as a user or CI would run it. */
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(root, 'dist/cli/main.js');
 const ANSI = /\x1b\[/;
 
-function cli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; logDir?: string } = {}): SpawnSyncReturns<string> {
+function cli(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; logDir?: string } = {},
+): SpawnSyncReturns<string> {
   const logDir = options.logDir ?? tempDir('cee-cli-');
   return spawnSync(process.execPath, [BIN, '--log-dir', logDir, ...args], {
     cwd: root,
@@ -72,16 +75,26 @@ describe('run', () => {
   test('--json prints the event stream as NDJSON in the wire format, then the plan result', () => {
     const r = cli(['run', '--json', 'examples/failing.json']);
     expect(r.status).toBe(1);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const last = lines.pop()!;
-    expect(last.plan_result).toMatchObject({ status: 'failed', stats: { total: 3, completed: 1, failed: 1, skipped: 1 } });
+    expect(last.plan_result).toMatchObject({
+      status: 'failed',
+      stats: { total: 3, completed: 1, failed: 1, skipped: 1 },
+    });
     const events = lines.map((l) => parseEvent(l));
     expect(events.map((e) => e.event_type)).toContain('progress');
-    expect(events.filter((e) => e.event_type === 'stderr').map((e) => (e as { line: string }).line)).toEqual(['ERROR: column "region" already exists']);
+    expect(events.filter((e) => e.event_type === 'stderr').map((e) => (e as { line: string }).line)).toEqual([
+      'ERROR: column "region" already exists',
+    ]);
   });
 
   test('"-" reads the plan from stdin (YAML)', () => {
-    const r = cli(['run', '-'], { input: 'commands:\n  - command: { type: exec, program: echo, args: [from stdin] }\n' });
+    const r = cli(['run', '-'], {
+      input: 'commands:\n  - command: { type: exec, program: echo, args: [from stdin] }\n',
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\[0:echo 'from stdin'\] from stdin/);
   });
@@ -89,13 +102,22 @@ describe('run', () => {
 
 describe('bad plan files: exit 2 and a message naming the problem', () => {
   test('invalid JSON names the position', () => {
-    const r = cli(['run', planFile('bad.json', '{"commands": [\n  {"command": {"type": "exec", "program": "true"},}\n]}')]);
+    const r = cli([
+      'run',
+      planFile('bad.json', '{"commands": [\n  {"command": {"type": "exec", "program": "true"},}\n]}'),
+    ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/bad\.json:2:\d+: not valid JSON: /);
   });
 
   test('an unknown command type names the type, the field and its line', () => {
-    const r = cli(['run', planFile('unknown.json', '{\n  "commands": [\n    {"command": {"type": "powershell", "command": "dir"}}\n  ]\n}\n')]);
+    const r = cli([
+      'run',
+      planFile(
+        'unknown.json',
+        '{\n  "commands": [\n    {"command": {"type": "powershell", "command": "dir"}}\n  ]\n}\n',
+      ),
+    ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown\.json:3:\d+: commands\[0\]\.command\.type: unknown command type "powershell"/);
     expect(r.stderr).toContain('[InvalidCommand]');
@@ -148,8 +170,13 @@ describe('validate and schema', () => {
   test('validate: a good plan passes, a bad one points at the field and line', () => {
     const ok = cli(['validate', 'examples/dag.yaml']);
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toMatch(/examples\/dag\.yaml: "Build and lint.*" is valid — 4 command\(s\), strategy dependency_graph/);
-    const bad = cli(['validate', planFile('t.yaml', 'commands:\n  - command: { type: exec, program: "true" }\n    timeout_ms: 99999999\n')]);
+    expect(ok.stdout).toMatch(
+      /examples\/dag\.yaml: "Build and lint.*" is valid — 4 command\(s\), strategy dependency_graph/,
+    );
+    const bad = cli([
+      'validate',
+      planFile('t.yaml', 'commands:\n  - command: { type: exec, program: "true" }\n    timeout_ms: 99999999\n'),
+    ]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/t\.yaml:3:\d+: commands\[0\]\.timeout_ms: 99999999ms > 600000ms \[TimeoutTooLarge\]/);
   });
@@ -187,7 +214,13 @@ describe('logs, list, status', () => {
   test('logs --follow streams a running execution until it ends', async () => {
     const logDir = tempDir();
     const gate = join(logDir, 'gate');
-    const runner = startCli(['--log-dir', logDir, 'sh', '--json', `echo first; while [ ! -f ${gate} ]; do sleep 0.05; done; echo second`]);
+    const runner = startCli([
+      '--log-dir',
+      logDir,
+      'sh',
+      '--json',
+      `echo first; while [ ! -f ${gate} ]; do sleep 0.05; done; echo second`,
+    ]);
     await until(() => runner.output.stdout.includes('"line":"first"'), 10_000, 'first line');
     const id = (JSON.parse(runner.output.stdout.split('\n')[0]!) as { execution_id: string }).execution_id;
     const follower = startCli(['--log-dir', logDir, 'logs', '--follow', id]);
@@ -205,7 +238,10 @@ describe('logs, list, status', () => {
     // The shell's host pid: in a PID namespace `$$` is a namespace pid.
     const victim = startCli(['--log-dir', logDir, 'sh', '--json', `${READ_HOST_PID}; echo $p; sleep 100`]);
     await until(() => victim.output.stdout.includes('"event_type":"stdout"'), 10_000, 'pid line');
-    const lines = victim.output.stdout.trim().split('\n').map((l) => JSON.parse(l) as { execution_id: string; line?: string });
+    const lines = victim.output.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { execution_id: string; line?: string });
     const shellPid = Number(lines.find((l) => l.line)!.line);
     // Its group: the shell leads it, or in a PID namespace `unshare` does.
     const group = processGroupOf(shellPid)!;
@@ -213,7 +249,10 @@ describe('logs, list, status', () => {
     await victim.exited;
     try {
       const status = cli(['status', '--json', lines[0]!.execution_id], { logDir });
-      expect(status.stdout, `status exited ${status.status} (${status.signal ?? 'no signal'}): ${status.stderr}`).not.toBe('');
+      expect(
+        status.stdout,
+        `status exited ${status.status} (${status.signal ?? 'no signal'}): ${status.stderr}`,
+      ).not.toBe('');
       expect(JSON.parse(status.stdout)).toMatchObject({ status: 'interrupted' });
     } finally {
       process.kill(-group, 'SIGKILL'); // SIGKILL gave the CLI no chance to clean up: do it here
@@ -230,9 +269,13 @@ describe('history and search', () => {
     expect(bad.status).toBe(3);
     const all = JSON.parse(cli(['history', '--json'], { logDir }).stdout) as Array<{ id: string; status: string }>;
     expect(all.map((r) => r.status)).toEqual(['failed', 'completed']); // newest first
-    const failed = JSON.parse(cli(['history', '--json', '--status', 'failed'], { logDir }).stdout) as Array<{ command: string }>;
+    const failed = JSON.parse(cli(['history', '--json', '--status', 'failed'], { logDir }).stdout) as Array<{
+      command: string;
+    }>;
     expect(failed.map((r) => r.command)).toEqual(['echo broken >&2; exit 3']);
-    expect(cli(['history', '--status', 'completed'], { logDir }).stdout).toMatch(new RegExp(`^${okId}  completed +read_only`, 'm'));
+    expect(cli(['history', '--status', 'completed'], { logDir }).stdout).toMatch(
+      new RegExp(`^${okId}  completed +read_only`, 'm'),
+    );
     const found = JSON.parse(cli(['search', '--json', 'needle-in-output'], { logDir }).stdout) as Array<{ id: string }>;
     expect(found.map((r) => r.id)).toEqual([okId]);
     expect(cli(['search', 'no-such-word-anywhere'], { logDir }).stdout).toContain('nothing matches');
@@ -243,9 +286,15 @@ describe('history and search', () => {
     cli(['sh', 'exit 3'], { logDir });
     expect(cli(['exec', 'no-such-program-xyz'], { logDir }).status).toBe(127);
     cli(['sh', 'true'], { logDir });
-    const byCode = (code: string) => JSON.parse(cli(['history', '--json', '--error-code', code], { logDir }).stdout) as Array<{ command: string; error_code: string }>;
+    const byCode = (code: string) =>
+      JSON.parse(cli(['history', '--json', '--error-code', code], { logDir }).stdout) as Array<{
+        command: string;
+        error_code: string;
+      }>;
     expect(byCode('exit')).toEqual([expect.objectContaining({ command: 'exit 3', error_code: 'exit' })]);
-    expect(byCode('spawn_failed')).toEqual([expect.objectContaining({ command: 'no-such-program-xyz', error_code: 'spawn_failed' })]);
+    expect(byCode('spawn_failed')).toEqual([
+      expect.objectContaining({ command: 'no-such-program-xyz', error_code: 'spawn_failed' }),
+    ]);
     expect(byCode('timeout')).toEqual([]);
     const bad = cli(['history', '--error-code', 'Process spawn failed'], { logDir });
     expect(bad.status).toBe(2);
@@ -256,16 +305,28 @@ describe('history and search', () => {
     const logDir = tempDir();
     cli(['sh', 'true'], { logDir });
     const refused: Array<[args: string[], message: string]> = [
-      [['history', '--limit', '1e3'], '--limit must be an integer from 0 to 10000: got "1e3", which is not a whole number in digits'],
+      [
+        ['history', '--limit', '1e3'],
+        '--limit must be an integer from 0 to 10000: got "1e3", which is not a whole number in digits',
+      ],
       [['history', '--limit', '10001'], '--limit must be an integer from 0 to 10000: got "10001", which is too large'],
-      [['history', '--offset', '-1'], '--offset must be a non-negative integer: got "-1", which is not a whole number in digits'],
+      [
+        ['history', '--offset', '-1'],
+        '--offset must be a non-negative integer: got "-1", which is not a whole number in digits',
+      ],
       [['search', '-n', '5000', 'x'], '--limit must be an integer from 0 to 1000: got "5000", which is too large'],
       [['list', '-n', ' 5'], '--limit must be a non-negative integer: got " 5", which is not a whole number in digits'],
       [['sh', '--timeout', '0', 'true'], '--timeout must be an integer of at least 1: got "0", which is too small'],
       [['sh', '--max-concurrent', 'many', 'true'], '--max-concurrent must be an integer of at least 1: got "many"'],
-      [['sh', '--kill-grace', '99999999999999999999', 'true'], '--kill-grace must be a non-negative integer: got "99999999999999999999", which is too large'],
+      [
+        ['sh', '--kill-grace', '99999999999999999999', 'true'],
+        '--kill-grace must be a non-negative integer: got "99999999999999999999", which is too large',
+      ],
       [['serve', '--port', '70000'], '--port must be an integer from 0 to 65535: got "70000", which is too large'],
-      [['serve', '--port', '0', '--body-limit', '10'], '--body-limit must be an integer of at least 1024: got "10", which is too small'],
+      [
+        ['serve', '--port', '0', '--body-limit', '10'],
+        '--body-limit must be an integer of at least 1024: got "10", which is too small',
+      ],
     ];
     for (const [args, message] of refused) {
       const r = cli(args, { logDir });
@@ -293,7 +354,10 @@ describe('Ctrl-C', () => {
       JSON.stringify({
         strategy: { type: 'parallel', max_concurrency: null },
         // Each inner shell prints its host pid (in a PID namespace `$$` is a namespace pid).
-        commands: [0, 1].map((i) => ({ command: { type: 'shell', command: `sh -c '${READ_HOST_PID}; echo $p; sleep 100' & wait` }, metadata: { tags: { name: `long${i}` } } })),
+        commands: [0, 1].map((i) => ({
+          command: { type: 'shell', command: `sh -c '${READ_HOST_PID}; echo $p; sleep 100' & wait` },
+          metadata: { tags: { name: `long${i}` } },
+        })),
       }),
     );
     const run = startCli(['--log-dir', tempDir(), 'run', plan]);
@@ -311,7 +375,10 @@ describe('Ctrl-C', () => {
     // The tree ignores SIGTERM and the grace is long: only the forced path can end it quickly.
     // Each process prints its own host pid (in a PID namespace `$$` and `$!` are namespace pids); `exec` keeps the child's.
     const command = `trap '' TERM; ${READ_HOST_PID}; echo $p; sh -c '${READ_HOST_PID}; echo $p; exec sleep 100' & wait`;
-    const plan = planFile('stubborn.json', JSON.stringify({ commands: [{ command: { type: 'shell', command }, metadata: { tags: { name: 'stubborn' } } }] }));
+    const plan = planFile(
+      'stubborn.json',
+      JSON.stringify({ commands: [{ command: { type: 'shell', command }, metadata: { tags: { name: 'stubborn' } } }] }),
+    );
     const run = startCli(['--log-dir', tempDir(), 'run', '--kill-grace', '60000', plan]);
     const pids = () => [...run.output.stdout.matchAll(/\[stubborn\] (\d+)$/gm)].map((m) => Number(m[1]));
     await until(() => pids().length === 2, 10_000, 'pids printed');
@@ -327,11 +394,14 @@ describe('Ctrl-C', () => {
 });
 
 describe('conventions', () => {
-  test.each(['run', 'exec', 'sh', 'validate', 'schema', 'logs', 'list', 'status', 'history', 'search'])('%s --help shows examples', (sub) => {
-    const r = cli([sub, '--help']);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Examples:\n\s+\$ cloudops-exec /);
-  });
+  test.each(['run', 'exec', 'sh', 'validate', 'schema', 'logs', 'list', 'status', 'history', 'search'])(
+    '%s --help shows examples',
+    (sub) => {
+      const r = cli([sub, '--help']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/Examples:\n\s+\$ cloudops-exec /);
+    },
+  );
 
   test('unknown options and commands are bad input (exit 2, stderr)', () => {
     const r = cli(['run', '--bogus', 'x.json']);
@@ -348,12 +418,20 @@ describe('conventions', () => {
 
   test('on a terminal, run shows a live task list (checked under a pseudo-terminal)', () => {
     const logDir = tempDir();
-    const r = spawnSync('script', ['-qfec', `stty rows 30 cols 120; ${process.execPath} ${BIN} --log-dir ${logDir} run examples/dag.yaml`, '/dev/null'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '' },
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      'script',
+      [
+        '-qfec',
+        `stty rows 30 cols 120; ${process.execPath} ${BIN} --log-dir ${logDir} run examples/dag.yaml`,
+        '/dev/null',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '' },
+        timeout: 60_000,
+      },
+    );
     expect(r.status).toBe(0);
     const screen = r.stdout;
     expect(screen).toMatch(/\x1b\[2K\x1b\[1A/); // rows are redrawn in place
@@ -370,11 +448,20 @@ describe('conventions', () => {
 
 test('piped into head, run stops quietly when the reader goes away (no EPIPE crash)', () => {
   const logDir = tempDir('cee-cli-pipe-');
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${BIN}" --log-dir "${logDir}" run examples/parallel.json | head -n 1`], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    'bash',
+    [
+      '-o',
+      'pipefail',
+      '-c',
+      `"${process.execPath}" "${BIN}" --log-dir "${logDir}" run examples/parallel.json | head -n 1`,
+    ],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   expect(r.stdout.split('\n').filter(Boolean)).toHaveLength(1);
   expect(r.stderr).not.toMatch(/EPIPE|Unhandled|at .*\.js:\d+/);
   expect(r.status).toBe(0);

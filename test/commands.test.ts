@@ -18,7 +18,12 @@ describe('exec', () => {
   test('a non-zero exit is a failed execution with the seed message and the exit code', async () => {
     const engine = makeEngine();
     const result = await engine.wait(await engine.execute(exec('sh', '-c', 'echo oops >&2; exit 7')));
-    expect(result).toMatchObject({ status: 'failed', exit_code: 7, stderr: 'oops\n', error: 'Command failed with exit code 7' });
+    expect(result).toMatchObject({
+      status: 'failed',
+      exit_code: 7,
+      stderr: 'oops\n',
+      error: 'Command failed with exit code 7',
+    });
   });
 
   test('a program that does not exist fails with SpawnFailed wording, not an exception', async () => {
@@ -103,14 +108,30 @@ describe('aws_cli', () => {
     chmodSync(fakeAws, 0o755);
     const engine = makeEngine({ aws_cli_path: fakeAws });
     const id = await engine.execute({
-      command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances', args: ['--filters', 'Name=tag:env,Values=a b'], profile: 'prod', region: 'us-west-2' },
+      command: {
+        type: 'aws_cli',
+        service: 'ec2',
+        operation: 'describe-instances',
+        args: ['--filters', 'Name=tag:env,Values=a b'],
+        profile: 'prod',
+        region: 'us-west-2',
+      },
     });
     const result = await engine.wait(id);
     expect(result.stdout.trim().split('\n')).toEqual([
-      '<ec2>', '<describe-instances>', '<--filters>', '<Name=tag:env,Values=a b>', '<--profile>', '<prod>', '<--region>', '<us-west-2>',
+      '<ec2>',
+      '<describe-instances>',
+      '<--filters>',
+      '<Name=tag:env,Values=a b>',
+      '<--profile>',
+      '<prod>',
+      '<--region>',
+      '<us-west-2>',
     ]);
     const list = await engine.listExecutions();
-    expect(list[0]!.command).toBe("aws ec2 describe-instances --filters 'Name=tag:env,Values=a b' --profile prod --region us-west-2");
+    expect(list[0]!.command).toBe(
+      "aws ec2 describe-instances --filters 'Name=tag:env,Values=a b' --profile prod --region us-west-2",
+    );
   });
 });
 
@@ -126,7 +147,9 @@ describe('environment and working directory', () => {
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'file'), '');
     const engine = makeEngine();
-    expect((await engine.wait(await engine.execute({ ...exec('pwd'), working_dir: join(dir, 'sub') }))).stdout).toBe(`${join(dir, 'sub')}\n`);
+    expect((await engine.wait(await engine.execute({ ...exec('pwd'), working_dir: join(dir, 'sub') }))).stdout).toBe(
+      `${join(dir, 'sub')}\n`,
+    );
     for (const bad of [join(dir, 'missing'), join(dir, 'file')]) {
       const err = await engine.execute({ ...exec('pwd'), working_dir: bad }).catch((e: unknown) => e);
       expect(err).toMatchObject({ kind: 'InvalidWorkingDir', field: 'working_dir' });
@@ -175,7 +198,12 @@ describe('queries', () => {
 
   test('bad input to execute is a ValidationError naming the field', async () => {
     const engine = makeEngine();
-    await expect(engine.execute({ command: { type: 'exec' } } as never)).rejects.toMatchObject({ kind: 'MissingField', field: 'command.program' });
-    await expect(engine.execute({ command: { type: 'powershell', command: 'dir' } } as never)).rejects.toMatchObject({ kind: 'InvalidCommand' });
+    await expect(engine.execute({ command: { type: 'exec' } } as never)).rejects.toMatchObject({
+      kind: 'MissingField',
+      field: 'command.program',
+    });
+    await expect(engine.execute({ command: { type: 'powershell', command: 'dir' } } as never)).rejects.toMatchObject({
+      kind: 'InvalidCommand',
+    });
   });
 });

@@ -1,9 +1,9 @@
 /** ExecutionConfig defaults (the seed's `ExecutionConfig::default()`) and validation. */
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { validationErrorOf } from './helpers.js';
 import { logDirOf, logPathOf } from '../src/config.js';
 import { DEFAULT_CONFIG, ExecutionEngine, resolveConfig } from '../src/index.js';
+import { validationErrorOf } from './helpers.js';
 
 test('DEFAULT_CONFIG has the seed defaults', () => {
   expect(DEFAULT_CONFIG).toMatchObject({
@@ -33,11 +33,14 @@ test('resolveConfig keeps given values and fills the rest', () => {
   expect(config.stream_output).toBe(true);
 });
 
-test.each([0, -1, 1.5])('resolveConfig rejects max_concurrent_executions %j on config.max_concurrent_executions', (value) => {
-  const err = validationErrorOf(() => resolveConfig({ max_concurrent_executions: value }));
-  expect(err.field).toBe('config.max_concurrent_executions');
-  expect(err.message).toContain('config.max_concurrent_executions');
-});
+test.each([0, -1, 1.5])(
+  'resolveConfig rejects max_concurrent_executions %j on config.max_concurrent_executions',
+  (value) => {
+    const err = validationErrorOf(() => resolveConfig({ max_concurrent_executions: value }));
+    expect(err.field).toBe('config.max_concurrent_executions');
+    expect(err.message).toContain('config.max_concurrent_executions');
+  },
+);
 
 test('resolveConfig rejects a wrong type with the config. path', () => {
   const err = validationErrorOf(() => resolveConfig({ stream_output: 'yes' as unknown as boolean }));

@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import {
   DEFAULT_CONFIG,
-  ValidationError,
   parseEvent,
   parsePlan,
   parseRequest,
   serialize,
+  ValidationError,
+  type ValidationErrorCode,
   validatePlan,
   validateRequest,
-  type ValidationErrorCode,
 } from '../src/index.js';
 
 const root = new URL('../../shared/conformance/', import.meta.url);

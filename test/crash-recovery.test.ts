@@ -34,7 +34,11 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   await until(() => out.includes('"pid"'), 20_000, `the child engine to start its command (stderr: ${err})`);
-  const { id, pid, grandchild } = JSON.parse(out.trim().split('\n')[0]!) as { id: string; pid: number; grandchild: number };
+  const { id, pid, grandchild } = JSON.parse(out.trim().split('\n')[0]!) as {
+    id: string;
+    pid: number;
+    grandchild: number;
+  };
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('close', resolve));
   expect(isAlive(pid) && isAlive(grandchild)).toBe(true); // orphaned: nobody else would end them
@@ -43,7 +47,11 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
   try {
     const engine = new ExecutionEngine({ log_dir: logDir });
     try {
-      await until(() => !isAlive(pid) && !isAlive(grandchild), 5_000, 'the new engine to end the leftover command and its child');
+      await until(
+        () => !isAlive(pid) && !isAlive(grandchild),
+        5_000,
+        'the new engine to end the leftover command and its child',
+      );
       expect(await engine.getStatus(id)).toBe('interrupted');
       const record = engine.history!.get(id)!;
       expect(record).toMatchObject({ status: 'interrupted', command: expect.stringContaining('partial-output-1') });
@@ -70,7 +78,10 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
 test('the history records executions as they progress and answers for ones this engine never ran', async () => {
   const logDir = tempDir();
   const first = new ExecutionEngine({ log_dir: logDir });
-  const id = await first.execute({ command: { type: 'shell', command: 'echo kept-in-history' }, metadata: { conversation_id: '7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6', tags: { team: 'ops' } } });
+  const id = await first.execute({
+    command: { type: 'shell', command: 'echo kept-in-history' },
+    metadata: { conversation_id: '7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6', tags: { team: 'ops' } },
+  });
   await first.wait(id);
   await first.shutdown();
   first.close();
@@ -81,7 +92,13 @@ test('the history records executions as they progress and answers for ones this 
     expect(await second.readLogs(id)).toContain('[stdout] kept-in-history');
     expect((await second.searchExecutions('kept-in-history')).map((r) => r.id)).toEqual([id]);
     expect(second.history!.getByConversation('7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6')).toEqual([
-      expect.objectContaining({ id, status: 'completed', exit_code: 0, tags: { team: 'ops' }, risk_level: 'read_only' }),
+      expect.objectContaining({
+        id,
+        status: 'completed',
+        exit_code: 0,
+        tags: { team: 'ops' },
+        risk_level: 'read_only',
+      }),
     ]);
   } finally {
     await second.shutdown();

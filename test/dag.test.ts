@@ -1,8 +1,15 @@
 /** Dependency-graph checks, strategy shapes, and the graph runner's ordering, skipping, limits and cancellation. */
 import { describe, expect, test } from 'vitest';
-import { checkDependencies, findCycle, shapeOf, toDependencies, type Dependencies, type GraphShape } from '../src/scheduler/dag.js';
-import { runGraph, type GraphHooks } from '../src/scheduler/graph-runner.js';
 import type { ExecutionStatus } from '../src/index.js';
+import {
+  checkDependencies,
+  type Dependencies,
+  findCycle,
+  type GraphShape,
+  shapeOf,
+  toDependencies,
+} from '../src/scheduler/dag.js';
+import { type GraphHooks, runGraph } from '../src/scheduler/graph-runner.js';
 
 describe('checkDependencies', () => {
   test('a sound graph has no issues', () => {
@@ -121,12 +128,24 @@ describe('toDependencies and shapeOf', () => {
   });
 
   test('serial is a chain with limit 1; stop_on_error decides requireSuccess', () => {
-    expect(shapeOf({ type: 'serial', stop_on_error: true }, 3)).toEqual({ deps: [[], [0], [1]], requireSuccess: true, limit: 1 });
-    expect(shapeOf({ type: 'serial', stop_on_error: false }, 2)).toEqual({ deps: [[], [0]], requireSuccess: false, limit: 1 });
+    expect(shapeOf({ type: 'serial', stop_on_error: true }, 3)).toEqual({
+      deps: [[], [0], [1]],
+      requireSuccess: true,
+      limit: 1,
+    });
+    expect(shapeOf({ type: 'serial', stop_on_error: false }, 2)).toEqual({
+      deps: [[], [0]],
+      requireSuccess: false,
+      limit: 1,
+    });
   });
 
   test('parallel has no edges; max_concurrency is the limit, null is unlimited', () => {
-    expect(shapeOf({ type: 'parallel', max_concurrency: 2 }, 3)).toEqual({ deps: [[], [], []], requireSuccess: false, limit: 2 });
+    expect(shapeOf({ type: 'parallel', max_concurrency: 2 }, 3)).toEqual({
+      deps: [[], [], []],
+      requireSuccess: false,
+      limit: 2,
+    });
     expect(shapeOf({ type: 'parallel', max_concurrency: null }, 1).limit).toBe(Number.POSITIVE_INFINITY);
   });
 
@@ -155,7 +174,10 @@ interface Recorder {
 }
 
 /** Hooks whose `run` ends each node on a later turn of the event loop with `statusOf(index)`. */
-function recorder(statusOf: (index: number) => ExecutionStatus | Error = () => 'completed', onStart?: (index: number) => void): Recorder {
+function recorder(
+  statusOf: (index: number) => ExecutionStatus | Error = () => 'completed',
+  onStart?: (index: number) => void,
+): Recorder {
   const log: string[] = [];
   const started: number[] = [];
   const finished: number[] = [];
@@ -209,7 +231,9 @@ describe('runGraph', () => {
     expect(r.finished).toHaveLength(6);
     deps.forEach((list, node) => {
       for (const dep of list) {
-        expect(r.log.indexOf(`end ${dep}`), `${dep} ends before ${node} starts`).toBeLessThan(r.log.indexOf(`start ${node}`));
+        expect(r.log.indexOf(`end ${dep}`), `${dep} ends before ${node} starts`).toBeLessThan(
+          r.log.indexOf(`start ${node}`),
+        );
       }
     });
     expect(r.skipped).toEqual([]);
@@ -218,7 +242,11 @@ describe('runGraph', () => {
 
   test('independent ready nodes run concurrently', async () => {
     const r = recorder();
-    await runGraph({ deps: [[], [0], [0], [0]], requireSuccess: true, limit: Number.POSITIVE_INFINITY }, r.hooks, never());
+    await runGraph(
+      { deps: [[], [0], [0], [0]], requireSuccess: true, limit: Number.POSITIVE_INFINITY },
+      r.hooks,
+      never(),
+    );
     expect(r.maxInFlight()).toBe(3);
   });
 
@@ -244,9 +272,13 @@ describe('runGraph', () => {
     expect(r.cancelled).toEqual([]);
   });
 
-  test('requireSuccess: the cause status is the failing node\'s status (timeout, cancelled)', async () => {
+  test("requireSuccess: the cause status is the failing node's status (timeout, cancelled)", async () => {
     const r = recorder((i) => (i === 0 ? 'timeout' : i === 2 ? 'cancelled' : 'completed'));
-    await runGraph({ deps: [[], [0], [], [2]], requireSuccess: true, limit: Number.POSITIVE_INFINITY }, r.hooks, never());
+    await runGraph(
+      { deps: [[], [0], [], [2]], requireSuccess: true, limit: Number.POSITIVE_INFINITY },
+      r.hooks,
+      never(),
+    );
     expect(r.skipped).toEqual(
       expect.arrayContaining([
         { index: 1, cause: 0, causeStatus: 'timeout' },
@@ -299,7 +331,11 @@ describe('runGraph', () => {
     const controller = new AbortController();
     controller.abort();
     const r = recorder();
-    await runGraph({ deps: [[], [0], [], [2]], requireSuccess: true, limit: Number.POSITIVE_INFINITY }, r.hooks, controller.signal);
+    await runGraph(
+      { deps: [[], [0], [], [2]], requireSuccess: true, limit: Number.POSITIVE_INFINITY },
+      r.hooks,
+      controller.signal,
+    );
     expect(r.started).toEqual([]);
     expect([...r.cancelled].sort()).toEqual([0, 1, 2, 3]);
     expect(r.skipped).toEqual([]);

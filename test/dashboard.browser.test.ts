@@ -5,11 +5,11 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser } from './support/browser.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { EXECUTION_STATUSES, RISK_LEVELS } from '../src/vocabulary.js';
 import { tempDir } from './helpers.js';
+import { launchBrowser } from './support/browser.js';
 import { startTestServer, TOKEN } from './support/server.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
@@ -31,7 +31,8 @@ async function openDashboard(url: string): Promise<{ page: Page; problems: strin
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && !EXPECTED_CONSOLE.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !EXPECTED_CONSOLE.test(message.text()))
+      problems.push(`console: ${message.text()}`);
   });
   await page.goto(`${url}/login?token=${TOKEN}`);
   await expect.poll(() => page.url()).toBe(`${url}/`);
@@ -50,7 +51,10 @@ test('a destructive plan waits for approval, is approved in the page, streams li
     strategy: { type: 'dependency_graph', dependencies: { 1: [0], 2: [1] } },
     commands: [
       { description: 'remove old build', command: { type: 'shell', command: `rm -rf ${scratch}` } },
-      { description: 'rebuild', command: { type: 'shell', command: 'for i in 1 2 3 4 5 6; do echo "progress $i"; sleep 0.4; done' } },
+      {
+        description: 'rebuild',
+        command: { type: 'shell', command: 'for i in 1 2 3 4 5 6; do echo "progress $i"; sleep 0.4; done' },
+      },
       { description: 'report', command: { type: 'shell', command: 'echo finished' } },
     ],
   };
@@ -84,10 +88,21 @@ test('a destructive plan waits for approval, is approved in the page, streams li
   expect(statusWhileStreaming).toBe('running');
   await shot(page, '2-live-output');
 
-  await expect.poll(() => page.getByTestId('execution-status').getAttribute('data-status'), { timeout: 30_000 }).toBe('completed');
+  await expect
+    .poll(() => page.getByTestId('execution-status').getAttribute('data-status'), { timeout: 30_000 })
+    .toBe('completed');
   const nodes = page.getByTestId('dag-node');
-  await expect.poll(() => nodes.evaluateAll((els) => els.map((el) => el.getAttribute('data-status')))).toEqual(['completed', 'completed', 'completed']);
-  await expect.poll(() => page.getByTestId('log-line').filter({ hasText: /^progress \d$/ }).count()).toBe(6);
+  await expect
+    .poll(() => nodes.evaluateAll((els) => els.map((el) => el.getAttribute('data-status'))))
+    .toEqual(['completed', 'completed', 'completed']);
+  await expect
+    .poll(() =>
+      page
+        .getByTestId('log-line')
+        .filter({ hasText: /^progress \d$/ })
+        .count(),
+    )
+    .toBe(6);
   expect(existsSync(scratch)).toBe(false);
   await shot(page, '3-plan-completed');
 
@@ -102,7 +117,9 @@ test('a destructive plan waits for approval, is approved in the page, streams li
 test('a rejected plan never runs, and the page shows the server error for a bad edit', async () => {
   const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
   const marker = join(tempDir(), 'should-not-exist');
-  const id = (await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: `touch ${marker}` } }] })).body.approval_id;
+  const id = (
+    await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: `touch ${marker}` } }] })
+  ).body.approval_id;
   const { page, problems } = await openDashboard(url);
   await page.goto(`${url}/#/approvals/${id}`);
   await page.getByTestId('approver-name').fill('erin');
@@ -110,7 +127,9 @@ test('a rejected plan never runs, and the page shows the server error for a bad 
   await page.getByTestId('edit-button').click();
   await page.getByTestId('edit-plan').fill(JSON.stringify({ commands: [{ command: { type: 'shell' } }] }));
   await page.getByTestId('edit-approve-button').click();
-  await expect.poll(() => page.getByTestId('approval-error').textContent()).toContain('decision.modified_plan.commands[0].command.command');
+  await expect
+    .poll(() => page.getByTestId('approval-error').textContent())
+    .toContain('decision.modified_plan.commands[0].command.command');
   expect(await page.getByTestId('approval-state').textContent()).toMatch(/pending/i);
 
   await page.getByTestId('reject-reason').fill('outside the change window');
@@ -124,11 +143,17 @@ test('a rejected plan never runs, and the page shows the server error for a bad 
 
 test("the filters offer the server's vocabulary, and a failed command shows its error code", async () => {
   const { url, api } = await startTestServer();
-  const id = (await api('POST', '/api/executions', { command: { type: 'shell', command: 'echo about to fail; exit 3' } })).body.id as string;
-  expect((await api('GET', `/api/executions/${id}/result?wait=true`)).body).toMatchObject({ status: 'failed', error_code: 'exit' });
+  const id = (
+    await api('POST', '/api/executions', { command: { type: 'shell', command: 'echo about to fail; exit 3' } })
+  ).body.id as string;
+  expect((await api('GET', `/api/executions/${id}/result?wait=true`)).body).toMatchObject({
+    status: 'failed',
+    error_code: 'exit',
+  });
   const { page, problems } = await openDashboard(url);
 
-  const options = (select: string) => page.locator(`#${select} option`).evaluateAll((els) => els.map((el) => el.getAttribute('value')));
+  const options = (select: string) =>
+    page.locator(`#${select} option`).evaluateAll((els) => els.map((el) => el.getAttribute('value')));
   await expect.poll(() => options('exec-status')).toEqual(['', ...EXECUTION_STATUSES]);
   expect(await options('exec-risk')).toEqual(['', ...RISK_LEVELS]);
   await expect.poll(() => page.getByTestId('execution-row').getAttribute('data-status')).toBe('failed');

@@ -25,7 +25,16 @@ function runInstances(): ExecutionRequestInput {
       type: 'aws_cli',
       service: 'ec2',
       operation: 'run-instances',
-      args: ['--image-id', 'ami-12345678', '--count', '1', '--instance-type', 't2.micro', '--tag-specifications', `ResourceType=instance,Tags=[{Key=dryrun-test,Value=${tag}}]`],
+      args: [
+        '--image-id',
+        'ami-12345678',
+        '--count',
+        '1',
+        '--instance-type',
+        't2.micro',
+        '--tag-specifications',
+        `ResourceType=instance,Tags=[{Key=dryrun-test,Value=${tag}}]`,
+      ],
       region: 'us-east-1',
     },
     env: env(),
@@ -35,7 +44,13 @@ function runInstances(): ExecutionRequestInput {
 
 async function taggedInstances(engine: ExecutionEngine): Promise<string[]> {
   const id = await engine.execute({
-    command: { type: 'sdk', service: 'ec2', operation: 'DescribeInstances', parameters: { Filters: [{ Name: 'tag:dryrun-test', Values: [tag] }] }, region: 'us-east-1' },
+    command: {
+      type: 'sdk',
+      service: 'ec2',
+      operation: 'DescribeInstances',
+      parameters: { Filters: [{ Name: 'tag:dryrun-test', Values: [tag] }] },
+      region: 'us-east-1',
+    },
     env: env(),
   });
   const result = await engine.wait(id);
@@ -49,8 +64,21 @@ test('a dry run asks AWS with --dry-run / DryRun, gets "would succeed", and crea
   const result = await engine.dryRun({
     commands: [
       runInstances(),
-      { command: { type: 'sdk', service: 'ec2', operation: 'RunInstances', parameters: { ImageId: 'ami-12345678', MinCount: 1, MaxCount: 1 }, region: 'us-east-1' }, env: env() },
-      { command: { type: 'shell', command: 'echo deploy' }, env: { DEPLOY_TOKEN: 'tok-7d1e2f3a-secret' }, working_dir: '/tmp' },
+      {
+        command: {
+          type: 'sdk',
+          service: 'ec2',
+          operation: 'RunInstances',
+          parameters: { ImageId: 'ami-12345678', MinCount: 1, MaxCount: 1 },
+          region: 'us-east-1',
+        },
+        env: env(),
+      },
+      {
+        command: { type: 'shell', command: 'echo deploy' },
+        env: { DEPLOY_TOKEN: 'tok-7d1e2f3a-secret' },
+        working_dir: '/tmp',
+      },
     ],
   });
   expect(result.risk_level).toBe('modify');
@@ -58,7 +86,13 @@ test('a dry run asks AWS with --dry-run / DryRun, gets "would succeed", and crea
   expect(result.commands[0]!.output).toContain('DryRunOperation');
   expect(result.commands[0]!.argv).toContain('/usr/bin/aws');
   expect(result.commands[1]).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
-  expect(result.commands[2]).toMatchObject({ method: 'description', would_succeed: null, env_names: ['DEPLOY_TOKEN'], working_dir: '/tmp', argv: ['bash', '-c', 'echo deploy'] });
+  expect(result.commands[2]).toMatchObject({
+    method: 'description',
+    would_succeed: null,
+    env_names: ['DEPLOY_TOKEN'],
+    working_dir: '/tmp',
+    argv: ['bash', '-c', 'echo deploy'],
+  });
   expect(JSON.stringify(result)).not.toContain('tok-7d1e2f3a-secret');
   expect(await taggedInstances(engine)).toEqual([]);
 }, 60_000);
@@ -76,7 +110,9 @@ test('approval shows the dry run; the approved real run creates the instance, an
   const id = await engine.executeWithApproval(plan, { type: 'approve' }, { approved_by: 'ops-oncall' });
   const result = await engine.waitPlan(id);
   expect(result.status, result.results[0]!.stderr).toBe('completed');
-  const created = (JSON.parse(result.results[0]!.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map((i) => i.InstanceId);
+  const created = (JSON.parse(result.results[0]!.stdout) as { Instances: Array<{ InstanceId: string }> }).Instances.map(
+    (i) => i.InstanceId,
+  );
   expect(created).toHaveLength(1);
   expect(await taggedInstances(reader)).toEqual(created);
 }, 60_000);

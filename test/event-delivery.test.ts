@@ -25,9 +25,12 @@ test('every line reaches a handler, in order per stream, each event timestamped;
 test('a throwing handler is reported and skipped; other handlers still get everything', async () => {
   const errors: unknown[] = [];
   const engine = makeEngine();
-  engine.withEventHandler(() => {
-    throw new Error('handler bug');
-  }, { onError: (err) => errors.push(err) });
+  engine.withEventHandler(
+    () => {
+      throw new Error('handler bug');
+    },
+    { onError: (err) => errors.push(err) },
+  );
   const seen: string[] = [];
   engine.withEventHandler((e) => void (e.event_type === 'stdout' && seen.push(e.line)));
   const result = await engine.wait(await engine.execute(sh('echo a; echo b')));
@@ -70,8 +73,14 @@ test('failed, timeout and cancelled executions end with the seed events', async 
     for await (const e of engine.events(id)) events.push(e);
     return events.at(-1);
   };
-  expect(await last(await engine.execute(sh('exit 2')))).toMatchObject({ event_type: 'failed', error: 'Command failed with exit code 2' });
-  expect(await last(await engine.execute({ ...sh('sleep 30'), timeout_ms: 200 }))).toMatchObject({ event_type: 'failed', error: 'Execution timeout after 200ms' });
+  expect(await last(await engine.execute(sh('exit 2')))).toMatchObject({
+    event_type: 'failed',
+    error: 'Command failed with exit code 2',
+  });
+  expect(await last(await engine.execute({ ...sh('sleep 30'), timeout_ms: 200 }))).toMatchObject({
+    event_type: 'failed',
+    error: 'Execution timeout after 200ms',
+  });
   const id = await engine.execute(sh('sleep 30'));
   const ending = last(id);
   await until(async () => (await engine.getStatus(id)) === 'running', 10_000, 'running');
@@ -83,7 +92,9 @@ test('a late subscriber gets the missed lines replayed exactly once, then live o
   const dir = tempDir();
   const gate = join(dir, 'gate');
   const engine = makeEngine();
-  const id = await engine.execute(sh(`echo 1; echo 2; echo 3; while [ ! -f ${gate} ]; do sleep 0.02; done; echo 4; echo 5`));
+  const id = await engine.execute(
+    sh(`echo 1; echo 2; echo 3; while [ ! -f ${gate} ]; do sleep 0.02; done; echo 4; echo 5`),
+  );
   await until(async () => (await engine.readLogs(id)).includes('[stdout] 3'), 10_000, 'three lines logged');
   const iterator = engine.events(id);
   writeFileSync(gate, '');

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
-import { createEngine, ExecutionEngine, ValidationError, type ExecutionConfigInput } from '../src/index.js';
+import { createEngine, type ExecutionConfigInput, type ExecutionEngine, ValidationError } from '../src/index.js';
 
 const engines: ExecutionEngine[] = [];
 const dirs: string[] = [];
@@ -69,7 +69,11 @@ export function processGroupOf(pid: number): number | null {
 }
 
 /** Poll `condition` until true; fails after `timeoutMs`. For waiting on outside effects, not for timing assertions. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

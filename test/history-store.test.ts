@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MIGRATIONS, LATEST_VERSION } from '../src/history/migrations.js';
-import { ftsQuery, HistoryStore, INDEXED_OUTPUT_CHARS, type ExecutionRecord } from '../src/history/store.js';
+import { LATEST_VERSION, MIGRATIONS } from '../src/history/migrations.js';
+import { type ExecutionRecord, ftsQuery, HistoryStore, INDEXED_OUTPUT_CHARS } from '../src/history/store.js';
 import { tempDir } from './helpers.js';
 
 const CONV_A = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -58,7 +58,13 @@ test('a record round-trips with every field; storing again replaces it; update p
     description: 'tear down',
     plan: { id: 'p', description: 'd' } as never,
     request: { id: 'r' } as never,
-    approval: { approved_by: 'alice', approved_at: '2026-11-22T00:00:00.000Z', decision: { type: 'approve' }, notes: null, risk_level: 'destructive' },
+    approval: {
+      approved_by: 'alice',
+      approved_at: '2026-11-22T00:00:00.000Z',
+      decision: { type: 'approve' },
+      notes: null,
+      risk_level: 'destructive',
+    },
     tags: { team: 'ops' },
     output: 'hello',
     error: 'boom',
@@ -99,7 +105,8 @@ describe('list filters', () => {
   });
   const ids = (rs: ExecutionRecord[]) => rs.map((r) => Number(r.id.slice(-12)));
 
-  test('no filter: newest first, default limit', () => expect(ids(store.list())).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]));
+  test('no filter: newest first, default limit', () =>
+    expect(ids(store.list())).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]));
   test('status', () => expect(ids(store.list({ status: 'failed' }))).toEqual([10, 7, 4, 1]));
   test('risk level', () => expect(ids(store.list({ risk_level: 'destructive' }))).toEqual([12, 9, 6, 3]));
   test('conversation', () => expect(ids(store.list({ conversation_id: CONV_B }))).toEqual([12, 11, 10, 9, 8, 7]));
@@ -112,7 +119,9 @@ describe('list filters', () => {
     expect(store.get(data[1]!.id)!.error_code).toBeNull();
   });
   test('date range, inclusive at both ends, Date or string', () => {
-    expect(ids(store.list({ from_date: data[3]!.submitted_at, to_date: new Date(data[5]!.submitted_at) }))).toEqual([6, 5, 4]);
+    expect(ids(store.list({ from_date: data[3]!.submitted_at, to_date: new Date(data[5]!.submitted_at) }))).toEqual([
+      6, 5, 4,
+    ]);
   });
   test('limit and offset page through', () => {
     expect(ids(store.list({ limit: 3 }))).toEqual([12, 11, 10]);
@@ -124,10 +133,18 @@ describe('list filters', () => {
   });
   test('bad filter values are ValidationErrors naming the field', () => {
     expect(() => store.list({ limit: -1 })).toThrow(expect.objectContaining({ field: 'filter.limit' }));
-    expect(() => store.list({ from_date: 'last tuesday' })).toThrow(expect.objectContaining({ field: 'filter.from_date' }));
-    expect(() => store.list({ risk_level: 'scary' as never })).toThrow(expect.objectContaining({ field: 'filter.risk_level' }));
-    expect(() => store.list({ status: 'exploded' as never })).toThrow(expect.objectContaining({ field: 'filter.status' }));
-    expect(() => store.list({ error_code: 'Process spawn failed' as never })).toThrow(expect.objectContaining({ field: 'filter.error_code' }));
+    expect(() => store.list({ from_date: 'last tuesday' })).toThrow(
+      expect.objectContaining({ field: 'filter.from_date' }),
+    );
+    expect(() => store.list({ risk_level: 'scary' as never })).toThrow(
+      expect.objectContaining({ field: 'filter.risk_level' }),
+    );
+    expect(() => store.list({ status: 'exploded' as never })).toThrow(
+      expect.objectContaining({ field: 'filter.status' }),
+    );
+    expect(() => store.list({ error_code: 'Process spawn failed' as never })).toThrow(
+      expect.objectContaining({ field: 'filter.error_code' }),
+    );
     expect(() => store.list({ kind: 'job' as never })).toThrow(expect.objectContaining({ field: 'filter.kind' }));
     expect(() => store.search('echo', { limit: -1 })).toThrow(expect.objectContaining({ field: 'limit' }));
   });
@@ -136,8 +153,15 @@ describe('list filters', () => {
 describe('search', () => {
   test('finds a command by a word of its output, best match first', () => {
     const store = openStore();
-    store.store(record(1, { command: 'aws ec2 describe-instances', output: `${'noise '.repeat(500)}i-0abc123 running` }));
-    store.store(record(2, { command: 'aws ec2 terminate-instances --instance-ids i-0abc123', output: 'terminating i-0abc123\ni-0abc123 shutting-down' }));
+    store.store(
+      record(1, { command: 'aws ec2 describe-instances', output: `${'noise '.repeat(500)}i-0abc123 running` }),
+    );
+    store.store(
+      record(2, {
+        command: 'aws ec2 terminate-instances --instance-ids i-0abc123',
+        output: 'terminating i-0abc123\ni-0abc123 shutting-down',
+      }),
+    );
     store.store(record(3, { command: 'echo unrelated', output: 'nothing here' }));
     expect(store.search('i-0abc123').map((r) => r.id.slice(-1))).toEqual(['2', '1']);
     expect(store.search('shutting-down').map((r) => r.id.slice(-1))).toEqual(['2']);
@@ -148,7 +172,8 @@ describe('search', () => {
   test('user text is never query syntax', () => {
     const store = openStore();
     store.store(record(1, { command: 'rm -rf /tmp/x', output: 'say "hi" AND NEAR( * ' }));
-    for (const q of ['rm -rf /tmp/x', '"hi"', 'AND', 'NEAR(', '*', 'a"b', "it's"]) expect(() => store.search(q)).not.toThrow();
+    for (const q of ['rm -rf /tmp/x', '"hi"', 'AND', 'NEAR(', '*', 'a"b', "it's"])
+      expect(() => store.search(q)).not.toThrow();
     expect(store.search('rm -rf /tmp/x')).toHaveLength(1);
     expect(store.search('NEAR(')).toHaveLength(1);
     expect(ftsQuery('a"b c')).toBe('"a""b" "c"');
@@ -225,7 +250,12 @@ test('markInterrupted ends what dead engines left running or pending', () => {
     error: expect.stringContaining('(pid 111)'),
     error_code: 'interrupted',
   });
-  expect(store.list({ error_code: 'interrupted' }).map((r) => r.id.slice(-1)).sort()).toEqual(['1', '2']);
+  expect(
+    store
+      .list({ error_code: 'interrupted' })
+      .map((r) => r.id.slice(-1))
+      .sort(),
+  ).toEqual(['1', '2']);
   expect(store.get(record(3).id)!.status).toBe('running');
   expect(store.get(record(4).id)!.status).toBe('completed');
 });
@@ -249,16 +279,27 @@ describe('migrations', () => {
     const old = new Database(path);
     old.exec(MIGRATIONS[0]!.sql);
     old.pragma('user_version = 1');
-    old.prepare(
-      "INSERT INTO executions (id, kind, status, command, submitted_at, log_path) VALUES ('00000000-0000-4000-8000-000000000007', 'command', 'completed', 'echo old', '2026-01-01T00:00:00.000Z', '/x.log')",
-    ).run();
+    old
+      .prepare(
+        "INSERT INTO executions (id, kind, status, command, submitted_at, log_path) VALUES ('00000000-0000-4000-8000-000000000007', 'command', 'completed', 'echo old', '2026-01-01T00:00:00.000Z', '/x.log')",
+      )
+      .run();
     // Search entries share their record's rowid (the store's convention since version 1).
-    old.prepare("INSERT INTO executions_fts (rowid, id, command, description, output) SELECT rowid, id, command, description, output FROM executions").run();
+    old
+      .prepare(
+        'INSERT INTO executions_fts (rowid, id, command, description, output) SELECT rowid, id, command, description, output FROM executions',
+      )
+      .run();
     old.close();
     const store = HistoryStore.open(path);
     expect(store.schemaVersion).toBe(LATEST_VERSION);
     expect(LATEST_VERSION).toBeGreaterThan(1);
-    expect(store.get('00000000-0000-4000-8000-000000000007')).toMatchObject({ command: 'echo old', approval: null, engine_id: null, tags: {} });
+    expect(store.get('00000000-0000-4000-8000-000000000007')).toMatchObject({
+      command: 'echo old',
+      approval: null,
+      engine_id: null,
+      tags: {},
+    });
     expect(store.search('old')).toHaveLength(1);
     store.close();
   });
@@ -282,7 +323,14 @@ describe('migrations', () => {
     rows.forEach(([status, error], i) => insert.run(record(i + 1).id, status, error));
     old.close();
     const store = HistoryStore.open(path);
-    expect(rows.map((_, i) => store.get(record(i + 1).id)!.error_code)).toEqual(['timeout', 'cancelled', 'skipped', 'interrupted', null, null]);
+    expect(rows.map((_, i) => store.get(record(i + 1).id)!.error_code)).toEqual([
+      'timeout',
+      'cancelled',
+      'skipped',
+      'interrupted',
+      null,
+      null,
+    ]);
     store.close();
   });
 
@@ -291,6 +339,8 @@ describe('migrations', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => HistoryStore.open(path)).toThrow(/schema version 99; this version of cloudops-execution-engine supports up to \d+/);
+    expect(() => HistoryStore.open(path)).toThrow(
+      /schema version 99; this version of cloudops-execution-engine supports up to \d+/,
+    );
   });
 });

@@ -3,11 +3,20 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DEFAULT_CONFIG, ValidationError, displayCommand, parsePlan, parseRequest, validatePlan, validateRequest, type Command } from '../src/index.js';
 import { awsCliArgs } from '../src/command/aws.js';
 import { quoteArg } from '../src/command/display.js';
-import { resolveInvocation, type InvocationOptions } from '../src/command/invocation.js';
+import { type InvocationOptions, resolveInvocation } from '../src/command/invocation.js';
 import { readShebang, scriptPathOf } from '../src/command/script.js';
+import {
+  type Command,
+  DEFAULT_CONFIG,
+  displayCommand,
+  parsePlan,
+  parseRequest,
+  ValidationError,
+  validatePlan,
+  validateRequest,
+} from '../src/index.js';
 
 let dir: string;
 
@@ -29,7 +38,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const opts = (over: Partial<InvocationOptions> = {}): InvocationOptions => ({ awsCliPath: 'aws', workingDir: null, ...over });
+const opts = (over: Partial<InvocationOptions> = {}): InvocationOptions => ({
+  awsCliPath: 'aws',
+  workingDir: null,
+  ...over,
+});
 const cmd = (command: unknown): Command => parseRequest({ command }).command;
 
 async function rejection(promise: Promise<unknown>): Promise<ValidationError> {
@@ -102,8 +115,20 @@ describe('resolveInvocation', () => {
     expect(inv.args).toEqual(['ec2', 'describe-instances', '--region', 'us-west-2', '--profile', 'production']);
     expect(inv.args.filter((a) => a === '--region')).toHaveLength(1);
 
-    const eqForm = cmd({ type: 'aws_cli', service: 's3', operation: 'ls', args: ['--region=us-east-2', '--profile=dev'], profile: 'p', region: 'r' });
-    expect(awsCliArgs(eqForm as Extract<Command, { type: 'aws_cli' }>)).toEqual(['s3', 'ls', '--region=us-east-2', '--profile=dev']);
+    const eqForm = cmd({
+      type: 'aws_cli',
+      service: 's3',
+      operation: 'ls',
+      args: ['--region=us-east-2', '--profile=dev'],
+      profile: 'p',
+      region: 'r',
+    });
+    expect(awsCliArgs(eqForm as Extract<Command, { type: 'aws_cli' }>)).toEqual([
+      's3',
+      'ls',
+      '--region=us-east-2',
+      '--profile=dev',
+    ]);
   });
 
   test('a script with `#!/usr/bin/env python3 -u` runs as /usr/bin/env python3 -u <path>', async () => {
@@ -121,7 +146,10 @@ describe('resolveInvocation', () => {
 
   test('an explicit interpreter wins over the shebang and is split on whitespace', async () => {
     const path = join(dir, 'py.py');
-    expect(await resolveInvocation(cmd({ type: 'script', path, interpreter: 'python3' }), opts())).toEqual({ file: 'python3', args: [path] });
+    expect(await resolveInvocation(cmd({ type: 'script', path, interpreter: 'python3' }), opts())).toEqual({
+      file: 'python3',
+      args: [path],
+    });
     expect(await resolveInvocation(cmd({ type: 'script', path, interpreter: ' bash  -x ' }), opts())).toEqual({
       file: 'bash',
       args: ['-x', path],
@@ -130,7 +158,10 @@ describe('resolveInvocation', () => {
 
   test('an explicit interpreter does not need the file to exist', async () => {
     const path = join(dir, 'missing.sh');
-    expect(await resolveInvocation(cmd({ type: 'script', path, interpreter: 'bash' }), opts())).toEqual({ file: 'bash', args: [path] });
+    expect(await resolveInvocation(cmd({ type: 'script', path, interpreter: 'bash' }), opts())).toEqual({
+      file: 'bash',
+      args: [path],
+    });
   });
 
   test('a relative script path is read from the working dir, and passed on as given', async () => {
@@ -139,7 +170,9 @@ describe('resolveInvocation', () => {
   });
 
   test('a relative script path that only exists under the working dir is not found without it', async () => {
-    const err = await rejection(resolveInvocation(cmd({ type: 'script', path: 'sub/rel.rb' }), opts({ workingDir: tmpdir() })));
+    const err = await rejection(
+      resolveInvocation(cmd({ type: 'script', path: 'sub/rel.rb' }), opts({ workingDir: tmpdir() })),
+    );
     expect(err.kind).toBe('ScriptNotFound');
   });
 
@@ -200,13 +233,22 @@ describe('readShebang', () => {
 
 describe('validateRequest / validatePlan (file-system checks)', () => {
   test('a script request is valid with a shebang, reports a missing file or a missing interpreter', async () => {
-    await expect(validateRequest(parseRequest({ command: { type: 'script', path: join(dir, 'py.py') } }), DEFAULT_CONFIG)).resolves.toBeUndefined();
     await expect(
-      validateRequest(parseRequest({ command: { type: 'script', path: 'rel.rb' }, working_dir: join(dir, 'sub') }), DEFAULT_CONFIG),
+      validateRequest(parseRequest({ command: { type: 'script', path: join(dir, 'py.py') } }), DEFAULT_CONFIG),
     ).resolves.toBeUndefined();
-    const missing = await rejection(validateRequest(parseRequest({ command: { type: 'script', path: join(dir, 'x.sh') } }), DEFAULT_CONFIG));
+    await expect(
+      validateRequest(
+        parseRequest({ command: { type: 'script', path: 'rel.rb' }, working_dir: join(dir, 'sub') }),
+        DEFAULT_CONFIG,
+      ),
+    ).resolves.toBeUndefined();
+    const missing = await rejection(
+      validateRequest(parseRequest({ command: { type: 'script', path: join(dir, 'x.sh') } }), DEFAULT_CONFIG),
+    );
     expect(missing.kind).toBe('ScriptNotFound');
-    const noInterp = await rejection(validateRequest(parseRequest({ command: { type: 'script', path: join(dir, 'plain.sh') } }), DEFAULT_CONFIG));
+    const noInterp = await rejection(
+      validateRequest(parseRequest({ command: { type: 'script', path: join(dir, 'plain.sh') } }), DEFAULT_CONFIG),
+    );
     expect(noInterp).toMatchObject({ kind: 'InvalidCommand', field: 'command.interpreter' });
   });
 
@@ -223,10 +265,20 @@ describe('validateRequest / validatePlan (file-system checks)', () => {
   });
 
   test('a missing or non-directory working dir is InvalidWorkingDir', async () => {
-    const gone = await rejection(validateRequest(parseRequest({ command: { type: 'exec', program: 'ls' }, working_dir: join(dir, 'gone') }), DEFAULT_CONFIG));
+    const gone = await rejection(
+      validateRequest(
+        parseRequest({ command: { type: 'exec', program: 'ls' }, working_dir: join(dir, 'gone') }),
+        DEFAULT_CONFIG,
+      ),
+    );
     expect(gone).toMatchObject({ kind: 'InvalidWorkingDir', field: 'working_dir' });
     expect(gone.message).toMatch(/^Validation error: Invalid working directory: /);
-    const file = await rejection(validateRequest(parseRequest({ command: { type: 'exec', program: 'ls' }, working_dir: join(dir, 'plain.sh') }), DEFAULT_CONFIG));
+    const file = await rejection(
+      validateRequest(
+        parseRequest({ command: { type: 'exec', program: 'ls' }, working_dir: join(dir, 'plain.sh') }),
+        DEFAULT_CONFIG,
+      ),
+    );
     expect(file.reason).toMatch(/not a directory/);
   });
 
@@ -255,7 +307,12 @@ describe('validateRequest / validatePlan (file-system checks)', () => {
 
   test('a duplicate command id in a plan is InvalidPlan', async () => {
     const id = '5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11';
-    const plan = parsePlan({ commands: [{ id, command: { type: 'exec', program: 'ls' } }, { id, command: { type: 'exec', program: 'ls' } }] });
+    const plan = parsePlan({
+      commands: [
+        { id, command: { type: 'exec', program: 'ls' } },
+        { id, command: { type: 'exec', program: 'ls' } },
+      ],
+    });
     const err = await rejection(validatePlan(plan, DEFAULT_CONFIG));
     expect(err).toMatchObject({ kind: 'InvalidPlan', field: 'commands[1].id' });
     expect(err.reason).toContain('commands[0]');
@@ -264,9 +321,11 @@ describe('validateRequest / validatePlan (file-system checks)', () => {
 
 describe('displayCommand', () => {
   test('exec quotes arguments that need it, POSIX style', () => {
-    expect(displayCommand(cmd({ type: 'exec', program: 'echo', args: ['hello', 'hello world', "it's", '', '$HOME', 'a=b', '/x/y.z'] }))).toBe(
-      `echo hello 'hello world' 'it'\\''s' '' '$HOME' a=b /x/y.z`,
-    );
+    expect(
+      displayCommand(
+        cmd({ type: 'exec', program: 'echo', args: ['hello', 'hello world', "it's", '', '$HOME', 'a=b', '/x/y.z'] }),
+      ),
+    ).toBe(`echo hello 'hello world' 'it'\\''s' '' '$HOME' a=b /x/y.z`);
   });
 
   test('quoteArg leaves safe words alone', () => {
@@ -282,15 +341,26 @@ describe('displayCommand', () => {
 
   test('script shows interpreter and quoted path', () => {
     expect(displayCommand(cmd({ type: 'script', path: '/tmp/deploy.sh' }))).toBe('/tmp/deploy.sh');
-    expect(displayCommand(cmd({ type: 'script', path: '/tmp/my script.py', interpreter: 'python3' }))).toBe("python3 '/tmp/my script.py'");
+    expect(displayCommand(cmd({ type: 'script', path: '/tmp/my script.py', interpreter: 'python3' }))).toBe(
+      "python3 '/tmp/my script.py'",
+    );
   });
 
   test('aws_cli shows the aws command line without duplicated flags', () => {
     expect(
       displayCommand(
-        cmd({ type: 'aws_cli', service: 'ec2', operation: 'describe-instances', args: ['--region', 'us-west-2'], profile: 'production', region: 'us-west-2' }),
+        cmd({
+          type: 'aws_cli',
+          service: 'ec2',
+          operation: 'describe-instances',
+          args: ['--region', 'us-west-2'],
+          profile: 'production',
+          region: 'us-west-2',
+        }),
       ),
     ).toBe('aws ec2 describe-instances --region us-west-2 --profile production');
-    expect(displayCommand(cmd({ type: 'aws_cli', service: 's3', operation: 'ls', args: ['s3://my bucket'] }))).toBe("aws s3 ls 's3://my bucket'");
+    expect(displayCommand(cmd({ type: 'aws_cli', service: 's3', operation: 'ls', args: ['s3://my bucket'] }))).toBe(
+      "aws s3 ls 's3://my bucket'",
+    );
   });
 });

@@ -1,7 +1,7 @@
 /** LineSplitter: byte-level line splitting across chunks, CRLF, flushing, long-line cutting, UTF-8 safety. */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { LineBatch, LineSplitter, completeUtf8Length, cutPoint } from '../src/runner/line-splitter.js';
+import { completeUtf8Length, cutPoint, LineBatch, LineSplitter } from '../src/runner/line-splitter.js';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 /** A batch's lines decoded one by one (`toString('utf8')`), independently of `texts()`. */
@@ -12,7 +12,13 @@ function split(chunks: Array<string | Buffer>, maxLineBytes = 1024): string[] {
   const splitter = new LineSplitter(maxLineBytes);
   const lines: Buffer[] = [];
   // Copied: a batch is valid until the next push.
-  for (const chunk of chunks) lines.push(...splitter.push(typeof chunk === 'string' ? b(chunk) : chunk).toBuffers().map((line) => Buffer.from(line)));
+  for (const chunk of chunks)
+    lines.push(
+      ...splitter
+        .push(typeof chunk === 'string' ? b(chunk) : chunk)
+        .toBuffers()
+        .map((line) => Buffer.from(line)),
+    );
   lines.push(...splitter.end().toBuffers());
   return lines.map((line) => line.toString('utf8'));
 }
@@ -49,7 +55,9 @@ describe('LineSplitter', () => {
   test('a multi-byte character split across two chunks decodes correctly', () => {
     const euro = b('€'); // E2 82 AC
     expect(euro).toHaveLength(3);
-    expect(split([Buffer.concat([b('price: '), euro.subarray(0, 2)]), Buffer.concat([euro.subarray(2), b(' 5\n')])])).toEqual(['price: € 5']);
+    expect(
+      split([Buffer.concat([b('price: '), euro.subarray(0, 2)]), Buffer.concat([euro.subarray(2), b(' 5\n')])]),
+    ).toEqual(['price: € 5']);
     const emoji = b('😀'); // 4 bytes
     expect(split([emoji.subarray(0, 1), emoji.subarray(1, 3), emoji.subarray(3), b('\n')])).toEqual(['😀']);
   });
@@ -158,8 +166,11 @@ describe('LineSplitter', () => {
   });
 
   /** Bytes that matter to splitting: newlines, CRs, ASCII, a 2- and a 3-byte character, invalid bytes. */
-  const streamBytes = fc.array(fc.constantFrom(...[0x0a, 0x0d, 0x61, 0x62, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0x80]), { maxLength: 120 });
-  const cutsOf = (data: number[]) => fc.uniqueArray(fc.integer({ min: 0, max: data.length }), { maxLength: 8 }).map((at) => at.sort((x, y) => x - y));
+  const streamBytes = fc.array(fc.constantFrom(...[0x0a, 0x0d, 0x61, 0x62, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0x80]), {
+    maxLength: 120,
+  });
+  const cutsOf = (data: number[]) =>
+    fc.uniqueArray(fc.integer({ min: 0, max: data.length }), { maxLength: 8 }).map((at) => at.sort((x, y) => x - y));
 
   /** The lines of a whole input, split the obvious way (no streaming, no length limit). */
   function referenceLines(data: Buffer): Buffer[] {
@@ -169,7 +180,8 @@ describe('LineSplitter', () => {
       parts.push(data.subarray(start, nl > start && data[nl - 1] === 13 ? nl - 1 : nl));
       start = nl + 1;
     }
-    if (start < data.length) parts.push(data.subarray(start, data[data.length - 1] === 13 ? data.length - 1 : data.length));
+    if (start < data.length)
+      parts.push(data.subarray(start, data[data.length - 1] === 13 ? data.length - 1 : data.length));
     return parts;
   }
 
@@ -193,26 +205,32 @@ describe('LineSplitter', () => {
 
   test('property: however the stream is chunked, the lines are those of the whole input', () => {
     fc.assert(
-      fc.property(streamBytes.chain((bytes) => fc.tuple(fc.constant(bytes), cutsOf(bytes))), ([bytes, cuts]) => {
-        const data = Buffer.from(bytes);
-        const { lines, texts } = streamed(data, cuts, 1 << 20);
-        const expected = referenceLines(data);
-        expect(lines.map((line) => [...line])).toEqual(expected.map((line) => [...line]));
-        // The batch's decoding (one decode per ASCII batch) equals decoding each line alone.
-        expect(texts).toEqual(expected.map((line) => line.toString('utf8')));
-      }),
+      fc.property(
+        streamBytes.chain((bytes) => fc.tuple(fc.constant(bytes), cutsOf(bytes))),
+        ([bytes, cuts]) => {
+          const data = Buffer.from(bytes);
+          const { lines, texts } = streamed(data, cuts, 1 << 20);
+          const expected = referenceLines(data);
+          expect(lines.map((line) => [...line])).toEqual(expected.map((line) => [...line]));
+          // The batch's decoding (one decode per ASCII batch) equals decoding each line alone.
+          expect(texts).toEqual(expected.map((line) => line.toString('utf8')));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   test('property: with a length limit, pieces stay within it and join back to the lines', () => {
     fc.assert(
-      fc.property(streamBytes.chain((bytes) => fc.tuple(fc.constant(bytes), cutsOf(bytes), fc.integer({ min: 4, max: 12 }))), ([bytes, cuts, max]) => {
-        const data = Buffer.from(bytes);
-        const { lines } = streamed(data, cuts, max);
-        for (const piece of lines) expect(piece.length).toBeLessThanOrEqual(max);
-        expect(Buffer.concat(lines)).toEqual(Buffer.concat(referenceLines(data)));
-      }),
+      fc.property(
+        streamBytes.chain((bytes) => fc.tuple(fc.constant(bytes), cutsOf(bytes), fc.integer({ min: 4, max: 12 }))),
+        ([bytes, cuts, max]) => {
+          const data = Buffer.from(bytes);
+          const { lines } = streamed(data, cuts, max);
+          for (const piece of lines) expect(piece.length).toBeLessThanOrEqual(max);
+          expect(Buffer.concat(lines)).toEqual(Buffer.concat(referenceLines(data)));
+        },
+      ),
       { numRuns: 500 },
     );
   });

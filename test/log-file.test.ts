@@ -1,8 +1,9 @@
 /** LogFile.append: every line gets its timestamp/stream prefix and a newline, whatever the batch's shape. */
-import fc from 'fast-check';
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, expect, test } from 'vitest';
 import { LineBatch, LineSplitter } from '../src/runner/line-splitter.js';
 import { LogFile } from '../src/sinks/log-file.js';
@@ -30,7 +31,9 @@ const copied = (batch: LineBatch) => LineBatch.of(batch.toBuffers().map((line) =
 /** What the log must hold: prefix, the line's bytes, a newline; one line at a time. */
 function expected(batches: LineBatch[]): Buffer {
   const prefix = Buffer.from(`${TS} [stdout] `);
-  return Buffer.concat(batches.flatMap((batch) => batch.toBuffers().flatMap((line) => [prefix, line, Buffer.from('\n')])));
+  return Buffer.concat(
+    batches.flatMap((batch) => batch.toBuffers().flatMap((line) => [prefix, line, Buffer.from('\n')])),
+  );
 }
 
 test('plain lines, CRLF lines, cut pieces and a last line without newline are all written whole', async () => {
@@ -41,7 +44,14 @@ test('plain lines, CRLF lines, cut pieces and a last line without newline are al
     yield splitter.end();
   }
   expect((await logged(batches())).toString()).toBe(
-    [`${TS} [stdout] ab`, `${TS} [stdout] cd`, `${TS} [stdout] efgh`, `${TS} [stdout] ij`, `${TS} [stdout] kl`, ''].join('\n'),
+    [
+      `${TS} [stdout] ab`,
+      `${TS} [stdout] cd`,
+      `${TS} [stdout] efgh`,
+      `${TS} [stdout] ij`,
+      `${TS} [stdout] kl`,
+      '',
+    ].join('\n'),
   );
 });
 
@@ -55,25 +65,30 @@ test('a batch that is one newline-separated run and one that is not give the sam
 test('property: the log holds every line of any chunked byte stream, prefixed, in order', async () => {
   const bytes = fc.array(fc.constantFrom(0x0a, 0x0d, 0x61, 0x62, 0xc3, 0xa9, 0xff), { maxLength: 200 });
   await fc.assert(
-    fc.asyncProperty(bytes, fc.uniqueArray(fc.nat(200), { maxLength: 6 }), fc.integer({ min: 3, max: 64 }), async (data, cuts, max) => {
-      const input = Buffer.from(data);
-      const splitter = new LineSplitter(max);
-      const seen: LineBatch[] = [];
-      function* batches() {
-        let from = 0;
-        for (const at of [...cuts.filter((c) => c <= input.length).sort((a, b) => a - b), input.length]) {
-          const batch = splitter.push(input.subarray(from, at));
-          seen.push(copied(batch));
-          yield batch; // logged before the next push, as the runner does
-          from = at;
+    fc.asyncProperty(
+      bytes,
+      fc.uniqueArray(fc.nat(200), { maxLength: 6 }),
+      fc.integer({ min: 3, max: 64 }),
+      async (data, cuts, max) => {
+        const input = Buffer.from(data);
+        const splitter = new LineSplitter(max);
+        const seen: LineBatch[] = [];
+        function* batches() {
+          let from = 0;
+          for (const at of [...cuts.filter((c) => c <= input.length).sort((a, b) => a - b), input.length]) {
+            const batch = splitter.push(input.subarray(from, at));
+            seen.push(copied(batch));
+            yield batch; // logged before the next push, as the runner does
+            from = at;
+          }
+          const last = splitter.end();
+          seen.push(copied(last));
+          yield last;
         }
-        const last = splitter.end();
-        seen.push(copied(last));
-        yield last;
-      }
-      const log = await logged(batches());
-      expect(log).toEqual(expected(seen));
-    }),
+        const log = await logged(batches());
+        expect(log).toEqual(expected(seen));
+      },
+    ),
     { numRuns: 150 },
   );
 });

@@ -15,9 +15,19 @@ test('the log interleaves both streams in order, each line timestamped, with hea
   expect(result.log_path).toBe(engine.getLogPath(id));
   expect(log).toContain(`# execution_id: ${id}`);
   expect(log).toContain('# command: for i in 1 2 3;');
-  const lines = log.split('\n').map((l) => LINE.exec(l)).filter((m) => m && m[2] !== 'engine');
+  const lines = log
+    .split('\n')
+    .map((l) => LINE.exec(l))
+    .filter((m) => m && m[2] !== 'engine');
   // Each pair is separated by a sleep, so across streams the order is deterministic too.
-  expect(lines.map((m) => `${m![2]}:${m![3]}`)).toEqual(['stdout:out1', 'stderr:err1', 'stdout:out2', 'stderr:err2', 'stdout:out3', 'stderr:err3']);
+  expect(lines.map((m) => `${m![2]}:${m![3]}`)).toEqual([
+    'stdout:out1',
+    'stderr:err1',
+    'stdout:out2',
+    'stderr:err2',
+    'stdout:out3',
+    'stderr:err3',
+  ]);
   const times = lines.map((m) => Date.parse(m![1]!));
   expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
   expect(log).toMatch(/# status: failed\n# exit_code: 4\n/);
@@ -44,9 +54,16 @@ test('output beyond max_output_bytes is cut in the result (head and tail kept, m
   expect(result.stderr_truncated).toBe(false);
   expect(result.stdout.startsWith('1\n2\n3\n')).toBe(true);
   expect(result.stdout.endsWith('19999\n20000\n')).toBe(true);
-  expect(result.stdout).toMatch(new RegExp(`\\[\\.\\.\\. \\d+ bytes of output omitted; the full output is in ${result.log_path.replaceAll('.', '\\.')} \\.\\.\\.\\]`));
+  expect(result.stdout).toMatch(
+    new RegExp(
+      `\\[\\.\\.\\. \\d+ bytes of output omitted; the full output is in ${result.log_path.replaceAll('.', '\\.')} \\.\\.\\.\\]`,
+    ),
+  );
   expect(Buffer.byteLength(result.stdout)).toBeLessThan(4096 + 300);
-  const logged = (await engine.readLogs(id)).split('\n').filter((l) => l.includes('[stdout]')).map((l) => l.split('] ')[1]);
+  const logged = (await engine.readLogs(id))
+    .split('\n')
+    .filter((l) => l.includes('[stdout]'))
+    .map((l) => l.split('] ')[1]);
   expect(logged).toEqual(Array.from({ length: 20000 }, (_, i) => String(i + 1)));
 });
 
@@ -69,7 +86,11 @@ test('a command printing 200 MiB grows RSS by far less than its output (under 12
   const growthMb = (peak - before) / 1024 / 1024;
   expect(growthMb).toBeLessThan(128);
   const path = engine.getLogPath(id);
-  const stdoutLines = Number(execFileSync('sh', ['-c', `grep -c '\\[stdout\\] 0*7$' ${path}`]).toString().trim());
+  const stdoutLines = Number(
+    execFileSync('sh', ['-c', `grep -c '\\[stdout\\] 0*7$' ${path}`])
+      .toString()
+      .trim(),
+  );
   expect(stdoutLines).toBe(lines);
   expect(statSync(path).size).toBeGreaterThan(lines * 100);
 }, 240_000);

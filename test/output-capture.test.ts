@@ -62,7 +62,7 @@ describe('OutputCapture under the cap', () => {
     expect(c.text(LOG)).toBe('abcd');
   });
 
-  test('appended buffers are copied: later changes to the caller\'s buffer do not leak in', () => {
+  test("appended buffers are copied: later changes to the caller's buffer do not leak in", () => {
     const c = new OutputCapture(100);
     const buf = Buffer.from('abcdef');
     c.append(buf);
@@ -98,7 +98,9 @@ describe('OutputCapture over the cap', () => {
       expect(kept).toBeLessThanOrEqual(max);
       expect(kept).toBe(max); // ASCII: nothing lost to character boundaries
       // Nothing but head, marker and tail.
-      expect(out).toBe(`${p.head}\n[... ${p.omitted} bytes of output omitted; the full output is in ${LOG} ...]\n${p.tail}`);
+      expect(out).toBe(
+        `${p.head}\n[... ${p.omitted} bytes of output omitted; the full output is in ${LOG} ...]\n${p.tail}`,
+      );
     }
   });
 

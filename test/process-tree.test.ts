@@ -46,7 +46,12 @@ describe.each(['auto', 'process_group'] as const)('containment %s', (mode) => {
 
     test('a grandchild (sh -c "sleep 100 & wait") is gone afterwards, output so far kept', async () => {
       const engine = makeEngine({ process_containment: mode });
-      const { id, pids, seen } = await startTree(engine, `${ECHO_PID}; sh -c "sh ${pidThenExec()} sleep 100 & wait"`, 2, timeout);
+      const { id, pids, seen } = await startTree(
+        engine,
+        `${ECHO_PID}; sh -c "sh ${pidThenExec()} sleep 100 & wait"`,
+        2,
+        timeout,
+      );
       expect(pids.every(isAlive)).toBe(true);
       await stop(engine, id);
       const result = await engine.wait(id);
@@ -59,7 +64,12 @@ describe.each(['auto', 'process_group'] as const)('containment %s', (mode) => {
     test('processes that ignore SIGTERM are killed after the grace period', async () => {
       const engine = makeEngine({ kill_grace_ms: 300, process_containment: mode });
       // An ignored signal stays ignored across fork/exec, so the whole tree shrugs off SIGTERM.
-      const { id, pids } = await startTree(engine, `trap '' TERM; ${ECHO_PID}; sh ${pidThenExec()} sleep 100 & wait; wait`, 2, timeout);
+      const { id, pids } = await startTree(
+        engine,
+        `trap '' TERM; ${ECHO_PID}; sh ${pidThenExec()} sleep 100 & wait; wait`,
+        2,
+        timeout,
+      );
       await stop(engine, id);
       const result = await engine.wait(id);
       expect(result.status).toBe(expected);
@@ -80,7 +90,9 @@ describe.each(['auto', 'process_group'] as const)('containment %s', (mode) => {
     const engine = makeEngine({ process_containment: mode });
     // The leader exits once its background child has said its pid; the child keeps our stdout pipe open (as its stderr).
     const file = join(tempDir(), 'pid');
-    const id = await engine.execute(sh(`sh ${pidThenExec()} sleep 100 2>&1 > ${file} & while [ ! -s ${file} ]; do sleep 0.05; done; cat ${file}`));
+    const id = await engine.execute(
+      sh(`sh ${pidThenExec()} sleep 100 2>&1 > ${file} & while [ ! -s ${file} ]; do sleep 0.05; done; cat ${file}`),
+    );
     const result = await engine.wait(id);
     expect(result.status).toBe('completed');
     expect(result.exit_code).toBe(0);

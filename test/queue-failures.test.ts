@@ -3,7 +3,7 @@
  * pauses past its lock, ids reused across submissions. Every run must end (never a `wait`
  * that hangs), and a command must run only where someone is watching it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { createEngine } from '../src/index.js';
 import { makeEngine, sh, tempDir, until } from './helpers.js';
 import { freePort, kill } from './support/processes.js';
-import { startPrivateRedis, startRedis, startWorkerProcess, type RedisServer } from './support/redis.js';
+import { type RedisServer, startPrivateRedis, startRedis, startWorkerProcess } from './support/redis.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -38,7 +38,13 @@ async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
 
 /** Whether `promise` settles within `ms` (a bound for a test that would otherwise hang). */
 const settlesWithin = (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+  Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms)),
+  ]);
 
 const queueName = () => `f-${randomUUID().slice(0, 8)}`;
 
@@ -46,7 +52,11 @@ test('Redis gone mid-run: the cancel still ends the command, and shutdown return
   const { url, child } = await privateRedis();
   const queue = queueName();
   workers.push(await startWorkerProcess(url, queue, tempDir('cee-worker-')));
-  const engine = createEngine({ log_dir: tempDir(), kill_grace_ms: 200, redis: { url, queue, connect_timeout_ms: 1000 } });
+  const engine = createEngine({
+    log_dir: tempDir(),
+    kill_grace_ms: 200,
+    redis: { url, queue, connect_timeout_ms: 1000 },
+  });
   const id = await engine.execute(sh('echo begun; sleep 60'));
   await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running');
   await kill(child);
@@ -60,7 +70,11 @@ test('Redis gone mid-run: the cancel still ends the command, and shutdown return
 test('Redis gone after the first command: the next one fails with "Queue unavailable" after connect_timeout_ms', async () => {
   const { url, child } = await privateRedis();
   const queue = queueName();
-  const engine = createEngine({ log_dir: tempDir(), kill_grace_ms: 200, redis: { url, queue, connect_timeout_ms: 1000 } });
+  const engine = createEngine({
+    log_dir: tempDir(),
+    kill_grace_ms: 200,
+    redis: { url, queue, connect_timeout_ms: 1000 },
+  });
   const first = await engine.execute(sh('true')); // no worker: it waits in the queue
   const probe = new Queue(queue, { connection: { url } as never });
   await until(async () => (await probe.getWaitingCount()) === 1, 10_000, 'first queued');
@@ -142,7 +156,7 @@ test('an engine without global_concurrency leaves the fleet-wide limit another o
   }
 }, 30_000);
 
-test('output_log_path is the submitter\'s: the file names the worker it ran on and has one footer', async () => {
+test("output_log_path is the submitter's: the file names the worker it ran on and has one footer", async () => {
   const queue = queueName();
   workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-')));
   const engine = makeEngine({ redis: { url: redis.url, queue } });
@@ -159,10 +173,14 @@ test('output_log_path is the submitter\'s: the file names the worker it ran on a
 test('a worker started against an unreachable Redis exits with a clear error instead of waiting forever', async () => {
   const bin = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/cli/main.js');
   const port = await freePort();
-  const child = spawn(process.execPath, [bin, '--log-dir', tempDir(), 'worker', '--redis', `redis://127.0.0.1:${port}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, CLOUDOPS_REDIS_URL: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, '--log-dir', tempDir(), 'worker', '--redis', `redis://127.0.0.1:${port}`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CLOUDOPS_REDIS_URL: '' },
+    },
+  );
   servers.push(child);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -189,10 +207,14 @@ test('retry mode: a command requeued after its worker died can still be cancelle
   const probe = new Queue(queue, { connection: { url: redis.url } as never });
   try {
     const jobId = `${x}_`;
-    await until(async () => {
-      const waiting = await probe.getJobs(['waiting']);
-      return waiting.some((job) => job.id?.startsWith(jobId));
-    }, 15_000, 'x back in the queue');
+    await until(
+      async () => {
+        const waiting = await probe.getJobs(['waiting']);
+        return waiting.some((job) => job.id?.startsWith(jobId));
+      },
+      15_000,
+      'x back in the queue',
+    );
   } finally {
     await probe.close();
   }

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { ExecutionEngine, ExecutionEvent } from '../src/index.js';
 import { backgroundWritingPid, isAlive, makeEngine, sh, tempDir, until } from './helpers.js';
-import { Redis } from 'ioredis';
-import { startRedis, startWorkerProcess, startWorkerProcessWithEnv, type RedisServer } from './support/redis.js';
+import { type RedisServer, startRedis, startWorkerProcess, startWorkerProcessWithEnv } from './support/redis.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -30,7 +30,8 @@ afterEach(async () => {
  * up to init: which worker process ran a command. (`$PPID` does not say: in a PID namespace it
  * is the namespace's init, and the worker is further up, past `unshare`.)
  */
-const PRINT_ANCESTORS = 'a=self; while [ "$a" != 0 ]; do read -r s < /proc/$a/stat; s=${s##*)}; set -- $s; echo "ancestor $2"; a=$2; done';
+const PRINT_ANCESTORS =
+  'a=self; while [ "$a" != 0 ]; do read -r s < /proc/$a/stat; s=${s##*)}; set -- $s; echo "ancestor $2"; a=$2; done';
 
 /** Which of `pids` are among the ancestors `stdout` (from PRINT_ANCESTORS) lists. */
 function ancestorsAmong(stdout: string, pids: number[]): number[] {
@@ -41,7 +42,9 @@ function ancestorsAmong(stdout: string, pids: number[]): number[] {
 /** A fresh queue, its submitting engine and `count` worker processes. */
 async function fleet(count: number, workerArgs: string[] = [], redisExtra: Record<string, unknown> = {}) {
   const queue = `t-${randomUUID().slice(0, 8)}`;
-  const started = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...workerArgs)));
+  const started = await Promise.all(
+    Array.from({ length: count }, () => startWorkerProcess(redis.url, queue, tempDir('cee-worker-'), ...workerArgs)),
+  );
   workers.push(...started);
   const engine = makeEngine({ redis: { url: redis.url, queue, ...redisExtra }, kill_grace_ms: 500 });
   engines.push(engine);
@@ -49,19 +52,29 @@ async function fleet(count: number, workerArgs: string[] = [], redisExtra: Recor
 }
 
 test('a dependency-graph plan is split over two workers and still runs each step after its dependencies', async () => {
-  const { engine, workers: [a, b] } = await fleet(2, ['--concurrency', '1']);
+  const {
+    engine,
+    workers: [a, b],
+  } = await fleet(2, ['--concurrency', '1']);
   const dir = tempDir();
   const order = join(dir, 'order');
   // Diamond plus a tail: 1 and 2 run side by side (so both workers get work), 3 waits for both.
   const planId = await engine.executePlan({
     strategy: { type: 'dependency_graph', dependencies: { 1: [0], 2: [0], 3: [1, 2], 4: [3] } },
-    commands: [0, 1, 2, 3, 4].map((i) => sh(`echo start ${i} >> ${order}; sleep 0.3; ${PRINT_ANCESTORS}; echo end ${i} >> ${order}`)),
+    commands: [0, 1, 2, 3, 4].map((i) =>
+      sh(`echo start ${i} >> ${order}; sleep 0.3; ${PRINT_ANCESTORS}; echo end ${i} >> ${order}`),
+    ),
   });
   const result = await engine.waitPlan(planId);
   expect(result.status).toBe('completed');
   const lines = readFileSync(order, 'utf8').trim().split('\n');
   const at = (what: string) => lines.indexOf(what);
-  for (const [step, deps] of [[1, [0]], [2, [0]], [3, [1, 2]], [4, [3]]] as const) {
+  for (const [step, deps] of [
+    [1, [0]],
+    [2, [0]],
+    [3, [1, 2]],
+    [4, [3]],
+  ] as const) {
     for (const dep of deps) expect(at(`end ${dep}`), `${step} after ${dep}`).toBeLessThan(at(`start ${step}`));
   }
   // Each step ran inside exactly one of the workers, and both workers ran some.
@@ -76,7 +89,13 @@ test('output streams back in order, into events, the result and the submitter-si
   engine.subscribe((e) => void events.push(e));
   const id = await engine.execute(sh('seq 1 3000; echo oops >&2; exit 3'));
   const result = await engine.wait(id);
-  expect(result).toMatchObject({ status: 'failed', exit_code: 3, error_code: 'exit', error: 'Command failed with exit code 3', log_path: engine.getLogPath(id) });
+  expect(result).toMatchObject({
+    status: 'failed',
+    exit_code: 3,
+    error_code: 'exit',
+    error: 'Command failed with exit code 3',
+    log_path: engine.getLogPath(id),
+  });
   expect(result.stdout.split('\n').length).toBe(3001);
   const lines = events.filter((e) => e.event_type === 'stdout').map((e) => (e.event_type === 'stdout' ? e.line : ''));
   expect(lines).toEqual(Array.from({ length: 3000 }, (_, i) => String(i + 1)));
@@ -106,11 +125,13 @@ test('a submitter and a worker sharing one state dir: one execution leaves one h
   expect(log).toMatch(/\[engine\] ran on worker \S+ \(.+, pid \d+\)/);
 });
 
-test('output is redacted on the worker: secrets it knows (its own and the request\'s) never reach Redis', async () => {
+test("output is redacted on the worker: secrets it knows (its own and the request's) never reach Redis", async () => {
   const queue = `t-${randomUUID().slice(0, 8)}`;
   const workerSecret = `worker-${randomUUID()}`;
   const requestSecret = `request-${randomUUID()}`;
-  workers.push(await startWorkerProcessWithEnv({ DEPLOY_TOKEN: workerSecret }, redis.url, queue, tempDir('cee-worker-')));
+  workers.push(
+    await startWorkerProcessWithEnv({ DEPLOY_TOKEN: workerSecret }, redis.url, queue, tempDir('cee-worker-')),
+  );
   const engine = makeEngine({ redis: { url: redis.url, queue } });
   engines.push(engine);
   const id = await engine.execute({ ...sh('echo "w=$DEPLOY_TOKEN r=$API_KEY"'), env: { API_KEY: requestSecret } });
@@ -135,7 +156,11 @@ test('cancel reaches the worker running the command and kills its process tree',
   const dir = tempDir();
   const pidFile = join(dir, 'pid');
   const id = await engine.execute(sh(`${backgroundWritingPid(pidFile, 'sleep 60')} wait`));
-  await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 20_000, 'grandchild started on the worker');
+  await until(
+    () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '',
+    20_000,
+    'grandchild started on the worker',
+  );
   const grandchild = Number(readFileSync(pidFile, 'utf8'));
   await until(async () => (await engine.getStatus(id)) === 'running', 10_000, 'the submitter to hear it started');
   await engine.cancel(id);
@@ -151,7 +176,12 @@ test('a command still in the queue is cancelled without ever running', async () 
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(await engine.getStatus(id)).toBe('pending');
   await engine.cancel(id);
-  expect(await engine.wait(id)).toMatchObject({ status: 'cancelled', error_code: 'cancelled', error: 'Execution cancelled', attempts: 0 });
+  expect(await engine.wait(id)).toMatchObject({
+    status: 'cancelled',
+    error_code: 'cancelled',
+    error: 'Execution cancelled',
+    attempts: 0,
+  });
   // A worker arriving later finds nothing to run.
   workers.push(await startWorkerProcess(redis.url, queue, tempDir('cee-worker-')));
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -159,9 +189,15 @@ test('a command still in the queue is cancelled without ever running', async () 
 });
 
 test('a worker SIGKILLed mid-command: with on-worker-lost fail, the command is marked failed, not lost; its restart ends the leftover processes', async () => {
-  const { engine, workers: [worker], queue } = await fleet(1, ['--lock-duration', '1000', '--on-worker-lost', 'fail']);
+  const {
+    engine,
+    workers: [worker],
+    queue,
+  } = await fleet(1, ['--lock-duration', '1000', '--on-worker-lost', 'fail']);
   const pidFile = join(tempDir(), 'pid');
-  const id = await engine.execute(sh(`${backgroundWritingPid(pidFile, 'sleep 60')} until [ -s ${pidFile} ]; do sleep 0.05; done; echo begun; wait`));
+  const id = await engine.execute(
+    sh(`${backgroundWritingPid(pidFile, 'sleep 60')} until [ -s ${pidFile} ]; do sleep 0.05; done; echo begun; wait`),
+  );
   // The output line, not the log header (which quotes the command, "begun" and all).
   await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running on the worker');
   const leftover = Number(readFileSync(pidFile, 'utf8'));
@@ -183,26 +219,41 @@ test('a worker SIGKILLed mid-command: with on-worker-lost fail, the command is m
 
 test('a worker SIGKILLed mid-command: with on-worker-lost retry, another worker runs it again', async () => {
   const args = ['--lock-duration', '1000', '--on-worker-lost', 'retry'];
-  const { engine, workers: [first], queue } = await fleet(1, args);
+  const {
+    engine,
+    workers: [first],
+    queue,
+  } = await fleet(1, args);
   const dir = tempDir();
   const attempts = join(dir, 'attempts');
   const events: ExecutionEvent[] = [];
   engine.subscribe((e) => void events.push(e));
   // The first run waits long enough to be killed; the second finds the marker and finishes.
-  const id = await engine.execute(sh(`echo run >> ${attempts}; if [ $(wc -l < ${attempts}) -eq 1 ]; then sleep 60; fi; echo finished`));
+  const id = await engine.execute(
+    sh(`echo run >> ${attempts}; if [ $(wc -l < ${attempts}) -eq 1 ]; then sleep 60; fi; echo finished`),
+  );
   // Killed once the submitter has heard the first run start (a start never reported is not a retry it can see).
-  await until(async () => existsSync(attempts) && (await engine.getStatus(id)) === 'running', 20_000, 'first run started');
+  await until(
+    async () => existsSync(attempts) && (await engine.getStatus(id)) === 'running',
+    20_000,
+    'first run started',
+  );
   first!.child.kill('SIGKILL');
   workers.push(await startWorkerProcess(redis.url, queue, first!.logDir, ...args));
   const result = await engine.wait(id);
   expect(result.status).toBe('completed');
   expect(result.stdout).toBe('finished\n');
   expect(readFileSync(attempts, 'utf8')).toBe('run\nrun\n');
-  expect(events.filter((e) => e.event_type === 'retrying')).toEqual([expect.objectContaining({ execution_id: id, reason: expect.stringMatching(/worker lost/) })]);
+  expect(events.filter((e) => e.event_type === 'retrying')).toEqual([
+    expect.objectContaining({ execution_id: id, reason: expect.stringMatching(/worker lost/) }),
+  ]);
 });
 
 test('a stopping worker drains: the command in hand finishes and reports before it exits', async () => {
-  const { engine, workers: [worker] } = await fleet(1);
+  const {
+    engine,
+    workers: [worker],
+  } = await fleet(1);
   const id = await engine.execute(sh('echo working; sleep 0.8; echo done'));
   await until(async () => (await engine.readLogs(id)).includes('[stdout] working'), 20_000, 'running');
   worker!.child.kill('SIGTERM');
@@ -219,7 +270,9 @@ test('the fleet-wide limit holds over several workers', async () => {
   mkdirSync(running);
   const counts = join(dir, 'counts');
   const ids = await Promise.all(
-    Array.from({ length: 8 }, (_, i) => engine.execute(sh(`touch ${running}/${i}; ls ${running} | wc -l >> ${counts}; sleep 0.3; rm ${running}/${i}`))),
+    Array.from({ length: 8 }, (_, i) =>
+      engine.execute(sh(`touch ${running}/${i}; ls ${running} | wc -l >> ${counts}; sleep 0.3; rm ${running}/${i}`)),
+    ),
   );
   for (const id of ids) expect((await engine.wait(id)).status).toBe('completed');
   const seen = readFileSync(counts, 'utf8').trim().split('\n').map(Number);
@@ -228,7 +281,10 @@ test('the fleet-wide limit holds over several workers', async () => {
 });
 
 test('a cancel no worker answers (the fleet is gone) still ends the command, after the grace', async () => {
-  const { engine, workers: [worker] } = await fleet(1);
+  const {
+    engine,
+    workers: [worker],
+  } = await fleet(1);
   const id = await engine.execute(sh('echo begun; sleep 60'));
   await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running on the worker');
   worker!.child.kill('SIGKILL');
@@ -241,15 +297,33 @@ test('a cancel no worker answers (the fleet is gone) still ends the command, aft
 });
 
 test('the CLI and the HTTP server submit to the queue the same way', async () => {
-  const { engine, queue, workers: [worker] } = await fleet(1);
+  const {
+    engine,
+    queue,
+    workers: [worker],
+  } = await fleet(1);
   const { spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const run = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--log-dir', tempDir(), 'run', '--redis', redis.url, '--queue', queue, 'examples/dag.yaml'], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(root, 'dist/cli/main.js'),
+      '--log-dir',
+      tempDir(),
+      'run',
+      '--redis',
+      redis.url,
+      '--queue',
+      queue,
+      'examples/dag.yaml',
+    ],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   expect(run.status, run.stderr).toBe(0);
   expect(run.stdout).toMatch(/completed/);
 
@@ -257,8 +331,16 @@ test('the CLI and the HTTP server submit to the queue the same way', async () =>
   const server = await startServer(engine, { port: 0, token: 'queue-test-token-0123456789' });
   try {
     const headers = { authorization: 'Bearer queue-test-token-0123456789', 'content-type': 'application/json' };
-    const submitted = (await (await fetch(`${server.url}/api/executions`, { method: 'POST', headers, body: JSON.stringify(sh(`echo via http; ${PRINT_ANCESTORS}`)) })).json()) as { id: string };
-    const result = (await (await fetch(`${server.url}/api/executions/${submitted.id}/result?wait=true`, { headers })).json()) as { stdout: string };
+    const submitted = (await (
+      await fetch(`${server.url}/api/executions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(sh(`echo via http; ${PRINT_ANCESTORS}`)),
+      })
+    ).json()) as { id: string };
+    const result = (await (
+      await fetch(`${server.url}/api/executions/${submitted.id}/result?wait=true`, { headers })
+    ).json()) as { stdout: string };
     expect(result.stdout).toMatch(/^via http\n/);
     expect(ancestorsAmong(result.stdout, [worker!.pid])).toEqual([worker!.pid]);
   } finally {

@@ -10,7 +10,9 @@ test('11 executions with limit 10: the 11th waits as pending, then all complete 
   const engine = makeEngine({ max_concurrent_executions: 10 });
   const ids: string[] = [];
   for (let i = 0; i < 11; i++) {
-    ids.push(await engine.execute(sh(`echo job${i}; touch ${dir}/started${i}; while [ ! -f ${gate} ]; do sleep 0.02; done`)));
+    ids.push(
+      await engine.execute(sh(`echo job${i}; touch ${dir}/started${i}; while [ ! -f ${gate} ]; do sleep 0.02; done`)),
+    );
   }
   const statuses = async () => Promise.all(ids.map((id) => engine.getStatus(id)));
   await until(async () => (await statuses()).filter((s) => s === 'running').length === 10, 10_000, '10 running');
@@ -60,7 +62,11 @@ test('a pending execution can be cancelled before it starts: it never runs', asy
 
 test('300 short commands through 3 slots: none lost, each result matches its command', async () => {
   const engine = makeEngine({ max_concurrent_executions: 3 });
-  const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => engine.execute({ command: { type: 'exec', program: 'echo', args: [`n${i}`] } })));
+  const ids = await Promise.all(
+    Array.from({ length: 300 }, (_, i) =>
+      engine.execute({ command: { type: 'exec', program: 'echo', args: [`n${i}`] } }),
+    ),
+  );
   const results = await Promise.all(ids.map((id) => engine.wait(id)));
   expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 300 }, (_, i) => `n${i}\n`));
   expect(new Set(results.map((r) => r.id)).size).toBe(300);

@@ -29,6 +29,11 @@ test("README's setup-and-run command runs the example plan with cloudops-exec", 
   expect(setup).toMatch(/^npm ci && npx cloudops-exec run examples\//);
   // `npm ci` already ran for this checkout; run the rest exactly as written.
   const run = setup.replace(/^npm ci && /, '');
-  const out = execFileSync('sh', ['-c', run], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CLOUDOPS_LOG_DIR: mkdtempSync(join(tmpdir(), 'cee-readme-')) } });
+  const out = execFileSync('sh', ['-c', run], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, CLOUDOPS_LOG_DIR: mkdtempSync(join(tmpdir(), 'cee-readme-')) },
+  });
   expect(out).toMatch(/completed — \d+ completed of \d+/);
 });

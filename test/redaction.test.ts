@@ -10,7 +10,10 @@ test('a secret env value printed by the command is redacted in stdout, stderr, l
   const engine = makeEngine();
   const events: ExecutionEvent[] = [];
   engine.withEventHandler((e) => void events.push(e));
-  const id = await engine.execute({ ...sh('echo "connecting with $DB_PASSWORD"; echo "auth=$DB_PASSWORD" >&2; printf "tail:%s" "$DB_PASSWORD"'), env: { DB_PASSWORD: SECRET } });
+  const id = await engine.execute({
+    ...sh('echo "connecting with $DB_PASSWORD"; echo "auth=$DB_PASSWORD" >&2; printf "tail:%s" "$DB_PASSWORD"'),
+    env: { DB_PASSWORD: SECRET },
+  });
   const result = await engine.wait(id);
   expect(result.stdout).toBe('connecting with ***\ntail:***');
   expect(result.stderr).toBe('auth=***\n');
@@ -18,14 +21,20 @@ test('a secret env value printed by the command is redacted in stdout, stderr, l
   expect(log).not.toContain(SECRET);
   expect(log).toContain('[stdout] connecting with ***');
   expect(JSON.stringify(events)).not.toContain(SECRET);
-  expect(events.filter((e) => e.event_type === 'stdout').map((e) => (e as { line: string }).line)).toEqual(['connecting with ***', 'tail:***']);
+  expect(events.filter((e) => e.event_type === 'stdout').map((e) => (e as { line: string }).line)).toEqual([
+    'connecting with ***',
+    'tail:***',
+  ]);
 });
 
 test('a secret in argv is redacted from the displayed command, the started event and the log header', async () => {
   const engine = makeEngine();
   const events: ExecutionEvent[] = [];
   engine.withEventHandler((e) => void events.push(e));
-  const id = await engine.execute({ command: { type: 'exec', program: 'echo', args: ['--token', SECRET] }, env: { API_TOKEN: SECRET } });
+  const id = await engine.execute({
+    command: { type: 'exec', program: 'echo', args: ['--token', SECRET] },
+    env: { API_TOKEN: SECRET },
+  });
   const result = await engine.wait(id);
   expect(result.stdout).toBe('--token ***\n');
   expect((await engine.listExecutions())[0]!.command).toBe('echo --token ***');
@@ -49,7 +58,10 @@ test('secrets from the inherited environment (AWS_SESSION_TOKEN) are redacted to
 test('a secret split across pipe reads is still redacted in the log', async () => {
   const engine = makeEngine();
   // Two writes with a pause: the secret arrives in two chunks of one line.
-  const id = await engine.execute({ ...sh('printf "x%s" "${DB_PASSWORD%????????}"; sleep 0.1; printf "%s y\\n" "${DB_PASSWORD#??????????}"'), env: { DB_PASSWORD: SECRET } });
+  const id = await engine.execute({
+    ...sh('printf "x%s" "${DB_PASSWORD%????????}"; sleep 0.1; printf "%s y\\n" "${DB_PASSWORD#??????????}"'),
+    env: { DB_PASSWORD: SECRET },
+  });
   const result = await engine.wait(id);
   expect(result.stdout).toBe('x*** y\n');
   expect(readFileSync(result.log_path, 'utf8')).not.toContain(SECRET);

@@ -14,7 +14,11 @@ async function collect(events: AsyncIterable<ExecutionEvent>): Promise<Execution
   return out;
 }
 const linesOf = (events: ExecutionEvent[], id?: string) =>
-  events.flatMap((e) => ((e.event_type === 'stdout' || e.event_type === 'stderr') && (id === undefined || e.execution_id === id) ? [e.line] : []));
+  events.flatMap((e) =>
+    (e.event_type === 'stdout' || e.event_type === 'stderr') && (id === undefined || e.execution_id === id)
+      ? [e.line]
+      : [],
+  );
 
 test('a subscriber arriving after far more lines than the event buffer holds still gets every one, in order, once', async () => {
   const dir = tempDir();
@@ -35,13 +39,11 @@ test('stdout and stderr come back interleaved as they were logged', async () => 
   const id = await engine.execute(sh('echo a; sleep 0.05; echo b >&2; sleep 0.05; echo c'));
   await engine.wait(id);
   const got = await collect(engine.events(id));
-  expect(got.map((e) => (e.event_type === 'stdout' || e.event_type === 'stderr' ? `${e.event_type}:${e.line}` : e.event_type))).toEqual([
-    'started',
-    'stdout:a',
-    'stderr:b',
-    'stdout:c',
-    'completed',
-  ]);
+  expect(
+    got.map((e) =>
+      e.event_type === 'stdout' || e.event_type === 'stderr' ? `${e.event_type}:${e.line}` : e.event_type,
+    ),
+  ).toEqual(['started', 'stdout:a', 'stderr:b', 'stdout:c', 'completed']);
 });
 
 test('retry events are replayed between the lines of the attempts they separate', async () => {
@@ -49,7 +51,9 @@ test('retry events are replayed between the lines of the attempts they separate'
   const counter = join(dir, 'n');
   const engine = makeEngine();
   const id = await engine.execute({
-    ...sh(`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo attempt $n; [ $n -ge 2 ] || { echo ThrottlingException >&2; exit 1; }`),
+    ...sh(
+      `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo attempt $n; [ $n -ge 2 ] || { echo ThrottlingException >&2; exit 1; }`,
+    ),
     retry: { max_attempts: 3, backoff: { type: 'fixed', delay_ms: 10 }, jitter: 0 },
   });
   await engine.wait(id);
@@ -70,7 +74,10 @@ test('a plan replays each command with its own lines and follows the rest live',
   const engine = makeEngine();
   const planId = await engine.executePlan({
     strategy: { type: 'serial', stop_on_error: true },
-    commands: [{ id: FIRST, ...sh('echo one; echo two') }, { id: SECOND, ...sh(`while [ ! -f ${gate} ]; do sleep 0.02; done; echo three`) }],
+    commands: [
+      { id: FIRST, ...sh('echo one; echo two') },
+      { id: SECOND, ...sh(`while [ ! -f ${gate} ]; do sleep 0.02; done; echo three`) },
+    ],
   });
   await until(async () => (await engine.getStatus(SECOND)) === 'running', 10_000, 'second step running');
   const events = engine.events(planId);
@@ -78,7 +85,9 @@ test('a plan replays each command with its own lines and follows the rest live',
   const got = await collect(events);
   expect(linesOf(got, FIRST)).toEqual(['one', 'two']);
   expect(linesOf(got, SECOND)).toEqual(['three']);
-  const order = got.filter((e) => e.event_type !== 'progress').map((e) => `${'execution_id' in e ? e.execution_id : ''}:${e.event_type}`);
+  const order = got
+    .filter((e) => e.event_type !== 'progress')
+    .map((e) => `${'execution_id' in e ? e.execution_id : ''}:${e.event_type}`);
   expect(order).toEqual([
     `${FIRST}:started`,
     `${FIRST}:stdout`,
@@ -104,11 +113,16 @@ test('an execution from an earlier engine is replayed from the history and its l
   const okEvents = await collect(second.events(FIRST));
   expect(okEvents.map((e) => e.event_type)).toEqual(['started', 'stdout', 'stderr', 'completed']);
   expect(linesOf(okEvents)).toEqual(['alpha', 'beta']);
-  expect(okEvents.at(-1)).toMatchObject({ event_type: 'completed', result: { id: FIRST, status: 'completed', exit_code: 0 } });
+  expect(okEvents.at(-1)).toMatchObject({
+    event_type: 'completed',
+    result: { id: FIRST, status: 'completed', exit_code: 0 },
+  });
   const badEvents = await collect(second.events(SECOND));
   expect(badEvents.map((e) => e.event_type)).toEqual(['started', 'stdout', 'failed']);
   expect(badEvents.at(-1)).toMatchObject({ error: 'Command failed with exit code 3' });
-  expect(() => second.events('00000000-0000-4000-8000-000000000009')).toThrow(/Execution not found: 00000000-0000-4000-8000-000000000009/);
+  expect(() => second.events('00000000-0000-4000-8000-000000000009')).toThrow(
+    /Execution not found: 00000000-0000-4000-8000-000000000009/,
+  );
 });
 
 test('with stream_output off, neither live nor replayed events carry lines', async () => {

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { backoffDelay, DEFAULT_RETRY, retryableMatch, RetryConfigSchema } from '../src/policy/retry.js';
+import { backoffDelay, DEFAULT_RETRY, RetryConfigSchema, retryableMatch } from '../src/policy/retry.js';
 
 const noJitter = (backoff: object) => RetryConfigSchema.parse({ backoff, jitter: 0 });
 
@@ -26,7 +26,9 @@ test('jitter spreads delays within ±jitter of the nominal value', () => {
 });
 
 test('retryable patterns: substrings and /regex/', async () => {
-  expect(await retryableMatch(DEFAULT_RETRY, 'An error occurred (ThrottlingException) when calling')).toBe('ThrottlingException');
+  expect(await retryableMatch(DEFAULT_RETRY, 'An error occurred (ThrottlingException) when calling')).toBe(
+    'ThrottlingException',
+  );
   expect(await retryableMatch(DEFAULT_RETRY, 'AccessDenied')).toBeNull();
   const re = RetryConfigSchema.parse({ retryable_errors: ['/5\\d\\d Server Error/i'] });
   expect(await retryableMatch(re, 'HTTP 503 server error')).toBe('/5\\d\\d Server Error/i');
@@ -34,13 +36,17 @@ test('retryable patterns: substrings and /regex/', async () => {
 });
 
 test("the first pattern in the policy's order wins, whichever kind it is; each stream is searched", async () => {
-  const config = RetryConfigSchema.parse({ retryable_errors: ['SlowDown', '/rate (limit|exceeded)/i', 'Rate exceeded', '/(?<code>5\\d\\d)/'] });
+  const config = RetryConfigSchema.parse({
+    retryable_errors: ['SlowDown', '/rate (limit|exceeded)/i', 'Rate exceeded', '/(?<code>5\\d\\d)/'],
+  });
   expect(await retryableMatch(config, ['Rate exceeded', ''])).toBe('/rate (limit|exceeded)/i');
   expect(await retryableMatch(config, ['nothing here', 'SlowDown; Rate exceeded'])).toBe('SlowDown');
   expect(await retryableMatch(config, ['', 'HTTP 503'])).toBe('/(?<code>5\\d\\d)/');
   expect(await retryableMatch(config, ['', 'HTTP 404'])).toBeNull();
   // JavaScript spellings RE2 reads differently still mean the same.
-  const spelled = RetryConfigSchema.parse({ retryable_errors: ['/\\u0041BC/', '/[\\u{1F600}]/u', '/^timed out$/m', '/a.b/s'] });
+  const spelled = RetryConfigSchema.parse({
+    retryable_errors: ['/\\u0041BC/', '/[\\u{1F600}]/u', '/^timed out$/m', '/a.b/s'],
+  });
   expect(await retryableMatch(spelled, 'xxABCxx')).toBe('/\\u0041BC/');
   expect(await retryableMatch(spelled, 'oops \u{1F600}')).toBe('/[\\u{1F600}]/u');
   expect(await retryableMatch(spelled, 'first\ntimed out\nlast')).toBe('/^timed out$/m');

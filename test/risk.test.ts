@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { assessCommand, assessCommandRisk, awsOperationRisk, maxRisk, operationVerb, type RiskLevel } from '../src/policy/risk.js';
+import {
+  assessCommand,
+  assessCommandRisk,
+  awsOperationRisk,
+  maxRisk,
+  operationVerb,
+  type RiskLevel,
+} from '../src/policy/risk.js';
 import { RISK_LEVELS } from '../src/vocabulary.js';
 
 /** The AWS CLI the engine is configured with, in these tests. */
@@ -66,7 +73,9 @@ describe('AWS operations are classified by verb', () => {
   });
   test.each(TABLE)('%s %s %j -> %s', (service, operation, args, expected) => {
     expect(awsOperationRisk(service, operation, args)).toBe(expected);
-    expect(assessCommandRisk({ type: 'aws_cli', service, operation, args, profile: null, region: null })).toBe(expected);
+    expect(assessCommandRisk({ type: 'aws_cli', service, operation, args, profile: null, region: null })).toBe(
+      expected,
+    );
   });
 
   test('SDK-style PascalCase operation names give the same verbs', () => {
@@ -80,10 +89,23 @@ describe('AWS operations are classified by verb', () => {
 
 describe('other commands', () => {
   test('known readers are read-only; unknown programs and scripts are unverified', () => {
-    expect(assessCommand({ type: 'shell', command: 'echo hi', shell: 'bash' })).toEqual({ risk_level: 'read_only', verified: true, reasons: [] });
-    expect(assessCommand({ type: 'exec', program: 'ls', args: [] })).toMatchObject({ risk_level: 'read_only', verified: true });
-    expect(assessCommand({ type: 'exec', program: 'make', args: ['deploy'] })).toMatchObject({ risk_level: 'modify', verified: false });
-    expect(assessCommand({ type: 'script', path: '/x.sh', interpreter: null })).toMatchObject({ risk_level: 'modify', verified: false });
+    expect(assessCommand({ type: 'shell', command: 'echo hi', shell: 'bash' })).toEqual({
+      risk_level: 'read_only',
+      verified: true,
+      reasons: [],
+    });
+    expect(assessCommand({ type: 'exec', program: 'ls', args: [] })).toMatchObject({
+      risk_level: 'read_only',
+      verified: true,
+    });
+    expect(assessCommand({ type: 'exec', program: 'make', args: ['deploy'] })).toMatchObject({
+      risk_level: 'modify',
+      verified: false,
+    });
+    expect(assessCommand({ type: 'script', path: '/x.sh', interpreter: null })).toMatchObject({
+      risk_level: 'modify',
+      verified: false,
+    });
   });
 
   test('local programs that destroy, and infrastructure tools with a destructive subcommand, are destructive', () => {
@@ -108,29 +130,54 @@ describe('other commands', () => {
       'echo start; /usr/bin/rm -f x',
     ];
     for (const command of destructive) expect(sh(command), command).toBe('destructive');
-    for (const command of ['echo hi', 'ls -la', 'kubectl get pods', 'docker ps', 'grep rmdir notes.txt', 'cat rm.txt']) {
+    for (const command of [
+      'echo hi',
+      'ls -la',
+      'kubectl get pods',
+      'docker ps',
+      'grep rmdir notes.txt',
+      'cat rm.txt',
+    ]) {
       expect(sh(command), command).toBe('read_only');
     }
     expect(sh('terraform plan')).toBe('modify');
     expect(assessCommandRisk({ type: 'exec', program: '/bin/rm', args: ['-rf', '/tmp/x'] })).toBe('destructive');
-    expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['delete', 'ns', 'staging'] })).toBe('destructive');
+    expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['delete', 'ns', 'staging'] })).toBe(
+      'destructive',
+    );
     expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['get', 'ns'] })).toBe('read_only');
   });
 
   test('an aws call inside exec or a shell string is seen', () => {
-    expect(assessCommandRisk({ type: 'exec', program: '/usr/bin/aws', args: ['--region', 'us-east-1', 'ec2', 'terminate-instances'] }, AWS)).toBe('destructive');
+    expect(
+      assessCommandRisk(
+        { type: 'exec', program: '/usr/bin/aws', args: ['--region', 'us-east-1', 'ec2', 'terminate-instances'] },
+        AWS,
+      ),
+    ).toBe('destructive');
     expect(assessCommandRisk({ type: 'exec', program: 'aws', args: ['ec2', 'describe-instances'] })).toBe('read_only');
-    expect(assessCommandRisk({ type: 'shell', command: "ids=$(aws ec2 describe-instances | jq -r .x); aws ec2 terminate-instances --instance-ids $ids", shell: 'bash' })).toBe('destructive');
+    expect(
+      assessCommandRisk({
+        type: 'shell',
+        command: 'ids=$(aws ec2 describe-instances | jq -r .x); aws ec2 terminate-instances --instance-ids $ids',
+        shell: 'bash',
+      }),
+    ).toBe('destructive');
     // A read-only aws call in a shell string is still a shell string: other parts may write.
     expect(assessCommandRisk({ type: 'shell', command: 'aws s3 ls > listing.txt', shell: 'bash' })).toBe('modify');
   });
 
   test('only the configured aws is an AWS call: words after `bash -c <script>` are its arguments, not a command', () => {
-    const viaBash = (call: string[]) => assessCommandRisk({ type: 'exec', program: 'bash', args: ['-c', 'touch /tmp/x', 'aws', ...call] }, AWS);
+    const viaBash = (call: string[]) =>
+      assessCommandRisk({ type: 'exec', program: 'bash', args: ['-c', 'touch /tmp/x', 'aws', ...call] }, AWS);
     expect(viaBash(['ec2', 'describe-instances'])).toBe('modify');
     expect(viaBash(['ec2', 'terminate-instances'])).toBe('modify');
-    expect(assessCommandRisk({ type: 'exec', program: 'env', args: ['aws', 'ec2', 'describe-instances'] }, AWS)).toBe('read_only');
-    expect(assessCommand({ type: 'exec', program: '/usr/local/bin/aws', args: ['ec2', 'describe-instances'] }, AWS)).toMatchObject({ verified: false, reasons: ['/usr/local/bin/aws is not the configured AWS CLI (/usr/bin/aws)'] });
+    expect(assessCommandRisk({ type: 'exec', program: 'env', args: ['aws', 'ec2', 'describe-instances'] }, AWS)).toBe(
+      'read_only',
+    );
+    expect(
+      assessCommand({ type: 'exec', program: '/usr/local/bin/aws', args: ['ec2', 'describe-instances'] }, AWS),
+    ).toMatchObject({ verified: false, reasons: ['/usr/local/bin/aws is not the configured AWS CLI (/usr/bin/aws)'] });
   });
 
   test('maxRisk takes the highest, ignoring missing levels', () => {
@@ -144,9 +191,22 @@ test('assessRisk takes a plan, a request or a bare command', async () => {
   const { assessRisk, parsePlan, parseRequest } = await import('../src/index.js');
   const shell = { type: 'shell' as const, command: 'aws ec2 delete-volume --volume-id v-1', shell: 'bash' };
   expect(assessRisk(shell)).toBe('destructive');
-  expect(assessRisk(parseRequest({ command: { type: 'exec', program: 'ls' }, risk_level: 'destructive' }))).toBe('destructive');
-  expect(assessRisk(parsePlan({ commands: [{ command: { type: 'aws_cli', service: 's3', operation: 'ls' } }] }))).toBe('read_only');
+  expect(assessRisk(parseRequest({ command: { type: 'exec', program: 'ls' }, risk_level: 'destructive' }))).toBe(
+    'destructive',
+  );
+  expect(assessRisk(parsePlan({ commands: [{ command: { type: 'aws_cli', service: 's3', operation: 'ls' } }] }))).toBe(
+    'read_only',
+  );
   expect(
-    assessRisk(parsePlan({ commands: [{ command: { type: 'aws_cli', service: 's3', operation: 'ls' }, rollback: [{ command: { type: 'aws_cli', service: 's3', operation: 'rm' } }] }] })),
+    assessRisk(
+      parsePlan({
+        commands: [
+          {
+            command: { type: 'aws_cli', service: 's3', operation: 'ls' },
+            rollback: [{ command: { type: 'aws_cli', service: 's3', operation: 'rm' } }],
+          },
+        ],
+      }),
+    ),
   ).toBe('destructive');
 });

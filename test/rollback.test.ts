@@ -6,7 +6,11 @@ import type { ExecutionEvent, ExecutionPlanInput } from '../src/index.js';
 import { makeEngine, sh, tempDir, until } from './helpers.js';
 
 /** Three serial steps that record what they do and undo in `journal`; step `failAt` fails. */
-function deployPlan(journal: string, failAt: number | null, rollback_strategy: 'on_failure' | 'manual'): ExecutionPlanInput {
+function deployPlan(
+  journal: string,
+  failAt: number | null,
+  rollback_strategy: 'on_failure' | 'manual',
+): ExecutionPlanInput {
   return {
     description: 'deploy',
     rollback_strategy,
@@ -34,7 +38,10 @@ test('a failed serial plan with on_failure rolls back its completed steps in rev
   expect(result.rollback_results.map((r) => r.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
   const kinds = events.map((e) => e.event_type);
   expect(kinds.indexOf('rollback_started')).toBeGreaterThan(kinds.lastIndexOf('failed'));
-  expect(events.find((e) => e.event_type === 'rollback_completed')).toMatchObject({ execution_id: id, status: 'rolled_back' });
+  expect(events.find((e) => e.event_type === 'rollback_completed')).toMatchObject({
+    execution_id: id,
+    status: 'rolled_back',
+  });
   expect(await engine.getStatus(id)).toBe('rolled_back');
 });
 
@@ -84,7 +91,9 @@ test('rollback needs a finished plan; rollback ids are validated like command id
   const single = await engine.execute(sh('true'));
   await expect(engine.rollback(single)).rejects.toMatchObject({ code: 'NotFound' });
   const dup = '11111111-0000-4000-8000-00000000000a';
-  await expect(engine.executePlan({ commands: [{ id: dup, ...sh('true'), rollback: [{ id: dup, ...sh('true') }] }] })).rejects.toMatchObject({
+  await expect(
+    engine.executePlan({ commands: [{ id: dup, ...sh('true'), rollback: [{ id: dup, ...sh('true') }] }] }),
+  ).rejects.toMatchObject({
     kind: 'InvalidPlan',
     message: expect.stringContaining('is also used by commands[0]'),
   });

@@ -7,7 +7,10 @@ import { jsonSchemaOf } from '../src/index.js';
 import { backgroundWritingPid, isAlive, tempDir, until } from './helpers.js';
 import { startTestServer } from './support/server.js';
 
-const shell = (command: string, extra: Record<string, unknown> = {}) => ({ command: { type: 'shell', command }, ...extra });
+const shell = (command: string, extra: Record<string, unknown> = {}) => ({
+  command: { type: 'shell', command },
+  ...extra,
+});
 /** modify and destructive wait for a human; read-only runs. */
 const APPROVAL = { approval: { auto_approve_readonly: true } };
 /** A harmless command declared `modify`, so the policy above holds it for a human. */
@@ -23,10 +26,22 @@ test('a request runs in the background: 202 with its id and Location, then statu
 
   const result = await api('GET', `/api/executions/${id}/result?wait=true`);
   expect(result.status).toBe(200);
-  expect(result.body).toMatchObject({ id, status: 'completed', exit_code: 0, stdout: 'zebra-crossing\n', stderr: 'warn\n' });
+  expect(result.body).toMatchObject({
+    id,
+    status: 'completed',
+    exit_code: 0,
+    stdout: 'zebra-crossing\n',
+    stderr: 'warn\n',
+  });
 
   const detail = await api('GET', `/api/executions/${id}`);
-  expect(detail.body.execution).toMatchObject({ id, kind: 'command', status: 'completed', risk_level: 'read_only', command: expect.stringContaining('echo zebra-crossing') });
+  expect(detail.body.execution).toMatchObject({
+    id,
+    kind: 'command',
+    status: 'completed',
+    risk_level: 'read_only',
+    command: expect.stringContaining('echo zebra-crossing'),
+  });
   expect(detail.body.request.command).toMatchObject({ type: 'shell' });
   expect(detail.body.result.stdout).toBe('zebra-crossing\n');
 
@@ -44,16 +59,25 @@ test('a request runs in the background: 202 with its id and Location, then statu
 
 test('bad input: 400 naming the field and the reason, for bodies, queries and ids', async () => {
   const { api } = await startTestServer();
-  const badType = await api('POST', '/api/plans', { commands: [shell('true'), { command: { type: 'powershell', command: 'x' } }] });
+  const badType = await api('POST', '/api/plans', {
+    commands: [shell('true'), { command: { type: 'powershell', command: 'x' } }],
+  });
   expect(badType.status).toBe(400);
-  expect(badType.body.error).toMatchObject({ code: 'Validation', kind: 'InvalidCommand', field: 'commands[1].command.type' });
+  expect(badType.body.error).toMatchObject({
+    code: 'Validation',
+    kind: 'InvalidCommand',
+    field: 'commands[1].command.type',
+  });
   expect(badType.body.error.reason).toMatch(/unknown command type "powershell"/);
 
   const tooLong = await api('POST', '/api/executions', shell('true', { timeout_ms: 10 ** 9 }));
   expect(tooLong.status).toBe(400);
   expect(tooLong.body.error).toMatchObject({ kind: 'TimeoutTooLarge', field: 'timeout_ms' });
 
-  const cycle = await api('POST', '/api/plans', { strategy: { type: 'dependency_graph', dependencies: { 0: [1], 1: [0] } }, commands: [shell('true'), shell('true')] });
+  const cycle = await api('POST', '/api/plans', {
+    strategy: { type: 'dependency_graph', dependencies: { 0: [1], 1: [0] } },
+    commands: [shell('true'), shell('true')],
+  });
   expect(cycle.status).toBe(400);
   expect(cycle.body.error.kind).toBe('InvalidPlan');
 
@@ -82,7 +106,9 @@ test('a dependency-graph plan runs in order; its detail lists the commands in pl
   expect(result.body).toMatchObject({ plan_id: planId, status: 'completed', stats: { total: 4, completed: 4 } });
   const detail = await api('GET', `/api/executions/${planId}`);
   expect(detail.body.execution).toMatchObject({ kind: 'plan', status: 'completed', description: 'diamond' });
-  expect(detail.body.commands.map((c: { id: string }) => c.id)).toEqual(detail.body.plan.commands.map((c: { id: string }) => c.id));
+  expect(detail.body.commands.map((c: { id: string }) => c.id)).toEqual(
+    detail.body.plan.commands.map((c: { id: string }) => c.id),
+  );
   expect(detail.body.commands.every((c: { status: string }) => c.status === 'completed')).toBe(true);
   // Only plans and stand-alone commands at the top level.
   const top = await api('GET', '/api/executions?top_level=true');
@@ -92,8 +118,13 @@ test('a dependency-graph plan runs in order; its detail lists the commands in pl
 test('a running plan is listed as running, with its start time, while its commands run', async () => {
   const { api } = await startTestServer();
   const gate = join(tempDir(), 'gate');
-  const planId = (await api('POST', '/api/plans', { commands: [shell(`while [ ! -f ${gate} ]; do sleep 0.02; done`)] })).body.id;
-  await until(async () => (await api('GET', '/api/executions?status=running&kind=plan')).body.total === 1, 10_000, 'plan running');
+  const planId = (await api('POST', '/api/plans', { commands: [shell(`while [ ! -f ${gate} ]; do sleep 0.02; done`)] }))
+    .body.id;
+  await until(
+    async () => (await api('GET', '/api/executions?status=running&kind=plan')).body.total === 1,
+    10_000,
+    'plan running',
+  );
   const running = (await api('GET', '/api/executions?status=running&kind=plan')).body.executions[0];
   expect(running).toMatchObject({ id: planId, status: 'running', started_at: expect.any(String) });
   (await import('node:fs')).writeFileSync(gate, '');
@@ -129,7 +160,10 @@ test('under the approval policy, risky work waits; the approval shows risk, comm
   const { api, engine } = await startTestServer(APPROVAL);
   const dir = tempDir();
   const target = join(dir, 'target');
-  const submitted = await api('POST', '/api/plans', { description: 'clean up', commands: [shell(`rm -rf ${target}`), shell('echo done')] });
+  const submitted = await api('POST', '/api/plans', {
+    description: 'clean up',
+    commands: [shell(`rm -rf ${target}`), shell('echo done')],
+  });
   expect(submitted.status).toBe(202);
   expect(submitted.body).toMatchObject({ status: 'awaiting_approval', approval_id: submitted.body.id });
   expect(submitted.headers.get('location')).toBe(`/api/approvals/${submitted.body.id}`);
@@ -137,31 +171,52 @@ test('under the approval policy, risky work waits; the approval shows risk, comm
 
   const approval = (await api('GET', `/api/approvals/${submitted.body.id}`)).body;
   expect(approval).toMatchObject({ state: 'pending', request: { risk_level: 'destructive', description: 'clean up' } });
-  expect(approval.request.commands[0]).toMatchObject({ risk_level: 'destructive', command: expect.stringContaining('rm -rf') });
+  expect(approval.request.commands[0]).toMatchObject({
+    risk_level: 'destructive',
+    command: expect.stringContaining('rm -rf'),
+  });
   expect(approval.request.commands[0].dry_run_result).toMatch(/would run/);
-  expect((await api('GET', '/api/approvals?state=pending')).body.approvals.map((a: { id: string }) => a.id)).toEqual([submitted.body.id]);
+  expect((await api('GET', '/api/approvals?state=pending')).body.approvals.map((a: { id: string }) => a.id)).toEqual([
+    submitted.body.id,
+  ]);
   expect((await api('GET', '/api/health')).body.awaiting_approval).toBe(1);
 
   // Read-only work still runs at once.
-  const readOnly = await api('POST', '/api/executions', { command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances', args: [] } });
+  const readOnly = await api('POST', '/api/executions', {
+    command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances', args: [] },
+  });
   expect(readOnly.body.status).toBe('pending');
 });
 
 test('approve starts the plan and records who approved; a second decision is refused', async () => {
   const { api, engine } = await startTestServer(APPROVAL);
   const id = (await api('POST', '/api/plans', { commands: [modifying('echo approved-run')] })).body.id;
-  const noName = await api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'approve' }, approved_by: '  ' });
+  const noName = await api('POST', `/api/approvals/${id}/decision`, {
+    decision: { type: 'approve' },
+    approved_by: '  ',
+  });
   expect(noName.status).toBe(400);
   expect(noName.body.error.field).toBe('approved_by');
 
-  const decided = await api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'approve' }, approved_by: 'alice', notes: 'ticket OPS-1' });
+  const decided = await api('POST', `/api/approvals/${id}/decision`, {
+    decision: { type: 'approve' },
+    approved_by: 'alice',
+    notes: 'ticket OPS-1',
+  });
   expect(decided.status).toBe(200);
-  expect(decided.body).toMatchObject({ state: 'approved', execution_id: id, decision: { approved_by: 'alice', notes: 'ticket OPS-1' } });
+  expect(decided.body).toMatchObject({
+    state: 'approved',
+    execution_id: id,
+    decision: { approved_by: 'alice', notes: 'ticket OPS-1' },
+  });
   expect((await api('GET', `/api/executions/${id}/result?wait=true`)).body.status).toBe('completed');
   expect(await engine.getApproval(id)).toMatchObject({ approved_by: 'alice' });
   expect((await api('GET', `/api/executions/${id}`)).body.approval).toMatchObject({ approved_by: 'alice' });
 
-  const again = await api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'approve' }, approved_by: 'bob' });
+  const again = await api('POST', `/api/approvals/${id}/decision`, {
+    decision: { type: 'approve' },
+    approved_by: 'bob',
+  });
   expect(again.status).toBe(409);
 });
 
@@ -170,11 +225,21 @@ test('reject needs a reason and runs nothing', async () => {
   const dir = tempDir();
   const marker = join(dir, 'ran');
   const id = (await api('POST', '/api/executions', shell(`touch ${marker}`))).body.id;
-  const noReason = await api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'reject' }, approved_by: 'alice' });
+  const noReason = await api('POST', `/api/approvals/${id}/decision`, {
+    decision: { type: 'reject' },
+    approved_by: 'alice',
+  });
   expect(noReason.status).toBe(400);
   expect(noReason.body.error.field).toBe('decision.reason');
-  const rejected = await api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'reject', reason: 'not in a change window' }, approved_by: 'alice' });
-  expect(rejected.body).toMatchObject({ state: 'rejected', execution_id: null, decision: { decision: { type: 'reject', reason: 'not in a change window' } } });
+  const rejected = await api('POST', `/api/approvals/${id}/decision`, {
+    decision: { type: 'reject', reason: 'not in a change window' },
+    approved_by: 'alice',
+  });
+  expect(rejected.body).toMatchObject({
+    state: 'rejected',
+    execution_id: null,
+    decision: { decision: { type: 'reject', reason: 'not in a change window' } },
+  });
   expect(existsSync(marker)).toBe(false);
   expect(await engine.listExecutions()).toEqual([]);
 });
@@ -248,20 +313,30 @@ test('the OpenAPI document is valid, covers every route, and uses the schemas th
   await expect(validate(structuredClone(doc))).resolves.toMatchObject({ valid: true });
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
     for (const method of Object.keys(methods)) {
-      expect(server.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }), `${method} ${path}`).toBe(true);
+      expect(
+        server.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }),
+        `${method} ${path}`,
+      ).toBe(true);
     }
   }
   const { $schema: _, ...plan } = jsonSchemaOf('plan');
   expect(doc.components.schemas.ExecutionPlan).toEqual(plan);
-  expect(doc.paths['/api/plans'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ExecutionPlan' });
+  expect(doc.paths['/api/plans'].post.requestBody.content['application/json'].schema).toEqual({
+    $ref: '#/components/schemas/ExecutionPlan',
+  });
 });
 
 test('what waits for approval survives a server restart, and can be approved afterwards', async () => {
   const logDir = tempDir();
   const first = await startTestServer({ ...APPROVAL, log_dir: logDir });
-  const waiting = (await first.api('POST', '/api/plans', { description: 'survives', commands: [modifying('echo after-restart')] })).body.id;
+  const waiting = (
+    await first.api('POST', '/api/plans', { description: 'survives', commands: [modifying('echo after-restart')] })
+  ).body.id;
   const rejected = (await first.api('POST', '/api/plans', { commands: [modifying('echo never')] })).body.id;
-  await first.api('POST', `/api/approvals/${rejected}/decision`, { decision: { type: 'reject', reason: 'no' }, approved_by: 'frank' });
+  await first.api('POST', `/api/approvals/${rejected}/decision`, {
+    decision: { type: 'reject', reason: 'no' },
+    approved_by: 'frank',
+  });
   await first.server.close();
   await first.engine.shutdown();
   first.engine.close();
@@ -273,7 +348,12 @@ test('what waits for approval survives a server restart, and can be approved aft
     [waiting, 'pending'],
   ]);
   expect(listed[0].decision).toMatchObject({ approved_by: 'frank', decision: { type: 'reject', reason: 'no' } });
-  const approved = await second.api('POST', `/api/approvals/${waiting}/decision`, { decision: { type: 'approve' }, approved_by: 'grace' });
+  const approved = await second.api('POST', `/api/approvals/${waiting}/decision`, {
+    decision: { type: 'approve' },
+    approved_by: 'grace',
+  });
   expect(approved.body.state).toBe('approved');
-  expect((await second.api('GET', `/api/executions/${waiting}/result?wait=true`)).body.results[0].stdout).toBe('after-restart\n');
+  expect((await second.api('GET', `/api/executions/${waiting}/result?wait=true`)).body.results[0].stdout).toBe(
+    'after-restart\n',
+  );
 });

@@ -23,8 +23,17 @@ test('every documented route refuses a request without the token, or with a wron
     Object.keys(methods).map((method) => [method.toUpperCase(), path.replace('{id}', SOME_ID)] as const),
   );
   expect(operations.length).toBeGreaterThanOrEqual(17);
-  for (const [method, path] of [...operations, ['GET', '/'], ['GET', '/assets/app.js'], ['GET', '/api/no-such-route']] as const) {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: `Basic ${TOKEN}` }] as Array<Record<string, string>>) {
+  for (const [method, path] of [
+    ...operations,
+    ['GET', '/'],
+    ['GET', '/assets/app.js'],
+    ['GET', '/api/no-such-route'],
+  ] as const) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong-token-0123456789' },
+      { authorization: `Basic ${TOKEN}` },
+    ] as Array<Record<string, string>>) {
       const response = await fetch(`${url}${path}`, {
         method,
         headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },

@@ -6,7 +6,8 @@ import { tempDir, until } from './helpers.js';
 import { openSocket, parseSse, readSse, startTestServer, TOKEN } from './support/server.js';
 
 const shell = (command: string) => ({ command: { type: 'shell', command } });
-const gated = (gate: string, before: string, after: string) => shell(`${before}; while [ ! -f ${gate} ]; do sleep 0.02; done; ${after}`);
+const gated = (gate: string, before: string, after: string) =>
+  shell(`${before}; while [ ! -f ${gate} ]; do sleep 0.02; done; ${after}`);
 
 test('SSE: a client arriving mid-run gets every earlier line, then the live ones, then `end`', async () => {
   const { api, url, engine } = await startTestServer();
@@ -21,7 +22,9 @@ test('SSE: a client arriving mid-run gets every earlier line, then the live ones
   expect(names[0]).toBe('started');
   expect(names.at(-2)).toBe('completed');
   expect(names.at(-1)).toBe('end');
-  expect(events.filter(([name]) => name === 'stdout').map(([, e]) => e.line)).toEqual(Array.from({ length: 310 }, (_, i) => String(i + 1)));
+  expect(events.filter(([name]) => name === 'stdout').map(([, e]) => e.line)).toEqual(
+    Array.from({ length: 310 }, (_, i) => String(i + 1)),
+  );
   expect(events.every(([name, data]) => name === 'end' || data.event_type === name)).toBe(true);
 });
 
@@ -30,8 +33,16 @@ test('SSE: a finished execution is replayed whole, and an unknown id is 404 befo
   const id = (await api('POST', '/api/executions', shell('echo one; echo two >&2; exit 4'))).body.id;
   await api('GET', `/api/executions/${id}/result?wait=true`);
   const events = await readSse(url, `/api/events?id=${id}`);
-  expect(events.map(([name, e]) => (name === 'stdout' || name === 'stderr' ? `${name}:${e.line}` : name))).toEqual(['started', 'stdout:one', 'stderr:two', 'failed', 'end']);
-  const missing = await fetch(`${url}/api/events?id=00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(events.map(([name, e]) => (name === 'stdout' || name === 'stderr' ? `${name}:${e.line}` : name))).toEqual([
+    'started',
+    'stdout:one',
+    'stderr:two',
+    'failed',
+    'end',
+  ]);
+  const missing = await fetch(`${url}/api/events?id=00000000-0000-4000-8000-000000000000`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   expect(missing.status).toBe(404);
   expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NotFound');
 });
@@ -39,7 +50,10 @@ test('SSE: a finished execution is replayed whole, and an unknown id is 404 befo
 test('SSE without an id follows every new execution and approval until the client leaves', async () => {
   const { api, url } = await startTestServer({ approval: { auto_approve_readonly: true } });
   const controller = new AbortController();
-  const response = await fetch(`${url}/api/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+  const response = await fetch(`${url}/api/events`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+    signal: controller.signal,
+  });
   const reader = response.body!.getReader();
   let text = '';
   const readUntil = async (needle: string) => {
@@ -50,7 +64,9 @@ test('SSE without an id follows every new execution and approval until the clien
     }
   };
   await readUntil(': stream open');
-  const approvalId = (await api('POST', '/api/plans', { commands: [{ ...shell('echo approved-output'), risk_level: 'modify' }] })).body.approval_id;
+  const approvalId = (
+    await api('POST', '/api/plans', { commands: [{ ...shell('echo approved-output'), risk_level: 'modify' }] })
+  ).body.approval_id;
   await readUntil('event: approval');
   await api('POST', `/api/approvals/${approvalId}/decision`, { decision: { type: 'approve' }, approved_by: 'carol' });
   await readUntil('"line":"approved-output"');
@@ -71,7 +87,11 @@ test('WebSocket: subscribe late to a plan, get its replay and live events, then 
       commands: [shell('echo first-step'), gated(gate, 'echo second-begins', 'echo second-ends')],
     })
   ).body.id;
-  await until(async () => (await engine.readLogs(planId)).includes('[stdout] second-begins'), 10_000, 'second step begun');
+  await until(
+    async () => (await engine.readLogs(planId)).includes('[stdout] second-begins'),
+    10_000,
+    'second step begun',
+  );
   const { messages, send, socket } = await openSocket(url);
   send({ type: 'subscribe', id: planId });
   await until(() => messages.some((m) => m.type === 'event' && m.event.line === 'second-begins'), 10_000, 'replay');
@@ -91,7 +111,11 @@ test('WebSocket: `?id=` subscribes on connect; bad messages get an error naming 
   await api('GET', `/api/executions/${id}/result?wait=true`);
   const { messages, send, socket } = await openSocket(url, `/api/ws?id=${id}`);
   await until(() => messages.some((m) => m.type === 'end'), 10_000, 'replayed');
-  expect(messages.filter((m) => m.type === 'event').map((m) => m.event.event_type)).toEqual(['started', 'stdout', 'completed']);
+  expect(messages.filter((m) => m.type === 'event').map((m) => m.event.event_type)).toEqual([
+    'started',
+    'stdout',
+    'completed',
+  ]);
 
   socket.send('not json');
   send({ type: 'subscribe', id: 42 });
@@ -103,7 +127,12 @@ test('WebSocket: `?id=` subscribes on connect; bad messages get an error naming 
   expect(errors[1]).toMatchObject({ code: 'Validation', field: 'id' });
   expect(errors[2]).toMatchObject({ code: 'NotFound' });
   expect(errors[3]).toMatchObject({ code: 'BadRequest', message: expect.stringContaining('binary') });
-  expect(messages.filter((m) => m.type === 'error').map((m) => m.subscription)).toEqual([null, null, '00000000-0000-4000-8000-000000000000', null]);
+  expect(messages.filter((m) => m.type === 'error').map((m) => m.subscription)).toEqual([
+    null,
+    null,
+    '00000000-0000-4000-8000-000000000000',
+    null,
+  ]);
   expect(socket.readyState).toBe(socket.OPEN);
   socket.close();
 });
@@ -114,7 +143,11 @@ test('WebSocket: the all-subscription sees new executions; unsubscribe stops it'
   send({ type: 'subscribe' });
   await until(() => messages.some((m) => m.type === 'subscribed' && m.subscription === '*'), 10_000, 'subscribed');
   const id = (await api('POST', '/api/executions', shell('echo seen-by-all'))).body.id;
-  await until(() => messages.some((m) => m.type === 'event' && m.event.event_type === 'completed' && m.event.execution_id === id), 10_000, 'completed seen');
+  await until(
+    () => messages.some((m) => m.type === 'event' && m.event.event_type === 'completed' && m.event.execution_id === id),
+    10_000,
+    'completed seen',
+  );
   send({ type: 'unsubscribe' });
   await new Promise((resolve) => setTimeout(resolve, 100));
   const before = messages.length;
@@ -132,12 +165,18 @@ test('closing the server ends open event streams instead of hanging', async () =
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   // Read as it arrives: both streams are known open (they delivered `started`) before the server closes.
   let sseText = '';
-  const sse = fetch(`${url}/api/events?id=${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(async (response) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body!) sseText += decoder.decode(chunk, { stream: true });
-  });
+  const sse = fetch(`${url}/api/events?id=${id}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(
+    async (response) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body!) sseText += decoder.decode(chunk, { stream: true });
+    },
+  );
   await until(() => sseText.includes('event: started'), 10_000, 'SSE stream delivering');
-  await until(() => messages.some((m) => m.type === 'event' && m.event.event_type === 'started'), 10_000, 'WebSocket delivering');
+  await until(
+    () => messages.some((m) => m.type === 'event' && m.event.event_type === 'started'),
+    10_000,
+    'WebSocket delivering',
+  );
   await server.close();
   expect(await closed).toBe(1001);
   await sse; // the stream ended: otherwise this would hang until the test times out

@@ -6,12 +6,16 @@ import { tempDir } from './helpers.js';
 import { startTestServer, TOKEN } from './support/server.js';
 
 /** `serve --approve modify` (the default): read-only work runs at once, the rest waits. */
-const POLICY = { approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true } };
+const POLICY = {
+  approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
+};
 
 test('an exec of another program is not read-only because its arguments mention a read-only aws call', async () => {
   const { api } = await startTestServer(POLICY);
   const marker = join(tempDir(), 'ran');
-  const submitted = await api('POST', '/api/executions', { command: { type: 'exec', program: 'bash', args: ['-c', `touch ${marker}`, 'aws', 'ec2', 'describe-instances'] } });
+  const submitted = await api('POST', '/api/executions', {
+    command: { type: 'exec', program: 'bash', args: ['-c', `touch ${marker}`, 'aws', 'ec2', 'describe-instances'] },
+  });
   expect(submitted.status).toBe(202);
   expect(submitted.body.status).toBe('awaiting_approval');
   const approval = await api('GET', `/api/approvals/${submitted.body.approval_id ?? submitted.body.id}`);
@@ -29,15 +33,24 @@ test('output_log_path is refused over HTTP, in a request, a plan step, a rollbac
   expect(single.status).toBe(400);
   expect(single.body.error).toMatchObject({ code: 'Validation', field: 'output_log_path' });
 
-  const plan = await api('POST', '/api/plans', { commands: [{ command: read }, { command: read, output_log_path: victim }] });
+  const plan = await api('POST', '/api/plans', {
+    commands: [{ command: read }, { command: read, output_log_path: victim }],
+  });
   expect(plan.body.error.field).toBe('commands[1].output_log_path');
 
-  const rollback = await api('POST', '/api/approvals', { commands: [{ command: read, rollback: [{ command: read, output_log_path: victim }] }] });
+  const rollback = await api('POST', '/api/approvals', {
+    commands: [{ command: read, rollback: [{ command: read, output_log_path: victim }] }],
+  });
   expect(rollback.body.error.field).toBe('commands[0].rollback[0].output_log_path');
 
-  const pending = await api('POST', '/api/approvals', { commands: [{ command: { type: 'shell', command: 'echo hi' } }] });
+  const pending = await api('POST', '/api/approvals', {
+    commands: [{ command: { type: 'shell', command: 'echo hi' } }],
+  });
   const edited = await api('POST', `/api/approvals/${pending.body.id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: 'echo hi' }, output_log_path: victim }] } },
+    decision: {
+      type: 'modify_and_approve',
+      modified_plan: { commands: [{ command: { type: 'shell', command: 'echo hi' }, output_log_path: victim }] },
+    },
     approved_by: 'alice',
   });
   expect(edited.status).toBe(400);
@@ -47,9 +60,15 @@ test('output_log_path is refused over HTTP, in a request, a plan step, a rollbac
 
 test('a decided approval cannot be submitted again under the same id', async () => {
   const { api } = await startTestServer(POLICY);
-  const plan = { id: '11111111-1111-4111-8111-111111111111', commands: [{ command: { type: 'shell', command: 'echo hello' } }] };
+  const plan = {
+    id: '11111111-1111-4111-8111-111111111111',
+    commands: [{ command: { type: 'shell', command: 'echo hello' } }],
+  };
   expect((await api('POST', '/api/approvals', plan)).status).toBe(201);
-  expect((await api('POST', `/api/approvals/${plan.id}/decision`, { decision: { type: 'approve' }, approved_by: 'alice' })).status).toBe(200);
+  expect(
+    (await api('POST', `/api/approvals/${plan.id}/decision`, { decision: { type: 'approve' }, approved_by: 'alice' }))
+      .status,
+  ).toBe(200);
   const again = await api('POST', '/api/approvals', plan);
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('DuplicateId');
@@ -59,14 +78,20 @@ test('a decided approval cannot be submitted again under the same id', async () 
 
 test('two submissions of one id at the same time: one is queued, the other refused', async () => {
   const { api } = await startTestServer(POLICY);
-  const plan = { id: '22222222-2222-4222-8222-222222222222', commands: [{ command: { type: 'shell', command: 'echo hello' } }] };
-  const statuses = (await Promise.all([api('POST', '/api/approvals', plan), api('POST', '/api/approvals', plan)])).map((r) => r.status).sort();
+  const plan = {
+    id: '22222222-2222-4222-8222-222222222222',
+    commands: [{ command: { type: 'shell', command: 'echo hello' } }],
+  };
+  const statuses = (await Promise.all([api('POST', '/api/approvals', plan), api('POST', '/api/approvals', plan)]))
+    .map((r) => r.status)
+    .sort();
   expect(statuses).toEqual([201, 409]);
 });
 
 test('/login?next= stays on this server and never answers 500', async () => {
   const { url } = await startTestServer();
-  const login = (next: string) => fetch(`${url}/login?token=${TOKEN}&next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+  const login = (next: string) =>
+    fetch(`${url}/login?token=${TOKEN}&next=${encodeURIComponent(next)}`, { redirect: 'manual' });
   const crlf = await login('/\r\nx');
   expect(crlf.status).toBe(303);
   expect((await login('/\\evil.example/')).headers.get('location')).toBe('/');
@@ -85,7 +110,9 @@ test('input nested deeper than 64 levels is a 400 naming where, not a crash', as
 });
 
 test('NUL bytes in args, env values and shell commands are refused up front, naming the field', async () => {
-  const { api } = await startTestServer({ approval: { auto_approve_readonly: true, require_approval_modify: false, require_approval_destructive: false } });
+  const { api } = await startTestServer({
+    approval: { auto_approve_readonly: true, require_approval_modify: false, require_approval_destructive: false },
+  });
   const cases: Array<[unknown, string]> = [
     [{ command: { type: 'exec', program: 'echo', args: ['ok', 'a\u0000b'] } }, 'command.args[1]'],
     [{ command: { type: 'exec', program: 'echo' }, env: { NAME: 'x\u0000y' } }, 'env.NAME'],
@@ -97,7 +124,9 @@ test('NUL bytes in args, env values and shell commands are refused up front, nam
     expect(answer.body.error.field).toBe(field);
   }
   // An empty argument is still an argument.
-  expect((await api('POST', '/api/executions', { command: { type: 'exec', program: 'echo', args: [''] } })).status).toBe(202);
+  expect(
+    (await api('POST', '/api/executions', { command: { type: 'exec', program: 'echo', args: [''] } })).status,
+  ).toBe(202);
 });
 
 test('an edit rated above the risk shown is not started until the approver accepts that risk', async () => {
@@ -105,9 +134,14 @@ test('an edit rated above the risk shown is not started until the approver accep
   const dir = tempDir();
   const marker = join(dir, 'keep');
   writeFileSync(marker, '');
-  const pending = await api('POST', '/api/approvals', { commands: [{ command: { type: 'shell', command: 'echo modify-level' }, risk_level: 'modify' }] });
+  const pending = await api('POST', '/api/approvals', {
+    commands: [{ command: { type: 'shell', command: 'echo modify-level' }, risk_level: 'modify' }],
+  });
   expect(pending.body.request.risk_level).toBe('modify');
-  const decision = { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: `rm -f ${marker}` } }] } };
+  const decision = {
+    type: 'modify_and_approve',
+    modified_plan: { commands: [{ command: { type: 'shell', command: `rm -f ${marker}` } }] },
+  };
 
   const refused = await api('POST', `/api/approvals/${pending.body.id}/decision`, { decision, approved_by: 'bob' });
   expect(refused.status).toBe(409);
@@ -116,7 +150,11 @@ test('an edit rated above the risk shown is not started until the approver accep
   expect((await api('GET', `/api/approvals/${pending.body.id}`)).body.state).toBe('pending');
   expect(existsSync(marker)).toBe(true);
 
-  const accepted = await api('POST', `/api/approvals/${pending.body.id}/decision`, { decision, approved_by: 'bob', accept_risk: 'destructive' });
+  const accepted = await api('POST', `/api/approvals/${pending.body.id}/decision`, {
+    decision,
+    approved_by: 'bob',
+    accept_risk: 'destructive',
+  });
   expect(accepted.status).toBe(200);
   expect(accepted.body.decision).toMatchObject({ risk_level: 'destructive', decision: { type: 'modify_and_approve' } });
   await api('GET', `/api/executions/${accepted.body.execution_id}/result?wait=true`);
@@ -125,10 +163,15 @@ test('an edit rated above the risk shown is not started until the approver accep
 
 test('an edit at or below the risk shown starts at once', async () => {
   const { api } = await startTestServer(POLICY);
-  const pending = await api('POST', '/api/approvals', { commands: [{ command: { type: 'shell', command: 'rm -f /tmp/cee-hardening-nothing' } }] });
+  const pending = await api('POST', '/api/approvals', {
+    commands: [{ command: { type: 'shell', command: 'rm -f /tmp/cee-hardening-nothing' } }],
+  });
   expect(pending.body.request.risk_level).toBe('destructive');
   const decided = await api('POST', `/api/approvals/${pending.body.id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: 'echo safer' } }] } },
+    decision: {
+      type: 'modify_and_approve',
+      modified_plan: { commands: [{ command: { type: 'shell', command: 'echo safer' } }] },
+    },
     approved_by: 'bob',
   });
   expect(decided.status).toBe(200);

@@ -1,6 +1,6 @@
 /** Slots: the engine-wide concurrency limit with a FIFO queue and abortable waiters. */
 import { describe, expect, test } from 'vitest';
-import { Slots, type Release } from '../src/scheduler/slots.js';
+import { type Release, Slots } from '../src/scheduler/slots.js';
 
 /** Let every already-settled promise callback run. */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));

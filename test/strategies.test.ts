@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ValidationError, type ExecutionEvent } from '../src/index.js';
+import { type ExecutionEvent, ValidationError } from '../src/index.js';
 import { makeEngine, sh, tempDir, until } from './helpers.js';
 
 const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n');
@@ -14,18 +14,23 @@ describe('serial', () => {
     const engine = makeEngine();
     const id = await engine.executePlan({
       strategy: { type: 'serial', stop_on_error: true },
-      commands: [
-        sh(`sleep 0.2; echo 0 >> ${log}`),
-        sh(`echo 1 >> ${log}; exit 3`),
-        sh(`echo 2 >> ${log}`),
-      ],
+      commands: [sh(`sleep 0.2; echo 0 >> ${log}`), sh(`echo 1 >> ${log}; exit 3`), sh(`echo 2 >> ${log}`)],
     });
     const result = await engine.waitPlan(id);
     expect(lines(log)).toEqual(['0', '1']);
     expect(result.status).toBe('failed');
     expect(result.results.map((r) => r.status)).toEqual(['completed', 'failed', 'skipped']);
     expect(result.results[2]!.error).toMatch(/step 1 did not complete \(failed\)/);
-    expect(result.stats).toEqual({ total: 3, completed: 1, failed: 1, cancelled: 0, timeout: 0, skipped: 1, rolled_back: 0, interrupted: 0 });
+    expect(result.stats).toEqual({
+      total: 3,
+      completed: 1,
+      failed: 1,
+      cancelled: 0,
+      timeout: 0,
+      skipped: 1,
+      rolled_back: 0,
+      interrupted: 0,
+    });
   });
 
   test('without stop_on_error every step runs and the plan still fails', async () => {
@@ -67,11 +72,17 @@ describe('parallel', () => {
     const engine = makeEngine();
     const id = await engine.executePlan({
       strategy: { type: 'parallel', max_concurrency: null },
-      commands: Array.from({ length: 4 }, (_, i) => sh(`touch ${dir}/s${i}; while [ ! -f ${gate} ]; do sleep 0.02; done`)),
+      commands: Array.from({ length: 4 }, (_, i) =>
+        sh(`touch ${dir}/s${i}; while [ ! -f ${gate} ]; do sleep 0.02; done`),
+      ),
     });
     const plan = await engine.listExecutions();
     const commandIds = plan.filter((s) => s.plan_id === id).map((s) => s.id);
-    await until(async () => (await Promise.all(commandIds.map((c) => engine.getStatus(c)))).every((s) => s === 'running'), 10_000, 'all 4 running');
+    await until(
+      async () => (await Promise.all(commandIds.map((c) => engine.getStatus(c)))).every((s) => s === 'running'),
+      10_000,
+      'all 4 running',
+    );
     writeFileSync(gate, '');
     expect((await engine.waitPlan(id)).stats.completed).toBe(4);
   });
@@ -84,7 +95,12 @@ describe('dependency_graph', () => {
     const engine = makeEngine();
     const ok = await engine.executePlan({
       strategy: { type: 'dependency_graph', dependencies: { '2': [0, 1], '3': [2] } },
-      commands: [sh(`sleep 0.2; echo 0 >> ${log}`), sh(`echo 1 >> ${log}`), sh(`echo 2 >> ${log}`), sh(`echo 3 >> ${log}`)],
+      commands: [
+        sh(`sleep 0.2; echo 0 >> ${log}`),
+        sh(`echo 1 >> ${log}`),
+        sh(`echo 2 >> ${log}`),
+        sh(`echo 3 >> ${log}`),
+      ],
     });
     expect((await engine.waitPlan(ok)).status).toBe('completed');
     const order = lines(log);
@@ -112,7 +128,10 @@ describe('dependency_graph', () => {
     const dir = tempDir();
     const engine = makeEngine();
     const err = await engine
-      .executePlan({ strategy: { type: 'dependency_graph', dependencies }, commands: [0, 1, 2].map((i) => sh(`touch ${dir}/ran${i}`)) })
+      .executePlan({
+        strategy: { type: 'dependency_graph', dependencies },
+        commands: [0, 1, 2].map((i) => sh(`touch ${dir}/ran${i}`)),
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err).toMatchObject({ kind: 'InvalidPlan' });

@@ -1,17 +1,17 @@
 /** The wire boundary: parse defaults, error reporting by field path, every event type, and the error classes. */
 import { describe, expect, test } from 'vitest';
-import { validationErrorOf } from './helpers.js';
 import {
   EVENT_TYPES,
   ExecutionError,
-  ValidationError,
+  type ExecutionResult,
   parseEvent,
   parsePlan,
   parseRequest,
   parseResult,
   serialize,
-  type ExecutionResult,
+  ValidationError,
 } from '../src/index.js';
+import { validationErrorOf } from './helpers.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID = '5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11';
@@ -107,7 +107,9 @@ describe('JSON text input', () => {
   });
 
   test('a plan can be parsed from JSON text', () => {
-    const plan = parsePlan('{"strategy":{"type":"parallel","max_concurrency":3},"commands":[{"command":{"type":"exec","program":"ls"}}]}');
+    const plan = parsePlan(
+      '{"strategy":{"type":"parallel","max_concurrency":3},"commands":[{"command":{"type":"exec","program":"ls"}}]}',
+    );
     expect(plan.strategy).toEqual({ type: 'parallel', max_concurrency: 3 });
     expect(plan.commands).toHaveLength(1);
   });
@@ -122,7 +124,11 @@ describe('JSON text input', () => {
   });
 
   test('serialize then parse is the identity for a request', () => {
-    const req = parseRequest({ command: { type: 'exec', program: 'echo', args: ['a b', "c'd"] }, env: { X: 'y' }, timeout_ms: 5 });
+    const req = parseRequest({
+      command: { type: 'exec', program: 'echo', args: ['a b', "c'd"] },
+      env: { X: 'y' },
+      timeout_ms: 5,
+    });
     expect(parseRequest(serialize(req))).toEqual(req);
   });
 });
@@ -190,8 +196,12 @@ describe('request errors', () => {
   });
 
   test('an empty or NUL-containing program is rejected', () => {
-    expect(validationErrorOf(() => parseRequest({ command: { type: 'exec', program: '' } })).field).toBe('command.program');
-    expect(validationErrorOf(() => parseRequest({ command: { type: 'exec', program: 'a\0b' } })).field).toBe('command.program');
+    expect(validationErrorOf(() => parseRequest({ command: { type: 'exec', program: '' } })).field).toBe(
+      'command.program',
+    );
+    expect(validationErrorOf(() => parseRequest({ command: { type: 'exec', program: 'a\0b' } })).field).toBe(
+      'command.program',
+    );
   });
 
   test('non-object input is rejected', () => {
@@ -247,7 +257,10 @@ describe('plan errors', () => {
   test('a dependency key that is not an integer is rejected', () => {
     for (const key of ['x', '-1', '1.5', '01']) {
       const err = validationErrorOf(() =>
-        parsePlan({ strategy: { type: 'dependency_graph', dependencies: { [key]: [0] } }, commands: [{ command: ls }, { command: ls }] }),
+        parsePlan({
+          strategy: { type: 'dependency_graph', dependencies: { [key]: [0] } },
+          commands: [{ command: ls }, { command: ls }],
+        }),
       );
       expect(err.field.startsWith('strategy.dependencies'), key).toBe(true);
     }
@@ -256,7 +269,10 @@ describe('plan errors', () => {
   // Regression: the schema's "keys must be command indices" must reach the message.
   test('a non-integer dependency key is rejected with the reason why', () => {
     const err = validationErrorOf(() =>
-      parsePlan({ strategy: { type: 'dependency_graph', dependencies: { x: [0] } }, commands: [{ command: ls }, { command: ls }] }),
+      parsePlan({
+        strategy: { type: 'dependency_graph', dependencies: { x: [0] } },
+        commands: [{ command: ls }, { command: ls }],
+      }),
     );
     expect(err.reason).toMatch(/command indices/);
   });
@@ -264,14 +280,19 @@ describe('plan errors', () => {
   test('a negative or fractional dependency index is rejected', () => {
     for (const dep of [-1, 0.5, '0']) {
       const err = validationErrorOf(() =>
-        parsePlan({ strategy: { type: 'dependency_graph', dependencies: { '1': [dep] } }, commands: [{ command: ls }, { command: ls }] }),
+        parsePlan({
+          strategy: { type: 'dependency_graph', dependencies: { '1': [dep] } },
+          commands: [{ command: ls }, { command: ls }],
+        }),
       );
       expect(err.field).toBe('strategy.dependencies.1[0]');
     }
   });
 
   test('parallel max_concurrency 0 is rejected', () => {
-    const err = validationErrorOf(() => parsePlan({ strategy: { type: 'parallel', max_concurrency: 0 }, commands: [{ command: ls }] }));
+    const err = validationErrorOf(() =>
+      parsePlan({ strategy: { type: 'parallel', max_concurrency: 0 }, commands: [{ command: ls }] }),
+    );
     expect(err.field).toBe('strategy.max_concurrency');
   });
 });
@@ -303,18 +324,54 @@ describe('events', () => {
     stdout: { event_type: 'stdout', execution_id: ID, line: 'hello', timestamp: TS },
     stderr: { event_type: 'stderr', execution_id: ID, line: 'oops', timestamp: TS },
     completed: { event_type: 'completed', execution_id: ID, result: fullResult(), timestamp: TS },
-    failed: { event_type: 'failed', execution_id: ID, error: 'Command failed with exit code 1', error_code: 'exit', timestamp: TS },
+    failed: {
+      event_type: 'failed',
+      execution_id: ID,
+      error: 'Command failed with exit code 1',
+      error_code: 'exit',
+      timestamp: TS,
+    },
     cancelled: { event_type: 'cancelled', execution_id: ID, timestamp: TS },
-    progress: { event_type: 'progress', plan_id: PLAN_ID, completed: 1, total: 2, current_command: 'echo hi', timestamp: TS },
-    retrying: { event_type: 'retrying', execution_id: ID, attempt: 1, max_attempts: 3, delay_ms: 1000, reason: 'ThrottlingException', timestamp: TS },
+    progress: {
+      event_type: 'progress',
+      plan_id: PLAN_ID,
+      completed: 1,
+      total: 2,
+      current_command: 'echo hi',
+      timestamp: TS,
+    },
+    retrying: {
+      event_type: 'retrying',
+      execution_id: ID,
+      attempt: 1,
+      max_attempts: 3,
+      delay_ms: 1000,
+      reason: 'ThrottlingException',
+      timestamp: TS,
+    },
     rollback_started: { event_type: 'rollback_started', execution_id: PLAN_ID, timestamp: TS },
-    rollback_completed: { event_type: 'rollback_completed', execution_id: PLAN_ID, results: [fullResult()], status: 'rolled_back', timestamp: TS },
+    rollback_completed: {
+      event_type: 'rollback_completed',
+      execution_id: PLAN_ID,
+      results: [fullResult()],
+      status: 'rolled_back',
+      timestamp: TS,
+    },
   };
 
   test('the samples cover every event type: the seed core set plus the cloud-operations layer', () => {
     expect(Object.keys(samples).sort()).toEqual([...EVENT_TYPES].sort());
     expect([...EVENT_TYPES].sort()).toEqual([
-      'cancelled', 'completed', 'failed', 'progress', 'retrying', 'rollback_completed', 'rollback_started', 'started', 'stderr', 'stdout',
+      'cancelled',
+      'completed',
+      'failed',
+      'progress',
+      'retrying',
+      'rollback_completed',
+      'rollback_started',
+      'started',
+      'stderr',
+      'stdout',
     ]);
   });
 
@@ -325,7 +382,14 @@ describe('events', () => {
   });
 
   test('a completed event with a minimal seed result gets the extension defaults', () => {
-    const { signal: _s, stdout_truncated: _o, stderr_truncated: _e, attempts: _a, previous_attempts: _p, ...seedResult } = fullResult();
+    const {
+      signal: _s,
+      stdout_truncated: _o,
+      stderr_truncated: _e,
+      attempts: _a,
+      previous_attempts: _p,
+      ...seedResult
+    } = fullResult();
     const event = parseEvent({ event_type: 'completed', execution_id: ID, result: seedResult, timestamp: TS });
     expect(event.event_type).toBe('completed');
     if (event.event_type !== 'completed') throw new Error('unreachable');
@@ -334,7 +398,9 @@ describe('events', () => {
 
   test('a completed event with a broken result names the nested field', () => {
     const result = { ...fullResult(), exit_code: 'zero' };
-    const err = validationErrorOf(() => parseEvent({ event_type: 'completed', execution_id: ID, result, timestamp: TS }));
+    const err = validationErrorOf(() =>
+      parseEvent({ event_type: 'completed', execution_id: ID, result, timestamp: TS }),
+    );
     expect(err.field).toBe('result.exit_code');
   });
 
@@ -350,7 +416,9 @@ describe('events', () => {
   });
 
   test('a bad timestamp is rejected', () => {
-    const err = validationErrorOf(() => parseEvent({ event_type: 'cancelled', execution_id: ID, timestamp: 'yesterday' }));
+    const err = validationErrorOf(() =>
+      parseEvent({ event_type: 'cancelled', execution_id: ID, timestamp: 'yesterday' }),
+    );
     expect(err.field).toBe('timestamp');
   });
 
@@ -415,13 +483,19 @@ describe('error classes', () => {
 
     expect(ExecutionError.timeout(5000)).toMatchObject({ code: 'Timeout', message: 'Execution timeout after 5000ms' });
     expect(ExecutionError.cancelled()).toMatchObject({ code: 'Cancelled', message: 'Execution cancelled' });
-    expect(ExecutionError.commandFailed(2)).toMatchObject({ code: 'CommandFailed', message: 'Command failed with exit code 2' });
+    expect(ExecutionError.commandFailed(2)).toMatchObject({
+      code: 'CommandFailed',
+      message: 'Command failed with exit code 2',
+    });
     const cause = new Error('ENOENT');
     const spawn = ExecutionError.spawnFailed('nope: not found', cause);
     expect(spawn).toMatchObject({ code: 'SpawnFailed', message: 'Process spawn failed: nope: not found' });
     expect(spawn.cause).toBe(cause);
     expect(ExecutionError.io('disk full')).toMatchObject({ code: 'Io', message: 'IO error: disk full' });
-    expect(ExecutionError.serialization('bad')).toMatchObject({ code: 'Serialization', message: 'Serialization error: bad' });
+    expect(ExecutionError.serialization('bad')).toMatchObject({
+      code: 'Serialization',
+      message: 'Serialization error: bad',
+    });
   });
 
   test('serialize reports a circular value as a Serialization ExecutionError', () => {
@@ -442,6 +516,8 @@ describe('error classes', () => {
 test('results and failed events written without error_code (older engines, the Rust crate) load with it null', () => {
   const { error_code: _omitted, ...old } = fullResult();
   expect(parseResult(old).error_code).toBeNull();
-  expect(parseEvent({ event_type: 'failed', execution_id: ID, error: 'boom', timestamp: TS })).toMatchObject({ error_code: null });
+  expect(parseEvent({ event_type: 'failed', execution_id: ID, error: 'boom', timestamp: TS })).toMatchObject({
+    error_code: null,
+  });
   expect(() => parseResult({ ...fullResult(), error_code: 'exploded' })).toThrow(/error_code/);
 });

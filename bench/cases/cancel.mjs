@@ -4,8 +4,8 @@
 // (`engine.cancel(id)`) vs a raw baseline (spawned detached, `kill(-pgid)`). Then the same
 // with a tree that ignores SIGTERM, where SIGKILL follows after the kill grace.
 import { spawn } from 'node:child_process';
-import { fmt, fmtInt, summary } from '../stats.mjs';
 import { descendants, intEnv, loadEngine, nowMs, sized, tempDir, waitGone } from '../lib.mjs';
+import { fmt, fmtInt, summary } from '../stats.mjs';
 
 export const title = 'Cancel latency';
 const TREE_SIZE = 4;
@@ -72,7 +72,10 @@ export async function runPeer(peer, { runs, graceMs }) {
       processes = pids.length;
       const t0 = nowMs();
       await engine.cancel(id);
-      const [goneMs, doneMs] = await Promise.all([waitGone(pids, GONE_TIMEOUT_MS, t0), engine.wait(id).then(() => nowMs() - t0)]);
+      const [goneMs, doneMs] = await Promise.all([
+        waitGone(pids, GONE_TIMEOUT_MS, t0),
+        engine.wait(id).then(() => nowMs() - t0),
+      ]);
       const result = await engine.getResult(id);
       if (result.status !== 'cancelled') throw new Error(`run ${r}: status ${result.status}`);
       if (goneMs === null) throw new Error(`run ${r}: tree not gone after ${GONE_TIMEOUT_MS} ms`);
@@ -101,7 +104,10 @@ export async function runPeer(peer, { runs, graceMs }) {
       const t0 = nowMs();
       process.kill(-child.pid, 'SIGTERM');
       const force = ignoreTerm ? setTimeout(() => process.kill(-child.pid, 'SIGKILL'), graceMs) : null;
-      const [goneMs, doneMs] = await Promise.all([waitGone(pids, GONE_TIMEOUT_MS, t0), closed.then(() => nowMs() - t0)]);
+      const [goneMs, doneMs] = await Promise.all([
+        waitGone(pids, GONE_TIMEOUT_MS, t0),
+        closed.then(() => nowMs() - t0),
+      ]);
       clearTimeout(force);
       if (goneMs === null) throw new Error(`run ${r}: tree not gone after ${GONE_TIMEOUT_MS} ms`);
       gone.push(goneMs);
@@ -120,8 +126,18 @@ export async function run(ctx) {
   const variants = [
     { peer: 'engine-term', label: 'engine `cancel(id)`, tree honours SIGTERM', runs, graceMs: 5000 },
     { peer: 'raw-term', label: 'raw: detached spawn, `kill(-pgid, SIGTERM)`', runs, graceMs: 5000 },
-    { peer: 'engine-ignore', label: `engine \`cancel(id)\`, tree ignores SIGTERM (kill_grace_ms ${graceMs})`, runs: ignoreRuns, graceMs },
-    { peer: 'raw-ignore', label: `raw: \`kill(-pgid, SIGTERM)\`, SIGKILL after ${graceMs} ms`, runs: ignoreRuns, graceMs },
+    {
+      peer: 'engine-ignore',
+      label: `engine \`cancel(id)\`, tree ignores SIGTERM (kill_grace_ms ${graceMs})`,
+      runs: ignoreRuns,
+      graceMs,
+    },
+    {
+      peer: 'raw-ignore',
+      label: `raw: \`kill(-pgid, SIGTERM)\`, SIGKILL after ${graceMs} ms`,
+      runs: ignoreRuns,
+      graceMs,
+    },
   ];
   const rows = [];
   const stats = {};
@@ -131,7 +147,16 @@ export async function run(ctx) {
     const d = summary(res.resultMs);
     stats[v.peer] = { gone: g, result: d, processes: res.processes };
     ctx.log(`  ${v.peer}: tree gone p50 ${fmt(g.p50, 2)} ms, p99 ${fmt(g.p99, 2)} ms`);
-    rows.push([v.label, fmtInt(v.runs), String(res.processes), fmt(g.p50, 2), fmt(g.p99, 2), fmt(g.max, 2), fmt(d.p50, 2), fmt(d.p99, 2)]);
+    rows.push([
+      v.label,
+      fmtInt(v.runs),
+      String(res.processes),
+      fmt(g.p50, 2),
+      fmt(g.p99, 2),
+      fmt(g.max, 2),
+      fmt(d.p50, 2),
+      fmt(d.p99, 2),
+    ]);
   }
   const p99 = stats['engine-term'].gone.p99;
   const ig = stats['engine-ignore'].gone;
@@ -140,11 +165,22 @@ export async function run(ctx) {
     intro: `Tree: \`sh -c "sh -c 'sleep 1000 & sleep 1000 & ...; wait' & ...; wait"\` (outer sh → inner sh → 2 × sleep; each prints its pid, and /proc is walked under the root as a cross-check). The clock starts when \`cancel\` (or \`kill\`) is called, once all ${TREE_SIZE} processes are up; "tree gone" = every pid has no /proc entry or is a zombie (polled every ~1 ms from the same process); "result" = \`wait(id)\` resolved (raw: 'close'). TERM-honouring runs use the default \`kill_grace_ms\` (5000); the SIGTERM-ignoring tree (\`trap "" TERM\`, inherited by the sleeps) uses \`kill_grace_ms: ${graceMs}\`, so its floor is ${graceMs} ms.`,
     tables: [
       {
-        headers: ['variant', 'runs', 'processes', 'tree gone p50 ms', 'p99 ms', 'max ms', 'result p50 ms', 'result p99 ms'],
+        headers: [
+          'variant',
+          'runs',
+          'processes',
+          'tree gone p50 ms',
+          'p99 ms',
+          'max ms',
+          'result p50 ms',
+          'result p99 ms',
+        ],
         rows,
       },
     ],
-    ratios: [`SIGTERM-ignoring tree: engine p99 ${fmt(ig.p99, 1)} ms = kill_grace_ms ${graceMs} + ${fmt(ig.p99 - graceMs, 1)} ms`],
+    ratios: [
+      `SIGTERM-ignoring tree: engine p99 ${fmt(ig.p99, 1)} ms = kill_grace_ms ${graceMs} + ${fmt(ig.p99 - graceMs, 1)} ms`,
+    ],
     targets: [
       {
         id: 'cancel-p99',

@@ -3,10 +3,10 @@
 // on Linux); the receiver computes receive - sent for every line. Engine (an event handler
 // on `stdout` events) vs a raw pipe ('data' + split) vs node:readline ('line').
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { fmt, fmtInt, summary } from '../stats.mjs';
+import { fileURLToPath } from 'node:url';
 import { loadEngine, sized, tempDir } from '../lib.mjs';
+import { fmt, fmtInt, summary } from '../stats.mjs';
 
 export const title = 'Event latency';
 const TICKER = fileURLToPath(new URL('../fixtures/ticker.mjs', import.meta.url));
@@ -78,7 +78,9 @@ export async function run(ctx) {
     title,
     intro: `${fmtInt(lines)} lines, one every ~${INTERVAL_MS} ms (\`bench/fixtures/ticker.mjs\`, a Node child started by each peer), each carrying its write time from \`process.hrtime.bigint()\` (CLOCK_MONOTONIC, same clock in both processes); latency = the receiver's \`process.hrtime.bigint()\` in the handler minus that. The first ${WARMUP} lines (child start-up, JIT) are left out. Engine: \`store_history: false\`, log in a temp dir.`,
     tables: [{ headers: ['receiver', 'lines', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], rows }],
-    ratios: [`engine p99 - raw pipe p99: ${fmt(p99 - stats['raw-pipe'].p99, 3)} ms; engine p50 - raw pipe p50: ${fmt(stats.engine.p50 - stats['raw-pipe'].p50, 3)} ms`],
+    ratios: [
+      `engine p99 - raw pipe p99: ${fmt(p99 - stats['raw-pipe'].p99, 3)} ms; engine p50 - raw pipe p50: ${fmt(stats.engine.p50 - stats['raw-pipe'].p50, 3)} ms`,
+    ],
     targets: [
       {
         id: 'latency-p99',

@@ -2,13 +2,17 @@
 // max_retained_executions) in a `node --expose-gc` child, full GC before and after, and
 // divide the heap / RSS growth by N. Warm-up (module loading, JIT) happens on a throwaway
 // engine before the baseline.
-import { fmtBytes, fmtInt } from '../stats.mjs';
+
 import { fullGc, loadEngine, nowMs, sized, tempDir } from '../lib.mjs';
+import { fmtBytes, fmtInt } from '../stats.mjs';
 
 export const title = 'Memory per tracked execution';
 const WIDTH = 10;
 const PEERS = ['engine-nohist', 'engine-hist'];
-const LABEL = { 'engine-nohist': 'engine, `store_history: false`', 'engine-hist': 'engine, `store_history: true` (default)' };
+const LABEL = {
+  'engine-nohist': 'engine, `store_history: false`',
+  'engine-hist': 'engine, `store_history: true` (default)',
+};
 
 // ---- child side ----
 
@@ -23,14 +27,24 @@ export async function runPeer(peer, { n }) {
   };
   const dir = tempDir('cee-bench-memory-');
   {
-    const warm = new ExecutionEngine({ max_concurrent_executions: WIDTH, store_history: storeHistory, log_dir: dir.path, history_path: `${dir.path}/warm.sqlite` });
+    const warm = new ExecutionEngine({
+      max_concurrent_executions: WIDTH,
+      store_history: storeHistory,
+      log_dir: dir.path,
+      history_path: `${dir.path}/warm.sqlite`,
+    });
     await runAll(warm, 200);
     await warm.shutdown();
     warm.close();
   }
   await fullGc();
   const before = process.memoryUsage();
-  const engine = new ExecutionEngine({ max_concurrent_executions: WIDTH, store_history: storeHistory, log_dir: dir.path, max_retained_executions: Math.max(n, 10_000) });
+  const engine = new ExecutionEngine({
+    max_concurrent_executions: WIDTH,
+    store_history: storeHistory,
+    log_dir: dir.path,
+    max_retained_executions: Math.max(n, 10_000),
+  });
   const t0 = nowMs();
   await runAll(engine, n);
   const ms = nowMs() - t0;
@@ -68,9 +82,24 @@ export async function run(ctx) {
   return {
     title,
     intro: `${fmtInt(n)} completed executions of \`true\` (submitted at once, ${WIDTH} at a time), all still tracked (\`max_retained_executions\` ≥ ${fmtInt(n)}), in a \`node --expose-gc\` child; \`global.gc()\` ×4 before the baseline and before the measurement. Baseline taken after a throwaway engine ran 200 executions (modules loaded, code warm), before the measured engine is created.`,
-    tables: [{ headers: ['engine', 'tracked', 'heapUsed Δ', 'external Δ', 'RSS Δ', 'heap bytes / execution', 'RSS bytes / execution'], rows }],
+    tables: [
+      {
+        headers: [
+          'engine',
+          'tracked',
+          'heapUsed Δ',
+          'external Δ',
+          'RSS Δ',
+          'heap bytes / execution',
+          'RSS bytes / execution',
+        ],
+        rows,
+      },
+    ],
     ratios: [],
-    notes: ['No target was set for this case. A tracked execution holds its request, result (stdout/stderr strings), lifecycle events for replay, an AbortController and a settled promise.'],
+    notes: [
+      'No target was set for this case. A tracked execution holds its request, result (stdout/stderr strings), lifecycle events for replay, an AbortController and a settled promise.',
+    ],
     targets: [],
     raw: { n, per },
   };

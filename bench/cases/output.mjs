@@ -6,11 +6,14 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fmt, fmtBytes, fmtInt, ratio } from '../stats.mjs';
 import { loadEngine, nowMs, rssTracker, sized, tempDir } from '../lib.mjs';
+import { fmt, fmtBytes, fmtInt, ratio } from '../stats.mjs';
 
 export const title = 'Output throughput';
-const LINE = 'line: the quick brown fox jumps over the lazy dog; the quick brown fox jumps over the lazy dog!'.padEnd(99, '.');
+const LINE = 'line: the quick brown fox jumps over the lazy dog; the quick brown fox jumps over the lazy dog!'.padEnd(
+  99,
+  '.',
+);
 const LINE_BYTES = LINE.length + 1; // 100 with the newline
 const PEERS = ['engine', 'raw-pipe', 'readline'];
 const LABEL = {
@@ -62,7 +65,10 @@ async function runEngine(bytes) {
   });
   const mem = rssTracker(50);
   const t0 = nowMs();
-  const id = await engine.execute({ command: { type: 'shell', shell: 'sh', command: commandOf(bytes) }, timeout_ms: 600_000 });
+  const id = await engine.execute({
+    command: { type: 'shell', shell: 'sh', command: commandOf(bytes) },
+    timeout_ms: 600_000,
+  });
   const result = await engine.wait(id);
   const ms = nowMs() - t0;
   const memory = mem.stop();
@@ -81,7 +87,9 @@ export async function run(ctx) {
   const res = {};
   for (const peer of PEERS) {
     res[peer] = await ctx.peer('output', peer, { bytes });
-    ctx.log(`  ${peer}: ${fmt(res[peer].ms, 0)} ms, ${fmtInt(res[peer].lines)} lines, RSS +${fmtBytes(res[peer].mem.growth)}`);
+    ctx.log(
+      `  ${peer}: ${fmt(res[peer].ms, 0)} ms, ${fmtInt(res[peer].lines)} lines, RSS +${fmtBytes(res[peer].mem.growth)}`,
+    );
   }
   const mibs = (p) => bytes / MiB / (res[p].ms / 1000);
   const rows = PEERS.map((p) => [

@@ -12,7 +12,11 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'queue-bench.
 
 export async function run(ctx) {
   const n = sized('BENCH_QUEUE_N', 2000, 100);
-  const out = execFileSync(process.execPath, [SCRIPT, '--json'], { env: { ...process.env, QUEUE_BENCH_COMMANDS: String(n) }, encoding: 'utf8', timeout: 20 * 60_000 });
+  const out = execFileSync(process.execPath, [SCRIPT, '--json'], {
+    env: { ...process.env, QUEUE_BENCH_COMMANDS: String(n) },
+    encoding: 'utf8',
+    timeout: 20 * 60_000,
+  });
   const { localMs, rows, perWorker } = JSON.parse(out.trim().split('\n').at(-1));
   for (const row of rows) ctx.log(`  ${row.mode}: ${Math.round(row.ms)} ms`);
   return {
@@ -26,7 +30,7 @@ export async function run(ctx) {
     ],
     ratios: [],
     notes: [
-      'All workers share this machine\'s 2 cores with the submitter and Redis, so more workers cannot add CPU here: the figures show the cost of the queue (a job, a lock, a reply stream per command) and that it spreads; on separate machines each worker adds its own cores.',
+      "All workers share this machine's 2 cores with the submitter and Redis, so more workers cannot add CPU here: the figures show the cost of the queue (a job, a lock, a reply stream per command) and that it spreads; on separate machines each worker adds its own cores.",
     ],
     targets: [],
     raw: { n, localMs, rows },

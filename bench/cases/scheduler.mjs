@@ -3,8 +3,9 @@
 // concurrency 10. Overhead per node = (engine wall time - the same N spawns through a raw
 // 10-wide pool) / N. A raw pool that honours the same DAG is shown too, to separate what the
 // graph's shape costs from what the engine costs.
-import { fmt, fmtInt, lcg, ratio } from '../stats.mjs';
+
 import { loadEngine, nowMs, pool, sized, spawnDone, tempDir } from '../lib.mjs';
+import { fmt, fmtInt, lcg, ratio } from '../stats.mjs';
 
 export const title = 'Scheduler overhead';
 const WIDTH = 10;
@@ -84,15 +85,28 @@ function runDag(deps, task) {
 async function runEngine(deps, storeHistory) {
   const { ExecutionEngine } = await loadEngine();
   const dir = tempDir('cee-bench-sched-');
-  const engine = new ExecutionEngine({ max_concurrent_executions: WIDTH, store_history: storeHistory, log_dir: dir.path });
+  const engine = new ExecutionEngine({
+    max_concurrent_executions: WIDTH,
+    store_history: storeHistory,
+    log_dir: dir.path,
+  });
   const command = { type: 'exec', program: 'true', args: [] };
   // Warm-up: a small plan, not timed.
-  await engine.waitPlan(await engine.executePlan({ strategy: { type: 'parallel' }, commands: Array.from({ length: 20 }, () => ({ command })) }));
+  await engine.waitPlan(
+    await engine.executePlan({
+      strategy: { type: 'parallel' },
+      commands: Array.from({ length: 20 }, () => ({ command })),
+    }),
+  );
   const dependencies = {};
   deps.forEach((list, i) => {
     if (list.length > 0) dependencies[String(i)] = list;
   });
-  const plan = { description: 'scheduler bench', strategy: { type: 'dependency_graph', dependencies }, commands: deps.map(() => ({ command })) };
+  const plan = {
+    description: 'scheduler bench',
+    strategy: { type: 'dependency_graph', dependencies },
+    commands: deps.map(() => ({ command })),
+  };
   const t0 = nowMs();
   const id = await engine.executePlan(plan);
   const acceptedMs = nowMs() - t0;
@@ -129,7 +143,12 @@ export async function run(ctx) {
   return {
     title,
     intro: `${fmtInt(n)} × \`true\`, random DAG (seed ${SEED}; node i depends on 0–3 distinct earlier nodes: ${fmtInt(edges)} edges, critical path ${criticalPath(deps)} nodes), \`{type: 'dependency_graph', dependencies: {"i": [...]}}\`, \`max_concurrent_executions: ${WIDTH}\`. Engine time = \`executePlan\` (parse, validation) to \`waitPlan\` resolved; "accepted" is the \`executePlan\` part. Each peer in a fresh process, one run each.`,
-    tables: [{ headers: ['peer', 'seconds', 'accepted ms', 'nodes/s', 'time vs raw pool', 'overhead ms/node vs raw pool'], rows }],
+    tables: [
+      {
+        headers: ['peer', 'seconds', 'accepted ms', 'nodes/s', 'time vs raw pool', 'overhead ms/node vs raw pool'],
+        rows,
+      },
+    ],
     ratios: [
       `overhead per node: ${fmt(overhead('engine-nohist'), 3)} ms (history off), ${fmt(overhead('engine-hist'), 3)} ms (history on); the DAG's own shape costs ${fmt(overhead('raw-dag'), 3)} ms/node (raw DAG runner vs raw pool)`,
       `engine / raw DAG runner: ${ratio(res['engine-nohist'].ms, res['raw-dag'].ms)} (history off), ${ratio(res['engine-hist'].ms, res['raw-dag'].ms)} (history on)`,

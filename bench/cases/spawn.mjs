@@ -3,8 +3,8 @@
 // vs `xargs -P 10 -n 1 true` (timed as a whole). Each peer runs in its own process; rounds
 // rotate the peer order and the median round is reported.
 import { spawn } from 'node:child_process';
-import { fmt, fmtInt, median, ratio } from '../stats.mjs';
 import { cpuSince, cpuTimes, intEnv, loadEngine, nowMs, pool, sized, spawnDone, tempDir } from '../lib.mjs';
+import { fmt, fmtInt, median, ratio } from '../stats.mjs';
 
 export const title = 'Spawn throughput';
 const WIDTH = 10;
@@ -59,7 +59,11 @@ export async function runPeer(peer, { n }) {
 async function runEngine(n, storeHistory) {
   const { ExecutionEngine } = await loadEngine();
   const dir = tempDir('cee-bench-spawn-');
-  const engine = new ExecutionEngine({ max_concurrent_executions: WIDTH, store_history: storeHistory, log_dir: dir.path });
+  const engine = new ExecutionEngine({
+    max_concurrent_executions: WIDTH,
+    store_history: storeHistory,
+    log_dir: dir.path,
+  });
   const request = { command: { type: 'exec', program: 'true', args: [] } };
   const runAll = async (count) => {
     const ids = await Promise.all(Array.from({ length: count }, () => engine.execute(request)));
@@ -135,7 +139,16 @@ export async function run(ctx) {
     intro: `${fmtInt(n)} × \`{type: 'exec', program: 'true', args: []}\`, ${WIDTH} at a time (engine: \`max_concurrent_executions: ${WIDTH}\`, all submitted at once, then \`wait\`ed). ${WARMUP} warm-up commands per peer first (not timed). Each peer runs in a fresh Node process; ${rounds} rounds with rotated peer order, median round shown (range = fastest–slowest round). CPU columns (medians, per command): the Node process's own CPU time (all threads, libuv's pool included) and that of its reaped children (\`/proc/self/stat\` cutime+cstime, 10 ms ticks); with 2 cores, CPU the parent spends per command is CPU the children cannot use.`,
     tables: [
       {
-        headers: ['peer', 'total ms (median)', 'range ms', 'commands/s', 'ms/command', 'parent CPU ms/command', 'children CPU ms/command', 'time vs raw spawn'],
+        headers: [
+          'peer',
+          'total ms (median)',
+          'range ms',
+          'commands/s',
+          'ms/command',
+          'parent CPU ms/command',
+          'children CPU ms/command',
+          'time vs raw spawn',
+        ],
         rows,
       },
     ],

@@ -1,7 +1,7 @@
 /** Exit codes and error reporting shared by every subcommand. */
 import { ExecutionError, ValidationError } from '../errors.js';
-import type { ExecutionResult } from '../wire/types.js';
 import { printable } from '../sinks/control-chars.js';
+import type { ExecutionResult } from '../wire/types.js';
 import { PlanFileError } from './plan-file.js';
 
 /** Messages quote input (plan keys, ids, commands): each line shown through `printable`. */
@@ -39,11 +39,17 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
     return err.exitCode;
   }
   if (err instanceof PlanFileError) {
-    stderr.write(`cloudops-exec: invalid plan\n${lines(err.message).map((l) => `  ${l}`).join('\n')}\n`);
+    stderr.write(
+      `cloudops-exec: invalid plan\n${lines(err.message)
+        .map((l) => `  ${l}`)
+        .join('\n')}\n`,
+    );
     return EXIT.BAD_INPUT;
   }
   if (err instanceof ValidationError) {
-    stderr.write(`cloudops-exec: ${err.issues.length > 1 ? `${err.issues.length} problems:\n  ` : ''}${err.issues.map((i) => printable(`${i.field ? `${i.field}: ` : ''}${i.reason} [${i.code}]`)).join('\n  ')}\n`);
+    stderr.write(
+      `cloudops-exec: ${err.issues.length > 1 ? `${err.issues.length} problems:\n  ` : ''}${err.issues.map((i) => printable(`${i.field ? `${i.field}: ` : ''}${i.reason} [${i.code}]`)).join('\n  ')}\n`,
+    );
     return EXIT.BAD_INPUT;
   }
   if (err instanceof ExecutionError && err.code === 'NotFound') {
@@ -71,6 +77,15 @@ export function exitCodeOf(result: ExecutionResult): number {
 }
 
 function signalNumber(name: string): number | undefined {
-  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+  const signals: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
   return signals[name];
 }

@@ -16,7 +16,9 @@ export function cancelOnInterrupt(engine: ExecutionEngine, notify: (message: str
   const onSignal = (signal: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      notify(`${signal === 'SIGINT' ? 'Interrupted' : `Received ${signal}`}: cancelling running commands (press Ctrl-C again to force)`);
+      notify(
+        `${signal === 'SIGINT' ? 'Interrupted' : `Received ${signal}`}: cancelling running commands (press Ctrl-C again to force)`,
+      );
       void engine.shutdown({ mode: 'cancel' });
       return;
     }

@@ -5,16 +5,16 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { schemaCommand, validateCommand } from './commands/inspect.js';
+import { EXECUTION_STATUSES, ExecutionKindSchema, RESULT_ERROR_CODES, RISK_LEVELS } from '../vocabulary.js';
 import { historyCommand, searchCommand } from './commands/history.js';
+import { schemaCommand, validateCommand } from './commands/inspect.js';
 import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
 import { runCommand } from './commands/run.js';
-import { runSingle } from './commands/single.js';
 import { serveCommand } from './commands/serve.js';
+import { runSingle } from './commands/single.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, reportError } from './exit.js';
 import { addEngineOptions, addSingleOptions } from './options.js';
-import { EXECUTION_STATUSES, ExecutionKindSchema, RESULT_ERROR_CODES, RISK_LEVELS } from '../vocabulary.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -24,9 +24,14 @@ function examples(...lines: string[]): string {
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('cloudops-exec')
-    .description('Run commands and plans through cloudops-execution-engine: live output, timeouts, cancellation of whole process trees, logs.')
+    .description(
+      'Run commands and plans through cloudops-execution-engine: live output, timeouts, cancellation of whole process trees, logs.',
+    )
     .version(version)
-    .option('--log-dir <dir>', 'where execution logs are written and read (default: $CLOUDOPS_LOG_DIR, else $XDG_STATE_HOME/cloudops-execution-engine or ~/.local/state/cloudops-execution-engine)')
+    .option(
+      '--log-dir <dir>',
+      'where execution logs are written and read (default: $CLOUDOPS_LOG_DIR, else $XDG_STATE_HOME/cloudops-execution-engine or ~/.local/state/cloudops-execution-engine)',
+    )
     .option('--no-color', 'plain output without colours (also: NO_COLOR=1)')
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
@@ -56,7 +61,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .argument('<plan>', 'plan file, or - for stdin')
       .option('--json', 'print the event stream as NDJSON (then one {"plan_result": ...} line)'),
   )
-    .addHelpText('after', examples('cloudops-exec run examples/dag.yaml', 'cloudops-exec run --json examples/serial.json | jq .event_type', 'cat plan.json | cloudops-exec run -'))
+    .addHelpText(
+      'after',
+      examples(
+        'cloudops-exec run examples/dag.yaml',
+        'cloudops-exec run --json examples/serial.json | jq .event_type',
+        'cat plan.json | cloudops-exec run -',
+      ),
+    )
     .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals())));
 
   addSingleOptions(
@@ -67,7 +79,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .argument('[args...]', 'its arguments (put -- before them if they start with -)')
       .passThroughOptions(),
   )
-    .addHelpText('after', examples('cloudops-exec exec -- ls -la /tmp', 'cloudops-exec exec --timeout 5000 -- sleep 10   # exits 124'))
+    .addHelpText(
+      'after',
+      examples('cloudops-exec exec -- ls -la /tmp', 'cloudops-exec exec --timeout 5000 -- sleep 10   # exits 124'),
+    )
     .action(
       act((program: string, args: string[], _opts: unknown, cmd: Command) =>
         runSingle({ type: 'exec', program, args }, cmd.optsWithGlobals()),
@@ -81,7 +96,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .argument('<command>', 'the command string')
       .option('--shell <shell>', 'shell to run it with', 'bash'),
   )
-    .addHelpText('after', examples("cloudops-exec sh 'for i in 1 2 3; do echo $i; sleep 1; done'", "cloudops-exec sh --shell sh 'echo $0'"))
+    .addHelpText(
+      'after',
+      examples("cloudops-exec sh 'for i in 1 2 3; do echo $i; sleep 1; done'", "cloudops-exec sh --shell sh 'echo $0'"),
+    )
     .action(
       act((command: string, _opts: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<{ shell: string }>();
@@ -110,7 +128,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Print the log of an execution; --follow keeps printing until it ends')
     .argument('<id>', 'execution or plan id')
     .option('-f, --follow', 'wait for new output until the execution finishes')
-    .addHelpText('after', examples('cloudops-exec logs 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11', 'cloudops-exec logs -f 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11'))
+    .addHelpText(
+      'after',
+      examples(
+        'cloudops-exec logs 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11',
+        'cloudops-exec logs -f 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11',
+      ),
+    )
     .action(act((id: string, _opts: unknown, cmd: Command) => logsCommand(id, cmd.optsWithGlobals())));
 
   program
@@ -142,11 +166,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('-n, --limit <n>', 'how many', '20')
     .option('--offset <n>', 'skip this many')
     .option('--json', 'print as JSON')
-    .addHelpText('after', examples(
+    .addHelpText(
+      'after',
+      examples(
         'cloudops-exec history --status failed --from 2026-11-17 --to 2026-11-18',
         'cloudops-exec history --risk destructive --json',
         'cloudops-exec history --error-code timeout',
-      ))
+      ),
+    )
     .action(act((_opts: unknown, cmd: Command) => historyCommand(cmd.optsWithGlobals())));
 
   program
@@ -155,7 +182,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<query>', 'words that must all appear')
     .option('-n, --limit <n>', 'how many', '20')
     .option('--json', 'print as JSON')
-    .addHelpText('after', examples("cloudops-exec search 'terminate-instances prod'", 'cloudops-exec search AccessDenied --json'))
+    .addHelpText(
+      'after',
+      examples("cloudops-exec search 'terminate-instances prod'", 'cloudops-exec search AccessDenied --json'),
+    )
     .action(act((query: string, _opts: unknown, cmd: Command) => searchCommand(query, cmd.optsWithGlobals())));
 
   addEngineOptions(
@@ -164,30 +194,56 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .description('Serve the HTTP API, live events (WebSocket, SSE) and the web dashboard until Ctrl-C')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port (0: any free port)', '8787')
-      .option('--token <token>', 'API token (visible in ps: prefer --token-file; default: $CLOUDOPS_EXEC_TOKEN, else generated at first start and saved in <log-dir>/server-token)')
+      .option(
+        '--token <token>',
+        'API token (visible in ps: prefer --token-file; default: $CLOUDOPS_EXEC_TOKEN, else generated at first start and saved in <log-dir>/server-token)',
+      )
       .option('--token-file <path>', 'read the API token from this file (yours, mode 0600)')
-      .option('--allow-env <name>', 'accept this loader variable (PATH, LD_PRELOAD, NODE_OPTIONS, ...) in requests; repeatable', (name: string, names: string[]) => [...names, name], [] as string[])
-      .option('--approve <level>', 'what waits for a human: none, destructive, modify (modify and destructive), all', 'modify')
+      .option(
+        '--allow-env <name>',
+        'accept this loader variable (PATH, LD_PRELOAD, NODE_OPTIONS, ...) in requests; repeatable',
+        (name: string, names: string[]) => [...names, name],
+        [] as string[],
+      )
+      .option(
+        '--approve <level>',
+        'what waits for a human: none, destructive, modify (modify and destructive), all',
+        'modify',
+      )
       .option(
         '--unverified-risk <level>',
         `how work whose effect cannot be verified (scripts, interpreters, unknown programs, computed commands) is rated: ${RISK_LEVELS.join(', ')}`,
         'destructive',
       )
       .option('--body-limit <bytes>', 'largest request body', '1048576')
-      .option('--drain-timeout <ms>', 'on Ctrl-C, how long running commands may finish before they are cancelled', '30000'),
+      .option(
+        '--drain-timeout <ms>',
+        'on Ctrl-C, how long running commands may finish before they are cancelled',
+        '30000',
+      ),
   )
     .addHelpText(
       'after',
-      examples('cloudops-exec serve', 'cloudops-exec serve --port 0 --approve destructive', 'CLOUDOPS_EXEC_TOKEN=$(openssl rand -hex 32) cloudops-exec serve --host 0.0.0.0'),
+      examples(
+        'cloudops-exec serve',
+        'cloudops-exec serve --port 0 --approve destructive',
+        'CLOUDOPS_EXEC_TOKEN=$(openssl rand -hex 32) cloudops-exec serve --host 0.0.0.0',
+      ),
     )
     .action(act((_opts: unknown, cmd: Command) => serveCommand(cmd.optsWithGlobals())));
 
   addEngineOptions(
     program
       .command('worker')
-      .description('Run queued commands from Redis (scale-out): submitters started with --redis send their commands here')
+      .description(
+        'Run queued commands from Redis (scale-out): submitters started with --redis send their commands here',
+      )
       .option('--concurrency <n>', 'commands this worker runs at once', '4')
-      .option('--on-worker-lost <what>', 'a command whose worker dies mid-run: fail, or retry once on another worker', 'fail')
+      .option(
+        '--on-worker-lost <what>',
+        'a command whose worker dies mid-run: fail, or retry once on another worker',
+        'fail',
+      )
       .option('--lock-duration <ms>', 'how long a silent worker keeps its jobs before they count as lost', '30000'),
   )
     .addHelpText(

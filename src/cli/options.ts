@@ -1,6 +1,6 @@
 /** Options shared by the subcommands that start an engine, mapped onto ExecutionConfig. */
 import type { Command } from 'commander';
-import { resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
+import { type ExecutionConfig, type ExecutionConfigInput, resolveConfig } from '../config.js';
 import { optionalIntOption } from './int-option.js';
 
 export interface EngineOptions {
@@ -19,7 +19,10 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--timeout <ms>', 'default timeout per command in milliseconds')
     .option('--kill-grace <ms>', 'grace between SIGTERM and SIGKILL when cancelling')
     .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands')
-    .option('--redis <url>', 'queue commands in Redis for `cloudops-exec worker` processes instead of running them here (also: $CLOUDOPS_REDIS_URL)')
+    .option(
+      '--redis <url>',
+      'queue commands in Redis for `cloudops-exec worker` processes instead of running them here (also: $CLOUDOPS_REDIS_URL)',
+    )
     .option('--queue <name>', 'queue name shared with the workers', 'cloudops-exec');
 }
 

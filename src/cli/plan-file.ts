@@ -3,9 +3,9 @@
  * engine's ValidationError (field path and reason) and add where in the file the field is.
  */
 import { open } from 'node:fs/promises';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, isSeq, parseDocument } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { checkPlanSize, parsePlan, type PlanLimits } from '../wire/parse.js';
+import { checkPlanSize, type PlanLimits, parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan } from '../wire/types.js';
 
 /** A plan file larger than this is refused before it is read whole (10,000 commands are about 1 MiB). */
@@ -60,7 +60,9 @@ async function readBounded(name: string, input: AsyncIterable<unknown>): Promise
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
     size += buffer.length;
     if (size > MAX_PLAN_FILE_BYTES) {
-      throw new PlanFileError(name, [fileIssue(`the plan file is larger than ${MAX_PLAN_FILE_BYTES} bytes (16 MiB), the most a plan file may be`)]);
+      throw new PlanFileError(name, [
+        fileIssue(`the plan file is larger than ${MAX_PLAN_FILE_BYTES} bytes (16 MiB), the most a plan file may be`),
+      ]);
     }
     chunks.push(buffer);
   }
@@ -75,7 +77,11 @@ export async function readPlanSource(path: string, stdin: NodeJS.ReadableStream 
     const stat = await handle.stat();
     // A regular file says its size: too large is refused before reading. Pipes (`<(...)`) are read up to the bound.
     if (stat.isFile() && stat.size > MAX_PLAN_FILE_BYTES) {
-      throw new PlanFileError(path, [fileIssue(`the plan file is ${stat.size} bytes, more than the ${MAX_PLAN_FILE_BYTES} (16 MiB) a plan file may be`)]);
+      throw new PlanFileError(path, [
+        fileIssue(
+          `the plan file is ${stat.size} bytes, more than the ${MAX_PLAN_FILE_BYTES} (16 MiB) a plan file may be`,
+        ),
+      ]);
     }
     return { name: path, text: await readBounded(path, handle.createReadStream({ autoClose: false })) };
   } catch (err) {
@@ -100,7 +106,8 @@ function locate(doc: Document, text: string, field: string): { line: number; col
   let node: unknown = doc.contents;
   for (const key of pathOf(field)) {
     let next: unknown;
-    if (isMap(node)) next = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === String(key))?.value;
+    if (isMap(node))
+      next = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === String(key))?.value;
     else if (isSeq(node) && typeof key === 'number') next = node.items[key];
     if (next === undefined || next === null) break;
     node = next;
@@ -129,7 +136,11 @@ function parseJson(source: PlanSource): unknown {
     const message = (err as Error).message;
     const at = /at position (\d+)/.exec(message);
     const place = at ? lineColumnAt(source.text, Number(at[1])) : { line: null, column: null };
-    throw new PlanFileError(source.name, [{ code: 'InvalidField', field: '', reason: `not valid JSON: ${message}`, ...place }], err);
+    throw new PlanFileError(
+      source.name,
+      [{ code: 'InvalidField', field: '', reason: `not valid JSON: ${message}`, ...place }],
+      err,
+    );
   }
 }
 
@@ -150,9 +161,10 @@ function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefi
   } catch (err) {
     // `yaml` throws ReferenceError only for aliases it cannot expand: after parsing, that is past
     // maxAliasCount (an alias bomb). Deep nesting can overflow the stack (a RangeError).
-    const reason = err instanceof ReferenceError
-      ? `not loadable as YAML: its aliases expand too much (more than ${MAX_YAML_ALIASES} alias uses; a "billion laughs" document?)`
-      : `not loadable as YAML: ${(err as Error).message}`;
+    const reason =
+      err instanceof ReferenceError
+        ? `not loadable as YAML: its aliases expand too much (more than ${MAX_YAML_ALIASES} alias uses; a "billion laughs" document?)`
+        : `not loadable as YAML: ${(err as Error).message}`;
     throw new PlanFileError(source.name, [fileIssue(reason)], err);
   }
 }
@@ -180,7 +192,9 @@ export function parsePlanSource(source: PlanSource, limits?: PlanLimits): Execut
   }
   const data: unknown = doc ? loadYaml(source, doc, limits) : json;
   if (data === null || data === undefined) {
-    throw new PlanFileError(source.name, [{ code: 'InvalidPlan', field: '', reason: 'the plan file is empty', line: null, column: null }]);
+    throw new PlanFileError(source.name, [
+      { code: 'InvalidPlan', field: '', reason: 'the plan file is empty', line: null, column: null },
+    ]);
   }
   try {
     return parsePlan(data, limits);
@@ -196,7 +210,10 @@ export function locateIssues(source: PlanSource, err: ValidationError, doc?: Doc
   const document = doc ?? (source.text.length <= MAX_LOCATE_CHARS ? parseDocument(source.text) : null);
   return new PlanFileError(
     source.name,
-    err.issues.map((issue) => ({ ...issue, ...((document && locate(document, source.text, issue.field)) ?? { line: null, column: null }) })),
+    err.issues.map((issue) => ({
+      ...issue,
+      ...((document && locate(document, source.text, issue.field)) ?? { line: null, column: null }),
+    })),
     err,
   );
 }

@@ -3,9 +3,8 @@
  * the same call for the other executor (CLI <-> SDK).
  */
 import { ValidationError } from '../errors.js';
-import type { Command } from '../wire/types.js';
-
 import type { ExecutorType } from '../vocabulary.js';
+import type { Command } from '../wire/types.js';
 
 export type { ExecutorType } from '../vocabulary.js';
 
@@ -16,7 +15,10 @@ export function cliOperationName(operation: string): string {
 
 /** `describe-instances` -> `DescribeInstances`. */
 export function sdkOperationName(operation: string): string {
-  return operation.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return operation
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }
 
 /**
@@ -26,14 +28,27 @@ export function sdkOperationName(operation: string): string {
  */
 export function forExecutor(command: Command, executor: ExecutorType): Command {
   if (executor === 'cli' && command.type === 'sdk') {
-    const args = Object.keys(command.parameters).length > 0 ? ['--cli-input-json', JSON.stringify(command.parameters)] : [];
-    return { type: 'aws_cli', service: command.service, operation: cliOperationName(command.operation), args, profile: command.profile, region: command.region };
+    const args =
+      Object.keys(command.parameters).length > 0 ? ['--cli-input-json', JSON.stringify(command.parameters)] : [];
+    return {
+      type: 'aws_cli',
+      service: command.service,
+      operation: cliOperationName(command.operation),
+      args,
+      profile: command.profile,
+      region: command.region,
+    };
   }
   if (executor === 'sdk' && command.type === 'aws_cli') {
     const [flag, json, ...rest] = command.args;
-    const convertible = command.args.length === 0 || (flag === '--cli-input-json' && json !== undefined && rest.length === 0);
+    const convertible =
+      command.args.length === 0 || (flag === '--cli-input-json' && json !== undefined && rest.length === 0);
     if (!convertible) {
-      throw ValidationError.of('InvalidCommand', 'command.args', 'the sdk executor runs aws_cli commands only without args or with just --cli-input-json; use executor "cli" or "auto"');
+      throw ValidationError.of(
+        'InvalidCommand',
+        'command.args',
+        'the sdk executor runs aws_cli commands only without args or with just --cli-input-json; use executor "cli" or "auto"',
+      );
     }
     let parameters: Record<string, unknown> = {};
     if (json !== undefined) {
@@ -43,7 +58,14 @@ export function forExecutor(command: Command, executor: ExecutorType): Command {
         throw ValidationError.of('InvalidCommand', 'command.args', '--cli-input-json is not valid JSON');
       }
     }
-    return { type: 'sdk', service: command.service, operation: sdkOperationName(command.operation), parameters, profile: command.profile, region: command.region };
+    return {
+      type: 'sdk',
+      service: command.service,
+      operation: sdkOperationName(command.operation),
+      parameters,
+      profile: command.profile,
+      region: command.region,
+    };
   }
   return command;
 }

@@ -25,4 +25,3 @@ export function displayCommand(command: Command): string {
       return `sdk ${command.service}:${command.operation} ${JSON.stringify(command.parameters)}`;
   }
 }
-

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../errors.js';
 import type { Command } from '../wire/types.js';
-import { awsCliArgs, forExecutor, type ExecutorType } from './aws.js';
+import { awsCliArgs, type ExecutorType, forExecutor } from './aws.js';
 import { readShebang, scriptPathOf } from './script.js';
 
 export interface Invocation {
@@ -48,14 +48,19 @@ export async function resolveInvocation(original: Command, options: InvocationOp
     case 'aws_cli': {
       const args = awsCliArgs(command);
       // aws-cli 2.9 (Debian's) predates AWS_ENDPOINT_URL, so the flag it is.
-      if (options.awsEndpointUrl && !command.args.includes('--endpoint-url')) args.push('--endpoint-url', options.awsEndpointUrl);
+      if (options.awsEndpointUrl && !command.args.includes('--endpoint-url'))
+        args.push('--endpoint-url', options.awsEndpointUrl);
       return { file: options.awsCliPath, args };
     }
     case 'sdk':
       return {
         file: process.execPath,
         // The SDK's Node-version notices are not the command's output.
-        args: ['--no-warnings', sdkChildPath(), JSON.stringify({ service: command.service, operation: command.operation, parameters: command.parameters })],
+        args: [
+          '--no-warnings',
+          sdkChildPath(),
+          JSON.stringify({ service: command.service, operation: command.operation, parameters: command.parameters }),
+        ],
         env: {
           ...(command.region ? { AWS_REGION: command.region } : {}),
           ...(command.profile ? { AWS_PROFILE: command.profile } : {}),
@@ -78,4 +83,3 @@ export async function resolveInvocation(original: Command, options: InvocationOp
     }
   }
 }
-

@@ -27,7 +27,14 @@ export function fileKind(info: Stats): string {
 
 function notFound(path: string, err: unknown): ValidationError {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'ENOTDIR' ? 'a parent is not a directory' : String(code ?? err);
+  const why =
+    code === 'ENOENT'
+      ? 'no such file'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'ENOTDIR'
+          ? 'a parent is not a directory'
+          : String(code ?? err);
   return ValidationError.of('ScriptNotFound', 'command.path', `${path} (${why})`);
 }
 
@@ -72,4 +79,3 @@ export async function readShebang(path: string): Promise<string[] | null> {
     await handle.close();
   }
 }
-

@@ -2,13 +2,14 @@
  * One attempt of a started command: the executor runs it (here or on a worker); its output
  * goes, redacted, to the log, the in-memory capture and the event bus; the outcome is judged.
  */
-import { lineRedactor } from '../policy/redaction.js';
+
 import type { AttemptObserver, OutputChunk } from '../executor/contract.js';
+import { lineRedactor } from '../policy/redaction.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Attempt } from '../wire/types.js';
 import type { CommandContext } from './command-context.js';
 import type { Ending } from './command-finish.js';
-import { markStarted, type CommandRun } from './command-start.js';
+import { type CommandRun, markStarted } from './command-start.js';
 import { judge } from './judge.js';
 
 /** How attempt `attempt` ended, with its output; `endedAt` is when its process ended. */
@@ -20,7 +21,12 @@ export interface AttemptEnding {
   endedAt: Date;
 }
 
-export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: number, previous: Attempt[]): Promise<AttemptEnding> {
+export async function runAttempt(
+  ctx: CommandContext,
+  run: CommandRun,
+  attempt: number,
+  previous: Attempt[],
+): Promise<AttemptEnding> {
   const { config } = ctx;
   const { state, log, redact } = run;
   let stdout = new OutputCapture(config.max_output_bytes);
@@ -32,7 +38,8 @@ export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: 
       (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
       const lines = redactLines ? redactLines(chunk.lines) : chunk.lines;
       if (config.stream_output && lines.count > 0 && ctx.wantsLines(state)) {
-        for (const line of lines.texts()) ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line, timestamp: chunk.timestamp });
+        for (const line of lines.texts())
+          ctx.publish(state, { event_type: chunk.stream, execution_id: state.id, line, timestamp: chunk.timestamp });
       }
       state.linesLogged += lines.count;
       return log.append(chunk.stream, lines, chunk.timestamp);
@@ -47,17 +54,34 @@ export async function runAttempt(ctx: CommandContext, run: CommandRun, attempt: 
       stdout = new OutputCapture(config.max_output_bytes);
       stderr = new OutputCapture(config.max_output_bytes);
       log.note(redact(reason));
-      ctx.publish(state, { event_type: 'retrying', execution_id: state.id, attempt, max_attempts: attempt, delay_ms: 0, reason, timestamp: new Date().toISOString() });
+      ctx.publish(state, {
+        event_type: 'retrying',
+        execution_id: state.id,
+        attempt,
+        max_attempts: attempt,
+        delay_ms: 0,
+        reason,
+        timestamp: new Date().toISOString(),
+      });
     },
   };
   const outcome = await ctx.executor.run(
-    { executionId: state.id, planId: state.planId, request: state.request, attempt, timeoutMs: run.timeoutMs, signal: state.abort.signal, keepTogether: run.keepTogether },
+    {
+      executionId: state.id,
+      planId: state.planId,
+      request: state.request,
+      attempt,
+      timeoutMs: run.timeoutMs,
+      signal: state.abort.signal,
+      keepTogether: run.keepTogether,
+    },
     observer,
   );
   const judged = judge(outcome, run.timeoutMs);
   const failure = judged.failure && { ...judged.failure, error: redact(judged.failure.error) };
   // The log says why whenever the command did not end by itself.
-  if (outcome.end === 'timeout' || (outcome.end === 'cancelled' && outcome.ran)) log.note(`${failure?.error}; process tree signalled`);
+  if (outcome.end === 'timeout' || (outcome.end === 'cancelled' && outcome.ran))
+    log.note(`${failure?.error}; process tree signalled`);
   else if (failure && outcome.end !== 'exited') log.note(failure.error);
   return {
     ending: {

@@ -2,7 +2,7 @@
  * The end of a command: its result, its log's footer, its closing event. Every way a command
  * ends (ran, never started, skipped, cancelled in the queue) comes through here.
  */
-import { resultError, type ResultError } from '../errors.js';
+import { type ResultError, resultError } from '../errors.js';
 import type { LogFile } from '../sinks/log-file.js';
 import type { Attempt, ExecutionEvent, ExecutionResult, ExecutionStatus } from '../wire/types.js';
 import type { CommandContext } from './command-context.js';
@@ -27,7 +27,13 @@ export interface Ending extends Judgement {
 }
 
 /** End a command that ran (or tried to): footer, result, event. */
-export async function finishStarted(ctx: CommandContext, state: TrackedCommand, log: LogFile, ending: Ending, endedAt: Date): Promise<ExecutionResult> {
+export async function finishStarted(
+  ctx: CommandContext,
+  state: TrackedCommand,
+  log: LogFile,
+  ending: Ending,
+  endedAt: Date,
+): Promise<ExecutionResult> {
   const startedAt = state.startedAt ?? endedAt;
   const durationMs = Math.max(0, endedAt.getTime() - startedAt.getTime());
   const failure = ending.failure;
@@ -70,8 +76,20 @@ export async function finishStarted(ctx: CommandContext, state: TrackedCommand, 
 }
 
 /** End a command that never spawned: cancelled while queued, skipped, or unable to start. */
-export function finishUnstarted(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, status: ExecutionStatus, failure: ResultError): ExecutionResult {
-  const result = resultWithoutOutput({ id: state.id, status, failure, startedAt: state.startedAt, logPath: state.logPath, attempts: 0 });
+export function finishUnstarted(
+  ctx: Pick<CommandContext, 'publish' | 'ended'>,
+  state: TrackedCommand,
+  status: ExecutionStatus,
+  failure: ResultError,
+): ExecutionResult {
+  const result = resultWithoutOutput({
+    id: state.id,
+    status,
+    failure,
+    startedAt: state.startedAt,
+    logPath: state.logPath,
+    attempts: 0,
+  });
   finishWithResult(ctx, state, result);
   return result;
 }
@@ -108,7 +126,11 @@ export function resultWithoutOutput(spec: {
 }
 
 /** Record `result` as the command's end and emit its closing event. */
-function finishWithResult(ctx: Pick<CommandContext, 'publish' | 'ended'>, state: TrackedCommand, result: ExecutionResult): void {
+function finishWithResult(
+  ctx: Pick<CommandContext, 'publish' | 'ended'>,
+  state: TrackedCommand,
+  result: ExecutionResult,
+): void {
   const timestamp = result.completed_at ?? new Date().toISOString();
   let event: ExecutionEvent | null;
   switch (result.status) {
@@ -122,7 +144,13 @@ function finishWithResult(ctx: Pick<CommandContext, 'publish' | 'ended'>, state:
       event = null; // never started: reported in the plan's results and progress, not as a lifecycle event
       break;
     default:
-      event = { event_type: 'failed', execution_id: state.id, error: result.error ?? `Execution ${result.status}`, error_code: result.error_code, timestamp };
+      event = {
+        event_type: 'failed',
+        execution_id: state.id,
+        error: result.error ?? `Execution ${result.status}`,
+        error_code: result.error_code,
+        timestamp,
+      };
   }
   // Status and result first, so a handler reacting to the event sees them through the engine.
   state.finish(result.status, result);

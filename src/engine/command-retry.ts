@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, retryableMatch } from '../policy/retry.js';
 import type { Attempt } from '../wire/types.js';
-import type { CommandContext } from './command-context.js';
 import type { AttemptEnding } from './command-attempt.js';
+import type { CommandContext } from './command-context.js';
 import type { CommandRun } from './command-start.js';
 
 /** An engine slot that can be handed back while waiting (retry backoff) and taken again. */
@@ -18,7 +18,12 @@ export interface Lease {
 }
 
 /** The record of a failed attempt that will be retried, and the wait before the next; null: no retry. */
-export async function retryAfter(ctx: CommandContext, run: CommandRun, attempt: number, ended: AttemptEnding): Promise<Attempt | null> {
+export async function retryAfter(
+  ctx: CommandContext,
+  run: CommandRun,
+  attempt: number,
+  ended: AttemptEnding,
+): Promise<Attempt | null> {
   const retry = run.state.request.retry ?? ctx.config.retry;
   const { ending } = ended;
   if (!retry || ending.status !== 'failed' || !ended.exited || attempt >= retry.max_attempts) return null;

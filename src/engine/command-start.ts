@@ -56,5 +56,10 @@ export async function startCommand(ctx: CommandContext, state: TrackedCommand): 
 export function markStarted(ctx: CommandContext, state: TrackedCommand): void {
   if (state.status !== 'pending') return;
   state.start();
-  ctx.publish(state, { event_type: 'started', execution_id: state.id, command: state.display, timestamp: state.startedAt!.toISOString() });
+  ctx.publish(state, {
+    event_type: 'started',
+    execution_id: state.id,
+    command: state.display,
+    timestamp: state.startedAt!.toISOString(),
+  });
 }

@@ -10,14 +10,15 @@
  * own locale, home and AWS settings, and from the request only which AWS credentials, profile
  * and region to use. A request's `NODE_OPTIONS`, `PYTHON*`, `PATH`, `BROWSER`, … never reach it.
  */
+
+import { type Invocation, resolveInvocation } from '../command/invocation.js';
 import type { ExecutionConfig } from '../config.js';
-import { resolveInvocation, type Invocation } from '../command/invocation.js';
-import { runProcess, type ProcessSpec } from '../runner/process.js';
-import { OutputCapture } from '../sinks/output-capture.js';
-import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 import { ApprovalWorkflow, assessRequest } from '../policy/approval.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { operationVerb, type RiskLevel } from '../policy/risk.js';
+import { type ProcessSpec, runProcess } from '../runner/process.js';
+import { OutputCapture } from '../sinks/output-capture.js';
+import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 
 export interface DryRunCommandResult {
   id: string;
@@ -64,28 +65,49 @@ export function withDryRunFlag(command: Command): Command | null {
 
 function verdict(output: string): boolean | null {
   if (/DryRunOperation/.test(output)) return true;
-  if (/UnauthorizedOperation|AccessDenied|InvalidParameter|InvalidAMIID|does not exist|MissingParameter/i.test(output)) return false;
+  if (/UnauthorizedOperation|AccessDenied|InvalidParameter|InvalidAMIID|does not exist|MissingParameter/i.test(output))
+    return false;
   return null;
 }
 
 /** The engine's own variables a dry run keeps: locale, home (the AWS config lives there) and AWS settings. */
 const INHERITED = /^(HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|LC_[A-Z]+|AWS_[A-Z0-9_]+)$/;
 /** The only variables a request may set for its dry run: which credentials, profile and region. */
-const FROM_REQUEST = new Set(['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+const FROM_REQUEST = new Set([
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_PROFILE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+]);
 /** Where the AWS CLI's interpreter and helpers are found; never the request's PATH. */
 const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 /** The environment of a dry run: allow-listed names only (see the module comment). */
-export function dryRunEnvironment(request: Pick<ExecutionRequest, 'env'>, invocation: Invocation): Record<string, string> {
+export function dryRunEnvironment(
+  request: Pick<ExecutionRequest, 'env'>,
+  invocation: Invocation,
+): Record<string, string> {
   const env: Record<string, string> = { PATH: SYSTEM_PATH };
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined && INHERITED.test(name)) env[name] = value;
+  for (const [name, value] of Object.entries(process.env))
+    if (value !== undefined && INHERITED.test(name)) env[name] = value;
   for (const [name, value] of Object.entries(request.env)) if (FROM_REQUEST.has(name)) env[name] = value;
   return { ...env, ...invocation.env };
 }
 
-async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig, workflow: ApprovalWorkflow): Promise<DryRunCommandResult> {
+async function dryRunRequest(
+  request: ExecutionRequest,
+  config: ExecutionConfig,
+  workflow: ApprovalWorkflow,
+): Promise<DryRunCommandResult> {
   const redact = redactorFor(secretsOf(request, config));
-  const options = { awsCliPath: config.aws_cli_path, executor: config.default_executor, awsEndpointUrl: config.aws_endpoint_url, workingDir: request.working_dir };
+  const options = {
+    awsCliPath: config.aws_cli_path,
+    executor: config.default_executor,
+    awsEndpointUrl: config.aws_endpoint_url,
+    workingDir: request.working_dir,
+  };
   const real = await resolveInvocation(request.command, options);
   const assessment = assessRequest(request, { awsCliPath: config.aws_cli_path });
   const base = {
@@ -102,32 +124,48 @@ async function dryRunRequest(request: ExecutionRequest, config: ExecutionConfig,
   if (!flagged) {
     const where = request.working_dir ? ` in ${request.working_dir}` : '';
     const env = base.env_names.length > 0 ? ` with ${base.env_names.join(', ')} set` : '';
-    return { ...base, method: 'description', would_succeed: null, output: null, description: `would run ${base.argv.join(' ')}${where}${env}` };
+    return {
+      ...base,
+      method: 'description',
+      would_succeed: null,
+      output: null,
+      description: `would run ${base.argv.join(' ')}${where}${env}`,
+    };
   }
   const invocation = await resolveInvocation(flagged, options);
   const output = new OutputCapture(DRY_RUN_OUTPUT_BYTES);
-  const spec: ProcessSpec = { file: invocation.file, args: invocation.args, env: dryRunEnvironment(request, invocation), cwd: request.working_dir ?? undefined };
-  const outcome = await runProcess(
-    spec,
-    {
-      timeoutMs: Math.min(request.timeout_ms ?? config.default_timeout_ms, DRY_RUN_TIMEOUT_MS),
-      killGraceMs: config.kill_grace_ms,
-      containment: config.process_containment,
-      maxLineBytes: config.max_line_bytes,
-      onOutput: (chunk) => output.append(chunk.data),
-    },
-  );
+  const spec: ProcessSpec = {
+    file: invocation.file,
+    args: invocation.args,
+    env: dryRunEnvironment(request, invocation),
+    cwd: request.working_dir ?? undefined,
+  };
+  const outcome = await runProcess(spec, {
+    timeoutMs: Math.min(request.timeout_ms ?? config.default_timeout_ms, DRY_RUN_TIMEOUT_MS),
+    killGraceMs: config.kill_grace_ms,
+    containment: config.process_containment,
+    maxLineBytes: config.max_line_bytes,
+    onOutput: (chunk) => output.append(chunk.data),
+  });
   const text = redact(output.text('(dry run output is not logged)')).trim();
   const succeeded = outcome.reason === 'exited' && outcome.exitCode === 0;
   // A read-only call may simply succeed; a dry-run verdict is in the error text otherwise.
   const wouldSucceed = succeeded ? true : verdict(text);
   const description =
-    wouldSucceed === true ? 'AWS dry run: the request would succeed' : wouldSucceed === false ? 'AWS dry run: the request would fail' : 'AWS dry run gave no verdict';
-  return { ...base, method: "aws_dry_run", would_succeed: wouldSucceed, output: text, description };
+    wouldSucceed === true
+      ? 'AWS dry run: the request would succeed'
+      : wouldSucceed === false
+        ? 'AWS dry run: the request would fail'
+        : 'AWS dry run gave no verdict';
+  return { ...base, method: 'aws_dry_run', would_succeed: wouldSucceed, output: text, description };
 }
 
 /** Dry-run every command of a plan (one at a time: AWS rate limits apply to dry runs too). */
-export async function dryRunPlan(plan: ExecutionPlan, config: ExecutionConfig, workflow = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path })): Promise<DryRunResult> {
+export async function dryRunPlan(
+  plan: ExecutionPlan,
+  config: ExecutionConfig,
+  workflow = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path }),
+): Promise<DryRunResult> {
   const commands: DryRunCommandResult[] = [];
   for (const request of plan.commands) commands.push(await dryRunRequest(request, config, workflow));
   const assessment = workflow.assess(plan);
@@ -136,5 +174,7 @@ export async function dryRunPlan(plan: ExecutionPlan, config: ExecutionConfig, w
 
 /** One line per command for an approval request. */
 export function dryRunSummaries(result: DryRunResult): Map<string, string> {
-  return new Map(result.commands.map((c) => [c.id, c.output ? `${c.description}: ${c.output.split('\n')[0]}` : c.description]));
+  return new Map(
+    result.commands.map((c) => [c.id, c.output ? `${c.description}: ${c.output.split('\n')[0]}` : c.description]),
+  );
 }

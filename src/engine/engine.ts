@@ -4,27 +4,33 @@
  * lifecycle (run-command) -> executor (local spawn, or a queue worker) -> sinks (events,
  * log, capture, history) -> result. This class tracks executions and wires those stages.
  */
-import { readFile } from 'node:fs/promises';
+
 import { randomUUID } from 'node:crypto';
-import { logPathOf, resolveConfig, type ExecutionConfig, type ExecutionConfigInput } from '../config.js';
-import type { HistoryStore } from '../history/store.js';
+import { readFile } from 'node:fs/promises';
+import { displayCommand } from '../command/display.js';
+import { type ExecutionConfig, type ExecutionConfigInput, logPathOf, resolveConfig } from '../config.js';
 import { ExecutionError, ValidationError } from '../errors.js';
-import { ApprovalWorkflow, type ApprovalDecisionInput, type ApprovalMetadata, type ApprovalRequest, type Approver } from '../policy/approval.js';
-import { dryRunPlan, dryRunSummaries, type DryRunResult } from './dry-run.js';
+import type { CommandExecutor } from '../executor/contract.js';
+import { LocalExecutor } from '../executor/local.js';
+import type { ExecutionRecord, HistoryStore } from '../history/store.js';
+import {
+  type ApprovalDecisionInput,
+  type ApprovalMetadata,
+  type ApprovalRequest,
+  ApprovalWorkflow,
+  type Approver,
+} from '../policy/approval.js';
 import { redactData } from '../policy/redact-data.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { stopIdleRe2Workers } from '../policy/retry-matcher.js';
-import { displayCommand } from '../command/display.js';
-import type { CommandExecutor } from '../executor/contract.js';
-import { LocalExecutor } from '../executor/local.js';
 import { Slots } from '../scheduler/slots.js';
-import { EventBus, isLineEvent, type EventHandlerLike, type SubscribeOptions } from '../sinks/event-bus.js';
+import { EventBus, type EventHandlerLike, isLineEvent, type SubscribeOptions } from '../sinks/event-bus.js';
 import { concatEvents, iterateEvents } from '../sinks/event-iterator.js';
-import { mergeReplay, type LineSource } from '../sinks/log-replay.js';
+import { type LineSource, mergeReplay } from '../sinks/log-replay.js';
 import { validatePlan } from '../validation/plan.js';
 import { validateRequest } from '../validation/request.js';
+import type { RiskLevel } from '../vocabulary.js';
 import { parsePlan, parseRequest } from '../wire/parse.js';
-import type { ExecutionRecord } from '../history/store.js';
 import type {
   ExecutionEvent,
   ExecutionPlan,
@@ -36,16 +42,16 @@ import type {
   ExecutionSummary,
   PlanExecutionResult,
 } from '../wire/types.js';
-import type { RiskLevel } from '../vocabulary.js';
 import type { PlanContext } from './command-context.js';
+import { type DryRunResult, dryRunPlan, dryRunSummaries } from './dry-run.js';
 import { openHistory } from './history-open.js';
+import { historyReplayOf } from './history-replay.js';
 import type { HistoryWriter } from './history-writer.js';
 import { linkSignal } from './link-signal.js';
-import { historyReplayOf } from './history-replay.js';
 import { runCommand } from './run-command.js';
 import { runPlan } from './run-plan.js';
 import { runRollback } from './run-rollback.js';
-import { TrackedCommand, TrackedPlan, type TrackedExecution } from './tracked.js';
+import { TrackedCommand, type TrackedExecution, TrackedPlan } from './tracked.js';
 
 export interface SubmitOptions {
   /** Aborting it cancels the execution (or plan), like `cancel(id)`. */
@@ -92,10 +98,17 @@ export class ExecutionEngine {
   constructor(config: ExecutionConfigInput = {}, options: EngineOptions = {}) {
     this.config = Object.freeze(resolveConfig(config));
     if (this.config.redis && !options.executor) {
-      throw ValidationError.of('InvalidField', 'redis', 'a queue-backed engine needs the queue executor: create it with createEngine(config)');
+      throw ValidationError.of(
+        'InvalidField',
+        'redis',
+        'a queue-backed engine needs the queue executor: create it with createEngine(config)',
+      );
     }
     this.executor = options.executor ?? new LocalExecutor(this.config);
-    this.bus = new EventBus({ bufferLimit: this.config.event_buffer_limit, handlerTimeoutMs: this.config.handler_timeout_ms });
+    this.bus = new EventBus({
+      bufferLimit: this.config.event_buffer_limit,
+      handlerTimeoutMs: this.config.handler_timeout_ms,
+    });
     // A corrupt store found later is replaced by one in memory, seeded with what this engine tracks.
     this.historyWriter = openHistory(this.config, this.engineId, () => [...this.tracked.values()]);
     this.slots = new Slots(this.config.max_concurrent_executions);
@@ -197,7 +210,9 @@ export class ExecutionEngine {
   async createApprovalRequest(plan: ExecutionPlanInput | ExecutionPlan): Promise<ApprovalRequest> {
     const parsed = parsePlan(plan, this.config);
     await validatePlan(parsed, this.config);
-    const dryRun = this.workflow.config.dry_run_before_approval ? dryRunSummaries(await dryRunPlan(parsed, this.config, this.workflow)) : undefined;
+    const dryRun = this.workflow.config.dry_run_before_approval
+      ? dryRunSummaries(await dryRunPlan(parsed, this.config, this.workflow))
+      : undefined;
     return this.workflow.createApprovalRequest(parsed, dryRun);
   }
 
@@ -216,7 +231,9 @@ export class ExecutionEngine {
 
   /** The engine's approval policy, or a default one for assessing and approving by hand. */
   get workflow(): ApprovalWorkflow {
-    return (this.approvalWorkflow ??= new ApprovalWorkflow(this.config.approval ?? {}, { awsCliPath: this.config.aws_cli_path }));
+    return (this.approvalWorkflow ??= new ApprovalWorkflow(this.config.approval ?? {}, {
+      awsCliPath: this.config.aws_cli_path,
+    }));
   }
 
   private async acceptPlan(plan: ExecutionPlanInput | ExecutionPlan): Promise<ExecutionPlan> {
@@ -238,7 +255,10 @@ export class ExecutionEngine {
     if (this.config.approval !== null && this.workflow.requiresApprovalAt(level)) {
       // The reasons quote programs and arguments: the request's secrets stay out of the message.
       const reasons = redactData(parts.plan.reasons, this.config, [plan]);
-      throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, level, { ...parts.plan, reasons });
+      throw ExecutionError.approvalRequired(plan.commands.length > 1 ? 'plan' : 'command', plan.id, level, {
+        ...parts.plan,
+        reasons,
+      });
     }
     return { plan: level, commands: parts.commands.map((command) => this.workflow.levelOf(command)) };
   }
@@ -246,19 +266,31 @@ export class ExecutionEngine {
   /** The risk of approved work (its approval was the policy stage). */
   private riskOf(plan: ExecutionPlan): AdmittedRisk {
     const parts = this.workflow.assessParts(plan);
-    return { plan: this.workflow.levelOf(parts.plan), commands: parts.commands.map((command) => this.workflow.levelOf(command)) };
+    return {
+      plan: this.workflow.levelOf(parts.plan),
+      commands: parts.commands.map((command) => this.workflow.levelOf(command)),
+    };
   }
 
-  private startPlan(parsed: ExecutionPlan, options: SubmitOptions, approval: ApprovalMetadata | null, risk: AdmittedRisk): string {
+  private startPlan(
+    parsed: ExecutionPlan,
+    options: SubmitOptions,
+    approval: ApprovalMetadata | null,
+    risk: AdmittedRisk,
+  ): string {
     const commands = parsed.commands.map((request, i) => this.newCommand(request, parsed.id, risk.commands[i]!));
     const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), risk.plan, commands, approval);
     // The plan is listed (and recorded) before its commands, in submission order.
     this.track(state);
     for (const command of commands) this.track(command);
     // One listener for the whole plan (one per command would trip Node's listener-leak warning past 10).
-    state.abort.signal.addEventListener('abort', () => {
-      for (const command of commands) command.abort.abort(state.abort.signal.reason);
-    }, { once: true });
+    state.abort.signal.addEventListener(
+      'abort',
+      () => {
+        for (const command of commands) command.abort.abort(state.abort.signal.reason);
+      },
+      { once: true },
+    );
     linkSignal(options.signal, state.abort, state.done);
     void runPlan(this.context, state).catch((err: unknown) => {
       process.emitWarning(`cloudops-execution-engine: plan ${state.id} failed internally: ${String(err)}`);
@@ -278,29 +310,35 @@ export class ExecutionEngine {
   /** Result of a finished command; `NotCompleted` while it is still pending or running. */
   async getResult(id: string): Promise<ExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind === 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use getPlanResult`);
-    if (!state.result) throw new ExecutionError('NotCompleted', `Execution ${id} has not finished (status: ${state.status})`);
+    if (state.kind === 'plan')
+      throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use getPlanResult`);
+    if (!state.result)
+      throw new ExecutionError('NotCompleted', `Execution ${id} has not finished (status: ${state.status})`);
     return state.result;
   }
 
   async getPlanResult(id: string): Promise<PlanExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use getResult`);
-    if (!state.result) throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status})`);
+    if (state.kind !== 'plan')
+      throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use getResult`);
+    if (!state.result)
+      throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status})`);
     return state.result;
   }
 
   /** The command's result once it finishes (no polling). */
   async wait(id: string): Promise<ExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind === 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use waitPlan`);
+    if (state.kind === 'plan')
+      throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use waitPlan`);
     return state.done;
   }
 
   /** The plan's result once every command has finished or been skipped/cancelled. */
   async waitPlan(id: string): Promise<PlanExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use wait`);
+    if (state.kind !== 'plan')
+      throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use wait`);
     return state.done;
   }
 
@@ -311,8 +349,13 @@ export class ExecutionEngine {
    */
   async rollback(id: string): Promise<PlanExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind !== 'plan') throw new ExecutionError('NotFound', `Execution not found: ${id} is a command; rollback applies to plans`);
-    if (!state.result) throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status}); cancel it or wait before rolling back`);
+    if (state.kind !== 'plan')
+      throw new ExecutionError('NotFound', `Execution not found: ${id} is a command; rollback applies to plans`);
+    if (!state.result)
+      throw new ExecutionError(
+        'NotCompleted',
+        `Plan ${id} has not finished (status: ${state.status}); cancel it or wait before rolling back`,
+      );
     const finished = state.result;
     state.rollback ??= runRollback(this.context, state, finished).then((result) => {
       state.finish(result.status, result);
@@ -333,7 +376,8 @@ export class ExecutionEngine {
    */
   async cancel(id: string): Promise<void> {
     const state = this.lookup(id);
-    if (state.finished) throw new ExecutionError('NotRunning', `Execution ${id} is not running (status: ${state.status})`);
+    if (state.finished)
+      throw new ExecutionError('NotRunning', `Execution ${id} is not running (status: ${state.status})`);
     state.abort.abort(ExecutionError.cancelled());
   }
 
@@ -343,7 +387,8 @@ export class ExecutionEngine {
    */
   async readLogs(id: string): Promise<string> {
     const state = this.tracked.get(id);
-    const paths = state?.kind === 'plan' ? [state.logPath, ...state.commands.map((c) => c.logPath)] : [this.getLogPath(id)];
+    const paths =
+      state?.kind === 'plan' ? [state.logPath, ...state.commands.map((c) => c.logPath)] : [this.getLogPath(id)];
     const parts: string[] = [];
     for (const path of paths) {
       try {
@@ -379,23 +424,40 @@ export class ExecutionEngine {
       return () => set.delete(close);
     };
     if (id === undefined) {
-      return iterateEvents(this.bus, { filter: () => true, replay: [], finished: this.shuttingDown && this.idle(), bufferLimit, registerCloser: register(null) });
+      return iterateEvents(this.bus, {
+        filter: () => true,
+        replay: [],
+        finished: this.shuttingDown && this.idle(),
+        bufferLimit,
+        registerCloser: register(null),
+      });
     }
     const state = this.tracked.get(id);
     if (!state) return this.replayFromHistory(id);
     const commands = state.kind === 'plan' ? [...state.commandIds].map((c) => this.tracked.get(c)) : [state];
     const filter =
       state.kind === 'plan'
-        ? (e: ExecutionEvent) => ('plan_id' in e ? e.plan_id === id : e.execution_id === id || state.commandIds.has(e.execution_id))
+        ? (e: ExecutionEvent) =>
+            'plan_id' in e ? e.plan_id === id : e.execution_id === id || state.commandIds.has(e.execution_id)
         : (e: ExecutionEvent) => 'execution_id' in e && e.execution_id === id;
     // Snapshot and subscription in one synchronous step: the replay ends exactly where the live part begins.
     const sources = new Map<string, LineSource>();
     for (const c of commands) {
       if (c?.kind !== 'command') continue;
-      sources.set(c.id, { path: c.logPath, count: this.config.stream_output ? c.linesLogged : 0, settled: () => c.finished });
+      sources.set(c.id, {
+        path: c.logPath,
+        count: this.config.stream_output ? c.linesLogged : 0,
+        settled: () => c.finished,
+      });
     }
     const replay = mergeReplay([...state.replay], sources);
-    const live = iterateEvents(this.bus, { filter, replay: [], finished: state.finished, bufferLimit, registerCloser: register(id) });
+    const live = iterateEvents(this.bus, {
+      filter,
+      replay: [],
+      finished: state.finished,
+      bufferLimit,
+      registerCloser: register(id),
+    });
     return concatEvents(replay, live);
   }
 
@@ -411,14 +473,17 @@ export class ExecutionEngine {
   /** Stop accepting work, then cancel (default) or drain what is running; resolves when all of it has ended. */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     this.shuttingDown = true;
-    const pending = () => [...this.tracked.values()].filter((s) => !s.finished || (s.kind === 'plan' && s.rollback !== null));
+    const pending = () =>
+      [...this.tracked.values()].filter((s) => !s.finished || (s.kind === 'plan' && s.rollback !== null));
     const cancelAll = () => {
       for (const s of pending()) s.abort.abort(ExecutionError.cancelled());
     };
     if ((options.mode ?? 'cancel') === 'cancel') cancelAll();
     let timer: NodeJS.Timeout | undefined;
     if (options.mode === 'drain' && options.timeout_ms !== undefined) timer = setTimeout(cancelAll, options.timeout_ms);
-    await Promise.all(pending().map((s) => (s.kind === 'plan' && s.rollback ? Promise.all([s.done, s.rollback]) : s.done)));
+    await Promise.all(
+      pending().map((s) => (s.kind === 'plan' && s.rollback ? Promise.all([s.done, s.rollback]) : s.done)),
+    );
     clearTimeout(timer);
     await this.executor.close();
     for (const close of this.closers.get(null) ?? []) close();
@@ -437,7 +502,8 @@ export class ExecutionEngine {
   }
 
   private assertAccepting(): void {
-    if (this.shuttingDown) throw new ExecutionError('ShuttingDown', 'Engine is shutting down; no new executions are accepted');
+    if (this.shuttingDown)
+      throw new ExecutionError('ShuttingDown', 'Engine is shutting down; no new executions are accepted');
   }
 
   /**
@@ -448,8 +514,13 @@ export class ExecutionEngine {
   private assertNew(ids: string[]): void {
     const history = ids.length > 0 ? this.history : null;
     for (const id of ids) {
-      if (this.tracked.has(id)) throw new ExecutionError('DuplicateId', `Execution id ${id} is already tracked by this engine`);
-      if (history?.get(id)) throw new ExecutionError('DuplicateId', `Execution id ${id} is already in the execution history; ids are never reused`);
+      if (this.tracked.has(id))
+        throw new ExecutionError('DuplicateId', `Execution id ${id} is already tracked by this engine`);
+      if (history?.get(id))
+        throw new ExecutionError(
+          'DuplicateId',
+          `Execution id ${id} is already in the execution history; ids are never reused`,
+        );
     }
   }
 
@@ -466,7 +537,14 @@ export class ExecutionEngine {
   private newCommand(request: ExecutionRequest, planId: string | null, risk: RiskLevel): TrackedCommand {
     const secrets = secretsOf(request, this.config);
     const display = redactorFor(secrets)(displayCommand(request.command));
-    return new TrackedCommand(request, display, request.output_log_path ?? this.defaultLogPath(request.id), planId, risk, secrets);
+    return new TrackedCommand(
+      request,
+      display,
+      request.output_log_path ?? this.defaultLogPath(request.id),
+      planId,
+      risk,
+      secrets,
+    );
   }
 
   /** Track an execution; the history records it now and follows its changes from here. */

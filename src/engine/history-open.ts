@@ -3,14 +3,18 @@
  * once, loudly), its writer, and the cleanup of what a dead engine left unfinished: its
  * executions are marked interrupted and the processes it left behind are ended.
  */
-import { historyPathOf, type ExecutionConfig } from '../config.js';
+import { type ExecutionConfig, historyPathOf } from '../config.js';
 import { corruptionCode, corruptionReason, HistoryStore } from '../history/store.js';
 import { endLeftoverGroup, processAlive } from '../runner/kill-tree.js';
 import { HistoryWriter } from './history-writer.js';
 import type { TrackedExecution } from './tracked.js';
 
 /** The history writer for an engine, or null with `store_history: false` or when the store cannot be opened (a warning says why). */
-export function openHistory(config: ExecutionConfig, engineId: string, tracked: () => TrackedExecution[]): HistoryWriter | null {
+export function openHistory(
+  config: ExecutionConfig,
+  engineId: string,
+  tracked: () => TrackedExecution[],
+): HistoryWriter | null {
   if (!config.store_history) return null;
   const path = historyPathOf(config);
   // A corrupt store is said once, loudly; the engine goes on with its history in memory (what
@@ -21,9 +25,12 @@ export function openHistory(config: ExecutionConfig, engineId: string, tracked: 
       { code: 'CLOUDOPS_HISTORY' },
     );
   const unavailable = (err: unknown): null => {
-    process.emitWarning(`cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`, {
-      code: 'CLOUDOPS_HISTORY',
-    });
+    process.emitWarning(
+      `cloudops-execution-engine: history store ${path} unavailable, running without history: ${(err as Error).message}`,
+      {
+        code: 'CLOUDOPS_HISTORY',
+      },
+    );
     return null;
   };
   let store: HistoryStore;
@@ -50,9 +57,13 @@ export function openHistory(config: ExecutionConfig, engineId: string, tracked: 
     // the processes it left behind (they have no engine to report to or to stop them).
     const interrupted = store.markInterrupted((pid) => pid === process.pid || processAlive(pid));
     let ended = 0;
-    for (const record of interrupted) if (record.process_group !== null) ended += endLeftoverGroup(record.process_group, record.process_start);
+    for (const record of interrupted)
+      if (record.process_group !== null) ended += endLeftoverGroup(record.process_group, record.process_start);
     if (ended > 0) {
-      process.emitWarning(`cloudops-execution-engine: ended ${ended} process(es) left running by an engine that died (history ${path})`, { code: 'CLOUDOPS_LEFTOVER' });
+      process.emitWarning(
+        `cloudops-execution-engine: ended ${ended} process(es) left running by an engine that died (history ${path})`,
+        { code: 'CLOUDOPS_LEFTOVER' },
+      );
     }
   } catch (err) {
     writer.close();

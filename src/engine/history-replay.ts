@@ -14,12 +14,17 @@ export interface HistoryReplay {
 
 /** Records of one command, or of a plan's commands, in the order they started. */
 export function historyReplayOf(records: readonly ExecutionRecord[]): HistoryReplay {
-  const ordered = [...records].sort((a, b) => (a.started_at ?? a.submitted_at).localeCompare(b.started_at ?? b.submitted_at));
+  const ordered = [...records].sort((a, b) =>
+    (a.started_at ?? a.submitted_at).localeCompare(b.started_at ?? b.submitted_at),
+  );
   const entries: ReplayEntry[] = [];
   const sources = new Map<string, LineSource>();
   for (const record of ordered) {
     if (record.kind !== 'command' || record.started_at === null) continue;
-    entries.push({ event: { event_type: 'started', execution_id: record.id, command: record.command, timestamp: record.started_at }, linesBefore: 0 });
+    entries.push({
+      event: { event_type: 'started', execution_id: record.id, command: record.command, timestamp: record.started_at },
+      linesBefore: 0,
+    });
     sources.set(record.id, { path: record.log_path, count: Infinity, settled: () => true });
   }
   // Final events after all of each command's lines.
@@ -67,7 +72,13 @@ function finalEventOf(record: ExecutionRecord): ExecutionEvent | null {
     case 'failed':
     case 'timeout':
     case 'interrupted':
-      return { event_type: 'failed', execution_id, timestamp, error: record.error ?? record.status, error_code: record.error_code };
+      return {
+        event_type: 'failed',
+        execution_id,
+        timestamp,
+        error: record.error ?? record.status,
+        error_code: record.error_code,
+      };
     default:
       // pending/running elsewhere, or skipped: nothing final to say yet.
       return null;

@@ -7,9 +7,10 @@
  * spawn they record); reads through `flush` first, and so does process exit. A storage
  * failure is reported as a warning and never fails or stalls an execution.
  */
-import { processStartTime } from '../runner/kill-tree.js';
+
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { redactData } from '../policy/redact-data.js';
+import { processStartTime } from '../runner/kill-tree.js';
 import type { TrackedChange, TrackedExecution, TrackedPlan } from './tracked.js';
 
 type Patch = Partial<Omit<ExecutionRecord, 'id'>>;
@@ -56,7 +57,10 @@ export class HistoryWriter {
         this.put(state.id, this.recordOf(state));
         return;
       case 'running':
-        this.change(state.id, { status: 'running', started_at: state.startedAt?.toISOString() ?? new Date().toISOString() });
+        this.change(state.id, {
+          status: 'running',
+          started_at: state.startedAt?.toISOString() ?? new Date().toISOString(),
+        });
         return;
       case 'spawned': {
         // The process group a command now runs in: what a later engine ends if this one dies first.
@@ -73,7 +77,9 @@ export class HistoryWriter {
     if (this.pending.size === 0) return;
     const writes = [...this.pending];
     this.pending = new Map();
-    this.guard(() => this.store.writeBatch(writes.map(([id, w]) => (w.record ? { record: w.record } : { id, patch: w.patch! }))));
+    this.guard(() =>
+      this.store.writeBatch(writes.map(([id, w]) => (w.record ? { record: w.record } : { id, patch: w.patch! }))),
+    );
   }
 
   /** Flush, and stop flushing at exit (the store is about to close). */
@@ -157,14 +163,34 @@ export class HistoryWriter {
     } catch (err) {
       if (this.warned) return;
       this.warned = true; // one warning, not one per execution
-      process.emitWarning(`cloudops-execution-engine: history store ${this.store.path} is not being written: ${(err as Error).message}`, {
-        code: 'CLOUDOPS_HISTORY',
-      });
+      process.emitWarning(
+        `cloudops-execution-engine: history store ${this.store.path} is not being written: ${(err as Error).message}`,
+        {
+          code: 'CLOUDOPS_HISTORY',
+        },
+      );
     }
   }
 }
 
-function planFields(state: TrackedPlan): Omit<ExecutionRecord, 'risk_level' | 'id' | 'conversation_id' | 'source' | 'tags' | 'status' | 'submitted_at' | 'started_at' | 'log_path' | 'engine_pid' | 'engine_id' | 'process_group' | 'process_start'> {
+function planFields(
+  state: TrackedPlan,
+): Omit<
+  ExecutionRecord,
+  | 'risk_level'
+  | 'id'
+  | 'conversation_id'
+  | 'source'
+  | 'tags'
+  | 'status'
+  | 'submitted_at'
+  | 'started_at'
+  | 'log_path'
+  | 'engine_pid'
+  | 'engine_id'
+  | 'process_group'
+  | 'process_start'
+> {
   const result = state.result;
   return {
     kind: 'plan',

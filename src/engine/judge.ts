@@ -6,10 +6,20 @@ import type { Judgement } from './command-finish.js';
 export function judge(outcome: AttemptOutcome, timeoutMs: number): Judgement {
   const signal = outcome.signal;
   const exitCode = outcome.exitCode ?? -1;
-  const failed = (failure: Judgement['failure'], status: Judgement['status'] = 'failed'): Judgement => ({ status, exitCode, signal, failure });
+  const failed = (failure: Judgement['failure'], status: Judgement['status'] = 'failed'): Judgement => ({
+    status,
+    exitCode,
+    signal,
+    failure,
+  });
   switch (outcome.end) {
     case 'spawn_failed':
-      return { status: 'failed', exitCode: -1, signal: null, failure: resultError('spawn_failed', { detail: outcome.detail ?? undefined }) };
+      return {
+        status: 'failed',
+        exitCode: -1,
+        signal: null,
+        failure: resultError('spawn_failed', { detail: outcome.detail ?? undefined }),
+      };
     case 'timeout':
       return failed(resultError('timeout', { timeoutMs }), 'timeout');
     case 'cancelled':
@@ -20,7 +30,8 @@ export function judge(outcome: AttemptOutcome, timeoutMs: number): Judgement {
       return failed(resultError('worker_lost', { detail: outcome.detail ?? undefined }));
     case 'exited':
       if (outcome.exitCode === 0) return { status: 'completed', exitCode: 0, signal: null, failure: null };
-      if (outcome.exitCode === null) return { status: 'failed', exitCode: -1, signal, failure: resultError('signal', { signal }) };
+      if (outcome.exitCode === null)
+        return { status: 'failed', exitCode: -1, signal, failure: resultError('signal', { signal }) };
       return { status: 'failed', exitCode, signal: null, failure: resultError('exit', { exitCode }) };
   }
 }

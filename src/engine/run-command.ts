@@ -7,10 +7,10 @@
 import { resultError } from '../errors.js';
 import { redactorFor } from '../policy/redaction.js';
 import type { Attempt, ExecutionResult } from '../wire/types.js';
-import type { CommandContext } from './command-context.js';
 import { runAttempt } from './command-attempt.js';
+import type { CommandContext } from './command-context.js';
 import { finishStarted, finishUnstarted } from './command-finish.js';
-import { retryAfter, waitToRetry, type Lease } from './command-retry.js';
+import { type Lease, retryAfter, waitToRetry } from './command-retry.js';
 import { startCommand } from './command-start.js';
 import type { TrackedCommand } from './tracked.js';
 
@@ -44,7 +44,13 @@ async function runStarted(ctx: CommandContext, state: TrackedCommand, lease: Lea
     previous.push(retried);
     if (!(await waitToRetry(run, lease, retried.delay_ms))) {
       // Cancelled while waiting to retry: the last attempt's output is what there is.
-      return finishStarted(ctx, state, run.log, { ...ended.ending, previous: previous.slice(0, -1), status: 'cancelled', failure: resultError('cancelled') }, new Date());
+      return finishStarted(
+        ctx,
+        state,
+        run.log,
+        { ...ended.ending, previous: previous.slice(0, -1), status: 'cancelled', failure: resultError('cancelled') },
+        new Date(),
+      );
     }
   }
 }

@@ -4,11 +4,12 @@
  * (same slots, logs and events as a single `execute`). Progress is emitted as each command
  * starts and finishes.
  */
+
+import { type ResultError, resultError } from '../errors.js';
 import { redactData } from '../policy/redact-data.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
-import { resultError, type ResultError } from '../errors.js';
 import type { ExecutionResult, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
 import { finishUnstarted } from './command-finish.js';
@@ -21,7 +22,9 @@ import type { TrackedPlan } from './tracked.js';
 function firstFailure(results: readonly ExecutionResult[]): ResultError | null {
   const failed = results.findIndex((r) => r.status !== 'completed');
   if (failed === -1) return null;
-  return resultError('step_failed', { detail: `command ${failed} ${results[failed]!.status}: ${results[failed]!.error ?? ''}`.trim() });
+  return resultError('step_failed', {
+    detail: `command ${failed} ${results[failed]!.status}: ${results[failed]!.error ?? ''}`.trim(),
+  });
 }
 
 export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<PlanExecutionResult> {
@@ -79,7 +82,12 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         settled(index, 'skipped');
       },
       cancel: (index) => {
-        finishUnstarted(ctx, state.commands[index]!, 'cancelled', resultError('cancelled', { detail: 'before it started (plan cancelled)' }));
+        finishUnstarted(
+          ctx,
+          state.commands[index]!,
+          'cancelled',
+          resultError('cancelled', { detail: 'before it started (plan cancelled)' }),
+        );
         settled(index, 'cancelled');
       },
     },
@@ -94,7 +102,8 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
       ? 'completed'
       : 'failed';
   const completedAt = new Date();
-  const failure = status === 'failed' ? firstFailure(results) : status === 'cancelled' ? resultError('cancelled') : null;
+  const failure =
+    status === 'failed' ? firstFailure(results) : status === 'cancelled' ? resultError('cancelled') : null;
   let result: PlanExecutionResult = {
     plan_id: plan.id,
     status,
@@ -113,7 +122,11 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     result = await state.rollback;
     log?.note(`rollback ${result.status === 'rolled_back' ? 'completed' : `failed: ${result.error}`}`);
   }
-  await log?.close({ status: result.status, ...Object.fromEntries(Object.entries(result.stats).map(([k, v]) => [k, String(v)])), completed_at: result.completed_at! });
+  await log?.close({
+    status: result.status,
+    ...Object.fromEntries(Object.entries(result.stats).map(([k, v]) => [k, String(v)])),
+    completed_at: result.completed_at!,
+  });
   state.finish(result.status, result);
   progress(null);
   ctx.ended(state);

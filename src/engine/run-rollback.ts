@@ -5,14 +5,18 @@
  * more harm) and the plan ends `failed` with a RollbackFailed error; otherwise it ends
  * `rolled_back`, and so does every step that was undone.
  */
-import { resultError, type ResultError } from '../errors.js';
+import { type ResultError, resultError } from '../errors.js';
 import type { ExecutionResult, PlanExecutionResult } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
 import { statsOf } from './plan-stats.js';
 import { runCommand } from './run-command.js';
 import type { TrackedPlan } from './tracked.js';
 
-export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: PlanExecutionResult): Promise<PlanExecutionResult> {
+export async function runRollback(
+  ctx: PlanContext,
+  state: TrackedPlan,
+  before: PlanExecutionResult,
+): Promise<PlanExecutionResult> {
   const { plan } = state;
   ctx.publish(state, { event_type: 'rollback_started', execution_id: plan.id, timestamp: new Date().toISOString() });
   const ran: ExecutionResult[] = [];
@@ -26,7 +30,9 @@ export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: 
       const result = await runCommand(ctx, ctx.trackStep(state, { ...step, rollback: [] }));
       ran.push(result);
       if (result.status !== 'completed') {
-        failure = resultError('rollback_failed', { detail: `undoing command ${index} (${plan.commands[index]!.id}), ${result.error ?? result.status}` });
+        failure = resultError('rollback_failed', {
+          detail: `undoing command ${index} (${plan.commands[index]!.id}), ${result.error ?? result.status}`,
+        });
         break steps;
       }
     }
@@ -36,7 +42,13 @@ export async function runRollback(ctx: PlanContext, state: TrackedPlan, before: 
 
   const results = before.results.map((r, i) => (undone.has(i) ? { ...r, status: 'rolled_back' as const } : r));
   const status = failure ? 'failed' : 'rolled_back';
-  ctx.publish(state, { event_type: 'rollback_completed', execution_id: plan.id, results: ran, status, timestamp: new Date().toISOString() });
+  ctx.publish(state, {
+    event_type: 'rollback_completed',
+    execution_id: plan.id,
+    results: ran,
+    status,
+    timestamp: new Date().toISOString(),
+  });
   return {
     ...before,
     status,

@@ -5,9 +5,9 @@
  * those events back in place between the lines read from the log file (sinks/log-replay).
  */
 import type { ApprovalMetadata } from '../policy/approval.js';
-import type { RiskLevel } from '../vocabulary.js';
 import { isLineEvent } from '../sinks/event-bus.js';
 import type { ReplayEntry } from '../sinks/log-replay.js';
+import type { RiskLevel } from '../vocabulary.js';
 import type {
   ExecutionEvent,
   ExecutionPlan,

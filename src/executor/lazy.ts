@@ -21,7 +21,15 @@ export function lazyExecutor(load: () => Promise<CommandExecutor>): CommandExecu
         loaded = await executor();
       } catch (err) {
         const now = new Date();
-        return { end: 'queue_unavailable', exitCode: null, signal: null, detail: (err as Error).message, ran: false, startedAt: now, endedAt: now };
+        return {
+          end: 'queue_unavailable',
+          exitCode: null,
+          signal: null,
+          detail: (err as Error).message,
+          ran: false,
+          startedAt: now,
+          endedAt: now,
+        };
       }
       return loaded.run(attempt, observer);
     },

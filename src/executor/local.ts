@@ -3,8 +3,9 @@
  * process tree (runner/process). Used by the engine directly, and by a queue worker for the
  * attempts it takes from the queue.
  */
-import { resolveInvocation } from '../command/invocation.js';
+
 import type { ExecutorType } from '../command/aws.js';
+import { resolveInvocation } from '../command/invocation.js';
 import { describeIssue, ValidationError } from '../errors.js';
 import type { ContainmentSetting } from '../runner/process.js';
 import { runProcess } from '../runner/process.js';

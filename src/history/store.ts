@@ -12,12 +12,12 @@ import { redactData } from '../policy/redact-data.js';
 import {
   ACTIVE_STATUSES,
   EXECUTION_STATUSES,
-  ExecutionKindSchema,
-  RESULT_ERROR_CODES,
-  RISK_LEVELS,
   type ExecutionKind,
+  ExecutionKindSchema,
   type ExecutionStatus,
+  RESULT_ERROR_CODES,
   type ResultErrorCode,
+  RISK_LEVELS,
   type RiskLevel,
 } from '../vocabulary.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
@@ -110,7 +110,8 @@ export interface ApprovalStorage {
  * approved from this copy and runs with it (the file is owner-only, see restrictStoreFiles).
  */
 function approvalRow(approval: QueuedApproval, config: ApprovalStorage): Record<keyof ApprovalRow, string | null> {
-  const stored = approval.state === 'pending' ? approval : redactData(approval, { redact_secrets: config.redact_secrets ?? true });
+  const stored =
+    approval.state === 'pending' ? approval : redactData(approval, { redact_secrets: config.redact_secrets ?? true });
   return {
     // Keys and times as they are: facts the table is looked up and ordered by, never free text.
     id: approval.id,
@@ -136,19 +137,67 @@ const DEFAULT_LIMIT = 100;
 export const MAX_LIST_LIMIT = 10_000;
 
 const COLUMNS = [
-  'id', 'kind', 'plan_id', 'conversation_id', 'source', 'status', 'risk_level', 'command', 'description', 'request_json', 'plan_json',
-  'approval_json', 'exit_code', 'error', 'error_code', 'submitted_at', 'started_at', 'completed_at', 'duration_ms', 'log_path', 'tags_json', 'output',
-  'engine_pid', 'engine_id', 'process_group', 'process_start',
+  'id',
+  'kind',
+  'plan_id',
+  'conversation_id',
+  'source',
+  'status',
+  'risk_level',
+  'command',
+  'description',
+  'request_json',
+  'plan_json',
+  'approval_json',
+  'exit_code',
+  'error',
+  'error_code',
+  'submitted_at',
+  'started_at',
+  'completed_at',
+  'duration_ms',
+  'log_path',
+  'tags_json',
+  'output',
+  'engine_pid',
+  'engine_id',
+  'process_group',
+  'process_start',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
 /** Which record field each column stores (JSON columns are named `<field>_json`). */
-const FIELD_OF = Object.fromEntries(COLUMNS.map((c) => [c, c.replace(/_json$/, '')])) as Record<(typeof COLUMNS)[number], string>;
+const FIELD_OF = Object.fromEntries(COLUMNS.map((c) => [c, c.replace(/_json$/, '')])) as Record<
+  (typeof COLUMNS)[number],
+  string
+>;
 
 const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
-  kind: 'command', plan_id: null, conversation_id: null, source: null, status: 'pending', risk_level: null, command: '', description: null,
-  request: null, plan: null, approval: null, exit_code: null, error: null, error_code: null, submitted_at: '', started_at: null, completed_at: null,
-  duration_ms: null, log_path: '', tags: {}, output: null, engine_pid: null, engine_id: null, process_group: null, process_start: null,
+  kind: 'command',
+  plan_id: null,
+  conversation_id: null,
+  source: null,
+  status: 'pending',
+  risk_level: null,
+  command: '',
+  description: null,
+  request: null,
+  plan: null,
+  approval: null,
+  exit_code: null,
+  error: null,
+  error_code: null,
+  submitted_at: '',
+  started_at: null,
+  completed_at: null,
+  duration_ms: null,
+  log_path: '',
+  tags: {},
+  output: null,
+  engine_pid: null,
+  engine_id: null,
+  process_group: null,
+  process_start: null,
 };
 
 function boundOutput(output: string | null): string | null {
@@ -222,7 +271,8 @@ function fromRow(row: Row): ExecutionRecord {
 
 function isoOf(value: string | Date, field: string): string {
   const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw ValidationError.of('InvalidField', `filter.${field}`, `not a date: ${String(value)}`);
+  if (Number.isNaN(date.getTime()))
+    throw ValidationError.of('InvalidField', `filter.${field}`, `not a date: ${String(value)}`);
   return date.toISOString();
 }
 
@@ -283,11 +333,19 @@ export function searchWords(text: string): string[] {
 
 function searchTerms(text: string): { words: string[]; tokens: number } {
   if (text.length > MAX_SEARCH_CHARS) {
-    throw ValidationError.of('InvalidField', 'query', `a search may be at most ${MAX_SEARCH_CHARS} characters long (got ${text.length})`);
+    throw ValidationError.of(
+      'InvalidField',
+      'query',
+      `a search may be at most ${MAX_SEARCH_CHARS} characters long (got ${text.length})`,
+    );
   }
   const words = text.split(/\s+/).filter(Boolean);
   if (words.length > MAX_SEARCH_WORDS) {
-    throw ValidationError.of('InvalidField', 'query', `a search may have at most ${MAX_SEARCH_WORDS} words (got ${words.length})`);
+    throw ValidationError.of(
+      'InvalidField',
+      'query',
+      `a search may have at most ${MAX_SEARCH_WORDS} words (got ${words.length})`,
+    );
   }
   const distinct = new Map<string, { word: string; tokens: number }>();
   tokensOf(words).forEach((tokens, i) => {
@@ -296,7 +354,11 @@ function searchTerms(text: string): { words: string[]; tokens: number } {
   });
   const tokens = [...distinct.values()].reduce((sum, d) => sum + d.tokens, 0);
   if (tokens > MAX_SEARCH_WORDS) {
-    throw ValidationError.of('InvalidField', 'query', `a search may have at most ${MAX_SEARCH_WORDS} distinct words, counting each part of a word like a-b-c (got ${tokens})`);
+    throw ValidationError.of(
+      'InvalidField',
+      'query',
+      `a search may have at most ${MAX_SEARCH_WORDS} distinct words, counting each part of a word like a-b-c (got ${tokens})`,
+    );
   }
   return { words: [...distinct.values()].map((d) => d.word), tokens };
 }
@@ -315,7 +377,8 @@ export function ftsQuery(text: string): string {
 function corruptionOf(err: unknown): (Error & { code: string }) | null {
   for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')) return e as Error & { code: string };
+    if (typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB'))
+      return e as Error & { code: string };
   }
   return null;
 }
@@ -359,7 +422,9 @@ function restrictStoreFiles(path: string): void {
       throw err;
     }
     if (stat.isSymbolicLink() && suffix !== '') {
-      throw ExecutionError.io(`history store file ${file} is a symbolic link; SQLite would write through it. Remove it to use the store`);
+      throw ExecutionError.io(
+        `history store file ${file} is a symbolic link; SQLite would write through it. Remove it to use the store`,
+      );
     }
     // The database itself may be a link the user made (SQLite opens it as such): its target is not ours to change.
     if (!stat.isFile() || stat.uid !== process.getuid?.()) continue;
@@ -418,7 +483,9 @@ export class HistoryStore {
 
   private prepare(): void {
     const db = this.db;
-    const assignments = COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ');
+    const assignments = COLUMNS.filter((c) => c !== 'id')
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ');
     this.upsert = db.prepare(
       `INSERT INTO executions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT(id) DO UPDATE SET ${assignments}`,
     );
@@ -427,7 +494,9 @@ export class HistoryStore {
     // while the FTS table's own `id` column is unindexed (a full scan per write).
     this.rowidOf = db.prepare('SELECT rowid FROM executions WHERE id = ?').pluck();
     this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE rowid = ?');
-    this.insertFts = db.prepare('INSERT INTO executions_fts (rowid, id, command, description, output) VALUES (?, ?, ?, ?, ?)');
+    this.insertFts = db.prepare(
+      'INSERT INTO executions_fts (rowid, id, command, description, output) VALUES (?, ?, ?, ?, ?)',
+    );
     this.statements.clear();
   }
 
@@ -450,7 +519,8 @@ export class HistoryStore {
         // Closing a store that failed to open: the first error is the one to report.
       }
       if (err instanceof ExecutionError) throw err;
-      if (corruptionCode(err)) throw ExecutionError.io(`${corruptionReason(path, err)}; move it aside to start a new store`, err);
+      if (corruptionCode(err))
+        throw ExecutionError.io(`${corruptionReason(path, err)}; move it aside to start a new store`, err);
       throw ExecutionError.io(`cannot open history store ${path}: ${(err as Error).message}`, err);
     }
   }
@@ -521,7 +591,9 @@ export class HistoryStore {
     this.db.transaction(() => {
       const old = this.sql(
         `SELECT id FROM executions WHERE plan_id IS NULL AND status NOT IN (${ACTIVE_SQL}) ORDER BY rowid DESC LIMIT -1 OFFSET ?`,
-      ).pluck().all(max) as string[];
+      )
+        .pluck()
+        .all(max) as string[];
       const rowids = this.sql('SELECT rowid FROM executions WHERE id = ? OR plan_id = ?').pluck();
       for (const id of old) {
         for (const rowid of rowids.all(id, id) as number[]) {
@@ -589,12 +661,14 @@ export class HistoryStore {
       // Text fields change the search entry: rewrite the whole record. Status and timings (the
       // engine's frequent updates) touch only their columns.
       if ('command' in patch || 'description' in patch || 'output' in patch) {
-        return this.db.transaction(() => {
-          const current = this.get(id);
-          if (!current) return false;
-          this.store({ ...current, ...patch });
-          return true;
-        }).immediate();
+        return this.db
+          .transaction(() => {
+            const current = this.get(id);
+            if (!current) return false;
+            this.store({ ...current, ...patch });
+            return true;
+          })
+          .immediate();
       }
       const row = toRow({ ...EMPTY_RECORD, ...patch, id } as ExecutionRecord);
       const columns = COLUMNS.filter((c) => c !== 'id' && Object.hasOwn(patch, FIELD_OF[c]));
@@ -606,7 +680,9 @@ export class HistoryStore {
   }
 
   /** Several writes in one transaction: whole records, or changes to existing ones. */
-  writeBatch(writes: ReadonlyArray<{ record: ExecutionRecord } | { id: string; patch: Partial<Omit<ExecutionRecord, 'id'>> }>): void {
+  writeBatch(
+    writes: ReadonlyArray<{ record: ExecutionRecord } | { id: string; patch: Partial<Omit<ExecutionRecord, 'id'>> }>,
+  ): void {
     this.guarded(() => {
       this.db.transaction(() => {
         for (const write of writes) {
@@ -630,10 +706,14 @@ export class HistoryStore {
     const { where, params } = this.whereOf(filter);
     const limit = filter.limit ?? DEFAULT_LIMIT;
     const offset = filter.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT) throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
-    if (!Number.isInteger(offset) || offset < 0) throw ValidationError.of('InvalidField', 'filter.offset', 'must be a non-negative integer');
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT)
+      throw ValidationError.of('InvalidField', 'filter.limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
+    if (!Number.isInteger(offset) || offset < 0)
+      throw ValidationError.of('InvalidField', 'filter.offset', 'must be a non-negative integer');
     return this.guarded(() => {
-      const rows = this.sql(`SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`).all({
+      const rows = this.sql(
+        `SELECT * FROM executions ${where} ORDER BY submitted_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+      ).all({
         ...params,
         limit,
         offset,
@@ -644,7 +724,9 @@ export class HistoryStore {
 
   count(filter: ExecutionFilter = {}): number {
     const { where, params } = this.whereOf(filter);
-    return this.guarded(() => (this.sql(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n);
+    return this.guarded(
+      () => (this.sql(`SELECT count(*) AS n FROM executions ${where}`).get(params) as { n: number }).n,
+    );
   }
 
   /**
@@ -654,7 +736,8 @@ export class HistoryStore {
    */
   search(query: string, options: { limit?: number } = {}): ExecutionRecord[] {
     const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_SEARCH_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT)
+      throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_SEARCH_LIMIT}`);
     const { words, tokens } = searchTerms(query);
     if (words.length === 0) return [];
     const match = matchOf(words);
@@ -677,7 +760,9 @@ export class HistoryStore {
   /** Everything that ran for one conversation, oldest first. */
   getByConversation(conversationId: string): ExecutionRecord[] {
     return this.guarded(() => {
-      const rows = this.sql('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(conversationId) as Row[];
+      const rows = this.sql('SELECT * FROM executions WHERE conversation_id = ? ORDER BY submitted_at, rowid').all(
+        conversationId,
+      ) as Row[];
       return rows.map(fromRow);
     });
   }
@@ -689,17 +774,21 @@ export class HistoryStore {
   cleanup(olderThan: string | Date): number {
     const before = isoOf(olderThan, 'older_than');
     return this.guarded(() => {
-      const doomed = this.db.transaction(() => {
-        const rows = this.sql(`SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN (${ACTIVE_SQL})`).all(before) as Array<{
-          rowid: number;
-          log_path: string;
-        }>;
-        for (const { rowid } of rows) {
-          this.deleteFts.run(rowid);
-          this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
-        }
-        return rows;
-      }).immediate();
+      const doomed = this.db
+        .transaction(() => {
+          const rows = this.sql(
+            `SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN (${ACTIVE_SQL})`,
+          ).all(before) as Array<{
+            rowid: number;
+            log_path: string;
+          }>;
+          for (const { rowid } of rows) {
+            this.deleteFts.run(rowid);
+            this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
+          }
+          return rows;
+        })
+        .immediate();
       // A log file is only ours to delete when no remaining record uses it (requests may share one).
       const stillUsed = this.sql('SELECT 1 FROM executions WHERE log_path = ? LIMIT 1').pluck();
       for (const { log_path } of doomed) {
@@ -720,25 +809,29 @@ export class HistoryStore {
    */
   markInterrupted(isAlive: (pid: number) => boolean, now = new Date()): ExecutionRecord[] {
     return this.guarded(() =>
-      this.db.transaction(() => {
-        const open = (this.sql(`SELECT * FROM executions WHERE status IN (${ACTIVE_SQL})`).all() as Row[]).map(fromRow);
-        const updated = open
-          .filter((r) => r.engine_pid === null || !isAlive(r.engine_pid))
-          .map((r) => ({
-            ...r,
-            status: 'interrupted' as const,
-            completed_at: now.toISOString(),
-            ...resultError('interrupted', {
-              detail: `the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
-            }),
-          }));
-        const mark = this.sql(
-          `UPDATE executions SET status = 'interrupted', completed_at = ?, error = ?, error_code = ?
+      this.db
+        .transaction(() => {
+          const open = (this.sql(`SELECT * FROM executions WHERE status IN (${ACTIVE_SQL})`).all() as Row[]).map(
+            fromRow,
+          );
+          const updated = open
+            .filter((r) => r.engine_pid === null || !isAlive(r.engine_pid))
+            .map((r) => ({
+              ...r,
+              status: 'interrupted' as const,
+              completed_at: now.toISOString(),
+              ...resultError('interrupted', {
+                detail: `the engine process${r.engine_pid !== null ? ` (pid ${r.engine_pid})` : ''} ended before this execution finished`,
+              }),
+            }));
+          const mark = this.sql(
+            `UPDATE executions SET status = 'interrupted', completed_at = ?, error = ?, error_code = ?
            WHERE id = ? AND status IN (${ACTIVE_SQL})`,
-        );
-        for (const record of updated) mark.run(record.completed_at, record.error, record.error_code, record.id);
-        return updated;
-      }).immediate(),
+          );
+          for (const record of updated) mark.run(record.completed_at, record.error, record.error_code, record.id);
+          return updated;
+        })
+        .immediate(),
     );
   }
 
@@ -756,7 +849,11 @@ export class HistoryStore {
         ).run(row);
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
-        throw new ExecutionError('DuplicateId', `Id ${approval.id} is already used by an approval in the history; ids are never reused`, { cause: err });
+        throw new ExecutionError(
+          'DuplicateId',
+          `Id ${approval.id} is already used by an approval in the history; ids are never reused`,
+          { cause: err },
+        );
       }
     });
   }
@@ -791,11 +888,15 @@ export class HistoryStore {
 
   /** Approvals, newest first; `state` narrows them. */
   approvals(state?: ApprovalState | null, limit = DEFAULT_LIMIT): QueuedApproval[] {
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT) throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT)
+      throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
     return this.guarded(() => {
       const rows = (
         state
-          ? this.sql('SELECT * FROM approvals WHERE state = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(state, limit)
+          ? this.sql('SELECT * FROM approvals WHERE state = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(
+              state,
+              limit,
+            )
           : this.sql('SELECT * FROM approvals ORDER BY submitted_at DESC, rowid DESC LIMIT ?').all(limit)
       ) as ApprovalRow[];
       return rows.map(fromApprovalRow);
@@ -805,7 +906,9 @@ export class HistoryStore {
   /** Remove approvals decided before `olderThan`; pending ones stay. */
   cleanupApprovals(olderThan: string | Date): number {
     const before = isoOf(olderThan, 'olderThan');
-    return this.guarded(() => this.sql("DELETE FROM approvals WHERE state != 'pending' AND submitted_at < ?").run(before).changes);
+    return this.guarded(
+      () => this.sql("DELETE FROM approvals WHERE state != 'pending' AND submitted_at < ?").run(before).changes,
+    );
   }
 
   private whereOf(filter: ExecutionFilter): { where: string; params: Record<string, string> } {
@@ -815,8 +918,10 @@ export class HistoryStore {
       clauses.push(sql);
       params[name] = value;
     };
-    if (filter.status && !STATUSES.has(filter.status)) throw ValidationError.of('InvalidField', 'filter.status', `unknown status "${filter.status}"`);
-    if (filter.risk_level && !RISKS.has(filter.risk_level)) throw ValidationError.of('InvalidField', 'filter.risk_level', `unknown risk level "${filter.risk_level}"`);
+    if (filter.status && !STATUSES.has(filter.status))
+      throw ValidationError.of('InvalidField', 'filter.status', `unknown status "${filter.status}"`);
+    if (filter.risk_level && !RISKS.has(filter.risk_level))
+      throw ValidationError.of('InvalidField', 'filter.risk_level', `unknown risk level "${filter.risk_level}"`);
     if (filter.error_code && !ERROR_CODES.has(filter.error_code)) {
       throw ValidationError.of('InvalidField', 'filter.error_code', `unknown error code "${filter.error_code}"`);
     }
@@ -845,7 +950,9 @@ function migrate(db: Database.Database, path: string): void {
   db.pragma('secure_delete = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > LATEST_VERSION) {
-    throw ExecutionError.io(`history store ${path} has schema version ${version}; this version of cloudops-execution-engine supports up to ${LATEST_VERSION}`);
+    throw ExecutionError.io(
+      `history store ${path} has schema version ${version}; this version of cloudops-execution-engine supports up to ${LATEST_VERSION}`,
+    );
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= version) continue;

@@ -3,12 +3,21 @@
  * shown, and what a decision means. The engine enforces it before anything is scheduled.
  */
 import { z } from 'zod';
-import { ExecutionError } from '../errors.js';
 import { displayCommand } from '../command/display.js';
+import { ExecutionError } from '../errors.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
-import { assessCommand, assessEnvironment, combine, maxRisk, RISK_LEVELS, type RiskAssessment, type RiskContext, type RiskLevel } from './risk.js';
+import {
+  assessCommand,
+  assessEnvironment,
+  combine,
+  maxRisk,
+  RISK_LEVELS,
+  type RiskAssessment,
+  type RiskContext,
+  type RiskLevel,
+} from './risk.js';
 
 export const ApprovalConfigSchema = z.object({
   /** Read-only plans run without approval. Seed default: false (every plan is shown to a human). */
@@ -81,11 +90,18 @@ export interface Approver {
   notes?: string | null;
 }
 
-type RequestLike = Pick<ExecutionRequest, 'command' | 'risk_level'> & { env?: ExecutionRequest['env']; rollback?: ExecutionRequest['rollback'] };
+type RequestLike = Pick<ExecutionRequest, 'command' | 'risk_level'> & {
+  env?: ExecutionRequest['env'];
+  rollback?: ExecutionRequest['rollback'];
+};
 
 /** One request: its command and environment as assessed, its rollback steps, and what it declares. */
 export function assessRequest(request: RequestLike, ctx: RiskContext = {}): RiskAssessment {
-  const parts = [assessCommand(request.command, ctx), assessEnvironment(request.env ?? {}), ...(request.rollback ?? []).map((r) => assessRequest(r, ctx))];
+  const parts = [
+    assessCommand(request.command, ctx),
+    assessEnvironment(request.env ?? {}),
+    ...(request.rollback ?? []).map((r) => assessRequest(r, ctx)),
+  ];
   const combined = combine(parts);
   return { ...combined, risk_level: maxRisk(combined.risk_level, request.risk_level) };
 }
@@ -204,7 +220,8 @@ export class ApprovalWorkflow {
 
   /** Turn a decision into what may run. A modified plan is parsed and re-assessed. */
   processDecision(plan: ExecutionPlan, decision: ApprovalDecisionInput, approver: Approver): ProcessedApproval {
-    if (!approver.approved_by.trim()) throw new ExecutionError('ApprovalRejected', 'An approval must name who approved it (approved_by)');
+    if (!approver.approved_by.trim())
+      throw new ExecutionError('ApprovalRejected', 'An approval must name who approved it (approved_by)');
     const parsed = parseWith(ApprovalDecisionSchema, decision);
     const approvedPlan = parsed.type === 'modify_and_approve' ? parsePlan(parsed.modified_plan) : plan;
     return {

@@ -7,7 +7,7 @@
  * way the CLI parses it: global options (with and without values) first, then service and
  * operation; an option we do not know makes the call unverifiable rather than misread.
  */
-import { assessed, unverified, type RiskAssessment, type RiskLevel } from './risk-vocabulary.js';
+import { assessed, type RiskAssessment, type RiskLevel, unverified } from './risk-vocabulary.js';
 
 /** Verbs that only read. */
 const READ_VERBS = new Set([

@@ -13,7 +13,7 @@ const EXACT = new Set([
   'NODE_OPTIONS',
   'NODE_PATH',
   'NODE_REPL_EXTERNAL_MODULE',
-    'BASH_ENV',
+  'BASH_ENV',
   'ENV',
   'SHELLOPTS',
   'BASHOPTS',
@@ -76,7 +76,25 @@ const EXACT = new Set([
 ]);
 
 /** Prefixes: whole families of loader, interpreter and tool settings. */
-const PREFIXES = ['LD_', 'DYLD_', 'PYTHON', 'PERL5', 'PERL_', 'PERLLIB', 'RUBY', 'BUNDLE_', 'GIT_', 'NPM_CONFIG_', 'BASH_FUNC_', 'GLIBC_', 'MALLOC_', 'TF_CLI_', 'CLOUDSDK_', 'HELM_', 'KUBECTL_'];
+const PREFIXES = [
+  'LD_',
+  'DYLD_',
+  'PYTHON',
+  'PERL5',
+  'PERL_',
+  'PERLLIB',
+  'RUBY',
+  'BUNDLE_',
+  'GIT_',
+  'NPM_CONFIG_',
+  'BASH_FUNC_',
+  'GLIBC_',
+  'MALLOC_',
+  'TF_CLI_',
+  'CLOUDSDK_',
+  'HELM_',
+  'KUBECTL_',
+];
 
 /** Variables that name a program to run: set to the empty string they name none (`AWS_PAGER=""` turns the pager off). */
 const PROGRAM_NAMES = new Set(['PAGER', 'MANPAGER', 'AWS_PAGER', 'BROWSER', 'EDITOR', 'VISUAL']);

@@ -10,7 +10,7 @@
  */
 import { assessAwsArgv, DESTRUCTIVE_VERBS, operationVerb } from './aws-risk.js';
 import { loaderVariableReason } from './env-risk.js';
-import { assessed, combine, unverified, type RiskAssessment } from './risk-vocabulary.js';
+import { assessed, combine, type RiskAssessment, unverified } from './risk-vocabulary.js';
 
 export type Word = string | undefined;
 

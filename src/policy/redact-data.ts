@@ -5,7 +5,7 @@
  * (redaction.ts). Requests come in many shapes (a command, a plan, an approval, an approver's
  * edit, rollback steps): redacting by what the data holds keeps a new field from leaking them.
  */
-import { isSecretName, REDACTED, redactorFor, secretValues, type Redactor } from './redaction.js';
+import { isSecretName, REDACTED, type Redactor, redactorFor, secretValues } from './redaction.js';
 
 export type Env = Record<string, string>;
 
@@ -17,7 +17,18 @@ export type Env = Record<string, string>;
 const MAX_DEPTH = 200;
 
 /** Keys holding identifiers or enumerations, never free text: a secret cannot hide there. */
-const STRUCTURAL = new Set(['id', 'plan_id', 'execution_id', 'approval_id', 'type', 'risk_level', 'status', 'state', 'kind', 'event_type']);
+const STRUCTURAL = new Set([
+  'id',
+  'plan_id',
+  'execution_id',
+  'approval_id',
+  'type',
+  'risk_level',
+  'status',
+  'state',
+  'kind',
+  'event_type',
+]);
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -52,9 +63,12 @@ function redactValue(value: unknown, key: string | undefined, redact: Redactor, 
   if (typeof value === 'string') return key !== undefined && STRUCTURAL.has(key) ? value : redact(value);
   if (Array.isArray(value)) return value.map((item) => redactValue(item, key, redact, depth + 1));
   if (isEnv(key, value)) {
-    return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, hidesValue(name, v) ? REDACTED : redact(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([name, v]) => [name, hidesValue(name, v) ? REDACTED : redact(v)]),
+    );
   }
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, k, redact, depth + 1)]));
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, k, redact, depth + 1)]));
   return value; // numbers, booleans, null, and anything that is not plain data
 }
 

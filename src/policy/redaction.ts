@@ -4,7 +4,8 @@
  */
 import { LineBatch } from '../runner/line-splitter.js';
 
-const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SESSION_KEY|AUTH/i;
+const SECRET_NAME =
+  /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SESSION_KEY|AUTH/i;
 /** Short values would redact ordinary words ("on", "1", "true"); they are not worth hiding. */
 const MIN_SECRET_LENGTH = 4;
 
@@ -71,6 +72,8 @@ export function lineRedactor(secrets: readonly string[]): ((lines: LineBatch) =>
   return (lines) => {
     // Every line of the batch is in its source, so one search clears the common case.
     if (lines.count === 0 || !hasSecret(lines.source)) return lines;
-    return LineBatch.of(lines.toBuffers().map((line) => (hasSecret(line) ? Buffer.from(redact(line.toString('utf8')), 'utf8') : line)));
+    return LineBatch.of(
+      lines.toBuffers().map((line) => (hasSecret(line) ? Buffer.from(redact(line.toString('utf8')), 'utf8') : line)),
+    );
   };
 }

@@ -23,9 +23,7 @@ import type { RegexPattern } from '../wire/retry-pattern.js';
 export const RE2_JOB_DEADLINE_MS = 10_000;
 
 type Compilable = Pick<RegexPattern, 're2Source' | 'ignoreCase' | 'multiline' | 'dotAll'>;
-type Job =
-  | { kind: 'check'; patterns: Compilable[] }
-  | { kind: 'match'; patterns: Compilable[]; texts: string[] };
+type Job = { kind: 'check'; patterns: Compilable[] } | { kind: 'match'; patterns: Compilable[]; texts: string[] };
 
 /**
  * The worker's code, evaluated as a CommonJS script: it runs the same from sources (tests)
@@ -84,7 +82,10 @@ const re2Path = createRequire(import.meta.url).resolve('re2-wasm/build/wasm/re2.
 
 /** Why a job produced no answer: RE2 failed, or the job overran its deadline. */
 export class Re2JobFailed extends Error {
-  constructor(readonly reason: 'deadline' | 'failed', message: string) {
+  constructor(
+    readonly reason: 'deadline' | 'failed',
+    message: string,
+  ) {
     super(message);
     this.name = 'Re2JobFailed';
   }
@@ -141,7 +142,13 @@ class Re2Host {
     // Its stdio is piped but never read (nor written: the worker silences itself), so none
     // of it reaches the engine's output and no open stream keeps the process alive. No
     // inherited node flags: under the host's `--input-type=module` this CommonJS source fails.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { re2Path }, stdout: true, stderr: true });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { re2Path },
+      stdout: true,
+      stderr: true,
+    });
     worker.on('message', (message: { ok: boolean; fatal?: boolean; reply?: unknown; error?: string }) => {
       if (worker !== this.worker || !this.current) return;
       const { pending, timer } = this.current;

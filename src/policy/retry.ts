@@ -4,9 +4,9 @@
  */
 import type { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
-import { RetryConfigSchema, type BackoffSchema } from '../wire/schema.js';
-import { re2CompileErrors, re2FirstMatch, Re2JobFailed } from './retry-matcher.js';
 import { parseRetryPattern, type RegexPattern } from '../wire/retry-pattern.js';
+import { type BackoffSchema, RetryConfigSchema } from '../wire/schema.js';
+import { Re2JobFailed, re2CompileErrors, re2FirstMatch } from './retry-matcher.js';
 
 export { BackoffSchema, RetryConfigSchema } from '../wire/schema.js';
 
@@ -69,12 +69,19 @@ function windowOf(text: string): string {
 export async function retryableMatch(config: RetryConfig, output: string | readonly string[]): Promise<string | null> {
   const texts = typeof output === 'string' ? [output] : output;
   const patterns = config.retryable_errors.map((p) => parseRetryPattern(p));
-  let substring = patterns.findIndex((p) => 'kind' in p && p.kind === 'substring' && texts.some((t) => t.includes(p.text)));
+  let substring = patterns.findIndex(
+    (p) => 'kind' in p && p.kind === 'substring' && texts.some((t) => t.includes(p.text)),
+  );
   if (substring === -1) substring = patterns.length;
   // Only regexes listed before the first matching substring can change the answer.
-  const regexes = patterns.slice(0, substring).flatMap((p, index) => ('kind' in p && p.kind === 'regex' ? [{ index, regex: p }] : []));
+  const regexes = patterns
+    .slice(0, substring)
+    .flatMap((p, index) => ('kind' in p && p.kind === 'regex' ? [{ index, regex: p }] : []));
   if (regexes.length > 0) {
-    const hit = await re2FirstMatch(regexes.map((r) => r.regex), texts.map(windowOf)).catch((err: unknown) => {
+    const hit = await re2FirstMatch(
+      regexes.map((r) => r.regex),
+      texts.map(windowOf),
+    ).catch((err: unknown) => {
       if (err instanceof Re2JobFailed) return -1;
       throw err;
     });
@@ -92,7 +99,12 @@ export async function retryPatternIssues(patterns: readonly string[], field: str
   const regexes: Array<{ index: number; regex: RegexPattern }> = [];
   patterns.forEach((pattern, index) => {
     const parsed = parseRetryPattern(pattern);
-    if ('problem' in parsed) issues.push({ code: 'InvalidField', field: `${field}[${index}]`, reason: `${parsed.problem} (got ${JSON.stringify(pattern)})` });
+    if ('problem' in parsed)
+      issues.push({
+        code: 'InvalidField',
+        field: `${field}[${index}]`,
+        reason: `${parsed.problem} (got ${JSON.stringify(pattern)})`,
+      });
     else if (parsed.kind === 'regex') regexes.push({ index, regex: parsed });
   });
   if (regexes.length === 0) return issues;
@@ -101,12 +113,27 @@ export async function retryPatternIssues(patterns: readonly string[], field: str
     errors = await re2CompileErrors(regexes.map((r) => r.regex));
   } catch (err) {
     if (!(err instanceof Re2JobFailed)) throw err;
-    const why = err.reason === 'deadline' ? 'regex is too complex: RE2 could not compile it in time' : `regex could not be checked: ${err.message}`;
-    return [...issues, ...regexes.map(({ index }) => ({ code: 'InvalidField' as const, field: `${field}[${index}]`, reason: `${why} (got ${JSON.stringify(patterns[index])})` }))];
+    const why =
+      err.reason === 'deadline'
+        ? 'regex is too complex: RE2 could not compile it in time'
+        : `regex could not be checked: ${err.message}`;
+    return [
+      ...issues,
+      ...regexes.map(({ index }) => ({
+        code: 'InvalidField' as const,
+        field: `${field}[${index}]`,
+        reason: `${why} (got ${JSON.stringify(patterns[index])})`,
+      })),
+    ];
   }
   regexes.forEach(({ index }, k) => {
     const error = errors[k];
-    if (error) issues.push({ code: 'InvalidField', field: `${field}[${index}]`, reason: `RE2 cannot compile this regex: ${error} (got ${JSON.stringify(patterns[index])})` });
+    if (error)
+      issues.push({
+        code: 'InvalidField',
+        field: `${field}[${index}]`,
+        reason: `RE2 cannot compile this regex: ${error} (got ${JSON.stringify(patterns[index])})`,
+      });
   });
   return issues.sort((a, b) => a.field.localeCompare(b.field, 'en', { numeric: true }));
 }

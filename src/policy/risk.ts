@@ -12,11 +12,11 @@ import type { Command } from '../wire/types.js';
 import { assessAwsOperation } from './aws-risk.js';
 import { loaderVariableReason } from './env-risk.js';
 import { assessArgv } from './program-risk.js';
-import { assessed, combine, unverified, type RiskAssessment, type RiskLevel } from './risk-vocabulary.js';
+import { assessed, combine, type RiskAssessment, type RiskLevel, unverified } from './risk-vocabulary.js';
 import { assessShellString } from './shell-risk.js';
 
 export { awsOperationRisk, operationVerb } from './aws-risk.js';
-export { combine, maxRisk, RISK_LEVELS, riskAtLeast, type RiskAssessment, type RiskLevel } from './risk-vocabulary.js';
+export { combine, maxRisk, RISK_LEVELS, type RiskAssessment, type RiskLevel, riskAtLeast } from './risk-vocabulary.js';
 
 export interface RiskContext {
   /** The AWS CLI the engine runs (`aws_cli_path`): only it makes an `exec` an AWS call. */
@@ -25,7 +25,11 @@ export interface RiskContext {
 
 function argvContext(ctx: RiskContext) {
   const base = { awsCliPath: ctx.awsCliPath ?? defaultAwsCliPath(), depth: 0 };
-  return { ...base, shell: (script: string, shellName: string, depth: number) => assessShellString(script, shellName, { ...base, depth: depth + 1 }) };
+  return {
+    ...base,
+    shell: (script: string, shellName: string, depth: number) =>
+      assessShellString(script, shellName, { ...base, depth: depth + 1 }),
+  };
 }
 
 /** What a command as written can do, before its environment and any declared level. */
@@ -40,7 +44,8 @@ export function assessCommand(command: Command, ctx: RiskContext = {}): RiskAsse
     case 'shell':
       return assessArgv([command.shell, '-c', command.command], argvContext(ctx));
     case 'script':
-      if (!command.interpreter) return unverified(`runs the script ${command.path}, whose contents cannot be assessed ahead`);
+      if (!command.interpreter)
+        return unverified(`runs the script ${command.path}, whose contents cannot be assessed ahead`);
       return assessArgv([...command.interpreter.trim().split(/\s+/), command.path], argvContext(ctx));
   }
 }
@@ -61,7 +66,8 @@ export function assessEnvironment(env: Readonly<Record<string, string>>): RiskAs
     const reason = loaderVariableReason(name, value);
     if (reason) parts.push(unverified(`env ${reason}`));
     // Any command may hand it to a shell (`bash -c '(( X ))'` evaluates X's subscripts).
-    else if (/\$\(|`/.test(value)) parts.push(unverified(`env ${name} holds a command substitution a shell may evaluate`));
+    else if (/\$\(|`/.test(value))
+      parts.push(unverified(`env ${name} holds a command substitution a shell may evaluate`));
   }
   return combine(parts);
 }

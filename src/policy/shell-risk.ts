@@ -11,10 +11,10 @@
  * tree-sitter's WebAssembly parser costs well under 1 ms.)
  */
 import { createRequire } from 'node:module';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import { Language, type Node, Parser } from 'web-tree-sitter';
 import { loaderVariableReason } from './env-risk.js';
-import { assessArgv, CONFIG_PATH, type ArgvContext, type Word } from './program-risk.js';
-import { assessed, combine, unverified, type RiskAssessment } from './risk-vocabulary.js';
+import { type ArgvContext, assessArgv, CONFIG_PATH, type Word } from './program-risk.js';
+import { assessed, combine, type RiskAssessment, unverified } from './risk-vocabulary.js';
 
 await Parser.init();
 const bash = await Language.load(createRequire(import.meta.url).resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
@@ -43,7 +43,8 @@ const CACHE_SIZE = 512;
 
 /** Risk of `script` as run by `shellName` (`bash`, `sh`, …). */
 export function assessShellString(script: string, shellName: string, ctx: Omit<ArgvContext, 'shell'>): RiskAssessment {
-  if (script.length > MAX_SCRIPT_CHARS) return unverified(`the shell string is longer than ${MAX_SCRIPT_CHARS} characters`);
+  if (script.length > MAX_SCRIPT_CHARS)
+    return unverified(`the shell string is longer than ${MAX_SCRIPT_CHARS} characters`);
   const key = `${ctx.awsCliPath}\0${ctx.depth}\0${shellName}\0${script}`;
   const hit = cache.get(key);
   if (hit) return hit;
@@ -61,7 +62,8 @@ function assessParsed(script: string, shellName: string, ctx: Omit<ArgvContext, 
     if (root.hasError) return unverified(`the shell string does not parse${errorPlace(root)}`);
     // The grammar is bash's: for another shell, strings that bash alone reads specially are not
     // assessed (dash runs `$'…'` as a `$` and a quoted string, which the parse would hide).
-    if (shellName !== 'bash' && BASH_ONLY.test(script)) return unverified(`the string uses syntax ${shellName} reads differently from bash`);
+    if (shellName !== 'bash' && BASH_ONLY.test(script))
+      return unverified(`the string uses syntax ${shellName} reads differently from bash`);
     /** Functions defined at the top level, by name: where each definition ends. */
     const functions = new Map<string, number>();
     let functionsUndone = false;
@@ -76,9 +78,17 @@ function assessParsed(script: string, shellName: string, ctx: Omit<ArgvContext, 
       switch (type) {
         case 'command': {
           const name = node.childForFieldName('name');
-          const words = [name ? literalOf(name.namedChildren[0] ?? name) : undefined, ...node.childrenForFieldName('argument').map((a) => (a ? literalOf(a) : undefined))];
+          const words = [
+            name ? literalOf(name.namedChildren[0] ?? name) : undefined,
+            ...node.childrenForFieldName('argument').map((a) => (a ? literalOf(a) : undefined)),
+          ];
           if (words[0] === 'read' || words[0] === 'mapfile' || words[0] === 'readarray') runtimeData = true;
-          if (words[0] === 'let' || ((words[0] === 'test' || words[0] === '[') && words.some((w) => w !== undefined && ARITHMETIC_TEST.test(` ${w} `)))) arithmetic = true;
+          if (
+            words[0] === 'let' ||
+            ((words[0] === 'test' || words[0] === '[') &&
+              words.some((w) => w !== undefined && ARITHMETIC_TEST.test(` ${w} `)))
+          )
+            arithmetic = true;
           if (words[0] === 'unset' && words.some((w) => w === undefined || /^-[a-z]*f/.test(w))) functionsUndone = true;
           parts.push(...codeInWords(words));
           calls.push({ words, start: node.startIndex });
@@ -90,8 +100,14 @@ function assessParsed(script: string, shellName: string, ctx: Omit<ArgvContext, 
         case 'declaration_command': {
           // `export "PATH=…"`, `declare -x 'PATH=…'`: assessed as the builtin with its words.
           const keyword = node.child(0)?.text ?? 'declare';
-          const words: Word[] = [keyword, ...node.namedChildren.filter((c) => c !== null && c.type !== 'variable_assignment').map((c) => literalOf(c!))];
-          if (words.some((f) => f === undefined || /^-\w*n/.test(f))) parts.push(unverified(`${keyword} -n makes a name refer to another variable`));
+          const words: Word[] = [
+            keyword,
+            ...node.namedChildren
+              .filter((c) => c !== null && c.type !== 'variable_assignment')
+              .map((c) => literalOf(c!)),
+          ];
+          if (words.some((f) => f === undefined || /^-\w*n/.test(f)))
+            parts.push(unverified(`${keyword} -n makes a name refer to another variable`));
           if (words.some((f) => f !== undefined && /^-\w*i/.test(f))) arithmetic = true;
           parts.push(...codeInWords(words));
           calls.push({ words, start: node.startIndex });
@@ -118,14 +134,16 @@ function assessParsed(script: string, shellName: string, ctx: Omit<ArgvContext, 
           break;
         case 'expansion':
           // `${!x}` reads a variable named at run time; `${x@P}` expands it as a prompt (runs `$(…)` in it).
-          if (/^\$\{!/.test(node.text) || /@P\}$/.test(node.text)) parts.push(unverified('an indirect or prompt expansion evaluates run-time text'));
+          if (/^\$\{!/.test(node.text) || /@P\}$/.test(node.text))
+            parts.push(unverified('an indirect or prompt expansion evaluates run-time text'));
           break;
         case 'raw_string':
         case 'string_content':
         case 'ansi_c_string':
         case 'word':
           // Unquoted, `$(` is parsed as a substitution; as text (quoted, escaped or `$'\x24('`) it is code kept for later.
-          if (CODE_TEXT.test(type === 'ansi_c_string' ? (ansiC(node.text.slice(2, -1)) ?? node.text) : node.text)) parts.push(unverified('a quoted string holds a command substitution that may be evaluated later'));
+          if (CODE_TEXT.test(type === 'ansi_c_string' ? (ansiC(node.text.slice(2, -1)) ?? node.text) : node.text))
+            parts.push(unverified('a quoted string holds a command substitution that may be evaluated later'));
           break;
         case 'compound_statement':
           if (node.child(0)?.type === '((') arithmetic = true;
@@ -139,9 +157,12 @@ function assessParsed(script: string, shellName: string, ctx: Omit<ArgvContext, 
     }
     // Bash evaluates array subscripts inside arithmetic: `(( x ))` with x='a[$(rm …)]' runs the rm.
     if (arithmetic && runtimeData) parts.push(unverified('arithmetic on text read at run time can run commands'));
-    const shell = (inner: string, name: string, depth: number) => assessShellString(inner, name, { ...ctx, depth: depth + 1 });
+    const shell = (inner: string, name: string, depth: number) =>
+      assessShellString(inner, name, { ...ctx, depth: depth + 1 });
     for (const { words, start } of calls) {
-      const defined = functionsUndone ? undefined : new Set([...functions].filter(([, end]) => end <= start).map(([name]) => name));
+      const defined = functionsUndone
+        ? undefined
+        : new Set([...functions].filter(([, end]) => end <= start).map(([name]) => name));
       parts.push(assessArgv(words, { ...ctx, functions: defined, shell }));
     }
     return combine(parts);
@@ -162,19 +183,25 @@ function assignmentRisk(node: Node): RiskAssessment {
   if (reason) return unverified(`the shell string sets ${name!.text}: ${reason}`);
   const value = node.childForFieldName('value');
   const text = value ? literalOf(value) : undefined;
-  return text !== undefined && CODE_TEXT.test(text) ? unverified('a value holds a command substitution that may be evaluated later') : assessed('read_only');
+  return text !== undefined && CODE_TEXT.test(text)
+    ? unverified('a value holds a command substitution that may be evaluated later')
+    : assessed('read_only');
 }
 
 /** Decoded words that hold a command substitution (`$'\x24('` decodes to one): code for a later evaluation. */
 function codeInWords(words: readonly Word[]): RiskAssessment[] {
-  return words.some((w) => w !== undefined && CODE_TEXT.test(w)) ? [unverified('an argument holds a command substitution that may be evaluated later')] : [];
+  return words.some((w) => w !== undefined && CODE_TEXT.test(w))
+    ? [unverified('an argument holds a command substitution that may be evaluated later')]
+    : [];
 }
 
 /** A here-document: its delimiter must be one bash and the parser read alike, and no words may follow it. */
 function heredocRisk(node: Node): RiskAssessment {
   const start = node.children.find((c) => c?.type === 'heredoc_start')?.text ?? '';
-  if (!PLAIN_DELIMITER.test(start)) return unverified('a here-document delimiter is quoted in a way the assessment does not read as bash does');
-  if (node.childrenForFieldName('argument').length > 0) return unverified('words follow a here-document on the same line (they are arguments the command gets)');
+  if (!PLAIN_DELIMITER.test(start))
+    return unverified('a here-document delimiter is quoted in a way the assessment does not read as bash does');
+  if (node.childrenForFieldName('argument').length > 0)
+    return unverified('words follow a here-document on the same line (they are arguments the command gets)');
   return assessed('read_only');
 }
 
@@ -191,7 +218,8 @@ function redirectRisk(node: Node): RiskAssessment {
     return assessed('read_only');
   }
   if (target !== undefined && HARMLESS_TARGETS.has(target)) return assessed('read_only');
-  if (target !== undefined && CONFIG_PATH.test(target)) return unverified(`writes ${target}, configuration or programs that later commands load`);
+  if (target !== undefined && CONFIG_PATH.test(target))
+    return unverified(`writes ${target}, configuration or programs that later commands load`);
   return assessed('modify', `writes ${target ?? 'a file named at run time'}`);
 }
 
@@ -204,7 +232,8 @@ export function literalOf(node: Node): Word {
   if (!pieces) return undefined;
   // Globs and brace expansion act on the unquoted text only.
   const unquoted = pieces.map((p) => (p.quoted ? '_' : p.raw)).join('');
-  if (/(^|[^\\])[*?[]/.test(unquoted) || /(^|[^\\])\{[^}]*(,|\.\.)[^}]*\}/.test(unquoted) || /^~[^/]/.test(unquoted)) return undefined;
+  if (/(^|[^\\])[*?[]/.test(unquoted) || /(^|[^\\])\{[^}]*(,|\.\.)[^}]*\}/.test(unquoted) || /^~[^/]/.test(unquoted))
+    return undefined;
   return pieces.map((p) => p.value).join('');
 }
 
@@ -257,19 +286,36 @@ function piecesOf(node: Node): Piece[] | undefined {
 
 /** `$'…'` escapes; an escape we do not decode makes the word unknown. */
 function ansiC(raw: string): Word {
-  const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?' };
+  const simple: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    a: '\x07',
+    b: '\b',
+    e: '\x1b',
+    E: '\x1b',
+    f: '\f',
+    v: '\v',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    '?': '?',
+  };
   let unknown = false;
-  const out = raw.replace(/\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs, (_m, esc: string) => {
-    if (esc[0] === 'x' || esc[0] === 'u' || esc[0] === 'U') {
-      const code = parseInt(esc.slice(1), 16);
-      if (code > 0x10ffff) unknown = true;
-      return code > 0x10ffff ? '' : String.fromCodePoint(code);
-    }
-    if (/^[0-7]+$/.test(esc)) return String.fromCharCode(parseInt(esc, 8));
-    if (simple[esc] !== undefined) return simple[esc]!;
-    unknown = true;
-    return '';
-  });
+  const out = raw.replace(
+    /\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)/gs,
+    (_m, esc: string) => {
+      if (esc[0] === 'x' || esc[0] === 'u' || esc[0] === 'U') {
+        const code = parseInt(esc.slice(1), 16);
+        if (code > 0x10ffff) unknown = true;
+        return code > 0x10ffff ? '' : String.fromCodePoint(code);
+      }
+      if (/^[0-7]+$/.test(esc)) return String.fromCharCode(parseInt(esc, 8));
+      if (simple[esc] !== undefined) return simple[esc]!;
+      unknown = true;
+      return '';
+    },
+  );
   // Bash ends the word at a NUL (`$'-delete\0'` is `-delete`).
   return unknown ? undefined : out.split('\0', 1)[0]!;
 }

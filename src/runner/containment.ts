@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { INIT_SCRIPT, InitChannel, SAVED_ENV_PREFIX, type InitReport } from './containment-init.js';
+import { INIT_SCRIPT, InitChannel, type InitReport, SAVED_ENV_PREFIX } from './containment-init.js';
 
 export type ContainmentSetting = 'auto' | 'pid_namespace' | 'process_group';
 export type ContainmentMode = 'pid_namespace' | 'process_group';
@@ -56,7 +56,8 @@ const probes = new Map<Kind, Probe | Promise<Probe>>();
 export function chooseContainment(setting: ContainmentSetting): Containment | Promise<Containment> {
   if (setting === 'process_group') return GROUP;
   const strict = setting === 'pid_namespace';
-  if (process.platform !== 'linux') return strict ? { mode: 'unavailable', reason: 'PID namespaces exist only on Linux' } : GROUP;
+  if (process.platform !== 'linux')
+    return strict ? { mode: 'unavailable', reason: 'PID namespaces exist only on Linux' } : GROUP;
   const root = process.getuid?.() === 0;
   if (!root && !strict) return GROUP;
   const kind: Kind = root ? 'plain' : 'user';
@@ -86,9 +87,12 @@ let warnedFallback = false;
 export function warnFallback(reason: string): void {
   if (warnedFallback || process.getuid?.() !== 0) return;
   warnedFallback = true;
-  process.emitWarning(`process_containment auto: running as root but no PID namespace can be made (${reason}); commands run in process groups, which a daemon can escape`, {
-    code: 'CLOUDOPS_CONTAINMENT',
-  });
+  process.emitWarning(
+    `process_containment auto: running as root but no PID namespace can be made (${reason}); commands run in process groups, which a daemon can escape`,
+    {
+      code: 'CLOUDOPS_CONTAINMENT',
+    },
+  );
 }
 
 /**
@@ -157,7 +161,17 @@ async function runProbe(kind: Kind): Promise<Probe> {
   if (!perl) return { reason: 'perl was not found (it runs as the namespace init)' };
   const launcher: NamespaceLauncher = {
     file: unshare,
-    args: [...(kind === 'user' ? ['--user', '--map-current-user'] : []), '--pid', '--fork', '--kill-child', '--', perl, '-e', INIT_SCRIPT, '--'],
+    args: [
+      ...(kind === 'user' ? ['--user', '--map-current-user'] : []),
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--',
+      perl,
+      '-e',
+      INIT_SCRIPT,
+      '--',
+    ],
   };
   return new Promise<Probe>((resolve) => {
     const reports: InitReport[] = [];

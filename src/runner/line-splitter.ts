@@ -128,7 +128,10 @@ export class LineSplitter {
     if (this.pendingSize > 0) {
       // A trailing '\r' may be the first half of a CRLF: it is not line content yet.
       const trailingCr = chunk[chunk.length - 1] === CR ? 1 : 0;
-      if (chunk.indexOf(NEWLINE) === -1 && this.pendingSize + chunk.length - trailingCr <= this.maxLineBytes + this.holdBack) {
+      if (
+        chunk.indexOf(NEWLINE) === -1 &&
+        this.pendingSize + chunk.length - trailingCr <= this.maxLineBytes + this.holdBack
+      ) {
         this.pending.push(chunk);
         this.pendingSize += chunk.length;
         return LineBatch.EMPTY;
@@ -157,7 +160,12 @@ export class LineSplitter {
       const ready = body - this.holdBack;
       if (ready > this.maxLineBytes) {
         // Emit whole pieces; the last, partial one (and the '\r') waits for more bytes.
-        let keep = cutPointIn(source, start, start + ready - (ready % this.maxLineBytes || this.maxLineBytes), source.length);
+        let keep = cutPointIn(
+          source,
+          start,
+          start + ready - (ready % this.maxLineBytes || this.maxLineBytes),
+          source.length,
+        );
         if (this.keepTogether.length > 0) keep = this.safeCut(source, start, keep, start + body);
         this.addLine(source, start, keep, bounds);
         // Copy: the remainder must not pin the (possibly large) joined buffer.
@@ -271,4 +279,3 @@ export function completeUtf8Length(buf: Buffer): number {
   const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
   return buf.length - i < need ? i : buf.length;
 }
-

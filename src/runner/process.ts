@@ -12,23 +12,23 @@
  * promise returned from there pauses that stream until it settles (backpressure), so a slow
  * disk throttles the child instead of growing our memory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { LineBatch, LineSplitter } from './line-splitter.js';
-import { groupAlive, signalTree, trackGroup, trySignal, untrackGroup } from './kill-tree.js';
 import {
-  chooseContainment,
-  launchCommand,
-  markNamespaceBroken,
-  warnFallback,
   type Containment,
   type ContainmentMode,
   type ContainmentSetting,
+  chooseContainment,
+  launchCommand,
+  markNamespaceBroken,
   type NamespaceLauncher,
+  warnFallback,
 } from './containment.js';
-import { InitChannel, initExitCode, type InitReport } from './containment-init.js';
+import { InitChannel, type InitReport, initExitCode } from './containment-init.js';
+import { groupAlive, signalTree, trackGroup, trySignal, untrackGroup } from './kill-tree.js';
+import { type LineBatch, LineSplitter } from './line-splitter.js';
 
 export type { ContainmentMode, ContainmentSetting } from './containment.js';
 
@@ -103,23 +103,50 @@ export function runProcess(spec: ProcessSpec, options: RunOptions): Promise<Proc
   return runContained(spec, options, containment, setting);
 }
 
-function runContained(spec: ProcessSpec, options: RunOptions, containment: Containment, setting: ContainmentSetting): Promise<ProcessOutcome> {
+function runContained(
+  spec: ProcessSpec,
+  options: RunOptions,
+  containment: Containment,
+  setting: ContainmentSetting,
+): Promise<ProcessOutcome> {
   if (containment.mode === 'unavailable') {
     const now = new Date();
-    const error = new Error(`process_containment is pid_namespace, but no PID namespace can be made here: ${containment.reason}`);
-    return Promise.resolve({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error, containment: null, startedAt: now, endedAt: now });
+    const error = new Error(
+      `process_containment is pid_namespace, but no PID namespace can be made here: ${containment.reason}`,
+    );
+    return Promise.resolve({
+      reason: 'spawn_failed',
+      exitCode: null,
+      signal: null,
+      spawnError: error,
+      containment: null,
+      startedAt: now,
+      endedAt: now,
+    });
   }
   return new Promise<ProcessOutcome>((resolve) => {
-    new ProcessRun(spec, options, containment.mode === 'pid_namespace' ? containment.launcher : null, (outcome, retry) => {
-      if (!retry) return resolve(outcome);
-      // The namespace could not be made although the probe could: the command never started.
-      if (setting === 'pid_namespace') {
-        const error = new Error(`process_containment is pid_namespace, but no PID namespace could be made: ${retry}`);
-        return resolve({ ...outcome, reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error, containment: null });
-      }
-      warnFallback(retry);
-      resolve(runContained(spec, options, { mode: 'process_group' }, 'process_group'));
-    });
+    new ProcessRun(
+      spec,
+      options,
+      containment.mode === 'pid_namespace' ? containment.launcher : null,
+      (outcome, retry) => {
+        if (!retry) return resolve(outcome);
+        // The namespace could not be made although the probe could: the command never started.
+        if (setting === 'pid_namespace') {
+          const error = new Error(`process_containment is pid_namespace, but no PID namespace could be made: ${retry}`);
+          return resolve({
+            ...outcome,
+            reason: 'spawn_failed',
+            exitCode: null,
+            signal: null,
+            spawnError: error,
+            containment: null,
+          });
+        }
+        warnFallback(retry);
+        resolve(runContained(spec, options, { mode: 'process_group' }, 'process_group'));
+      },
+    );
   });
 }
 
@@ -232,10 +259,20 @@ class ProcessRun {
     if (this.ns && !existsSync(this.ns.file)) {
       // The launcher itself went missing since the probe: not the command's fault.
       markNamespaceBroken(this.ns, `${this.ns.file} is gone`);
-      return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: err }, null, `${this.ns.file} is gone`);
+      return this.finish(
+        { reason: 'spawn_failed', exitCode: null, signal: null, spawnError: err },
+        null,
+        `${this.ns.file} is gone`,
+      );
     }
     // Failing to start the launcher (a missing cwd, say) reads as failing to start the command.
-    const error = this.ns ? commandSpawnError(this.spec, (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN', (err as NodeJS.ErrnoException).errno) : err;
+    const error = this.ns
+      ? commandSpawnError(
+          this.spec,
+          (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN',
+          (err as NodeJS.ErrnoException).errno,
+        )
+      : err;
     this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: error }, null);
   }
 
@@ -284,7 +321,8 @@ class ProcessRun {
     // The init passes it to every process in the namespace, each exactly once.
     if (this.initPid) {
       if (this.initIsOurs(this.initPid)) trySignal(this.initPid, 'SIGTERM');
-    } else if (this.ready) signalTree(this.pid, 'SIGTERM'); // its pid is unknown: reach them one by one
+    } else if (this.ready)
+      signalTree(this.pid, 'SIGTERM'); // its pid is unknown: reach them one by one
     else this.termPending = true; // not up yet: as soon as it is
   }
 
@@ -362,15 +400,27 @@ class ProcessRun {
 
   private onClose(code: number | null, signal: NodeJS.Signals | null): void {
     if (!this.ns) {
-      return this.finish({ reason: this.stopReason ?? 'exited', exitCode: code, signal, spawnError: null }, 'process_group');
+      return this.finish(
+        { reason: this.stopReason ?? 'exited', exitCode: code, signal, spawnError: null },
+        'process_group',
+      );
     }
     // Reports can be forged by a root command (containment-init.ts): one counts only if unshare
     // exited as the init does after sending it. If unshare was killed there is nothing to check
     // against; then a forged end report can only misstate the command's own status.
-    const agrees = (report: Exclude<InitReport, { kind: 'ready' }>): boolean => code === null || initExitCode(report) === code;
+    const agrees = (report: Exclude<InitReport, { kind: 'ready' }>): boolean =>
+      code === null || initExitCode(report) === code;
     if (this.execErrno !== null && code === 127) {
       const name = ERRNO_NAMES.get(this.execErrno) ?? `E${this.execErrno}`;
-      return this.finish({ reason: 'spawn_failed', exitCode: null, signal: null, spawnError: commandSpawnError(this.spec, name, -this.execErrno) }, null);
+      return this.finish(
+        {
+          reason: 'spawn_failed',
+          exitCode: null,
+          signal: null,
+          spawnError: commandSpawnError(this.spec, name, -this.execErrno),
+        },
+        null,
+      );
     }
     if (!this.ready && this.stopReason === null) {
       // The init never came up, so the command never started.

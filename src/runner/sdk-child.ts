@@ -29,15 +29,23 @@ async function main(): Promise<number> {
   }
   // The client class is the one export named <Something>Client with a `send` method (EC2Client, S3Client, ...).
   const Client = Object.entries(sdk).find(
-    ([name, value]) => name.endsWith('Client') && typeof value === 'function' && typeof (value as { prototype?: { send?: unknown } }).prototype?.send === 'function',
+    ([name, value]) =>
+      name.endsWith('Client') &&
+      typeof value === 'function' &&
+      typeof (value as { prototype?: { send?: unknown } }).prototype?.send === 'function',
   )?.[1] as Constructor | undefined;
   const Command = sdk[`${call.operation}Command`] as Constructor | undefined;
   if (!Client || !Command) {
-    process.stderr.write(`InvalidCommand: ${packageName} has no ${Client ? `${call.operation}Command` : 'client class'}\n`);
+    process.stderr.write(
+      `InvalidCommand: ${packageName} has no ${Client ? `${call.operation}Command` : 'client class'}\n`,
+    );
     return 2;
   }
   const endpoint = process.env.AWS_ENDPOINT_URL;
-  const client = new Client({ ...(endpoint ? { endpoint } : {}), ...(call.service === 's3' && endpoint ? { forcePathStyle: true } : {}) }) as {
+  const client = new Client({
+    ...(endpoint ? { endpoint } : {}),
+    ...(call.service === 's3' && endpoint ? { forcePathStyle: true } : {}),
+  }) as {
     send(command: unknown): Promise<Record<string, unknown>>;
   };
   try {

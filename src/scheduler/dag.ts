@@ -15,13 +15,21 @@ export function checkDependencies(count: number, dependencies: Record<string, nu
   for (const [key, deps] of Object.entries(dependencies)) {
     const node = Number(key);
     if (node >= count) {
-      issues.push({ code: 'InvalidPlan', field: field(key), reason: `command index ${node} is out of range (plan has ${count} commands: 0..${count - 1})` });
+      issues.push({
+        code: 'InvalidPlan',
+        field: field(key),
+        reason: `command index ${node} is out of range (plan has ${count} commands: 0..${count - 1})`,
+      });
     }
     for (const dep of deps) {
       if (dep === node) {
         issues.push({ code: 'InvalidPlan', field: field(key), reason: `command ${node} depends on itself` });
       } else if (dep >= count) {
-        issues.push({ code: 'InvalidPlan', field: field(key), reason: `command ${node} depends on index ${dep}, which is out of range (plan has ${count} commands: 0..${count - 1})` });
+        issues.push({
+          code: 'InvalidPlan',
+          field: field(key),
+          reason: `command ${node} depends on index ${dep}, which is out of range (plan has ${count} commands: 0..${count - 1})`,
+        });
       }
     }
   }
@@ -48,7 +56,9 @@ export function toDependencies(count: number, dependencies: Record<string, numbe
 
 /** One cycle (as the list of indices on it, each depending on the next) or null. Iterative DFS. */
 export function findCycle(deps: Dependencies): number[] | null {
-  const WHITE = 0, GREY = 1, BLACK = 2;
+  const WHITE = 0,
+    GREY = 1,
+    BLACK = 2;
   const color = new Uint8Array(deps.length);
   const parent = new Int32Array(deps.length).fill(-1);
   for (let root = 0; root < deps.length; root++) {
@@ -106,6 +116,10 @@ export function shapeOf(strategy: ExecutionStrategy, count: number): GraphShape 
         limit: strategy.max_concurrency ?? Number.POSITIVE_INFINITY,
       };
     case 'dependency_graph':
-      return { deps: toDependencies(count, strategy.dependencies), requireSuccess: true, limit: Number.POSITIVE_INFINITY };
+      return {
+        deps: toDependencies(count, strategy.dependencies),
+        requireSuccess: true,
+        limit: Number.POSITIVE_INFINITY,
+      };
   }
 }

@@ -53,7 +53,8 @@ export class Slots {
       if (released) return;
       released = true;
       const next = this.waiters.shift();
-      if (next) next.grant(this.releaser()); // hand the slot over directly: no window for a newcomer to jump the queue
+      if (next)
+        next.grant(this.releaser()); // hand the slot over directly: no window for a newcomer to jump the queue
       else this.active--;
     };
   }

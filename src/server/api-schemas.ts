@@ -12,7 +12,12 @@ import {
   ResultErrorCodeSchema,
   RiskLevelSchema,
 } from '../vocabulary.js';
-import { ExecutionPlanSchema, ExecutionRequestSchema, ExecutionResultSchema, PlanExecutionResultSchema } from '../wire/schema.js';
+import {
+  ExecutionPlanSchema,
+  ExecutionRequestSchema,
+  ExecutionResultSchema,
+  PlanExecutionResultSchema,
+} from '../wire/schema.js';
 import { queryBool, queryInt } from './route-spec.js';
 
 const Id = z.string().min(1).max(200);

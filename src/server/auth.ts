@@ -25,7 +25,11 @@ export interface ResolvedToken {
 /** Long enough not to be guessed, and no whitespace (it travels in a header and a cookie). `field` names where it came from. */
 export function checkToken(token: string, field: string): string {
   if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-    throw ValidationError.of('InvalidField', field, `an API token needs at least ${MIN_TOKEN_LENGTH} characters and no whitespace`);
+    throw ValidationError.of(
+      'InvalidField',
+      field,
+      `an API token needs at least ${MIN_TOKEN_LENGTH} characters and no whitespace`,
+    );
   }
   return token;
 }
@@ -52,7 +56,12 @@ export function readTokenFile(path: string, options: TokenFileOptions = {}): str
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw ValidationError.of('InvalidField', field, `token file ${path} is a symbolic link; the server's own token file never is one: remove it`);
+    if (code === 'ELOOP')
+      throw ValidationError.of(
+        'InvalidField',
+        field,
+        `token file ${path} is a symbolic link; the server's own token file never is one: remove it`,
+      );
     throw ValidationError.of('InvalidField', field, `cannot read token file ${path}: ${(err as Error).message}`);
   }
   try {
@@ -174,14 +183,19 @@ export function registerAuth(app: FastifyInstance, token: string): void {
       if (sameOrigin(request)) return;
       return refuse(request, reply, 'Cross-origin request refused', 403);
     }
-    return refuse(request, reply, `Missing API token: send "Authorization: Bearer <token>" (printed by cloudops-exec serve, or set ${TOKEN_ENV})`);
+    return refuse(
+      request,
+      reply,
+      `Missing API token: send "Authorization: Bearer <token>" (printed by cloudops-exec serve, or set ${TOKEN_ENV})`,
+    );
   });
 
   // The browser's way in: the token once in the URL, then a cookie and a redirect that drops it.
   app.get('/login', { schema: { hide: true } as object }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const candidate = typeof query.token === 'string' ? query.token : undefined;
-    if (!tokenMatches(candidate, token)) return refuse(request, reply, candidate === undefined ? 'Enter the API token' : 'Invalid API token');
+    if (!tokenMatches(candidate, token))
+      return refuse(request, reply, candidate === undefined ? 'Enter the API token' : 'Invalid API token');
     const next = sameOriginPath(query.next);
     reply.setCookie(TOKEN_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict' });
     return reply.code(303).header('cache-control', 'no-store').redirect(next);

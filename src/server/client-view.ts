@@ -7,7 +7,7 @@
  */
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { isPlainObject, redactData, type Env } from '../policy/redact-data.js';
+import { type Env, isPlainObject, redactData } from '../policy/redact-data.js';
 import { REDACTED } from '../policy/redaction.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
 
@@ -32,14 +32,23 @@ function requestsById(original: readonly AnyRequest[], shown: readonly AnyReques
 
 /** `edited`, with each string that is exactly what was shown in place of a hidden value put back. */
 function restoreStrings(edited: unknown, shown: unknown, original: unknown): unknown {
-  if (typeof edited === 'string') return edited === shown && typeof original === 'string' && shown !== original ? original : edited;
+  if (typeof edited === 'string')
+    return edited === shown && typeof original === 'string' && shown !== original ? original : edited;
   if (Array.isArray(edited)) {
-    return edited.map((item, i) => restoreStrings(item, Array.isArray(shown) ? shown[i] : undefined, Array.isArray(original) ? original[i] : undefined));
+    return edited.map((item, i) =>
+      restoreStrings(
+        item,
+        Array.isArray(shown) ? shown[i] : undefined,
+        Array.isArray(original) ? original[i] : undefined,
+      ),
+    );
   }
   if (isPlainObject(edited)) {
     const inShown = isPlainObject(shown) ? shown : {};
     const inOriginal = isPlainObject(original) ? original : {};
-    return Object.fromEntries(Object.entries(edited).map(([k, v]) => [k, restoreStrings(v, inShown[k], inOriginal[k])]));
+    return Object.fromEntries(
+      Object.entries(edited).map(([k, v]) => [k, restoreStrings(v, inShown[k], inOriginal[k])]),
+    );
   }
   return edited;
 }
@@ -49,7 +58,12 @@ function ownPart(request: AnyRequest): string {
   return JSON.stringify([request.command, request.env, request.working_dir]);
 }
 
-function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<string, Shown>, redacting: boolean, at: string): R {
+function restoreRequest<R extends AnyRequest>(
+  edited: R,
+  known: ReadonlyMap<string, Shown>,
+  redacting: boolean,
+  at: string,
+): R {
   // Hidden values go back only into a request left exactly as shown: an edited one could send
   // them somewhere (`printf %s "$API_TOKEN" | rev`), and the approver never saw them.
   const found = known.get(edited.id);
@@ -82,7 +96,11 @@ function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<stri
   const { env: _env, rollback, ...rest } = edited;
   const restored = (match ? restoreStrings(rest, match.shown, match.original) : rest) as typeof rest;
   if (rollback === undefined) return { ...restored, env } as R;
-  return { ...restored, env, rollback: rollback.map((step, j) => restoreRequest(step, known, redacting, `${at}rollback[${j}].`)) } as R;
+  return {
+    ...restored,
+    env,
+    rollback: rollback.map((step, j) => restoreRequest(step, known, redacting, `${at}rollback[${j}].`)),
+  } as R;
 }
 
 /**
@@ -92,11 +110,19 @@ function restoreRequest<R extends AnyRequest>(edited: R, known: ReadonlyMap<stri
  * A `***` for a variable the request with that id did not hide is refused (400, naming the
  * field): the server cannot know what it stands for.
  */
-export function restoreRedacted(original: ExecutionPlan, edited: ExecutionPlan, config: RedactionConfig, prefix = ''): ExecutionPlan {
+export function restoreRedacted(
+  original: ExecutionPlan,
+  edited: ExecutionPlan,
+  config: RedactionConfig,
+  prefix = '',
+): ExecutionPlan {
   const shown = redactData(original, config);
   const known = new Map<string, Shown>();
   requestsById(original.commands, shown.commands, known);
   const { commands, ...rest } = edited;
   const plan = restoreStrings(rest, shown, original) as typeof rest;
-  return { ...plan, commands: commands.map((c, i) => restoreRequest(c, known, config.redact_secrets, `${prefix}commands[${i}].`)) };
+  return {
+    ...plan,
+    commands: commands.map((c, i) => restoreRequest(c, known, config.redact_secrets, `${prefix}commands[${i}].`)),
+  };
 }

@@ -15,7 +15,8 @@ const TYPES: Record<string, string> = {
 };
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -33,7 +34,9 @@ export function registerDashboard(app: FastifyInstance, dir = DASHBOARD_DIR): vo
   const index = files.get('index.html');
   if (!index) throw new Error(`dashboard files missing: no index.html in ${dir}`);
 
-  app.get('/', async (_request, reply) => reply.headers(SECURITY_HEADERS).header('cache-control', 'no-cache').type(index.type).send(index.body));
+  app.get('/', async (_request, reply) =>
+    reply.headers(SECURITY_HEADERS).header('cache-control', 'no-cache').type(index.type).send(index.body),
+  );
   app.get('/assets/:name', async (request, reply) => {
     const file = files.get((request.params as { name: string }).name);
     if (!file) return reply.code(404).send({ error: { code: 'NotFound', message: 'No such dashboard file' } });

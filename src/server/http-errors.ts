@@ -40,23 +40,35 @@ export function httpErrorOf(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof ValidationError) {
     return {
       status: ERRORS.Validation.status,
-      body: { error: { code: 'Validation', message: err.message, kind: err.kind, field: err.field, reason: err.reason, issues: err.issues } },
+      body: {
+        error: {
+          code: 'Validation',
+          message: err.message,
+          kind: err.kind,
+          field: err.field,
+          reason: err.reason,
+          issues: err.issues,
+        },
+      },
     };
   }
   if (err instanceof ExecutionError) {
     // `?? 500`: a code outside the catalogue (built by JavaScript that skipped the types) is the server's fault.
     return { status: ERRORS[err.code]?.status ?? 500, body: { error: { code: err.code, message: err.message } } };
   }
-  if (err instanceof HttpError) return { status: err.statusCode, body: { error: { code: err.code, message: err.message } } };
+  if (err instanceof HttpError)
+    return { status: err.statusCode, body: { error: { code: err.code, message: err.message } } };
   const fastifyCode = (err as { code?: string } | null)?.code;
   const known = fastifyCode ? FASTIFY_CODES[fastifyCode] : undefined;
   if (known) {
     const message = (err as Error).message;
     const body: ErrorBody = { error: { code: known.code, message } };
-    if (known.field !== undefined) Object.assign(body.error, { kind: 'InvalidField', field: known.field, reason: message });
+    if (known.field !== undefined)
+      Object.assign(body.error, { kind: 'InvalidField', field: known.field, reason: message });
     return { status: known.status, body };
   }
   const status = (err as { statusCode?: number } | null)?.statusCode;
-  if (status && status >= 400 && status < 500) return { status, body: { error: { code: 'BadRequest', message: (err as Error).message } } };
+  if (status && status >= 400 && status < 500)
+    return { status, body: { error: { code: 'BadRequest', message: (err as Error).message } } };
   return { status: 500, body: { error: { code: 'Internal', message: 'Internal server error' } } };
 }

@@ -22,7 +22,11 @@ type Checked = Pick<ExecutionRequest, 'output_log_path' | 'env'> & { rollback?: 
 
 function issuesOf(request: Checked, at: string, policy: InputPolicy, issues: ValidationIssue[]): void {
   if (request.output_log_path !== null) {
-    issues.push({ code: 'InvalidField', field: `${at}output_log_path`, reason: "is not accepted over HTTP: logs are kept in the server's log_dir" });
+    issues.push({
+      code: 'InvalidField',
+      field: `${at}output_log_path`,
+      reason: "is not accepted over HTTP: logs are kept in the server's log_dir",
+    });
   }
   for (const name of Object.keys(request.env).sort()) {
     if (policy.allowEnv.has(name)) continue;
@@ -38,9 +42,14 @@ function issuesOf(request: Checked, at: string, policy: InputPolicy, issues: Val
 }
 
 /** `subject` unchanged, or a ValidationError naming every refused field (`prefix` says where the subject sits in the body). */
-export function checkHttpInput<T extends ExecutionPlan | ExecutionRequest>(subject: T, policy: InputPolicy, prefix = ''): T {
+export function checkHttpInput<T extends ExecutionPlan | ExecutionRequest>(
+  subject: T,
+  policy: InputPolicy,
+  prefix = '',
+): T {
   const issues: ValidationIssue[] = [];
-  if ('commands' in subject) subject.commands.forEach((c, i) => issuesOf(c, `${prefix}commands[${i}].`, policy, issues));
+  if ('commands' in subject)
+    subject.commands.forEach((c, i) => issuesOf(c, `${prefix}commands[${i}].`, policy, issues));
   else issuesOf(subject, prefix, policy, issues);
   if (issues.length > 0) throw new ValidationError(issues);
   return subject;

@@ -21,11 +21,19 @@ const openApiPath = (url: string) => url.replace(/:([A-Za-z_]+)/g, '{$1}');
 
 function parameters(spec: RouteSpec): Json[] {
   const out: Json[] = [];
-  for (const [where, schema] of [['path', spec.params], ['query', spec.query]] as const) {
+  for (const [where, schema] of [
+    ['path', spec.params],
+    ['query', spec.query],
+  ] as const) {
     if (!schema) continue;
     const object = jsonSchema(schema, 'input') as { properties?: Record<string, Json>; required?: string[] };
     for (const [name, property] of Object.entries(object.properties ?? {})) {
-      out.push({ name, in: where, required: where === 'path' || (object.required ?? []).includes(name), schema: property });
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (object.required ?? []).includes(name),
+        schema: property,
+      });
     }
   }
   return out;
@@ -40,17 +48,33 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
       responses[status] = {
         description: response.description,
         ...(response.schema || response.contentType
-          ? { content: { [response.contentType ?? 'application/json']: response.schema ? { schema: schemaRef(response.schema, 'output') } : {} } }
+          ? {
+              content: {
+                [response.contentType ?? 'application/json']: response.schema
+                  ? { schema: schemaRef(response.schema, 'output') }
+                  : {},
+              },
+            }
           : {}),
       };
     }
-    responses['401'] = { description: 'Missing or invalid bearer token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses['401'] = {
+      description: 'Missing or invalid bearer token',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     path[spec.method.toLowerCase()] = {
       operationId: spec.operationId,
       summary: spec.summary,
       tags: [spec.tag],
       parameters: parameters(spec),
-      ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaRef(spec.body.schema, 'input') } } } } : {}),
+      ...(spec.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: schemaRef(spec.body.schema, 'input') } },
+            },
+          }
+        : {}),
       responses,
     };
   }
@@ -74,7 +98,13 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
     ],
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Printed by `cloudops-exec serve`, or CLOUDOPS_EXEC_TOKEN' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Printed by `cloudops-exec serve`, or CLOUDOPS_EXEC_TOKEN',
+        },
+      },
       schemas: {
         ExecutionRequest: withoutMeta(jsonSchemaOf('request')),
         ExecutionPlan: withoutMeta(jsonSchemaOf('plan')),

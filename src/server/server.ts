@@ -11,18 +11,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { logDirOf } from '../config.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ValidationError } from '../errors.js';
-import { ApprovalQueue } from '../services/approval-queue.js';
-import { registerAuth, resolveToken, type ResolvedToken } from './auth.js';
 import { redactData } from '../policy/redact-data.js';
+import { ApprovalQueue } from '../services/approval-queue.js';
+import { type ResolvedToken, registerAuth, resolveToken } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
 import { httpErrorOf } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
+import { type RouteSpec, registerRoutes, route } from './route-spec.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { eventRoutes, registerEventSocket, WS_OPTIONS } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';
-import { route, registerRoutes, type RouteSpec } from './route-spec.js';
 
 export interface ServerOptions {
   /** Default 127.0.0.1: reachable from this machine only. */
@@ -60,20 +60,34 @@ export interface RunningServer {
 export const DEFAULT_PORT = 8787;
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Build the server without listening (tests can `inject`, the CLI listens). */
-export async function buildServer(engine: ExecutionEngine, options: ServerOptions = {}): Promise<Omit<RunningServer, 'url'>> {
+export async function buildServer(
+  engine: ExecutionEngine,
+  options: ServerOptions = {},
+): Promise<Omit<RunningServer, 'url'>> {
   const history = engine.history;
   if (!history) {
-    throw ValidationError.of('InvalidField', 'config.store_history', 'the server lists and replays executions from the history store; it needs store_history: true and a writable log_dir');
+    throw ValidationError.of(
+      'InvalidField',
+      'config.store_history',
+      'the server lists and replays executions from the history store; it needs store_history: true and a writable log_dir',
+    );
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw ValidationError.of('InvalidField', 'bodyLimit', 'must be an integer of at least 1024 bytes');
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024)
+    throw ValidationError.of('InvalidField', 'bodyLimit', 'must be an integer of at least 1024 bytes');
   const allowEnv = new Set<string>();
   (options.allow_env ?? []).forEach((name, i) => {
     if (typeof name !== 'string' || name === '' || name.includes('=') || name.includes('\0')) {
-      throw ValidationError.of('InvalidField', `allow_env[${i}]`, 'must be an environment variable name (not empty, no "=" or NUL)');
+      throw ValidationError.of(
+        'InvalidField',
+        `allow_env[${i}]`,
+        'must be an environment variable name (not empty, no "=" or NUL)',
+      );
     }
     allowEnv.add(name);
   });
@@ -108,21 +122,30 @@ export async function buildServer(engine: ExecutionEngine, options: ServerOption
 
   // Every JSON answer leaves through here: secrets of the requests it holds (or that the
   // client sent) are hidden, whichever route built it.
-  app.addHook('preSerialization', async (request, _reply, payload) => redactData(payload, engine.config, [request.body]));
+  app.addHook('preSerialization', async (request, _reply, payload) =>
+    redactData(payload, engine.config, [request.body]),
+  );
 
   app.setErrorHandler(async (err, _request, reply) => {
     const { status, body } = httpErrorOf(err);
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ error: { code: 'NotFound', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply
+      .code(404)
+      .send({ error: { code: 'NotFound', message: `No route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
   await app.register(cookie);
   await app.register(websocket, { options: WS_OPTIONS });
   registerAuth(app, token.token);
 
-  const specs: RouteSpec[] = [...executionRoutes(ctx), ...approvalRoutes(ctx), ...eventRoutes(ctx), ...vocabularyRoutes()];
+  const specs: RouteSpec[] = [
+    ...executionRoutes(ctx),
+    ...approvalRoutes(ctx),
+    ...eventRoutes(ctx),
+    ...vocabularyRoutes(),
+  ];
   specs.push(
     route({
       method: 'GET',

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import { redactData } from '../policy/redact-data.js';
 import { displayCommand } from '../command/display.js';
+import { redactData } from '../policy/redact-data.js';
 import { planIds, requestIds } from '../services/approval-queue.js';
 import { parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
@@ -22,7 +22,8 @@ export function isPlan(subject: ExecutionPlan | ExecutionRequest): subject is Ex
 /** A single request as the plan an approver decides on. */
 export function planOfOne(request: ExecutionRequest): ExecutionPlan {
   // The description quotes the command: it is shown, logged and kept, so it never holds the request's secrets.
-  const description = request.description ?? redactData(displayCommand(request.command), { redact_secrets: true }, [request]);
+  const description =
+    request.description ?? redactData(displayCommand(request.command), { redact_secrets: true }, [request]);
   return parsePlan({ id: randomUUID(), description, commands: [request] });
 }
 

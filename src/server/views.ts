@@ -4,14 +4,17 @@ import type { ExecutionConfig } from '../config.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ExecutionError } from '../errors.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
-import type { ExecutionView, CommandDetail, PlanDetail } from './api-schemas.js';
 import { redactData } from '../policy/redact-data.js';
+import type { CommandDetail, ExecutionView, PlanDetail } from './api-schemas.js';
 
 /**
  * One row of a listing. Records are stored redacted (history-sink); a record written by an
  * older version may not be, so its request or plan still serves as the source of what to hide.
  */
-export function executionView(r: ExecutionRecord, config: Pick<ExecutionConfig, 'redact_secrets'>): z.output<typeof ExecutionView> {
+export function executionView(
+  r: ExecutionRecord,
+  config: Pick<ExecutionConfig, 'redact_secrets'>,
+): z.output<typeof ExecutionView> {
   const view: z.output<typeof ExecutionView> = {
     id: r.id,
     kind: r.kind,
@@ -52,12 +55,19 @@ export async function detailOf(
   const record = history.get(id);
   if (!record) throw ExecutionError.notFound(id);
   if (record.kind === 'command') {
-    return { execution: executionView(record, engine.config), request: record.request, result: await held(() => engine.getResult(id)) };
+    return {
+      execution: executionView(record, engine.config),
+      request: record.request,
+      result: await held(() => engine.getResult(id)),
+    };
   }
   const steps = history.list({ plan_id: id, limit: 10_000 });
   const order = new Map(record.plan?.commands.map((c, i) => [c.id, i]));
   // Plan order first; rollback steps (not in the plan) after, in the order they ran.
-  steps.sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity) || a.submitted_at.localeCompare(b.submitted_at));
+  steps.sort(
+    (a, b) =>
+      (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity) || a.submitted_at.localeCompare(b.submitted_at),
+  );
   return {
     execution: executionView(record, engine.config),
     plan: record.plan,

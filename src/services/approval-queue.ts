@@ -6,13 +6,20 @@
  * history store (the engine's, by default) every change is written through, so what waits
  * survives a restart.
  */
-import { ExecutionError } from '../errors.js';
+
 import type { ExecutionEngine } from '../engine/engine.js';
+import { ExecutionError } from '../errors.js';
 import type { ApprovalStorage, HistoryStore } from '../history/store.js';
+import {
+  type ApprovalDecisionInput,
+  ApprovalDecisionSchema,
+  type ApprovalState,
+  type Approver,
+  type QueuedApproval,
+} from '../policy/approval.js';
+import { maxRisk, type RiskLevel } from '../policy/risk.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
-import { ApprovalDecisionSchema, type ApprovalDecisionInput, type ApprovalState, type Approver, type QueuedApproval } from '../policy/approval.js';
-import { maxRisk, type RiskLevel } from '../policy/risk.js';
 
 export type ApprovalListener = (approval: QueuedApproval) => void;
 
@@ -28,7 +35,9 @@ export interface DecideOptions {
 const MAX_DECIDED = 1_000;
 
 /** A request's id and its rollback steps' ids (at any depth). */
-export function requestIds(request: Pick<ExecutionRequest, 'id'> & { rollback?: ReadonlyArray<Pick<ExecutionRequest, 'id'>> }): string[] {
+export function requestIds(
+  request: Pick<ExecutionRequest, 'id'> & { rollback?: ReadonlyArray<Pick<ExecutionRequest, 'id'>> },
+): string[] {
   // `?? []`: rollback steps have none, and approvals saved by older versions are read back as stored.
   return [request.id, ...(request.rollback ?? []).flatMap((step) => requestIds(step))];
 }
@@ -54,9 +63,11 @@ export class ApprovalQueue {
   ) {
     if (!store) return;
     const saved = new Map<string, QueuedApproval>();
-    for (const approval of [...store.approvals('pending', 10_000), ...store.approvals(null, MAX_DECIDED)]) saved.set(approval.id, approval);
+    for (const approval of [...store.approvals('pending', 10_000), ...store.approvals(null, MAX_DECIDED)])
+      saved.set(approval.id, approval);
     // Oldest first, as if submitted in order.
-    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at))) this.add(approval);
+    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at)))
+      this.add(approval);
   }
 
   /**
@@ -69,13 +80,21 @@ export class ApprovalQueue {
     for (const id of ids) {
       const owner = this.owners.get(id);
       if (owner !== undefined && owner !== except) {
-        throw new ExecutionError('DuplicateId', `Id ${id} is already used by approval ${owner} (${this.approvals.get(owner)?.state ?? 'decided'}); ids are never reused`);
+        throw new ExecutionError(
+          'DuplicateId',
+          `Id ${id} is already used by approval ${owner} (${this.approvals.get(owner)?.state ?? 'decided'}); ids are never reused`,
+        );
       }
-      if (this.submitting.has(id)) throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval being submitted`);
-      if (this.store?.get(id)) throw new ExecutionError('DuplicateId', `Id ${id} is already in the execution history; ids are never reused`);
+      if (this.submitting.has(id))
+        throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval being submitted`);
+      if (this.store?.get(id))
+        throw new ExecutionError('DuplicateId', `Id ${id} is already in the execution history; ids are never reused`);
       // Approvals older than the ones kept in memory (MAX_DECIDED), or another engine's on this store.
       if (id !== except && this.store?.hasApproval(id)) {
-        throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval in the history; ids are never reused`);
+        throw new ExecutionError(
+          'DuplicateId',
+          `Id ${id} is already used by an approval in the history; ids are never reused`,
+        );
       }
     }
   }
@@ -85,7 +104,8 @@ export class ApprovalQueue {
     const plan = parsePlan(input);
     const ids = planIds(plan);
     const existing = this.approvals.get(plan.id);
-    if (existing) throw new ExecutionError('DuplicateId', `Plan ${plan.id} already has an approval (${existing.state})`);
+    if (existing)
+      throw new ExecutionError('DuplicateId', `Plan ${plan.id} already has an approval (${existing.state})`);
     this.assertNew(ids);
     for (const id of ids) this.submitting.add(id);
     let request;
@@ -96,7 +116,15 @@ export class ApprovalQueue {
     }
     // The dry run took a while: the engine may have run work under one of these ids meanwhile.
     this.assertNew(ids);
-    const approval: QueuedApproval = { id: plan.id, state: 'pending', request, plan, decision: null, execution_id: null, submitted_at: new Date().toISOString() };
+    const approval: QueuedApproval = {
+      id: plan.id,
+      state: 'pending',
+      request,
+      plan,
+      decision: null,
+      execution_id: null,
+      submitted_at: new Date().toISOString(),
+    };
     // Recorded before it is taken: another engine on this store may have claimed the id since the check.
     this.insert(approval);
     this.add(approval);
@@ -123,10 +151,18 @@ export class ApprovalQueue {
    * whose risk is above what the approver was shown is refused (`ApprovalRequired`) unless
    * `acceptRisk` covers it: the approver decided on the risk shown, not on the edit's.
    */
-  async decide(id: string, decisionInput: ApprovalDecisionInput, approver: Approver, options: DecideOptions = {}): Promise<QueuedApproval> {
+  async decide(
+    id: string,
+    decisionInput: ApprovalDecisionInput,
+    approver: Approver,
+    options: DecideOptions = {},
+  ): Promise<QueuedApproval> {
     const approval = this.get(id);
     if (approval.state !== 'pending' || this.deciding.has(id)) {
-      throw new ExecutionError('NotRunning', `Approval ${id} was already decided (${this.deciding.has(id) ? 'in progress' : approval.state})`);
+      throw new ExecutionError(
+        'NotRunning',
+        `Approval ${id} was already decided (${this.deciding.has(id) ? 'in progress' : approval.state})`,
+      );
     }
     const decision = parseWith(ApprovalDecisionSchema, decisionInput);
     // The edit keeps this approval's ids or takes new ones: never another approval's, never the history's.
@@ -154,7 +190,11 @@ export class ApprovalQueue {
         Object.assign(approval, { state: 'rejected', decision: processed.metadata });
       } else {
         const executionId = await this.engine.executeWithApproval(approval.plan, decision, approver);
-        Object.assign(approval, { state: 'approved', decision: await this.engine.getApproval(executionId), execution_id: executionId });
+        Object.assign(approval, {
+          state: 'approved',
+          decision: await this.engine.getApproval(executionId),
+          execution_id: executionId,
+        });
         for (const owned of editIds) this.owners.set(owned, id);
       }
     } finally {
@@ -201,7 +241,10 @@ export class ApprovalQueue {
   }
 
   private warnNotSaved(approval: QueuedApproval, err: unknown): void {
-    process.emitWarning(`cloudops-execution-engine: approval ${approval.id} not saved to the history store: ${(err as Error).message}`, { code: 'CLOUDOPS_HISTORY' });
+    process.emitWarning(
+      `cloudops-execution-engine: approval ${approval.id} not saved to the history store: ${(err as Error).message}`,
+      { code: 'CLOUDOPS_HISTORY' },
+    );
   }
 
   private emit(approval: QueuedApproval): void {
@@ -218,7 +261,8 @@ export class ApprovalQueue {
     this.approvals.set(approval.id, approval);
     for (const owned of planIds(approval.plan)) this.owners.set(owned, approval.id);
     const edit = approval.decision?.decision;
-    if (edit?.type === 'modify_and_approve') for (const owned of planIds(edit.modified_plan)) this.owners.set(owned, approval.id);
+    if (edit?.type === 'modify_and_approve')
+      for (const owned of planIds(edit.modified_plan)) this.owners.set(owned, approval.id);
   }
 
   /** Dropped approvals free their ids here; an approved plan's stay taken in the history. */

@@ -34,7 +34,9 @@ export function isLineEvent(event: ExecutionEvent): boolean {
 function warn(error: unknown, event: ExecutionEvent | null): void {
   const what = event ? ` while handling a "${event.event_type}" event` : '';
   const message = error instanceof Error ? error.message : String(error);
-  process.emitWarning(`cloudops-execution-engine: event handler failed${what}: ${message}`, { code: 'CLOUDOPS_EVENT_HANDLER' });
+  process.emitWarning(`cloudops-execution-engine: event handler failed${what}: ${message}`, {
+    code: 'CLOUDOPS_EVENT_HANDLER',
+  });
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -83,7 +85,7 @@ class Subscription {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      let pending: void | PromiseLike<void> = undefined;
+      let pending: PromiseLike<void> | undefined | void;
       try {
         pending = this.listener(event);
       } catch (err) {

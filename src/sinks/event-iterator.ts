@@ -79,7 +79,10 @@ export function iterateEvents(bus: EventBus, spec: IteratorSpec): AsyncIterableI
  * generator queues `return()` behind its pending `next()`, so a consumer stopping from
  * outside (a client that disconnects) would wait for the next live event, maybe forever.
  */
-export function concatEvents(replay: AsyncGenerator<ExecutionEvent>, live: AsyncIterableIterator<ExecutionEvent>): AsyncIterableIterator<ExecutionEvent> {
+export function concatEvents(
+  replay: AsyncGenerator<ExecutionEvent>,
+  live: AsyncIterableIterator<ExecutionEvent>,
+): AsyncIterableIterator<ExecutionEvent> {
   let replaying = true;
   let stopped = false;
   const iterator: AsyncIterableIterator<ExecutionEvent> = {

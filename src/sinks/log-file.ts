@@ -11,9 +11,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
-import { escapeLogValue } from './control-chars.js';
 import type { LineBatch } from '../runner/line-splitter.js';
 import type { StreamName } from '../runner/process.js';
+import { escapeLogValue } from './control-chars.js';
 
 /**
  * `# key: value` lines. Values are submitted text (the command, its error): control characters
@@ -59,7 +59,8 @@ function openStream(path: string): Promise<WriteStream> {
 function isNewlineRun(lines: LineBatch): boolean {
   const source = lines.source;
   const last = lines.count - 1;
-  for (let i = 0; i < last; i++) if (source[lines.end(i)] !== 10 || lines.start(i + 1) !== lines.end(i) + 1) return false;
+  for (let i = 0; i < last; i++)
+    if (source[lines.end(i)] !== 10 || lines.start(i + 1) !== lines.end(i) + 1) return false;
   return source[lines.end(last)] === 10;
 }
 
@@ -136,7 +137,7 @@ export class LogFile {
     if (count === 0) return undefined;
     const prefix = Buffer.from(`${timestamp} [${stream}] `, 'latin1');
     const size = count * (prefix.length + 1) + lines.lineBytes;
-    const pooled = size <= POOL_BUFFER_BYTES ? this.pool.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES) : null;
+    const pooled = size <= POOL_BUFFER_BYTES ? (this.pool.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES)) : null;
     const out = pooled ?? Buffer.allocUnsafe(size);
     const at = isNewlineRun(lines) ? formatRun(lines, prefix, out) : formatEach(lines, prefix, out);
     return this.write(out.subarray(0, at), pooled ? () => this.recycle(pooled) : undefined);

@@ -6,8 +6,8 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive } from '../runner/kill-tree.js';
-import { unescapeLogValue } from './control-chars.js';
 import type { ExecutionStatus } from '../wire/types.js';
+import { unescapeLogValue } from './control-chars.js';
 
 export interface LogInfo {
   id: string;
@@ -54,10 +54,16 @@ export async function readLogInfo(path: string): Promise<LogInfo | null> {
     const tailBuf = Buffer.alloc(tailLength);
     await handle.read(tailBuf, 0, tailLength, size - tailLength);
     const headLines = headBuf.toString('utf8').split('\n');
-    const header = metaOf(headLines.slice(0, headLines.findIndex((l) => !l.startsWith('# '))));
+    const header = metaOf(
+      headLines.slice(
+        0,
+        headLines.findIndex((l) => !l.startsWith('# ')),
+      ),
+    );
     const tailLines = tailBuf.toString('utf8').split('\n');
     let footerStart = tailLines.length;
-    while (footerStart > 0 && (tailLines[footerStart - 1]!.startsWith('# ') || tailLines[footerStart - 1] === '')) footerStart--;
+    while (footerStart > 0 && (tailLines[footerStart - 1]!.startsWith('# ') || tailLines[footerStart - 1] === ''))
+      footerStart--;
     const footer = metaOf(tailLines.slice(footerStart));
     const id = header.get('execution_id');
     if (!id) return null;

@@ -65,7 +65,8 @@ export async function* readLoggedLines(source: LineSource): AsyncGenerator<Logge
       }
       idleSince = Date.now();
       position += bytesRead;
-      const data = pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const data =
+        pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
       let start = 0;
       for (let nl = data.indexOf(10, start); nl !== -1 && yielded < source.count; nl = data.indexOf(10, start)) {
         const entry = parseEntry(data.subarray(start, nl));
@@ -97,7 +98,10 @@ function parseEntry(raw: Buffer): LoggedLine | null {
  * before it, then the remaining counted lines of every source. `sources` maps execution ids
  * to their logs; events of executions without one (a plan's own) pass straight through.
  */
-export async function* mergeReplay(entries: readonly ReplayEntry[], sources: ReadonlyMap<string, LineSource>): AsyncGenerator<ExecutionEvent> {
+export async function* mergeReplay(
+  entries: readonly ReplayEntry[],
+  sources: ReadonlyMap<string, LineSource>,
+): AsyncGenerator<ExecutionEvent> {
   const readers = new Map<string, { lines: AsyncGenerator<LoggedLine>; emitted: number }>();
   const reader = (id: string) => {
     let r = readers.get(id);

@@ -47,7 +47,9 @@ export class OutputCapture {
   text(logPath: string, keepTogether: readonly Buffer[] = []): string {
     const head = Buffer.concat(this.head, this.headSize);
     if (this.ring === null) return head.toString('utf8');
-    const tail = this.ringFull ? Buffer.concat([this.ring.subarray(this.ringPos), this.ring.subarray(0, this.ringPos)]) : this.ring.subarray(0, this.ringPos);
+    const tail = this.ringFull
+      ? Buffer.concat([this.ring.subarray(this.ringPos), this.ring.subarray(0, this.ringPos)])
+      : this.ring.subarray(0, this.ringPos);
     if (!this.truncated) return Buffer.concat([head, tail]).toString('utf8');
     // Cut both sides on character boundaries so truncation introduces no U+FFFD.
     let keptHead = head.subarray(0, completeUtf8Length(head));

@@ -2,8 +2,8 @@
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { checkDependencies } from '../scheduler/dag.js';
-import type { ExecutionPlan } from '../wire/types.js';
 import { checkPlanSize } from '../wire/parse.js';
+import type { ExecutionPlan } from '../wire/types.js';
 import { requestIssues } from './request.js';
 
 export async function validatePlan(plan: ExecutionPlan, config: ExecutionConfig): Promise<void> {
@@ -14,7 +14,8 @@ export async function validatePlan(plan: ExecutionPlan, config: ExecutionConfig)
   const seen = new Map<string, string>([[plan.id, 'the plan itself']]);
   const claim = (id: string, field: string) => {
     const earlier = seen.get(id);
-    if (earlier !== undefined) issues.push({ code: 'InvalidPlan', field: `${field}.id`, reason: `id ${id} is also used by ${earlier}` });
+    if (earlier !== undefined)
+      issues.push({ code: 'InvalidPlan', field: `${field}.id`, reason: `id ${id} is also used by ${earlier}` });
     else seen.set(id, field);
   };
   plan.commands.forEach((request, index) => {
@@ -27,7 +28,9 @@ export async function validatePlan(plan: ExecutionPlan, config: ExecutionConfig)
   const perCommand = await Promise.all(
     plan.commands.flatMap((request, i) => [
       requestIssues(request, config, `commands[${i}].`),
-      ...request.rollback.map((step, j) => requestIssues({ ...step, rollback: [] }, config, `commands[${i}].rollback[${j}].`)),
+      ...request.rollback.map((step, j) =>
+        requestIssues({ ...step, rollback: [] }, config, `commands[${i}].rollback[${j}].`),
+      ),
     ]),
   );
   issues.push(...perCommand.flat());

@@ -4,15 +4,19 @@
  * three on the machine that will run the command).
  */
 import { stat } from 'node:fs/promises';
+import { forExecutor } from '../command/aws.js';
+import { fileKind, readShebang, scriptPathOf } from '../command/script.js';
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { retryPatternIssues } from '../policy/retry.js';
-import { forExecutor } from '../command/aws.js';
-import { fileKind, readShebang, scriptPathOf } from '../command/script.js';
 import type { ExecutionRequest } from '../wire/types.js';
 
 /** All problems with `request` under `config`; `prefix` locates it inside a plan (`commands[2].`). */
-export async function requestIssues(request: ExecutionRequest, config: ExecutionConfig, prefix = ''): Promise<ValidationIssue[]> {
+export async function requestIssues(
+  request: ExecutionRequest,
+  config: ExecutionConfig,
+  prefix = '',
+): Promise<ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   if (request.timeout_ms !== null && request.timeout_ms > config.max_timeout_ms) {
     issues.push({
@@ -29,9 +33,17 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
     const dir = request.working_dir;
     const info = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
     if (info instanceof Error) {
-      issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (${info.code === 'ENOENT' ? 'does not exist' : info.code})` });
+      issues.push({
+        code: 'InvalidWorkingDir',
+        field: `${prefix}working_dir`,
+        reason: `${dir} (${info.code === 'ENOENT' ? 'does not exist' : info.code})`,
+      });
     } else if (!info.isDirectory()) {
-      issues.push({ code: 'InvalidWorkingDir', field: `${prefix}working_dir`, reason: `${dir} (not a directory: ${fileKind(info)})` });
+      issues.push({
+        code: 'InvalidWorkingDir',
+        field: `${prefix}working_dir`,
+        reason: `${dir} (not a directory: ${fileKind(info)})`,
+      });
     }
   }
   // The log is opened for writing when the command starts, and opening a FIFO for writing
@@ -40,11 +52,16 @@ export async function requestIssues(request: ExecutionRequest, config: Execution
     const path = request.output_log_path;
     const info = await stat(path).catch(() => null);
     if (info && !info.isFile()) {
-      issues.push({ code: 'InvalidField', field: `${prefix}output_log_path`, reason: `${path} is not a regular file (${fileKind(info)})` });
+      issues.push({
+        code: 'InvalidField',
+        field: `${prefix}output_log_path`,
+        reason: `${path} is not a regular file (${fileKind(info)})`,
+      });
     }
   }
   // Client regexes must compile in RE2 (checked off the event loop, so not in the schema).
-  if (request.retry) issues.push(...(await retryPatternIssues(request.retry.retryable_errors, `${prefix}retry.retryable_errors`)));
+  if (request.retry)
+    issues.push(...(await retryPatternIssues(request.retry.retryable_errors, `${prefix}retry.retryable_errors`)));
   const command = request.command;
   try {
     forExecutor(command, config.default_executor);

@@ -11,13 +11,7 @@ import {
   ExecutionResultSchema,
   PlanExecutionResultSchema,
 } from './schema.js';
-import type {
-  ExecutionEvent,
-  ExecutionPlan,
-  ExecutionRequest,
-  ExecutionResult,
-  PlanExecutionResult,
-} from './types.js';
+import type { ExecutionEvent, ExecutionPlan, ExecutionRequest, ExecutionResult, PlanExecutionResult } from './types.js';
 
 type Path = ReadonlyArray<PropertyKey>;
 
@@ -72,7 +66,7 @@ function toIssue(issue: z.core.$ZodIssue, input: unknown): ValidationIssue {
     return { code: unknownKeyCode(field), field, reason: `${reason} (key ${JSON.stringify(String(key))})` };
   }
   if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
-    const kind = field.endsWith('event_type') ? 'event type' : field.split('.').at(-2) ?? 'type';
+    const kind = field.endsWith('event_type') ? 'event type' : (field.split('.').at(-2) ?? 'type');
     const label = kind === 'command' ? 'command type' : kind === 'strategy' ? 'strategy type' : kind;
     return {
       code: unknownTagCode(field),
@@ -108,7 +102,9 @@ export const MAX_INPUT_DEPTH = 64;
 function structureIssues(value: unknown, path: PropertyKey[] = []): ValidationIssue[] {
   if (value === null || typeof value !== 'object') return [];
   if (path.length > MAX_INPUT_DEPTH) {
-    return [{ code: 'InvalidField', field: formatPath(path), reason: `nested more than ${MAX_INPUT_DEPTH} levels deep` }];
+    return [
+      { code: 'InvalidField', field: formatPath(path), reason: `nested more than ${MAX_INPUT_DEPTH} levels deep` },
+    ];
   }
   const issues: ValidationIssue[] = [];
   if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) {
@@ -152,7 +148,8 @@ function requestCount(input: unknown): number {
   if (!Array.isArray(commands)) return 0;
   let count = commands.length;
   for (const command of commands) {
-    const rollback = command !== null && typeof command === 'object' ? (command as { rollback?: unknown }).rollback : undefined;
+    const rollback =
+      command !== null && typeof command === 'object' ? (command as { rollback?: unknown }).rollback : undefined;
     if (Array.isArray(rollback)) count += rollback.length;
   }
   return count;
@@ -192,7 +189,9 @@ export function parsePlanResult(input: unknown): PlanExecutionResult {
 }
 
 /** JSON text in the seed's wire format. The engine's objects are already wire-shaped. */
-export function serialize(value: ExecutionRequest | ExecutionPlan | ExecutionEvent | ExecutionResult | PlanExecutionResult): string {
+export function serialize(
+  value: ExecutionRequest | ExecutionPlan | ExecutionEvent | ExecutionResult | PlanExecutionResult,
+): string {
   try {
     return JSON.stringify(value);
   } catch (err) {

@@ -53,11 +53,17 @@ const REGEX_FORM = /^\/(.+)\/([a-z]*)$/s;
  * `g` and `y` make a regex remember where it last matched, so one compiled pattern would
  * answer differently each time; `u` is how RE2 always reads patterns.
  */
-const FLAGS: Record<string, 'ignoreCase' | 'multiline' | 'dotAll' | null> = { i: 'ignoreCase', m: 'multiline', s: 'dotAll', u: null };
+const FLAGS: Record<string, 'ignoreCase' | 'multiline' | 'dotAll' | null> = {
+  i: 'ignoreCase',
+  m: 'multiline',
+  s: 'dotAll',
+  u: null,
+};
 
 /** What `pattern` means, or why it cannot be used. */
 export function parseRetryPattern(pattern: string): RetryPattern | { problem: string } {
-  if (pattern.length > MAX_PATTERN_LENGTH) return { problem: `is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH} are allowed` };
+  if (pattern.length > MAX_PATTERN_LENGTH)
+    return { problem: `is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH} are allowed` };
   const form = REGEX_FORM.exec(pattern);
   if (!form) return { kind: 'substring', text: pattern };
   const [, source, flags] = form as unknown as [string, string, string];
@@ -71,7 +77,9 @@ export function parseRetryPattern(pattern: string): RetryPattern | { problem: st
   const scanned = scanSource(source);
   if ('problem' in scanned) return scanned;
   if (scanned.size > MAX_PATTERN_SIZE) {
-    return { problem: `regex is too large: it compiles to about ${scanned.size} steps (at most ${MAX_PATTERN_SIZE}); use smaller {n,m} counts or fewer Unicode classes` };
+    return {
+      problem: `regex is too large: it compiles to about ${scanned.size} steps (at most ${MAX_PATTERN_SIZE}); use smaller {n,m} counts or fewer Unicode classes`,
+    };
   }
   const re2Source = options.multiline ? `(?m)${scanned.re2Source}` : scanned.re2Source;
   return { kind: 'regex', pattern, re2Source, size: scanned.size, ...options };
@@ -130,8 +138,14 @@ function scanSource(source: string): { re2Source: string; size: number } | { pro
         i += 1;
         continue;
       }
-      if (next >= '1' && next <= '9') return { problem: `backreferences (\\${next}) are not supported: retry patterns run on a linear-time matcher (RE2)` };
-      if (next === 'k' && source[i + 2] === '<') return { problem: 'named backreferences (\\k<…>) are not supported: retry patterns run on a linear-time matcher (RE2)' };
+      if (next >= '1' && next <= '9')
+        return {
+          problem: `backreferences (\\${next}) are not supported: retry patterns run on a linear-time matcher (RE2)`,
+        };
+      if (next === 'k' && source[i + 2] === '<')
+        return {
+          problem: 'named backreferences (\\k<…>) are not supported: retry patterns run on a linear-time matcher (RE2)',
+        };
       if (next === 'u') {
         const unicode = unicodeEscape(source, i);
         if (unicode) {
@@ -185,8 +199,16 @@ function scanSource(source: string): { re2Source: string; size: number } | { pro
       continue;
     }
     if (c === '(') {
-      if (source.startsWith('(?=', i) || source.startsWith('(?!', i) || source.startsWith('(?<=', i) || source.startsWith('(?<!', i)) {
-        return { problem: 'lookaround ((?=…), (?!…), (?<=…), (?<!…)) is not supported: retry patterns run on a linear-time matcher (RE2)' };
+      if (
+        source.startsWith('(?=', i) ||
+        source.startsWith('(?!', i) ||
+        source.startsWith('(?<=', i) ||
+        source.startsWith('(?<!', i)
+      ) {
+        return {
+          problem:
+            'lookaround ((?=…), (?!…), (?<=…), (?<!…)) is not supported: retry patterns run on a linear-time matcher (RE2)',
+        };
       }
       if (source.startsWith('(?<', i)) {
         out.push('(?P<');

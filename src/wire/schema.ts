@@ -130,7 +130,10 @@ const requestFields = {
   // Bounded: every secret-named variable becomes a pattern that output and answers are searched for.
   env: z
     .record(EnvName, SpawnText)
-    .refine((env) => Object.keys(env).length <= MAX_ENV_VARIABLES, `at most ${MAX_ENV_VARIABLES} environment variables per request`)
+    .refine(
+      (env) => Object.keys(env).length <= MAX_ENV_VARIABLES,
+      `at most ${MAX_ENV_VARIABLES} environment variables per request`,
+    )
     .default({}),
   working_dir: NoNul.nullable().default(null),
   timeout_ms: z.int().positive('must be a positive number of milliseconds').nullable().default(null),
@@ -169,7 +172,10 @@ export const DependencyGraphStrategySchema = z.object({
   type: z.literal('dependency_graph'),
   /** Command index -> indices it depends on. JSON object keys are strings, as serde writes them. */
   dependencies: z
-    .record(z.string().regex(/^(0|[1-9]\d*)$/, 'keys must be command indices (non-negative integers)'), z.array(z.int().nonnegative()))
+    .record(
+      z.string().regex(/^(0|[1-9]\d*)$/, 'keys must be command indices (non-negative integers)'),
+      z.array(z.int().nonnegative()),
+    )
     .default({}),
 });
 
@@ -280,7 +286,12 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
   z.object({ event_type: z.literal('started'), execution_id: Id, command: z.string(), timestamp: Timestamp }),
   z.object({ event_type: z.literal('stdout'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
   z.object({ event_type: z.literal('stderr'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
-  z.object({ event_type: z.literal('completed'), execution_id: Id, result: ExecutionResultSchema, timestamp: Timestamp }),
+  z.object({
+    event_type: z.literal('completed'),
+    execution_id: Id,
+    result: ExecutionResultSchema,
+    timestamp: Timestamp,
+  }),
   z.object({
     event_type: z.literal('failed'),
     execution_id: Id,
@@ -322,6 +333,14 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
 ]);
 
 export const EVENT_TYPES = [
-  'started', 'stdout', 'stderr', 'completed', 'failed', 'cancelled', 'progress',
-  'retrying', 'rollback_started', 'rollback_completed',
+  'started',
+  'stdout',
+  'stderr',
+  'completed',
+  'failed',
+  'cancelled',
+  'progress',
+  'retrying',
+  'rollback_started',
+  'rollback_completed',
 ] as const;

@@ -9,7 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { makeEngine, tempDir } from '../helpers.js';
-import { awsTestEnv, startMoto, type Moto } from '../support/moto.js';
+import { awsTestEnv, type Moto, startMoto } from '../support/moto.js';
 
 let moto: Moto;
 beforeAll(async () => {
@@ -28,9 +28,14 @@ function sentinel(): string {
 /** Payloads that run `rm -f <path>` when a node or python process starts. */
 const payloads = {
   // NODE_OPTIONS splits at spaces and takes double quotes itself: neither appears in the module.
-  nodeOptions: (path: string) => ({ NODE_OPTIONS: `--import=data:text/javascript,import{rmSync}from'node:fs';rmSync('${path}',{force:true})` }),
+  nodeOptions: (path: string) => ({
+    NODE_OPTIONS: `--import=data:text/javascript,import{rmSync}from'node:fs';rmSync('${path}',{force:true})`,
+  }),
   nodeRequire: (path: string) => ({ NODE_OPTIONS: `--require=${writeModule(path)}` }),
-  pythonBrowser: (path: string) => ({ PYTHONWARNINGS: 'ignore::antigravity.x::0', BROWSER: `sh -c "rm -f ${path}" #%s` }),
+  pythonBrowser: (path: string) => ({
+    PYTHONWARNINGS: 'ignore::antigravity.x::0',
+    BROWSER: `sh -c "rm -f ${path}" #%s`,
+  }),
   pythonStartup: (path: string) => ({ PYTHONPATH: writePythonSite(path), PYTHONSTARTUP: '/dev/null' }),
   ldPreloadLike: (path: string) => ({ BASH_ENV: writeShell(path), PATH: `${join(path, '..')}:/usr/bin:/bin` }),
 };
@@ -42,7 +47,10 @@ function writeModule(path: string): string {
 }
 function writePythonSite(path: string): string {
   const dir = join(path, '..');
-  writeFileSync(join(dir, 'sitecustomize.py'), `import os\ntry:\n    os.remove(${JSON.stringify(path)})\nexcept OSError:\n    pass\n`);
+  writeFileSync(
+    join(dir, 'sitecustomize.py'),
+    `import os\ntry:\n    os.remove(${JSON.stringify(path)})\nexcept OSError:\n    pass\n`,
+  );
   return dir;
 }
 function writeShell(path: string): string {
@@ -73,15 +81,56 @@ test('control: each payload is live when a program actually starts with it', () 
 test('the pre-approval dry run of sdk and aws_cli EC2 calls runs none of them, and still asks AWS', async () => {
   const engine = makeEngine({ aws_endpoint_url: moto.url, approval: {} });
   const cases = [
-    { env: payloads.nodeOptions, command: { type: 'sdk' as const, service: 'ec2', operation: 'DescribeInstances', parameters: {}, region: 'us-east-1' } },
-    { env: payloads.nodeRequire, command: { type: 'sdk' as const, service: 'ec2', operation: 'TerminateInstances', parameters: { InstanceIds: ['i-0123456789abcdef0'] }, region: 'us-east-1' } },
-    { env: payloads.pythonBrowser, command: { type: 'aws_cli' as const, service: 'ec2', operation: 'describe-instances', args: [], region: 'us-east-1' } },
-    { env: payloads.pythonStartup, command: { type: 'aws_cli' as const, service: 'ec2', operation: 'describe-instances', args: [], region: 'us-east-1' } },
-    { env: payloads.ldPreloadLike, command: { type: 'aws_cli' as const, service: 'ec2', operation: 'describe-vpcs', args: [], region: 'us-east-1' } },
+    {
+      env: payloads.nodeOptions,
+      command: {
+        type: 'sdk' as const,
+        service: 'ec2',
+        operation: 'DescribeInstances',
+        parameters: {},
+        region: 'us-east-1',
+      },
+    },
+    {
+      env: payloads.nodeRequire,
+      command: {
+        type: 'sdk' as const,
+        service: 'ec2',
+        operation: 'TerminateInstances',
+        parameters: { InstanceIds: ['i-0123456789abcdef0'] },
+        region: 'us-east-1',
+      },
+    },
+    {
+      env: payloads.pythonBrowser,
+      command: {
+        type: 'aws_cli' as const,
+        service: 'ec2',
+        operation: 'describe-instances',
+        args: [],
+        region: 'us-east-1',
+      },
+    },
+    {
+      env: payloads.pythonStartup,
+      command: {
+        type: 'aws_cli' as const,
+        service: 'ec2',
+        operation: 'describe-instances',
+        args: [],
+        region: 'us-east-1',
+      },
+    },
+    {
+      env: payloads.ldPreloadLike,
+      command: { type: 'aws_cli' as const, service: 'ec2', operation: 'describe-vpcs', args: [], region: 'us-east-1' },
+    },
   ];
   for (const [i, c] of cases.entries()) {
     const path = sentinel();
-    const request = await engine.createApprovalRequest({ commands: [{ command: c.command, env: { ...awsTestEnv(moto.url), ...c.env(path) } }] });
+    const request = await engine.createApprovalRequest({
+      commands: [{ command: c.command, env: { ...awsTestEnv(moto.url), ...c.env(path) } }],
+    });
     expect(existsSync(path), `case ${i}: the payload ran during the dry run`).toBe(true);
     expect(request.requires_approval).toBe(true);
     expect(request.risk_level, `case ${i}`).toBe('destructive');
@@ -97,12 +146,20 @@ test('dryRun() reports unverified work and runs only the configured binaries', a
   const engine = makeEngine({ aws_endpoint_url: moto.url });
   const result = await engine.dryRun({
     commands: [
-      { command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances', region: 'us-east-1' }, env: { ...awsTestEnv(moto.url), ...payloads.pythonBrowser(path) } },
+      {
+        command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances', region: 'us-east-1' },
+        env: { ...awsTestEnv(moto.url), ...payloads.pythonBrowser(path) },
+      },
       { command: { type: 'exec', program: 'python3', args: ['-c', `import os; os.remove(${JSON.stringify(path)})`] } },
     ],
   });
   expect(existsSync(path)).toBe(true);
   expect(result.verified).toBe(false);
   expect(result.commands[0]).toMatchObject({ method: 'aws_dry_run', would_succeed: true, verified: false });
-  expect(result.commands[1]).toMatchObject({ method: 'description', would_succeed: null, verified: false, risk_reasons: [expect.stringContaining('python3 runs code')] });
+  expect(result.commands[1]).toMatchObject({
+    method: 'description',
+    would_succeed: null,
+    verified: false,
+    risk_reasons: [expect.stringContaining('python3 runs code')],
+  });
 });

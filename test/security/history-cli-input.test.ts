@@ -16,7 +16,12 @@ import { startTestServer } from '../support/server.js';
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 function cli(args: string[], input?: string) {
-  return spawnSync(process.execPath, [BIN, '--log-dir', tempDir(), ...args], { encoding: 'utf8', input, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync(process.execPath, [BIN, '--log-dir', tempDir(), ...args], {
+    encoding: 'utf8',
+    input,
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 /** Nine levels of nine aliases each: 9^9 (387 million) strings once expanded. */
@@ -32,19 +37,26 @@ function billionLaughs(command: string): string {
 }
 
 describe('plan files', () => {
-  test.each(['validate', 'run'])('a YAML alias bomb: `%s` exits 2 naming the file and the aliases; nothing runs', (sub) => {
-    const dir = tempDir();
-    const sentinel = join(dir, 'ran');
-    const file = join(dir, 'bomb.yaml');
-    writeFileSync(file, billionLaughs(`touch ${sentinel}`));
-    const r = cli([sub, file]);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`${file}: not loadable as YAML: its aliases expand too much`);
-    expect(existsSync(sentinel)).toBe(false);
-  });
+  test.each(['validate', 'run'])(
+    'a YAML alias bomb: `%s` exits 2 naming the file and the aliases; nothing runs',
+    (sub) => {
+      const dir = tempDir();
+      const sentinel = join(dir, 'ran');
+      const file = join(dir, 'bomb.yaml');
+      writeFileSync(file, billionLaughs(`touch ${sentinel}`));
+      const r = cli([sub, file]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`${file}: not loadable as YAML: its aliases expand too much`);
+      expect(existsSync(sentinel)).toBe(false);
+    },
+  );
 
   test('a bomb on stdin, and one with fewer, wider aliases: exit 2 naming the source', () => {
-    const wide = [`a: &a [${Array.from({ length: 1000 }, () => '"x"').join(',')}]`, `b: &b [${Array.from({ length: 200 }, () => '*a').join(',')}]`, 'commands: [{command: {type: exec, program: "true"}}]'].join('\n');
+    const wide = [
+      `a: &a [${Array.from({ length: 1000 }, () => '"x"').join(',')}]`,
+      `b: &b [${Array.from({ length: 200 }, () => '*a').join(',')}]`,
+      'commands: [{command: {type: exec, program: "true"}}]',
+    ].join('\n');
     const r = cli(['validate', '-'], wide);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('<stdin>: not loadable as YAML');
@@ -82,7 +94,11 @@ describe('plan size (max_plan_commands)', () => {
     const engine = makeEngine();
     const dir = tempDir();
     const sentinel = join(dir, 'ran');
-    const plan = { commands: Array.from({ length: 10_001 }, () => ({ command: { type: 'exec' as const, program: 'touch', args: [sentinel] } })) };
+    const plan = {
+      commands: Array.from({ length: 10_001 }, () => ({
+        command: { type: 'exec' as const, program: 'touch', args: [sentinel] },
+      })),
+    };
     // A hundred thousand (5 MB of JSON) used to take a gigabyte; refused before per-command work, it takes next to nothing.
     const huge = { commands: Array.from({ length: 100_000 }, () => command) };
     const rss = process.memoryUsage().rss;
@@ -102,21 +118,37 @@ describe('plan size (max_plan_commands)', () => {
   test('rollback steps count too; the limit is the config value', async () => {
     const engine = makeEngine({ max_plan_commands: 5 });
     const withRollback = { commands: Array.from({ length: 3 }, () => ({ ...command, rollback: [command] })) };
-    await expect(engine.executePlan(withRollback)).rejects.toMatchObject({ field: 'commands', reason: expect.stringMatching(/has 6 commands .* at most 5/) });
-    const five = await engine.executePlan({ commands: Array.from({ length: 5 }, () => ({ command: { type: 'exec' as const, program: 'true' } })) });
+    await expect(engine.executePlan(withRollback)).rejects.toMatchObject({
+      field: 'commands',
+      reason: expect.stringMatching(/has 6 commands .* at most 5/),
+    });
+    const five = await engine.executePlan({
+      commands: Array.from({ length: 5 }, () => ({ command: { type: 'exec' as const, program: 'true' } })),
+    });
     expect((await engine.waitPlan(five)).status).toBe('completed');
-    expect(() => parsePlan({ commands: Array.from({ length: 6 }, () => command) }, { max_plan_commands: 5 })).toThrow(expect.objectContaining({ field: 'commands' }));
+    expect(() => parsePlan({ commands: Array.from({ length: 6 }, () => command) }, { max_plan_commands: 5 })).toThrow(
+      expect.objectContaining({ field: 'commands' }),
+    );
   });
 
   test('the CLI: a 10,001-command plan (JSON or YAML) is exit 2 naming `commands` and max_plan_commands', () => {
     const dir = tempDir();
     const sentinel = join(dir, 'ran');
-    const commands = Array.from({ length: 10_001 }, () => ({ command: { type: 'exec', program: 'touch', args: [sentinel] } }));
+    const commands = Array.from({ length: 10_001 }, () => ({
+      command: { type: 'exec', program: 'touch', args: [sentinel] },
+    }));
     const json = join(dir, 'big.json');
     writeFileSync(json, JSON.stringify({ commands }));
     const yaml = join(dir, 'big.yaml');
-    writeFileSync(yaml, `commands:\n${commands.map(() => `  - command: {type: exec, program: touch, args: [${sentinel}]}`).join('\n')}\n`);
-    for (const [sub, file] of [['validate', json], ['run', json], ['validate', yaml]] as const) {
+    writeFileSync(
+      yaml,
+      `commands:\n${commands.map(() => `  - command: {type: exec, program: touch, args: [${sentinel}]}`).join('\n')}\n`,
+    );
+    for (const [sub, file] of [
+      ['validate', json],
+      ['run', json],
+      ['validate', yaml],
+    ] as const) {
       const r = cli([sub, file]);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain('commands: the plan has 10001 commands');
@@ -127,7 +159,9 @@ describe('plan size (max_plan_commands)', () => {
 
   test('over HTTP: a 10,001-command plan is a 400 on `commands`', async () => {
     const { api, engine } = await startTestServer({ approval: null });
-    const res = await api('POST', '/api/plans', { commands: Array.from({ length: 10_001 }, () => ({ command: { type: 'exec', program: 'true' } })) });
+    const res = await api('POST', '/api/plans', {
+      commands: Array.from({ length: 10_001 }, () => ({ command: { type: 'exec', program: 'true' } })),
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.field).toBe('commands');
     expect(await engine.listExecutions()).toEqual([]);

@@ -39,30 +39,36 @@ describe('a log file has no line the engine did not write', () => {
     ['a forged footer', 'x\n# status: completed\n# exit_code: 0'],
   ];
 
-  test.each(attacks)('an argument with %s: the header and notes escape it, and it reads back exactly', async (_name, arg) => {
-    const engine = makeEngine();
-    // The argument is not printed (it is `$1`, unused): only the engine's own lines could hold it.
-    const id = await engine.execute(exec('sh', '-c', 'echo out', 'sh', arg));
-    await engine.wait(id);
-    const log = readFileSync(engine.getLogPath(id), 'utf8');
-    expectNoForgedLines(log);
-    const info = await readLogInfo(engine.getLogPath(id));
-    expect(info?.command).toContain(arg); // escaping is reversible: `status` shows what ran
-    expect(info?.status).toBe('completed');
-  });
+  test.each(attacks)(
+    'an argument with %s: the header and notes escape it, and it reads back exactly',
+    async (_name, arg) => {
+      const engine = makeEngine();
+      // The argument is not printed (it is `$1`, unused): only the engine's own lines could hold it.
+      const id = await engine.execute(exec('sh', '-c', 'echo out', 'sh', arg));
+      await engine.wait(id);
+      const log = readFileSync(engine.getLogPath(id), 'utf8');
+      expectNoForgedLines(log);
+      const info = await readLogInfo(engine.getLogPath(id));
+      expect(info?.command).toContain(arg); // escaping is reversible: `status` shows what ran
+      expect(info?.status).toBe('completed');
+    },
+  );
 
   test('a late subscriber replaying the log gets the real output lines only, no forged event', async () => {
     const engine = makeEngine();
     const id = await engine.execute(exec('sh', '-c', 'echo out', 'sh', `x\n${FORGED}`));
     await engine.wait(id);
     const lines: string[] = [];
-    for await (const event of engine.events(id)) if (event.event_type === 'stdout' || event.event_type === 'stderr') lines.push(event.line);
+    for await (const event of engine.events(id))
+      if (event.event_type === 'stdout' || event.event_type === 'stderr') lines.push(event.line);
     expect(lines).toEqual(['out']);
   });
 
   test('a plan: its log notes which command starts, escaped the same way', async () => {
     const engine = makeEngine();
-    const planId = await engine.executePlan({ commands: [exec('echo', `x\n${FORGED}`), { command: { type: 'shell', command: `true\n${FORGED}` } }] });
+    const planId = await engine.executePlan({
+      commands: [exec('echo', `x\n${FORGED}`), { command: { type: 'shell', command: `true\n${FORGED}` } }],
+    });
     await engine.waitPlan(planId);
     expectNoForgedLines(readFileSync(engine.getLogPath(planId), 'utf8'));
   });
@@ -152,7 +158,11 @@ describe('human CLI output shows control characters escaped; --json stays exact'
     expectClean(r.stdout, 'run stdout');
     expectClean(r.stderr, 'run stderr');
     const json = cli(logDir, ['run', '--json', plan]);
-    const started = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event_type?: string; command?: string }).find((e) => e.event_type === 'started');
+    const started = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event_type?: string; command?: string })
+      .find((e) => e.event_type === 'started');
     expect(started?.command).toBe(`true # ${NASTY}`);
   });
 
@@ -165,14 +175,23 @@ describe('human CLI output shows control characters escaped; --json stays exact'
 
     const dir = tempDir();
     const valid = join(dir, 'valid.json');
-    writeFileSync(valid, JSON.stringify({ description: `ok ${NASTY}`, commands: [{ command: { type: 'exec', program: 'true' } }] }));
+    writeFileSync(
+      valid,
+      JSON.stringify({ description: `ok ${NASTY}`, commands: [{ command: { type: 'exec', program: 'true' } }] }),
+    );
     const v = cli(logDir, ['validate', valid]);
     expect(v.status).toBe(0);
     expectClean(v.stdout, 'validate');
 
     const badKey = join(dir, 'bad.json');
     // The error names the field, whose path is the hostile key itself.
-    writeFileSync(badKey, JSON.stringify({ strategy: { type: 'dependency_graph', dependencies: { [`1${CLEAR}`]: [0] } }, commands: [{ command: { type: 'exec', program: 'true' } }] }));
+    writeFileSync(
+      badKey,
+      JSON.stringify({
+        strategy: { type: 'dependency_graph', dependencies: { [`1${CLEAR}`]: [0] } },
+        commands: [{ command: { type: 'exec', program: 'true' } }],
+      }),
+    );
     const bad = cli(logDir, ['validate', badKey]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('strategy.dependencies.1\\x1b[2J');

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { LineSplitter } from '../../src/runner/line-splitter.js';
 import type { ExecutionEvent, ExecutionRequestInput } from '../../src/index.js';
+import { LineSplitter } from '../../src/runner/line-splitter.js';
 import { makeEngine, tempDir } from '../helpers.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -36,7 +36,11 @@ function collect(engine: ReturnType<typeof makeEngine>): ExecutionEvent[] {
 }
 
 const stdoutLines = (events: ExecutionEvent[]) => events.flatMap((e) => (e.event_type === 'stdout' ? [e.line] : []));
-const loggedLines = (log: string) => log.split('\n').flatMap((l) => { const m = /^\S+ \[stdout\] (.*)$/.exec(l); return m ? [m[1]!] : []; });
+const loggedLines = (log: string) =>
+  log.split('\n').flatMap((l) => {
+    const m = /^\S+ \[stdout\] (.*)$/.exec(l);
+    return m ? [m[1]!] : [];
+  });
 
 describe('a secret across the cut of a long line (max_line_bytes) is redacted in the log, events and result', () => {
   test('property: however the stream is chunked, no cut falls inside a secret, and the pieces join back to the line', () => {
@@ -55,7 +59,12 @@ describe('a secret across the cut of a long line (max_line_bytes) is redacted in
           let at = 0;
           for (let i = 0; at < input.length; i++) {
             const size = cuts[i % cuts.length]!;
-            pieces.push(...splitter.push(input.subarray(at, at + size)).toBuffers().map((b) => Buffer.from(b)));
+            pieces.push(
+              ...splitter
+                .push(input.subarray(at, at + size))
+                .toBuffers()
+                .map((b) => Buffer.from(b)),
+            );
             at += size;
           }
           pieces.push(...splitter.end().toBuffers());
@@ -64,7 +73,8 @@ describe('a secret across the cut of a long line (max_line_bytes) is redacted in
           let offset = 0;
           for (const piece of pieces) bounds.add((offset += piece.length));
           for (let found = line.indexOf(needle); found !== -1; found = line.indexOf(needle, found + 1)) {
-            for (let b = found + 1; b < found + needle.length; b++) expect(bounds.has(b), `cut inside the secret at ${b}`).toBe(false);
+            for (let b = found + 1; b < found + needle.length; b++)
+              expect(bounds.has(b), `cut inside the secret at ${b}`).toBe(false);
           }
           for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(max + 2 * needle.length);
         },
@@ -78,12 +88,16 @@ describe('a secret across the cut of a long line (max_line_bytes) is redacted in
     const events = collect(engine);
     const lines = Array.from({ length: 41 }, (_, k) => `${'a'.repeat(k)}${SECRET}${'z'.repeat(30)}`);
     // The script reads the secret from its environment: the command text never holds it.
-    const script = 'for k in $(seq 0 40); do printf "%s%s%s\\n" "$(head -c $k < /dev/zero | tr "\\0" a)" "$API_TOKEN" zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz; done';
+    const script =
+      'for k in $(seq 0 40); do printf "%s%s%s\\n" "$(head -c $k < /dev/zero | tr "\\0" a)" "$API_TOKEN" zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz; done';
     const id = await engine.execute({ command: { type: 'shell', command: script }, env: { API_TOKEN: SECRET } });
     const result = await engine.wait(id);
     expect(result.status).toBe('completed');
     const log = readFileSync(engine.getLogPath(id), 'utf8');
-    for (const [what, pieces] of [['events', stdoutLines(events)], ['log', loggedLines(log)]] as const) {
+    for (const [what, pieces] of [
+      ['events', stdoutLines(events)],
+      ['log', loggedLines(log)],
+    ] as const) {
       // Cut into pieces of at most 16 bytes (longer only to keep a secret whole), none holding part of it...
       expect(pieces.length, what).toBeGreaterThan(lines.length * 2);
       for (const piece of pieces) expect(fragmentOf(SECRET, piece, 4), `${what}: ${piece}`).toBeNull();
@@ -98,7 +112,8 @@ describe('a secret across the cut of a long line (max_line_bytes) is redacted in
     const engine = makeEngine({ max_line_bytes: 16 });
     const events = collect(engine);
     // First 9 characters of the secret now, the rest 300 ms later: the cut must wait for them.
-    const script = 's="$API_TOKEN"; printf "%s" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa${s%????????????}"; sleep 0.3; printf "%s\\n" "${s#?????????}bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"';
+    const script =
+      's="$API_TOKEN"; printf "%s" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa${s%????????????}"; sleep 0.3; printf "%s\\n" "${s#?????????}bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"';
     const id = await engine.execute({ command: { type: 'shell', command: script }, env: { API_TOKEN: SECRET } });
     expect((await engine.wait(id)).status).toBe('completed');
     const log = readFileSync(engine.getLogPath(id), 'utf8');
@@ -110,10 +125,14 @@ describe('a secret across the cut of a long line (max_line_bytes) is redacted in
   });
 
   test('a multi-byte secret and a secret longer than max_line_bytes', async () => {
-    for (const [secret, max] of [['pässwörd-ünïcødé-ß€', 7], ['a-secret-longer-than-the-line-limit', 8]] as const) {
+    for (const [secret, max] of [
+      ['pässwörd-ünïcødé-ß€', 7],
+      ['a-secret-longer-than-the-line-limit', 8],
+    ] as const) {
       const engine = makeEngine({ max_line_bytes: max });
       const events = collect(engine);
-      const script = 'for k in 1 2 3 4 5 6 7 8 9; do printf "%s%s%s\\n" "$(head -c $k < /dev/zero | tr "\\0" x)" "$DB_PASSWORD" yyyyyyyyyy; done';
+      const script =
+        'for k in 1 2 3 4 5 6 7 8 9; do printf "%s%s%s\\n" "$(head -c $k < /dev/zero | tr "\\0" x)" "$DB_PASSWORD" yyyyyyyyyy; done';
       const id = await engine.execute({ command: { type: 'shell', command: script }, env: { DB_PASSWORD: secret } });
       const result = await engine.wait(id);
       const log = readFileSync(engine.getLogPath(id), 'utf8');
@@ -134,7 +153,13 @@ describe('a secret cut by the truncation of a result (max_output_bytes) leaves n
   ])('at %s', async (_where, output) => {
     const engine = makeEngine({ max_output_bytes: 64 });
     // Printed by a shell from the environment (the command text must not hold the secret).
-    const run = await engine.execute({ command: { type: 'shell', command: `printf '%s' "${output.replace(SECRET, '${API_TOKEN}').replace('\n', '')}"; echo` }, env: { API_TOKEN: SECRET } });
+    const run = await engine.execute({
+      command: {
+        type: 'shell',
+        command: `printf '%s' "${output.replace(SECRET, '${API_TOKEN}').replace('\n', '')}"; echo`,
+      },
+      env: { API_TOKEN: SECRET },
+    });
     const result = await engine.wait(run);
     expect(result.stdout_truncated).toBe(true);
     expect(result.stdout).toMatch(/bytes of output omitted/);
@@ -167,7 +192,7 @@ describe('a secret used as the program name does not leak through the spawn erro
     expect(`${record.command} ${record.error}`).not.toContain(SECRET);
   });
 
-  test('a script whose interpreter is the secret, and a secret from the engine\'s own environment', async () => {
+  test("a script whose interpreter is the secret, and a secret from the engine's own environment", async () => {
     process.env.CEE_TEST_SERVICE_PASSWORD = AMBIENT;
     const engine = makeEngine();
     const script = join(tempDir(), 'job.sh');
@@ -186,7 +211,11 @@ describe('a secret used as the program name does not leak through the spawn erro
   });
 
   test('the CLI: `exec` of a secret program prints *** on stderr', () => {
-    const r = spawnSync(process.execPath, [BIN, '--log-dir', tempDir(), 'exec', '--env', `API_TOKEN=${SECRET}`, '--', SECRET], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, '--log-dir', tempDir(), 'exec', '--env', `API_TOKEN=${SECRET}`, '--', SECRET],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.status).toBe(127);
     expect(r.stderr).toContain('***');
     expect(r.stderr).not.toContain(SECRET);

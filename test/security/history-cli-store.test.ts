@@ -4,13 +4,13 @@
  * to a history in memory; results of what the engine tracks are still answered).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { type ExecutionRecord, ftsQuery, HistoryStore, MAX_SEARCH_WORDS } from '../../src/history/store.js';
 import { ValidationError } from '../../src/index.js';
-import { ftsQuery, HistoryStore, MAX_SEARCH_WORDS, type ExecutionRecord } from '../../src/history/store.js';
 import { exec, makeEngine, sh, tempDir, until } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
 
@@ -21,10 +21,31 @@ const storeFiles = (path: string) => ['', '-wal', '-shm'].map((s) => `${path}${s
 function record(n: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
   return {
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    kind: 'command', plan_id: null, conversation_id: null, source: 'test', status: 'completed', risk_level: 'read_only',
-    command: `echo ${n}`, description: null, request: null, plan: null, approval: null, exit_code: 0, error: null, error_code: null,
-    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), started_at: null, completed_at: null, duration_ms: 1,
-    log_path: `/nonexistent/${n}.log`, tags: {}, output: null, engine_pid: 1, engine_id: 'e', process_group: null, process_start: null,
+    kind: 'command',
+    plan_id: null,
+    conversation_id: null,
+    source: 'test',
+    status: 'completed',
+    risk_level: 'read_only',
+    command: `echo ${n}`,
+    description: null,
+    request: null,
+    plan: null,
+    approval: null,
+    exit_code: 0,
+    error: null,
+    error_code: null,
+    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+    started_at: null,
+    completed_at: null,
+    duration_ms: 1,
+    log_path: `/nonexistent/${n}.log`,
+    tags: {},
+    output: null,
+    engine_pid: 1,
+    engine_id: 'e',
+    process_group: null,
+    process_start: null,
     ...over,
   };
 }
@@ -50,7 +71,8 @@ beforeEach(() => {
 afterEach(() => {
   process.off('warning', onWarning);
 });
-const historyWarnings = () => warnings.filter((w) => (w as Error & { code?: string }).code === 'CLOUDOPS_HISTORY').map((w) => w.message);
+const historyWarnings = () =>
+  warnings.filter((w) => (w as Error & { code?: string }).code === 'CLOUDOPS_HISTORY').map((w) => w.message);
 
 describe('the store files are owner-only (0600)', () => {
   test.each([0o022, 0o000])('a new store and its -wal and -shm under umask %o', (umask) => {
@@ -110,7 +132,10 @@ describe('search cost is bounded by its query', () => {
   afterEach(() => store.close());
 
   test('a 1,000-word query is refused with a ValidationError naming the query; nothing is searched', () => {
-    for (const query of [Array.from({ length: 1000 }, () => 'word0').join(' '), Array.from({ length: 1000 }, (_, i) => `w${i}`).join(' ')]) {
+    for (const query of [
+      Array.from({ length: 1000 }, () => 'word0').join(' '),
+      Array.from({ length: 1000 }, (_, i) => `w${i}`).join(' '),
+    ]) {
       let err: unknown;
       try {
         store.search(query);
@@ -126,11 +151,15 @@ describe('search cost is bounded by its query', () => {
   test('33 short words are refused naming the query and the limit', () => {
     const query = Array.from({ length: 33 }, (_, i) => `w${i}`).join(' ');
     expect(query.length).toBeLessThan(1000);
-    expect(() => store.search(query)).toThrow(expect.objectContaining({ field: 'query', reason: expect.stringMatching(/at most 32 words \(got 33\)/) }));
+    expect(() => store.search(query)).toThrow(
+      expect.objectContaining({ field: 'query', reason: expect.stringMatching(/at most 32 words \(got 33\)/) }),
+    );
   });
 
   test('a query over 1,000 characters (even one word) is refused naming the query', () => {
-    expect(() => store.search('x'.repeat(1001))).toThrow(expect.objectContaining({ field: 'query', reason: expect.stringMatching(/at most 1000 characters/) }));
+    expect(() => store.search('x'.repeat(1001))).toThrow(
+      expect.objectContaining({ field: 'query', reason: expect.stringMatching(/at most 1000 characters/) }),
+    );
     expect(() => store.search(`${'x'.repeat(999)}`)).not.toThrow();
   });
 
@@ -142,7 +171,9 @@ describe('search cost is bounded by its query', () => {
 
   test('repeated words (any case) are one phrase: a repeat costs nothing more', () => {
     expect(ftsQuery('word1 WORD1 Word1 word2 word1')).toBe('"word1" "word2"');
-    expect(store.search(Array.from({ length: 32 }, (_, i) => (i % 2 ? 'WORD3' : 'word3')).join(' '), { limit: 1000 })).toHaveLength(60);
+    expect(
+      store.search(Array.from({ length: 32 }, (_, i) => (i % 2 ? 'WORD3' : 'word3')).join(' '), { limit: 1000 }),
+    ).toHaveLength(60);
   });
 
   test('over HTTP: a 1,000-word query is a 400 naming the query, and the server keeps answering', async () => {
@@ -177,36 +208,41 @@ describe('a corrupt store degrades to a history in memory, loudly, and never fai
     ],
   ];
 
-  test.each(corruptions)('while the engine runs (%s): commands run, results and records are answered, one warning names the file and %s', async (_name, code, corrupt) => {
-    const logDir = tempDir();
-    earlierRuns(logDir);
-    const engine = makeEngine({ log_dir: logDir });
-    const before = await engine.execute(exec('echo', 'before-corruption'));
-    await engine.wait(before);
-    const path = engine.history!.path;
-    corrupt(path);
+  test.each(corruptions)(
+    'while the engine runs (%s): commands run, results and records are answered, one warning names the file and %s',
+    async (_name, code, corrupt) => {
+      const logDir = tempDir();
+      earlierRuns(logDir);
+      const engine = makeEngine({ log_dir: logDir });
+      const before = await engine.execute(exec('echo', 'before-corruption'));
+      await engine.wait(before);
+      const path = engine.history!.path;
+      corrupt(path);
 
-    const after = await engine.execute(exec('echo', 'after-corruption'));
-    expect((await engine.wait(after)).stdout).toBe('after-corruption\n');
-    const planId = await engine.executePlan({ commands: [exec('echo', 'plan-step')] });
-    expect((await engine.waitPlan(planId)).status).toBe('completed');
-    for (const id of [before, after]) {
-      expect((await engine.getResult(id)).status).toBe('completed');
-      expect(await engine.getStatus(id)).toBe('completed');
-      expect(engine.history!.get(id)?.status).toBe('completed'); // the tracked executions are in the in-memory store
-    }
-    expect(engine.history!.list({ plan_id: planId })).toHaveLength(1);
-    // Reading what only the file had (earlier runs) answers too: from memory, without them.
-    expect(engine.history!.list({ limit: 10_000 }).map((r) => r.id)).toEqual(expect.arrayContaining([before, after, planId]));
-    expect((await engine.searchExecutions('after-corruption')).map((r) => r.id)).toEqual([after]);
-    expect(await engine.readLogs(after)).toContain('[stdout] after-corruption');
+      const after = await engine.execute(exec('echo', 'after-corruption'));
+      expect((await engine.wait(after)).stdout).toBe('after-corruption\n');
+      const planId = await engine.executePlan({ commands: [exec('echo', 'plan-step')] });
+      expect((await engine.waitPlan(planId)).status).toBe('completed');
+      for (const id of [before, after]) {
+        expect((await engine.getResult(id)).status).toBe('completed');
+        expect(await engine.getStatus(id)).toBe('completed');
+        expect(engine.history!.get(id)?.status).toBe('completed'); // the tracked executions are in the in-memory store
+      }
+      expect(engine.history!.list({ plan_id: planId })).toHaveLength(1);
+      // Reading what only the file had (earlier runs) answers too: from memory, without them.
+      expect(engine.history!.list({ limit: 10_000 }).map((r) => r.id)).toEqual(
+        expect.arrayContaining([before, after, planId]),
+      );
+      expect((await engine.searchExecutions('after-corruption')).map((r) => r.id)).toEqual([after]);
+      expect(await engine.readLogs(after)).toContain('[stdout] after-corruption');
 
-    const said = historyWarnings();
-    expect(said).toHaveLength(1);
-    expect(said[0]).toContain(path);
-    expect(said[0]).toContain(`is corrupt (${code}`);
-    expect(engine.history!.lost).toContain(path);
-  });
+      const said = historyWarnings();
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain(path);
+      expect(said[0]).toContain(`is corrupt (${code}`);
+      expect(engine.history!.lost).toContain(path);
+    },
+  );
 
   test('over HTTP: after the file is corrupted, results, details, listings and search answer 200', async () => {
     const { api, engine } = await startTestServer({ approval: null });
@@ -243,20 +279,23 @@ describe('a corrupt store degrades to a history in memory, loudly, and never fai
         closeSync(fd);
       },
     ],
-  ])('at start on a file that is %s: the warning names the file and %s, and the engine runs without it', async (_name, code, corrupt) => {
-    const logDir = tempDir();
-    const path = join(logDir, 'history.sqlite');
-    corrupt(path);
-    const engine = makeEngine({ log_dir: logDir });
-    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-    const said = historyWarnings();
-    expect(said).toHaveLength(1);
-    expect(said[0]).toContain(`history store ${path} is corrupt (${code}`);
-    expect(engine.history?.lost).toContain(path);
-    const id = await engine.execute(exec('echo', 'still-runs'));
-    expect((await engine.wait(id)).stdout).toBe('still-runs\n');
-    expect(engine.history!.get(id)?.status).toBe('completed');
-  });
+  ])(
+    'at start on a file that is %s: the warning names the file and %s, and the engine runs without it',
+    async (_name, code, corrupt) => {
+      const logDir = tempDir();
+      const path = join(logDir, 'history.sqlite');
+      corrupt(path);
+      const engine = makeEngine({ log_dir: logDir });
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      const said = historyWarnings();
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain(`history store ${path} is corrupt (${code}`);
+      expect(engine.history?.lost).toContain(path);
+      const id = await engine.execute(exec('echo', 'still-runs'));
+      expect((await engine.wait(id)).stdout).toBe('still-runs\n');
+      expect(engine.history!.get(id)?.status).toBe('completed');
+    },
+  );
 
   test('in memory, the store keeps a bounded number of finished records, the newest', () => {
     const store = HistoryStore.inMemory('/nonexistent/history.sqlite', 'test');
@@ -280,9 +319,13 @@ describe('a corrupt store degrades to a history in memory, loudly, and never fai
     const logDir = tempDir();
     const path = join(logDir, 'history.sqlite');
     writeFileSync(path, randomBytes(8192));
-    const child = spawn(process.execPath, [BIN, '--log-dir', logDir, 'serve', '--port', '0', '--token', 'corrupt-store-test-token-0123456789'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, '--log-dir', logDir, 'serve', '--port', '0', '--token', 'corrupt-store-test-token-0123456789'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -292,7 +335,9 @@ describe('a corrupt store degrades to a history in memory, loudly, and never fai
       expect(stderr).toContain(`history store ${path} is corrupt (SQLITE_NOTADB`);
       expect(stderr).not.toContain('store_history');
       const url = /serving on (http:\/\/\S+)/.exec(stderr)![1]!;
-      const health = await fetch(`${url}/api/health`, { headers: { authorization: 'Bearer corrupt-store-test-token-0123456789' } });
+      const health = await fetch(`${url}/api/health`, {
+        headers: { authorization: 'Bearer corrupt-store-test-token-0123456789' },
+      });
       expect(health.status).toBe(200);
     } finally {
       child.kill('SIGTERM');

@@ -8,19 +8,25 @@ import { chmodSync, existsSync, statSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
+import { type ExecutionRecord, HistoryStore } from '../../src/history/store.js';
 import { ExecutionError } from '../../src/index.js';
-import { HistoryStore, type ExecutionRecord } from '../../src/history/store.js';
 import { ApprovalQueue } from '../../src/services/approval-queue.js';
 import { exec, makeEngine, tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
 
-const APPROVAL = { approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true } };
+const APPROVAL = {
+  approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
+};
 
 /** The approvals table as SQLite holds it, read with a connection of our own. */
 function approvalRows(path: string): Array<{ id: string; state: string; row: string }> {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare('SELECT id, state, plan_json, request_json, decision_json FROM approvals').all() as Array<Record<string, string | null>>).map((r) => ({
+    return (
+      db.prepare('SELECT id, state, plan_json, request_json, decision_json FROM approvals').all() as Array<
+        Record<string, string | null>
+      >
+    ).map((r) => ({
       id: r.id as string,
       state: r.state as string,
       row: `${r.plan_json}\n${r.request_json}\n${r.decision_json ?? ''}`,
@@ -34,7 +40,12 @@ describe('decided approvals keep no secrets in the history file', () => {
   test('approve, edit-and-approve and reject over HTTP: the pending row held the env (it must run after a restart), the decided rows hold none', async () => {
     const dir = tempDir();
     const { api, engine } = await startTestServer({ log_dir: dir, ...APPROVAL });
-    const secrets = { token: `tok-${randomUUID()}`, rollback: `rb-${randomUUID()}`, edit: `ed-${randomUUID()}`, inArg: `arg-${randomUUID()}` };
+    const secrets = {
+      token: `tok-${randomUUID()}`,
+      rollback: `rb-${randomUUID()}`,
+      edit: `ed-${randomUUID()}`,
+      inArg: `arg-${randomUUID()}`,
+    };
     const victim = join(dir, 'nothing');
     const plan = () => ({
       description: 'clean up',
@@ -60,11 +71,18 @@ describe('decided approvals keep no secrets in the history file', () => {
 
     const decisions = [
       { type: 'approve' },
-      { type: 'modify_and_approve', modified_plan: { commands: [{ ...exec('rm', '-f', victim), env: { SECRET_KEY: secrets.edit } }] } },
+      {
+        type: 'modify_and_approve',
+        modified_plan: { commands: [{ ...exec('rm', '-f', victim), env: { SECRET_KEY: secrets.edit } }] },
+      },
       { type: 'reject', reason: 'not today' },
     ];
     for (const [i, decision] of decisions.entries()) {
-      const decided = await api('POST', `/api/approvals/${ids[i]}/decision`, { approved_by: 'alice', decision, accept_risk: 'destructive' });
+      const decided = await api('POST', `/api/approvals/${ids[i]}/decision`, {
+        approved_by: 'alice',
+        decision,
+        accept_risk: 'destructive',
+      });
       expect(decided.status).toBe(200);
     }
     const rows = approvalRows(path);
@@ -83,7 +101,9 @@ describe('decided approvals keep no secrets in the history file', () => {
     const engine = makeEngine({ ...APPROVAL, redact_secrets: false });
     const queue = new ApprovalQueue(engine);
     const secret = `tok-${randomUUID()}`;
-    const approval = await queue.submit({ commands: [{ ...exec('rm', '-f', join(tempDir(), 'x')), env: { API_TOKEN: secret } }] });
+    const approval = await queue.submit({
+      commands: [{ ...exec('rm', '-f', join(tempDir(), 'x')), env: { API_TOKEN: secret } }],
+    });
     await queue.decide(approval.id, { type: 'reject', reason: 'no' }, { approved_by: 'bob' });
     expect(approvalRows(engine.history!.path).find((r) => r.id === approval.id)!.row).toContain(secret);
   });
@@ -128,7 +148,12 @@ describe('an approval id is used once, even past the approvals kept in memory', 
     const first = await queue.submit({ description: 'first', commands: [exec('rm', '-f', join(tempDir(), 'x'))] });
     await queue.decide(first.id, { type: 'reject', reason: 'first reason' }, { approved_by: 'alice' });
     const store = engine.history!;
-    const rogue = { ...first, state: 'pending' as const, decision: null, plan: { ...first.plan, description: 'rogue' } };
+    const rogue = {
+      ...first,
+      state: 'pending' as const,
+      decision: null,
+      plan: { ...first.plan, description: 'rogue' },
+    };
     let err: unknown;
     try {
       store.insertApproval(rogue);
@@ -138,7 +163,9 @@ describe('an approval id is used once, even past the approvals kept in memory', 
     expect(err).toBeInstanceOf(ExecutionError);
     expect((err as ExecutionError).code).toBe('DuplicateId');
     // A second "decision" of an already decided row changes nothing.
-    expect(store.updateApproval({ ...first, state: 'approved', plan: { ...first.plan, description: 'rogue' } })).toBe(false);
+    expect(store.updateApproval({ ...first, state: 'approved', plan: { ...first.plan, description: 'rogue' } })).toBe(
+      false,
+    );
     const row = approvalRows(store.path).find((r) => r.id === first.id)!;
     expect(row.state).toBe('rejected');
     expect(row.row).toContain('first reason');
@@ -149,10 +176,31 @@ describe('an approval id is used once, even past the approvals kept in memory', 
 function record(n: number, output: string): ExecutionRecord {
   return {
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    kind: 'command', plan_id: null, conversation_id: null, source: 'test', status: 'completed', risk_level: 'read_only',
-    command: `yes ${n}`, description: null, request: null, plan: null, approval: null, exit_code: 0, error: null, error_code: null,
-    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), started_at: null, completed_at: null, duration_ms: 1,
-    log_path: `/nonexistent/${n}.log`, tags: {}, output, engine_pid: 1, engine_id: 'e', process_group: null, process_start: null,
+    kind: 'command',
+    plan_id: null,
+    conversation_id: null,
+    source: 'test',
+    status: 'completed',
+    risk_level: 'read_only',
+    command: `yes ${n}`,
+    description: null,
+    request: null,
+    plan: null,
+    approval: null,
+    exit_code: 0,
+    error: null,
+    error_code: null,
+    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+    started_at: null,
+    completed_at: null,
+    duration_ms: 1,
+    log_path: `/nonexistent/${n}.log`,
+    tags: {},
+    output,
+    engine_pid: 1,
+    engine_id: 'e',
+    process_group: null,
+    process_start: null,
   };
 }
 
@@ -160,8 +208,43 @@ describe('search words are repeats when their tokens are, not their spelling', (
   test('32 punctuation and case variants of one word complete and find what the one word finds', () => {
     const store = HistoryStore.open(join(tempDir(), 'history.sqlite'));
     try {
-      store.storeMany(Array.from({ length: 40 }, (_, i) => record(i, i % 4 === 0 ? 'nothing here ' : 'a '.repeat(20_000))));
-      const variants = ['a', 'a.', 'a,', '(a)', 'a;', 'a:', '[a]', '{a}', 'a!', 'a?', 'A-', '-a', 'a_', '_a', 'a/', '/a', 'a+', '+a', 'a=', '=a', 'a*', '*A', 'a&', '&a', 'a%', '%a', 'a$', '$a', 'a#', '#a', 'a@', '"a"'];
+      store.storeMany(
+        Array.from({ length: 40 }, (_, i) => record(i, i % 4 === 0 ? 'nothing here ' : 'a '.repeat(20_000))),
+      );
+      const variants = [
+        'a',
+        'a.',
+        'a,',
+        '(a)',
+        'a;',
+        'a:',
+        '[a]',
+        '{a}',
+        'a!',
+        'a?',
+        'A-',
+        '-a',
+        'a_',
+        '_a',
+        'a/',
+        '/a',
+        'a+',
+        '+a',
+        'a=',
+        '=a',
+        'a*',
+        '*A',
+        'a&',
+        '&a',
+        'a%',
+        '%a',
+        'a$',
+        '$a',
+        'a#',
+        '#a',
+        'a@',
+        '"a"',
+      ];
       expect(variants).toHaveLength(32);
       const one = store.search('a', { limit: 1000 }).map((r) => r.id);
       expect(one).toHaveLength(30);
@@ -179,11 +262,19 @@ describe('search words are repeats when their tokens are, not their spelling', (
     try {
       store.storeMany([record(1, 'alpha beta'), record(2, 'alpha gamma')]);
       expect(() => store.search(Array.from({ length: 33 }, () => 'a').join('-'))).toThrow(
-        expect.objectContaining({ field: 'query', reason: expect.stringMatching(/at most 32 distinct words.*\(got 33\)/) }),
+        expect.objectContaining({
+          field: 'query',
+          reason: expect.stringMatching(/at most 32 distinct words.*\(got 33\)/),
+        }),
       );
       expect(() => store.search(Array.from({ length: 32 }, () => 'a').join('-'))).not.toThrow();
       expect(store.search('Alpha, (beta)').map((r) => r.output)).toEqual(['alpha beta']);
-      expect(store.search('alpha. ALPHA').map((r) => r.output).sort()).toEqual(['alpha beta', 'alpha gamma']);
+      expect(
+        store
+          .search('alpha. ALPHA')
+          .map((r) => r.output)
+          .sort(),
+      ).toEqual(['alpha beta', 'alpha gamma']);
     } finally {
       store.close();
     }

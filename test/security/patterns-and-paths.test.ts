@@ -13,11 +13,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { ExecutionEngine, ValidationError } from '../../src/index.js';
-import { retryableMatch, RetryConfigSchema } from '../../src/policy/retry.js';
-import { re2FirstMatch, Re2JobFailed } from '../../src/policy/retry-matcher.js';
-import { parseRetryPattern, type RegexPattern } from '../../src/wire/retry-pattern.js';
 import { readShebang } from '../../src/command/script.js';
+import { ExecutionEngine, ValidationError } from '../../src/index.js';
+import { RetryConfigSchema, retryableMatch } from '../../src/policy/retry.js';
+import { Re2JobFailed, re2FirstMatch } from '../../src/policy/retry-matcher.js';
+import { parseRetryPattern, type RegexPattern } from '../../src/wire/retry-pattern.js';
 import { makeEngine, tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
 
@@ -58,7 +58,10 @@ describe('retry patterns cannot freeze the server', () => {
   test('an RE2 abort (its fixed heap exhausted) fails only that job: the next one runs on a fresh worker', async () => {
     // Retry matching never sends this much (each stream is windowed); this drives the worker into the abort on purpose.
     const pattern = parseRetryPattern('/b+$/') as RegexPattern;
-    const [aborted, next] = await Promise.all([re2FirstMatch([pattern], ['a'.repeat(9 * 1024 * 1024)]).catch((e: unknown) => e), re2FirstMatch([pattern], ['abb'])]);
+    const [aborted, next] = await Promise.all([
+      re2FirstMatch([pattern], ['a'.repeat(9 * 1024 * 1024)]).catch((e: unknown) => e),
+      re2FirstMatch([pattern], ['abb']),
+    ]);
     expect(aborted).toBeInstanceOf(Re2JobFailed);
     expect(String(aborted)).toMatch(/abort/);
     expect(next).toBe(0);
@@ -129,7 +132,7 @@ describe('retry patterns cannot freeze the server', () => {
     ['/[z-a]/', /invalid character class range/],
     ['/a{2,1}/', /invalid repetition size/],
     ['/\\e/', /invalid escape sequence/],
-  ])('%s, which RE2 cannot compile, is refused with RE2\'s reason, and nothing runs', async (pattern, reason) => {
+  ])("%s, which RE2 cannot compile, is refused with RE2's reason, and nothing runs", async (pattern, reason) => {
     const { api } = await startTestServer();
     const sentinel = join(tempDir(), 'ran');
     const response = await api('POST', '/api/executions', {
@@ -147,16 +150,28 @@ describe('retry patterns cannot freeze the server', () => {
     const { api } = await startTestServer();
     const sentinel = join(tempDir(), 'ran');
     const touch = { command: { type: 'exec', program: 'touch', args: [sentinel] } };
-    const many = await api('POST', '/api/executions', { ...touch, retry: { retryable_errors: Array.from({ length: 33 }, (_, i) => `E${i}`) } });
+    const many = await api('POST', '/api/executions', {
+      ...touch,
+      retry: { retryable_errors: Array.from({ length: 33 }, (_, i) => `E${i}`) },
+    });
     expect(many.status).toBe(400);
     expect(many.body.error).toMatchObject({ field: 'retry.retryable_errors' });
     expect(many.body.error.reason).toMatch(/at most 32/);
-    const heavy = await api('POST', '/api/executions', { ...touch, retry: { retryable_errors: ['/x{190}/', '/y{190}/', '/z{190}/'] } });
+    const heavy = await api('POST', '/api/executions', {
+      ...touch,
+      retry: { retryable_errors: ['/x{190}/', '/y{190}/', '/z{190}/'] },
+    });
     expect(heavy.status).toBe(400);
     expect(heavy.body.error).toMatchObject({ field: 'retry.retryable_errors' });
     expect(heavy.body.error.reason).toMatch(/too large together/);
     const plan = await api('POST', '/api/plans', {
-      commands: [touch, { ...touch, rollback: [{ command: { type: 'exec', program: 'true' }, retry: { retryable_errors: ['/(?<n>a/'] } }] }],
+      commands: [
+        touch,
+        {
+          ...touch,
+          rollback: [{ command: { type: 'exec', program: 'true' }, retry: { retryable_errors: ['/(?<n>a/'] } }],
+        },
+      ],
     });
     expect(plan.status).toBe(400);
     expect(plan.body.error).toMatchObject({ field: 'commands[1].rollback[0].retry.retryable_errors[0]' });
@@ -165,7 +180,11 @@ describe('retry patterns cannot freeze the server', () => {
   });
 
   test("the engine's own config is checked the same way, naming config.retry.retryable_errors[i]", () => {
-    for (const [pattern, reason] of [['/(a)\\1/', /backreferences/], ['/a/g', /flag "g"/], ['/(?=a)/', /lookaround/]] as const) {
+    for (const [pattern, reason] of [
+      ['/(a)\\1/', /backreferences/],
+      ['/a/g', /flag "g"/],
+      ['/(?=a)/', /lookaround/],
+    ] as const) {
       let thrown: unknown;
       try {
         new ExecutionEngine({ log_dir: tempDir(), retry: { retryable_errors: ['ok', pattern] } });
@@ -183,8 +202,16 @@ describe('retry patterns cannot freeze the server', () => {
     const dir = tempDir();
     const counter = join(dir, 'count');
     const id = await engine.execute({
-      command: { type: 'shell', command: `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; if [ $n -lt 2 ]; then echo 'HTTP 503 Slow Down' >&2; exit 1; fi; echo ok` },
-      retry: { max_attempts: 3, backoff: { type: 'fixed', delay_ms: 0 }, jitter: 0, retryable_errors: ['Throttling', '/HTTP 5\\d\\d (?<why>slow down)/i'] },
+      command: {
+        type: 'shell',
+        command: `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; if [ $n -lt 2 ]; then echo 'HTTP 503 Slow Down' >&2; exit 1; fi; echo ok`,
+      },
+      retry: {
+        max_attempts: 3,
+        backoff: { type: 'fixed', delay_ms: 0 },
+        jitter: 0,
+        retryable_errors: ['Throttling', '/HTTP 5\\d\\d (?<why>slow down)/i'],
+      },
     });
     const result = await engine.wait(id);
     expect(result).toMatchObject({ status: 'completed', attempts: 2, stdout: 'ok\n' });
@@ -209,7 +236,11 @@ describe('retry patterns cannot freeze the server', () => {
       engine.close();
       console.log(JSON.stringify({ status: result.status, attempts: result.attempts, reason: result.previous_attempts[0]?.retry_reason }));
     `;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(run.signal, 'the process had to be killed: something kept it alive').toBeNull();
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -248,7 +279,10 @@ describe('client paths cannot block the I/O threads', () => {
     expect(await engine.readLogs(id)).toMatch(/still alive/);
     const real = join(dir, 'real.sh');
     writeFileSync(real, '#!/bin/sh\necho real\n', { mode: 0o755 });
-    expect(await engine.wait(await engine.execute({ command: { type: 'script', path: real } }))).toMatchObject({ status: 'completed', stdout: 'real\n' });
+    expect(await engine.wait(await engine.execute({ command: { type: 'script', path: real } }))).toMatchObject({
+      status: 'completed',
+      stdout: 'real\n',
+    });
     // None of the refused requests became an execution.
     expect((await engine.listExecutions()).map((e) => e.id).sort()).toEqual(expect.arrayContaining([id]));
     expect(await engine.listExecutions()).toHaveLength(2);
@@ -258,12 +292,19 @@ describe('client paths cannot block the I/O threads', () => {
     const { api } = await startTestServer();
     const dir = tempDir();
     for (let i = 0; i < 6; i++) {
-      const response = await api('POST', '/api/executions', { command: { type: 'script', path: fifo(dir, `s${i}`), interpreter: 'sh' } });
+      const response = await api('POST', '/api/executions', {
+        command: { type: 'script', path: fifo(dir, `s${i}`), interpreter: 'sh' },
+      });
       expect(response.status).toBe(400);
       expect(response.body.error).toMatchObject({ kind: 'ScriptNotFound', field: 'command.path' });
       expect(response.body.error.reason).toMatch(/not a regular file \(a FIFO\)/);
     }
-    const plan = await api('POST', '/api/plans', { commands: [{ command: { type: 'exec', program: 'true' } }, { command: { type: 'script', path: fifo(dir, 'in-plan') } }] });
+    const plan = await api('POST', '/api/plans', {
+      commands: [
+        { command: { type: 'exec', program: 'true' } },
+        { command: { type: 'script', path: fifo(dir, 'in-plan') } },
+      ],
+    });
     expect(plan.status).toBe(400);
     expect(plan.body.error).toMatchObject({ field: 'commands[1].command.path' });
     const ok = await api('POST', '/api/executions', { command: { type: 'exec', program: 'echo', args: ['fine'] } });
@@ -314,7 +355,9 @@ describe('client paths cannot block the I/O threads', () => {
     const badLog = await rejection(engine.execute({ ...touch, output_log_path: fifo(dir, 'log') }));
     expect(badLog).toMatchObject({ kind: 'InvalidField', field: 'output_log_path' });
     expect(badLog.reason).toMatch(/is not a regular file \(a FIFO\)/);
-    const inPlan = await rejection(engine.executePlan({ commands: [touch, { ...touch, rollback: [{ ...touch, output_log_path: '/dev/null' }] }] }));
+    const inPlan = await rejection(
+      engine.executePlan({ commands: [touch, { ...touch, rollback: [{ ...touch, output_log_path: '/dev/null' }] }] }),
+    );
     expect(inPlan.field).toBe('commands[1].rollback[0].output_log_path');
     expect(inPlan.reason).toMatch(/a character device/);
     expect(existsSync(sentinel)).toBe(false);
@@ -325,12 +368,19 @@ describe('client paths cannot block the I/O threads', () => {
     const dir = tempDir();
     const path = fifo(dir, 'deploy.sh');
     const planPath = join(dir, 'plan.yaml');
-    writeFileSync(planPath, `commands:\n  - command: { type: exec, program: "true" }\n  - command: { type: script, path: "${path}" }\n`);
-    const run = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), '--log-dir', tempDir(), 'validate', planPath], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    writeFileSync(
+      planPath,
+      `commands:\n  - command: { type: exec, program: "true" }\n  - command: { type: script, path: "${path}" }\n`,
+    );
+    const run = spawnSync(
+      process.execPath,
+      [join(root, 'dist/cli/main.js'), '--log-dir', tempDir(), 'validate', planPath],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/commands\[1\]\.command\.path: .*deploy\.sh is not a regular file \(a FIFO\)/);
   });

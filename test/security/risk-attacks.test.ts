@@ -7,7 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ApprovalWorkflow, parsePlan, type Command } from '../../src/index.js';
+import { ApprovalWorkflow, type Command, parsePlan } from '../../src/index.js';
 import { assessCommand, type RiskAssessment } from '../../src/policy/risk.js';
 import { makeEngine, tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
@@ -75,12 +75,35 @@ function attacks(target: string): Array<[string, Command]> {
     ['printf -v', shell(`printf -v cmd %s rm; $cmd -f ${target}`)],
     ['hash -p', shell(`hash -p /bin/rm ls; ls ${target}`)],
     ['aws --debug', exec('/usr/bin/aws', '--debug', 'ec2', 'terminate-instances', '--instance-ids', 'i-1')],
-    ['aws global options', exec('aws', '--no-cli-pager', '--output', 'json', '--region=us-east-1', 'ec2', 'terminate-instances', '--instance-ids', 'i-1')],
+    [
+      'aws global options',
+      exec(
+        'aws',
+        '--no-cli-pager',
+        '--output',
+        'json',
+        '--region=us-east-1',
+        'ec2',
+        'terminate-instances',
+        '--instance-ids',
+        'i-1',
+      ),
+    ],
     ['aws unknown option', exec('aws', '--frobnicate', 'ec2', 'terminate-instances')],
     ['aws inside bash -c', exec('bash', '-c', 'aws ec2 terminate-instances --instance-ids i-1')],
     ['aws not configured', exec('/tmp/evil/aws', 'ec2', 'describe-instances')],
     ['aws operation from a variable', shell('op=terminate-instances; aws ec2 $op --instance-ids i-1')],
-    ['ssm send-command', { type: 'aws_cli', service: 'ssm', operation: 'send-command', args: ['--document-name', 'AWS-RunShellScript'], profile: null, region: null }],
+    [
+      'ssm send-command',
+      {
+        type: 'aws_cli',
+        service: 'ssm',
+        operation: 'send-command',
+        args: ['--document-name', 'AWS-RunShellScript'],
+        profile: null,
+        region: null,
+      },
+    ],
   ];
 }
 
@@ -108,11 +131,44 @@ describe('programs stay read-only only with arguments that keep them so', () => 
     ['sed -i', exec('sed', '-i', 's/a/b/', 'file')],
     ['find -fprint', exec('find', '.', '-fprint', 'out')],
     ['date -s', exec('date', '-s', '2020-01-01')],
-    ['s3api get-object OUTFILE', { type: 'aws_cli', service: 's3api', operation: 'get-object', args: ['--bucket', 'b', '--key', 'k', '/home/me/.bashrc'], profile: null, region: null }],
+    [
+      's3api get-object OUTFILE',
+      {
+        type: 'aws_cli',
+        service: 's3api',
+        operation: 'get-object',
+        args: ['--bucket', 'b', '--key', 'k', '/home/me/.bashrc'],
+        profile: null,
+        region: null,
+      },
+    ],
     ['get-object via exec', exec('aws', 's3api', 'get-object', '--bucket', 'b', '--key', 'k', 'out')],
-    ['--outfile', { type: 'aws_cli', service: 'lambda', operation: 'get-function', args: ['--function-name', 'f', '--outfile', 'x'], profile: null, region: null }],
-    ['--output-file=', { type: 'aws_cli', service: 'cloudformation', operation: 'get-template', args: ['--output-file=x'], profile: null, region: null }],
-    ['s3 cp to a local path', { type: 'aws_cli', service: 's3', operation: 'cp', args: ['s3://b/k', './k'], profile: null, region: null }],
+    [
+      '--outfile',
+      {
+        type: 'aws_cli',
+        service: 'lambda',
+        operation: 'get-function',
+        args: ['--function-name', 'f', '--outfile', 'x'],
+        profile: null,
+        region: null,
+      },
+    ],
+    [
+      '--output-file=',
+      {
+        type: 'aws_cli',
+        service: 'cloudformation',
+        operation: 'get-template',
+        args: ['--output-file=x'],
+        profile: null,
+        region: null,
+      },
+    ],
+    [
+      's3 cp to a local path',
+      { type: 'aws_cli', service: 's3', operation: 'cp', args: ['s3://b/k', './k'], profile: null, region: null },
+    ],
   ];
   test.each(writes)('%s is at least modify', (_name, command) => {
     const assessment = assessCommand(command, AWS);
@@ -120,9 +176,22 @@ describe('programs stay read-only only with arguments that keep them so', () => 
   });
 
   const reads: Array<[string, Command]> = [
-    ['aws describe | jq', shell("aws ec2 describe-instances --query 'Reservations[].Instances[]' | jq -r '.[].InstanceId'")],
+    [
+      'aws describe | jq',
+      shell("aws ec2 describe-instances --query 'Reservations[].Instances[]' | jq -r '.[].InstanceId'"),
+    ],
     ['redirect to /dev/null', shell('aws sts get-caller-identity > /dev/null 2>&1')],
-    ['get-object to stdout', { type: 'aws_cli', service: 's3api', operation: 'get-object', args: ['--bucket', 'b', '--key', 'k', '/dev/stdout'], profile: null, region: null }],
+    [
+      'get-object to stdout',
+      {
+        type: 'aws_cli',
+        service: 's3api',
+        operation: 'get-object',
+        args: ['--bucket', 'b', '--key', 'k', '/dev/stdout'],
+        profile: null,
+        region: null,
+      },
+    ],
     ['grep naming rm', shell('grep -r "rm -rf" .')],
     ['sed print', shell("sed -n '1,5p' notes.txt")],
     ['find without actions', exec('find', '/var/log', '-name', '*.log', '-mtime', '+7')],
@@ -149,7 +218,9 @@ describe('the environment is part of the risk', () => {
     { RUBYOPT: '-revil' },
   ];
   test.each(loaders)('%j makes a read-only call unverified', (env) => {
-    const plan = parsePlan({ commands: [{ command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances' }, env }] });
+    const plan = parsePlan({
+      commands: [{ command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances' }, env }],
+    });
     const assessment = DEFAULT_POLICY.assess(plan);
     expect(assessment.verified).toBe(false);
     expect(assessment.reasons.join(' ')).toContain(Object.keys(env)[0]!);
@@ -157,7 +228,14 @@ describe('the environment is part of the risk', () => {
   });
 
   test('ordinary variables change nothing; an operator can relax unverified work to modify', () => {
-    const plain = parsePlan({ commands: [{ command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances' }, env: { AWS_REGION: 'us-east-1', STAGE: 'prod' } }] });
+    const plain = parsePlan({
+      commands: [
+        {
+          command: { type: 'aws_cli', service: 'ec2', operation: 'describe-instances' },
+          env: { AWS_REGION: 'us-east-1', STAGE: 'prod' },
+        },
+      ],
+    });
     expect(DEFAULT_POLICY.assess(plain)).toMatchObject({ risk_level: 'read_only', verified: true });
     const relaxed = new ApprovalWorkflow({ unverified_risk: 'modify' }, AWS);
     expect(relaxed.assessRisk(parsePlan({ commands: [{ command: exec('make', 'build') }] }))).toBe('modify');
@@ -194,8 +272,13 @@ describe('end to end: nothing runs before a human approves', () => {
     const sentinel = join(dir, 'sentinel');
     writeFileSync(sentinel, 'keep me');
     const engine = makeEngine({ approval: { auto_approve_readonly: true, require_approval_modify: false } });
-    const refusal = engine.execute({ command: exec('python3', '-c', `import os; os.remove(${JSON.stringify(sentinel)})`) });
-    await expect(refusal).rejects.toMatchObject({ code: 'ApprovalRequired', message: expect.stringContaining('python3 runs code') });
+    const refusal = engine.execute({
+      command: exec('python3', '-c', `import os; os.remove(${JSON.stringify(sentinel)})`),
+    });
+    await expect(refusal).rejects.toMatchObject({
+      code: 'ApprovalRequired',
+      message: expect.stringContaining('python3 runs code'),
+    });
     await expect(engine.execute({ command: exec('ls', dir), env: { LD_PRELOAD: '/tmp/x.so' } })).rejects.toMatchObject({
       code: 'ApprovalRequired',
       message: expect.stringContaining('LD_PRELOAD'),
@@ -226,7 +309,10 @@ describe('edit-and-approve re-rates the edit as the policy does', () => {
       const decision = { type: 'modify_and_approve', modified_plan: { commands: [{ command: edit }] } };
       const refused = await api('POST', `/api/approvals/${pending.body.id}/decision`, { decision, approved_by: 'bob' });
       expect(refused.status, JSON.stringify(edit)).toBe(409);
-      expect(refused.body.error).toMatchObject({ code: 'ApprovalRequired', message: expect.stringContaining('destructive') });
+      expect(refused.body.error).toMatchObject({
+        code: 'ApprovalRequired',
+        message: expect.stringContaining('destructive'),
+      });
       expect((await api('GET', `/api/approvals/${pending.body.id}`)).body.state).toBe('pending');
     }
     expect(existsSync(sentinel)).toBe(true);

@@ -3,9 +3,10 @@
  * playwright-core), an approval whose command runs inline Python shows the command as
  * destructive and says, in words, why it is not verified.
  */
-import { launchBrowser } from '../support/browser.js';
+
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
 import { startTestServer, TOKEN } from '../support/server.js';
 
 let browser: Browser;
@@ -17,10 +18,15 @@ afterAll(async () => {
 });
 
 test('an unverified command is shown as destructive with the reason, a verified one without', async () => {
-  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true, require_approval_modify: false } });
+  const { url, api } = await startTestServer({
+    approval: { auto_approve_readonly: true, require_approval_modify: false },
+  });
   const submitted = await api('POST', '/api/plans', {
     description: 'tidy up',
-    commands: [{ command: { type: 'exec', program: 'python3', args: ['-c', 'print(1)'] } }, { command: { type: 'exec', program: 'rm', args: ['-f', '/tmp/cee-none'] } }],
+    commands: [
+      { command: { type: 'exec', program: 'python3', args: ['-c', 'print(1)'] } },
+      { command: { type: 'exec', program: 'rm', args: ['-f', '/tmp/cee-none'] } },
+    ],
   });
   expect(submitted.body.status).toBe('awaiting_approval');
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -8,7 +8,7 @@
  * shell/exec class is also run for real in bash against a sentinel in a temp dir: the
  * sentinel must be gone (the process killed, for the kill case). AWS cases are assessed only.
  */
-import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
+import { type SpawnSyncOptionsWithStringEncoding, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -23,7 +23,14 @@ const CTX = { awsCliPath: '/usr/bin/aws' };
 
 const shell = (command: string, sh = 'bash'): Command => ({ type: 'shell', command, shell: sh });
 const exec = (program: string, ...args: string[]): Command => ({ type: 'exec', program, args });
-const aws = (service: string, operation: string, ...args: string[]): Command => ({ type: 'aws_cli', service, operation, args, profile: null, region: null });
+const aws = (service: string, operation: string, ...args: string[]): Command => ({
+  type: 'aws_cli',
+  service,
+  operation,
+  args,
+  profile: null,
+  region: null,
+});
 
 interface Case {
   /** Review class (1–12) and what the case does. */
@@ -105,35 +112,62 @@ function cases(dir: string): Case[] {
     { name: '7 command lvremove', command: shell('lvremove() { :; }; command lvremove -f vg/lv') },
 
     // 8. find -exec whose command takes `+` as an option argument.
-    { name: '8 find -exec env -u +', command: shell(`find ${dir} -maxdepth 0 -exec env -u + rm -f ${S} \\;`), live: true },
-    { name: '8 exec find -exec env -u +', command: exec('find', dir, '-maxdepth', '0', '-exec', 'env', '-u', '+', 'rm', '-f', S, ';') },
+    {
+      name: '8 find -exec env -u +',
+      command: shell(`find ${dir} -maxdepth 0 -exec env -u + rm -f ${S} \\;`),
+      live: true,
+    },
+    {
+      name: '8 exec find -exec env -u +',
+      command: exec('find', dir, '-maxdepth', '0', '-exec', 'env', '-u', '+', 'rm', '-f', S, ';'),
+    },
 
     // 9. Programs with options that run code, write files or destroy, in abbreviated or attached forms.
     { name: '9 awk -W interactive', command: shell(`awk -W interactive 'BEGIN{system("rm -f ${S}")}'`), live: true },
     { name: "9 sed -n '-e1e'", command: shell(`sed -n '-e1e rm -f ${S}' /bin/sh`) },
     { name: '9 exec sed -e1e', command: exec('sed', '-n', `-e1e rm -f ${S}`, '/bin/sh') },
     { name: '9 sed \\,/,e', command: shell("sed '\\,/,e rm -f ./s' /etc/passwd") },
-    { name: '9 git ls-remote --upload-pack', command: shell(`git ls-remote --upload-pack='rm -f ${S}; git-upload-pack' ${REPO}`) },
-    { name: '9 exec git ls-remote --upload-pack', command: exec('git', 'ls-remote', `--upload-pack=rm -f ${S}; git-upload-pack`, REPO) },
+    {
+      name: '9 git ls-remote --upload-pack',
+      command: shell(`git ls-remote --upload-pack='rm -f ${S}; git-upload-pack' ${REPO}`),
+    },
+    {
+      name: '9 exec git ls-remote --upload-pack',
+      command: exec('git', 'ls-remote', `--upload-pack=rm -f ${S}; git-upload-pack`, REPO),
+    },
     { name: '9 git grep -O', command: shell(`git -C ${REPO} grep -O'rm -f ${S} #' -e root`) },
     { name: '9 git log --output', command: shell(`git log --output=${S} -1`) },
     { name: '9 git reset --har', command: exec('git', 'reset', '--har') },
     { name: '9 shell git reset --har', command: shell('git reset --har') },
     { name: '9 git branch -qD', command: exec('git', 'branch', '-qD', 'foo') },
     { name: '9 git push -uf', command: exec('git', 'push', '-uf', 'origin', 'main') },
-    { name: '9 git rebase --exec', command: exec('git', '-C', join(dir, 'clone'), 'rebase', '--root', '--exec', `rm -f ${S}`) },
+    {
+      name: '9 git rebase --exec',
+      command: exec('git', '-C', join(dir, 'clone'), 'rebase', '--root', '--exec', `rm -f ${S}`),
+    },
     { name: '9 sort -uo', command: shell(`sort -uo ${S} /etc/hostname`), overwrites: true },
     { name: '9 sort --out=', command: shell(`sort --out=${S} /etc/hostname`), overwrites: true },
-    { name: '9 sort --compress-prog', command: exec('sort', '-S1', `--compress-prog=${join(dir, 'evil')}`, '/etc/services') },
+    {
+      name: '9 sort --compress-prog',
+      command: exec('sort', '-S1', `--compress-prog=${join(dir, 'evil')}`, '/etc/services'),
+    },
     { name: '9 tar --remove-f', command: shell(`tar -cf ${join(dir, 'x.tar')} --remove-f ${S}`) },
     { name: '9 tar --to-comm', command: shell(`tar -xf ${join(dir, 'x.tar')} --to-comm='rm -f ${S}'`) },
-    { name: '9 tar with env TAR_OPTIONS', command: exec('tar', '-cf', join(dir, 'y.tar'), S), env: { TAR_OPTIONS: '--remove-files' }, names: 'TAR_OPTIONS' },
+    {
+      name: '9 tar with env TAR_OPTIONS',
+      command: exec('tar', '-cf', join(dir, 'y.tar'), S),
+      env: { TAR_OPTIONS: '--remove-files' },
+      names: 'TAR_OPTIONS',
+    },
 
     // 10. AWS operations that delete, run code or write local files.
     { name: '10 s3 sync --del', command: aws('s3', 'sync', 's3://bkt', dir, '--del') },
     { name: '10 exec aws s3 sync --del', command: exec('/usr/bin/aws', 's3', 'sync', 's3://bkt', dir, '--del') },
     { name: '10 dynamodb batch-write-item', command: aws('dynamodb', 'batch-write-item', '--request-items', '{}') },
-    { name: '10 dynamodb execute-statement', command: aws('dynamodb', 'execute-statement', '--statement', "DELETE FROM t WHERE pk='a'") },
+    {
+      name: '10 dynamodb execute-statement',
+      command: aws('dynamodb', 'execute-statement', '--statement', "DELETE FROM t WHERE pk='a'"),
+    },
     { name: '10 kms schedule-key-deletion', command: aws('kms', 'schedule-key-deletion', '--key-id', 'k') },
     { name: '10 route53 change-resource-record-sets', command: aws('route53', 'change-resource-record-sets') },
     { name: '10 organizations close-account', command: aws('organizations', 'close-account') },
@@ -143,25 +177,94 @@ function cases(dir: string): Case[] {
     { name: '10 codebuild start-build', command: aws('codebuild', 'start-build') },
     { name: '10 emr ssh --command', command: aws('emr', 'ssh', '--command', 'rm -rf /') },
     { name: '10 ec2-instance-connect ssh', command: aws('ec2-instance-connect', 'ssh') },
-    { name: '10 iot-data get-thing-shadow OUTFILE', command: aws('iot-data', 'get-thing-shadow', '--thing-name', 't', S), overwrites: true },
-    { name: '10 apigateway get-export OUTFILE', command: aws('apigateway', 'get-export', '--rest-api-id', 'x', '--stage-name', 's', '--export-type', 'swagger', S), overwrites: true },
-    { name: '10 configure set credential_process', command: aws('configure', 'set', 'credential_process', `rm -f ${S}`) },
+    {
+      name: '10 iot-data get-thing-shadow OUTFILE',
+      command: aws('iot-data', 'get-thing-shadow', '--thing-name', 't', S),
+      overwrites: true,
+    },
+    {
+      name: '10 apigateway get-export OUTFILE',
+      command: aws(
+        'apigateway',
+        'get-export',
+        '--rest-api-id',
+        'x',
+        '--stage-name',
+        's',
+        '--export-type',
+        'swagger',
+        S,
+      ),
+      overwrites: true,
+    },
+    {
+      name: '10 configure set credential_process',
+      command: aws('configure', 'set', 'credential_process', `rm -f ${S}`),
+    },
 
     // 11. Environment variables that make a read-only program load config that runs code.
-    { name: '11 KUBECONFIG', command: exec('kubectl', 'get', 'pods'), env: { KUBECONFIG: join(dir, 'kc.yaml') }, names: 'KUBECONFIG' },
-    { name: '11 TAR_OPTIONS', command: exec('tar', '-tf', join(dir, 'x.tar')), env: { TAR_OPTIONS: '--remove-files' }, names: 'TAR_OPTIONS' },
-    { name: '11 RSYNC_CONNECT_PROG', command: exec('rsync', '--list-only', 'rsync://host/mod/'), env: { RSYNC_CONNECT_PROG: `rm -f ${S}` }, names: 'RSYNC_CONNECT_PROG' },
-    { name: '11 RIPGREP_CONFIG_PATH', command: exec('rg', 'root', '/etc/passwd'), env: { RIPGREP_CONFIG_PATH: join(dir, 'rgrc') }, names: 'RIPGREP_CONFIG_PATH' },
-    { name: '11 TF_CLI_ARGS', command: exec('terraform', 'show'), env: { TF_CLI_ARGS: '-destroy' }, names: 'TF_CLI_ARGS' },
-    { name: '11 TF_CLI_CONFIG_FILE', command: exec('terraform', 'show'), env: { TF_CLI_CONFIG_FILE: join(dir, 'tfrc') }, names: 'TF_CLI_CONFIG_FILE' },
-    { name: '11 CURL_HOME', command: exec('curl', '-s', 'http://localhost:8080/health'), env: { CURL_HOME: dir }, names: 'CURL_HOME' },
-    { name: '11 WGETRC', command: exec('wget', '-qO-', 'http://localhost:8080/health'), env: { WGETRC: join(dir, 'wgetrc') }, names: 'WGETRC' },
+    {
+      name: '11 KUBECONFIG',
+      command: exec('kubectl', 'get', 'pods'),
+      env: { KUBECONFIG: join(dir, 'kc.yaml') },
+      names: 'KUBECONFIG',
+    },
+    {
+      name: '11 TAR_OPTIONS',
+      command: exec('tar', '-tf', join(dir, 'x.tar')),
+      env: { TAR_OPTIONS: '--remove-files' },
+      names: 'TAR_OPTIONS',
+    },
+    {
+      name: '11 RSYNC_CONNECT_PROG',
+      command: exec('rsync', '--list-only', 'rsync://host/mod/'),
+      env: { RSYNC_CONNECT_PROG: `rm -f ${S}` },
+      names: 'RSYNC_CONNECT_PROG',
+    },
+    {
+      name: '11 RIPGREP_CONFIG_PATH',
+      command: exec('rg', 'root', '/etc/passwd'),
+      env: { RIPGREP_CONFIG_PATH: join(dir, 'rgrc') },
+      names: 'RIPGREP_CONFIG_PATH',
+    },
+    {
+      name: '11 TF_CLI_ARGS',
+      command: exec('terraform', 'show'),
+      env: { TF_CLI_ARGS: '-destroy' },
+      names: 'TF_CLI_ARGS',
+    },
+    {
+      name: '11 TF_CLI_CONFIG_FILE',
+      command: exec('terraform', 'show'),
+      env: { TF_CLI_CONFIG_FILE: join(dir, 'tfrc') },
+      names: 'TF_CLI_CONFIG_FILE',
+    },
+    {
+      name: '11 CURL_HOME',
+      command: exec('curl', '-s', 'http://localhost:8080/health'),
+      env: { CURL_HOME: dir },
+      names: 'CURL_HOME',
+    },
+    {
+      name: '11 WGETRC',
+      command: exec('wget', '-qO-', 'http://localhost:8080/health'),
+      env: { WGETRC: join(dir, 'wgetrc') },
+      names: 'WGETRC',
+    },
     { name: '11 DOCKER_CONFIG', command: exec('docker', 'ps'), env: { DOCKER_CONFIG: dir }, names: 'DOCKER_CONFIG' },
-    { name: '11 CLOUDSDK_CONFIG', command: exec('gcloud', 'compute', 'instances', 'list'), env: { CLOUDSDK_CONFIG: dir }, names: 'CLOUDSDK_CONFIG' },
+    {
+      name: '11 CLOUDSDK_CONFIG',
+      command: exec('gcloud', 'compute', 'instances', 'list'),
+      env: { CLOUDSDK_CONFIG: dir },
+      names: 'CLOUDSDK_CONFIG',
+    },
     { name: '11 SHELL', command: exec('ls', dir), env: { SHELL: join(dir, 'evil') }, names: 'SHELL' },
 
     // 12. Destructive subcommands of CLIs behind global options or under other verbs.
-    { name: '12 kubectl global options delete', command: shell('kubectl -n a --context b --cluster c --user d delete pod x') },
+    {
+      name: '12 kubectl global options delete',
+      command: shell('kubectl -n a --context b --cluster c --user d delete pod x'),
+    },
     { name: '12 gcloud beta delete', command: shell('gcloud beta compute instances delete vm1') },
     { name: '12 docker kill', command: shell('docker kill web') },
     { name: '12 systemctl kill', command: shell('systemctl kill nginx') },
@@ -170,7 +273,8 @@ function cases(dir: string): Case[] {
   ];
 }
 
-const assess = (c: Case) => (c.env ? assessRequest({ command: c.command, env: c.env, risk_level: null }, CTX) : assessCommand(c.command, CTX));
+const assess = (c: Case) =>
+  c.env ? assessRequest({ command: c.command, env: c.env, risk_level: null }, CTX) : assessCommand(c.command, CTX);
 
 describe('each confirmed bypass is destructive or unverified, with a reason', () => {
   test.each(cases('/tmp/cee-sentinel').map((c) => [c.name, c] as const))('%s', (_name, c) => {
@@ -188,7 +292,14 @@ describe('each confirmed bypass is destructive or unverified, with a reason', ()
   });
 
   test('an aws_cli operation that reads as an option is refused at the wire, naming command.operation', () => {
-    const request = { command: { type: 'aws_cli', service: 's3', operation: '-delete-bucket', args: ['--cli-input-json', '{"Bucket":"victim-bkt"}'] } };
+    const request = {
+      command: {
+        type: 'aws_cli',
+        service: 's3',
+        operation: '-delete-bucket',
+        args: ['--cli-input-json', '{"Bucket":"victim-bkt"}'],
+      },
+    };
     let error: unknown;
     try {
       parseRequest(request);
@@ -220,7 +331,14 @@ describe('ordinary read-only work stays read-only and verified', () => {
 /** Run a shell or exec case for real in `dir`, stdin closed. */
 function run(c: Case, dir: string, script?: string) {
   const env = { ...process.env, ...c.env };
-  const options: SpawnSyncOptionsWithStringEncoding = { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, killSignal: 'SIGTERM' };
+  const options: SpawnSyncOptionsWithStringEncoding = {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+    killSignal: 'SIGTERM',
+  };
   switch (c.command.type) {
     case 'shell':
       return spawnSync(c.command.shell, ['-c', script ?? c.command.command], options);
@@ -238,15 +356,18 @@ describe('control: the payloads are live (run for real against a sentinel)', () 
     expect(live.map((c) => c.name.split(' ')[0]).sort()).toEqual(['1', '2', '3', '4', '6', '7', '8', '9']);
   });
 
-  test.each(live.filter((c) => !c.name.startsWith('7 ')).map((c) => [c.name] as const))('%s deletes the sentinel', (name) => {
-    const dir = tempDir('cee-review-');
-    const c = cases(dir).find((x) => x.name === name)!;
-    const sentinel = join(dir, 's');
-    writeFileSync(sentinel, 'SENTINEL\n');
-    const result = run(c, dir);
-    expect(result.error, String(result.error)).toBeUndefined();
-    expect(existsSync(sentinel), `${name} left the sentinel: ${result.stderr}`).toBe(false);
-  });
+  test.each(live.filter((c) => !c.name.startsWith('7 ')).map((c) => [c.name] as const))(
+    '%s deletes the sentinel',
+    (name) => {
+      const dir = tempDir('cee-review-');
+      const c = cases(dir).find((x) => x.name === name)!;
+      const sentinel = join(dir, 's');
+      writeFileSync(sentinel, 'SENTINEL\n');
+      const result = run(c, dir);
+      expect(result.error, String(result.error)).toBeUndefined();
+      expect(existsSync(sentinel), `${name} left the sentinel: ${result.stderr}`).toBe(false);
+    },
+  );
 
   test('7 command skill kills the background process', () => {
     const dir = tempDir('cee-review-');

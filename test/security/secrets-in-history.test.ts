@@ -3,7 +3,7 @@
  * the failed dependency, an error — never reach the history file, listings, search or the
  * plan log. The secret is both an env value and written into the command itself.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { makeEngine, tempDir } from '../helpers.js';
@@ -40,13 +40,24 @@ test('a skipped dependent names the failed command without its secret, in the re
 
 test('a request approved as a plan of one: listing, search, detail, plan log and history hold no secret', async () => {
   const { api, engine } = await startTestServer({ approval: { auto_approve_readonly: true } });
-  const submitted = await api('POST', '/api/executions', { command: { type: 'shell', command: `touch /tmp/cee-none-${SECRET}` }, env: { API_TOKEN: SECRET } });
+  const submitted = await api('POST', '/api/executions', {
+    command: { type: 'shell', command: `touch /tmp/cee-none-${SECRET}` },
+    env: { API_TOKEN: SECRET },
+  });
   expect(submitted.body.status).toBe('awaiting_approval');
-  const decided = await api('POST', `/api/approvals/${submitted.body.approval_id}/decision`, { decision: { type: 'approve' }, approved_by: 'alice' });
+  const decided = await api('POST', `/api/approvals/${submitted.body.approval_id}/decision`, {
+    decision: { type: 'approve' },
+    approved_by: 'alice',
+  });
   expect(decided.status).toBe(200);
   const planId = decided.body.execution_id;
   await api('GET', `/api/executions/${planId}/result?wait=true`);
-  for (const path of ['/api/executions', `/api/executions/${planId}`, `/api/executions/${planId}/logs`, `/api/search?q=touch`]) {
+  for (const path of [
+    '/api/executions',
+    `/api/executions/${planId}`,
+    `/api/executions/${planId}/logs`,
+    `/api/search?q=touch`,
+  ]) {
     const response = await api('GET', path);
     expect(JSON.stringify(response.body), path).not.toContain(SECRET);
   }

@@ -8,10 +8,10 @@ import { chmodSync, chownSync, existsSync, readFileSync, statSync, symlinkSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
-import { ExecutionEngine, ValidationError } from '../../src/index.js';
 import { defaultLogDir, logDirOf } from '../../src/config.js';
-import { buildServer } from '../../src/server/index.js';
+import { ExecutionEngine, ValidationError } from '../../src/index.js';
 import { sameOriginPath } from '../../src/server/auth.js';
+import { buildServer } from '../../src/server/index.js';
 import { makeEngine, tempDir, until } from '../helpers.js';
 import { startTestServer, TOKEN } from '../support/server.js';
 
@@ -22,7 +22,11 @@ const isRoot = process.getuid?.() === 0;
 const saved = { token: process.env.CLOUDOPS_EXEC_TOKEN, xdg: process.env.XDG_STATE_HOME, home: process.env.HOME };
 const children: Array<ReturnType<typeof spawn>> = [];
 afterEach(() => {
-  for (const [name, value] of [['CLOUDOPS_EXEC_TOKEN', saved.token], ['XDG_STATE_HOME', saved.xdg], ['HOME', saved.home]] as const) {
+  for (const [name, value] of [
+    ['CLOUDOPS_EXEC_TOKEN', saved.token],
+    ['XDG_STATE_HOME', saved.xdg],
+    ['HOME', saved.home],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -63,7 +67,9 @@ test('/login?next= only ever redirects to a path on this server', async () => {
     '',
   ];
   for (const next of offSite) {
-    const response = await fetch(`${url}/login?token=${TOKEN}&next=${encodeURIComponent(next)}`, { redirect: 'manual' });
+    const response = await fetch(`${url}/login?token=${TOKEN}&next=${encodeURIComponent(next)}`, {
+      redirect: 'manual',
+    });
     expect(response.status, JSON.stringify(next)).toBe(303);
     expect(response.headers.get('location'), JSON.stringify(next)).toBe('/');
     expect(sameOriginPath(next), JSON.stringify(next)).toBe('/');
@@ -80,7 +86,9 @@ test('/login?next= only ever redirects to a path on this server', async () => {
     ['/a/./b', '/a/b'],
     ['/a//b', '/a//b'],
   ]) {
-    const response = await fetch(`${url}/login?token=${TOKEN}&next=${encodeURIComponent(next!)}`, { redirect: 'manual' });
+    const response = await fetch(`${url}/login?token=${TOKEN}&next=${encodeURIComponent(next!)}`, {
+      redirect: 'manual',
+    });
     expect(response.headers.get('location'), next).toBe(location);
   }
   expect(sameOriginPath(undefined)).toBe('/');
@@ -118,17 +126,20 @@ test('a token file readable or writable by group or others is refused, naming th
   expect(again.token).toEqual({ token: first.token.token, source: 'file' });
 });
 
-test.skipIf(!isRoot)("a token file another user owns is refused (planted in a shared log dir), even with mode 0600", async () => {
-  delete process.env.CLOUDOPS_EXEC_TOKEN;
-  const logDir = tempDir();
-  const planted = join(logDir, 'server-token');
-  writeFileSync(planted, 'attacker-chosen-token-0123456789\n', { mode: 0o600 });
-  chownSync(planted, 65534, 65534);
-  const reason = reasonOf(await buildServer(makeEngine({ log_dir: logDir })).catch((e: unknown) => e));
-  expect(reason).toContain(planted);
-  expect(reason).toMatch(/owned by uid 65534/);
-  expect(reason).toContain('chmod 600');
-});
+test.skipIf(!isRoot)(
+  'a token file another user owns is refused (planted in a shared log dir), even with mode 0600',
+  async () => {
+    delete process.env.CLOUDOPS_EXEC_TOKEN;
+    const logDir = tempDir();
+    const planted = join(logDir, 'server-token');
+    writeFileSync(planted, 'attacker-chosen-token-0123456789\n', { mode: 0o600 });
+    chownSync(planted, 65534, 65534);
+    const reason = reasonOf(await buildServer(makeEngine({ log_dir: logDir })).catch((e: unknown) => e));
+    expect(reason).toContain(planted);
+    expect(reason).toMatch(/owned by uid 65534/);
+    expect(reason).toContain('chmod 600');
+  },
+);
 
 test('a symbolic link or a FIFO planted as the server token file is refused, without hanging', async () => {
   delete process.env.CLOUDOPS_EXEC_TOKEN;
@@ -136,7 +147,9 @@ test('a symbolic link or a FIFO planted as the server token file is refused, wit
   writeFileSync(mine, 'a-token-of-enough-length-123456\n', { mode: 0o600 });
   const linkDir = tempDir();
   symlinkSync(mine, join(linkDir, 'server-token'));
-  expect(reasonOf(await buildServer(makeEngine({ log_dir: linkDir })).catch((e: unknown) => e))).toMatch(/symbolic link/);
+  expect(reasonOf(await buildServer(makeEngine({ log_dir: linkDir })).catch((e: unknown) => e))).toMatch(
+    /symbolic link/,
+  );
   // A dangling link is not followed to create a file elsewhere.
   const danglingDir = tempDir();
   const target = join(tempDir(), 'created-through-link');
@@ -146,13 +159,18 @@ test('a symbolic link or a FIFO planted as the server token file is refused, wit
 
   const fifoDir = tempDir();
   expect(spawnSync('mkfifo', [join(fifoDir, 'server-token')]).status).toBe(0);
-  expect(reasonOf(await buildServer(makeEngine({ log_dir: fifoDir })).catch((e: unknown) => e))).toMatch(/not a regular file/);
+  expect(reasonOf(await buildServer(makeEngine({ log_dir: fifoDir })).catch((e: unknown) => e))).toMatch(
+    /not a regular file/,
+  );
 });
 
 async function serve(logDir: string, args: string[]) {
   const env = { ...process.env };
   delete env.CLOUDOPS_EXEC_TOKEN;
-  const child = spawn(process.execPath, [BIN, '--log-dir', logDir, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [BIN, '--log-dir', logDir, 'serve', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -167,7 +185,16 @@ test('serve --token-file keeps the token out of ps and the terminal; a loose fil
   const file = join(dir, 'token');
   const token = 'file-token-0123456789abcdef-xyz';
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  const server = await serve(tempDir(), ['--token-file', file, '--approve', 'none', '--allow-env', 'NODE_OPTIONS', '--allow-env', 'PATH']);
+  const server = await serve(tempDir(), [
+    '--token-file',
+    file,
+    '--approve',
+    'none',
+    '--allow-env',
+    'NODE_OPTIONS',
+    '--allow-env',
+    'PATH',
+  ]);
   expect(server.url).toMatch(/^http:/);
   expect(readFileSync(`/proc/${server.child.pid}/cmdline`, 'utf8')).not.toContain(token);
   expect(server.stderr()).not.toContain(token);
@@ -187,14 +214,26 @@ test('serve --token-file keeps the token out of ps and the terminal; a loose fil
   expect(await server.exited).toBe(0);
 
   chmodSync(file, 0o644);
-  const loose = spawnSync(process.execPath, [BIN, '--log-dir', tempDir(), 'serve', '--port', '0', '--token-file', file], { encoding: 'utf8' });
+  const loose = spawnSync(
+    process.execPath,
+    [BIN, '--log-dir', tempDir(), 'serve', '--port', '0', '--token-file', file],
+    { encoding: 'utf8' },
+  );
   expect(loose.status).toBe(2);
   expect(loose.stderr).toContain(`chmod 600 ${file}`);
   expect(loose.stderr).not.toContain(token);
-  const missing = spawnSync(process.execPath, [BIN, '--log-dir', tempDir(), 'serve', '--port', '0', '--token-file', join(dir, 'nope')], { encoding: 'utf8' });
+  const missing = spawnSync(
+    process.execPath,
+    [BIN, '--log-dir', tempDir(), 'serve', '--port', '0', '--token-file', join(dir, 'nope')],
+    { encoding: 'utf8' },
+  );
   expect(missing.status).toBe(2);
   expect(missing.stderr).toContain(join(dir, 'nope'));
-  const both = spawnSync(process.execPath, [BIN, '--log-dir', tempDir(), 'serve', '--port', '0', '--token', token, '--token-file', file], { encoding: 'utf8' });
+  const both = spawnSync(
+    process.execPath,
+    [BIN, '--log-dir', tempDir(), 'serve', '--port', '0', '--token', token, '--token-file', file],
+    { encoding: 'utf8' },
+  );
   expect(both.status).toBe(2);
   expect(both.stderr).toContain('--token or --token-file');
 });

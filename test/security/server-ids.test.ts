@@ -8,11 +8,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { ExecutionEngine, ExecutionError } from '../../src/index.js';
-import { startServer, type RunningServer } from '../../src/server/index.js';
+import { type RunningServer, startServer } from '../../src/server/index.js';
 import { tempDir } from '../helpers.js';
 import { TOKEN } from '../support/server.js';
 
-const POLICY = { approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true } };
+const POLICY = {
+  approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
+};
 
 const open: Array<{ engine: ExecutionEngine; server: RunningServer | null }> = [];
 afterEach(async () => {
@@ -34,7 +36,10 @@ async function serverOn(logDir: string) {
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as any };
@@ -59,11 +64,20 @@ test('after a restart, an old plan, command or rollback id is 409 everywhere; th
   const destructive = {
     id: PLAN,
     description: 'remove the victim',
-    commands: [{ id: CMD, command: { type: 'shell', command: `rm -f ${victim}` }, rollback: [{ id: UNDO, command: { type: 'shell', command: `touch ${victim}` } }] }],
+    commands: [
+      {
+        id: CMD,
+        command: { type: 'shell', command: `rm -f ${victim}` },
+        rollback: [{ id: UNDO, command: { type: 'shell', command: `touch ${victim}` } }],
+      },
+    ],
   };
   const parked = await first.api('POST', '/api/plans', destructive);
   expect(parked.body.status).toBe('awaiting_approval');
-  const approved = await first.api('POST', `/api/approvals/${PLAN}/decision`, { decision: { type: 'approve' }, approved_by: 'alice' });
+  const approved = await first.api('POST', `/api/approvals/${PLAN}/decision`, {
+    decision: { type: 'approve' },
+    approved_by: 'alice',
+  });
   expect(approved.status).toBe(200);
   expect((await first.api('GET', `/api/executions/${PLAN}/result?wait=true`)).body.status).toBe('completed');
   const before = (await first.api('GET', `/api/executions/${PLAN}`)).body;
@@ -92,7 +106,9 @@ test('after a restart, an old plan, command or rollback id is 409 everywhere; th
     expect(answer.body.error.message).toMatch(/never reused|already/);
   }
   // The library refuses it too.
-  await expect(second.engine.executePlan({ id: PLAN, commands: [readOnly('1d000000-0000-4000-8000-0000000000ae')] })).rejects.toMatchObject({ code: 'DuplicateId' });
+  await expect(
+    second.engine.executePlan({ id: PLAN, commands: [readOnly('1d000000-0000-4000-8000-0000000000ae')] }),
+  ).rejects.toMatchObject({ code: 'DuplicateId' });
   await expect(second.engine.execute(readOnly(CMD))).rejects.toBeInstanceOf(ExecutionError);
 
   const after = (await second.api('GET', `/api/executions/${PLAN}`)).body;
@@ -112,19 +128,30 @@ test("an edit cannot take over another approval's ids, nor the history's; keepin
   const b = (await api('POST', '/api/plans', plan('b'))).body.approval_id as string;
   const bPlan = (await api('GET', `/api/approvals/${b}`)).body.plan;
   const bCommand = bPlan.commands[0].id as string;
-  const done = (await api('POST', '/api/executions', { command: { type: 'exec', program: 'true', args: [] } })).body.id as string;
+  const done = (await api('POST', '/api/executions', { command: { type: 'exec', program: 'true', args: [] } })).body
+    .id as string;
   await api('GET', `/api/executions/${done}/result?wait=true`);
 
   const edit = (modified: Record<string, unknown>) =>
     api('POST', `/api/approvals/${a}/decision`, {
-      decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: `touch ${marker('edit')}` } }], ...modified } },
+      decision: {
+        type: 'modify_and_approve',
+        modified_plan: { commands: [{ command: { type: 'shell', command: `touch ${marker('edit')}` } }], ...modified },
+      },
       approved_by: 'mallory',
       accept_risk: 'destructive',
     });
   for (const modified of [
     { id: b },
     { commands: [{ id: bCommand, command: { type: 'shell', command: `touch ${marker('edit')}` } }] },
-    { commands: [{ command: { type: 'shell', command: 'true' }, rollback: [{ id: b, command: { type: 'shell', command: 'true' } }] }] },
+    {
+      commands: [
+        {
+          command: { type: 'shell', command: 'true' },
+          rollback: [{ id: b, command: { type: 'shell', command: 'true' } }],
+        },
+      ],
+    },
     { id: done },
     { commands: [{ id: done, command: { type: 'shell', command: 'true' } }] },
   ]) {
@@ -157,15 +184,23 @@ test("an edit cannot take over another approval's ids, nor the history's; keepin
   // After a restart the waiting approval still owns its ids; an edit with new ids works.
   await restart();
   const again = await serverOn(logDir);
-  expect((await again.api('POST', '/api/executions', { id: bCommand, command: { type: 'exec', program: 'true', args: [] } })).status).toBe(409);
+  expect(
+    (await again.api('POST', '/api/executions', { id: bCommand, command: { type: 'exec', program: 'true', args: [] } }))
+      .status,
+  ).toBe(409);
   const fresh = await again.api('POST', `/api/approvals/${b}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: `touch ${marker('b-edit')}` } }] } },
+    decision: {
+      type: 'modify_and_approve',
+      modified_plan: { commands: [{ command: { type: 'shell', command: `touch ${marker('b-edit')}` } }] },
+    },
     approved_by: 'alice',
     accept_risk: 'destructive',
   });
   expect(fresh.status, JSON.stringify(fresh.body)).toBe(200);
   expect(fresh.body.execution_id).not.toBe(b);
-  expect((await again.api('GET', `/api/executions/${fresh.body.execution_id}/result?wait=true`)).body.status).toBe('completed');
+  expect((await again.api('GET', `/api/executions/${fresh.body.execution_id}/result?wait=true`)).body.status).toBe(
+    'completed',
+  );
   expect(existsSync(marker('b-edit'))).toBe(true);
   expect(existsSync(marker('b'))).toBe(false);
 });

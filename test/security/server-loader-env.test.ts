@@ -10,7 +10,9 @@ import { expect, test } from 'vitest';
 import { tempDir } from '../helpers.js';
 import { startTestServer } from '../support/server.js';
 
-const POLICY = { approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true } };
+const POLICY = {
+  approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
+};
 
 /** A file every attack would delete or change, and a fake `aws` / browser that would do it. */
 function bait() {
@@ -36,29 +38,93 @@ test('every input carrying requests refuses loader variables, naming the field; 
   const b = bait();
 
   const attacks: Array<[string, string, unknown, string[]]> = [
-    ['POST', '/api/executions', { command: sdkDescribe, env: { NODE_OPTIONS: `--import=${b.js}` } }, ['env.NODE_OPTIONS']],
-    ['POST', '/api/executions', { command: describeInstances, env: { PYTHONWARNINGS: 'always::antigravity.x', BROWSER: join(b.bin, 'evil-browser') } }, ['env.BROWSER', 'env.PYTHONWARNINGS']],
-    ['POST', '/api/executions', { command: { type: 'exec', program: 'aws', args: ['sts', 'get-caller-identity'] }, env: { PATH: `${b.bin}:/usr/bin:/bin` } }, ['env.PATH']],
+    [
+      'POST',
+      '/api/executions',
+      { command: sdkDescribe, env: { NODE_OPTIONS: `--import=${b.js}` } },
+      ['env.NODE_OPTIONS'],
+    ],
+    [
+      'POST',
+      '/api/executions',
+      {
+        command: describeInstances,
+        env: { PYTHONWARNINGS: 'always::antigravity.x', BROWSER: join(b.bin, 'evil-browser') },
+      },
+      ['env.BROWSER', 'env.PYTHONWARNINGS'],
+    ],
+    [
+      'POST',
+      '/api/executions',
+      {
+        command: { type: 'exec', program: 'aws', args: ['sts', 'get-caller-identity'] },
+        env: { PATH: `${b.bin}:/usr/bin:/bin` },
+      },
+      ['env.PATH'],
+    ],
     // Other spellings: Linux names are case-sensitive, and tools differ in what they read.
-    ['POST', '/api/executions', { command: { type: 'exec', program: 'true', args: [] }, env: { ld_preload: '/tmp/x.so', Path: b.bin } }, ['env.Path', 'env.ld_preload']],
-    ['POST', '/api/executions', { command: { type: 'shell', command: 'true' }, env: { 'BASH_FUNC_true%%': `() { rm -f ${b.sentinel}; }`, BASH_ENV: join(b.bin, 'aws') } }, ['env.BASH_ENV', 'env.BASH_FUNC_true%%']],
-    ['POST', '/api/executions', { command: describeInstances, env: { AWS_CONFIG_FILE: '/tmp/evil-config', GIT_SSH_COMMAND: 'x', node_options: '--require=x' } }, ['env.AWS_CONFIG_FILE', 'env.GIT_SSH_COMMAND', 'env.node_options']],
+    [
+      'POST',
+      '/api/executions',
+      { command: { type: 'exec', program: 'true', args: [] }, env: { ld_preload: '/tmp/x.so', Path: b.bin } },
+      ['env.Path', 'env.ld_preload'],
+    ],
+    [
+      'POST',
+      '/api/executions',
+      {
+        command: { type: 'shell', command: 'true' },
+        env: { 'BASH_FUNC_true%%': `() { rm -f ${b.sentinel}; }`, BASH_ENV: join(b.bin, 'aws') },
+      },
+      ['env.BASH_ENV', 'env.BASH_FUNC_true%%'],
+    ],
+    [
+      'POST',
+      '/api/executions',
+      {
+        command: describeInstances,
+        env: { AWS_CONFIG_FILE: '/tmp/evil-config', GIT_SSH_COMMAND: 'x', node_options: '--require=x' },
+      },
+      ['env.AWS_CONFIG_FILE', 'env.GIT_SSH_COMMAND', 'env.node_options'],
+    ],
     [
       'POST',
       '/api/plans',
       {
         commands: [
           { command: { type: 'shell', command: 'true' } },
-          { command: { type: 'shell', command: 'true' }, rollback: [{ command: { type: 'shell', command: 'true' }, env: { LD_PRELOAD: '/tmp/evil.so' } }] },
+          {
+            command: { type: 'shell', command: 'true' },
+            rollback: [{ command: { type: 'shell', command: 'true' }, env: { LD_PRELOAD: '/tmp/evil.so' } }],
+          },
         ],
       },
       ['commands[1].rollback[0].env.LD_PRELOAD'],
     ],
-    ['POST', '/api/plans', { commands: [{ command: sdkDescribe, env: { NODE_OPTIONS: `--import=${b.js}` } }] }, ['commands[0].env.NODE_OPTIONS']],
+    [
+      'POST',
+      '/api/plans',
+      { commands: [{ command: sdkDescribe, env: { NODE_OPTIONS: `--import=${b.js}` } }] },
+      ['commands[0].env.NODE_OPTIONS'],
+    ],
     ['POST', '/api/dry-run', { command: sdkDescribe, env: { NODE_OPTIONS: `--import=${b.js}` } }, ['env.NODE_OPTIONS']],
-    ['POST', '/api/dry-run', { commands: [{ command: describeInstances, env: { PYTHONSTARTUP: '/tmp/x.py', BROWSER: join(b.bin, 'evil-browser') } }] }, ['commands[0].env.BROWSER', 'commands[0].env.PYTHONSTARTUP']],
+    [
+      'POST',
+      '/api/dry-run',
+      {
+        commands: [
+          { command: describeInstances, env: { PYTHONSTARTUP: '/tmp/x.py', BROWSER: join(b.bin, 'evil-browser') } },
+        ],
+      },
+      ['commands[0].env.BROWSER', 'commands[0].env.PYTHONSTARTUP'],
+    ],
     ['POST', '/api/approvals', { command: describeInstances, env: { PYTHONPATH: b.bin } }, ['env.PYTHONPATH']],
-    ['POST', '/api/approvals', { commands: [{ command: sdkDescribe, env: { NODE_PATH: b.bin } }] }, ['commands[0].env.NODE_PATH']],
+    [
+      'POST',
+      '/api/approvals',
+      { commands: [{ command: sdkDescribe, env: { NODE_PATH: b.bin } }] },
+      ['commands[0].env.NODE_PATH'],
+    ],
   ];
   for (const [method, path, body, fields] of attacks) {
     const answer = await api(method, path, body);
@@ -66,7 +132,10 @@ test('every input carrying requests refuses loader variables, naming the field; 
     expect(answer.status, what).toBe(400);
     expect(answer.body.error.code).toBe('Validation');
     expect(answer.body.error.field, what).toBe(fields[0]);
-    expect(answer.body.error.issues.map((i: { field: string }) => i.field), what).toEqual(fields);
+    expect(
+      answer.body.error.issues.map((i: { field: string }) => i.field),
+      what,
+    ).toEqual(fields);
     const name = fields[0]!.split('env.')[1];
     expect(answer.body.error.reason).toContain(`changes which programs or code a command loads`);
     expect(answer.body.error.reason).toContain(`--allow-env ${name}`);
@@ -80,7 +149,11 @@ test('every input carrying requests refuses loader variables, naming the field; 
 test("an approver's edit cannot bring in a loader variable either", async () => {
   const { api } = await startTestServer(POLICY);
   const b = bait();
-  const id = (await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: `touch ${join(tempDir(), 'x')}` } }] })).body.approval_id;
+  const id = (
+    await api('POST', '/api/plans', {
+      commands: [{ command: { type: 'shell', command: `touch ${join(tempDir(), 'x')}` } }],
+    })
+  ).body.approval_id;
   expect(id).toEqual(expect.any(String));
   for (const [env, field] of [
     [{ NODE_OPTIONS: `--import=${b.js}` }, 'decision.modified_plan.commands[0].env.NODE_OPTIONS'],
@@ -96,7 +169,17 @@ test("an approver's edit cannot bring in a loader variable either", async () => 
     expect(answer.body.error.field).toBe(field);
   }
   const rollback = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell', command: 'true' }, rollback: [{ command: { type: 'shell', command: 'true' }, env: { PATH: b.bin } }] }] } },
+    decision: {
+      type: 'modify_and_approve',
+      modified_plan: {
+        commands: [
+          {
+            command: { type: 'shell', command: 'true' },
+            rollback: [{ command: { type: 'shell', command: 'true' }, env: { PATH: b.bin } }],
+          },
+        ],
+      },
+    },
     approved_by: 'mallory',
     accept_risk: 'destructive',
   });
@@ -108,13 +191,26 @@ test("an approver's edit cannot bring in a loader variable either", async () => 
 test('allow_env lets exactly the named variables in (then the approval policy judges the command)', async () => {
   const { api } = await startTestServer(POLICY, { allow_env: ['NODE_OPTIONS', 'PATH'] });
   const dir = tempDir();
-  const accepted = await api('POST', '/api/executions', { command: { type: 'exec', program: 'true', args: [] }, env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '--max-old-space-size=64' } });
+  const accepted = await api('POST', '/api/executions', {
+    command: { type: 'exec', program: 'true', args: [] },
+    env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '--max-old-space-size=64' },
+  });
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
   // Names are exact: another spelling is still refused.
-  const other = await api('POST', '/api/executions', { command: { type: 'exec', program: 'true', args: [] }, env: { node_options: '--require=x' } });
+  const other = await api('POST', '/api/executions', {
+    command: { type: 'exec', program: 'true', args: [] },
+    env: { node_options: '--require=x' },
+  });
   expect(other.status).toBe(400);
   expect(other.body.error.field).toBe('env.node_options');
-  const notAllowed = await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: `touch ${join(dir, 'x')}` }, env: { PATH: '/usr/bin:/bin', LD_PRELOAD: '/tmp/x.so' } }] });
+  const notAllowed = await api('POST', '/api/plans', {
+    commands: [
+      {
+        command: { type: 'shell', command: `touch ${join(dir, 'x')}` },
+        env: { PATH: '/usr/bin:/bin', LD_PRELOAD: '/tmp/x.so' },
+      },
+    ],
+  });
   expect(notAllowed.status).toBe(400);
   expect(notAllowed.body.error.issues.map((i: { field: string }) => i.field)).toEqual(['commands[0].env.LD_PRELOAD']);
   expect(existsSync(join(dir, 'x'))).toBe(false);

@@ -6,10 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser } from '../support/browser.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { tempDir, until } from '../helpers.js';
+import { launchBrowser } from '../support/browser.js';
 import { startTestServer, TOKEN } from '../support/server.js';
 
 const SECRET = 'dash-9c41e7b2-secret';
@@ -27,7 +27,12 @@ test('the approval page and its edit box show *** for secrets; approving the edi
   const out = join(tempDir(), 'received');
   const submitted = await api('POST', '/api/plans', {
     description: 'deploy with the database password',
-    commands: [{ command: { type: 'shell', command: `printf %s "$DB_PASSWORD" > ${out}` }, env: { DB_PASSWORD: SECRET, STAGE: 'blue' } }],
+    commands: [
+      {
+        command: { type: 'shell', command: `printf %s "$DB_PASSWORD" > ${out}` },
+        env: { DB_PASSWORD: SECRET, STAGE: 'blue' },
+      },
+    ],
   });
   expect(submitted.body.status).toBe('awaiting_approval');
 
@@ -35,7 +40,13 @@ test('the approval page and its edit box show *** for secrets; approving the edi
   const received: string[] = [];
   const reading: Array<Promise<unknown>> = [];
   page.on('response', (response) => {
-    if (response.url().startsWith(url)) reading.push(response.text().then((t) => received.push(t), () => {}));
+    if (response.url().startsWith(url))
+      reading.push(
+        response.text().then(
+          (t) => received.push(t),
+          () => {},
+        ),
+      );
   });
   page.on('websocket', (ws) => ws.on('framereceived', (frame) => received.push(String(frame.payload))));
   await page.goto(`${url}/login?token=${TOKEN}`);
@@ -55,7 +66,9 @@ test('the approval page and its edit box show *** for secrets; approving the edi
   expect(readFileSync(out, 'utf8')).toBe(SECRET);
 
   await page.getByTestId('approval-execution-link').click();
-  await expect.poll(() => page.getByTestId('execution-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('completed');
+  await expect
+    .poll(() => page.getByTestId('execution-status').getAttribute('data-status'), { timeout: 15_000 })
+    .toBe('completed');
   expect(await page.content()).not.toContain(SECRET);
   await Promise.all(reading);
   expect(received.length).toBeGreaterThan(3);

@@ -11,7 +11,9 @@ import { tempDir, until } from '../helpers.js';
 import { openSocket, startTestServer, TOKEN } from '../support/server.js';
 
 /** modify and destructive wait for a human; read-only runs. */
-const POLICY = { approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true } };
+const POLICY = {
+  approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
+};
 
 const DB_PASSWORD = 'pw-7f3c9e1a-db';
 const API_TOKEN = 'tok-51b2d8c4-api';
@@ -32,7 +34,10 @@ function collectSse(url: string): { text: () => string; stop: () => Promise<void
   let text = '';
   const done = (async () => {
     try {
-      const response = await fetch(`${url}/api/events`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: controller.signal });
+      const response = await fetch(`${url}/api/events`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: controller.signal,
+      });
       const reader = response.body!.getReader();
       for (;;) {
         const { value, done: end } = await reader.read();
@@ -135,11 +140,14 @@ test('a parked plan shows *** for every secret: approval, listings, WebSocket an
   expectNoSecret(planDetail.body, 'GET /api/executions/{plan}');
   expect(planDetail.body.plan.commands[0].env.DB_PASSWORD).toBe('***');
   const stepIds = planDetail.body.commands.map((c: { id: string }) => c.id);
-  expect(stepIds).toEqual(expect.arrayContaining(['5ec0e7a1-0000-4000-8000-000000000001', '5ec0e7a1-0000-4000-8000-0000000000f1']));
+  expect(stepIds).toEqual(
+    expect.arrayContaining(['5ec0e7a1-0000-4000-8000-000000000001', '5ec0e7a1-0000-4000-8000-0000000000f1']),
+  );
   for (const stepId of stepIds) {
     const detail = await api('GET', `/api/executions/${stepId}`);
     expectNoSecret(detail.body, `GET /api/executions/${stepId}`);
-    for (const value of Object.values(detail.body.request.env as Record<string, string>)) expect(['***', 'eu-west-1']).toContain(value);
+    for (const value of Object.values(detail.body.request.env as Record<string, string>))
+      expect(['***', 'eu-west-1']).toContain(value);
   }
   expectNoSecret((await api('GET', '/api/executions?limit=100')).body, 'GET /api/executions');
   expectNoSecret((await api('GET', '/api/search?q=database')).body, 'GET /api/search');
@@ -149,7 +157,9 @@ test('a parked plan shows *** for every secret: approval, listings, WebSocket an
   await until(() => ws.messages.filter((m) => m.type === 'approval').length >= 2, 10_000, 'decision event');
   await sse.stop();
   ws.socket.close();
-  expect(ws.messages.filter((m) => m.type === 'approval').map((m) => m.approval.plan.commands[0].env.DB_PASSWORD)).toEqual(['***', '***']);
+  expect(
+    ws.messages.filter((m) => m.type === 'approval').map((m) => m.approval.plan.commands[0].env.DB_PASSWORD),
+  ).toEqual(['***', '***']);
   expectNoSecret(ws.messages, 'WebSocket messages');
   expect(sse.text()).toContain('"DB_PASSWORD":"***"');
   expectNoSecret(sse.text(), 'SSE stream');
@@ -159,7 +169,11 @@ test('a command run at once: its detail, result and listing hide the secrets; a 
   const { api } = await startTestServer({ approval: null });
   const dir = tempDir();
   const ran = await api('POST', '/api/executions', {
-    command: { type: 'exec', program: 'sh', args: ['-c', `printf %s "$DB_PASSWORD" > ${join(dir, 'db')}; echo "$API_TOKEN"`, API_TOKEN] },
+    command: {
+      type: 'exec',
+      program: 'sh',
+      args: ['-c', `printf %s "$DB_PASSWORD" > ${join(dir, 'db')}; echo "$API_TOKEN"`, API_TOKEN],
+    },
     env: { DB_PASSWORD, API_TOKEN },
     rollback: [{ command: { type: 'shell', command: 'true' }, env: { ROLLBACK_SECRET_KEY: ROLLBACK_KEY } }],
   });
@@ -174,10 +188,16 @@ test('a command run at once: its detail, result and listing hide the secrets; a 
   expect(detail.body.request.command.args[2]).toBe('***');
   expect(detail.body.request.rollback[0].env).toEqual({ ROLLBACK_SECRET_KEY: '***' });
 
-  const dryRun = await api('POST', '/api/dry-run', { command: { type: 'shell', command: `echo ${API_TOKEN}` }, env: { API_TOKEN } });
+  const dryRun = await api('POST', '/api/dry-run', {
+    command: { type: 'shell', command: `echo ${API_TOKEN}` },
+    env: { API_TOKEN },
+  });
   expect(dryRun.status).toBe(200);
   expectNoSecret(dryRun.body, 'the dry run');
-  const parked = await api('POST', '/api/approvals', { command: { type: 'shell', command: `echo ${DB_PASSWORD}` }, env: { DB_PASSWORD } });
+  const parked = await api('POST', '/api/approvals', {
+    command: { type: 'shell', command: `echo ${DB_PASSWORD}` },
+    env: { DB_PASSWORD },
+  });
   expect(parked.status).toBe(201);
   expectNoSecret(parked.body, 'POST /api/approvals');
   expect(parked.body.plan.commands[0].env).toEqual({ DB_PASSWORD: '***' });
@@ -188,11 +208,22 @@ test('*** for a variable the original command did not hide is a 400 naming the f
   const dir = tempDir();
   const marker = join(dir, 'ran');
   const plan = {
-    commands: [{ id: '5ec0e7a1-0000-4000-8000-0000000000a1', command: { type: 'shell', command: `touch ${marker}` }, env: { DB_PASSWORD, REGION: 'eu' } }],
+    commands: [
+      {
+        id: '5ec0e7a1-0000-4000-8000-0000000000a1',
+        command: { type: 'shell', command: `touch ${marker}` },
+        env: { DB_PASSWORD, REGION: 'eu' },
+      },
+    ],
   };
   const id = (await api('POST', '/api/plans', plan)).body.approval_id;
   const shown = (await api('GET', `/api/approvals/${id}`)).body.plan;
-  const decide = (modified: unknown) => api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'modify_and_approve', modified_plan: modified }, approved_by: 'bob', accept_risk: 'destructive' });
+  const decide = (modified: unknown) =>
+    api('POST', `/api/approvals/${id}/decision`, {
+      decision: { type: 'modify_and_approve', modified_plan: modified },
+      approved_by: 'bob',
+      accept_risk: 'destructive',
+    });
 
   const cases: Array<[(p: any) => void, string]> = [
     // A variable the original did not have.
@@ -200,12 +231,21 @@ test('*** for a variable the original command did not hide is a 400 naming the f
     // A variable the original had, but not hidden.
     [(p) => (p.commands[0].env.REGION = '***'), 'decision.modified_plan.commands[0].env.REGION'],
     // The original's secret under a new command id: the server cannot tell what it stands for.
-    [(p) => (p.commands[0].id = '5ec0e7a1-0000-4000-8000-0000000000b2'), 'decision.modified_plan.commands[0].env.DB_PASSWORD'],
+    [
+      (p) => (p.commands[0].id = '5ec0e7a1-0000-4000-8000-0000000000b2'),
+      'decision.modified_plan.commands[0].env.DB_PASSWORD',
+    ],
     [(p) => delete p.commands[0].id, 'decision.modified_plan.commands[0].env.DB_PASSWORD'],
     // A new command asking for another command's secret.
-    [(p) => p.commands.push({ command: { type: 'shell', command: 'true' }, env: { DB_PASSWORD: '***' } }), 'decision.modified_plan.commands[1].env.DB_PASSWORD'],
+    [
+      (p) => p.commands.push({ command: { type: 'shell', command: 'true' }, env: { DB_PASSWORD: '***' } }),
+      'decision.modified_plan.commands[1].env.DB_PASSWORD',
+    ],
     // A rollback step the original did not have.
-    [(p) => (p.commands[0].rollback = [{ command: { type: 'shell', command: 'true' }, env: { DB_PASSWORD: '***' } }]), 'decision.modified_plan.commands[0].rollback[0].env.DB_PASSWORD'],
+    [
+      (p) => (p.commands[0].rollback = [{ command: { type: 'shell', command: 'true' }, env: { DB_PASSWORD: '***' } }]),
+      'decision.modified_plan.commands[0].rollback[0].env.DB_PASSWORD',
+    ],
   ];
   for (const [edit, field] of cases) {
     const modified = structuredClone(shown);
@@ -231,19 +271,30 @@ test('*** for a variable the original command did not hide is a 400 naming the f
 
 test('redact_secrets: false shows env values as given (the operator turned redaction off)', async () => {
   const { api } = await startTestServer({ ...POLICY, redact_secrets: false });
-  const parked = await api('POST', '/api/approvals', { command: { type: 'shell', command: 'true' }, env: { DB_PASSWORD } });
+  const parked = await api('POST', '/api/approvals', {
+    command: { type: 'shell', command: 'true' },
+    env: { DB_PASSWORD },
+  });
   expect(parked.body.plan.commands[0].env).toEqual({ DB_PASSWORD });
 });
 
 test('an edit that changes what a command does cannot keep its hidden values: the approver never saw them', async () => {
   const { api } = await startTestServer(POLICY);
   const out = join(tempDir(), 'leak');
-  const id = (await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: 'curl -s https://example.invalid/deploy' }, env: { API_TOKEN } }] })).body.approval_id;
+  const id = (
+    await api('POST', '/api/plans', {
+      commands: [{ command: { type: 'shell', command: 'curl -s https://example.invalid/deploy' }, env: { API_TOKEN } }],
+    })
+  ).body.approval_id;
   const shown = (await api('GET', `/api/approvals/${id}`)).body.plan;
   const exfiltrate = (change: (plan: any) => void) => {
     const edited = structuredClone(shown);
     change(edited);
-    return api('POST', `/api/approvals/${id}/decision`, { decision: { type: 'modify_and_approve', modified_plan: edited }, approved_by: 'bob', accept_risk: 'destructive' });
+    return api('POST', `/api/approvals/${id}/decision`, {
+      decision: { type: 'modify_and_approve', modified_plan: edited },
+      approved_by: 'bob',
+      accept_risk: 'destructive',
+    });
   };
   for (const change of [
     (p: any) => (p.commands[0].command.command = `printf %s "$API_TOKEN" | rev > ${out}`),

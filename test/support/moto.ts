@@ -7,8 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface Moto {
   /** e.g. http://127.0.0.1:41234 */
@@ -73,7 +73,8 @@ export async function startMoto(): Promise<Moto> {
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   for (;;) {
-    if (spawnError) return fail(`could not be started: ${(spawnError as Error).message} (is moto installed and on PATH?)`);
+    if (spawnError)
+      return fail(`could not be started: ${(spawnError as Error).message} (is moto installed and on PATH?)`);
     if (child.exitCode !== null || child.signalCode !== null) {
       return fail(`exited during startup (code ${child.exitCode}, signal ${child.signalCode})`);
     }

@@ -43,4 +43,3 @@ export async function kill(child: ChildProcess): Promise<void> {
     await done;
   }
 }
-

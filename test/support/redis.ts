@@ -3,7 +3,7 @@
  * fresh `redis-server` of our own on a free loopback port. Tests use their own queue names,
  * so a shared server needs no cleaning.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -31,7 +31,8 @@ export async function startRedis(): Promise<RedisServer> {
   const shared = process.env.REDIS_URL;
   if (shared) {
     const host = new URL(shared).hostname;
-    if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`REDIS_URL must be a local server, not ${shared}`);
+    if (host !== '127.0.0.1' && host !== 'localhost')
+      throw new Error(`REDIS_URL must be a local server, not ${shared}`);
     return { url: shared, stop: async () => {} };
   }
   return startPrivateRedis();
@@ -42,9 +43,13 @@ export async function startPrivateRedis(): Promise<RedisServer & { child: ChildP
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let output = '';
-  const child: ChildProcess = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   let spawnError: Error | null = null;
@@ -53,7 +58,9 @@ export async function startPrivateRedis(): Promise<RedisServer & { child: ChildP
   while (!(await pong(url))) {
     if (spawnError || child.exitCode !== null || Date.now() > deadline) {
       await kill(child);
-      throw new Error(`redis-server on ${url} did not start${spawnError ? `: ${(spawnError as Error).message} (install Debian's redis-server)` : ''}\n${output}`);
+      throw new Error(
+        `redis-server on ${url} did not start${spawnError ? `: ${(spawnError as Error).message} (install Debian's redis-server)` : ''}\n${output}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -68,7 +75,13 @@ export function startWorkerProcess(url: string, queue: string, logDir: string, .
 }
 
 /** A worker process with `env` added to its environment (the commands it runs inherit it). */
-export async function startWorkerProcessWithEnv(env: Record<string, string>, url: string, queue: string, logDir: string, ...args: string[]) {
+export async function startWorkerProcessWithEnv(
+  env: Record<string, string>,
+  url: string,
+  queue: string,
+  logDir: string,
+  ...args: string[]
+) {
   const argv = [BIN, '--log-dir', logDir, 'worker', '--redis', url, '--queue', queue, ...args];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';

@@ -2,7 +2,7 @@
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import type { ExecutionConfigInput, ExecutionEngine } from '../../src/index.js';
-import { startServer, type RunningServer, type ServerOptions } from '../../src/server/index.js';
+import { type RunningServer, type ServerOptions, startServer } from '../../src/server/index.js';
 import { makeEngine } from '../helpers.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -12,7 +12,12 @@ export interface TestServer {
   server: RunningServer;
   url: string;
   /** JSON request with the token; `body` undefined sends none. */
-  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 const servers: RunningServer[] = [];
@@ -21,14 +26,21 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-export async function startTestServer(config: ExecutionConfigInput = {}, options: ServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  config: ExecutionConfigInput = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
   const engine = makeEngine(config);
   const server = await startServer(engine, { port: 0, token: TOKEN, ...options });
   servers.push(server);
   const api: TestServer['api'] = async (method, path, body, headers = {}) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
@@ -40,7 +52,11 @@ export async function startTestServer(config: ExecutionConfigInput = {}, options
 }
 
 /** A WebSocket to the server that collects every message it receives. */
-export async function openSocket(url: string, path = '/api/ws', headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) {
+export async function openSocket(
+  url: string,
+  path = '/api/ws',
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+) {
   const socket = new WebSocket(`${url.replace(/^http/, 'ws')}${path}`, { headers });
   const messages: any[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(data.toString())));

@@ -1,23 +1,29 @@
 /** `history` and `search`: the embedded history store, filtered or full-text searched. */
 import { existsSync } from 'node:fs';
 import { historyPathOf } from '../../config.js';
-import { HistoryStore, MAX_LIST_LIMIT, MAX_SEARCH_LIMIT, type ExecutionFilter, type ExecutionRecord } from '../../history/store.js';
+import {
+  type ExecutionFilter,
+  type ExecutionRecord,
+  HistoryStore,
+  MAX_LIST_LIMIT,
+  MAX_SEARCH_LIMIT,
+} from '../../history/store.js';
+import { printable } from '../../sinks/control-chars.js';
 import {
   EXECUTION_STATUSES,
-  ExecutionKindSchema,
-  RESULT_ERROR_CODES,
-  RISK_LEVELS,
   type ExecutionKind,
+  ExecutionKindSchema,
   type ExecutionStatus,
+  RESULT_ERROR_CODES,
   type ResultErrorCode,
+  RISK_LEVELS,
   type RiskLevel,
 } from '../../vocabulary.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { engineConfig, type EngineOptions } from '../options.js';
+import { type EngineOptions, engineConfig } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
-import { printable } from '../../sinks/control-chars.js';
 
 export interface HistoryOptions extends EngineOptions {
   status?: string;
@@ -35,7 +41,11 @@ export interface HistoryOptions extends EngineOptions {
 
 function openStore(options: EngineOptions): HistoryStore {
   const path = historyPathOf(engineConfig(options));
-  if (!existsSync(path)) throw new CliExit(EXIT.BAD_INPUT, `no history at ${path} (set --log-dir or CLOUDOPS_LOG_DIR to where executions ran)`);
+  if (!existsSync(path))
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `no history at ${path} (set --log-dir or CLOUDOPS_LOG_DIR to where executions ran)`,
+    );
   return HistoryStore.open(path);
 }
 
@@ -53,8 +63,12 @@ function filterOf(options: HistoryOptions): ExecutionFilter {
   const risk = oneOf<RiskLevel>('--risk', options.risk, RISK_LEVELS);
   const errorCode = oneOf<ResultErrorCode>('--error-code', options.errorCode, RESULT_ERROR_CODES);
   const kind = oneOf<ExecutionKind>('--kind', options.kind, ExecutionKindSchema.options);
-  for (const [flag, value] of [['--from', options.from], ['--to', options.to]] as const) {
-    if (value !== undefined && Number.isNaN(Date.parse(value))) throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a date or RFC 3339 time (got "${value}")`);
+  for (const [flag, value] of [
+    ['--from', options.from],
+    ['--to', options.to],
+  ] as const) {
+    if (value !== undefined && Number.isNaN(Date.parse(value)))
+      throw new CliExit(EXIT.BAD_INPUT, `${flag} must be a date or RFC 3339 time (got "${value}")`);
   }
   return {
     status,

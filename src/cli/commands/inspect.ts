@@ -1,11 +1,11 @@
 /** `validate PLAN` and `schema [NAME]`: look at plans without running them. */
 import { ValidationError } from '../../errors.js';
-import { validatePlan } from '../../validation/plan.js';
-import { JSON_SCHEMA_NAMES, jsonSchemaOf, type JsonSchemaName } from '../../wire/json-schema.js';
-import { CliExit, EXIT } from '../exit.js';
-import { engineConfig, type EngineOptions } from '../options.js';
-import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
 import { printable } from '../../sinks/control-chars.js';
+import { validatePlan } from '../../validation/plan.js';
+import { JSON_SCHEMA_NAMES, type JsonSchemaName, jsonSchemaOf } from '../../wire/json-schema.js';
+import { CliExit, EXIT } from '../exit.js';
+import { type EngineOptions, engineConfig } from '../options.js';
+import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
 import { colorEnabled, makeStyle } from '../style.js';
 
 export async function validateCommand(file: string, options: EngineOptions & { color?: boolean }): Promise<number> {
@@ -20,7 +20,9 @@ export async function validateCommand(file: string, options: EngineOptions & { c
   }
   const style = makeStyle(colorEnabled(process.stdout, options.color));
   const what = plan.description ? `"${printable(plan.description)}"` : `plan ${plan.id}`;
-  process.stdout.write(`${style.paint('green', '✔')} ${printable(source.name)}: ${what} is valid — ${plan.commands.length} command(s), strategy ${plan.strategy.type}\n`);
+  process.stdout.write(
+    `${style.paint('green', '✔')} ${printable(source.name)}: ${what} is valid — ${plan.commands.length} command(s), strategy ${plan.strategy.type}\n`,
+  );
   return EXIT.OK;
 }
 

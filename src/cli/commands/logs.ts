@@ -2,13 +2,13 @@
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logDirOf, logPathOf } from '../../config.js';
-import { listLogs, readLogInfo, type LogInfo } from '../../sinks/log-index.js';
+import { printable } from '../../sinks/control-chars.js';
+import { type LogInfo, listLogs, readLogInfo } from '../../sinks/log-index.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { engineConfig, type EngineOptions } from '../options.js';
+import { type EngineOptions, engineConfig } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
-import { printable } from '../../sinks/control-chars.js';
 
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FOLLOW_POLL_MS = 200;
@@ -22,7 +22,11 @@ function logFileOf(id: string, options: EngineOptions): string {
 async function infoOf(id: string, options: EngineOptions): Promise<LogInfo> {
   const path = logFileOf(id, options);
   const info = await readLogInfo(path);
-  if (!info) throw new CliExit(EXIT.BAD_INPUT, `no log for execution ${id} (looked for ${path}; set --log-dir or CLOUDOPS_LOG_DIR if it ran elsewhere)`);
+  if (!info)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `no log for execution ${id} (looked for ${path}; set --log-dir or CLOUDOPS_LOG_DIR if it ran elsewhere)`,
+    );
   return info;
 }
 
@@ -36,7 +40,8 @@ export async function logsCommand(id: string, options: EngineOptions & { follow?
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead > 0) {
         position += bytesRead;
-        if (!process.stdout.write(buffer.subarray(0, bytesRead))) await new Promise((r) => process.stdout.once('drain', r));
+        if (!process.stdout.write(buffer.subarray(0, bytesRead)))
+          await new Promise((r) => process.stdout.once('drain', r));
         continue;
       }
       if (!options.follow) break;
@@ -51,7 +56,9 @@ export async function logsCommand(id: string, options: EngineOptions & { follow?
   return EXIT.OK;
 }
 
-export async function listCommand(options: EngineOptions & { json?: boolean; limit?: string; color?: boolean }): Promise<number> {
+export async function listCommand(
+  options: EngineOptions & { json?: boolean; limit?: string; color?: boolean },
+): Promise<number> {
   const dir = logDirOf(engineConfig(options));
   const limit = optionalIntOption('--limit', options.limit, {}, 20);
   const infos = (await listLogs(dir)).slice(0, limit || undefined);
@@ -74,7 +81,10 @@ export async function listCommand(options: EngineOptions & { json?: boolean; lim
   return EXIT.OK;
 }
 
-export async function statusCommand(id: string, options: EngineOptions & { json?: boolean; color?: boolean }): Promise<number> {
+export async function statusCommand(
+  id: string,
+  options: EngineOptions & { json?: boolean; color?: boolean },
+): Promise<number> {
   const info = await infoOf(id, options);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
@@ -95,6 +105,7 @@ export async function statusCommand(id: string, options: EngineOptions & { json?
     ['log', info.log_path],
   ];
   // Values come from the log's header and footer (submitted text): control characters are shown escaped.
-  for (const [k, v] of rows) if (v !== null) process.stdout.write(`${k.padEnd(13)}${k === 'status' ? v : printable(String(v))}\n`);
+  for (const [k, v] of rows)
+    if (v !== null) process.stdout.write(`${k.padEnd(13)}${k === 'status' ? v : printable(String(v))}\n`);
   return EXIT.OK;
 }

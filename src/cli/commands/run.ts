@@ -3,7 +3,7 @@ import { createEngine } from '../../create-engine.js';
 import { ValidationError } from '../../errors.js';
 import { EXIT } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
-import { engineConfig, type EngineOptions } from '../options.js';
+import { type EngineOptions, engineConfig } from '../options.js';
 import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
 import { colorEnabled, makeStyle } from '../style.js';
 import { JsonView } from '../views/json-view.js';
@@ -25,7 +25,11 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const style = makeStyle(colorEnabled(out, options.color));
   // A terminal that reports no size (some CI ptys) cannot hold a redrawn task list.
   const liveTerminal = out.isTTY && (out.rows ?? 0) > 0 && (out.columns ?? 0) > 0;
-  const view: RunView = options.json ? new JsonView(out) : liveTerminal ? new TtyView(plan, out, style) : new PlainView(plan, out, style);
+  const view: RunView = options.json
+    ? new JsonView(out)
+    : liveTerminal
+      ? new TtyView(plan, out, style)
+      : new PlainView(plan, out, style);
   engine.subscribe((event) => view.onEvent(event));
 
   let planId: string;
@@ -35,7 +39,9 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     if (err instanceof ValidationError) throw locateIssues(source, err);
     throw err;
   }
-  const interrupt = cancelOnInterrupt(engine, (message) => (options.json ? process.stderr.write(`${message}\n`) : view.notice(message)));
+  const interrupt = cancelOnInterrupt(engine, (message) =>
+    options.json ? process.stderr.write(`${message}\n`) : view.notice(message),
+  );
   try {
     const result = await engine.waitPlan(planId);
     view.finish(result);

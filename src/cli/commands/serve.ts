@@ -5,7 +5,7 @@ import type { ApprovalConfigInput } from '../../policy/approval.js';
 import { RISK_LEVELS, type RiskLevel } from '../../vocabulary.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { engineConfig, type EngineOptions } from '../options.js';
+import { type EngineOptions, engineConfig } from '../options.js';
 
 export interface ServeOptions extends EngineOptions {
   host?: string;
@@ -34,23 +34,38 @@ export const APPROVAL_LEVELS: Record<string, ApprovalConfigInput | null> = {
 async function tokenFromFile(path: string): Promise<string> {
   const { checkToken, readTokenFile } = await import('../../server/auth.js');
   const token = readTokenFile(path, { followSymlinks: true, field: '--token-file' });
-  if (token === null) throw new CliExit(EXIT.BAD_INPUT, `--token-file ${path}: no such file; write a token (at least 16 characters) to it, then chmod 600 ${path}`);
+  if (token === null)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `--token-file ${path}: no such file; write a token (at least 16 characters) to it, then chmod 600 ${path}`,
+    );
   return checkToken(token, `--token-file ${path}`);
 }
 
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const level = options.approve ?? 'modify';
-  if (!Object.hasOwn(APPROVAL_LEVELS, level)) throw new CliExit(EXIT.BAD_INPUT, `--approve must be one of ${Object.keys(APPROVAL_LEVELS).join(', ')} (got "${level}")`);
+  if (!Object.hasOwn(APPROVAL_LEVELS, level))
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `--approve must be one of ${Object.keys(APPROVAL_LEVELS).join(', ')} (got "${level}")`,
+    );
   const port = optionalIntOption('--port', options.port, { max: 65535 }, 8787);
   const drainMs = optionalIntOption('--drain-timeout', options.drainTimeout, {}, 30_000);
   const bodyLimit = optionalIntOption('--body-limit', options.bodyLimit, { min: 1024 });
-  if (options.token !== undefined && options.tokenFile !== undefined) throw new CliExit(EXIT.BAD_INPUT, 'give --token or --token-file, not both');
+  if (options.token !== undefined && options.tokenFile !== undefined)
+    throw new CliExit(EXIT.BAD_INPUT, 'give --token or --token-file, not both');
   const unverified = options.unverifiedRisk ?? 'destructive';
   if (!(RISK_LEVELS as readonly string[]).includes(unverified)) {
-    throw new CliExit(EXIT.BAD_INPUT, `--unverified-risk must be one of ${RISK_LEVELS.join(', ')} (got "${unverified}")`);
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `--unverified-risk must be one of ${RISK_LEVELS.join(', ')} (got "${unverified}")`,
+    );
   }
   const policy = APPROVAL_LEVELS[level];
-  const config = resolveConfig({ ...engineConfig(options), approval: policy ? { ...policy, unverified_risk: unverified as RiskLevel } : null });
+  const config = resolveConfig({
+    ...engineConfig(options),
+    approval: policy ? { ...policy, unverified_risk: unverified as RiskLevel } : null,
+  });
 
   // Loaded here so the other subcommands do not pay for the HTTP stack.
   const { startServer } = await import('../../server/server.js');
@@ -67,7 +82,8 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     });
   } catch (err) {
     engine.close();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliExit(EXIT.BAD_INPUT, `port ${port} is in use (choose another with --port, or 0 for any free port)`);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new CliExit(EXIT.BAD_INPUT, `port ${port} is in use (choose another with --port, or 0 for any free port)`);
     throw err;
   }
 
@@ -78,13 +94,16 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     say(`Dashboard: ${url}/login?token=${encodeURIComponent(token.token)}`);
     say(`API token: ${token.token}${token.source === 'generated' ? ' (new; saved for next time)' : ''}`);
   } else {
-    const from = token.source === 'env' ? 'CLOUDOPS_EXEC_TOKEN' : options.tokenFile ?? '--token';
+    const from = token.source === 'env' ? 'CLOUDOPS_EXEC_TOKEN' : (options.tokenFile ?? '--token');
     say(`Dashboard: ${url}/ (sign in with the token from ${from})`);
   }
-  if (options.allowEnv?.length) say(`Requests may set: ${options.allowEnv.join(', ')} (commands using them are judged by the approval policy)`);
+  if (options.allowEnv?.length)
+    say(`Requests may set: ${options.allowEnv.join(', ')} (commands using them are judged by the approval policy)`);
   say(`API: ${url}/api/openapi.json   (Authorization: Bearer <token>)`);
   if (!['127.0.0.1', 'localhost', '::1'].includes(options.host ?? '127.0.0.1')) {
-    say(`warning: listening beyond this machine (${options.host}); anyone who can reach it and has the token can run commands`);
+    say(
+      `warning: listening beyond this machine (${options.host}); anyone who can reach it and has the token can run commands`,
+    );
   }
 
   // First signal: stop taking requests, let running work finish (up to --drain-timeout), then
@@ -96,7 +115,9 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       if (signals === 1) {
         say(`Shutting down: waiting up to ${drainMs} ms for running commands (Ctrl-C again to cancel them)`);
         // Both at once: an open `?wait=true` request holds server.close() until its command ends.
-        void Promise.all([server.close(), engine.shutdown({ mode: 'drain', timeout_ms: drainMs })]).then(() => resolve(EXIT.OK));
+        void Promise.all([server.close(), engine.shutdown({ mode: 'drain', timeout_ms: drainMs })]).then(() =>
+          resolve(EXIT.OK),
+        );
       } else if (signals === 2) {
         say('Cancelling running commands');
         void engine.shutdown({ mode: 'cancel' });

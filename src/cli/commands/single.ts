@@ -1,10 +1,10 @@
 /** `exec -- PROGRAM ARGS...` and `sh 'COMMAND'`: one command, output passed through, exit code mirrored. */
 import { createEngine } from '../../create-engine.js';
-import type { ExecutionRequestInput } from '../../wire/types.js';
 import { printable } from '../../sinks/control-chars.js';
+import type { ExecutionRequestInput } from '../../wire/types.js';
 import { CliExit, EXIT, exitCodeOf } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
-import { engineConfig, type EngineOptions } from '../options.js';
+import { type EngineOptions, engineConfig } from '../options.js';
 
 export interface SingleOptions extends EngineOptions {
   json?: boolean;
@@ -40,7 +40,9 @@ export async function runSingle(command: ExecutionRequestInput['command'], optio
   try {
     const result = await engine.wait(id);
     if (result.status !== 'completed' && !options.json) {
-      process.stderr.write(`cloudops-exec: ${printable(result.error ?? result.status)} (log: ${printable(result.log_path)})\n`);
+      process.stderr.write(
+        `cloudops-exec: ${printable(result.error ?? result.status)} (log: ${printable(result.log_path)})\n`,
+      );
     }
     return interrupt.triggered ? EXIT.INTERRUPTED : exitCodeOf(result);
   } finally {

@@ -2,7 +2,7 @@
 import { ValidationError } from '../../errors.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { engineConfig, type EngineOptions } from '../options.js';
+import { type EngineOptions, engineConfig } from '../options.js';
 
 export interface WorkerCliOptions extends EngineOptions {
   concurrency?: string;
@@ -27,11 +27,14 @@ export async function workerCommand(options: WorkerCliOptions): Promise<number> 
       engine,
     });
   } catch (err) {
-    if (err instanceof ValidationError) throw new CliExit(EXIT.BAD_INPUT, `--${err.field.replace(/_/g, '-').replace(/-ms$/, '')}: ${err.reason}`);
+    if (err instanceof ValidationError)
+      throw new CliExit(EXIT.BAD_INPUT, `--${err.field.replace(/_/g, '-').replace(/-ms$/, '')}: ${err.reason}`);
     throw err;
   }
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`cloudops-exec worker ${worker.id} taking jobs from queue "${options.queue ?? 'cloudops-exec'}" at ${redactUrl(url)}`);
+  say(
+    `cloudops-exec worker ${worker.id} taking jobs from queue "${options.queue ?? 'cloudops-exec'}" at ${redactUrl(url)}`,
+  );
 
   let signals = 0;
   await new Promise<void>((resolve) => {

@@ -1,8 +1,9 @@
 /** Off a terminal (CI): one prefixed line per output line and per state change, nothing redrawn. */
-import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
+
 import { printable } from '../../sinks/control-chars.js';
+import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
 import { formatDuration, type Style } from '../style.js';
-import { labelsOf, summaryLines, SYMBOLS, type RunView } from './view.js';
+import { labelsOf, type RunView, SYMBOLS, summaryLines } from './view.js';
 
 export class PlainView implements RunView {
   private readonly labels;
@@ -31,7 +32,9 @@ export class PlainView implements RunView {
         this.out.write(`${prefix} ${this.style.paint('red', event.line)}\n`);
         break;
       case 'completed':
-        this.out.write(`${prefix} ${this.style.paint('green', `${SYMBOLS.completed} completed in ${formatDuration(event.result.duration_ms)}`)}\n`);
+        this.out.write(
+          `${prefix} ${this.style.paint('green', `${SYMBOLS.completed} completed in ${formatDuration(event.result.duration_ms)}`)}\n`,
+        );
         break;
       case 'failed':
         this.out.write(`${prefix} ${this.style.paint('red', `${SYMBOLS.failed} ${printable(event.error)}`)}\n`);

@@ -3,10 +3,10 @@
  * elapsed time and the tail of its output; the full output stays in the log files.
  */
 import { createLogUpdate } from 'log-update';
-import type { ExecutionEvent, ExecutionPlan, ExecutionStatus, PlanExecutionResult } from '../../wire/types.js';
 import { flattened, printable } from '../../sinks/control-chars.js';
+import type { ExecutionEvent, ExecutionPlan, ExecutionStatus, PlanExecutionResult } from '../../wire/types.js';
 import { formatDuration, type Style } from '../style.js';
-import { labelsOf, statusColor, summaryLines, SYMBOLS, type CommandLabel, type RunView } from './view.js';
+import { type CommandLabel, labelsOf, type RunView, SYMBOLS, statusColor, summaryLines } from './view.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const FRAME_MS = 100;
@@ -34,7 +34,13 @@ export class TtyView implements RunView {
     private readonly out: NodeJS.WriteStream,
     private readonly style: Style,
   ) {
-    this.rows = [...labelsOf(plan).values()].map((label) => ({ label, status: 'pending', startedAt: null, durationMs: null, tail: '' }));
+    this.rows = [...labelsOf(plan).values()].map((label) => ({
+      label,
+      status: 'pending',
+      startedAt: null,
+      durationMs: null,
+      tail: '',
+    }));
     this.rows.forEach((row, i) => this.byId.set(plan.commands[i]!.id, row));
     this.render = createLogUpdate(out, { showCursor: false });
     this.timer = setInterval(() => this.draw(), FRAME_MS);
@@ -104,7 +110,11 @@ export class TtyView implements RunView {
     for (const row of this.rows) {
       const symbol = row.status === 'running' ? spin : (SYMBOLS[row.status as keyof typeof SYMBOLS] ?? '•');
       const elapsed =
-        row.durationMs !== null ? formatDuration(row.durationMs) : row.startedAt !== null ? formatDuration(Date.now() - row.startedAt) : row.status;
+        row.durationMs !== null
+          ? formatDuration(row.durationMs)
+          : row.startedAt !== null
+            ? formatDuration(Date.now() - row.startedAt)
+            : row.status;
       const head = `${this.style.paint(statusColor(row.status), symbol)} ${row.label.name}  ${this.style.paint('dim', elapsed)}`;
       const room = width - visibleLength(head) - 4;
       const tail = row.tail && room > 8 ? `  ${this.style.paint('dim', `› ${truncate(row.tail, room)}`)}` : '';

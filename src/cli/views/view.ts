@@ -1,7 +1,8 @@
 /** How `run` shows a plan: the views receive engine events and the final result, nothing else. */
-import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
+
 import { displayCommand } from '../../command/display.js';
 import { printable } from '../../sinks/control-chars.js';
+import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
 import type { Style } from '../style.js';
 
 export interface RunView {
@@ -57,7 +58,12 @@ export function statusColor(status: string): 'green' | 'red' | 'cyan' | 'yellow'
 }
 
 /** The closing summary every human-facing view prints. */
-export function summaryLines(plan: ExecutionPlan, result: PlanExecutionResult, labels: Map<string, CommandLabel>, style: Style): string[] {
+export function summaryLines(
+  plan: ExecutionPlan,
+  result: PlanExecutionResult,
+  labels: Map<string, CommandLabel>,
+  style: Style,
+): string[] {
   const { stats } = result;
   const counts = (['completed', 'failed', 'timeout', 'cancelled', 'skipped'] as const)
     .filter((k) => stats[k] > 0)
@@ -65,14 +71,18 @@ export function summaryLines(plan: ExecutionPlan, result: PlanExecutionResult, l
     .join(', ');
   const title = plan.description ? `"${printable(plan.description)}"` : `plan ${plan.id}`;
   const lines = [
-    style.paint(['bold', statusColor(result.status)], `${SYMBOLS[result.status as keyof typeof SYMBOLS] ?? '•'} ${title} ${result.status}`) +
-      ` — ${counts} of ${stats.total} in ${(result.total_duration_ms / 1000).toFixed(1)}s`,
+    style.paint(
+      ['bold', statusColor(result.status)],
+      `${SYMBOLS[result.status as keyof typeof SYMBOLS] ?? '•'} ${title} ${result.status}`,
+    ) + ` — ${counts} of ${stats.total} in ${(result.total_duration_ms / 1000).toFixed(1)}s`,
   ];
   for (const r of result.results) {
     if (r.status === 'completed') continue;
     const label = labels.get(r.id);
     // An error may quote the command (a program that could not start): shown through `printable`.
-    lines.push(`  ${style.paint(statusColor(r.status), `${SYMBOLS[r.status as keyof typeof SYMBOLS] ?? '•'} [${label?.name ?? r.id}]`)} ${printable(r.error ?? r.status)}`);
+    lines.push(
+      `  ${style.paint(statusColor(r.status), `${SYMBOLS[r.status as keyof typeof SYMBOLS] ?? '•'} [${label?.name ?? r.id}]`)} ${printable(r.error ?? r.status)}`,
+    );
     const lastErr = r.stderr.trimEnd().split('\n').slice(-3).filter(Boolean);
     for (const l of lastErr) lines.push(style.paint('dim', `      ${l}`));
     if (r.status !== 'skipped' && r.status !== 'cancelled') lines.push(style.paint('dim', `      log: ${r.log_path}`));

@@ -36,7 +36,10 @@ export async function api(method, path, body) {
     }
   }
   if (!res.ok) {
-    const error = data && typeof data === 'object' && data.error ? data.error : { code: `HTTP ${res.status}`, message: typeof data === 'string' && data ? data : res.statusText };
+    const error =
+      data && typeof data === 'object' && data.error
+        ? data.error
+        : { code: `HTTP ${res.status}`, message: typeof data === 'string' && data ? data : res.statusText };
     throw new ApiError(res.status, error);
   }
   return data;
@@ -44,20 +47,36 @@ export async function api(method, path, body) {
 
 /** An error as DOM: validation problems list each field and why. */
 export function errorContent(err, title) {
-  if (!(err instanceof ApiError)) return [h('p', { class: 'error-title' }, title ?? 'Error'), h('p', {}, String(err?.message ?? err))];
+  if (!(err instanceof ApiError))
+    return [h('p', { class: 'error-title' }, title ?? 'Error'), h('p', {}, String(err?.message ?? err))];
   const e = err.error;
-  const issues = Array.isArray(e.issues) && e.issues.length ? e.issues : e.reason !== undefined ? [{ field: e.field, reason: e.reason }] : [];
+  const issues =
+    Array.isArray(e.issues) && e.issues.length
+      ? e.issues
+      : e.reason !== undefined
+        ? [{ field: e.field, reason: e.reason }]
+        : [];
   if (issues.length) {
     return [
       h('p', { class: 'error-title' }, title ?? `Rejected by the server (${err.status}${e.kind ? `, ${e.kind}` : ''})`),
       h(
         'ul',
         { class: 'error-list' },
-        issues.map((issue) => h('li', {}, issue.field ? [h('code', { class: 'error-field' }, issue.field), ': '] : null, issue.reason ?? '')),
+        issues.map((issue) =>
+          h(
+            'li',
+            {},
+            issue.field ? [h('code', { class: 'error-field' }, issue.field), ': '] : null,
+            issue.reason ?? '',
+          ),
+        ),
       ),
     ];
   }
-  return [h('p', { class: 'error-title' }, title ?? `${e.code ?? 'Error'}${err.status ? ` (${err.status})` : ''}`), h('p', {}, e.message ?? String(err))];
+  return [
+    h('p', { class: 'error-title' }, title ?? `${e.code ?? 'Error'}${err.status ? ` (${err.status})` : ''}`),
+    h('p', {}, e.message ?? String(err)),
+  ];
 }
 
 export function errorBox(err, title) {

@@ -36,7 +36,10 @@ function layoutGraph(parents) {
   const pos = new Array(n).fill(0);
   layers.forEach((layer, li) => {
     if (li > 0) {
-      const center = (i) => (parents[i].length ? parents[i].reduce((sum, p) => sum + pos[p], 0) / parents[i].length : Number.MAX_SAFE_INTEGER);
+      const center = (i) =>
+        parents[i].length
+          ? parents[i].reduce((sum, p) => sum + pos[p], 0) / parents[i].length
+          : Number.MAX_SAFE_INTEGER;
       layer.sort((a, b) => center(a) - center(b) || a - b);
     }
     layer.forEach((i, k) => (pos[i] = k));
@@ -68,8 +71,31 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
   const markerId = `dag-arrow-${++dagCount}`;
   const svg = s(
     'svg',
-    { class: 'dag-svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': `Dependency graph of ${nodes.length} commands` },
-    s('defs', {}, s('marker', { id: markerId, viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'dag-arrowhead' }))),
+    {
+      class: 'dag-svg',
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'group',
+      'aria-label': `Dependency graph of ${nodes.length} commands`,
+    },
+    s(
+      'defs',
+      {},
+      s(
+        'marker',
+        {
+          id: markerId,
+          viewBox: '0 0 10 10',
+          refX: 10,
+          refY: 5,
+          markerWidth: 7,
+          markerHeight: 7,
+          orient: 'auto-start-reverse',
+        },
+        s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'dag-arrowhead' }),
+      ),
+    ),
   );
   const edgeGroup = s('g', { class: 'dag-edges' });
   const nodeGroup = s('g', { class: 'dag-nodes' });
@@ -84,7 +110,11 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
       const y1 = a.y + H / 2;
       const x2 = b.x - 2;
       const y2 = b.y + H / 2;
-      const path = s('path', { d: `M${x1},${y1} C${x1 + GX / 2},${y1} ${x2 - GX / 2},${y2} ${x2},${y2}`, class: 'dag-edge', 'marker-end': `url(#${markerId})` });
+      const path = s('path', {
+        d: `M${x1},${y1} C${x1 + GX / 2},${y1} ${x2 - GX / 2},${y2} ${x2},${y2}`,
+        class: 'dag-edge',
+        'marker-end': `url(#${markerId})`,
+      });
       edgeGroup.append(path);
       edges.push({ from, to, path });
     }
@@ -100,7 +130,12 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
     const sub = s('text', { x: 16, y: 42, class: 'dag-sub' });
     const g = s(
       'g',
-      { class: 'dag-node', transform: `translate(${xy[i].x},${xy[i].y})`, 'data-id': node.id, testid: testids ? 'dag-node' : null },
+      {
+        class: 'dag-node',
+        transform: `translate(${xy[i].x},${xy[i].y})`,
+        'data-id': node.id,
+        testid: testids ? 'dag-node' : null,
+      },
       title,
       s('rect', { class: 'dag-box', width: W, height: H, rx: 8, ry: 8 }),
       s('rect', { class: 'dag-stripe', x: 0, y: 0, width: 5, height: H, rx: 2 }),
@@ -137,8 +172,14 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
     } else {
       e.sub.removeAttribute('data-since');
       const bits = [status];
-      if (view?.duration_ms !== null && view?.duration_ms !== undefined && !['pending', 'skipped', 'planned'].includes(status)) bits.push(fmtDuration(view.duration_ms));
-      if (view?.exit_code !== null && view?.exit_code !== undefined && view.exit_code > 0) bits.push(`exit ${view.exit_code}`);
+      if (
+        view?.duration_ms !== null &&
+        view?.duration_ms !== undefined &&
+        !['pending', 'skipped', 'planned'].includes(status)
+      )
+        bits.push(fmtDuration(view.duration_ms));
+      if (view?.exit_code !== null && view?.exit_code !== undefined && view.exit_code > 0)
+        bits.push(`exit ${view.exit_code}`);
       e.sub.textContent = bits.join(' · ');
     }
     const label = `Command #${e.node.index}: ${e.node.title} — ${status}`;
@@ -163,8 +204,10 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
 
 export function strategyText(strategy) {
   if (!strategy) return '';
-  if (strategy.type === 'serial') return `serial${strategy.stop_on_error === false ? ', continue on error' : ', stop on error'}`;
-  if (strategy.type === 'parallel') return `parallel${strategy.max_concurrency ? `, at most ${strategy.max_concurrency} at once` : ''}`;
+  if (strategy.type === 'serial')
+    return `serial${strategy.stop_on_error === false ? ', continue on error' : ', stop on error'}`;
+  if (strategy.type === 'parallel')
+    return `parallel${strategy.max_concurrency ? `, at most ${strategy.max_concurrency} at once` : ''}`;
   if (strategy.type === 'dependency_graph') return 'dependency graph';
   return String(strategy.type ?? '');
 }

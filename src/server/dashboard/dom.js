@@ -99,7 +99,8 @@ export function durationEl(view) {
 // Live clocks: elapsed times and "… ago" labels, once a second.
 export function startClocks() {
   setInterval(() => {
-    for (const el of document.querySelectorAll('[data-since]')) el.textContent = elapsedText(el.dataset.since, el.dataset.prefix ?? '');
+    for (const el of document.querySelectorAll('[data-since]'))
+      el.textContent = elapsedText(el.dataset.since, el.dataset.prefix ?? '');
     for (const el of document.querySelectorAll('[data-ago]')) el.textContent = fmtAgo(el.dataset.ago);
   }, 1000);
 }
@@ -111,7 +112,11 @@ export const statusClass = (status) =>
     : 'unknown';
 
 export function statusBadge(status, props = {}) {
-  return h('span', { class: `badge status s-${statusClass(status)}`, 'data-status': status, ...props }, status ?? 'unknown');
+  return h(
+    'span',
+    { class: `badge status s-${statusClass(status)}`, 'data-status': status, ...props },
+    status ?? 'unknown',
+  );
 }
 
 export function approvalStateBadge(state, props = {}) {
@@ -121,7 +126,11 @@ export function approvalStateBadge(state, props = {}) {
 
 export function riskBadge(risk) {
   if (!risk) return h('span', { class: 'badge risk risk-none', title: 'Risk not assessed' }, '—');
-  return h('span', { class: `badge risk risk-${vocabulary.riskLevels.includes(risk) ? risk : 'none'}`, title: RISK_HELP[risk] ?? '' }, risk);
+  return h(
+    'span',
+    { class: `badge risk risk-${vocabulary.riskLevels.includes(risk) ? risk : 'none'}`, title: RISK_HELP[risk] ?? '' },
+    risk,
+  );
 }
 
 /** A result's error code (`timeout`, `spawn_failed`, ...) before its message; nothing when it has none. */
@@ -163,5 +172,10 @@ export function dryRunText(value) {
 }
 
 export function pageHeader(title, ...extra) {
-  return h('div', { class: 'page-head' }, h('h1', {}, title), extra.length ? h('div', { class: 'page-actions' }, extra) : null);
+  return h(
+    'div',
+    { class: 'page-head' },
+    h('h1', {}, title),
+    extra.length ? h('div', { class: 'page-actions' }, extra) : null,
+  );
 }

@@ -9,7 +9,14 @@ export class LogView {
   constructor({ showSource = false, sourceOf = null } = {}) {
     this.showSource = showSource;
     this.sourceOf = sourceOf;
-    this.el = h('div', { class: 'log-view', testid: 'log-view', role: 'log', 'aria-label': 'Output', tabindex: '0', 'data-empty': 'No output yet' });
+    this.el = h('div', {
+      class: 'log-view',
+      testid: 'log-view',
+      role: 'log',
+      'aria-label': 'Output',
+      tabindex: '0',
+      'data-empty': 'No output yet',
+    });
     this.queue = [];
     this.timer = null;
     this.rows = 0;
@@ -79,7 +86,11 @@ export class LogView {
   }
 
   row(entry) {
-    const row = h('div', { class: `log-row log-${entry.kind}` }, h('span', { class: 'log-ts', 'aria-hidden': 'true' }, fmtClock(entry.ts)));
+    const row = h(
+      'div',
+      { class: `log-row log-${entry.kind}` },
+      h('span', { class: 'log-ts', 'aria-hidden': 'true' }, fmtClock(entry.ts)),
+    );
     if (this.showSource) {
       const source = this.sourceOf?.(entry.id);
       row.append(h('span', { class: 'log-src', title: source?.title ?? '' }, source?.label ?? ''));

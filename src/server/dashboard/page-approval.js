@@ -1,9 +1,20 @@
 // Page #/approvals/<id>: one plan waiting for a decision, its dry runs, and approve / reject / edit.
 
-import { api, ApiError, errorBox, errorContent } from './api.js';
+import { ApiError, api, errorBox, errorContent } from './api.js';
 import { RISK_HELP, vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
-import { approvalStateBadge, displayCommand, dryRunText, fill, fmtDuration, fmtTime, h, pageHeader, riskBadge, shortId } from './dom.js';
+import {
+  approvalStateBadge,
+  displayCommand,
+  dryRunText,
+  fill,
+  fmtDuration,
+  fmtTime,
+  h,
+  pageHeader,
+  riskBadge,
+  shortId,
+} from './dom.js';
 import { approvalTitle } from './page-approvals.js';
 import { refreshApprovalCount } from './shell.js';
 import { storageGet, storageSet } from './util.js';
@@ -18,7 +29,15 @@ export async function pageApproval(root, scope, id) {
     approval = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
   } catch (err) {
     if (!scope.alive) return;
-    fill(root, pageHeader('Approval'), errorBox(err, err instanceof ApiError && err.status === 404 ? `No approval ${id}` : 'Could not load this approval'), h('p', {}, h('a', { href: '#/approvals' }, '← All approvals')));
+    fill(
+      root,
+      pageHeader('Approval'),
+      errorBox(
+        err,
+        err instanceof ApiError && err.status === 404 ? `No approval ${id}` : 'Could not load this approval',
+      ),
+      h('p', {}, h('a', { href: '#/approvals' }, '← All approvals')),
+    );
     return;
   }
   if (!scope.alive) return;
@@ -47,16 +66,44 @@ export async function pageApproval(root, scope, id) {
     const plan = a.plan ?? {};
     const risk = req.risk_level ?? plan.risk_level ?? null;
     document.title = `${a.state} · ${approvalTitle(a)} · cloudops-exec`;
-    const commands = Array.isArray(req.commands) && req.commands.length ? req.commands : (plan.commands ?? []).map((c) => ({ id: c.id, description: c.description, command: displayCommand(c.command), risk_level: null, dry_run_result: null }));
+    const commands =
+      Array.isArray(req.commands) && req.commands.length
+        ? req.commands
+        : (plan.commands ?? []).map((c) => ({
+            id: c.id,
+            description: c.description,
+            command: displayCommand(c.command),
+            risk_level: null,
+            dry_run_result: null,
+          }));
     const parents = planParents(plan, commands.length);
 
     const focusTarget = document.activeElement?.id;
-    fill(root, 
-      h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/approvals' }, 'Approvals'), ' / ', h('span', { class: 'mono' }, shortId(a.id))),
+    fill(
+      root,
+      h(
+        'nav',
+        { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+        h('a', { href: '#/approvals' }, 'Approvals'),
+        ' / ',
+        h('span', { class: 'mono' }, shortId(a.id)),
+      ),
       h(
         'div',
         { class: 'page-head' },
-        h('div', { class: 'title-block' }, h('div', { class: 'title-badges' }, approvalStateBadge(a.state, { testid: 'approval-state', class: `badge status badge-lg s-${a.state === 'pending' ? 'pending' : a.state}` })), h('h1', {}, approvalTitle(a))),
+        h(
+          'div',
+          { class: 'title-block' },
+          h(
+            'div',
+            { class: 'title-badges' },
+            approvalStateBadge(a.state, {
+              testid: 'approval-state',
+              class: `badge status badge-lg s-${a.state === 'pending' ? 'pending' : a.state}`,
+            }),
+          ),
+          h('h1', {}, approvalTitle(a)),
+        ),
       ),
       h(
         'div',
@@ -85,7 +132,21 @@ export async function pageApproval(root, scope, id) {
             'section',
             { class: 'panel' },
             h('div', { class: 'panel-head' }, h('h2', {}, 'Order')),
-            h('div', { class: 'dag' }, renderDag(commands.map((c, index) => ({ id: c.id ?? String(index), index, title: c.description || c.command, detail: c.command, status: 'planned' })), parents, { interactive: false, testids: false }).svg),
+            h(
+              'div',
+              { class: 'dag' },
+              renderDag(
+                commands.map((c, index) => ({
+                  id: c.id ?? String(index),
+                  index,
+                  title: c.description || c.command,
+                  detail: c.command,
+                  status: 'planned',
+                })),
+                parents,
+                { interactive: false, testids: false },
+              ).svg,
+            ),
           )
         : null,
       h(
@@ -104,7 +165,11 @@ export async function pageApproval(root, scope, id) {
                 { class: 'cmd-card-head' },
                 h('span', { class: 'cmd-index mono' }, `#${index}`),
                 h('span', { class: 'cmd-desc' }, c.description && c.description !== c.command ? c.description : ''),
-                h('span', { class: 'muted small' }, parents[index]?.length ? `after ${parents[index].map((p) => `#${p}`).join(', ')}` : ''),
+                h(
+                  'span',
+                  { class: 'muted small' },
+                  parents[index]?.length ? `after ${parents[index].map((p) => `#${p}`).join(', ')}` : '',
+                ),
                 riskBadge(c.risk_level),
               ),
               h('div', { class: 'code-label' }, 'Command'),
@@ -115,10 +180,15 @@ export async function pageApproval(root, scope, id) {
                     'div',
                     { class: 'unverified', testid: 'approval-unverified' },
                     h('strong', {}, 'Not verified: '),
-                    (Array.isArray(c.risk_reasons) ? c.risk_reasons : []).map(String).join('; ') || 'what this command does could not be established',
+                    (Array.isArray(c.risk_reasons) ? c.risk_reasons : []).map(String).join('; ') ||
+                      'what this command does could not be established',
                   )
                 : Array.isArray(c.risk_reasons) && c.risk_reasons.length
-                  ? h('div', { class: 'muted small', testid: 'approval-risk-reasons' }, c.risk_reasons.map(String).join('; '))
+                  ? h(
+                      'div',
+                      { class: 'muted small', testid: 'approval-risk-reasons' },
+                      c.risk_reasons.map(String).join('; '),
+                    )
                   : null,
               h('div', { class: 'code-label' }, 'Dry run'),
               h('pre', { class: 'code code-dry', testid: 'approval-dry-run' }, dryRunText(c.dry_run_result)),
@@ -134,15 +204,34 @@ export async function pageApproval(root, scope, id) {
     const a = approval;
     const d = a.decision ?? {};
     const type = d.decision?.type;
-    const verb = a.state === 'rejected' ? 'Rejected' : type === 'modify_and_approve' ? 'Edited and approved' : 'Approved';
+    const verb =
+      a.state === 'rejected' ? 'Rejected' : type === 'modify_and_approve' ? 'Edited and approved' : 'Approved';
     return h(
       'section',
       { class: `panel decision decision-${a.state}`, 'aria-label': 'Decision' },
-      h('p', { class: 'decision-line' }, h('strong', {}, verb), d.approved_by ? ` by ${d.approved_by}` : '', d.approved_at ? ` · ${fmtTime(d.approved_at)}` : ''),
+      h(
+        'p',
+        { class: 'decision-line' },
+        h('strong', {}, verb),
+        d.approved_by ? ` by ${d.approved_by}` : '',
+        d.approved_at ? ` · ${fmtTime(d.approved_at)}` : '',
+      ),
       d.decision?.reason ? h('p', {}, 'Reason: ', h('q', {}, d.decision.reason)) : null,
       d.notes ? h('p', {}, 'Notes: ', d.notes) : null,
       a.execution_id
-        ? h('p', {}, h('a', { class: 'btn btn-primary', href: `#/executions/${encodeURIComponent(a.execution_id)}`, testid: 'approval-execution-link' }, 'View execution →'))
+        ? h(
+            'p',
+            {},
+            h(
+              'a',
+              {
+                class: 'btn btn-primary',
+                href: `#/executions/${encodeURIComponent(a.execution_id)}`,
+                testid: 'approval-execution-link',
+              },
+              'View execution →',
+            ),
+          )
         : a.state === 'approved'
           ? h('p', { class: 'muted' }, 'Starting…')
           : null,
@@ -160,23 +249,67 @@ export async function pageApproval(root, scope, id) {
       errorArea.replaceChildren();
     };
 
-    const name = h('input', { id: 'approver-name', testid: 'approver-name', type: 'text', autocomplete: 'name', required: true, value: storageGet(localStorage, APPROVER_KEY) ?? '' });
+    const name = h('input', {
+      id: 'approver-name',
+      testid: 'approver-name',
+      type: 'text',
+      autocomplete: 'name',
+      required: true,
+      value: storageGet(localStorage, APPROVER_KEY) ?? '',
+    });
     name.addEventListener('input', () => storageSet(localStorage, APPROVER_KEY, name.value.trim() || null));
     const notes = h('textarea', { id: 'approval-notes', rows: 2, placeholder: 'Optional: recorded with the decision' });
     const approveBtn = h('button', { type: 'button', class: 'btn btn-approve', testid: 'approve-button' }, 'Approve');
-    const reason = h('input', { id: 'reject-reason', testid: 'reject-reason', type: 'text', placeholder: 'Required to reject' });
+    const reason = h('input', {
+      id: 'reject-reason',
+      testid: 'reject-reason',
+      type: 'text',
+      placeholder: 'Required to reject',
+    });
     const rejectBtn = h('button', { type: 'button', class: 'btn btn-danger', testid: 'reject-button' }, 'Reject');
-    const editArea = h('textarea', { id: 'edit-plan', testid: 'edit-plan', rows: 18, spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off', class: 'mono' });
+    const editArea = h('textarea', {
+      id: 'edit-plan',
+      testid: 'edit-plan',
+      rows: 18,
+      spellcheck: 'false',
+      autocapitalize: 'off',
+      autocomplete: 'off',
+      class: 'mono',
+    });
     editArea.value = JSON.stringify(approval.plan, null, 2);
-    const editApproveBtn = h('button', { type: 'button', class: 'btn btn-approve', testid: 'edit-approve-button' }, 'Approve edited plan');
+    const editApproveBtn = h(
+      'button',
+      { type: 'button', class: 'btn btn-approve', testid: 'edit-approve-button' },
+      'Approve edited plan',
+    );
     const editSection = h(
       'div',
       { id: 'edit-section', class: 'edit-section', hidden: true },
-      h('label', { for: 'edit-plan' }, 'Edited plan (JSON). The server validates it and assesses its risk again. Secret values show as *** and are kept as they were where you leave *** in place.'),
+      h(
+        'label',
+        { for: 'edit-plan' },
+        'Edited plan (JSON). The server validates it and assesses its risk again. Secret values show as *** and are kept as they were where you leave *** in place.',
+      ),
       editArea,
-      h('div', { class: 'button-row' }, editApproveBtn, h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => toggleEdit(false) }, 'Discard edit')),
+      h(
+        'div',
+        { class: 'button-row' },
+        editApproveBtn,
+        h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => toggleEdit(false) }, 'Discard edit'),
+      ),
     );
-    const editBtn = h('button', { type: 'button', class: 'btn', testid: 'edit-button', 'aria-expanded': 'false', 'aria-controls': 'edit-section', onclick: () => toggleEdit(editSection.hidden) }, 'Edit and approve…');
+    const editBtn = h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn',
+        testid: 'edit-button',
+        'aria-expanded': 'false',
+        'aria-controls': 'edit-section',
+        onclick: () => toggleEdit(editSection.hidden),
+      },
+      'Edit and approve…',
+    );
     const buttons = [approveBtn, rejectBtn, editBtn, editApproveBtn];
 
     function toggleEdit(open) {
@@ -197,7 +330,12 @@ export async function pageApproval(root, scope, id) {
       storageSet(localStorage, APPROVER_KEY, approver);
       for (const b of buttons) b.disabled = true;
       try {
-        const body = { decision, approved_by: approver, notes: notes.value.trim() || null, ...(acceptRisk ? { accept_risk: acceptRisk } : {}) };
+        const body = {
+          decision,
+          approved_by: approver,
+          notes: notes.value.trim() || null,
+          ...(acceptRisk ? { accept_risk: acceptRisk } : {}),
+        };
         const updated = await api('POST', `/api/approvals/${encodeURIComponent(id)}/decision`, body);
         if (!scope.alive) return;
         approval = updated;
@@ -207,13 +345,31 @@ export async function pageApproval(root, scope, id) {
       } catch (err) {
         if (!scope.alive) return;
         for (const b of buttons) b.disabled = false;
-        if (err instanceof ApiError && err.error.code === 'ApprovalRequired' && decision.type === 'modify_and_approve') {
+        if (
+          err instanceof ApiError &&
+          err.error.code === 'ApprovalRequired' &&
+          decision.type === 'modify_and_approve'
+        ) {
           // The edit is riskier than what was reviewed: say so, and run it only on a second, explicit click.
-          const confirm = h('button', { type: 'button', class: 'btn btn-danger', testid: 'accept-risk-button', onclick: () => decide(decision, 'destructive') }, 'Run the edited plan at its higher risk');
+          const confirm = h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-danger',
+              testid: 'accept-risk-button',
+              onclick: () => decide(decision, 'destructive'),
+            },
+            'Run the edited plan at its higher risk',
+          );
           showError([...errorContent(err, 'The edit raises the risk'), h('div', { class: 'button-row' }, confirm)]);
           return;
         }
-        showError(errorContent(err, err instanceof ApiError && err.status === 400 ? 'The server refused this decision:' : undefined));
+        showError(
+          errorContent(
+            err,
+            err instanceof ApiError && err.status === 400 ? 'The server refused this decision:' : undefined,
+          ),
+        );
         if (err instanceof ApiError && err.status === 409) {
           try {
             approval = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
@@ -262,7 +418,13 @@ export async function pageApproval(root, scope, id) {
         'div',
         { class: 'decision-actions' },
         h('div', { class: 'action-group' }, approveBtn, editBtn),
-        h('div', { class: 'action-group reject-group' }, h('label', { for: 'reject-reason', class: 'sr-only' }, 'Reason for rejecting'), reason, rejectBtn),
+        h(
+          'div',
+          { class: 'action-group reject-group' },
+          h('label', { for: 'reject-reason', class: 'sr-only' }, 'Reason for rejecting'),
+          reason,
+          rejectBtn,
+        ),
       ),
       editSection,
       errorArea,

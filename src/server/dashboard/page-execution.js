@@ -1,9 +1,23 @@
 // Page #/executions/<id>: one command or plan, with its live status, graph, commands and output.
 
-import { api, ApiError, errorBox } from './api.js';
+import { ApiError, api, errorBox } from './api.js';
 import { STATUS_EVENTS, vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
-import { displayCommand, durationEl, errorCodeEl, fill, fmtDuration, fmtTime, h, pageHeader, riskBadge, shortId, statusBadge, statusClass, timeEl } from './dom.js';
+import {
+  displayCommand,
+  durationEl,
+  errorCodeEl,
+  fill,
+  fmtDuration,
+  fmtTime,
+  h,
+  pageHeader,
+  riskBadge,
+  shortId,
+  statusBadge,
+  statusClass,
+  timeEl,
+} from './dom.js';
 import { LogView } from './log-view.js';
 import { live } from './socket.js';
 
@@ -21,9 +35,13 @@ export async function pageExecution(root, scope, id) {
     detail = await api('GET', `/api/executions/${encodeURIComponent(id)}`);
   } catch (err) {
     if (!scope.alive) return;
-    fill(root, 
+    fill(
+      root,
       pageHeader('Execution'),
-      errorBox(err, err instanceof ApiError && err.status === 404 ? `No execution ${id}` : 'Could not load this execution'),
+      errorBox(
+        err,
+        err instanceof ApiError && err.status === 404 ? `No execution ${id}` : 'Could not load this execution',
+      ),
       h('p', {}, h('a', { href: '#/' }, '← All executions')),
     );
     return;
@@ -45,11 +63,27 @@ export async function pageExecution(root, scope, id) {
     planCommands.forEach((request, index) => {
       const view = views.get(request.id) ?? null;
       const command = view?.command ?? displayCommand(request.command);
-      members.push({ id: request.id, index, title: view?.description || request.description || command, detail: command, view, status: view?.status ?? 'pending', rollback: false });
+      members.push({
+        id: request.id,
+        index,
+        title: view?.description || request.description || command,
+        detail: command,
+        view,
+        status: view?.status ?? 'pending',
+        rollback: false,
+      });
     });
     for (const view of detail.commands ?? []) {
       if (planCommands.some((c) => c.id === view.id)) continue;
-      members.push({ id: view.id, index: null, title: view.description || view.command, detail: view.command, view, status: view.status, rollback: true });
+      members.push({
+        id: view.id,
+        index: null,
+        title: view.description || view.command,
+        detail: view.command,
+        view,
+        status: view.status,
+        rollback: true,
+      });
     }
     for (const m of members) byId.set(m.id, m);
   }
@@ -58,13 +92,42 @@ export async function pageExecution(root, scope, id) {
   // ---- header
   const statusEl = h('span', { testid: 'execution-status' });
   const riskSlot = h('span');
-  const cancelBtn = h('button', { type: 'button', class: 'btn btn-danger', testid: 'cancel-button', onclick: cancel }, 'Cancel');
+  const cancelBtn = h(
+    'button',
+    { type: 'button', class: 'btn btn-danger', testid: 'cancel-button', onclick: cancel },
+    'Cancel',
+  );
   const notice = h('div', { class: 'notice-slot' });
   const metaEl = h('dl', { class: 'meta' });
   const heading = h('h1', { class: 'exec-title' });
   root.append(
-    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Executions'), ' / ', exec.plan_id ? [h('a', { href: `#/executions/${encodeURIComponent(exec.plan_id)}` }, `plan ${shortId(exec.plan_id)}`), ' / '] : null, h('span', { class: 'mono' }, shortId(id))),
-    h('div', { class: 'page-head' }, h('div', { class: 'title-block' }, h('div', { class: 'title-badges' }, statusEl, riskSlot, h('span', { class: `kind kind-${exec.kind}` }, exec.kind)), heading), h('div', { class: 'page-actions' }, cancelBtn)),
+    h(
+      'nav',
+      { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/' }, 'Executions'),
+      ' / ',
+      exec.plan_id
+        ? [h('a', { href: `#/executions/${encodeURIComponent(exec.plan_id)}` }, `plan ${shortId(exec.plan_id)}`), ' / ']
+        : null,
+      h('span', { class: 'mono' }, shortId(id)),
+    ),
+    h(
+      'div',
+      { class: 'page-head' },
+      h(
+        'div',
+        { class: 'title-block' },
+        h(
+          'div',
+          { class: 'title-badges' },
+          statusEl,
+          riskSlot,
+          h('span', { class: `kind kind-${exec.kind}` }, exec.kind),
+        ),
+        heading,
+      ),
+      h('div', { class: 'page-actions' }, cancelBtn),
+    ),
     notice,
     h('section', { class: 'panel', 'aria-label': 'Details' }, metaEl),
   );
@@ -76,9 +139,18 @@ export async function pageExecution(root, scope, id) {
   let cmdBody = null;
   let selected = null;
   const selectionLabel = h('span', { class: 'selection-label' });
-  const showAllBtn = h('button', { type: 'button', class: 'btn btn-small', onclick: () => select(null) }, 'All commands');
+  const showAllBtn = h(
+    'button',
+    { type: 'button', class: 'btn btn-small', onclick: () => select(null) },
+    'All commands',
+  );
   if (isPlan) {
-    progress = h('progress', { class: 'progress', max: Math.max(1, members.filter((m) => !m.rollback).length), value: 0, 'aria-label': 'Commands finished' });
+    progress = h('progress', {
+      class: 'progress',
+      max: Math.max(1, members.filter((m) => !m.rollback).length),
+      value: 0,
+      'aria-label': 'Commands finished',
+    });
     progressText = h('span', { class: 'muted small' });
     const planNodes = members.filter((m) => !m.rollback);
     dag = renderDag(planNodes, parents, { onSelect: (memberId) => select(memberId) });
@@ -88,7 +160,13 @@ export async function pageExecution(root, scope, id) {
       h(
         'section',
         { class: 'panel' },
-        h('div', { class: 'panel-head' }, h('h2', {}, 'Graph'), h('span', { class: 'muted small' }, strategyText(strategy)), h('div', { class: 'progress-wrap' }, progress, progressText)),
+        h(
+          'div',
+          { class: 'panel-head' },
+          h('h2', {}, 'Graph'),
+          h('span', { class: 'muted small' }, strategyText(strategy)),
+          h('div', { class: 'progress-wrap' }, progress, progressText),
+        ),
         h('div', { class: 'dag', testid: 'dag' }, dag.svg),
         h('p', { class: 'muted small hint' }, 'Select a command to see only its output.'),
       ),
@@ -103,7 +181,17 @@ export async function pageExecution(root, scope, id) {
             'table',
             { class: 'table cmd-table' },
             h('caption', { class: 'sr-only' }, 'Commands of this plan, in plan order'),
-            h('thead', {}, h('tr', {}, ['#', 'Status', 'Risk', 'Command', 'After', 'Started', 'Duration', 'Exit'].map((t) => h('th', { scope: 'col' }, t)))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['#', 'Status', 'Risk', 'Command', 'After', 'Started', 'Duration', 'Exit'].map((t) =>
+                  h('th', { scope: 'col' }, t),
+                ),
+              ),
+            ),
             cmdBody,
           ),
         ),
@@ -119,16 +207,35 @@ export async function pageExecution(root, scope, id) {
       return m ? { label: m.rollback ? 'rb' : `#${m.index}`, title: m.title } : null;
     },
   });
-  const followBtn = h('button', { type: 'button', class: 'btn btn-small', hidden: true, onclick: () => logView.scrollToEnd() }, '↓ Follow output');
+  const followBtn = h(
+    'button',
+    { type: 'button', class: 'btn btn-small', hidden: true, onclick: () => logView.scrollToEnd() },
+    '↓ Follow output',
+  );
   logView.onFollowChange = (follow) => (followBtn.hidden = follow);
-  const rawLink = h('a', { class: 'small', target: '_blank', rel: 'noopener', href: `/api/executions/${encodeURIComponent(id)}/logs` }, 'Raw log');
+  const rawLink = h(
+    'a',
+    { class: 'small', target: '_blank', rel: 'noopener', href: `/api/executions/${encodeURIComponent(id)}/logs` },
+    'Raw log',
+  );
   root.append(
     h(
       'section',
       { class: 'panel' },
-      h('div', { class: 'panel-head' }, h('h2', {}, 'Output'), isPlan ? [selectionLabel, showAllBtn] : null, h('div', { class: 'panel-tools' }, followBtn, rawLink)),
+      h(
+        'div',
+        { class: 'panel-head' },
+        h('h2', {}, 'Output'),
+        isPlan ? [selectionLabel, showAllBtn] : null,
+        h('div', { class: 'panel-tools' }, followBtn, rawLink),
+      ),
       logView.el,
-      h('p', { class: 'legend small muted' }, h('span', { class: 'legend-item legend-stdout' }, 'stdout'), h('span', { class: 'legend-item legend-stderr' }, 'stderr')),
+      h(
+        'p',
+        { class: 'legend small muted' },
+        h('span', { class: 'legend-item legend-stdout' }, 'stdout'),
+        h('span', { class: 'legend-item legend-stderr' }, 'stderr'),
+      ),
     ),
   );
 
@@ -144,7 +251,9 @@ export async function pageExecution(root, scope, id) {
     selected = memberId && byId.has(memberId) ? memberId : null;
     dag?.select(selected);
     const m = selected ? byId.get(selected) : null;
-    selectionLabel.textContent = m ? `Showing ${m.rollback ? 'rollback step' : `#${m.index}`}: ${m.title}` : 'Showing all commands';
+    selectionLabel.textContent = m
+      ? `Showing ${m.rollback ? 'rollback step' : `#${m.index}`}: ${m.title}`
+      : 'Showing all commands';
     showAllBtn.hidden = !m;
     rawLink.href = `/api/executions/${encodeURIComponent(selected ?? id)}/logs`;
     logView.clear();
@@ -157,7 +266,10 @@ export async function pageExecution(root, scope, id) {
   /** A running plan's record may not show its start yet: take its first command's. */
   function planTiming() {
     if (!isPlan || exec.started_at) return exec;
-    const starts = members.map((m) => m.view?.started_at).filter(Boolean).sort();
+    const starts = members
+      .map((m) => m.view?.started_at)
+      .filter(Boolean)
+      .sort();
     return starts.length ? { ...exec, started_at: starts[0] } : exec;
   }
 
@@ -184,18 +296,28 @@ export async function pageExecution(root, scope, id) {
     const add = (term, ...value) => rows.push(h('div', { class: 'meta-item' }, h('dt', {}, term), h('dd', {}, value)));
     add('ID', h('span', { class: 'mono' }, exec.id));
     if (!isPlan) add('Command', h('code', { class: 'mono wrap' }, exec.command));
-    if (exec.plan_id) add('Plan', h('a', { href: `#/executions/${encodeURIComponent(exec.plan_id)}`, class: 'mono' }, exec.plan_id));
+    if (exec.plan_id)
+      add('Plan', h('a', { href: `#/executions/${encodeURIComponent(exec.plan_id)}`, class: 'mono' }, exec.plan_id));
     add('Submitted', fmtTime(exec.submitted_at));
     add('Started', fmtTime(timing.started_at));
     add('Completed', fmtTime(exec.completed_at));
     add('Duration', durationEl(timing));
-    if (!isPlan) add('Exit code', exec.exit_code === null || exec.exit_code === undefined ? '—' : h('span', { class: exec.exit_code === 0 ? 'ok-text' : 'error-text' }, String(exec.exit_code)));
+    if (!isPlan)
+      add(
+        'Exit code',
+        exec.exit_code === null || exec.exit_code === undefined
+          ? '—'
+          : h('span', { class: exec.exit_code === 0 ? 'ok-text' : 'error-text' }, String(exec.exit_code)),
+      );
     const result = detail.result;
     if (!isPlan && result?.signal) add('Signal', result.signal);
     if (!isPlan && result?.attempts > 1) add('Attempts', String(result.attempts));
     const approval = isPlan ? detail.approval : null;
     if (approval && typeof approval === 'object' && approval.approved_by) {
-      add('Approved by', `${approval.approved_by}${approval.approved_at ? ` · ${fmtTime(approval.approved_at)}` : ''}${approval.decision?.type === 'modify_and_approve' ? ' (edited)' : ''}`);
+      add(
+        'Approved by',
+        `${approval.approved_by}${approval.approved_at ? ` · ${fmtTime(approval.approved_at)}` : ''}${approval.decision?.type === 'modify_and_approve' ? ' (edited)' : ''}`,
+      );
     }
     if (exec.source) add('Source', exec.source);
     if (exec.error) {
@@ -207,32 +329,76 @@ export async function pageExecution(root, scope, id) {
 
   function renderCommands() {
     if (!isPlan) return;
-    for (const m of members) if (!m.rollback) dag.update(m.id, m.status, m.view ? { ...m.view, status: m.status } : null);
+    for (const m of members)
+      if (!m.rollback) dag.update(m.id, m.status, m.view ? { ...m.view, status: m.status } : null);
     const planMembers = members.filter((m) => !m.rollback);
     const done = planMembers.filter((m) => !vocabulary.active.has(m.status)).length;
     progress.value = done;
     progressText.textContent = `${done} / ${planMembers.length} finished`;
     cmdBody.replaceChildren(
       ...members.map((m) => {
-        const v = m.view ? { ...m.view, status: m.status } : { status: m.status, duration_ms: null, started_at: null, exit_code: null };
-        const deps = m.rollback ? [] : parents[m.index] ?? [];
+        const v = m.view
+          ? { ...m.view, status: m.status }
+          : { status: m.status, duration_ms: null, started_at: null, exit_code: null };
+        const deps = m.rollback ? [] : (parents[m.index] ?? []);
         const tr = h(
           'tr',
-          { class: `clickable${selected === m.id ? ' selected' : ''}`, 'data-id': m.id, 'aria-selected': selected === m.id ? 'true' : 'false' },
-          h('td', { class: 'mono nowrap' }, h('a', { href: `#/executions/${encodeURIComponent(m.id)}`, title: 'Open this command', 'aria-label': `Open command ${m.rollback ? '(rollback step)' : `#${m.index}`}` }, m.rollback ? 'rb' : `#${m.index}`)),
+          {
+            class: `clickable${selected === m.id ? ' selected' : ''}`,
+            'data-id': m.id,
+            'aria-selected': selected === m.id ? 'true' : 'false',
+          },
+          h(
+            'td',
+            { class: 'mono nowrap' },
+            h(
+              'a',
+              {
+                href: `#/executions/${encodeURIComponent(m.id)}`,
+                title: 'Open this command',
+                'aria-label': `Open command ${m.rollback ? '(rollback step)' : `#${m.index}`}`,
+              },
+              m.rollback ? 'rb' : `#${m.index}`,
+            ),
+          ),
           h('td', {}, statusBadge(m.status)),
           h('td', {}, riskBadge(m.view?.risk_level)),
           h(
             'td',
             { class: 'cmd-cell' },
-            h('button', { type: 'button', class: 'link-button', onclick: () => select(m.id), title: 'Show this command’s output' }, m.title),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link-button',
+                onclick: () => select(m.id),
+                title: 'Show this command’s output',
+              },
+              m.title,
+            ),
             m.detail && m.detail !== m.title ? h('div', { class: 'mono muted small truncate' }, m.detail) : null,
-            m.view?.error ? h('div', { class: 'error-text small truncate', title: m.view.error }, errorCodeEl(m.view.error_code), m.view.error) : null,
+            m.view?.error
+              ? h(
+                  'div',
+                  { class: 'error-text small truncate', title: m.view.error },
+                  errorCodeEl(m.view.error_code),
+                  m.view.error,
+                )
+              : null,
           ),
           h('td', { class: 'mono small' }, deps.length ? deps.map((d) => `#${d}`).join(', ') : '—'),
           h('td', { class: 'nowrap' }, v.started_at ? timeEl(v.started_at) : '—'),
           h('td', { class: 'nowrap' }, durationEl(v)),
-          h('td', { class: 'nowrap' }, v.exit_code === null || v.exit_code === undefined || vocabulary.active.has(m.status) || m.status === 'skipped' ? '—' : h('span', { class: v.exit_code === 0 ? '' : 'error-text' }, String(v.exit_code))),
+          h(
+            'td',
+            { class: 'nowrap' },
+            v.exit_code === null ||
+              v.exit_code === undefined ||
+              vocabulary.active.has(m.status) ||
+              m.status === 'skipped'
+              ? '—'
+              : h('span', { class: v.exit_code === 0 ? '' : 'error-text' }, String(v.exit_code)),
+          ),
         );
         tr.addEventListener('click', (event) => {
           if (!event.target.closest('a, button')) select(m.id);
@@ -249,7 +415,15 @@ export async function pageExecution(root, scope, id) {
       for (const view of d.commands ?? []) {
         let m = byId.get(view.id);
         if (!m) {
-          m = { id: view.id, index: null, title: view.description || view.command, detail: view.command, view, status: view.status, rollback: true };
+          m = {
+            id: view.id,
+            index: null,
+            title: view.description || view.command,
+            detail: view.command,
+            view,
+            status: view.status,
+            rollback: true,
+          };
           members.push(m);
           byId.set(m.id, m);
         }
@@ -283,8 +457,10 @@ export async function pageExecution(root, scope, id) {
     const m = byId.get(memberId);
     if (!m) return;
     m.status = mergeStatus(m.status, status);
-    if (status === 'running' && m.view && !m.view.started_at) m.view = { ...m.view, started_at: new Date().toISOString() };
-    if (vocabulary.active.has(exec.status) && status === 'running' && exec.status !== 'running') exec = { ...exec, status: 'running' };
+    if (status === 'running' && m.view && !m.view.started_at)
+      m.view = { ...m.view, started_at: new Date().toISOString() };
+    if (vocabulary.active.has(exec.status) && status === 'running' && exec.status !== 'running')
+      exec = { ...exec, status: 'running' };
     renderCommands();
     renderHeader();
   }
@@ -304,25 +480,49 @@ export async function pageExecution(root, scope, id) {
       case 'completed': {
         const r = event.result ?? {};
         setMemberStatus(eid, r.status ?? 'completed');
-        addEntry({ kind: 'meta', id: eid, ts: event.timestamp, level: r.status === 'completed' ? 'ok' : 'error', text: `■ ${r.status ?? 'completed'} · exit ${r.exit_code ?? '?'} · ${fmtDuration(r.duration_ms)}` });
+        addEntry({
+          kind: 'meta',
+          id: eid,
+          ts: event.timestamp,
+          level: r.status === 'completed' ? 'ok' : 'error',
+          text: `■ ${r.status ?? 'completed'} · exit ${r.exit_code ?? '?'} · ${fmtDuration(r.duration_ms)}`,
+        });
         break;
       }
       case 'failed':
         setMemberStatus(eid, 'failed');
-        addEntry({ kind: 'meta', id: eid, ts: event.timestamp, level: 'error', text: `✗ failed: ${event.error ?? ''}` });
+        addEntry({
+          kind: 'meta',
+          id: eid,
+          ts: event.timestamp,
+          level: 'error',
+          text: `✗ failed: ${event.error ?? ''}`,
+        });
         break;
       case 'cancelled':
         setMemberStatus(eid, 'cancelled');
         addEntry({ kind: 'meta', id: eid, ts: event.timestamp, level: 'warn', text: '■ cancelled' });
         break;
       case 'retrying':
-        addEntry({ kind: 'meta', id: eid, ts: event.timestamp, level: 'warn', text: `↻ attempt ${event.attempt}/${event.max_attempts} failed (${event.reason}); retrying in ${fmtDuration(event.delay_ms)}` });
+        addEntry({
+          kind: 'meta',
+          id: eid,
+          ts: event.timestamp,
+          level: 'warn',
+          text: `↻ attempt ${event.attempt}/${event.max_attempts} failed (${event.reason}); retrying in ${fmtDuration(event.delay_ms)}`,
+        });
         break;
       case 'rollback_started':
         addEntry({ kind: 'meta', id: eid, ts: event.timestamp, level: 'warn', text: '↶ rollback started' });
         break;
       case 'rollback_completed':
-        addEntry({ kind: 'meta', id: eid, ts: event.timestamp, level: event.status === 'rolled_back' ? 'ok' : 'error', text: `↶ rollback ${event.status ?? 'finished'}` });
+        addEntry({
+          kind: 'meta',
+          id: eid,
+          ts: event.timestamp,
+          level: event.status === 'rolled_back' ? 'ok' : 'error',
+          text: `↶ rollback ${event.status ?? 'finished'}`,
+        });
         break;
       case 'progress':
         if (isPlan && exec.status === 'pending') {

@@ -43,14 +43,25 @@ export function pageExecutions(root, scope) {
     banner.hidden = !count;
     banner.replaceChildren(
       h('span', { class: 'banner-icon', 'aria-hidden': 'true' }, '!'),
-      h('span', {}, h('strong', {}, String(count ?? 0)), count === 1 ? ' approval is waiting for a decision' : ' approvals are waiting for a decision'),
+      h(
+        'span',
+        {},
+        h('strong', {}, String(count ?? 0)),
+        count === 1 ? ' approval is waiting for a decision' : ' approvals are waiting for a decision',
+      ),
       h('span', { class: 'banner-cta' }, 'Review →'),
     );
   };
   showBanner(approvalsState.count);
   scope.on('approval-count', showBanner);
 
-  const search = h('input', { id: 'exec-search', type: 'search', placeholder: 'Commands, descriptions, output…', autocomplete: 'off', value: listState.q });
+  const search = h('input', {
+    id: 'exec-search',
+    type: 'search',
+    placeholder: 'Commands, descriptions, output…',
+    autocomplete: 'off',
+    value: listState.q,
+  });
   const clear = h('button', { type: 'button', class: 'btn btn-ghost', hidden: !listState.q }, 'Clear');
   const applySearch = () => {
     const q = search.value.trim();
@@ -78,17 +89,34 @@ export function pageExecutions(root, scope) {
         applySearch();
       },
     },
-    h('div', { class: 'field grow' }, h('label', { for: 'exec-search' }, 'Search'), h('div', { class: 'input-row' }, search, h('button', { type: 'submit', class: 'btn' }, 'Search'), clear)),
-    selectField('exec-status', 'Status', [['', 'All statuses'], ...vocabulary.statuses.map((st) => [st, st])], listState.status, (v) => {
-      listState.status = v;
-      listState.offset = 0;
-      load();
-    }),
-    selectField('exec-risk', 'Risk', [['', 'All risks'], ...vocabulary.riskLevels.map((r) => [r, r])], listState.risk, (v) => {
-      listState.risk = v;
-      listState.offset = 0;
-      load();
-    }),
+    h(
+      'div',
+      { class: 'field grow' },
+      h('label', { for: 'exec-search' }, 'Search'),
+      h('div', { class: 'input-row' }, search, h('button', { type: 'submit', class: 'btn' }, 'Search'), clear),
+    ),
+    selectField(
+      'exec-status',
+      'Status',
+      [['', 'All statuses'], ...vocabulary.statuses.map((st) => [st, st])],
+      listState.status,
+      (v) => {
+        listState.status = v;
+        listState.offset = 0;
+        load();
+      },
+    ),
+    selectField(
+      'exec-risk',
+      'Risk',
+      [['', 'All risks'], ...vocabulary.riskLevels.map((r) => [r, r])],
+      listState.risk,
+      (v) => {
+        listState.risk = v;
+        listState.offset = 0;
+        load();
+      },
+    ),
   );
 
   const tbody = h('tbody');
@@ -96,7 +124,15 @@ export function pageExecutions(root, scope) {
     'table',
     { class: 'table exec-table' },
     h('caption', { class: 'sr-only' }, 'Executions, newest first'),
-    h('thead', {}, h('tr', {}, ['Status', 'Risk', 'Command / description', 'Submitted', 'Duration'].map((t) => h('th', { scope: 'col' }, t)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['Status', 'Risk', 'Command / description', 'Submitted', 'Duration'].map((t) => h('th', { scope: 'col' }, t)),
+      ),
+    ),
     tbody,
   );
   const info = h('p', { class: 'muted list-info', 'aria-live': 'polite' });
@@ -126,10 +162,18 @@ export function pageExecutions(root, scope) {
     try {
       if (listState.q) {
         data = await api('GET', `/api/search?q=${encodeURIComponent(listState.q)}&limit=200`);
-        const rows = data.executions.filter((e) => (!listState.status || e.status === listState.status) && (!listState.risk || e.risk_level === listState.risk));
+        const rows = data.executions.filter(
+          (e) =>
+            (!listState.status || e.status === listState.status) &&
+            (!listState.risk || e.risk_level === listState.risk),
+        );
         data = { executions: rows, total: rows.length, search: true };
       } else {
-        const params = new URLSearchParams({ top_level: 'true', limit: String(PAGE_SIZE), offset: String(listState.offset) });
+        const params = new URLSearchParams({
+          top_level: 'true',
+          limit: String(PAGE_SIZE),
+          offset: String(listState.offset),
+        });
         if (listState.status) params.set('status', listState.status);
         if (listState.risk) params.set('risk_level', listState.risk);
         data = await api('GET', `/api/executions?${params}`);
@@ -152,7 +196,13 @@ export function pageExecutions(root, scope) {
         h(
           'tr',
           { class: 'empty-row' },
-          h('td', { colspan: 5 }, filtered ? 'Nothing matches these filters.' : ['No executions yet. ', h('a', { href: '#/submit' }, 'Submit a command or plan'), '.']),
+          h(
+            'td',
+            { colspan: 5 },
+            filtered
+              ? 'Nothing matches these filters.'
+              : ['No executions yet. ', h('a', { href: '#/submit' }, 'Submit a command or plan'), '.'],
+          ),
         ),
       );
     }
@@ -187,10 +237,24 @@ function executionRow(listed) {
     h(
       'td',
       { class: 'cmd-cell' },
-      h('div', { class: 'cmd-title' }, h('span', { class: `kind kind-${e.kind}` }, e.kind), h('a', { href, class: e.kind === 'command' && !e.description ? 'mono' : '' }, title)),
+      h(
+        'div',
+        { class: 'cmd-title' },
+        h('span', { class: `kind kind-${e.kind}` }, e.kind),
+        h('a', { href, class: e.kind === 'command' && !e.description ? 'mono' : '' }, title),
+      ),
       showCommand ? h('div', { class: 'mono muted small truncate' }, e.command) : null,
-      e.plan_id ? h('div', { class: 'muted small' }, 'in plan ', h('a', { href: `#/executions/${encodeURIComponent(e.plan_id)}` }, shortId(e.plan_id))) : null,
-      e.error ? h('div', { class: 'error-text small truncate', title: e.error }, errorCodeEl(e.error_code), e.error) : null,
+      e.plan_id
+        ? h(
+            'div',
+            { class: 'muted small' },
+            'in plan ',
+            h('a', { href: `#/executions/${encodeURIComponent(e.plan_id)}` }, shortId(e.plan_id)),
+          )
+        : null,
+      e.error
+        ? h('div', { class: 'error-text small truncate', title: e.error }, errorCodeEl(e.error_code), e.error)
+        : null,
     ),
     h('td', { class: 'nowrap' }, timeEl(e.submitted_at)),
     h('td', { class: 'nowrap' }, durationEl(e)),

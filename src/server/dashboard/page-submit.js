@@ -1,6 +1,6 @@
 // Page #/submit: paste a plan or a single request as JSON (draft kept in sessionStorage).
 
-import { api, ApiError, errorContent } from './api.js';
+import { ApiError, api, errorContent } from './api.js';
 import { h, pageHeader } from './dom.js';
 import { storageGet, storageSet } from './util.js';
 
@@ -12,7 +12,10 @@ const EXAMPLES = {
     strategy: { type: 'dependency_graph', dependencies: { 1: [0], 2: [0], 3: [1, 2] } },
     commands: [
       { description: 'prepare', command: { type: 'shell', command: 'echo preparing; sleep 1' } },
-      { description: 'build', command: { type: 'shell', command: 'for i in 1 2 3; do echo "build step $i"; sleep 0.5; done' } },
+      {
+        description: 'build',
+        command: { type: 'shell', command: 'for i in 1 2 3; do echo "build step $i"; sleep 0.5; done' },
+      },
       { description: 'lint', command: { type: 'shell', command: 'echo linting; echo "1 warning" >&2' } },
       { description: 'report', command: { type: 'shell', command: 'echo all done' } },
     ],
@@ -20,7 +23,10 @@ const EXAMPLES = {
   'Serial plan': {
     description: 'Two steps, one after the other',
     strategy: { type: 'serial', stop_on_error: true },
-    commands: [{ command: { type: 'exec', program: 'uname', args: ['-a'] } }, { command: { type: 'exec', program: 'df', args: ['-h'] } }],
+    commands: [
+      { command: { type: 'exec', program: 'uname', args: ['-a'] } },
+      { command: { type: 'exec', program: 'df', args: ['-h'] } },
+    ],
   },
   'Single command': { description: 'Disk usage', command: { type: 'exec', program: 'df', args: ['-h'] } },
 };
@@ -88,7 +94,9 @@ export function pageSubmit(root, scope) {
       return;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      showResult('error', [h('p', {}, 'Expected a JSON object: a plan ({"commands": [...]}) or one request ({"command": {...}}).')]);
+      showResult('error', [
+        h('p', {}, 'Expected a JSON object: a plan ({"commands": [...]}) or one request ({"command": {...}}).'),
+      ]);
       return;
     }
     const isPlan = 'commands' in parsed;
@@ -107,7 +115,13 @@ export function pageSubmit(root, scope) {
       }
     } catch (err) {
       if (!scope.alive) return;
-      showResult('error', errorContent(err, err instanceof ApiError && err.status === 400 ? `Invalid ${isPlan ? 'plan' : 'request'}:` : undefined));
+      showResult(
+        'error',
+        errorContent(
+          err,
+          err instanceof ApiError && err.status === 400 ? `Invalid ${isPlan ? 'plan' : 'request'}:` : undefined,
+        ),
+      );
     } finally {
       button.disabled = false;
     }

@@ -48,7 +48,10 @@ export function route() {
     } else {
       setNav(null);
       document.title = 'Not found · cloudops-exec';
-      main.append(h('h1', {}, 'Page not found'), h('p', {}, 'Nothing lives at ', h('code', {}, raw), '. ', h('a', { href: '#/' }, 'Back to executions')));
+      main.append(
+        h('h1', {}, 'Page not found'),
+        h('p', {}, 'Nothing lives at ', h('code', {}, raw), '. ', h('a', { href: '#/' }, 'Back to executions')),
+      );
     }
   } catch (err) {
     main.replaceChildren(errorBox(err, 'This page failed to load'));

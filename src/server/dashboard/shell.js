@@ -40,8 +40,10 @@ export function startShell() {
   bus.on('connection', (state) => {
     connectionEl.dataset.state = state === 'open' ? 'open' : 'closed';
     connectionEl.classList.toggle('connecting', state === 'connecting');
-    connectionLabel.textContent = state === 'open' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting';
-    connectionEl.title = state === 'open' ? 'Live updates connected' : 'Live updates disconnected; retrying with backoff';
+    connectionLabel.textContent =
+      state === 'open' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting';
+    connectionEl.title =
+      state === 'open' ? 'Live updates connected' : 'Live updates disconnected; retrying with backoff';
   });
 
   bus.on('approval', () => refreshApprovalCount());

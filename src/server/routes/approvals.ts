@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
-import type { ServerContext } from '../context.js';
 import { restoreRedacted } from '../client-view.js';
+import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
-import { bodyOf, route, type RouteSpec } from '../route-spec.js';
+import { bodyOf, type RouteSpec, route } from '../route-spec.js';
 import { planOfOne } from '../submit.js';
 
 const BAD_INPUT = { description: 'Invalid input; `error.field` names the first bad field', schema: 'Error' };
@@ -27,7 +27,8 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       method: 'POST',
       url: '/api/dry-run',
       operationId: 'dryRun',
-      summary: 'What a plan (or one request) would do, without doing it: EC2 calls go with --dry-run / DryRun, others are described',
+      summary:
+        'What a plan (or one request) would do, without doing it: EC2 calls go with --dry-run / DryRun, others are described',
       tag: 'approvals',
       body: planOrRequest,
       responses: { 200: { description: 'Per-command dry-run results', schema: z.unknown() }, 400: BAD_INPUT },
@@ -37,10 +38,15 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       method: 'POST',
       url: '/api/approvals',
       operationId: 'createApproval',
-      summary: 'Ask for a human decision on a plan (or one request): risk, commands and dry-run results, kept until decided',
+      summary:
+        'Ask for a human decision on a plan (or one request): risk, commands and dry-run results, kept until decided',
       tag: 'approvals',
       body: planOrRequest,
-      responses: { 201: { description: 'Waiting for a decision', schema: ApprovalEntry }, 400: BAD_INPUT, 409: { description: 'Already waiting', schema: 'Error' } },
+      responses: {
+        201: { description: 'Waiting for a decision', schema: ApprovalEntry },
+        400: BAD_INPUT,
+        409: { description: 'Already waiting', schema: 'Error' },
+      },
       handler: async ({ body, reply }) => {
         const approval = await approvals.submit(body);
         reply.code(201).header('location', `/api/approvals/${approval.id}`);
@@ -54,7 +60,10 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'Approvals, newest first; `?state=pending` for what waits',
       tag: 'approvals',
       query: ApprovalListQuery,
-      responses: { 200: { description: 'Approvals', schema: z.object({ approvals: z.array(ApprovalEntry) }) }, 400: BAD_INPUT },
+      responses: {
+        200: { description: 'Approvals', schema: z.object({ approvals: z.array(ApprovalEntry) }) },
+        400: BAD_INPUT,
+      },
       handler: async ({ query }) => ({ approvals: approvals.list(query.state) }),
     }),
     route({
@@ -71,14 +80,16 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       method: 'POST',
       url: '/api/approvals/:id/decision',
       operationId: 'decideApproval',
-      summary: 'Approve (starts the plan), modify and approve (starts the edited plan, re-validated and re-assessed), or reject with a reason',
+      summary:
+        'Approve (starts the plan), modify and approve (starts the edited plan, re-validated and re-assessed), or reject with a reason',
       tag: 'approvals',
       params: IdParams,
       body: {
         schema: DecisionBody,
         parse: (input: unknown) => {
           const body = bodyOf(DecisionBody).parse(input);
-          if (body.decision.type === 'modify_and_approve') checkHttpInput(body.decision.modified_plan, ctx.input, 'decision.modified_plan.');
+          if (body.decision.type === 'modify_and_approve')
+            checkHttpInput(body.decision.modified_plan, ctx.input, 'decision.modified_plan.');
           return body;
         },
       },
@@ -87,7 +98,8 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         400: BAD_INPUT,
         404: NOT_FOUND,
         409: {
-          description: "Already decided; an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
+          description:
+            "Already decided; an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
           schema: 'Error',
         },
       },
@@ -95,9 +107,22 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         // The approver was shown `***` for secrets; where the edit kept what was shown, the hidden values run.
         const decision =
           body.decision.type === 'modify_and_approve'
-            ? { ...body.decision, modified_plan: restoreRedacted(approvals.get(params.id).plan, body.decision.modified_plan, engine.config, 'decision.modified_plan.') }
+            ? {
+                ...body.decision,
+                modified_plan: restoreRedacted(
+                  approvals.get(params.id).plan,
+                  body.decision.modified_plan,
+                  engine.config,
+                  'decision.modified_plan.',
+                ),
+              }
             : body.decision;
-        return approvals.decide(params.id, decision, { approved_by: body.approved_by, notes: body.notes ?? null }, { acceptRisk: body.accept_risk });
+        return approvals.decide(
+          params.id,
+          decision,
+          { approved_by: body.approved_by, notes: body.notes ?? null },
+          { acceptRisk: body.accept_risk },
+        );
       },
     }),
   ];

@@ -9,13 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { QueuedApproval } from '../../policy/approval.js';
+import { redactData } from '../../policy/redact-data.js';
+import { parseWith } from '../../wire/parse.js';
 import type { ExecutionEvent } from '../../wire/types.js';
 import { EventsQuery } from '../api-schemas.js';
-import { redactData } from '../../policy/redact-data.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, httpErrorOf } from '../http-errors.js';
-import { route, type RouteSpec } from '../route-spec.js';
-import { parseWith } from '../../wire/parse.js';
+import { type RouteSpec, route } from '../route-spec.js';
 
 const HEARTBEAT_MS = 15_000;
 /** Bytes queued on a WebSocket before the stream waits for it to drain. */
@@ -35,7 +35,9 @@ const ClientMessage = z.discriminatedUnion('type', [
 function streamEvents(
   ctx: ServerContext,
   id: string | undefined,
-  send: (message: { kind: 'event'; event: ExecutionEvent } | { kind: 'approval'; approval: QueuedApproval }) => Promise<void> | void,
+  send: (
+    message: { kind: 'event'; event: ExecutionEvent } | { kind: 'approval'; approval: QueuedApproval },
+  ) => Promise<void> | void,
 ): { begin: () => Promise<void>; stop: () => void } {
   const events = ctx.engine.events(id);
   let stopApprovals = () => {};
@@ -49,7 +51,10 @@ function streamEvents(
   const unregister = ctx.onClose(stop);
   const begin = async () => {
     // Approvals carry requests: their secrets are hidden as in every other answer.
-    if (id === undefined) stopApprovals = ctx.approvals.onChange((approval) => void send({ kind: 'approval', approval: redactData(approval, ctx.engine.config) }));
+    if (id === undefined)
+      stopApprovals = ctx.approvals.onChange(
+        (approval) => void send({ kind: 'approval', approval: redactData(approval, ctx.engine.config) }),
+      );
     try {
       for await (const event of events) {
         if (stopped) break;
@@ -85,10 +90,17 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
           if (!raw.write(chunk)) await Promise.race([once(raw, 'drain'), once(raw, 'close')]);
         };
         const stream = streamEvents(ctx, query.id, (m) =>
-          m.kind === 'event' ? write(`event: ${m.event.event_type}\ndata: ${JSON.stringify(m.event)}\n\n`) : write(`event: approval\ndata: ${JSON.stringify(m.approval)}\n\n`),
+          m.kind === 'event'
+            ? write(`event: ${m.event.event_type}\ndata: ${JSON.stringify(m.event)}\n\n`)
+            : write(`event: approval\ndata: ${JSON.stringify(m.approval)}\n\n`),
         );
         reply.hijack();
-        raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        raw.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-store',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
         raw.write(': stream open\n\n');
         const heartbeat = setInterval(() => void write(': keepalive\n\n'), HEARTBEAT_MS);
         request.raw.on('close', stream.stop);
@@ -129,7 +141,8 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
       // Over the mark: wait until this message is handed to the kernel before sending more.
       return new Promise<void>((resolve) => socket.send(data, () => resolve()));
     };
-    const fail = (err: unknown, subscription: string | null = null) => void send({ type: 'error', subscription, error: httpErrorOf(err).body.error });
+    const fail = (err: unknown, subscription: string | null = null) =>
+      void send({ type: 'error', subscription, error: httpErrorOf(err).body.error });
 
     const subscribe = (id: string | undefined) => {
       const key = id ?? '*';
@@ -137,7 +150,9 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
       let stream;
       try {
         stream = streamEvents(ctx, id, (m) =>
-          m.kind === 'event' ? send({ type: 'event', subscription: key, event: m.event }) : send({ type: 'approval', approval: m.approval }),
+          m.kind === 'event'
+            ? send({ type: 'event', subscription: key, event: m.event })
+            : send({ type: 'approval', approval: m.approval }),
         );
       } catch (err) {
         return fail(err, key);

@@ -3,12 +3,22 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { ExecutionError } from '../../errors.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
-import type { ExecutionPlan, ExecutionRequest } from '../../wire/types.js';
 import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
-import { Accepted, Cancelling, CommandDetail, ExecutionList, IdParams, ListQuery, PlanDetail, ResultQuery, SearchQuery } from '../api-schemas.js';
+import type { ExecutionPlan, ExecutionRequest } from '../../wire/types.js';
+import {
+  Accepted,
+  Cancelling,
+  CommandDetail,
+  ExecutionList,
+  IdParams,
+  ListQuery,
+  PlanDetail,
+  ResultQuery,
+  SearchQuery,
+} from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
-import { route, type RouteSpec } from '../route-spec.js';
 import { checkHttpInput } from '../input-guard.js';
+import { type RouteSpec, route } from '../route-spec.js';
 import { submit } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
@@ -24,8 +34,18 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     if (!record) throw ExecutionError.notFound(id);
     return record.kind;
   };
-  const accepted = { 202: { description: 'Accepted: running, or waiting for approval', schema: Accepted }, 400: ERROR_RESPONSES[400], 409: { description: 'Duplicate id', schema: 'Error' } };
-  const submitRoute = <B extends ExecutionRequest | ExecutionPlan>(url: string, operationId: string, summary: string, component: string, parse: (input: unknown) => B) =>
+  const accepted = {
+    202: { description: 'Accepted: running, or waiting for approval', schema: Accepted },
+    400: ERROR_RESPONSES[400],
+    409: { description: 'Duplicate id', schema: 'Error' },
+  };
+  const submitRoute = <B extends ExecutionRequest | ExecutionPlan>(
+    url: string,
+    operationId: string,
+    summary: string,
+    component: string,
+    parse: (input: unknown) => B,
+  ) =>
     route({
       method: 'POST',
       url,
@@ -36,13 +56,24 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       responses: accepted,
       handler: async ({ body, reply }) => {
         const answer = await submit(ctx, body);
-        reply.code(202).header('location', answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`);
+        reply
+          .code(202)
+          .header(
+            'location',
+            answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`,
+          );
         return answer;
       },
     });
 
   return [
-    submitRoute('/api/executions', 'submitExecution', 'Run one command (in the background); under the approval policy it may wait for a human first', 'ExecutionRequest', parseRequest),
+    submitRoute(
+      '/api/executions',
+      'submitExecution',
+      'Run one command (in the background); under the approval policy it may wait for a human first',
+      'ExecutionRequest',
+      parseRequest,
+    ),
     submitRoute(
       '/api/plans',
       'submitPlan',
@@ -69,7 +100,12 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
           from_date: query.from,
           to_date: query.to,
         };
-        return { executions: ctx.history.list({ ...filter, limit: query.limit, offset: query.offset }).map((r) => executionView(r, engine.config)), total: ctx.history.count(filter) };
+        return {
+          executions: ctx.history
+            .list({ ...filter, limit: query.limit, offset: query.offset })
+            .map((r) => executionView(r, engine.config)),
+          total: ctx.history.count(filter),
+        };
       },
     }),
     route({
@@ -92,7 +128,10 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'One command (with its request and result) or plan (with its commands in plan order)',
       tag: 'executions',
       params: IdParams,
-      responses: { 200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) }, 404: ERROR_RESPONSES[404] },
+      responses: {
+        200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) },
+        404: ERROR_RESPONSES[404],
+      },
       handler: async ({ params }) => detailOf(engine, ctx.history, params.id),
     }),
     route({
@@ -104,12 +143,16 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       params: IdParams,
       query: ResultQuery,
       responses: {
-        200: { description: 'ExecutionResult for a command, PlanExecutionResult for a plan', schema: ExecutionResultSchema.or(PlanExecutionResultSchema) },
+        200: {
+          description: 'ExecutionResult for a command, PlanExecutionResult for a plan',
+          schema: ExecutionResultSchema.or(PlanExecutionResultSchema),
+        },
         404: { description: 'Unknown, or no longer held in memory (see the execution and its log)', schema: 'Error' },
         409: { description: 'Still running (without wait)', schema: 'Error' },
       },
       handler: async ({ params, query }) => {
-        if (kindOf(params.id) === 'plan') return query.wait ? engine.waitPlan(params.id) : engine.getPlanResult(params.id);
+        if (kindOf(params.id) === 'plan')
+          return query.wait ? engine.waitPlan(params.id) : engine.getPlanResult(params.id);
         return query.wait ? engine.wait(params.id) : engine.getResult(params.id);
       },
     }),
@@ -120,7 +163,11 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: 'Cancel a pending or running command or plan; the whole process tree is ended',
       tag: 'executions',
       params: IdParams,
-      responses: { 202: { description: 'Cancelling', schema: Cancelling }, 404: ERROR_RESPONSES[404], 409: { description: 'Not running', schema: 'Error' } },
+      responses: {
+        202: { description: 'Cancelling', schema: Cancelling },
+        404: ERROR_RESPONSES[404],
+        409: { description: 'Not running', schema: 'Error' },
+      },
       handler: async ({ params, reply }) => {
         await engine.cancel(params.id);
         reply.code(202);
@@ -134,19 +181,25 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary: "Roll back a finished plan: its completed steps' rollback commands, last first; answers when done",
       tag: 'executions',
       params: IdParams,
-      responses: { 200: { description: 'The plan result after the rollback', schema: PlanExecutionResultSchema }, 404: ERROR_RESPONSES[404], 409: { description: 'Not finished', schema: 'Error' } },
+      responses: {
+        200: { description: 'The plan result after the rollback', schema: PlanExecutionResultSchema },
+        404: ERROR_RESPONSES[404],
+        409: { description: 'Not finished', schema: 'Error' },
+      },
       handler: async ({ params }) => engine.rollback(params.id),
     }),
     route({
       method: 'GET',
       url: '/api/executions/:id/logs',
       operationId: 'getLogs',
-      summary: 'The log: a header, every output line with its timestamp and stream, a footer (a plan: its schedule log, then each command log)',
+      summary:
+        'The log: a header, every output line with its timestamp and stream, a footer (a plan: its schedule log, then each command log)',
       tag: 'executions',
       params: IdParams,
       responses: { 200: { description: 'Log text', contentType: 'text/plain' }, 404: ERROR_RESPONSES[404] },
       handler: async ({ params, reply }) => {
-        if (kindOf(params.id) === 'plan') return reply.type('text/plain; charset=utf-8').send(await engine.readLogs(params.id));
+        if (kindOf(params.id) === 'plan')
+          return reply.type('text/plain; charset=utf-8').send(await engine.readLogs(params.id));
         // Commands stream from disk: a log can be far larger than memory.
         const path = engine.getLogPath(params.id);
         try {
