@@ -57,8 +57,9 @@ export async function runAttempt(
       ctx.publish(state, {
         event_type: 'retrying',
         execution_id: state.id,
+        // The executor runs this attempt once more, at once: one more run than the attempt had.
         attempt,
-        max_attempts: attempt,
+        max_attempts: attempt + 1,
         delay_ms: 0,
         reason,
         timestamp: new Date().toISOString(),
