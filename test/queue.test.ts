@@ -363,3 +363,18 @@ test('without redis the engine runs locally, and a worker refuses to start witho
   expect((await local.wait(await local.execute(sh('echo local')))).stdout).toBe('local\n');
   await expect(startWorkerProcess('not-a-url', 'q', tempDir())).rejects.toThrow(/redis|url/i);
 });
+
+test("the worker enforces the submitting engine's timeout, not its own default", async () => {
+  // The worker's own default (500 ms) would end a 1 s command; the submitting engine's default allows 5 s.
+  const { queue } = await fleet(1, ['--timeout', '500']);
+  const lenient = makeEngine({ redis: { url: redis.url, queue }, default_timeout_ms: 5_000 });
+  engines.push(lenient);
+  const allowed = await lenient.wait(await lenient.execute(sh('sleep 1; echo done')));
+  expect(allowed).toMatchObject({ status: 'completed', stdout: 'done\n', error_code: null });
+  // A submitting engine with a shorter default: the worker stops the command at that limit, and the result names it.
+  const strict = makeEngine({ redis: { url: redis.url, queue }, default_timeout_ms: 300 });
+  engines.push(strict);
+  const limited = await strict.wait(await strict.execute(sh('sleep 3; echo too-late')));
+  expect(limited).toMatchObject({ status: 'timeout', error_code: 'timeout', error: 'Execution timeout after 300ms' });
+  expect(limited.stdout).not.toContain('too-late');
+});

@@ -849,11 +849,7 @@ export class HistoryStore {
         ).run(row);
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
-        throw new ExecutionError(
-          'DuplicateId',
-          `Id ${approval.id} is already used by an approval in the history; ids are never reused`,
-          { cause: err },
-        );
+        throw ExecutionError.of('DuplicateId', { id: approval.id, reason: 'approval_history' }, { cause: err });
       }
     });
   }
@@ -957,6 +953,9 @@ function migrate(db: Database.Database, path: string): void {
   for (const migration of MIGRATIONS) {
     if (migration.version <= version) continue;
     db.transaction(() => {
+      // Read again under the write lock: another process opening the same store at the same
+      // moment may have applied this migration since the version was read above.
+      if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return;
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
     }).immediate();

@@ -20,6 +20,11 @@ export interface CommandJob {
   request: ExecutionRequest;
   /** 1 for the first attempt, 2 for the first retry, ... (the submitting engine retries, never the worker). */
   attempt: number;
+  /**
+   * The submitting engine's limit for this attempt (the request's `timeout_ms`, else its own
+   * default): the worker enforces exactly this, so the result's "timeout after N ms" is true.
+   */
+  timeout_ms: number;
   /** The submitter's reply stream (a Redis stream key). */
   reply_to: string;
   plan_id: string | null;

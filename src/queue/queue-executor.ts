@@ -77,6 +77,7 @@ export class QueueExecutor implements CommandExecutor {
       const job: CommandJob = {
         request: attempt.request,
         attempt: attempt.attempt,
+        timeout_ms: attempt.timeoutMs,
         reply_to: this.replyKey,
         plan_id: attempt.planId,
       };

@@ -232,6 +232,14 @@ export class QueueWorker {
     } catch (err) {
       return notRun('spawn_failed', (err as Error).message);
     }
+    // The submitting engine's limit, which its result will name (a job from an older submitter has none).
+    const timeoutMs = job.timeout_ms ?? request.timeout_ms ?? config.default_timeout_ms;
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > config.max_timeout_ms) {
+      return notRun(
+        'spawn_failed',
+        `timeout ${timeoutMs}ms is above this worker's max_timeout_ms (${config.max_timeout_ms}ms)`,
+      );
+    }
     if (signal.aborted) return notRun('cancelled', null);
     const secrets = secretsOf(request, config);
     const redact = redactorFor(secrets);
@@ -241,7 +249,7 @@ export class QueueWorker {
       planId: job.plan_id,
       request,
       attempt: job.attempt,
-      timeoutMs: request.timeout_ms ?? config.default_timeout_ms,
+      timeoutMs,
       signal,
       keepTogether: secretBytes(secrets),
     };
