@@ -77,3 +77,19 @@ test('without a history store, a forgotten execution is NotFound', async () => {
   expect(engine.history).toBeNull();
   await expect(engine.getStatus(first)).rejects.toMatchObject({ code: 'NotFound' });
 });
+
+test('a command cancelled right after it was submitted is never spawned', async () => {
+  const engine = makeEngine();
+  const dir = tempDir();
+  const events: string[] = [];
+  engine.subscribe((event) => {
+    if ('execution_id' in event) events.push(event.event_type);
+  });
+  for (let i = 0; i < 20; i++) {
+    const id = await engine.execute(sh(`touch ${join(dir, `ran-${i}`)}`));
+    await engine.cancel(id);
+    expect(await engine.wait(id)).toMatchObject({ status: 'cancelled', error_code: 'cancelled', attempts: 0 });
+  }
+  for (let i = 0; i < 20; i++) expect(existsSync(join(dir, `ran-${i}`)), `command ${i} ran`).toBe(false);
+  expect(events).not.toContain('started');
+});

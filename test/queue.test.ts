@@ -378,3 +378,12 @@ test("the worker enforces the submitting engine's timeout, not its own default",
   expect(limited).toMatchObject({ status: 'timeout', error_code: 'timeout', error: 'Execution timeout after 300ms' });
   expect(limited.stdout).not.toContain('too-late');
 });
+
+test('a queued command returns its output exactly as it was: no newline added, CRLF kept, long lines whole', async () => {
+  const { engine } = await fleet(1);
+  const exact = async (command: string) => (await engine.wait(await engine.execute(sh(command)))).stdout;
+  expect(await exact('printf abc')).toBe('abc');
+  expect(await exact("printf 'one\\r\\ntwo\\r\\n'")).toBe('one\r\ntwo\r\n');
+  const long = 'x'.repeat(3 * 1024 * 1024);
+  expect(await exact(`head -c ${long.length} /dev/zero | tr '\\0' x`)).toBe(long);
+});

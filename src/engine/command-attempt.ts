@@ -17,6 +17,8 @@ export interface AttemptEnding {
   ending: Ending;
   /** Whether its process exited on its own (only such a failure is retried). */
   exited: boolean;
+  /** Whether a process ran at all (an attempt cancelled in the queue never did). */
+  ran: boolean;
   startedAt: Date;
   endedAt: Date;
 }
@@ -80,22 +82,25 @@ export async function runAttempt(
   );
   const judged = judge(outcome, run.timeoutMs);
   const failure = judged.failure && { ...judged.failure, error: redact(judged.failure.error) };
-  // The log says why whenever the command did not end by itself.
-  if (outcome.end === 'timeout' || (outcome.end === 'cancelled' && outcome.ran))
-    log.note(`${failure?.error}; process tree signalled`);
+  // The log says why whenever the command did not end by itself, and whether its tree was stopped.
+  const stopped = (outcome.end === 'timeout' || outcome.end === 'cancelled') && outcome.ran && outcome.detail === null;
+  if (stopped) log.note(`${failure?.error}; process tree signalled`);
   else if (failure && outcome.end !== 'exited') log.note(failure.error);
+  // An executor that streams whole lines reports the exact output apart; else the chunks were exact.
+  const exact = outcome.output;
   return {
     ending: {
       ...judged,
       failure,
-      stdout: redact(stdout.text(state.logPath, run.keepTogether)),
-      stderr: redact(stderr.text(state.logPath, run.keepTogether)),
-      truncated: [stdout.truncated, stderr.truncated],
+      stdout: redact(exact ? exact.stdout : stdout.text(state.logPath, run.keepTogether)),
+      stderr: redact(exact ? exact.stderr : stderr.text(state.logPath, run.keepTogether)),
+      truncated: exact ? [exact.stdout_truncated, exact.stderr_truncated] : [stdout.truncated, stderr.truncated],
       // A process that could not be spawned counts as tried; a job withdrawn from the queue does not.
       attempts: outcome.ran || outcome.end === 'spawn_failed' ? attempt : attempt - 1,
       previous,
     },
     exited: outcome.end === 'exited',
+    ran: outcome.ran,
     startedAt: outcome.startedAt,
     endedAt: outcome.endedAt,
   };

@@ -95,7 +95,7 @@ export function finishUnstarted(
 }
 
 /** The result of a command that produced no output we hold. */
-export function resultWithoutOutput(spec: {
+function resultWithoutOutput(spec: {
   id: string;
   status: ExecutionStatus;
   failure: ResultError;

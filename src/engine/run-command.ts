@@ -6,10 +6,10 @@
  */
 import { resultError } from '../errors.js';
 import { redactorFor } from '../policy/redaction.js';
-import type { Attempt, ExecutionResult } from '../wire/types.js';
+import type { Attempt, ExecutionResult, ExecutionStatus } from '../wire/types.js';
 import { runAttempt } from './command-attempt.js';
 import type { CommandContext } from './command-context.js';
-import { finishStarted, finishUnstarted } from './command-finish.js';
+import { type Ending, finishStarted, finishUnstarted } from './command-finish.js';
 import { type Lease, retryAfter, waitToRetry } from './command-retry.js';
 import { startCommand } from './command-start.js';
 import type { TrackedCommand } from './tracked.js';
@@ -37,22 +37,35 @@ async function runStarted(ctx: CommandContext, state: TrackedCommand, lease: Lea
   const run = await startCommand(ctx, state);
   if (!run) return state.result!;
   const previous: Attempt[] = [];
+  let last: Ending | null = null;
   for (let attempt = 1; ; attempt++) {
     const ended = await runAttempt(ctx, run, attempt, previous);
+    if (last && ended.ending.attempts < attempt) {
+      // A retry that never ran (cancelled in the queue, the queue unreachable): the result is the
+      // last attempt that did, ending the way this one did.
+      const { status, failure } = ended.ending;
+      return finishStarted(ctx, state, run.log, lastAttempt(last, previous, status, failure), ended.endedAt);
+    }
     const retried = await retryAfter(ctx, run, attempt, ended);
     if (!retried) return finishStarted(ctx, state, run.log, ended.ending, ended.endedAt);
     previous.push(retried);
+    last = ended.ending;
     if (!(await waitToRetry(run, lease, retried.delay_ms))) {
       // Cancelled while waiting to retry: the last attempt's output is what there is.
       return finishStarted(
         ctx,
         state,
         run.log,
-        { ...ended.ending, previous: previous.slice(0, -1), status: 'cancelled', failure: resultError('cancelled') },
+        lastAttempt(last, previous, 'cancelled', resultError('cancelled')),
         new Date(),
       );
     }
   }
+}
+
+/** The last attempt that ran as the result, with a new ending: its record leaves `previous`. */
+function lastAttempt(last: Ending, previous: Attempt[], status: ExecutionStatus, failure: Ending['failure']): Ending {
+  return { ...last, previous: previous.slice(0, -1), status, failure };
 }
 
 /** A slot of the engine's limit, or null if the execution was cancelled while waiting for one. */

@@ -103,6 +103,12 @@ export class TrackedCommand extends Tracked<ExecutionResult> {
     super(request.id, logPath, risk);
   }
 
+  /** Its result is known: nothing of it runs any more. */
+  override finish(status: ExecutionStatus, result: ExecutionResult): void {
+    this.processGroup = null;
+    super.finish(status, result);
+  }
+
   /** An attempt's process started, leading process group `pid`. */
   spawned(pid: number): void {
     this.processGroup = pid;

@@ -58,12 +58,30 @@ export interface AttemptOutcome {
   /** The exit code when the process exited on its own; null when a signal ended it or it never ran. */
   exitCode: number | null;
   signal: string | null;
-  /** Why: what could not be spawned, what was lost, where a cancel landed. Null when the end says it all. */
+  /**
+   * Why: what could not be spawned, what was lost, where a cancel landed. Null when the end
+   * says it all, and for a timeout or cancel it is null exactly when the executor itself stopped
+   * the process tree (a cancel no worker confirmed carries a detail saying so).
+   */
   detail: string | null;
   /** Whether a process ran at all (an attempt cancelled in the queue never did). */
   ran: boolean;
+  /**
+   * The command's output exactly as it was (bounded, redacted), from an executor whose output
+   * chunks are not the exact bytes: a queue worker streams whole lines, so CRLF endings, a
+   * last line without a newline and cut long lines travel only here. Absent: the chunks are
+   * exact, and the engine's own capture of them is the result's output.
+   */
+  output?: CapturedOutput;
   startedAt: Date;
   endedAt: Date;
+}
+
+export interface CapturedOutput {
+  stdout: string;
+  stderr: string;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
 }
 
 export interface CommandExecutor {

@@ -28,6 +28,12 @@ export class LocalExecutor implements CommandExecutor {
   async run(attempt: AttemptSpec, observer: AttemptObserver): Promise<AttemptOutcome> {
     const { config } = this;
     const { request } = attempt;
+    const cancelled = (): AttemptOutcome => {
+      const now = new Date();
+      return { end: 'cancelled', exitCode: null, signal: null, detail: null, ran: false, startedAt: now, endedAt: now };
+    };
+    // Cancelled before it could start (a cancel right after submission): nothing is spawned.
+    if (attempt.signal.aborted) return cancelled();
     observer.started();
     let invocation;
     try {
@@ -43,6 +49,7 @@ export class LocalExecutor implements CommandExecutor {
       const detail = err instanceof ValidationError ? describeIssue(err.issues[0]!) : (err as Error).message;
       return { end: 'spawn_failed', exitCode: null, signal: null, detail, ran: false, startedAt: now, endedAt: now };
     }
+    if (attempt.signal.aborted) return cancelled();
     const outcome = await runProcess(processSpecOf(invocation, request), {
       timeoutMs: attempt.timeoutMs,
       killGraceMs: config.kill_grace_ms,

@@ -66,7 +66,11 @@ export function fromWire(outcome: WireOutcome): AttemptOutcome {
   return { ...outcome, startedAt: new Date(outcome.startedAt), endedAt: new Date(outcome.endedAt) };
 }
 
-export const JOB_NAME = 'command';
+/**
+ * The job name carries the protocol's version: a worker of another version refuses the job at
+ * once (BullMQ fails it, and the submitter reports the worker lost) instead of misreporting it.
+ */
+export const JOB_NAME = 'command.v2';
 /** Reply streams of submitters that went away expire after this long without writes. */
 export const REPLY_TTL_SECONDS = 24 * 60 * 60;
 /** A cancel marker outlives any job it could concern. */

@@ -46,6 +46,8 @@ export class QueueExecutor implements CommandExecutor {
   private readLoop: Promise<void> | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private watching = false;
+  /** The reply reader has read and applied everything in the stream (its last read came back short). */
+  private caughtUp = true;
   /** Resolves at close: a blocked read must not wait on a connection that, offline, never answers. */
   private stop!: () => void;
   private readonly stopped = new Promise<null>((resolve) => (this.stop = () => resolve(null)));
@@ -148,6 +150,9 @@ export class QueueExecutor implements CommandExecutor {
    */
   private async watch(): Promise<void> {
     if (this.watching || this.closed || this.runs.size === 0) return;
+    // Replies not read yet may hold the outcome of a job that has left the queue (finished
+    // jobs are removed): judge only once the reader has caught up with the stream.
+    if (!this.caughtUp) return;
     this.watching = true;
     try {
       for (const [jobId, queued] of [...this.runs]) {
@@ -232,6 +237,8 @@ export class QueueExecutor implements CommandExecutor {
         if (this.closed) return;
       } catch (err) {
         if (this.closed) return;
+        // Nothing more can be read now: the watchdog judges (and notices Redis is unreachable).
+        this.caughtUp = true;
         process.emitWarning(
           `cloudops-execution-engine: reading worker replies failed, retrying: ${(err as Error).message}`,
         );
@@ -239,7 +246,9 @@ export class QueueExecutor implements CommandExecutor {
         continue;
       }
       const touched = new Set<QueuedAttempt>();
+      let read = 0;
       for (const [, entries] of reply ?? []) {
+        read += entries.length;
         for (const [entryId, fields] of entries) {
           lastId = entryId;
           sinceTrim++;
@@ -265,6 +274,8 @@ export class QueueExecutor implements CommandExecutor {
       // Backpressure: what was read is written (log, events) before more is read, so a slow
       // log keeps the output waiting in Redis rather than in this process's memory.
       await Promise.race([Promise.all([...touched].map((queued) => queued.settled())), this.stopped]);
+      // Fewer than asked for: everything written so far has been read and applied.
+      this.caughtUp = read < READ_COUNT;
       // Entries already handled are dropped so the stream stays small.
       if (sinceTrim >= 1_000) {
         sinceTrim = 0;

@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type ExecutionConfig, type ExecutionConfigInput, logDirOf, resolveConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
+import { describeIssue, ValidationError } from '../errors.js';
 import type { AttemptEnd, AttemptOutcome, AttemptSpec } from '../executor/contract.js';
 import { LocalExecutor } from '../executor/local.js';
 import { lineRedactor, redactorFor, secretBytes, secretsOf } from '../policy/redaction.js';
 import { type RedisConfig, type RedisConfigInput, RedisConfigSchema } from '../redis-config.js';
+import { OutputCapture } from '../sinks/output-capture.js';
 import { validateRequest } from '../validation/request.js';
 import { parseRequest } from '../wire/parse.js';
 import type { ExecutionRequest } from '../wire/types.js';
@@ -25,6 +26,9 @@ import { redactUrl, redisConnection, trackCopies, within } from './connections.j
 import { ProcessLedger } from './leftovers.js';
 import { type CommandJob, JOB_NAME, keys, type ReplyMessage, toWire, type WorkerInfo } from './protocol.js';
 import { ReplyWriter } from './reply-writer.js';
+
+/** Where the whole output is, as a cut result's marker says: the log is kept by the engine that submitted it. */
+const SUBMITTER_LOG = "the submitting engine's log";
 
 export interface WorkerOptions {
   redis: RedisConfigInput;
@@ -181,7 +185,11 @@ export class QueueWorker {
   }
 
   private async process(job: Job<CommandJob>, signal?: AbortSignal): Promise<{ end: AttemptEnd }> {
-    if (job.name !== JOB_NAME) throw new Error(`unknown job ${job.name}`);
+    if (job.name !== JOB_NAME) {
+      throw new Error(
+        `unknown job ${job.name}: this worker takes ${JOB_NAME} jobs; run one version of cloudops-exec on submitters and workers`,
+      );
+    }
     const jobId = job.id;
     if (jobId === undefined) throw new Error('a job without an id');
     const { reply_to } = job.data;
@@ -228,9 +236,16 @@ export class QueueWorker {
       // The log and the rollback steps are the submitter's: only the command is checked and run here,
       // its working directory, script and interpreter on this machine.
       request = parseRequest({ ...job.request, output_log_path: null, rollback: [] });
+    } catch (err) {
+      return notRun('spawn_failed', problemOf(err));
+    }
+    const secrets = secretsOf(request, config);
+    const redact = redactorFor(secrets);
+    try {
       await validateRequest(request, config);
     } catch (err) {
-      return notRun('spawn_failed', (err as Error).message);
+      // A missing working dir or script is named in the problem, and a path may carry a secret.
+      return notRun('spawn_failed', redact(problemOf(err)));
     }
     // The submitting engine's limit, which its result will name (a job from an older submitter has none).
     const timeoutMs = job.timeout_ms ?? request.timeout_ms ?? config.default_timeout_ms;
@@ -241,9 +256,11 @@ export class QueueWorker {
       );
     }
     if (signal.aborted) return notRun('cancelled', null);
-    const secrets = secretsOf(request, config);
-    const redact = redactorFor(secrets);
     const redactLines = lineRedactor(secrets);
+    // The exact output, for the result: the stream below carries whole lines only.
+    const stdout = new OutputCapture(config.max_output_bytes);
+    const stderr = new OutputCapture(config.max_output_bytes);
+    const keepTogether = secretBytes(secrets);
     const spec: AttemptSpec = {
       executionId: request.id,
       planId: job.plan_id,
@@ -251,7 +268,7 @@ export class QueueWorker {
       attempt: job.attempt,
       timeoutMs,
       signal,
-      keepTogether: secretBytes(secrets),
+      keepTogether,
     };
     const outcome = await this.executor.run(spec, {
       // The submitter learns it started from `spawned` (or, if it cannot start, from the outcome).
@@ -261,6 +278,7 @@ export class QueueWorker {
         send({ t: 'spawned', pid, what: redact(what), worker: this.info });
       },
       output: (chunk) => {
+        (chunk.stream === 'stdout' ? stdout : stderr).append(chunk.data);
         const lines = redactLines ? redactLines(chunk.lines) : chunk.lines;
         if (lines.count === 0) return; // a line still arriving: it comes whole with a later chunk
         send({ t: 'output', stream: chunk.stream, lines: lines.texts(), timestamp: chunk.timestamp }, lines.lineBytes);
@@ -271,8 +289,14 @@ export class QueueWorker {
       note: () => {},
       restarted: () => {},
     });
+    const output = {
+      stdout: redact(stdout.text(SUBMITTER_LOG, keepTogether)),
+      stderr: redact(stderr.text(SUBMITTER_LOG, keepTogether)),
+      stdout_truncated: stdout.truncated,
+      stderr_truncated: stderr.truncated,
+    };
     // A spawn error names the program, which may carry a secret.
-    return outcome.detail === null ? outcome : { ...outcome, detail: redact(outcome.detail) };
+    return { ...outcome, detail: outcome.detail === null ? null : redact(outcome.detail), output };
   }
 
   /**
@@ -292,4 +316,10 @@ export class QueueWorker {
       for (const connection of [...this.copies, this.jobsConnection]) connection.disconnect();
     })());
   }
+}
+
+/** A check's problem without the prefix the submitter's result adds ("Process spawn failed: "). */
+function problemOf(err: unknown): string {
+  if (err instanceof ValidationError) return err.issues.map(describeIssue).join('; ');
+  return err instanceof Error ? err.message : String(err);
 }
