@@ -1,5 +1,5 @@
 /**
- * Engine configuration: the seed's `ExecutionConfig` fields and defaults, plus the bounds a
+ * Engine configuration: what the engine runs with and its defaults, plus the bounds a
  * production engine needs (memory caps, kill grace). Validated like any other input.
  */
 import { mkdirSync } from 'node:fs';
@@ -19,9 +19,9 @@ const PositiveInt = z.int().positive();
 export { defaultAwsCliPath };
 
 export const ExecutionConfigSchema = z.object({
-  /** Timeout for requests that set none (seed default: 2 minutes). */
+  /** Timeout for requests that set none (default: 2 minutes). */
   default_timeout_ms: PositiveInt.default(120_000),
-  /** Largest timeout a request may ask for (seed default: 10 minutes). */
+  /** Largest timeout a request may ask for (default: 10 minutes). */
   max_timeout_ms: PositiveInt.default(600_000),
   /** Emit `stdout` / `stderr` line events. Logs and results are kept either way. */
   stream_output: z.boolean().default(true),
@@ -50,13 +50,13 @@ export const ExecutionConfigSchema = z.object({
     .min(1)
     .default(() => defaultAwsCliPath()),
   /**
-   * The approval policy (seed 002 `ApprovalConfig`). When set, every submission is checked:
+   * The approval policy. When set, every submission is checked:
    * a plan that needs approval runs only through `executeWithApproval`. Null: no policy.
    */
   approval: ApprovalConfigSchema.nullable().default(null),
   /** Retry policy for commands whose request sets none; null: no retries. */
   retry: RetryConfigSchema.nullable().default(null),
-  /** Keep every execution in the embedded history store (seed 002 `store_history`). */
+  /** Keep every execution in the embedded history store (`history`, `searchExecutions`). */
   store_history: z.boolean().default(true),
   /** The history database; null means `<log_dir>/history.sqlite`. */
   history_path: z.string().min(1).nullable().default(null),

@@ -4,13 +4,14 @@
  *
  * Two kinds of failure:
  * - thrown: `ExecutionError` (and `ValidationError`) with a stable `code`, raised by the API
- *   (unknown id, duplicate id, approval required, ...); `ERRORS` gives each its HTTP status.
+ *   (unknown id, duplicate id, approval required, ...); `ERRORS` gives each its HTTP status
+ *   and builds its message from the facts (`ExecutionError.create(code, facts)`).
  * - reported: a result that is not a success carries `error_code` (the vocabulary's
  *   `ResultErrorCode`) and an `error` message built here by `resultError`.
  * Callers branch on codes, never on message text. Messages always name the field (validation)
  * or the execution, so a log line is actionable.
  */
-import type { ResultErrorCode } from './vocabulary.js';
+import type { ApprovalState, ExecutionKind, ExecutionStatus, ResultErrorCode, RiskLevel } from './vocabulary.js';
 
 export type ValidationErrorCode =
   | 'InvalidCommand'
@@ -35,6 +36,8 @@ export type ExecutionErrorCode =
   | 'NotCompleted'
   /** `cancel` on an execution that already finished. */
   | 'NotRunning'
+  /** A decision on an approval that was already decided (or is being decided). */
+  | 'AlreadyDecided'
   /** An id that is already tracked by this engine was submitted again. */
   | 'DuplicateId'
   /** Work submitted after `shutdown()` began. */
@@ -48,24 +51,162 @@ export type ExecutionErrorCode =
   /** The command needs an executor that is not available (e.g. an SDK client package). */
   | 'ExecutorNotAvailable';
 
-/** Every thrown code with the HTTP status it answers with (the server reads it from here). */
-export const ERRORS: { readonly [C in ExecutionErrorCode]: { readonly status: number } } = {
-  Validation: { status: 400 },
-  NotFound: { status: 404 },
-  Timeout: { status: 504 },
-  Cancelled: { status: 409 },
-  CommandFailed: { status: 500 },
-  SpawnFailed: { status: 500 },
-  Io: { status: 500 },
-  Serialization: { status: 500 },
-  NotCompleted: { status: 409 },
-  NotRunning: { status: 409 },
-  DuplicateId: { status: 409 },
-  ShuttingDown: { status: 503 },
-  ApprovalRequired: { status: 409 },
-  ApprovalRejected: { status: 409 },
-  RollbackFailed: { status: 500 },
-  ExecutorNotAvailable: { status: 422 },
+/** Where an id was found when it may not be used again (`DuplicateId`). */
+export type DuplicateIdFacts =
+  | {
+      id: string;
+      /**
+       * `tracked`: this engine runs or ran it; `history`: an execution in the history has it;
+       * `approval_history`: an approval in the history has it; `submitting`: an approval being
+       * submitted (its dry run still going) claims it.
+       */
+      reason: 'tracked' | 'history' | 'approval_history' | 'submitting';
+    }
+  /** An approval this queue holds owns the id (its plan, a command or a rollback step). */
+  | { id: string; reason: 'approval'; owner: string; state: ApprovalState | 'decided' }
+  /** The plan itself already has an approval. */
+  | { id: string; reason: 'plan_has_approval'; state: ApprovalState };
+
+/** The engine method that answers for the other kind of execution. */
+export type ResultMethod = 'getResult' | 'getPlanResult' | 'wait' | 'waitPlan';
+
+/** What is not there (`NotFound`): an unknown id, or an id of the other kind than the call needs. */
+export type NotFoundFacts =
+  | {
+      id: string;
+      /**
+       * `unknown` (default): no execution has this id; `approval`: no approval has it;
+       * `rollback_of_command`: it is a command, and only plans roll back.
+       */
+      reason?: 'unknown' | 'approval' | 'rollback_of_command';
+    }
+  /** A plan's id where a command's was needed (`is_plan`), or the other way round; `instead` answers for it. */
+  | { id: string; reason: 'is_plan' | 'is_command'; instead: ResultMethod };
+
+/** Why work is held back for a human (`ApprovalRequired`). */
+export type ApprovalRequiredFacts =
+  /** The approval policy holds it back; for unverified work, `reasons` say what could not be established. */
+  | {
+      reason: 'policy';
+      kind: 'plan' | 'command';
+      id: string;
+      level: RiskLevel;
+      verified: boolean;
+      reasons: readonly string[];
+    }
+  /** An approver's edit is rated above the level the approver was shown. */
+  | { reason: 'edit_above_shown'; edited: RiskLevel; shown: RiskLevel };
+
+/** What each thrown code's message is built from. */
+export interface ExecutionErrorFacts {
+  Validation: { detail: string };
+  NotFound: NotFoundFacts;
+  Timeout: { timeoutMs: number };
+  Cancelled: { detail?: string };
+  CommandFailed: { exitCode: number };
+  SpawnFailed: { detail: string };
+  Io: { detail: string };
+  Serialization: { detail: string };
+  /** `before: 'rollback'`: a rollback was asked for. */
+  NotCompleted: { id: string; status: ExecutionStatus; kind: ExecutionKind; before?: 'rollback' };
+  NotRunning: { id: string; status: ExecutionStatus };
+  /** `deciding`: another decision on it is under way. */
+  AlreadyDecided: { id: string; state: ApprovalState; deciding: boolean };
+  DuplicateId: DuplicateIdFacts;
+  ShuttingDown: Record<string, never>;
+  ApprovalRequired: ApprovalRequiredFacts;
+  /** `rejected`: the approver said no (`detail` is why); `no_approver`: the approval names nobody. */
+  ApprovalRejected: { reason: 'rejected'; approvedBy: string; detail: string } | { reason: 'no_approver' };
+  RollbackFailed: { detail?: string };
+  ExecutorNotAvailable: { detail: string };
+}
+
+/** One catalogue entry: the HTTP status the code answers with and how its message reads. */
+export interface ErrorEntry<F> {
+  readonly status: number;
+  readonly message: (facts: F) => string;
+}
+
+function notFoundMessage(f: NotFoundFacts): string {
+  switch (f.reason) {
+    case 'approval':
+      return `Approval not found: ${f.id}`;
+    case 'rollback_of_command':
+      return `Execution not found: ${f.id} is a command; rollback applies to plans`;
+    case 'is_plan':
+      return `Execution not found: ${f.id} is a plan; use ${f.instead}`;
+    case 'is_command':
+      return `Execution not found: ${f.id} is a command, not a plan; use ${f.instead}`;
+    default:
+      return `Execution not found: ${f.id}`;
+  }
+}
+
+function duplicateIdMessage(f: DuplicateIdFacts): string {
+  switch (f.reason) {
+    case 'tracked':
+      return `Execution id ${f.id} is already tracked by this engine`;
+    case 'history':
+      return `Id ${f.id} is already in the execution history; ids are never reused`;
+    case 'approval_history':
+      return `Id ${f.id} is already used by an approval in the history; ids are never reused`;
+    case 'submitting':
+      return `Id ${f.id} is already used by an approval being submitted`;
+    case 'approval':
+      return `Id ${f.id} is already used by approval ${f.owner} (${f.state}); ids are never reused`;
+    case 'plan_has_approval':
+      return `Plan ${f.id} already has an approval (${f.state})`;
+  }
+}
+
+function approvalRequiredMessage(f: ApprovalRequiredFacts): string {
+  if (f.reason === 'edit_above_shown') {
+    return (
+      `The edited plan is rated ${f.edited}, above the ${f.shown} shown for approval; it was not started. ` +
+      `Decide again with accept_risk "${f.edited}" to run it anyway.`
+    );
+  }
+  const why = f.reasons.length > 0 ? ` (${f.verified ? '' : 'unverified: '}${f.reasons.join('; ')})` : '';
+  return `Approval required but not provided: ${f.kind} ${f.id} is ${f.level}${why}; use executeWithApproval`;
+}
+
+/**
+ * Every thrown code with the HTTP status it answers with (the server reads it from here) and
+ * how its message is built from its facts (`ExecutionError.create`).
+ */
+export const ERRORS: { readonly [C in ExecutionErrorCode]: ErrorEntry<ExecutionErrorFacts[C]> } = {
+  Validation: { status: 400, message: (f) => `Validation error: ${f.detail}` },
+  NotFound: { status: 404, message: notFoundMessage },
+  Timeout: { status: 504, message: (f) => RESULT_MESSAGES.timeout(f) },
+  Cancelled: { status: 409, message: (f) => RESULT_MESSAGES.cancelled(f) },
+  CommandFailed: { status: 500, message: (f) => RESULT_MESSAGES.exit(f) },
+  SpawnFailed: { status: 500, message: (f) => RESULT_MESSAGES.spawn_failed(f) },
+  Io: { status: 500, message: (f) => RESULT_MESSAGES.io(f) },
+  Serialization: { status: 500, message: (f) => `Serialization error: ${f.detail}` },
+  NotCompleted: {
+    status: 409,
+    message: (f) =>
+      `${f.kind === 'plan' ? 'Plan' : 'Execution'} ${f.id} has not finished (status: ${f.status})` +
+      (f.before === 'rollback' ? '; cancel it or wait before rolling back' : ''),
+  },
+  NotRunning: { status: 409, message: (f) => `Execution ${f.id} is not running (status: ${f.status})` },
+  AlreadyDecided: {
+    status: 409,
+    message: (f) =>
+      f.deciding ? `Approval ${f.id} is already being decided` : `Approval ${f.id} was already decided (${f.state})`,
+  },
+  DuplicateId: { status: 409, message: duplicateIdMessage },
+  ShuttingDown: { status: 503, message: () => 'Engine is shutting down; no new executions are accepted' },
+  ApprovalRequired: { status: 409, message: approvalRequiredMessage },
+  ApprovalRejected: {
+    status: 409,
+    message: (f) =>
+      f.reason === 'no_approver'
+        ? 'An approval must name who approved it (approved_by)'
+        : `Approval rejected by ${f.approvedBy}: ${f.detail}`,
+  },
+  RollbackFailed: { status: 500, message: (f) => RESULT_MESSAGES.rollback_failed(f) },
+  ExecutorNotAvailable: { status: 422, message: (f) => `Executor not available: ${f.detail}` },
 };
 
 export class ExecutionError extends Error {
@@ -80,45 +221,55 @@ export class ExecutionError extends Error {
     this.detail = options?.detail;
   }
 
+  /** The error of `code`, its message built by the catalogue (`ERRORS`) from `facts`. */
+  static create<C extends ExecutionErrorCode>(
+    code: C,
+    facts: ExecutionErrorFacts[C],
+    options?: { cause?: unknown },
+  ): ExecutionError {
+    const detail = (facts as { detail?: unknown }).detail;
+    return new ExecutionError(code, ERRORS[code].message(facts), {
+      cause: options?.cause,
+      detail: typeof detail === 'string' ? detail : undefined,
+    });
+  }
+
   static notFound(id: string): ExecutionError {
-    return new ExecutionError('NotFound', `Execution not found: ${id}`);
+    return ExecutionError.create('NotFound', { id });
   }
   static timeout(ms: number): ExecutionError {
-    return new ExecutionError('Timeout', RESULT_MESSAGES.timeout({ timeoutMs: ms }));
+    return ExecutionError.create('Timeout', { timeoutMs: ms });
   }
   static cancelled(): ExecutionError {
-    return new ExecutionError('Cancelled', RESULT_MESSAGES.cancelled({}));
+    return ExecutionError.create('Cancelled', {});
   }
   /** Work the approval policy holds back; for unverified work the message says what could not be established. */
   static approvalRequired(
     kind: 'plan' | 'command',
     id: string,
-    level: string,
+    level: RiskLevel,
     assessment: { verified: boolean; reasons: readonly string[] },
   ): ExecutionError {
-    const why =
-      assessment.reasons.length > 0
-        ? ` (${assessment.verified ? '' : 'unverified: '}${assessment.reasons.join('; ')})`
-        : '';
-    return new ExecutionError(
-      'ApprovalRequired',
-      `Approval required but not provided: ${kind} ${id} is ${level}${why}; use executeWithApproval`,
-    );
-  }
-  static commandFailed(exitCode: number): ExecutionError {
-    return new ExecutionError('CommandFailed', RESULT_MESSAGES.exit({ exitCode }));
-  }
-  static spawnFailed(reason: string, cause?: unknown): ExecutionError {
-    return new ExecutionError('SpawnFailed', RESULT_MESSAGES.spawn_failed({ detail: reason }), {
-      cause,
-      detail: reason,
+    return ExecutionError.create('ApprovalRequired', {
+      reason: 'policy',
+      kind,
+      id,
+      level,
+      verified: assessment.verified,
+      reasons: assessment.reasons,
     });
   }
+  static commandFailed(exitCode: number): ExecutionError {
+    return ExecutionError.create('CommandFailed', { exitCode });
+  }
+  static spawnFailed(reason: string, cause?: unknown): ExecutionError {
+    return ExecutionError.create('SpawnFailed', { detail: reason }, { cause });
+  }
   static io(reason: string, cause?: unknown): ExecutionError {
-    return new ExecutionError('Io', RESULT_MESSAGES.io({ detail: reason }), { cause, detail: reason });
+    return ExecutionError.create('Io', { detail: reason }, { cause });
   }
   static serialization(reason: string, cause?: unknown): ExecutionError {
-    return new ExecutionError('Serialization', `Serialization error: ${reason}`, { cause });
+    return ExecutionError.create('Serialization', { detail: reason }, { cause });
   }
 }
 
@@ -154,7 +305,7 @@ export class ValidationError extends ExecutionError {
     const first = issues[0];
     if (!first) throw new TypeError('ValidationError needs at least one issue');
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super('Validation', `Validation error: ${describeIssue(first)}${more}`);
+    super('Validation', ERRORS.Validation.message({ detail: `${describeIssue(first)}${more}` }));
     this.name = 'ValidationError';
     this.kind = first.code;
     this.field = first.field;

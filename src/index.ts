@@ -14,13 +14,22 @@ export {
   ERRORS,
   ExecutionError,
   type ExecutionErrorCode,
+  type ExecutionErrorFacts,
   type ResultError,
+  type ResultErrorFacts,
   resultError,
   ValidationError,
   type ValidationErrorCode,
   type ValidationIssue,
 } from './errors.js';
-export type { AttemptEnd, AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } from './executor/contract.js';
+export type {
+  AttemptEnd,
+  AttemptObserver,
+  AttemptOutcome,
+  AttemptSpec,
+  CapturedOutput,
+  CommandExecutor,
+} from './executor/contract.js';
 export { LocalExecutor } from './executor/local.js';
 export {
   type ApprovalConfig,

@@ -14,6 +14,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
 const LAYERS: Array<[string, number]> = [
   ['vocabulary.ts', 0],
   ['redis-config.ts', 0],
+  ['nearest-name.ts', 0],
   ['errors.ts', 1],
   ['wire/', 2],
   ['command/', 3],
@@ -39,8 +40,6 @@ function roomOf(file: string): [string, number] {
   if (!hit) throw new Error(`${file} belongs to no layer: add its folder to ARCHITECTURE.md and to LAYERS here`);
   return hit;
 }
-
-const layerOf = (file: string): number => roomOf(file)[1];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -1,6 +1,6 @@
 /** End-to-end: the built `cloudops-exec` binary, spawned as a user or CI would run it. */
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -129,6 +129,31 @@ describe('bad plan files: exit 2 and a message naming the problem', () => {
     expect(r.stderr).toMatch(/dependency cycle between commands 0 -> 1 -> 0 \[InvalidPlan\]/);
   });
 
+  test('a YAML alias without an anchor before it is named with its line; an alias bomb is still called one', () => {
+    const undefinedAlias = cli([
+      'validate',
+      planFile('alias.yaml', 'commands:\n  - command: {type: exec, program: "true"}\n  - *nope\n'),
+    ]);
+    expect(undefinedAlias.status).toBe(2);
+    expect(undefinedAlias.stderr).toContain('alias.yaml:3:5: not valid YAML: alias *nope has no anchor before it');
+    expect(undefinedAlias.stderr).not.toContain('expand too much');
+    // Set after its use is not before it: YAML anchors are read top to bottom.
+    const late = cli([
+      'validate',
+      planFile('late.yaml', 'commands:\n  - *step\n  - &step {command: {type: exec, program: "true"}}\n'),
+    ]);
+    expect(late.status).toBe(2);
+    expect(late.stderr).toContain('late.yaml:2:5: not valid YAML: alias *step has no anchor before it');
+
+    const ten = (alias: string) => `[${Array(10).fill(alias).join(', ')}]`;
+    const bomb = cli([
+      'validate',
+      planFile('bomb.yaml', `a: &a ["x"]\nb: &b ${ten('*a')}\nc: &c ${ten('*b')}\nd: ${ten('*c')}\n`),
+    ]);
+    expect(bomb.status).toBe(2);
+    expect(bomb.stderr).toContain('bomb.yaml: not loadable as YAML: its aliases expand too much');
+  });
+
   test('a missing file and an empty file', () => {
     expect(cli(['run', '/nonexistent/plan.json']).stderr).toMatch(/cannot read plan file \(no such file\)/);
     const empty = cli(['run', planFile('empty.yaml', '')]);
@@ -209,6 +234,27 @@ describe('logs, list, status', () => {
     const unknown = cli(['status', '00000000-0000-4000-8000-000000000000'], { logDir });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('no log for execution');
+  });
+
+  test('status and list carry the error code from the log footer; a word outside the vocabulary reads as null', () => {
+    const logDir = tempDir();
+    const run = cli(['sh', '--json', 'exit 3'], { logDir });
+    expect(run.status).toBe(3);
+    const id = (JSON.parse(run.stdout.split('\n')[0]!) as { execution_id: string }).execution_id;
+    const status = JSON.parse(cli(['status', id, '--json'], { logDir }).stdout) as Record<string, unknown>;
+    expect(status).toMatchObject({ id, status: 'failed', exit_code: 3, error_code: 'exit' });
+    const list = JSON.parse(cli(['list', '--json'], { logDir }).stdout) as Array<Record<string, unknown>>;
+    expect(list).toEqual([expect.objectContaining({ id, error_code: 'exit' })]);
+    expect(cli(['status', id], { logDir }).stdout).toMatch(/^error_code {3}exit$/m);
+
+    const logPath = status.log_path as string;
+    const footer = readFileSync(logPath, 'utf8');
+    expect(footer).toContain('# error_code: exit\n');
+    writeFileSync(logPath, footer.replace('# error_code: exit\n', '# error_code: exploded\n'));
+    expect(JSON.parse(cli(['status', id, '--json'], { logDir }).stdout)).toMatchObject({
+      status: 'failed',
+      error_code: null,
+    });
   });
 
   test('logs --follow streams a running execution until it ends', async () => {
@@ -343,7 +389,30 @@ describe('history and search', () => {
     const r = cli(['history', '--risk', 'scary'], { logDir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--risk must be one of read_only, modify, destructive');
+    expect(r.stderr).not.toContain('did you mean');
     expect(cli(['history', '--from', 'last tuesday'], { logDir }).stderr).toContain('--from must be a date');
+  });
+
+  test('a mistyped vocabulary word names the option, the words and the one it was probably meant to be', () => {
+    const logDir = tempDir();
+    cli(['sh', 'true'], { logDir });
+    for (const [args, message] of [
+      [['--status', 'runing'], '--status must be one of pending, running,'],
+      [['--risk', 'destrcutive'], '--risk must be one of read_only, modify, destructive (got "destrcutive")'],
+      [['--kind', 'plna'], '--kind must be one of command, plan (got "plna")'],
+      [['--error-code', 'spawn'], '--error-code must be one of exit, signal,'],
+    ] as const) {
+      const r = cli(['history', ...args], { logDir });
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(message);
+    }
+    const hint = (args: string[]) =>
+      /did you mean "([a-z_]+)"\?/.exec(cli(['history', ...args], { logDir }).stderr)?.[1];
+    expect(hint(['--status', 'runing'])).toBe('running');
+    expect(hint(['--risk', 'destrcutive'])).toBe('destructive');
+    expect(hint(['--kind', 'plna'])).toBe('plan');
+    expect(hint(['--error-code', 'spawn'])).toBe('spawn_failed');
+    expect(hint(['--status', 'FAILED'])).toBe('failed');
   });
 });
 
@@ -408,6 +477,18 @@ describe('conventions', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("unknown option '--bogus'");
     expect(cli(['frobnicate']).status).toBe(2);
+  });
+
+  test("worker --help lists what the worker uses, from the worker's side; an option it would ignore is refused", () => {
+    const help = cli(['worker', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--redis <url> +the Redis the submitters queue commands in/);
+    expect(help.stdout).not.toContain('instead of running them here');
+    expect(help.stdout).toContain('--concurrency <n>');
+    expect(help.stdout).not.toContain('--max-concurrent');
+    const ignored = cli(['worker', '--redis', 'redis://127.0.0.1:1', '--max-concurrent', '3']);
+    expect(ignored.status).toBe(2);
+    expect(ignored.stderr).toContain("unknown option '--max-concurrent'");
   });
 
   test('colour: FORCE_COLOR turns it on; NO_COLOR and --no-color turn it off', () => {

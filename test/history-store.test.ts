@@ -304,34 +304,80 @@ describe('migrations', () => {
     store.close();
   });
 
-  test('version 6 gives older records the error code their status states, and guesses none', () => {
+  test('version 6 gives older records the error code a recorded fact states, and guesses none', () => {
     const path = join(tempDir(), 'v5.sqlite');
     const old = new Database(path);
     for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(migration.sql);
     old.pragma('user_version = 5');
     const insert = old.prepare(
-      "INSERT INTO executions (id, kind, status, error, command, submitted_at, log_path) VALUES (?, 'command', ?, ?, 'x', '2026-01-01T00:00:00.000Z', '/x.log')",
+      `INSERT INTO executions (id, kind, plan_id, status, exit_code, error, plan_json, command, submitted_at, log_path)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'x', '2026-01-01T00:00:00.000Z', '/x.log')`,
     );
-    const rows: Array<[status: string, error: string | null]> = [
-      ['timeout', 'Execution timeout after 5ms'],
-      ['cancelled', 'Execution cancelled'],
-      ['skipped', 'Skipped: a step it needs did not complete'],
-      ['interrupted', 'Interrupted: the engine process ended before this execution finished'],
-      ['failed', 'Process spawn failed: nope: ENOENT'],
-      ['completed', null],
+    const id = (n: number) => record(n).id;
+    const planOf = (...commands: number[]) =>
+      JSON.stringify({ id: 'p', commands: commands.map((n) => ({ id: id(n) })) });
+    const rows: Array<{
+      kind?: 'command' | 'plan';
+      plan?: number;
+      status: string;
+      exit?: number | null;
+      error: string | null;
+      planJson?: string | null;
+      expected: string | null;
+    }> = [
+      { status: 'timeout', error: 'Execution timeout after 5ms', expected: 'timeout' },
+      { status: 'cancelled', error: 'Execution cancelled', expected: 'cancelled' },
+      { status: 'skipped', error: 'Skipped: a step it needs did not complete', expected: 'skipped' },
+      { status: 'interrupted', error: 'Interrupted: the engine process ended', expected: 'interrupted' },
+      // 5: the exit code says it exited.
+      { status: 'failed', exit: 3, error: 'Command failed with exit code 3', expected: 'exit' },
+      // 6: a signal, or a spawn failure: -1 says neither which; the message is not read.
+      { status: 'failed', exit: -1, error: 'Process spawn failed: nope: ENOENT', expected: null },
+      { status: 'completed', exit: 0, error: null, expected: null },
+      // 8: a plan whose step 9 failed: step_failed.
+      {
+        kind: 'plan',
+        status: 'failed',
+        error: 'step 0 did not complete',
+        planJson: planOf(9),
+        expected: 'step_failed',
+      },
+      { plan: 8, status: 'failed', exit: 1, error: 'Command failed with exit code 1', expected: 'exit' },
+      // 10: a plan whose rollback ran (12 is a rollback step: not among its commands) and failed.
+      {
+        kind: 'plan',
+        status: 'failed',
+        error: 'Rollback failed: x',
+        planJson: planOf(11),
+        expected: 'rollback_failed',
+      },
+      { plan: 10, status: 'completed', exit: 0, error: null, expected: null },
+      { plan: 10, status: 'failed', exit: 2, error: 'Command failed with exit code 2', expected: 'exit' },
+      // 13-15: a plan whose commands cannot be read stays null; a damaged one does not stop the upgrade.
+      { kind: 'plan', status: 'failed', error: 'step 0 did not complete', planJson: null, expected: null },
+      { kind: 'plan', status: 'failed', error: 'step 0 did not complete', planJson: '{"commands": [', expected: null },
+      { kind: 'plan', status: 'failed', error: 'step 0 did not complete', planJson: '["x"]', expected: null },
     ];
-    rows.forEach(([status, error], i) => insert.run(record(i + 1).id, status, error));
+    rows.forEach((r, i) =>
+      insert.run(
+        id(i + 1),
+        r.kind ?? 'command',
+        r.plan === undefined ? null : id(r.plan),
+        r.status,
+        r.exit ?? null,
+        r.error,
+        r.planJson ?? null,
+      ),
+    );
     old.close();
     const store = HistoryStore.open(path);
-    expect(rows.map((_, i) => store.get(record(i + 1).id)!.error_code)).toEqual([
-      'timeout',
-      'cancelled',
-      'skipped',
-      'interrupted',
-      null,
-      null,
-    ]);
+    expect(store.schemaVersion).toBe(LATEST_VERSION);
     store.close();
+    // Read straight from the file: the damaged plans above are not records the store can return.
+    const upgraded = new Database(path, { readonly: true });
+    const codes = upgraded.prepare('SELECT error_code FROM executions WHERE id = ?').pluck();
+    expect(rows.map((_, i) => codes.get(id(i + 1)))).toEqual(rows.map((r) => r.expected));
+    upgraded.close();
   });
 
   test('a store from a newer version is refused with a clear message', () => {

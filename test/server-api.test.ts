@@ -218,6 +218,10 @@ test('approve starts the plan and records who approved; a second decision is ref
     approved_by: 'bob',
   });
   expect(again.status).toBe(409);
+  expect(again.body.error).toEqual({
+    code: 'AlreadyDecided',
+    message: `Approval ${id} was already decided (approved)`,
+  });
 });
 
 test('reject needs a reason and runs nothing', async () => {

@@ -7,6 +7,7 @@ import { expect, test } from 'vitest';
 import { ERRORS, ExecutionError, type ExecutionErrorCode, ValidationError } from '../src/errors.js';
 import { httpErrorOf } from '../src/server/http-errors.js';
 import { ACTIVE_STATUSES, EXECUTION_STATUSES, RESULT_ERROR_CODES, RISK_LEVELS } from '../src/vocabulary.js';
+import { EVENT_TYPES } from '../src/wire/schema.js';
 import { startTestServer } from './support/server.js';
 
 test('GET /api/vocabulary gives the words of the one definition, behind the token, and is documented', async () => {
@@ -20,7 +21,10 @@ test('GET /api/vocabulary gives the words of the one definition, behind the toke
     approval_states: ['pending', 'approved', 'rejected'],
     result_error_codes: [...RESULT_ERROR_CODES],
     kinds: ['command', 'plan'],
+    event_types: [...EVENT_TYPES],
+    line_event_types: ['stdout', 'stderr'],
   });
+  expect(answer.body.event_types).toEqual(expect.arrayContaining(['started', 'failed', 'rollback_completed']));
   expect(answer.body.result_error_codes).toEqual(
     expect.arrayContaining(['exit', 'timeout', 'cancelled', 'spawn_failed', 'interrupted']),
   );
@@ -81,6 +85,25 @@ test('results say why they failed as error_code: shown in listings and details, 
   const bad = await api('GET', '/api/executions?error_code=Process%20spawn%20failed');
   expect(bad.status).toBe(400);
   expect(bad.body.error).toMatchObject({ code: 'Validation', field: 'error_code' });
+  expect(bad.body.error.reason).not.toContain('did you mean'); // nothing is near it
+});
+
+test('a mistyped word in a query names the field, the words and the one it was probably meant to be', async () => {
+  const { api } = await startTestServer();
+  for (const [path, field, meant] of [
+    ['/api/executions?status=runing', 'status', 'running'],
+    ['/api/executions?risk_level=modfy', 'risk_level', 'modify'],
+    ['/api/executions?kind=comand', 'kind', 'command'],
+    ['/api/executions?error_code=timout', 'error_code', 'timeout'],
+    ['/api/approvals?state=aproved', 'state', 'approved'],
+  ] as const) {
+    const answer = await api('GET', path);
+    expect(answer.status, path).toBe(400);
+    expect(answer.body.error, path).toMatchObject({ code: 'Validation', kind: 'InvalidField', field });
+    expect(answer.body.error.reason, path).toContain('expected one of');
+    expect(answer.body.error.reason, path).toMatch(new RegExp(`; did you mean "${meant}"\\?$`));
+    expect(answer.body.error.message, path).toContain(`did you mean "${meant}"?`);
+  }
 });
 
 test('each engine error answers with the status the error catalogue gives its code', () => {
@@ -95,6 +118,7 @@ test('each engine error answers with the status the error catalogue gives its co
     Serialization: 500,
     NotCompleted: 409,
     NotRunning: 409,
+    AlreadyDecided: 409,
     DuplicateId: 409,
     ShuttingDown: 503,
     ApprovalRequired: 409,

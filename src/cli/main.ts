@@ -232,20 +232,26 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(act((_opts: unknown, cmd: Command) => serveCommand(cmd.optsWithGlobals())));
 
-  addEngineOptions(
-    program
-      .command('worker')
-      .description(
-        'Run queued commands from Redis (scale-out): submitters started with --redis send their commands here',
-      )
-      .option('--concurrency <n>', 'commands this worker runs at once', '4')
-      .option(
-        '--on-worker-lost <what>',
-        'a command whose worker dies mid-run: fail, or retry once on another worker',
-        'fail',
-      )
-      .option('--lock-duration <ms>', 'how long a silent worker keeps its jobs before they count as lost', '30000'),
-  )
+  // The worker's own options, not the submitters': it takes jobs from Redis (`--redis` names where,
+  // not whether), and `--concurrency` is its limit (`--max-concurrent` would be ignored, so it is refused).
+  program
+    .command('worker')
+    .description('Run queued commands from Redis (scale-out): submitters started with --redis send their commands here')
+    .option('--redis <url>', 'the Redis the submitters queue commands in (required; also: $CLOUDOPS_REDIS_URL)')
+    .option('--queue <name>', 'the queue to take commands from: the name the submitters use', 'cloudops-exec')
+    .option('--concurrency <n>', 'commands this worker runs at once', '4')
+    .option(
+      '--on-worker-lost <what>',
+      'a command whose worker dies mid-run: fail, or retry once on another worker',
+      'fail',
+    )
+    .option('--lock-duration <ms>', 'how long a silent worker keeps its jobs before they count as lost', '30000')
+    .option(
+      '--timeout <ms>',
+      'timeout for queued commands that name none; the longest accepted is this or 10 minutes, whichever is more',
+    )
+    .option('--kill-grace <ms>', 'grace between SIGTERM and SIGKILL when a command is cancelled or times out')
+    .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands')
     .addHelpText(
       'after',
       examples(

@@ -3,7 +3,7 @@
  * engine's ValidationError (field path and reason) and add where in the file the field is.
  */
 import { open } from 'node:fs/promises';
-import { type Document, isMap, isSeq, parseDocument } from 'yaml';
+import { type Document, isAlias, isMap, isSeq, parseDocument, visit } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { checkPlanSize, type PlanLimits, parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan } from '../wire/types.js';
@@ -144,6 +144,35 @@ function parseJson(source: PlanSource): unknown {
   }
 }
 
+/**
+ * The first alias whose anchor is not set before it, as an issue at its place. `yaml` would
+ * throw a ReferenceError for it while building the data, the same error an alias bomb gets:
+ * found here first, it is reported as what it is. One walk in document order, so a file of
+ * many aliases costs no more than its size.
+ */
+function unresolvedAlias(doc: Document, text: string): LocatedIssue | null {
+  const anchors = new Set<string>();
+  let found: LocatedIssue | null = null;
+  visit(doc, {
+    Node(_key, node) {
+      if (!isAlias(node)) {
+        if (node.anchor) anchors.add(node.anchor);
+        return undefined;
+      }
+      if (anchors.has(node.source)) return undefined;
+      const place = node.range ? lineColumnAt(text, node.range[0]) : { line: null, column: null };
+      found = {
+        code: 'InvalidField',
+        field: '',
+        reason: `not valid YAML: alias *${node.source} has no anchor before it`,
+        ...place,
+      };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 /** YAML to plain data, with aliases bounded; a document that cannot be loaded is a PlanFileError saying why. */
 function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefined): unknown {
   // The command count first: building every command's object is the per-command work a limit is for.
@@ -156,11 +185,13 @@ function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefi
       throw err;
     }
   }
+  const unresolved = unresolvedAlias(doc, source.text);
+  if (unresolved) throw new PlanFileError(source.name, [unresolved]);
   try {
     return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (err) {
-    // `yaml` throws ReferenceError only for aliases it cannot expand: after parsing, that is past
-    // maxAliasCount (an alias bomb). Deep nesting can overflow the stack (a RangeError).
+    // Every alias has its anchor (checked above), so a ReferenceError from `yaml` means one it
+    // would not expand: past maxAliasCount (an alias bomb). Deep nesting can overflow the stack (a RangeError).
     const reason =
       err instanceof ReferenceError
         ? `not loadable as YAML: its aliases expand too much (more than ${MAX_YAML_ALIASES} alias uses; a "billion laughs" document?)`

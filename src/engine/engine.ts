@@ -109,7 +109,7 @@ export class ExecutionEngine {
       bufferLimit: this.config.event_buffer_limit,
       handlerTimeoutMs: this.config.handler_timeout_ms,
     });
-    // A corrupt store found later is replaced by one in memory, seeded with what this engine tracks.
+    // A corrupt store found later is replaced by one in memory, filled with what this engine tracks.
     this.historyWriter = openHistory(this.config, this.engineId, () => [...this.tracked.values()]);
     this.slots = new Slots(this.config.max_concurrent_executions);
     this.context = {
@@ -130,7 +130,7 @@ export class ExecutionEngine {
   }
 
   /**
-   * The execution history (seed 002 `ExecutionHistory`): every execution of this and earlier
+   * The execution history: every execution of this and earlier
    * engines on the same store, searchable, surviving restarts. Null with `store_history: false`
    * or when the store could not be opened (a warning says why). A corrupt store (found at start
    * or later) is replaced by one in memory holding what this engine runs: `history.lost` says why.
@@ -141,12 +141,12 @@ export class ExecutionEngine {
     return this.historyWriter?.store ?? null;
   }
 
-  /** Full-text search over commands, descriptions and output in the history (seed `search_executions`). */
+  /** Full-text search over commands, descriptions and output in the history; best matches first, at most `limit`. */
   async searchExecutions(query: string, limit = 50): Promise<ExecutionRecord[]> {
     return this.history?.search(query, { limit }) ?? [];
   }
 
-  /** Add an event handler (the seed's `with_event_handler`); chainable. */
+  /** Add an event handler: it receives every event from now on; chainable. */
   withEventHandler(handler: EventHandlerLike, options?: SubscribeOptions): this {
     this.bus.subscribe(handler, options);
     return this;
@@ -186,7 +186,7 @@ export class ExecutionEngine {
   }
 
   /**
-   * Run a plan under a human decision (seed 002 `execute_with_approval`). `reject` throws
+   * Run a plan under a human decision. `reject` throws
    * `ApprovalRejected`; `modify_and_approve` runs the approver's plan, re-validated and
    * re-assessed. Who approved, when and why is kept with the plan (`getApproval`).
    */
@@ -200,7 +200,11 @@ export class ExecutionEngine {
     const processed = this.workflow.processDecision(original, decision, approver);
     if (!processed.approved) {
       const reason = processed.metadata.decision.type === 'reject' ? processed.metadata.decision.reason : 'rejected';
-      throw new ExecutionError('ApprovalRejected', `Approval rejected by ${approver.approved_by}: ${reason}`);
+      throw ExecutionError.create('ApprovalRejected', {
+        reason: 'rejected',
+        approvedBy: approver.approved_by,
+        detail: reason,
+      });
     }
     const approved = processed.plan === original ? original : await this.acceptPlan(processed.plan);
     return this.startPlan(approved, options, processed.metadata, this.riskOf(approved));
@@ -311,51 +315,43 @@ export class ExecutionEngine {
   async getResult(id: string): Promise<ExecutionResult> {
     const state = this.lookup(id);
     if (state.kind === 'plan')
-      throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use getPlanResult`);
-    if (!state.result)
-      throw new ExecutionError('NotCompleted', `Execution ${id} has not finished (status: ${state.status})`);
+      throw ExecutionError.create('NotFound', { id, reason: 'is_plan', instead: 'getPlanResult' });
+    if (!state.result) throw ExecutionError.create('NotCompleted', { id, status: state.status, kind: 'command' });
     return state.result;
   }
 
   async getPlanResult(id: string): Promise<PlanExecutionResult> {
     const state = this.lookup(id);
     if (state.kind !== 'plan')
-      throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use getResult`);
-    if (!state.result)
-      throw new ExecutionError('NotCompleted', `Plan ${id} has not finished (status: ${state.status})`);
+      throw ExecutionError.create('NotFound', { id, reason: 'is_command', instead: 'getResult' });
+    if (!state.result) throw ExecutionError.create('NotCompleted', { id, status: state.status, kind: 'plan' });
     return state.result;
   }
 
   /** The command's result once it finishes (no polling). */
   async wait(id: string): Promise<ExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind === 'plan')
-      throw new ExecutionError('NotFound', `Execution not found: ${id} is a plan; use waitPlan`);
+    if (state.kind === 'plan') throw ExecutionError.create('NotFound', { id, reason: 'is_plan', instead: 'waitPlan' });
     return state.done;
   }
 
   /** The plan's result once every command has finished or been skipped/cancelled. */
   async waitPlan(id: string): Promise<PlanExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind !== 'plan')
-      throw new ExecutionError('NotFound', `Execution not found: ${id} is a command, not a plan; use wait`);
+    if (state.kind !== 'plan') throw ExecutionError.create('NotFound', { id, reason: 'is_command', instead: 'wait' });
     return state.done;
   }
 
   /**
-   * Roll back a finished plan (seed 002 `rollback`): the rollback commands of its completed
+   * Roll back a finished plan: the rollback commands of its completed
    * steps run in reverse order. Resolves with the plan's updated result (`rolled_back`, or
    * `failed` with a RollbackFailed error). Runs at most once; later calls get the same result.
    */
   async rollback(id: string): Promise<PlanExecutionResult> {
     const state = this.lookup(id);
-    if (state.kind !== 'plan')
-      throw new ExecutionError('NotFound', `Execution not found: ${id} is a command; rollback applies to plans`);
+    if (state.kind !== 'plan') throw ExecutionError.create('NotFound', { id, reason: 'rollback_of_command' });
     if (!state.result)
-      throw new ExecutionError(
-        'NotCompleted',
-        `Plan ${id} has not finished (status: ${state.status}); cancel it or wait before rolling back`,
-      );
+      throw ExecutionError.create('NotCompleted', { id, status: state.status, kind: 'plan', before: 'rollback' });
     const finished = state.result;
     state.rollback ??= runRollback(this.context, state, finished).then((result) => {
       state.finish(result.status, result);
@@ -376,8 +372,7 @@ export class ExecutionEngine {
    */
   async cancel(id: string): Promise<void> {
     const state = this.lookup(id);
-    if (state.finished)
-      throw new ExecutionError('NotRunning', `Execution ${id} is not running (status: ${state.status})`);
+    if (state.finished) throw ExecutionError.create('NotRunning', { id, status: state.status });
     state.abort.abort(ExecutionError.cancelled());
   }
 
@@ -502,8 +497,7 @@ export class ExecutionEngine {
   }
 
   private assertAccepting(): void {
-    if (this.shuttingDown)
-      throw new ExecutionError('ShuttingDown', 'Engine is shutting down; no new executions are accepted');
+    if (this.shuttingDown) throw ExecutionError.create('ShuttingDown', {});
   }
 
   /**
@@ -514,13 +508,8 @@ export class ExecutionEngine {
   private assertNew(ids: string[]): void {
     const history = ids.length > 0 ? this.history : null;
     for (const id of ids) {
-      if (this.tracked.has(id))
-        throw new ExecutionError('DuplicateId', `Execution id ${id} is already tracked by this engine`);
-      if (history?.get(id))
-        throw new ExecutionError(
-          'DuplicateId',
-          `Execution id ${id} is already in the execution history; ids are never reused`,
-        );
+      if (this.tracked.has(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'tracked' });
+      if (history?.get(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'history' });
     }
   }
 
@@ -580,7 +569,8 @@ export class ExecutionEngine {
   private forget(id: string): void {
     const state = this.tracked.get(id);
     this.tracked.delete(id);
-    if (state?.kind === 'plan') for (const c of state.commands) this.tracked.delete(c.id);
+    // Its commands and the rollback steps tracked for it.
+    if (state?.kind === 'plan') for (const commandId of state.commandIds) this.tracked.delete(commandId);
   }
 }
 

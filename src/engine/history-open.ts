@@ -43,7 +43,7 @@ export function openHistory(
     store = HistoryStore.inMemory(path, reason);
   }
   const writer = new HistoryWriter(store, engineId, { redact_secrets: config.redact_secrets });
-  // Corruption found later (the file damaged while we run): the store moves to memory, seeded
+  // Corruption found later (the file damaged while we run): the store moves to memory, filled
   // with everything this engine tracks, so what it holds is still answered, never a 500.
   store.keepRunningInMemory({
     maxRecords: config.max_retained_executions,

@@ -1,4 +1,5 @@
 /** A plan's counts by status, from its commands' results. */
+import { TERMINAL_STATUSES } from '../vocabulary.js';
 import type { ExecutionResult, ExecutionStats } from '../wire/types.js';
 
 export function statsOf(results: readonly ExecutionResult[]): ExecutionStats {
@@ -13,7 +14,8 @@ export function statsOf(results: readonly ExecutionResult[]): ExecutionStats {
     interrupted: 0,
   };
   for (const r of results) {
-    if (r.status !== 'pending' && r.status !== 'running') stats[r.status]++;
+    // Only ended work is counted; each terminal status has its own count.
+    if (TERMINAL_STATUSES.has(r.status)) stats[r.status as Exclude<keyof ExecutionStats, 'total'>]++;
   }
   return stats;
 }

@@ -91,12 +91,33 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 6,
     description: "why a result is not a success, as a code (the result's error_code), to filter on",
-    // Older records get the code where their status alone says it; others (failed: exit, signal,
-    // spawn, ...) stay null rather than be guessed from their message.
+    // Older records get the code only where a recorded fact states it: the status (timeout,
+    // cancelled, skipped, interrupted), a failed command's positive exit code (exit), a failed
+    // plan's members (below). The rest (signal, spawn failures, ...) stay null rather than be
+    // guessed from their message.
+    // A failed plan's rollback steps are its members (plan_id) that are not among its commands
+    // (plan_json). With one, its rollback ran and did not complete (a complete one ends the plan
+    // rolled_back): rollback_failed. Without one, a step failed: step_failed. A plan whose
+    // commands are not readable (plan_json missing, not JSON, without a command list) is left null.
     sql: `
       ALTER TABLE executions ADD COLUMN error_code TEXT;
       UPDATE executions SET error_code = status
         WHERE error IS NOT NULL AND status IN ('timeout', 'cancelled', 'skipped', 'interrupted');
+      UPDATE executions SET error_code = 'exit'
+        WHERE error IS NOT NULL AND kind = 'command' AND status = 'failed' AND exit_code > 0;
+      UPDATE executions AS p SET error_code = CASE
+          WHEN EXISTS (
+            SELECT 1 FROM executions AS m
+            WHERE m.plan_id = p.id
+              AND m.id NOT IN (
+                SELECT json_extract(c.value, '$.id') FROM json_each(p.plan_json, '$.commands') AS c
+                WHERE c.type = 'object'
+              )
+          ) THEN 'rollback_failed'
+          ELSE 'step_failed'
+        END
+        WHERE p.error IS NOT NULL AND p.kind = 'plan' AND p.status = 'failed'
+          AND CASE WHEN json_valid(p.plan_json) THEN json_type(p.plan_json, '$.commands') END = 'array';
       CREATE INDEX executions_error_code ON executions (error_code, submitted_at);
     `,
   },

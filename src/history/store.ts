@@ -7,10 +7,11 @@ import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, open
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExecutionError, resultError, ValidationError } from '../errors.js';
-import type { ApprovalMetadata, ApprovalState, QueuedApproval } from '../policy/approval.js';
+import type { ApprovalMetadata, QueuedApproval } from '../policy/approval.js';
 import { redactData } from '../policy/redact-data.js';
 import {
   ACTIVE_STATUSES,
+  type ApprovalState,
   EXECUTION_STATUSES,
   type ExecutionKind,
   ExecutionKindSchema,
@@ -849,7 +850,7 @@ export class HistoryStore {
         ).run(row);
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
-        throw ExecutionError.of('DuplicateId', { id: approval.id, reason: 'approval_history' }, { cause: err });
+        throw ExecutionError.create('DuplicateId', { id: approval.id, reason: 'approval_history' }, { cause: err });
       }
     });
   }

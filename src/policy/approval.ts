@@ -1,10 +1,11 @@
 /**
- * The approval workflow (seed 002): which plans need a human decision, what the approver is
+ * The approval workflow: which plans need a human decision, what the approver is
  * shown, and what a decision means. The engine enforces it before anything is scheduled.
  */
 import { z } from 'zod';
 import { displayCommand } from '../command/display.js';
 import { ExecutionError } from '../errors.js';
+import type { ApprovalState } from '../vocabulary.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
@@ -20,7 +21,7 @@ import {
 } from './risk.js';
 
 export const ApprovalConfigSchema = z.object({
-  /** Read-only plans run without approval. Seed default: false (every plan is shown to a human). */
+  /** Read-only plans run without approval. Default: false (every plan is shown to a human). */
   auto_approve_readonly: z.boolean().default(false),
   require_approval_modify: z.boolean().default(true),
   require_approval_destructive: z.boolean().default(true),
@@ -220,8 +221,7 @@ export class ApprovalWorkflow {
 
   /** Turn a decision into what may run. A modified plan is parsed and re-assessed. */
   processDecision(plan: ExecutionPlan, decision: ApprovalDecisionInput, approver: Approver): ProcessedApproval {
-    if (!approver.approved_by.trim())
-      throw new ExecutionError('ApprovalRejected', 'An approval must name who approved it (approved_by)');
+    if (!approver.approved_by.trim()) throw ExecutionError.create('ApprovalRejected', { reason: 'no_approver' });
     const parsed = parseWith(ApprovalDecisionSchema, decision);
     const approvedPlan = parsed.type === 'modify_and_approve' ? parsePlan(parsed.modified_plan) : plan;
     return {
@@ -238,7 +238,7 @@ export class ApprovalWorkflow {
   }
 }
 
-export type ApprovalState = 'pending' | 'approved' | 'rejected';
+export type { ApprovalState } from '../vocabulary.js';
 
 export interface QueuedApproval {
   /** The submitted plan's id. */

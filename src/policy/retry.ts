@@ -1,5 +1,5 @@
 /**
- * Retry with backoff (seed 002 `RetryConfig`): which failures are worth another attempt
+ * Retry with backoff (`RetryConfig`): which failures are worth another attempt
  * (a retryable pattern in the output, e.g. AWS throttling) and how long to wait first.
  */
 import type { z } from 'zod';

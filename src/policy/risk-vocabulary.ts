@@ -3,11 +3,12 @@
  * established at all, and why). Every classifier returns these; the policy reads them.
  */
 
-import type { RiskLevel } from '../vocabulary.js';
+import { RISK_LEVELS, type RiskLevel } from '../vocabulary.js';
 
 export { RISK_LEVELS, type RiskLevel } from '../vocabulary.js';
 
-const RANK: Record<RiskLevel, number> = { read_only: 0, modify: 1, destructive: 2 };
+/** A level's rank is its place in the vocabulary's order, least to most. */
+const RANK = Object.fromEntries(RISK_LEVELS.map((level, rank) => [level, rank])) as Record<RiskLevel, number>;
 
 export function maxRisk(...levels: Array<RiskLevel | null | undefined>): RiskLevel {
   let out: RiskLevel = 'read_only';

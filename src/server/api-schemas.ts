@@ -151,4 +151,7 @@ export const Vocabulary = z.object({
   /** Why a result is not a success (`error_code`). */
   result_error_codes: z.array(ResultErrorCodeSchema),
   kinds: z.array(ExecutionKindSchema),
+  /** Every `event_type`, and those that carry an output line (the others tell of status changes). */
+  event_types: z.array(z.string()),
+  line_event_types: z.array(z.string()),
 });

@@ -1,5 +1,5 @@
 /**
- * Plans waiting for a human (seed 002's approval workflow, asynchronous): submitted work
+ * Plans waiting for a human (the approval workflow, asynchronous): submitted work
  * that needs approval is parked here with its approval request (risk, commands, dry-run
  * results) until someone approves, edits and approves, or rejects it. An approval starts
  * the plan through `executeWithApproval`, so the engine records who decided what. With a
@@ -13,11 +13,11 @@ import type { ApprovalStorage, HistoryStore } from '../history/store.js';
 import {
   type ApprovalDecisionInput,
   ApprovalDecisionSchema,
-  type ApprovalState,
   type Approver,
   type QueuedApproval,
 } from '../policy/approval.js';
 import { maxRisk, type RiskLevel } from '../policy/risk.js';
+import type { ApprovalState } from '../vocabulary.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
 
@@ -80,22 +80,14 @@ export class ApprovalQueue {
     for (const id of ids) {
       const owner = this.owners.get(id);
       if (owner !== undefined && owner !== except) {
-        throw new ExecutionError(
-          'DuplicateId',
-          `Id ${id} is already used by approval ${owner} (${this.approvals.get(owner)?.state ?? 'decided'}); ids are never reused`,
-        );
+        const state = this.approvals.get(owner)?.state ?? 'decided';
+        throw ExecutionError.create('DuplicateId', { id, reason: 'approval', owner, state });
       }
-      if (this.submitting.has(id))
-        throw new ExecutionError('DuplicateId', `Id ${id} is already used by an approval being submitted`);
-      if (this.store?.get(id))
-        throw new ExecutionError('DuplicateId', `Id ${id} is already in the execution history; ids are never reused`);
+      if (this.submitting.has(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'submitting' });
+      if (this.store?.get(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'history' });
       // Approvals older than the ones kept in memory (MAX_DECIDED), or another engine's on this store.
-      if (id !== except && this.store?.hasApproval(id)) {
-        throw new ExecutionError(
-          'DuplicateId',
-          `Id ${id} is already used by an approval in the history; ids are never reused`,
-        );
-      }
+      if (id !== except && this.store?.hasApproval(id))
+        throw ExecutionError.create('DuplicateId', { id, reason: 'approval_history' });
     }
   }
 
@@ -105,7 +97,7 @@ export class ApprovalQueue {
     const ids = planIds(plan);
     const existing = this.approvals.get(plan.id);
     if (existing)
-      throw new ExecutionError('DuplicateId', `Plan ${plan.id} already has an approval (${existing.state})`);
+      throw ExecutionError.create('DuplicateId', { id: plan.id, reason: 'plan_has_approval', state: existing.state });
     this.assertNew(ids);
     for (const id of ids) this.submitting.add(id);
     let request;
@@ -135,7 +127,7 @@ export class ApprovalQueue {
 
   get(id: string): QueuedApproval {
     const approval = this.approvals.get(id);
-    if (!approval) throw new ExecutionError('NotFound', `Approval not found: ${id}`);
+    if (!approval) throw ExecutionError.create('NotFound', { id, reason: 'approval' });
     return approval;
   }
 
@@ -147,7 +139,7 @@ export class ApprovalQueue {
   /**
    * Decide on a pending plan. Approve (or modify and approve) starts it and resolves with
    * the updated entry; reject records why. A plan is decided once: a second decision, or
-   * one racing the first, is refused (`NotRunning`: nothing is waiting any more). An edit
+   * one racing the first, is refused (`AlreadyDecided`). An edit
    * whose risk is above what the approver was shown is refused (`ApprovalRequired`) unless
    * `acceptRisk` covers it: the approver decided on the risk shown, not on the edit's.
    */
@@ -159,10 +151,7 @@ export class ApprovalQueue {
   ): Promise<QueuedApproval> {
     const approval = this.get(id);
     if (approval.state !== 'pending' || this.deciding.has(id)) {
-      throw new ExecutionError(
-        'NotRunning',
-        `Approval ${id} was already decided (${this.deciding.has(id) ? 'in progress' : approval.state})`,
-      );
+      throw ExecutionError.create('AlreadyDecided', { id, state: approval.state, deciding: this.deciding.has(id) });
     }
     const decision = parseWith(ApprovalDecisionSchema, decisionInput);
     // The edit keeps this approval's ids or takes new ones: never another approval's, never the history's.
@@ -174,10 +163,7 @@ export class ApprovalQueue {
       const shown = approval.request.risk_level;
       const allowed = maxRisk(shown, options.acceptRisk);
       if (maxRisk(allowed, edited) !== allowed) {
-        throw new ExecutionError(
-          'ApprovalRequired',
-          `The edited plan is rated ${edited}, above the ${shown} shown for approval; it was not started. Decide again with accept_risk "${edited}" to run it anyway.`,
-        );
+        throw ExecutionError.create('ApprovalRequired', { reason: 'edit_above_shown', edited, shown });
       }
     }
     this.deciding.add(id);

@@ -5,11 +5,16 @@
  * `handlerTimeoutMs`. A subscriber that falls more than `bufferLimit` events behind loses
  * line events (counted and reported), never lifecycle events.
  */
+
+import { LINE_EVENT_TYPES } from '../wire/schema.js';
 import type { ExecutionEvent } from '../wire/types.js';
 
 export type EventListener = (event: ExecutionEvent) => void | PromiseLike<void>;
 
-/** The seed's `EventHandler` trait. */
+/**
+ * Receives the engine's events one at a time, in order; the next waits until a returned
+ * promise settles (or the engine's `handler_timeout_ms` passes).
+ */
 export interface EventHandler {
   onEvent(event: ExecutionEvent): void | PromiseLike<void>;
 }
@@ -28,7 +33,7 @@ export interface BusLimits {
 }
 
 export function isLineEvent(event: ExecutionEvent): boolean {
-  return event.event_type === 'stdout' || event.event_type === 'stderr';
+  return LINE_EVENT_TYPES.includes(event.event_type);
 }
 
 function warn(error: unknown, event: ExecutionEvent | null): void {

@@ -6,6 +6,7 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive } from '../runner/kill-tree.js';
+import { type ResultErrorCode, ResultErrorCodeSchema } from '../vocabulary.js';
 import type { ExecutionStatus } from '../wire/types.js';
 import { unescapeLogValue } from './control-chars.js';
 
@@ -24,6 +25,8 @@ export interface LogInfo {
   completed_at: string | null;
   duration_ms: number | null;
   error: string | null;
+  /** Why it is not a success (the footer's `error_code`); null when there is none, or a word outside the vocabulary. */
+  error_code: ResultErrorCode | null;
   log_path: string;
 }
 
@@ -82,6 +85,7 @@ export async function readLogInfo(path: string): Promise<LogInfo | null> {
       completed_at: footer.get('completed_at') ?? null,
       duration_ms: num(footer.get('duration_ms')),
       error: footer.get('error') ?? null,
+      error_code: ResultErrorCodeSchema.safeParse(footer.get('error_code')).data ?? null,
       log_path: path,
     };
   } finally {

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { ExecutionError, ValidationError, type ValidationErrorCode, type ValidationIssue } from '../errors.js';
+import { didYouMean } from '../nearest-name.js';
 import {
   ExecutionEventSchema,
   ExecutionPlanSchema,
@@ -41,7 +42,7 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-/** Which seed variant a bad discriminator maps to depends on what it discriminates. */
+/** Which validation kind a bad discriminator maps to depends on what it discriminates. */
 function unknownTagCode(field: string): ValidationErrorCode {
   if (/(^|\.)command\.type$/.test(field)) return 'InvalidCommand';
   if (/(^|\.)strategy\.type$/.test(field)) return 'InvalidPlan';
@@ -76,10 +77,18 @@ function toIssue(issue: z.core.$ZodIssue, input: unknown): ValidationIssue {
   }
   // An empty command list is a plan-level problem, not a field typo.
   const emptyPlan = field === 'commands' && issue.code === 'too_small';
+  // A word outside a list (a status, a risk level, ...): name the one it was probably meant to be.
+  const near =
+    issue.code === 'invalid_value' && typeof value === 'string'
+      ? didYouMean(
+          value,
+          issue.values.filter((v): v is string => typeof v === 'string'),
+        )
+      : '';
   return {
     code: emptyPlan ? 'InvalidPlan' : 'InvalidField',
     field,
-    reason: `${issue.message.replace(/^Invalid input: /, '')} (got ${describeValue(value)})`,
+    reason: `${issue.message.replace(/^Invalid input: /, '')} (got ${describeValue(value)})${near}`,
   };
 }
 
@@ -128,7 +137,7 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.out
   throw new ValidationError(result.error.issues.map((i) => toIssue(i, data)));
 }
 
-/** Parse an `ExecutionRequest` from JSON text or an object; fills the seed's defaults. */
+/** Parse an `ExecutionRequest` from JSON text or an object; fills in the defaults of omitted fields. */
 export function parseRequest(input: unknown): ExecutionRequest {
   return parseWith(ExecutionRequestSchema, input);
 }
@@ -188,7 +197,7 @@ export function parsePlanResult(input: unknown): PlanExecutionResult {
   return parseWith(PlanExecutionResultSchema, input);
 }
 
-/** JSON text in the seed's wire format. The engine's objects are already wire-shaped. */
+/** JSON text in the wire format (snake_case fields). The engine's objects are already wire-shaped. */
 export function serialize(
   value: ExecutionRequest | ExecutionPlan | ExecutionEvent | ExecutionResult | PlanExecutionResult,
 ): string {

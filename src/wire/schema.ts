@@ -1,5 +1,5 @@
 /**
- * The seed's wire format as zod schemas: snake_case fields, `type` / `event_type` tags,
+ * The wire format as zod schemas: snake_case fields, `type` / `event_type` tags,
  * durations in integer milliseconds, timestamps as RFC 3339 strings. One schema serves
  * parsing, the TypeScript types (input = what a caller may omit, output = what the engine
  * stores and serializes) and the published JSON Schema.
@@ -69,7 +69,7 @@ export const AwsCliCommandSchema = z.object({
   region: NoNul.nullable().default(null),
 });
 
-/** An AWS API call through the SDK for JavaScript v3 (seed 002 `SdkCommand`). */
+/** An AWS API call through the SDK for JavaScript v3. */
 export const SdkCommandSchema = z.object({
   type: z.literal('sdk'),
   /** Client package suffix: `ec2` -> `@aws-sdk/client-ec2`. */
@@ -103,7 +103,7 @@ const RetryPattern = NonEmpty.superRefine((pattern, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** Seed 002 `RetryConfig`: defaults are the seed's (3 attempts, exponential 1 s..30 s, AWS throttling). */
+/** When and how a failed command is retried. Defaults: 3 attempts, exponential 1 s..30 s, AWS throttling. */
 export const RetryConfigSchema = z.object({
   /** Attempts in all, the first one included (1 = no retry). */
   max_attempts: z.int().min(1).default(3),
@@ -309,7 +309,7 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
     current_command: z.string().nullable().default(null),
     timestamp: Timestamp,
   }),
-  // Seed 002 (cloud-operations layer):
+  // Retries and rollback:
   z.object({
     event_type: z.literal('retrying'),
     execution_id: Id,
@@ -332,15 +332,8 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
   }),
 ]);
 
-export const EVENT_TYPES = [
-  'started',
-  'stdout',
-  'stderr',
-  'completed',
-  'failed',
-  'cancelled',
-  'progress',
-  'retrying',
-  'rollback_started',
-  'rollback_completed',
-] as const;
+/** Every event type, read from the event schema itself (one definition). */
+export const EVENT_TYPES = ExecutionEventSchema.options.map((option) => option.shape.event_type.value);
+/** The event types that carry one output line; every other event is about an execution's lifecycle. */
+export const LINE_EVENT_TYPES: readonly ExecutionEventType[] = ['stdout', 'stderr'];
+type ExecutionEventType = (typeof EVENT_TYPES)[number];

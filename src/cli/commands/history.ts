@@ -8,6 +8,7 @@ import {
   MAX_LIST_LIMIT,
   MAX_SEARCH_LIMIT,
 } from '../../history/store.js';
+import { didYouMean } from '../../nearest-name.js';
 import { printable } from '../../sinks/control-chars.js';
 import {
   EXECUTION_STATUSES,
@@ -53,7 +54,10 @@ function openStore(options: EngineOptions): HistoryStore {
 function oneOf<W extends string>(option: string, value: string | undefined, words: readonly W[]): W | null {
   if (value === undefined) return null;
   if (!(words as readonly string[]).includes(value)) {
-    throw new CliExit(EXIT.BAD_INPUT, `${option} must be one of ${words.join(', ')} (got "${value}")`);
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `${option} must be one of ${words.join(', ')} (got "${value}")${didYouMean(value, words)}`,
+    );
   }
   return value as W;
 }

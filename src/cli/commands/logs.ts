@@ -102,6 +102,7 @@ export async function statusCommand(
     ['completed_at', info.completed_at],
     ['duration', info.duration_ms !== null ? formatDuration(info.duration_ms) : null],
     ['error', info.error],
+    ['error_code', info.error_code],
     ['log', info.log_path],
   ];
   // Values come from the log's header and footer (submitted text): control characters are shown escaped.

@@ -13,6 +13,8 @@ export const vocabulary = {
   approvalStates: [],
   resultErrorCodes: [],
   kinds: [],
+  /** Events after which an execution's status (or a plan's) may have changed: all but the line events. */
+  statusEvents: new Set(),
 };
 
 /** Take the answer of GET /api/vocabulary. */
@@ -23,19 +25,9 @@ export function useVocabulary(answer) {
   vocabulary.approvalStates = [...answer.approval_states];
   vocabulary.resultErrorCodes = [...answer.result_error_codes];
   vocabulary.kinds = [...answer.kinds];
+  const lines = new Set(answer.line_event_types);
+  vocabulary.statusEvents = new Set(answer.event_types.filter((type) => !lines.has(type)));
 }
-
-/** Events after which an execution's status (or a plan's) may have changed. */
-export const STATUS_EVENTS = new Set([
-  'started',
-  'completed',
-  'failed',
-  'cancelled',
-  'progress',
-  'retrying',
-  'rollback_started',
-  'rollback_completed',
-]);
 
 export const RISK_HELP = {
   read_only: 'Only reads: nothing is changed.',

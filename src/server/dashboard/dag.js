@@ -1,5 +1,6 @@
 // A plan's dependency graph: layering by depth and SVG rendering, plus strategies as text.
 
+import { vocabulary } from './constants.js';
 import { elapsedText, fmtDuration, s, statusClass } from './dom.js';
 
 /** Index -> indices it depends on, for any strategy. */
@@ -175,7 +176,10 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
       if (
         view?.duration_ms !== null &&
         view?.duration_ms !== undefined &&
-        !['pending', 'skipped', 'planned'].includes(status)
+        // A duration only for work that ran and ended: not still waiting (active), skipped, or only planned.
+        !vocabulary.active.has(status) &&
+        status !== 'skipped' &&
+        status !== 'planned'
       )
         bits.push(fmtDuration(view.duration_ms));
       if (view?.exit_code !== null && view?.exit_code !== undefined && view.exit_code > 0)

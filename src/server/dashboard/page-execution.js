@@ -1,7 +1,7 @@
 // Page #/executions/<id>: one command or plan, with its live status, graph, commands and output.
 
 import { ApiError, api, errorBox } from './api.js';
-import { STATUS_EVENTS, vocabulary } from './constants.js';
+import { vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
 import {
   displayCommand,
@@ -533,7 +533,7 @@ export async function pageExecution(root, scope, id) {
       default:
         return;
     }
-    if (STATUS_EVENTS.has(t)) refetch();
+    if (vocabulary.statusEvents.has(t)) refetch();
   }
 
   async function cancel() {

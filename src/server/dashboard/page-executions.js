@@ -2,7 +2,7 @@
 
 import { api, errorBox } from './api.js';
 import { bus } from './bus.js';
-import { STATUS_EVENTS, vocabulary } from './constants.js';
+import { vocabulary } from './constants.js';
 import { durationEl, errorCodeEl, h, pageHeader, riskBadge, shortId, statusBadge, timeEl } from './dom.js';
 import { approvalsState } from './shell.js';
 
@@ -219,7 +219,7 @@ export function pageExecutions(root, scope) {
   }
 
   const refresh = scope.debounce(load, 300);
-  scope.on('event', (event) => STATUS_EVENTS.has(event.event_type) && refresh());
+  scope.on('event', (event) => vocabulary.statusEvents.has(event.event_type) && refresh());
   scope.on('resync', refresh);
   load();
 }

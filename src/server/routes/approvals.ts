@@ -99,7 +99,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         404: NOT_FOUND,
         409: {
           description:
-            "Already decided; an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
+            "Already decided (`AlreadyDecided`); an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
           schema: 'Error',
         },
       },

@@ -8,6 +8,7 @@ import {
   ResultErrorCodeSchema,
   RiskLevelSchema,
 } from '../../vocabulary.js';
+import { EVENT_TYPES, LINE_EVENT_TYPES } from '../../wire/schema.js';
 import { Vocabulary } from '../api-schemas.js';
 import { type RouteSpec, route } from '../route-spec.js';
 
@@ -19,6 +20,8 @@ export const VOCABULARY: z.output<typeof Vocabulary> = {
   approval_states: [...ApprovalStateSchema.options],
   result_error_codes: [...ResultErrorCodeSchema.options],
   kinds: [...ExecutionKindSchema.options],
+  event_types: [...EVENT_TYPES],
+  line_event_types: [...LINE_EVENT_TYPES],
 };
 
 export function vocabularyRoutes(): RouteSpec[] {
