@@ -85,7 +85,6 @@ describe('an engine with the seed approval policy', () => {
       'lookup',
       'newCommand',
       'publish',
-      'replayFromHistory',
       'riskOf',
       'startPlan',
       'track',

@@ -25,8 +25,6 @@ import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { stopIdleRe2Workers } from '../policy/retry-matcher.js';
 import { Slots } from '../scheduler/slots.js';
 import { EventBus, type EventHandlerLike, isLineEvent, type SubscribeOptions } from '../sinks/event-bus.js';
-import { concatEvents, iterateEvents } from '../sinks/event-iterator.js';
-import { type LineSource, mergeReplay } from '../sinks/log-replay.js';
 import { validatePlan } from '../validation/plan.js';
 import { validateRequest } from '../validation/request.js';
 import type { RiskLevel } from '../vocabulary.js';
@@ -44,8 +42,8 @@ import type {
 } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
 import { type DryRunResult, dryRunPlan, dryRunSummaries } from './dry-run.js';
+import { EventFeeds } from './event-feeds.js';
 import { openHistory } from './history-open.js';
-import { historyReplayOf } from './history-replay.js';
 import type { HistoryWriter } from './history-writer.js';
 import { linkSignal } from './link-signal.js';
 import { runCommand } from './run-command.js';
@@ -86,7 +84,7 @@ export class ExecutionEngine {
   private readonly tracked = new Map<string, TrackedExecution>();
   /** Ids of finished top-level executions, oldest first, for retention. */
   private readonly finishedOrder: string[] = [];
-  private readonly closers = new Map<string | null, Set<() => void>>();
+  private readonly feeds: EventFeeds;
   private readonly context: PlanContext;
   private shuttingDown = false;
   private approvalWorkflow: ApprovalWorkflow | undefined;
@@ -108,6 +106,10 @@ export class ExecutionEngine {
     this.bus = new EventBus({
       bufferLimit: this.config.event_buffer_limit,
       handlerTimeoutMs: this.config.handler_timeout_ms,
+    });
+    this.feeds = new EventFeeds(this.bus, {
+      bufferLimit: this.config.event_buffer_limit,
+      streamOutput: this.config.stream_output,
     });
     // A corrupt store found later is replaced by one in memory, filled with what this engine tracks.
     this.historyWriter = openHistory(this.config, this.engineId, () => [...this.tracked.values()]);
@@ -411,58 +413,14 @@ export class ExecutionEngine {
    * the history and its log.
    */
   events(id?: string): AsyncIterableIterator<ExecutionEvent> {
-    const bufferLimit = this.config.event_buffer_limit;
-    const register = (key: string | null) => (close: () => void) => {
-      let set = this.closers.get(key);
-      if (!set) this.closers.set(key, (set = new Set()));
-      set.add(close);
-      return () => set.delete(close);
-    };
-    if (id === undefined) {
-      return iterateEvents(this.bus, {
-        filter: () => true,
-        replay: [],
-        finished: this.shuttingDown && this.idle(),
-        bufferLimit,
-        registerCloser: register(null),
-      });
-    }
+    if (id === undefined) return this.feeds.all(this.shuttingDown && this.idle());
     const state = this.tracked.get(id);
-    if (!state) return this.replayFromHistory(id);
-    const commands = state.kind === 'plan' ? [...state.commandIds].map((c) => this.tracked.get(c)) : [state];
-    const filter =
-      state.kind === 'plan'
-        ? (e: ExecutionEvent) =>
-            'plan_id' in e ? e.plan_id === id : e.execution_id === id || state.commandIds.has(e.execution_id)
-        : (e: ExecutionEvent) => 'execution_id' in e && e.execution_id === id;
-    // Snapshot and subscription in one synchronous step: the replay ends exactly where the live part begins.
-    const sources = new Map<string, LineSource>();
-    for (const c of commands) {
-      if (c?.kind !== 'command') continue;
-      sources.set(c.id, {
-        path: c.logPath,
-        count: this.config.stream_output ? c.linesLogged : 0,
-        settled: () => c.finished,
-      });
-    }
-    const replay = mergeReplay([...state.replay], sources);
-    const live = iterateEvents(this.bus, {
-      filter,
-      replay: [],
-      finished: state.finished,
-      bufferLimit,
-      registerCloser: register(id),
-    });
-    return concatEvents(replay, live);
-  }
-
-  private replayFromHistory(id: string): AsyncIterableIterator<ExecutionEvent> {
+    if (state) return this.feeds.of(state, (commandId) => this.tracked.get(commandId));
     const record = this.history?.get(id);
     if (!record) throw ExecutionError.notFound(id);
-    const records = record.kind === 'plan' ? this.history!.list({ plan_id: id, limit: 10_000 }) : [record];
-    const { entries, sources } = historyReplayOf(records);
-    if (!this.config.stream_output) for (const source of sources.values()) source.count = 0;
-    return mergeReplay(entries, sources);
+    return this.feeds.fromHistory(
+      record.kind === 'plan' ? this.history!.list({ plan_id: id, limit: 10_000 }) : [record],
+    );
   }
 
   /** Stop accepting work, then cancel (default) or drain what is running; resolves when all of it has ended. */
@@ -481,7 +439,7 @@ export class ExecutionEngine {
     );
     clearTimeout(timer);
     await this.executor.close();
-    for (const close of this.closers.get(null) ?? []) close();
+    this.feeds.end(null);
     // The RE2 workers are shared by every engine in the process: only idle ones are stopped.
     stopIdleRe2Workers();
   }
@@ -556,11 +514,7 @@ export class ExecutionEngine {
   }
 
   private ended(state: TrackedExecution): void {
-    const closers = this.closers.get(state.id);
-    if (closers) {
-      for (const close of closers) close();
-      this.closers.delete(state.id);
-    }
+    this.feeds.end(state.id);
     if (state.kind === 'command' && state.planId !== null) return; // retained with its plan
     this.finishedOrder.push(state.id);
     while (this.finishedOrder.length > this.config.max_retained_executions) this.forget(this.finishedOrder.shift()!);
