@@ -33,6 +33,10 @@ function editDistance(a: string, b: string): number {
 export function nearestName(value: string, options: readonly string[]): string | null {
   const typed = value.toLowerCase();
   if (typed === '' || options.includes(value)) return null;
+  // Nothing longer than every option by more than the edits allowed can be near one: no table
+  // is built for it (a request may carry a megabyte where a word was expected).
+  const longest = options.reduce((max, option) => Math.max(max, option.length), 0);
+  if (typed.length > longest + MAX_EDITS) return null;
   let best: string[] = [];
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const option of options) {

@@ -364,19 +364,24 @@ test('without redis the engine runs locally, and a worker refuses to start witho
   await expect(startWorkerProcess('not-a-url', 'q', tempDir())).rejects.toThrow(/redis|url/i);
 });
 
-test("the worker enforces the submitting engine's timeout, not its own default", async () => {
-  // The worker's own default (500 ms) would end a 1 s command; the submitting engine's default allows 5 s.
-  const { queue } = await fleet(1, ['--timeout', '500']);
+test("the worker enforces the submitting engine's timeout, and refuses one above its --max-timeout", async () => {
+  const { queue } = await fleet(1, ['--max-timeout', '10000']);
   const lenient = makeEngine({ redis: { url: redis.url, queue }, default_timeout_ms: 5_000 });
   engines.push(lenient);
   const allowed = await lenient.wait(await lenient.execute(sh('sleep 1; echo done')));
   expect(allowed).toMatchObject({ status: 'completed', stdout: 'done\n', error_code: null });
-  // A submitting engine with a shorter default: the worker stops the command at that limit, and the result names it.
+  // A submitting engine with a short default: the worker stops the command at that limit, and the result names it.
   const strict = makeEngine({ redis: { url: redis.url, queue }, default_timeout_ms: 300 });
   engines.push(strict);
   const limited = await strict.wait(await strict.execute(sh('sleep 3; echo too-late')));
   expect(limited).toMatchObject({ status: 'timeout', error_code: 'timeout', error: 'Execution timeout after 300ms' });
   expect(limited.stdout).not.toContain('too-late');
+  // Longer than the worker allows: refused before it runs, never cut short.
+  const patient = makeEngine({ redis: { url: redis.url, queue }, default_timeout_ms: 60_000 });
+  engines.push(patient);
+  const refused = await patient.wait(await patient.execute(sh('echo never')));
+  expect(refused).toMatchObject({ status: 'failed', error_code: 'spawn_failed', stdout: '' });
+  expect(refused.error).toMatch(/timeout 60000ms is above this worker's --max-timeout \(10000ms\)/);
 });
 
 test('a queued command returns its output exactly as it was: no newline added, CRLF kept, long lines whole', async () => {
@@ -386,4 +391,16 @@ test('a queued command returns its output exactly as it was: no newline added, C
   expect(await exact("printf 'one\\r\\ntwo\\r\\n'")).toBe('one\r\ntwo\r\n');
   const long = 'x'.repeat(3 * 1024 * 1024);
   expect(await exact(`head -c ${long.length} /dev/zero | tr '\\0' x`)).toBe(long);
+});
+
+test("a queued result is bounded by the submitting engine's max_output_bytes and names its log", async () => {
+  const { queue } = await fleet(1);
+  const small = makeEngine({ redis: { url: redis.url, queue }, max_output_bytes: 1000 });
+  engines.push(small);
+  const id = await small.execute(sh('seq 1 20000'));
+  const result = await small.wait(id);
+  expect(result).toMatchObject({ status: 'completed', stdout_truncated: true });
+  expect(result.stdout.length).toBeLessThan(2_000);
+  expect(result.stdout).toContain(`the full output is in ${small.getLogPath(id)}`);
+  expect(await small.readLogs(id)).toMatch(/ 20000\n/);
 });

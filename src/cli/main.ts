@@ -247,8 +247,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .option('--lock-duration <ms>', 'how long a silent worker keeps its jobs before they count as lost', '30000')
     .option(
-      '--timeout <ms>',
-      'timeout for queued commands that name none; the longest accepted is this or 10 minutes, whichever is more',
+      '--max-timeout <ms>',
+      'the longest timeout a queued command may have (default: 10 minutes); longer ones are refused, never cut short',
     )
     .option('--kill-grace <ms>', 'grace between SIGTERM and SIGKILL when a command is cancelled or times out')
     .option('--aws-cli <path>', 'AWS CLI binary for aws_cli commands')

@@ -59,9 +59,10 @@ export async function runAttempt(
       ctx.publish(state, {
         event_type: 'retrying',
         execution_id: state.id,
-        // The executor runs this attempt once more, at once: one more run than the attempt had.
+        // The executor runs this attempt once more, at once: counted against the retry policy's total,
+        // or as one more run when there is none.
         attempt,
-        max_attempts: attempt + 1,
+        max_attempts: Math.max((state.request.retry ?? config.retry)?.max_attempts ?? 1, attempt + 1),
         delay_ms: 0,
         reason,
         timestamp: new Date().toISOString(),
@@ -75,6 +76,8 @@ export async function runAttempt(
       request: state.request,
       attempt,
       timeoutMs: run.timeoutMs,
+      logPath: state.logPath,
+      maxOutputBytes: config.max_output_bytes,
       signal: state.abort.signal,
       keepTogether: run.keepTogether,
     },

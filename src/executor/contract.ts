@@ -20,6 +20,10 @@ export interface AttemptSpec {
   /** 1 for the first attempt, 2 for the first retry, ... */
   attempt: number;
   timeoutMs: number;
+  /** Where the engine keeps the command's whole output (an executor that bounds what it reports names it). */
+  logPath: string;
+  /** The bound, per stream, on the output a result keeps. */
+  maxOutputBytes: number;
   /** Aborted to cancel: the executor stops the attempt (its whole process tree) and reports `cancelled`. */
   signal: AbortSignal;
   /** Byte strings a long-line cut must not split (the request's secrets: redaction runs per piece). */

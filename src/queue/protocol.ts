@@ -25,6 +25,10 @@ export interface CommandJob {
    * default): the worker enforces exactly this, so the result's "timeout after N ms" is true.
    */
   timeout_ms: number;
+  /** The submitting engine's bound on the output a result keeps, per stream (the log keeps all). */
+  max_output_bytes: number;
+  /** The submitting engine's log of the execution: where a cut result says the whole output is. */
+  log_path: string;
   /** The submitter's reply stream (a Redis stream key). */
   reply_to: string;
   plan_id: string | null;

@@ -46,8 +46,8 @@ export class QueueExecutor implements CommandExecutor {
   private readLoop: Promise<void> | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private watching = false;
-  /** The reply reader has read and applied everything in the stream (its last read came back short). */
-  private caughtUp = true;
+  /** The last reply the reader has read and applied (a reply stream id). */
+  private appliedId = '0-0';
   /** Resolves at close: a blocked read must not wait on a connection that, offline, never answers. */
   private stop!: () => void;
   private readonly stopped = new Promise<null>((resolve) => (this.stop = () => resolve(null)));
@@ -80,6 +80,8 @@ export class QueueExecutor implements CommandExecutor {
         request: attempt.request,
         attempt: attempt.attempt,
         timeout_ms: attempt.timeoutMs,
+        max_output_bytes: attempt.maxOutputBytes,
+        log_path: attempt.logPath,
         reply_to: this.replyKey,
         plan_id: attempt.planId,
       };
@@ -150,9 +152,6 @@ export class QueueExecutor implements CommandExecutor {
    */
   private async watch(): Promise<void> {
     if (this.watching || this.closed || this.runs.size === 0) return;
-    // Replies not read yet may hold the outcome of a job that has left the queue (finished
-    // jobs are removed): judge only once the reader has caught up with the stream.
-    if (!this.caughtUp) return;
     this.watching = true;
     try {
       for (const [jobId, queued] of [...this.runs]) {
@@ -175,8 +174,13 @@ export class QueueExecutor implements CommandExecutor {
   /** Why this job will never report, or null if it may still. */
   private async jobTrouble(jobId: string): Promise<string | null> {
     const state = await this.queue.getJobState(jobId);
-    if (state === 'unknown')
+    if (state === 'unknown') {
+      // A finished job is removed once its outcome is in the reply stream: if replies written
+      // by now are not all read yet (a slow log holds the reader back), the outcome may be there.
+      const newest = await this.commands.xrevrange(this.replyKey, '+', '-', 'COUNT', 1);
+      if (streamIdAfter(newest[0]?.[0] ?? '0-0', this.appliedId)) return null;
       return 'the job left the queue without a result (was Redis restarted without persistence?)';
+    }
     if (state !== 'active') return null;
     // A live worker renews the lock; without one, the worker died and no other worker noticed.
     if (await this.commands.exists(`${this.queue.toKey(jobId)}:lock`)) return null;
@@ -237,8 +241,6 @@ export class QueueExecutor implements CommandExecutor {
         if (this.closed) return;
       } catch (err) {
         if (this.closed) return;
-        // Nothing more can be read now: the watchdog judges (and notices Redis is unreachable).
-        this.caughtUp = true;
         process.emitWarning(
           `cloudops-execution-engine: reading worker replies failed, retrying: ${(err as Error).message}`,
         );
@@ -246,9 +248,7 @@ export class QueueExecutor implements CommandExecutor {
         continue;
       }
       const touched = new Set<QueuedAttempt>();
-      let read = 0;
       for (const [, entries] of reply ?? []) {
-        read += entries.length;
         for (const [entryId, fields] of entries) {
           lastId = entryId;
           sinceTrim++;
@@ -274,8 +274,7 @@ export class QueueExecutor implements CommandExecutor {
       // Backpressure: what was read is written (log, events) before more is read, so a slow
       // log keeps the output waiting in Redis rather than in this process's memory.
       await Promise.race([Promise.all([...touched].map((queued) => queued.settled())), this.stopped]);
-      // Fewer than asked for: everything written so far has been read and applied.
-      this.caughtUp = read < READ_COUNT;
+      this.appliedId = lastId;
       // Entries already handled are dropped so the stream stays small.
       if (sinceTrim >= 1_000) {
         sinceTrim = 0;
@@ -316,4 +315,11 @@ export class QueueExecutor implements CommandExecutor {
     for (const connection of [...this.duplicates, this.reader, this.eventsConnection, this.commands])
       connection.disconnect();
   }
+}
+
+/** Whether reply stream id `a` ("ms-seq") comes after `b`. */
+function streamIdAfter(a: string, b: string): boolean {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  return aMs > bMs || (aMs === bMs && aSeq > bSeq);
 }

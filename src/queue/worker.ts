@@ -249,17 +249,22 @@ export class QueueWorker {
     }
     // The submitting engine's limit, which its result will name (a job from an older submitter has none).
     const timeoutMs = job.timeout_ms ?? request.timeout_ms ?? config.default_timeout_ms;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > config.max_timeout_ms) {
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+      return notRun('spawn_failed', `timeout ${timeoutMs} is not a positive integer`);
+    if (timeoutMs > config.max_timeout_ms) {
       return notRun(
         'spawn_failed',
-        `timeout ${timeoutMs}ms is above this worker's max_timeout_ms (${config.max_timeout_ms}ms)`,
+        `timeout ${timeoutMs}ms is above this worker's --max-timeout (${config.max_timeout_ms}ms)`,
       );
     }
     if (signal.aborted) return notRun('cancelled', null);
     const redactLines = lineRedactor(secrets);
     // The exact output, for the result: the stream below carries whole lines only.
-    const stdout = new OutputCapture(config.max_output_bytes);
-    const stderr = new OutputCapture(config.max_output_bytes);
+    // Bounded as the submitting engine bounds its results, with its log named where the output is cut.
+    const maxOutputBytes = job.max_output_bytes ?? config.max_output_bytes;
+    const stdout = new OutputCapture(maxOutputBytes);
+    const stderr = new OutputCapture(maxOutputBytes);
+    const logPath = job.log_path ?? SUBMITTER_LOG;
     const keepTogether = secretBytes(secrets);
     const spec: AttemptSpec = {
       executionId: request.id,
@@ -267,6 +272,8 @@ export class QueueWorker {
       request,
       attempt: job.attempt,
       timeoutMs,
+      logPath,
+      maxOutputBytes,
       signal,
       keepTogether,
     };
@@ -290,8 +297,8 @@ export class QueueWorker {
       restarted: () => {},
     });
     const output = {
-      stdout: redact(stdout.text(SUBMITTER_LOG, keepTogether)),
-      stderr: redact(stderr.text(SUBMITTER_LOG, keepTogether)),
+      stdout: redact(stdout.text(logPath, keepTogether)),
+      stderr: redact(stderr.text(logPath, keepTogether)),
       stdout_truncated: stdout.truncated,
       stderr_truncated: stderr.truncated,
     };

@@ -1,10 +1,12 @@
 /** `worker`: run queued commands from Redis until Ctrl-C (first: drain, second: cancel, third: leave). */
+import { DEFAULT_CONFIG } from '../../config.js';
 import { ValidationError } from '../../errors.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
 import { type EngineOptions, engineConfig } from '../options.js';
 
 export interface WorkerCliOptions extends EngineOptions {
+  maxTimeout?: string;
   concurrency?: string;
   onWorkerLost?: string;
   lockDuration?: string;
@@ -13,7 +15,17 @@ export interface WorkerCliOptions extends EngineOptions {
 export async function workerCommand(options: WorkerCliOptions): Promise<number> {
   const url = options.redis ?? process.env.CLOUDOPS_REDIS_URL;
   if (!url) throw new CliExit(EXIT.BAD_INPUT, 'a worker needs --redis <url> (or CLOUDOPS_REDIS_URL)');
-  const { redis: _ignored, ...engine } = engineConfig({ ...options, redis: undefined });
+  const { redis: _ignored, ...base } = engineConfig({ ...options, redis: undefined });
+  // Every job carries the submitting engine's timeout; the worker only bounds it.
+  const maxTimeout = optionalIntOption('--max-timeout', options.maxTimeout, { min: 1 });
+  const engine =
+    maxTimeout === undefined
+      ? base
+      : {
+          ...base,
+          max_timeout_ms: maxTimeout,
+          default_timeout_ms: Math.min(DEFAULT_CONFIG.default_timeout_ms, maxTimeout),
+        };
   // Loaded here so the other subcommands do not pay for BullMQ.
   const { QueueWorker } = await import('../../queue/worker.js');
   const { redactUrl } = await import('../../queue/connections.js');
