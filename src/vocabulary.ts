@@ -37,7 +37,13 @@ export const RiskLevelSchema = z.enum(['read_only', 'modify', 'destructive']);
 export type RiskLevel = z.infer<typeof RiskLevelSchema>;
 export const RISK_LEVELS = RiskLevelSchema.options;
 
-export const ApprovalStateSchema = z.enum(['pending', 'approved', 'rejected']);
+export const ApprovalStateSchema = z.enum([
+  'pending',
+  'approved',
+  'rejected',
+  /** Nobody decided within its time to live (`--approval-ttl`). */
+  'expired',
+]);
 export type ApprovalState = z.infer<typeof ApprovalStateSchema>;
 export const APPROVAL_STATES = ApprovalStateSchema.options;
 
@@ -79,3 +85,30 @@ export const RESULT_ERROR_CODES = ResultErrorCodeSchema.options;
 /** Which executor runs AWS commands: each by its own type (`auto`), or all through one. */
 export const ExecutorTypeSchema = z.enum(['cli', 'sdk', 'auto']);
 export type ExecutorType = z.infer<typeof ExecutorTypeSchema>;
+
+/**
+ * What a signed-in principal may do on the server (the library is trusted as it is):
+ * - `viewer`: read everything;
+ * - `submitter`: read, submit, and cancel its own work (an assistant, a CI job);
+ * - `approver`: read, decide approvals, cancel;
+ * - `admin`: everything, and manage principals.
+ */
+export const RoleSchema = z.enum(['viewer', 'submitter', 'approver', 'admin']);
+export type Role = z.infer<typeof RoleSchema>;
+export const ROLES = RoleSchema.options;
+
+/** What the audit trail records. */
+export const AuditActionSchema = z.enum([
+  'submit',
+  'approve',
+  'reject',
+  'edit',
+  'expire',
+  'cancel',
+  'rollback',
+  'principal_added',
+  'principal_revoked',
+  'sign_in',
+]);
+export type AuditAction = z.infer<typeof AuditActionSchema>;
+export const AUDIT_ACTIONS = AuditActionSchema.options;

@@ -18,7 +18,7 @@ test('GET /api/vocabulary gives the words of the one definition, behind the toke
     statuses: [...EXECUTION_STATUSES],
     active_statuses: [...ACTIVE_STATUSES],
     risk_levels: [...RISK_LEVELS],
-    approval_states: ['pending', 'approved', 'rejected'],
+    approval_states: ['pending', 'approved', 'rejected', 'expired'],
     result_error_codes: [...RESULT_ERROR_CODES],
     kinds: ['command', 'plan'],
     event_types: [...EVENT_TYPES],

@@ -121,6 +121,68 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX executions_error_code ON executions (error_code, submitted_at);
     `,
   },
+  {
+    version: 7,
+    description: 'principals: named identities, each with one role and the hash of its API token',
+    // The token itself is never stored: `token_id` (public, in the token) finds the row, and the
+    // secret part is checked against `token_hash` in constant time. A revoked principal keeps its row.
+    sql: `
+      CREATE TABLE principals (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'submitter', 'approver', 'admin')),
+        token_id TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        revoked_at TEXT
+      );
+    `,
+  },
+  {
+    version: 8,
+    description: 'the audit trail: who did what, append-only, each entry chained to the one before by its hash',
+    sql: `
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        principal TEXT,
+        action TEXT NOT NULL,
+        object TEXT,
+        source TEXT,
+        detail_json TEXT NOT NULL DEFAULT '{}',
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 9,
+    description:
+      'approvals with who submitted them, the votes so far, how many are needed, the digest approved, expiry',
+    // SQLite cannot change a CHECK constraint in place: the table is rebuilt with `expired` allowed.
+    sql: `
+      CREATE TABLE approvals_v9 (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'expired')),
+        plan_json TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        decision_json TEXT,
+        execution_id TEXT,
+        submitted_at TEXT NOT NULL,
+        submitted_by TEXT,
+        required INTEGER NOT NULL DEFAULT 1,
+        votes_json TEXT NOT NULL DEFAULT '[]',
+        plan_sha256 TEXT,
+        expires_at TEXT,
+        dry_run_at TEXT
+      );
+      INSERT INTO approvals_v9 (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
+        SELECT id, state, plan_json, request_json, decision_json, execution_id, submitted_at FROM approvals;
+      DROP TABLE approvals;
+      ALTER TABLE approvals_v9 RENAME TO approvals;
+      CREATE INDEX approvals_state ON approvals (state, submitted_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
