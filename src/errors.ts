@@ -49,7 +49,17 @@ export type ExecutionErrorCode =
   /** A rollback command failed; the steps after it were not rolled back. */
   | 'RollbackFailed'
   /** The command needs an executor that is not available (e.g. an SDK client package). */
-  | 'ExecutorNotAvailable';
+  | 'ExecutorNotAvailable'
+  /** The signed-in principal's role does not allow this (or the work is someone else's). */
+  | 'Forbidden'
+  /** The principal that submitted a plan tried to approve it. */
+  | 'SelfApproval'
+  /** A decision named a plan digest other than the plan's: it was not what the approver saw. */
+  | 'DigestMismatch'
+  /** A decision on an approval whose time to live has passed. */
+  | 'Expired'
+  /** The dry run repeated before the start said something else than the one the approvers saw. */
+  | 'DryRunChanged';
 
 /** Where an id was found when it may not be used again (`DuplicateId`). */
 export type DuplicateIdFacts =
@@ -119,6 +129,12 @@ export interface ExecutionErrorFacts {
   ApprovalRejected: { reason: 'rejected'; approvedBy: string; detail: string } | { reason: 'no_approver' };
   RollbackFailed: { detail?: string };
   ExecutorNotAvailable: { detail: string };
+  /** `who`: the principal and its role; `what`: the action refused; `needs`: roles that may do it (or why not). */
+  Forbidden: { who: string; what: string; needs: string };
+  SelfApproval: { id: string; principal: string };
+  DigestMismatch: { id: string; expected: string; given: string };
+  Expired: { id: string; expiredAt: string };
+  DryRunChanged: { id: string; detail: string };
 }
 
 /** One catalogue entry: the HTTP status the code answers with and how its message reads. */
@@ -207,6 +223,22 @@ export const ERRORS: { readonly [C in ExecutionErrorCode]: ErrorEntry<ExecutionE
   },
   RollbackFailed: { status: 500, message: (f) => RESULT_MESSAGES.rollback_failed(f) },
   ExecutorNotAvailable: { status: 422, message: (f) => `Executor not available: ${f.detail}` },
+  Forbidden: { status: 403, message: (f) => `${f.who} may not ${f.what}; ${f.needs}` },
+  SelfApproval: {
+    status: 403,
+    message: (f) => `${f.principal} submitted ${f.id} and cannot approve it: someone else must`,
+  },
+  DigestMismatch: {
+    status: 409,
+    message: (f) =>
+      `Approval ${f.id} is for plan digest ${f.expected}, not ${f.given}: the plan is not the one the decision was made on; look at it again`,
+  },
+  Expired: { status: 409, message: (f) => `Approval ${f.id} expired at ${f.expiredAt}; submit the plan again` },
+  DryRunChanged: {
+    status: 409,
+    message: (f) =>
+      `Approval ${f.id}: the dry run repeated before the start says something else (${f.detail}); not started`,
+  },
 };
 
 export class ExecutionError extends Error {
