@@ -125,6 +125,11 @@ test('each engine error answers with the status the error catalogue gives its co
     ApprovalRejected: 409,
     RollbackFailed: 500,
     ExecutorNotAvailable: 422,
+    Forbidden: 403,
+    SelfApproval: 403,
+    DigestMismatch: 409,
+    Expired: 409,
+    DryRunChanged: 409,
   };
   expect(Object.keys(expected).sort()).toEqual(Object.keys(ERRORS).sort());
   for (const [code, status] of Object.entries(expected) as Array<[ExecutionErrorCode, number]>) {
