@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { dryRunVerdict } from '../src/engine/dry-run.js';
 import type { ExecutionEngine, ExecutionRequestInput } from '../src/index.js';
 import { makeEngine } from './helpers.js';
 import { awsTestEnv, startMoto } from './support/moto.js';
@@ -104,7 +105,8 @@ test('approval shows the dry run; the approved real run creates the instance, an
   const plan = { description: 'launch', commands: [runInstances()] };
   await expect(engine.executePlan(plan)).rejects.toMatchObject({ code: 'ApprovalRequired' });
   const request = await engine.createApprovalRequest(plan);
-  expect(request.commands[0]!.dry_run_result).toMatch(/^AWS dry run: the request would succeed/);
+  // A verdict, not AWS's wording of it (a DryRunOperation "error" reads as a failure to a person).
+  expect(request.commands[0]!.dry_run_result).toBe('AWS dry run: the request would succeed');
   expect(await taggedInstances(reader)).toEqual([]);
 
   const id = await engine.executeWithApproval(plan, { type: 'approve' }, { approved_by: 'ops-oncall' });
@@ -116,3 +118,42 @@ test('approval shows the dry run; the approved real run creates the instance, an
   expect(created).toHaveLength(1);
   expect(await taggedInstances(reader)).toEqual(created);
 }, 60_000);
+
+test("an approval reads AWS's dry-run answer as a verdict: its reason, not its wording", () => {
+  const base = {
+    id: 'x',
+    command: 'aws ec2 terminate-instances --dry-run',
+    risk_level: 'destructive' as const,
+    verified: true,
+    risk_reasons: [],
+    method: 'aws_dry_run' as const,
+    argv: [],
+    env_names: [],
+    working_dir: null,
+  };
+  const denied =
+    '\nAn error occurred (UnauthorizedOperation) when calling the TerminateInstances operation: You are not authorized to perform this operation.\n';
+  expect(
+    dryRunVerdict({
+      ...base,
+      would_succeed: false,
+      description: 'AWS dry run: the request would fail',
+      output: denied,
+    }),
+  ).toBe(
+    'AWS dry run: the request would fail: UnauthorizedOperation: You are not authorized to perform this operation.',
+  );
+  const allowed =
+    'An error occurred (DryRunOperation) when calling the TerminateInstances operation: Request would have succeeded, but DryRun flag is set.';
+  expect(
+    dryRunVerdict({
+      ...base,
+      would_succeed: true,
+      description: 'AWS dry run: the request would succeed',
+      output: allowed,
+    }),
+  ).toBe('AWS dry run: the request would succeed');
+  expect(
+    dryRunVerdict({ ...base, would_succeed: null, description: 'AWS dry run gave no verdict', output: 'Throttling\n' }),
+  ).toBe('AWS dry run gave no verdict: Throttling');
+});

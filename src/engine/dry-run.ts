@@ -172,9 +172,24 @@ export async function dryRunPlan(
   return { plan_id: plan.id, risk_level: workflow.levelOf(assessment), verified: assessment.verified, commands };
 }
 
-/** One line per command for an approval request. */
+/**
+ * One line per command for an approval request, read as a verdict: "would succeed", "would
+ * fail: <AWS's reason>", or what would run. AWS's own wording of a dry run that would have
+ * succeeded (a `DryRunOperation` error) is not shown: it reads as a failure to a person.
+ */
 export function dryRunSummaries(result: DryRunResult): Map<string, string> {
-  return new Map(
-    result.commands.map((c) => [c.id, c.output ? `${c.description}: ${c.output.split('\n')[0]}` : c.description]),
-  );
+  return new Map(result.commands.map((c) => [c.id, dryRunVerdict(c)]));
+}
+
+export function dryRunVerdict(c: DryRunCommandResult): string {
+  if (c.method === 'description' || c.would_succeed === true) return c.description;
+  const answer = awsReason(c.output ?? '');
+  return answer ? `${c.description}: ${answer}` : c.description;
+}
+
+/** `An error occurred (Code) when calling the Op operation: message` as `Code: message`; else the first line. */
+function awsReason(output: string): string {
+  const line = output.split('\n').find((l) => l.trim() !== '') ?? '';
+  const match = /An error occurred \(([^)]+)\) when calling the \S+ operation: (.*)$/.exec(line);
+  return (match ? `${match[1]}: ${match[2]}` : line).trim();
 }
