@@ -536,7 +536,22 @@ export async function pageExecution(root, scope, id) {
     if (vocabulary.statusEvents.has(t)) refetch();
   }
 
+  /** First click arms the button ("Confirm cancel") for a few seconds; only a second click cancels. */
+  let armed = null;
   async function cancel() {
+    if (armed === null) {
+      cancelBtn.textContent = 'Confirm cancel';
+      cancelBtn.dataset.armed = 'true';
+      armed = setTimeout(() => {
+        armed = null;
+        delete cancelBtn.dataset.armed;
+        if (!cancelBtn.disabled) cancelBtn.textContent = 'Cancel';
+      }, 5000);
+      return;
+    }
+    clearTimeout(armed);
+    armed = null;
+    delete cancelBtn.dataset.armed;
     cancelBtn.disabled = true;
     cancelBtn.textContent = 'Cancelling…';
     notice.replaceChildren();
