@@ -75,7 +75,9 @@ export type DuplicateIdFacts =
   /** An approval this queue holds owns the id (its plan, a command or a rollback step). */
   | { id: string; reason: 'approval'; owner: string; state: ApprovalState | 'decided' }
   /** The plan itself already has an approval. */
-  | { id: string; reason: 'plan_has_approval'; state: ApprovalState };
+  | { id: string; reason: 'plan_has_approval'; state: ApprovalState }
+  /** A principal (revoked or not) already has this name. */
+  | { id: string; reason: 'principal' };
 
 /** The engine method that answers for the other kind of execution. */
 export type ResultMethod = 'getResult' | 'getPlanResult' | 'wait' | 'waitPlan';
@@ -172,6 +174,8 @@ function duplicateIdMessage(f: DuplicateIdFacts): string {
       return `Id ${f.id} is already used by approval ${f.owner} (${f.state}); ids are never reused`;
     case 'plan_has_approval':
       return `Plan ${f.id} already has an approval (${f.state})`;
+    case 'principal':
+      return `A principal named ${f.id} already exists (a revoked one keeps its name); choose another name`;
   }
 }
 

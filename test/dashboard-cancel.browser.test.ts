@@ -22,6 +22,8 @@ test('a cancel asks for confirmation: the first click only arms the button, the 
   const page = await browser.newPage();
   await page.goto(`${url}/login?token=${TOKEN}`);
   await page.goto(`${url}/#/executions/${encodeURIComponent(id)}`);
+  // The header says who is signed in: the cancel is recorded under that principal.
+  await expect.poll(() => page.getByTestId('signed-in').textContent()).toBe('admin · admin');
   const button = page.getByTestId('cancel-button');
   await button.click();
   await expect.poll(() => button.textContent()).toBe('Confirm cancel');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { EXECUTION_STATUSES, RISK_LEVELS } from '../src/vocabulary.js';
 import { tempDir } from './helpers.js';
 import { launchBrowser } from './support/browser.js';
-import { startTestServer, TOKEN } from './support/server.js';
+import { addPrincipal, startTestServer, TOKEN } from './support/server.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
 
@@ -26,7 +26,8 @@ afterAll(async () => {
 /** Chromium logs every 4xx response as a console error; a 400 the page expects (and shows) is not a problem. */
 const EXPECTED_CONSOLE = /^Failed to load resource: the server responded with a status of 400/;
 
-async function openDashboard(url: string): Promise<{ page: Page; problems: string[] }> {
+/** A page signed in with `token` (default the server's own: the bootstrap admin). */
+async function openDashboard(url: string, token = TOKEN): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
@@ -34,15 +35,23 @@ async function openDashboard(url: string): Promise<{ page: Page; problems: strin
     if (message.type() === 'error' && !EXPECTED_CONSOLE.test(message.text()))
       problems.push(`console: ${message.text()}`);
   });
-  await page.goto(`${url}/login?token=${TOKEN}`);
-  await expect.poll(() => page.url()).toBe(`${url}/`);
+  await signIn(page, url, token);
   return { page, problems };
+}
+
+/** Sign the page in as another principal (its token traded for a session), back on `hash`. */
+async function signIn(page: Page, url: string, token: string, hash = ''): Promise<void> {
+  await page.goto(`${url}/login?token=${token}`);
+  await expect.poll(() => page.url()).toBe(`${url}/`);
+  if (hash) await page.goto(`${url}/${hash}`);
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 
-test('a destructive plan waits for approval, is approved in the page, streams live output and completes', async () => {
-  const { url } = await startTestServer({ approval: { auto_approve_readonly: true } });
+test('a destructive plan waits for two approvers other than its submitter, streams live output and completes', async () => {
+  const server = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const { url } = server;
+  const approvers = { dana: addPrincipal(server, 'dana', 'approver'), erin: addPrincipal(server, 'erin', 'approver') };
   const scratch = join(tempDir(), 'old-build');
   mkdirSync(scratch);
   writeFileSync(join(scratch, 'artifact.bin'), 'x');
@@ -76,7 +85,22 @@ test('a destructive plan waits for approval, is approved in the page, streams li
   expect(existsSync(scratch)).toBe(true);
   await shot(page, '1-approval-pending');
 
-  await page.getByTestId('approver-name').fill('dana');
+  // Its submitter (the admin signed in here) sees it with the approve buttons disabled.
+  expect(await page.getByTestId('approve-button').isDisabled()).toBe(true);
+  expect(await page.getByTestId('edit-button').isDisabled()).toBe(true);
+  expect(await page.getByTestId('approval-own').isVisible()).toBe(true);
+  expect(await page.getByTestId('approval-still-needed').textContent()).toContain('2 more');
+  const approvalHash = new URL(page.url()).hash;
+
+  // Two approvers, each signed in as themselves: the first leaves it pending, the second starts it.
+  await signIn(page, url, approvers.dana, approvalHash);
+  await page.getByTestId('approve-button').click();
+  await expect.poll(() => page.getByTestId('approval-votes').textContent()).toContain('dana');
+  expect(await page.getByTestId('approval-state').textContent()).toMatch(/pending/i);
+  expect(await page.getByTestId('approval-still-needed').textContent()).toContain('1 more');
+  expect(await page.getByTestId('approve-button').isDisabled()).toBe(true);
+  expect(existsSync(scratch)).toBe(true);
+  await signIn(page, url, approvers.erin, approvalHash);
   await page.getByTestId('approve-button').click();
   await expect.poll(() => page.getByTestId('approval-state').textContent()).toMatch(/approved/i);
   await page.getByTestId('approval-execution-link').click();
@@ -115,14 +139,14 @@ test('a destructive plan waits for approval, is approved in the page, streams li
 });
 
 test('a rejected plan never runs, and the page shows the server error for a bad edit', async () => {
-  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const server = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const { url, api } = server;
   const marker = join(tempDir(), 'should-not-exist');
   const id = (
     await api('POST', '/api/plans', { commands: [{ command: { type: 'shell', command: `touch ${marker}` } }] })
   ).body.approval_id;
-  const { page, problems } = await openDashboard(url);
+  const { page, problems } = await openDashboard(url, addPrincipal(server, 'erin', 'approver'));
   await page.goto(`${url}/#/approvals/${id}`);
-  await page.getByTestId('approver-name').fill('erin');
 
   await page.getByTestId('edit-button').click();
   await page.getByTestId('edit-plan').fill(JSON.stringify({ commands: [{ command: { type: 'shell' } }] }));
@@ -166,7 +190,7 @@ test("the filters offer the server's vocabulary, and a failed command shows its 
 
   await page.goto(`${url}/#/approvals`);
   const filters = page.getByRole('group', { name: 'Show approvals' }).getByRole('button');
-  await expect.poll(() => filters.allTextContents()).toEqual(['All', 'Pending', 'Approved', 'Rejected']);
+  await expect.poll(() => filters.allTextContents()).toEqual(['All', 'Pending', 'Approved', 'Rejected', 'Expired']);
   expect(problems).toEqual([]);
   await page.close();
 });

@@ -5,6 +5,7 @@ import { validate } from '@readme/openapi-parser';
 import { expect, test } from 'vitest';
 import { jsonSchemaOf } from '../src/index.js';
 import { backgroundWritingPid, isAlive, tempDir, until } from './helpers.js';
+import { decideAs } from './support/approvals.js';
 import { startTestServer } from './support/server.js';
 
 const shell = (command: string, extra: Record<string, unknown> = {}) => ({
@@ -188,21 +189,11 @@ test('under the approval policy, risky work waits; the approval shows risk, comm
   expect(readOnly.body.status).toBe('pending');
 });
 
-test('approve starts the plan and records who approved; a second decision is refused', async () => {
-  const { api, engine } = await startTestServer(APPROVAL);
+test('approve starts the plan and records who approved (the signed-in principal); a second decision is refused', async () => {
+  const server = await startTestServer(APPROVAL);
+  const { api, engine } = server;
   const id = (await api('POST', '/api/plans', { commands: [modifying('echo approved-run')] })).body.id;
-  const noName = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'approve' },
-    approved_by: '  ',
-  });
-  expect(noName.status).toBe(400);
-  expect(noName.body.error.field).toBe('approved_by');
-
-  const decided = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'approve' },
-    approved_by: 'alice',
-    notes: 'ticket OPS-1',
-  });
+  const decided = await decideAs(server, id, { type: 'approve' }, { notes: 'ticket OPS-1' });
   expect(decided.status).toBe(200);
   expect(decided.body).toMatchObject({
     state: 'approved',
@@ -213,10 +204,7 @@ test('approve starts the plan and records who approved; a second decision is ref
   expect(await engine.getApproval(id)).toMatchObject({ approved_by: 'alice' });
   expect((await api('GET', `/api/executions/${id}`)).body.approval).toMatchObject({ approved_by: 'alice' });
 
-  const again = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'approve' },
-    approved_by: 'bob',
-  });
+  const again = await decideAs(server, id, { type: 'approve' }, { as: 'bob' });
   expect(again.status).toBe(409);
   expect(again.body.error).toEqual({
     code: 'AlreadyDecided',
@@ -225,20 +213,15 @@ test('approve starts the plan and records who approved; a second decision is ref
 });
 
 test('reject needs a reason and runs nothing', async () => {
-  const { api, engine } = await startTestServer(APPROVAL);
+  const server = await startTestServer(APPROVAL);
+  const { api, engine } = server;
   const dir = tempDir();
   const marker = join(dir, 'ran');
   const id = (await api('POST', '/api/executions', shell(`touch ${marker}`))).body.id;
-  const noReason = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'reject' },
-    approved_by: 'alice',
-  });
+  const noReason = await decideAs(server, id, { type: 'reject' });
   expect(noReason.status).toBe(400);
   expect(noReason.body.error.field).toBe('decision.reason');
-  const rejected = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'reject', reason: 'not in a change window' },
-    approved_by: 'alice',
-  });
+  const rejected = await decideAs(server, id, { type: 'reject', reason: 'not in a change window' });
   expect(rejected.body).toMatchObject({
     state: 'rejected',
     execution_id: null,
@@ -249,19 +232,20 @@ test('reject needs a reason and runs nothing', async () => {
 });
 
 test('modify and approve: an invalid edit is 400 naming its field and stays pending; a valid one runs the edit', async () => {
-  const { api } = await startTestServer(APPROVAL);
+  const server = await startTestServer(APPROVAL);
+  const { api } = server;
   const id = (await api('POST', '/api/plans', { commands: [modifying('echo original')] })).body.id;
-  const broken = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: { type: 'shell' } }] } },
-    approved_by: 'alice',
+  const broken = await decideAs(server, id, {
+    type: 'modify_and_approve',
+    modified_plan: { commands: [{ command: { type: 'shell' } }] },
   });
   expect(broken.status).toBe(400);
   expect(broken.body.error.field).toBe('decision.modified_plan.commands[0].command.command');
   expect((await api('GET', `/api/approvals/${id}`)).body.state).toBe('pending');
 
-  const edited = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: { commands: [modifying('echo edited')] } },
-    approved_by: 'alice',
+  const edited = await decideAs(server, id, {
+    type: 'modify_and_approve',
+    modified_plan: { commands: [modifying('echo edited')] },
   });
   expect(edited.body.state).toBe('approved');
   const runId = edited.body.execution_id;
@@ -337,10 +321,7 @@ test('what waits for approval survives a server restart, and can be approved aft
     await first.api('POST', '/api/plans', { description: 'survives', commands: [modifying('echo after-restart')] })
   ).body.id;
   const rejected = (await first.api('POST', '/api/plans', { commands: [modifying('echo never')] })).body.id;
-  await first.api('POST', `/api/approvals/${rejected}/decision`, {
-    decision: { type: 'reject', reason: 'no' },
-    approved_by: 'frank',
-  });
+  await decideAs(first, rejected, { type: 'reject', reason: 'no' }, { as: 'frank' });
   await first.server.close();
   await first.engine.shutdown();
   first.engine.close();
@@ -352,10 +333,7 @@ test('what waits for approval survives a server restart, and can be approved aft
     [waiting, 'pending'],
   ]);
   expect(listed[0].decision).toMatchObject({ approved_by: 'frank', decision: { type: 'reject', reason: 'no' } });
-  const approved = await second.api('POST', `/api/approvals/${waiting}/decision`, {
-    decision: { type: 'approve' },
-    approved_by: 'grace',
-  });
+  const approved = await decideAs(second, waiting, { type: 'approve' }, { as: 'grace' });
   expect(approved.body.state).toBe('approved');
   expect((await second.api('GET', `/api/executions/${waiting}/result?wait=true`)).body.results[0].stdout).toBe(
     'after-restart\n',

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { tempDir, until } from './helpers.js';
+import { decideAs } from './support/approvals.js';
 import { openSocket, parseSse, readSse, startTestServer, TOKEN } from './support/server.js';
 
 const shell = (command: string) => ({ command: { type: 'shell', command } });
@@ -48,7 +49,8 @@ test('SSE: a finished execution is replayed whole, and an unknown id is 404 befo
 });
 
 test('SSE without an id follows every new execution and approval until the client leaves', async () => {
-  const { api, url } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const server = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const { api, url } = server;
   const controller = new AbortController();
   const response = await fetch(`${url}/api/events`, {
     headers: { authorization: `Bearer ${TOKEN}` },
@@ -68,7 +70,7 @@ test('SSE without an id follows every new execution and approval until the clien
     await api('POST', '/api/plans', { commands: [{ ...shell('echo approved-output'), risk_level: 'modify' }] })
   ).body.approval_id;
   await readUntil('event: approval');
-  await api('POST', `/api/approvals/${approvalId}/decision`, { decision: { type: 'approve' }, approved_by: 'carol' });
+  await decideAs(server, approvalId, { type: 'approve' }, { as: 'carol' });
   await readUntil('"line":"approved-output"');
   await readUntil('event: progress');
   controller.abort();

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { tempDir } from './helpers.js';
+import { decideAs } from './support/approvals.js';
 import { startTestServer, TOKEN } from './support/server.js';
 
 /** `serve --approve modify` (the default): read-only work runs at once, the rest waits. */
@@ -24,7 +25,8 @@ test('an exec of another program is not read-only because its arguments mention 
 });
 
 test('output_log_path is refused over HTTP, in a request, a plan step, a rollback step and an edited plan', async () => {
-  const { api } = await startTestServer(POLICY);
+  const server = await startTestServer(POLICY);
+  const { api } = server;
   const victim = join(tempDir(), 'victim');
   writeFileSync(victim, 'important\n');
   const read = { type: 'sdk', service: 'sts', operation: 'GetCallerIdentity' };
@@ -46,12 +48,9 @@ test('output_log_path is refused over HTTP, in a request, a plan step, a rollbac
   const pending = await api('POST', '/api/approvals', {
     commands: [{ command: { type: 'shell', command: 'echo hi' } }],
   });
-  const edited = await api('POST', `/api/approvals/${pending.body.id}/decision`, {
-    decision: {
-      type: 'modify_and_approve',
-      modified_plan: { commands: [{ command: { type: 'shell', command: 'echo hi' }, output_log_path: victim }] },
-    },
-    approved_by: 'alice',
+  const edited = await decideAs(server, pending.body.id, {
+    type: 'modify_and_approve',
+    modified_plan: { commands: [{ command: { type: 'shell', command: 'echo hi' }, output_log_path: victim }] },
   });
   expect(edited.status).toBe(400);
   expect(edited.body.error.field).toBe('decision.modified_plan.commands[0].output_log_path');
@@ -59,16 +58,14 @@ test('output_log_path is refused over HTTP, in a request, a plan step, a rollbac
 });
 
 test('a decided approval cannot be submitted again under the same id', async () => {
-  const { api } = await startTestServer(POLICY);
+  const server = await startTestServer(POLICY);
+  const { api } = server;
   const plan = {
     id: '11111111-1111-4111-8111-111111111111',
     commands: [{ command: { type: 'shell', command: 'echo hello' } }],
   };
   expect((await api('POST', '/api/approvals', plan)).status).toBe(201);
-  expect(
-    (await api('POST', `/api/approvals/${plan.id}/decision`, { decision: { type: 'approve' }, approved_by: 'alice' }))
-      .status,
-  ).toBe(200);
+  expect((await decideAs(server, plan.id, { type: 'approve' })).status).toBe(200);
   const again = await api('POST', '/api/approvals', plan);
   expect(again.status).toBe(409);
   expect(again.body.error.code).toBe('DuplicateId');
@@ -129,8 +126,9 @@ test('NUL bytes in args, env values and shell commands are refused up front, nam
   ).toBe(202);
 });
 
-test('an edit rated above the risk shown is not started until the approver accepts that risk', async () => {
-  const { api } = await startTestServer(POLICY);
+test('an edit rated above the risk shown is not accepted until the approver accepts that risk, then needs its approvers', async () => {
+  const server = await startTestServer(POLICY);
+  const { api } = server;
   const dir = tempDir();
   const marker = join(dir, 'keep');
   writeFileSync(marker, '');
@@ -143,37 +141,45 @@ test('an edit rated above the risk shown is not started until the approver accep
     modified_plan: { commands: [{ command: { type: 'shell', command: `rm -f ${marker}` } }] },
   };
 
-  const refused = await api('POST', `/api/approvals/${pending.body.id}/decision`, { decision, approved_by: 'bob' });
+  const refused = await decideAs(server, pending.body.id, decision, { as: 'bob' });
   expect(refused.status).toBe(409);
   expect(refused.body.error).toMatchObject({ code: 'ApprovalRequired' });
   expect(refused.body.error.message).toContain('rated destructive, above the modify shown');
   expect((await api('GET', `/api/approvals/${pending.body.id}`)).body.state).toBe('pending');
   expect(existsSync(marker)).toBe(true);
 
-  const accepted = await api('POST', `/api/approvals/${pending.body.id}/decision`, {
-    decision,
-    approved_by: 'bob',
-    accept_risk: 'destructive',
-  });
+  const accepted = await decideAs(server, pending.body.id, decision, { as: 'bob', accept_risk: 'destructive' });
   expect(accepted.status).toBe(200);
-  expect(accepted.body.decision).toMatchObject({ risk_level: 'destructive', decision: { type: 'modify_and_approve' } });
-  await api('GET', `/api/executions/${accepted.body.execution_id}/result?wait=true`);
+  // Now destructive: bob's approval is the first of the two its risk needs.
+  expect(accepted.body).toMatchObject({ state: 'pending', required: 2, still_needed: 1, edit: { by: 'bob' } });
+  expect(existsSync(marker)).toBe(true);
+  const started = await decideAs(server, pending.body.id, { type: 'approve' }, { as: 'alice' });
+  expect(started.body.decision).toMatchObject({ risk_level: 'destructive', decision: { type: 'modify_and_approve' } });
+  await api('GET', `/api/executions/${started.body.execution_id}/result?wait=true`);
   expect(existsSync(marker)).toBe(false);
 });
 
-test('an edit at or below the risk shown starts at once', async () => {
-  const { api } = await startTestServer(POLICY);
-  const pending = await api('POST', '/api/approvals', {
+test('an edit at or below the risk shown needs no accept_risk, and never fewer approvers than the plan submitted', async () => {
+  const server = await startTestServer(POLICY);
+  const { api } = server;
+  const safer = {
+    type: 'modify_and_approve',
+    modified_plan: { commands: [{ command: { type: 'shell', command: 'echo safer' } }] },
+  };
+  const modify = await api('POST', '/api/approvals', {
+    commands: [{ command: { type: 'shell', command: 'echo modify-level' }, risk_level: 'modify' }],
+  });
+  const started = await decideAs(server, modify.body.id, safer, { as: 'bob' });
+  expect(started.status).toBe(200);
+  expect(started.body.state).toBe('approved');
+
+  const destructive = await api('POST', '/api/approvals', {
     commands: [{ command: { type: 'shell', command: 'rm -f /tmp/cee-hardening-nothing' } }],
   });
-  expect(pending.body.request.risk_level).toBe('destructive');
-  const decided = await api('POST', `/api/approvals/${pending.body.id}/decision`, {
-    decision: {
-      type: 'modify_and_approve',
-      modified_plan: { commands: [{ command: { type: 'shell', command: 'echo safer' } }] },
-    },
-    approved_by: 'bob',
-  });
-  expect(decided.status).toBe(200);
-  expect(decided.body.state).toBe('approved');
+  expect(destructive.body.request.risk_level).toBe('destructive');
+  // Its editor wrote the edit: a second approver still looks at it, as the destructive plan needed.
+  const edited = await decideAs(server, destructive.body.id, safer, { as: 'bob' });
+  expect(edited.status).toBe(200);
+  expect(edited.body).toMatchObject({ state: 'pending', required: 2, still_needed: 1 });
+  expect(edited.body.request.risk_level).toBe('read_only');
 });

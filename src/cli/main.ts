@@ -5,7 +5,23 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { EXECUTION_STATUSES, ExecutionKindSchema, RESULT_ERROR_CODES, RISK_LEVELS } from '../vocabulary.js';
+import {
+  APPROVAL_STATES,
+  EXECUTION_STATUSES,
+  ExecutionKindSchema,
+  RESULT_ERROR_CODES,
+  RISK_LEVELS,
+  ROLES,
+} from '../vocabulary.js';
+import {
+  approvalShowCommand,
+  approvalsCommand,
+  approveCommand,
+  rejectCommand,
+  SERVER_ENV,
+} from './commands/approvals.js';
+import { auditCommand } from './commands/audit.js';
+import { authAddCommand, authListCommand, authRevokeCommand } from './commands/auth.js';
 import { historyCommand, searchCommand } from './commands/history.js';
 import { schemaCommand, validateCommand } from './commands/inspect.js';
 import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
@@ -188,6 +204,92 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(act((query: string, _opts: unknown, cmd: Command) => searchCommand(query, cmd.optsWithGlobals())));
 
+  const auth = program
+    .command('auth')
+    .description(
+      "The server's principals (who may sign in, with which role), in the history store of --log-dir; changes reach a running server at once",
+    )
+    .addHelpText(
+      'after',
+      `\nRoles: viewer reads; submitter reads, submits and cancels its own work; approver reads, decides approvals and cancels; admin does everything.\nThe server's own token (serve --token, CLOUDOPS_EXEC_TOKEN, or generated) signs in as admin.${examples(
+        'cloudops-exec auth add alice --role approver',
+        'cloudops-exec auth add ci-bot --role submitter --json',
+        'cloudops-exec auth list',
+        'cloudops-exec auth revoke ci-bot',
+      )}`,
+    );
+  auth
+    .command('add')
+    .description('Add a principal and print its API token (shown only this once)')
+    .argument('<name>', 'lower-case letters, digits, "_", "." and "-" (up to 64)')
+    .option('--role <role>', ROLES.join(', '))
+    .option('--json', 'print {principal, token} as JSON')
+    .action(act((name: string, _opts: unknown, cmd: Command) => authAddCommand(name, cmd.optsWithGlobals())));
+  auth
+    .command('list')
+    .description('Every principal with its role, when and by whom it was added, and when it was revoked (never tokens)')
+    .option('--json', 'print as JSON')
+    .action(act((_opts: unknown, cmd: Command) => authListCommand(cmd.optsWithGlobals())));
+  auth
+    .command('revoke')
+    .description('Revoke a principal: its token and browser sessions stop working at once (the name stays taken)')
+    .argument('<name>', 'the principal')
+    .option('--json', 'print the revoked principal as JSON')
+    .action(act((name: string, _opts: unknown, cmd: Command) => authRevokeCommand(name, cmd.optsWithGlobals())));
+
+  program
+    .command('audit')
+    .description(
+      'The audit trail in the history store of --log-dir (who did what, when, from where); --verify checks its hash chain',
+    )
+    .option('--verify', 'recompute the hash chain: exit 1 naming the first entry changed, deleted or out of order')
+    .option('-n, --limit <n>', 'how many of the latest entries, default 20 (0 for all)')
+    .option('--after <seq>', 'entries numbered above this one, oldest first')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('cloudops-exec audit -n 50', 'cloudops-exec audit --verify'))
+    .action(act((_opts: unknown, cmd: Command) => auditCommand(cmd.optsWithGlobals())));
+
+  // The terminal side of approvals: a client of a running server, acting as the token's principal.
+  const serverOption = `the server (default: $${SERVER_ENV}, else http://127.0.0.1:8787); your token: $CLOUDOPS_EXEC_TOKEN`;
+  const decisionExits =
+    '\nExit codes: 0 done, 1 refused by the server (its code and reason are printed), 2 bad input or no server.';
+  program
+    .command('approvals')
+    .description('Approvals on a running server, newest first: state, risk, approvals so far, submitter, time left')
+    .option('--state <state>', APPROVAL_STATES.join(', '))
+    .option('--server <url>', serverOption)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples('cloudops-exec approvals --state pending', 'cloudops-exec approvals --json'))
+    .action(act((_opts: unknown, cmd: Command) => approvalsCommand(cmd.optsWithGlobals())));
+  program
+    .command('approval')
+    .description('One approval on a running server (approval show ID)')
+    .command('show')
+    .description('Risk, commands, dry-run verdicts, plan digest, approvers so far, how many still needed, time left')
+    .argument('<id>', 'approval id (the plan id)')
+    .option('--server <url>', serverOption)
+    .option('--json', 'print as JSON')
+    .action(act((id: string, _opts: unknown, cmd: Command) => approvalShowCommand(id, cmd.optsWithGlobals())));
+  program
+    .command('approve')
+    .description('Approve a plan as yourself: shows it, then approves exactly the plan digest shown')
+    .argument('<id>', 'approval id')
+    .option('--note <text>', 'a note kept with your approval')
+    .option('--server <url>', serverOption)
+    .option('--json', 'print the approval after the decision as JSON')
+    .addHelpText('after', `${decisionExits}${examples('cloudops-exec approve 5f0c6a3e --note "instance ids checked"')}`)
+    .action(act((id: string, _opts: unknown, cmd: Command) => approveCommand(id, cmd.optsWithGlobals())));
+  program
+    .command('reject')
+    .description('Reject a plan as yourself (one rejection rejects)')
+    .argument('<id>', 'approval id')
+    .requiredOption('--reason <text>', 'why (shown to the submitter)')
+    .option('--note <text>', 'a note kept with the decision')
+    .option('--server <url>', serverOption)
+    .option('--json', 'print the approval after the decision as JSON')
+    .addHelpText('after', `${decisionExits}${examples('cloudops-exec reject 5f0c6a3e --reason "wrong account"')}`)
+    .action(act((id: string, _opts: unknown, cmd: Command) => rejectCommand(id, cmd.optsWithGlobals())));
+
   addEngineOptions(
     program
       .command('serve')
@@ -215,6 +317,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         `how work whose effect cannot be verified (scripts, interpreters, unknown programs, computed commands) is rated: ${RISK_LEVELS.join(', ')}`,
         'destructive',
       )
+      .option(
+        '--approvals <counts>',
+        'distinct approvers each risk level needs, as level=count pairs (default modify=1,destructive=2; read_only=1)',
+      )
+      .option(
+        '--approval-ttl <duration>',
+        'how long a pending approval waits before it expires: 90s, 30m, 24h, 7d or ms',
+        '24h',
+      )
+      .option(
+        '--dry-run-max-age <duration>',
+        "an approval's dry run older than this when the last approval arrives is run again before the start",
+        '15m',
+      )
       .option('--body-limit <bytes>', 'largest request body', '1048576')
       .option(
         '--drain-timeout <ms>',
@@ -227,6 +343,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       examples(
         'cloudops-exec serve',
         'cloudops-exec serve --port 0 --approve destructive',
+        'cloudops-exec serve --approvals modify=1,destructive=2 --approval-ttl 8h',
         'CLOUDOPS_EXEC_TOKEN=$(openssl rand -hex 32) cloudops-exec serve --host 0.0.0.0',
       ),
     )
@@ -282,8 +399,12 @@ async function main(argv: string[]): Promise<void> {
   stopWhenOutputCloses();
   let exitCode: number = EXIT.OK;
   const program = buildProgram((code) => (exitCode = code));
-  program.exitOverride();
-  for (const sub of program.commands) sub.exitOverride();
+  // Every subcommand, nested ones too (`auth add`): a usage error there is bad input (2), not commander's own exit.
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) override(sub);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -183,6 +183,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX approvals_state ON approvals (state, submitted_at);
     `,
   },
+  {
+    version: 10,
+    description: "an approver's edit of an approval's plan, waiting for the other approvals it needs",
+    sql: 'ALTER TABLE approvals ADD COLUMN edit_json TEXT;',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -7,7 +7,13 @@ import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, open
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExecutionError, resultError, ValidationError } from '../errors.js';
-import type { ApprovalMetadata, QueuedApproval } from '../policy/approval.js';
+import {
+  type ApprovalEdit,
+  type ApprovalMetadata,
+  type ApprovalVote,
+  planDigest,
+  type QueuedApproval,
+} from '../policy/approval.js';
 import { redactData } from '../policy/redact-data.js';
 import {
   ACTIVE_STATUSES,
@@ -20,8 +26,19 @@ import {
   type ResultErrorCode,
   RISK_LEVELS,
   type RiskLevel,
+  type Role,
 } from '../vocabulary.js';
+import { canonicalJson } from '../wire/canonical-json.js';
 import type { ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import {
+  type AuditContent,
+  type AuditEntry,
+  type AuditInput,
+  type AuditRow,
+  auditHash,
+  fromAuditRow,
+  GENESIS_HASH,
+} from './audit-log.js';
 import { LATEST_VERSION, MIGRATIONS } from './migrations.js';
 
 export interface ExecutionRecord {
@@ -85,17 +102,34 @@ interface ApprovalRow {
   decision_json: string | null;
   execution_id: string | null;
   submitted_at: string;
+  submitted_by: string | null;
+  required: number;
+  votes_json: string;
+  /** Null in approvals saved before plans had digests. */
+  plan_sha256: string | null;
+  expires_at: string | null;
+  dry_run_at: string | null;
+  edit_json: string | null;
 }
 
 function fromApprovalRow(row: ApprovalRow): QueuedApproval {
+  const plan = JSON.parse(row.plan_json) as QueuedApproval['plan'];
+  const edit = row.edit_json === null ? null : (JSON.parse(row.edit_json) as ApprovalEdit);
   return {
     id: row.id,
     state: row.state,
-    plan: JSON.parse(row.plan_json) as QueuedApproval['plan'],
+    plan,
     request: JSON.parse(row.request_json) as QueuedApproval['request'],
     decision: row.decision_json === null ? null : (JSON.parse(row.decision_json) as ApprovalMetadata),
     execution_id: row.execution_id,
     submitted_at: row.submitted_at,
+    submitted_by: row.submitted_by,
+    required: row.required,
+    votes: JSON.parse(row.votes_json) as ApprovalVote[],
+    plan_sha256: row.plan_sha256 ?? planDigest(edit?.plan ?? plan),
+    expires_at: row.expires_at,
+    dry_run_at: row.dry_run_at,
+    edit,
   };
 }
 
@@ -110,11 +144,11 @@ export interface ApprovalStorage {
  * lives. A pending one keeps its real environment, on purpose: after a restart it is
  * approved from this copy and runs with it (the file is owner-only, see restrictStoreFiles).
  */
-function approvalRow(approval: QueuedApproval, config: ApprovalStorage): Record<keyof ApprovalRow, string | null> {
+function approvalRow(approval: QueuedApproval, config: ApprovalStorage): ApprovalRow {
   const stored =
     approval.state === 'pending' ? approval : redactData(approval, { redact_secrets: config.redact_secrets ?? true });
   return {
-    // Keys and times as they are: facts the table is looked up and ordered by, never free text.
+    // Keys, times, names and digests as they are: facts the table is looked up and ordered by, never free text.
     id: approval.id,
     state: approval.state,
     plan_json: JSON.stringify(stored.plan),
@@ -122,6 +156,13 @@ function approvalRow(approval: QueuedApproval, config: ApprovalStorage): Record<
     decision_json: stored.decision === null ? null : JSON.stringify(stored.decision),
     execution_id: approval.execution_id,
     submitted_at: approval.submitted_at,
+    submitted_by: approval.submitted_by,
+    required: approval.required,
+    votes_json: JSON.stringify(stored.votes),
+    plan_sha256: approval.plan_sha256,
+    expires_at: approval.expires_at,
+    dry_run_at: approval.dry_run_at,
+    edit_json: stored.edit === null ? null : JSON.stringify(stored.edit),
   };
 }
 
@@ -448,6 +489,18 @@ function restrictStoreFiles(path: string): void {
       closeSync(fd);
     }
   }
+}
+
+/** A principal as stored: never its token, only the token's public id and the hash of its secret part. */
+export interface PrincipalRow {
+  name: string;
+  role: Role;
+  token_id: string;
+  /** sha256 of the token's secret part, hex. */
+  token_hash: string;
+  created_at: string;
+  created_by: string | null;
+  revoked_at: string | null;
 }
 
 /** What a store does when its file turns out to be corrupt while in use (see `keepRunningInMemory`). */
@@ -845,8 +898,10 @@ export class HistoryStore {
     this.guarded(() => {
       try {
         this.sql(
-          `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at)
-           VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at)`,
+          `INSERT INTO approvals (id, state, plan_json, request_json, decision_json, execution_id, submitted_at,
+             submitted_by, required, votes_json, plan_sha256, expires_at, dry_run_at, edit_json)
+           VALUES (@id, @state, @plan_json, @request_json, @decision_json, @execution_id, @submitted_at,
+             @submitted_by, @required, @votes_json, @plan_sha256, @expires_at, @dry_run_at, @edit_json)`,
         ).run(row);
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
@@ -856,17 +911,20 @@ export class HistoryStore {
   }
 
   /**
-   * Record a waiting approval's decision (its state, decision and execution). Only a row still
-   * pending changes: a decision already recorded (by another engine on this store) is kept.
-   * False when no pending row has this id.
+   * Record what changed on a waiting approval: its votes, an edit, a new dry run, or its decision
+   * (state, decision, execution). Only a row still pending changes: a decision already recorded
+   * (by another engine on this store) is kept. False when no pending row has this id.
    */
   updateApproval(approval: QueuedApproval, config: ApprovalStorage = {}): boolean {
     const row = approvalRow(approval, config);
     return this.guarded(
       () =>
         this.sql(
-          `UPDATE approvals SET state = @state, plan_json = @plan_json, request_json = @request_json, decision_json = @decision_json,
-             execution_id = @execution_id WHERE id = @id AND state = 'pending'`,
+          `UPDATE approvals SET state = @state, plan_json = @plan_json, request_json = @request_json,
+             decision_json = @decision_json, execution_id = @execution_id, required = @required,
+             votes_json = @votes_json, plan_sha256 = @plan_sha256, expires_at = @expires_at,
+             dry_run_at = @dry_run_at, edit_json = @edit_json
+           WHERE id = @id AND state = 'pending'`,
         ).run(row).changes > 0,
     );
   }
@@ -935,6 +993,121 @@ export class HistoryStore {
     if (filter.from_date) add('submitted_at >= @from_date', 'from_date', isoOf(filter.from_date, 'from_date'));
     if (filter.to_date) add('submitted_at <= @to_date', 'to_date', isoOf(filter.to_date, 'to_date'));
     return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  // --- Principals: named identities with one role each (see src/services/principals.ts). ---
+
+  /** Add a principal; a name already taken (revoked ones keep theirs) is `DuplicateId`, never overwritten. */
+  insertPrincipal(row: PrincipalRow): void {
+    this.guarded(() => {
+      try {
+        this.sql(
+          `INSERT INTO principals (name, role, token_id, token_hash, created_at, created_by, revoked_at)
+           VALUES (@name, @role, @token_id, @token_hash, @created_at, @created_by, @revoked_at)`,
+        ).run(row);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code !== 'SQLITE_CONSTRAINT_PRIMARYKEY' && code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+        throw ExecutionError.create('DuplicateId', { id: row.name, reason: 'principal' }, { cause: err });
+      }
+    });
+  }
+
+  /** Every principal, revoked ones too, oldest first. */
+  principals(): PrincipalRow[] {
+    return this.guarded(() => this.sql('SELECT * FROM principals ORDER BY created_at, name').all() as PrincipalRow[]);
+  }
+
+  principal(name: string): PrincipalRow | null {
+    return this.guarded(
+      () => (this.sql('SELECT * FROM principals WHERE name = ?').get(name) as PrincipalRow | undefined) ?? null,
+    );
+  }
+
+  /** The principal a token's public id names (revoked or not), or null. */
+  principalByTokenId(tokenId: string): PrincipalRow | null {
+    return this.guarded(
+      () => (this.sql('SELECT * FROM principals WHERE token_id = ?').get(tokenId) as PrincipalRow | undefined) ?? null,
+    );
+  }
+
+  /** Mark a principal revoked at `at`; false when there is no such principal or it was revoked already. */
+  revokePrincipal(name: string, at: string): boolean {
+    return this.guarded(
+      () =>
+        this.sql('UPDATE principals SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name).changes >
+        0,
+    );
+  }
+
+  // --- Audit trail: append-only, each entry chained to the one before (see src/services/audit.ts). ---
+
+  /**
+   * Append an audit entry. The last hash is read and the entry written in one IMMEDIATE
+   * transaction (the write lock is taken before the read), so two processes appending at once
+   * never both chain to the same entry. The number comes from SQLite's AUTOINCREMENT counter, not
+   * from the last row: a deleted last entry keeps its number used, so the next one shows the gap.
+   */
+  appendAudit(input: AuditInput, now: Date = new Date()): AuditEntry {
+    return this.guarded(() =>
+      this.db
+        .transaction((): AuditEntry => {
+          const last = this.sql('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
+            | Pick<AuditRow, 'seq' | 'hash'>
+            | undefined;
+          const used = this.sql("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").pluck().get() as
+            | number
+            | undefined;
+          const content: AuditContent = {
+            seq: Math.max(last?.seq ?? 0, used ?? 0) + 1,
+            at: now.toISOString(),
+            principal: input.principal,
+            action: input.action,
+            object: input.object ?? null,
+            source: input.source ?? null,
+            // Stored as it is hashed, and read back to the same value (a Date becomes its ISO text, both times).
+            detail: JSON.parse(canonicalJson(input.detail ?? {})) as Record<string, unknown>,
+          };
+          const prev_hash = last?.hash ?? GENESIS_HASH;
+          const entry: AuditEntry = { ...content, prev_hash, hash: auditHash(prev_hash, content) };
+          this.sql(
+            `INSERT INTO audit_log (seq, at, principal, action, object, source, detail_json, prev_hash, hash)
+             VALUES (@seq, @at, @principal, @action, @object, @source, @detail_json, @prev_hash, @hash)`,
+          ).run({
+            seq: entry.seq,
+            at: entry.at,
+            principal: entry.principal,
+            action: entry.action,
+            object: entry.object,
+            source: entry.source,
+            detail_json: canonicalJson(entry.detail),
+            prev_hash: entry.prev_hash,
+            hash: entry.hash,
+          } satisfies AuditRow);
+          return entry;
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Audit entries in order. With `after`, the first `limit` entries numbered above it (to page
+   * forward, or to read the whole log); without, the latest `limit` entries.
+   */
+  auditEntries(filter: { limit?: number; after?: number } = {}): AuditEntry[] {
+    const limit = filter.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIST_LIMIT)
+      throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_LIST_LIMIT}`);
+    if (filter.after !== undefined && (!Number.isInteger(filter.after) || filter.after < 0))
+      throw ValidationError.of('InvalidField', 'after', 'must be an entry number (an integer from 0)');
+    return this.guarded(() => {
+      const rows = (
+        filter.after !== undefined
+          ? this.sql('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?').all(filter.after, limit)
+          : this.sql('SELECT * FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?) ORDER BY seq').all(limit)
+      ) as AuditRow[];
+      return rows.map(fromAuditRow);
+    });
   }
 }
 

@@ -2,10 +2,12 @@
  * The approval workflow: which plans need a human decision, what the approver is
  * shown, and what a decision means. The engine enforces it before anything is scheduled.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { displayCommand } from '../command/display.js';
 import { ExecutionError } from '../errors.js';
 import type { ApprovalState } from '../vocabulary.js';
+import { canonicalJson } from '../wire/canonical-json.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
@@ -56,6 +58,12 @@ export interface CommandSummary {
   risk_reasons: string[];
   /** What a dry run said about this command, when one ran. */
   dry_run_result: string | null;
+  /**
+   * The dry run's verdict as a fact: AWS said the call would succeed (true) or fail (false);
+   * null when it gave none or the command was only described. What a repeated dry run is
+   * compared on (a changed verdict stops the start); absent in approvals saved by older versions.
+   */
+  dry_run_would_succeed?: boolean | null;
 }
 
 export interface ApprovalRequest {
@@ -240,15 +248,56 @@ export class ApprovalWorkflow {
 
 export type { ApprovalState } from '../vocabulary.js';
 
+/**
+ * The digest an approval is bound to: sha256 hex of the canonical JSON of the parsed plan (the
+ * plan that would run, as the server holds it). A decision names it, so a decision made on
+ * another version of the plan (edited since, or never seen) is refused instead of applied.
+ */
+export function planDigest(plan: ExecutionPlan): string {
+  return createHash('sha256').update(canonicalJson(plan)).digest('hex');
+}
+
+/** One principal's approval of the plan digest an approval carries. */
+export interface ApprovalVote {
+  /** The signed-in principal that approved (never one named in a request body). */
+  principal: string;
+  at: string;
+  note: string | null;
+}
+
+/** An approver's edit of the submitted plan: from then on the plan under decision. */
+export interface ApprovalEdit {
+  plan: ExecutionPlan;
+  /** The principal that made the edit; its approval is the first vote on the edited plan. */
+  by: string;
+  at: string;
+}
+
 export interface QueuedApproval {
   /** The submitted plan's id. */
   id: string;
   state: ApprovalState;
+  /** What the approvers are shown: risk, commands and dry-run results of the plan under decision. */
   request: ApprovalRequest;
+  /** The plan as submitted. */
   plan: ExecutionPlan;
   /** The decision, once made. */
   decision: ApprovalMetadata | null;
   /** The plan that ran: the submitted one, or the approver's edit of it. */
   execution_id: string | null;
   submitted_at: string;
+  /** The principal that submitted it, who may not approve it; null when submitted in-process or before v9. */
+  submitted_by: string | null;
+  /** How many distinct principals must approve before it starts (the server's policy for its risk). */
+  required: number;
+  /** Approvals of `plan_sha256` so far, one per principal; an edit or a changed dry run starts them again. */
+  votes: ApprovalVote[];
+  /** `planDigest` of the plan under decision: the edit's when there is one, else the submitted plan's. */
+  plan_sha256: string;
+  /** When it expires if still pending; null: never. */
+  expires_at: string | null;
+  /** When the dry run shown in `request` ran; null when none ran. */
+  dry_run_at: string | null;
+  /** The latest edit, when an approver edited the plan; the plan under decision is then `edit.plan`. */
+  edit: ApprovalEdit | null;
 }

@@ -59,9 +59,13 @@ export const ApprovalListQuery = z.object({
   state: ApprovalStateSchema.optional(),
 });
 
+/** sha256 hex digest, as `plan_sha256` is written. */
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 digest: 64 lower-case hex digits');
+
 export const DecisionBody = z.object({
   decision: ApprovalDecisionSchema,
-  approved_by: z.string().trim().min(1, 'name who decides (approved_by)').max(200),
+  /** The approval's `plan_sha256` as you saw it: a decision on another version of the plan is refused (409). */
+  plan_sha256: Sha256,
   notes: z.string().max(10_000).nullable().optional(),
   /** Edit-and-approve: the highest risk accepted for the edited plan when it is rated above the one shown (else 409). */
   accept_risk: RiskLevelSchema.optional(),
@@ -119,14 +123,35 @@ export const Accepted = z.object({
 /** The answer to a cancel: the work is being stopped (its result says how it ended). */
 export const Cancelling = z.object({ id: Id, status: z.literal('cancelling') });
 
+/** One approval of the plan digest an approval carries. */
+export const ApprovalVoteView = z.object({ principal: z.string(), at: z.string(), note: z.string().nullable() });
+
 export const ApprovalEntry = z.object({
   id: Id,
   state: ApprovalStateSchema,
+  /** What the approvers are shown: risk, commands and dry-run verdicts of the plan under decision. */
   request: z.unknown(),
+  /** The plan as submitted. */
   plan: ExecutionPlanSchema,
   decision: z.unknown().nullable(),
   execution_id: Id.nullable(),
   submitted_at: z.string(),
+  /** The principal that submitted it: it may not approve it. */
+  submitted_by: z.string().nullable(),
+  /** Distinct approvers its risk needs. */
+  required: z.number().int(),
+  /** Who approved the plan under decision so far. */
+  votes: z.array(ApprovalVoteView),
+  /** Approvals still needed before it starts (0 once decided). */
+  still_needed: z.number().int(),
+  /** The digest of the plan under decision (canonical JSON, sha256): a decision must send it. */
+  plan_sha256: Sha256,
+  /** When it expires if nobody decides; null: never. */
+  expires_at: z.string().nullable(),
+  /** When the dry run shown ran; null when none did. */
+  dry_run_at: z.string().nullable(),
+  /** An approver's edit: the plan under decision from then on. */
+  edit: z.object({ plan: ExecutionPlanSchema, by: z.string(), at: z.string() }).nullable(),
 });
 
 export const ErrorSchema = z.object({

@@ -1,18 +1,34 @@
 /**
- * One bearer token guards every route and the sockets. Scripts send it as
- * `Authorization: Bearer <token>`; a browser trades it once at `/login?token=` for an
- * HttpOnly, SameSite=Strict cookie, so the page, `fetch`, EventSource and WebSocket (which
+ * Every request acts as a principal: the server's bootstrap token is the `admin`, and each
+ * principal added with `cloudops-exec auth add` has its own token. Scripts send it as
+ * `Authorization: Bearer <token>`; a browser trades it once at `/login?token=` for a session
+ * in an HttpOnly, SameSite=Strict cookie, so the page, `fetch`, EventSource and WebSocket (which
  * cannot set headers) all carry it without the token living in page script. Requests
- * carrying only the cookie must come from the server's own origin.
+ * carrying only the cookie must come from the server's own origin. Then the route's declared
+ * access is checked against the principal's role, before the route sees the request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../errors.js';
+import { BOOTSTRAP_PRINCIPAL, type Principals } from '../services/principals.js';
+import { type Access, allows, forbiddenAccess, type RequestPrincipal } from './access.js';
+import { httpErrorOf } from './http-errors.js';
 import { loginPage } from './login-page.js';
+import { SESSION_COOKIE, type Sessions } from './sessions.js';
 
-export const TOKEN_COOKIE = 'cloudops_exec_token';
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who sent the request: set on every request that reaches a route (all but `/login`). */
+    principal: RequestPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** What the route needs (see access.ts); a route without it is for admins only. */
+    access?: Access;
+  }
+}
+
 export const TOKEN_ENV = 'CLOUDOPS_EXEC_TOKEN';
 const MIN_TOKEN_LENGTH = 16;
 
@@ -170,34 +186,81 @@ export function sameOriginPath(raw: unknown): string {
   return path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\') ? path : '/';
 }
 
-export function registerAuth(app: FastifyInstance, token: string): void {
+export interface AuthOptions {
+  /** The server's own token: the bootstrap `admin`. */
+  token: string;
+  principals: Principals;
+  sessions: Sessions;
+  /** Told of each browser sign-in (for the audit trail); `source` is the client's address. */
+  onSignIn?: (principal: RequestPrincipal, source: string) => void;
+}
+
+const BOOTSTRAP: RequestPrincipal = Object.freeze({ name: BOOTSTRAP_PRINCIPAL, role: 'admin' });
+
+/** The principal a token belongs to: the bootstrap admin, a principal that is not revoked, or null. */
+function principalOfToken(options: AuthOptions, token: string): RequestPrincipal | null {
+  if (tokenMatches(token, options.token)) return BOOTSTRAP;
+  const principal = options.principals.authenticate(token);
+  return principal ? { name: principal.name, role: principal.role } : null;
+}
+
+/** The principal a session cookie is bound to while that principal may still sign in, or null. */
+function principalOfSession(options: AuthOptions, cookie: string | undefined): RequestPrincipal | null {
+  const name = options.sessions.principalOf(cookie);
+  if (name === null) return null;
+  if (name === BOOTSTRAP_PRINCIPAL) return BOOTSTRAP;
+  const principal = options.principals.active(name);
+  return principal ? { name: principal.name, role: principal.role } : null;
+}
+
+export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+  app.decorateRequest('principal', null as unknown as RequestPrincipal);
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0];
     if (path === '/login') return; // checks the token itself
     const bearer = bearerOf(request);
+    let principal: RequestPrincipal | null;
     if (bearer !== undefined) {
-      if (tokenMatches(bearer, token)) return;
-      return refuse(request, reply, 'Invalid API token');
+      principal = principalOfToken(options, bearer);
+      if (!principal) return refuse(request, reply, 'Invalid API token');
+    } else {
+      const cookie = request.cookies[SESSION_COOKIE];
+      principal = principalOfSession(options, cookie);
+      if (!principal) {
+        return refuse(
+          request,
+          reply,
+          cookie === undefined
+            ? `Missing API token: send "Authorization: Bearer <token>" (printed by cloudops-exec serve or cloudops-exec auth add, or set ${TOKEN_ENV})`
+            : 'Your session has ended; sign in again',
+        );
+      }
+      if (!sameOrigin(request)) return refuse(request, reply, 'Cross-origin request refused', 403);
     }
-    if (tokenMatches(request.cookies[TOKEN_COOKIE], token)) {
-      if (sameOrigin(request)) return;
-      return refuse(request, reply, 'Cross-origin request refused', 403);
+    request.principal = principal;
+    // A path no route answers is told so (404) to anyone signed in; a route that declares no access is admins' only.
+    if (request.is404) return;
+    const access = request.routeOptions.config.access ?? 'admin';
+    if (!allows(principal.role, access)) {
+      const { status, body } = httpErrorOf(forbiddenAccess(principal, access, `${request.method} ${path}`));
+      return reply.code(status).header('cache-control', 'no-store').send(body);
     }
-    return refuse(
-      request,
-      reply,
-      `Missing API token: send "Authorization: Bearer <token>" (printed by cloudops-exec serve, or set ${TOKEN_ENV})`,
-    );
   });
 
-  // The browser's way in: the token once in the URL, then a cookie and a redirect that drops it.
+  // The browser's way in: the token once in the URL, then a session cookie and a redirect that drops it.
   app.get('/login', { schema: { hide: true } as object }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const candidate = typeof query.token === 'string' ? query.token : undefined;
-    if (!tokenMatches(candidate, token))
-      return refuse(request, reply, candidate === undefined ? 'Enter the API token' : 'Invalid API token');
+    const principal = candidate === undefined ? null : principalOfToken(options, candidate);
+    if (!principal)
+      return refuse(request, reply, candidate === undefined ? 'Enter your API token' : 'Invalid API token');
     const next = sameOriginPath(query.next);
-    reply.setCookie(TOKEN_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict' });
+    options.onSignIn?.(principal, request.ip);
+    reply.setCookie(SESSION_COOKIE, options.sessions.create(principal.name), {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+    });
     return reply.code(303).header('cache-control', 'no-store').redirect(next);
   });
 }

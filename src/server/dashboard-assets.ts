@@ -34,10 +34,12 @@ export function registerDashboard(app: FastifyInstance, dir = DASHBOARD_DIR): vo
   const index = files.get('index.html');
   if (!index) throw new Error(`dashboard files missing: no index.html in ${dir}`);
 
-  app.get('/', async (_request, reply) =>
+  // Anyone signed in may load the page; what it shows and does is up to the API's own checks.
+  const read = { config: { access: 'read' as const } };
+  app.get('/', read, async (_request, reply) =>
     reply.headers(SECURITY_HEADERS).header('cache-control', 'no-cache').type(index.type).send(index.body),
   );
-  app.get('/assets/:name', async (request, reply) => {
+  app.get('/assets/:name', read, async (request, reply) => {
     const file = files.get((request.params as { name: string }).name);
     if (!file) return reply.code(404).send({ error: { code: 'NotFound', message: 'No such dashboard file' } });
     return reply.headers(SECURITY_HEADERS).header('cache-control', 'no-cache').type(file.type).send(file.body);

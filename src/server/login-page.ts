@@ -1,4 +1,4 @@
-/** The page a browser gets instead of the dashboard until it has the token. */
+/** The page a browser gets instead of the dashboard until it signs in with a principal's token. */
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function loginPage(message: string): string {
@@ -9,7 +9,7 @@ export function loginPage(message: string): string {
 form{background:#1a2029;padding:2rem;border-radius:8px;min-width:22rem}input{width:100%;box-sizing:border-box;padding:.5rem;margin:.5rem 0 1rem;background:#0f1419;color:inherit;border:1px solid #3a4454;border-radius:4px}
 button{padding:.5rem 1rem;background:#2f6fde;color:#fff;border:0;border-radius:4px;cursor:pointer}p{color:#f0a35e}</style></head>
 <body><form method="get" action="/login"><h1>cloudops-exec</h1><p role="alert">${escapeHtml(message)}</p>
-<label for="token">API token (printed by <code>cloudops-exec serve</code>)</label>
+<label for="token">Your API token (from <code>cloudops-exec auth add</code>; the server's own, printed by <code>cloudops-exec serve</code>, signs in as admin)</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button></form></body></html>`;
 }

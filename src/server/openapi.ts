@@ -1,6 +1,8 @@
 /** The OpenAPI 3.1 document, generated from the route table and the zod schemas that validate input. */
 import { z } from 'zod';
+import { ROLES } from '../vocabulary.js';
 import { jsonSchemaOf } from '../wire/json-schema.js';
+import { rolesWith } from './access.js';
 import { ErrorSchema } from './api-schemas.js';
 import type { RouteSpec } from './route-spec.js';
 
@@ -62,10 +64,18 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
       description: 'Missing or invalid bearer token',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
+    const roles = rolesWith(spec.access);
+    if (roles.length < ROLES.length)
+      responses['403'] ??= {
+        description: `The signed-in principal's role is not ${roles.join(' or ')} (\`Forbidden\`)`,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     path[spec.method.toLowerCase()] = {
       operationId: spec.operationId,
       summary: spec.summary,
       tags: [spec.tag],
+      /** The roles that may call it (the route's access, see access.ts). */
+      'x-roles': roles,
       parameters: parameters(spec),
       ...(spec.body
         ? {
@@ -102,7 +112,8 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          description: 'Printed by `cloudops-exec serve`, or CLOUDOPS_EXEC_TOKEN',
+          description:
+            "A principal's token (`cloudops-exec auth add NAME --role ROLE`), or the server's own (printed by `cloudops-exec serve`, or CLOUDOPS_EXEC_TOKEN), which is the admin",
         },
       },
       schemas: {

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseWith } from '../wire/parse.js';
+import type { Access } from './access.js';
 
 export interface ResponseSpec {
   description: string;
@@ -30,6 +31,8 @@ export interface RouteSpec<P = any, Q = any, B = any> {
   operationId: string;
   summary: string;
   tag: string;
+  /** What the signed-in principal's role must allow (access.ts); checked before the route sees the request. */
+  access: Access;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   /** A zod schema, or a component name with the function that parses it. */
@@ -57,6 +60,7 @@ export function registerRoutes(app: FastifyInstance, specs: readonly RouteSpec[]
     app.route({
       method: spec.method,
       url: spec.url,
+      config: { access: spec.access },
       handler: async (request, reply) => {
         const params = spec.params ? parseWith(spec.params, request.params) : undefined;
         const query = spec.query ? parseWith(spec.query, request.query) : undefined;

@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { logDirOf } from '../config.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ValidationError } from '../errors.js';
 import { redactData } from '../policy/redact-data.js';
-import { ApprovalQueue } from '../services/approval-queue.js';
+import { type ApprovalGateInput, ApprovalQueue } from '../services/approval-queue.js';
+import { AuditTrail } from '../services/audit.js';
+import { Principals } from '../services/principals.js';
+import { RoleSchema } from '../vocabulary.js';
 import { type ResolvedToken, registerAuth, resolveToken } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
@@ -20,16 +24,23 @@ import { httpErrorOf } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteSpec, registerRoutes, route } from './route-spec.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { auditRoutes } from './routes/audit.js';
 import { eventRoutes, registerEventSocket, WS_OPTIONS } from './routes/events.js';
 import { executionRoutes } from './routes/executions.js';
+import { principalRoutes } from './routes/principals.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';
+import { Sessions } from './sessions.js';
 
 export interface ServerOptions {
   /** Default 127.0.0.1: reachable from this machine only. */
   host?: string;
   /** Default 8787; 0 picks a free port. */
   port?: number;
-  /** The API token; default CLOUDOPS_EXEC_TOKEN, else the one saved in `tokenFile`, else a new one saved there. */
+  /**
+   * The server's own API token, which signs in as the bootstrap principal `admin`; default
+   * CLOUDOPS_EXEC_TOKEN, else the one saved in `tokenFile`, else a new one saved there. Other
+   * principals have their own tokens (`cloudops-exec auth add`).
+   */
   token?: string | null;
   /**
    * Where the token is kept: read from there when it exists (it must be a file of this user's
@@ -45,6 +56,12 @@ export interface ServerOptions {
    * anyway (exact names). The approval policy still judges such commands.
    */
   allow_env?: readonly string[];
+  /**
+   * The approval gate: distinct approvers per risk level (default modify 1, destructive 2), how
+   * long a pending approval waits (`ttl_ms`, default 24 h), and how old a dry run may be when the
+   * last approval arrives before it is run again (`dry_run_max_age_ms`, default 15 min).
+   */
+  approvals?: ApprovalGateInput;
 }
 
 export interface RunningServer {
@@ -58,6 +75,7 @@ export interface RunningServer {
 }
 
 export const DEFAULT_PORT = 8787;
+const WhoAmI = z.object({ name: z.string(), role: RoleSchema });
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 const VERSION = (
@@ -95,7 +113,9 @@ export async function buildServer(
 
   const app = Fastify({ bodyLimit, logger: false, return503OnClosing: true });
   const closers = new Set<() => void>();
-  const approvals = new ApprovalQueue(engine);
+  const principals = new Principals(history);
+  const audit = new AuditTrail(history);
+  const approvals = new ApprovalQueue(engine, history, { gate: options.approvals, audit });
   const ctx: ServerContext = {
     engine,
     // Through the engine each time: it flushes the writes it has batched before a read.
@@ -103,6 +123,8 @@ export async function buildServer(
       return engine.history!;
     },
     approvals,
+    principals,
+    audit,
     input: { allowEnv },
     onClose: (close) => {
       closers.add(close);
@@ -138,13 +160,20 @@ export async function buildServer(
 
   await app.register(cookie);
   await app.register(websocket, { options: WS_OPTIONS });
-  registerAuth(app, token.token);
+  registerAuth(app, {
+    token: token.token,
+    principals,
+    sessions: new Sessions(),
+    onSignIn: (principal, source) => audit.record({ principal: principal.name, action: 'sign_in', source }),
+  });
 
   const specs: RouteSpec[] = [
     ...executionRoutes(ctx),
     ...approvalRoutes(ctx),
+    ...auditRoutes(ctx),
     ...eventRoutes(ctx),
     ...vocabularyRoutes(),
+    ...principalRoutes(ctx),
   ];
   specs.push(
     route({
@@ -153,6 +182,7 @@ export async function buildServer(
       operationId: 'health',
       summary: 'Liveness, version, and how much work is in flight',
       tag: 'server',
+      access: 'read',
       responses: { 200: { description: 'Up' } },
       handler: async () => {
         const all = await engine.listExecutions();
@@ -164,8 +194,19 @@ export async function buildServer(
           pending: all.filter((e) => e.status === 'pending').length,
           awaiting_approval: approvals.list('pending').length,
           approval_policy: engine.config.approval,
+          approval_gate: approvals.gate,
         };
       },
+    }),
+    route({
+      method: 'GET',
+      url: '/api/whoami',
+      operationId: 'whoami',
+      summary: 'Who is signed in (the token or browser session of this request) and with which role',
+      tag: 'server',
+      access: 'read',
+      responses: { 200: { description: 'The signed-in principal', schema: WhoAmI } },
+      handler: async ({ request }) => ({ name: request.principal.name, role: request.principal.role }),
     }),
     route({
       method: 'GET',
@@ -173,6 +214,7 @@ export async function buildServer(
       operationId: 'openapi',
       summary: 'This API as an OpenAPI 3.1 document',
       tag: 'server',
+      access: 'read',
       responses: { 200: { description: 'OpenAPI document' } },
       handler: async () => document,
     }),

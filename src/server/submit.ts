@@ -31,20 +31,41 @@ function needsApproval(ctx: ServerContext, plan: ExecutionPlan): boolean {
   return ctx.engine.config.approval !== null && ctx.engine.workflow.requiresApproval(plan);
 }
 
-export async function submit(ctx: ServerContext, subject: ExecutionPlan | ExecutionRequest): Promise<AcceptedBody> {
+/** The tag naming the principal that submitted work over HTTP (whose it is, for cancels and approvals). */
+export const SUBMITTED_BY_TAG = 'submitted_by';
+
+const stamped = <M extends { metadata: { tags: Record<string, string> } }>(subject: M, name: string): M => ({
+  ...subject,
+  metadata: { ...subject.metadata, tags: { ...subject.metadata.tags, [SUBMITTED_BY_TAG]: name } },
+});
+
+/** `subject` (and a plan's commands) tagged as submitted by `name`; a value the client sent is overwritten. */
+export function withSubmitter<S extends ExecutionPlan | ExecutionRequest>(subject: S, name: string): S {
+  if (!isPlan(subject)) return stamped(subject, name);
+  return { ...stamped(subject, name), commands: subject.commands.map((c) => stamped(c, name)) };
+}
+
+export async function submit(
+  ctx: ServerContext,
+  given: ExecutionPlan | ExecutionRequest,
+  submittedBy: string,
+): Promise<AcceptedBody> {
+  const subject = withSubmitter(given, submittedBy);
   // Ids are used once, ever: one an approval holds (waiting or decided) is refused here too
   // (the engine refuses those it tracks or its history holds).
   ctx.approvals.assertNew(isPlan(subject) ? planIds(subject) : requestIds(subject));
   if (isPlan(subject)) {
-    if (needsApproval(ctx, subject)) return parked(ctx, subject);
+    if (needsApproval(ctx, subject)) return parked(ctx, subject, submittedBy);
     return { id: await ctx.engine.executePlan(subject), status: 'pending', approval_id: null };
   }
   // Assess the request as the engine does (a plan of one under the request's own id).
-  if (needsApproval(ctx, parsePlan({ id: subject.id, commands: [subject] }))) return parked(ctx, planOfOne(subject));
+  if (needsApproval(ctx, parsePlan({ id: subject.id, commands: [subject] })))
+    return parked(ctx, withSubmitter(planOfOne(subject), submittedBy), submittedBy);
   return { id: await ctx.engine.execute(subject), status: 'pending', approval_id: null };
 }
 
-async function parked(ctx: ServerContext, plan: ExecutionPlan): Promise<AcceptedBody> {
-  const approval = await ctx.approvals.submit(plan);
+async function parked(ctx: ServerContext, plan: ExecutionPlan, submittedBy: string): Promise<AcceptedBody> {
+  // Its submitter may not approve it (SelfApproval).
+  const approval = await ctx.approvals.submit(plan, { name: submittedBy });
   return { id: approval.id, status: 'awaiting_approval', approval_id: approval.id };
 }

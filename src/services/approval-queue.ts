@@ -1,34 +1,100 @@
 /**
- * Plans waiting for a human (the approval workflow, asynchronous): submitted work
- * that needs approval is parked here with its approval request (risk, commands, dry-run
- * results) until someone approves, edits and approves, or rejects it. An approval starts
- * the plan through `executeWithApproval`, so the engine records who decided what. With a
- * history store (the engine's, by default) every change is written through, so what waits
- * survives a restart.
+ * Plans waiting for people (the approval gate, asynchronous): submitted work that needs
+ * approval is parked here with its approval request (risk, commands, dry-run results) until
+ * enough people approved it, someone rejected it, or it expired. The rules are the server's:
+ * - the principal that submitted a plan never approves it (`SelfApproval`);
+ * - N-of-M: each risk level needs a number of distinct approvers (`ApprovalGate.required`);
+ *   one reject rejects;
+ * - a decision names the digest of the plan it was made on (`plan_sha256`); another is refused;
+ *   an edit makes a new plan, a new digest, and starts the votes again;
+ * - a pending approval expires (`ttl_ms`); a dry run older than `dry_run_max_age_ms` when the
+ *   last approval arrives runs again, and a changed verdict does not start the plan.
+ * The last approval starts the plan through `executeWithApproval`, so the engine records who
+ * decided what; every step goes to the audit trail. With a history store (the engine's, by
+ * default) every change is written through, so what waits survives a restart.
  */
 
+import { z } from 'zod';
+import { dryRunSummaries } from '../engine/dry-run.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ExecutionError } from '../errors.js';
 import type { ApprovalStorage, HistoryStore } from '../history/store.js';
 import {
+  type ApprovalDecision,
   type ApprovalDecisionInput,
   ApprovalDecisionSchema,
-  type Approver,
+  type ApprovalRequest,
+  planDigest,
   type QueuedApproval,
 } from '../policy/approval.js';
 import { maxRisk, type RiskLevel } from '../policy/risk.js';
-import type { ApprovalState } from '../vocabulary.js';
+import type { ApprovalState, AuditAction } from '../vocabulary.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
+import { AuditTrail } from './audit.js';
 
 export type ApprovalListener = (approval: QueuedApproval) => void;
 
-export interface DecideOptions {
+const HOUR_MS = 60 * 60 * 1000;
+const approversNeeded = z.number().int().min(1).max(100);
+
+/** The server's approval rules; every field has a default. */
+export const ApprovalGateSchema = z.object({
+  /** Distinct approvers each risk level needs (read-only work, when the policy holds it back at all). */
+  required: z
+    .object({
+      read_only: approversNeeded.default(1),
+      modify: approversNeeded.default(1),
+      destructive: approversNeeded.default(2),
+    })
+    .prefault({}),
+  /** How long a pending approval waits before it expires. Default 24 h. */
+  ttl_ms: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * HOUR_MS),
+  /** A dry run older than this when the last approval arrives is run again before the start. Default 15 min. */
+  dry_run_max_age_ms: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(15 * 60 * 1000),
+});
+export type ApprovalGate = z.output<typeof ApprovalGateSchema>;
+export type ApprovalGateInput = z.input<typeof ApprovalGateSchema>;
+
+/** Who acts (a signed-in principal's name) and from where (an address, for the audit trail). */
+export interface Actor {
+  name: string;
+  source?: string | null;
+}
+
+/** A decision as a client sends it: what, on which plan digest, and why. */
+export interface DecisionInput {
+  decision: ApprovalDecisionInput;
+  /** The `plan_sha256` of the approval as the decider saw it. */
+  plan_sha256: string;
+  notes?: string | null | undefined;
   /**
    * Edit-and-approve only: the highest risk the approver accepts for the edited plan. An edit
-   * rated above what the approver was shown is not started without it.
+   * rated above what the approver was shown is not accepted without it.
    */
-  acceptRisk?: RiskLevel | undefined;
+  accept_risk?: RiskLevel | undefined;
+}
+
+export interface ApprovalQueueOptions {
+  gate?: ApprovalGateInput;
+  /** Where submissions and decisions are recorded; default an AuditTrail over the store (none without one). */
+  audit?: AuditTrail | null;
+}
+
+/** An approval as clients read it: with how many approvals it still needs. */
+export type ApprovalView = QueuedApproval & { still_needed: number };
+
+export function approvalView(approval: QueuedApproval): ApprovalView {
+  const stillNeeded = approval.state === 'pending' ? Math.max(0, approval.required - approval.votes.length) : 0;
+  return { ...approval, still_needed: stillNeeded };
 }
 
 /** Decided approvals kept for listing, oldest dropped first. */
@@ -47,27 +113,59 @@ export function planIds(plan: ExecutionPlan): string[] {
   return [plan.id, ...plan.commands.flatMap((c) => requestIds(c))];
 }
 
+/** The plan the approvers decide on now: the latest edit, else the plan as submitted. */
+export function planUnderDecision(approval: QueuedApproval): ExecutionPlan {
+  return approval.edit?.plan ?? approval.plan;
+}
+
+/** What the approvers are shown, and when its dry run ran (null: none did). */
+interface Review {
+  request: ApprovalRequest;
+  dry_run_at: string | null;
+}
+
+const verdictText = (verdict: boolean | null) =>
+  verdict === true ? 'would succeed' : verdict === false ? 'would fail' : 'no verdict';
+
+/** Commands whose dry-run verdict is not what it was, as `<id>: <before> → <now>`; empty when none changed. */
+function changedVerdicts(before: ApprovalRequest, now: ApprovalRequest): string[] {
+  const earlier = new Map(before.commands.map((c) => [c.id, c.dry_run_would_succeed ?? null]));
+  return now.commands
+    .filter((c) => earlier.get(c.id) !== (c.dry_run_would_succeed ?? null))
+    .map((c) => {
+      const was = verdictText(earlier.get(c.id) ?? null);
+      return `${c.id}: ${was} → ${verdictText(c.dry_run_would_succeed ?? null)}`;
+    });
+}
+
 export class ApprovalQueue {
+  readonly gate: ApprovalGate;
+  private readonly audit: AuditTrail | null;
   private readonly approvals = new Map<string, QueuedApproval>();
-  /** Which approval each id belongs to: plan, command and rollback ids, of the plan submitted and of an approved edit. */
+  /** Which approval each id belongs to: plan, command and rollback ids, of the plan submitted and of its edits. */
   private readonly owners = new Map<string, string>();
-  /** Ids with a decision in progress, so two approvers cannot both start the plan. */
+  /** Ids with a decision in progress (an edit's dry run, a start), so two approvers cannot both act on it. */
   private readonly deciding = new Set<string>();
-  /** Every id of the plans being dry-run for a new approval. */
+  /** Every id of the plans being dry-run for a new approval or an edit. */
   private readonly submitting = new Set<string>();
   private readonly listeners = new Set<ApprovalListener>();
 
   constructor(
     private readonly engine: ExecutionEngine,
     private readonly store: HistoryStore | null = engine.history,
+    options: ApprovalQueueOptions = {},
   ) {
+    this.gate = parseWith(ApprovalGateSchema, options.gate ?? {});
+    this.audit = options.audit !== undefined ? options.audit : store ? new AuditTrail(store) : null;
     if (!store) return;
     const saved = new Map<string, QueuedApproval>();
     for (const approval of [...store.approvals('pending', 10_000), ...store.approvals(null, MAX_DECIDED)])
       saved.set(approval.id, approval);
     // Oldest first, as if submitted in order.
-    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at)))
+    for (const approval of [...saved.values()].sort((a, b) => a.submitted_at.localeCompare(b.submitted_at))) {
+      if (approval.state === 'pending') this.adoptPolicy(approval);
       this.add(approval);
+    }
   }
 
   /**
@@ -91,8 +189,14 @@ export class ApprovalQueue {
     }
   }
 
-  /** Park a plan until someone decides; resolves with what the approver will be shown. */
-  async submit(input: ExecutionPlanInput | ExecutionPlan): Promise<QueuedApproval> {
+  /**
+   * Park a plan until enough people approve it; resolves with what the approvers will be shown.
+   * `submitter`: the principal submitting it, who will not be allowed to approve it (null: in-process).
+   * The submission's audit entry is the caller's: it knows what was submitted (a plan, a request
+   * made a plan of one, an explicit approval request) and records it once.
+   */
+  async submit(input: ExecutionPlanInput | ExecutionPlan, submitter: Actor | null = null): Promise<QueuedApproval> {
+    this.expireDue();
     const plan = parsePlan(input);
     const ids = planIds(plan);
     const existing = this.approvals.get(plan.id);
@@ -100,22 +204,30 @@ export class ApprovalQueue {
       throw ExecutionError.create('DuplicateId', { id: plan.id, reason: 'plan_has_approval', state: existing.state });
     this.assertNew(ids);
     for (const id of ids) this.submitting.add(id);
-    let request;
+    let review: Review;
     try {
-      request = await this.engine.createApprovalRequest(plan);
+      review = await this.review(plan);
     } finally {
       for (const id of ids) this.submitting.delete(id);
     }
     // The dry run took a while: the engine may have run work under one of these ids meanwhile.
     this.assertNew(ids);
+    const submittedAt = new Date();
     const approval: QueuedApproval = {
       id: plan.id,
       state: 'pending',
-      request,
+      request: review.request,
       plan,
       decision: null,
       execution_id: null,
-      submitted_at: new Date().toISOString(),
+      submitted_at: submittedAt.toISOString(),
+      submitted_by: submitter?.name ?? null,
+      required: this.requiredFor(review.request.risk_level),
+      votes: [],
+      plan_sha256: planDigest(plan),
+      expires_at: new Date(submittedAt.getTime() + this.gate.ttl_ms).toISOString(),
+      dry_run_at: review.dry_run_at,
+      edit: null,
     };
     // Recorded before it is taken: another engine on this store may have claimed the id since the check.
     this.insert(approval);
@@ -125,7 +237,9 @@ export class ApprovalQueue {
     return approval;
   }
 
+  /** One approval; a pending one past its time reads as `expired`. */
   get(id: string): QueuedApproval {
+    this.expireDue();
     const approval = this.approvals.get(id);
     if (!approval) throw ExecutionError.create('NotFound', { id, reason: 'approval' });
     return approval;
@@ -133,69 +247,236 @@ export class ApprovalQueue {
 
   /** Newest first; `state` narrows the list. */
   list(state?: ApprovalState): QueuedApproval[] {
+    this.expireDue();
     return [...this.approvals.values()].filter((a) => state === undefined || a.state === state).reverse();
   }
 
   /**
-   * Decide on a pending plan. Approve (or modify and approve) starts it and resolves with
-   * the updated entry; reject records why. A plan is decided once: a second decision, or
-   * one racing the first, is refused (`AlreadyDecided`). An edit
-   * whose risk is above what the approver was shown is refused (`ApprovalRequired`) unless
-   * `acceptRisk` covers it: the approver decided on the risk shown, not on the edit's.
+   * One principal's decision on a pending plan, on the digest it was shown (`DigestMismatch`
+   * otherwise). A reject rejects at once. An approval counts once per principal (the same
+   * principal again changes nothing) and never the submitter's (`SelfApproval`); the one that
+   * completes the number required starts the plan (after a fresh dry run when the shown one is
+   * old: a changed verdict is `DryRunChanged`, and the approvals start again). An edit, rated
+   * as the policy rates it and not above the risk shown unless `accept_risk` covers it, becomes
+   * the plan under decision with a new digest; its author's approval is the first on it.
    */
-  async decide(
-    id: string,
-    decisionInput: ApprovalDecisionInput,
-    approver: Approver,
-    options: DecideOptions = {},
-  ): Promise<QueuedApproval> {
+  async decide(id: string, input: DecisionInput, actor: Actor): Promise<QueuedApproval> {
     const approval = this.get(id);
+    if (approval.state === 'expired')
+      throw ExecutionError.create('Expired', { id, expiredAt: approval.expires_at ?? approval.submitted_at });
     if (approval.state !== 'pending' || this.deciding.has(id)) {
       throw ExecutionError.create('AlreadyDecided', { id, state: approval.state, deciding: this.deciding.has(id) });
     }
-    const decision = parseWith(ApprovalDecisionSchema, decisionInput);
-    // The edit keeps this approval's ids or takes new ones: never another approval's, never the history's.
-    const editIds = decision.type === 'modify_and_approve' ? planIds(decision.modified_plan) : [];
-    this.assertNew(editIds, id);
-    if (decision.type === 'modify_and_approve') {
-      // Rated as the policy rates it (unverified work at `unverified_risk`), as the shown level was.
-      const edited = this.engine.workflow.assessRisk(decision.modified_plan);
-      const shown = approval.request.risk_level;
-      const allowed = maxRisk(shown, options.acceptRisk);
-      if (maxRisk(allowed, edited) !== allowed) {
-        throw ExecutionError.create('ApprovalRequired', { reason: 'edit_above_shown', edited, shown });
-      }
+    const decision = parseWith(ApprovalDecisionSchema, input.decision);
+    // Rejecting one's own plan withdraws it: only approving it would bypass a second pair of eyes.
+    if (decision.type !== 'reject' && approval.submitted_by !== null && approval.submitted_by === actor.name)
+      throw ExecutionError.create('SelfApproval', { id, principal: actor.name });
+    if (input.plan_sha256 !== approval.plan_sha256) {
+      throw ExecutionError.create('DigestMismatch', { id, expected: approval.plan_sha256, given: input.plan_sha256 });
     }
-    this.deciding.add(id);
-    // Its new ids are taken while it starts: a racing submission or edit cannot claim them too.
-    const reserved = editIds.filter((owned) => this.owners.get(owned) !== id);
-    for (const owned of reserved) this.submitting.add(owned);
-    try {
-      if (decision.type === 'reject') {
-        const processed = this.engine.workflow.processDecision(approval.plan, decision, approver);
-        Object.assign(approval, { state: 'rejected', decision: processed.metadata });
-      } else {
-        const executionId = await this.engine.executeWithApproval(approval.plan, decision, approver);
-        Object.assign(approval, {
-          state: 'approved',
-          decision: await this.engine.getApproval(executionId),
-          execution_id: executionId,
-        });
-        for (const owned of editIds) this.owners.set(owned, id);
-      }
-    } finally {
-      this.deciding.delete(id);
-      for (const owned of reserved) this.submitting.delete(owned);
+    const notes = input.notes ?? null;
+    switch (decision.type) {
+      case 'reject':
+        return this.reject(approval, decision, actor, notes);
+      case 'approve':
+        return this.approve(approval, actor, notes);
+      case 'modify_and_approve':
+        return this.edit(approval, decision.modified_plan, actor, notes, input.accept_risk);
     }
+  }
+
+  /** Called on every submission and change (a vote, an edit, a decision, an expiry); returns the unsubscribe. */
+  onChange(listener: ApprovalListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private reject(
+    approval: QueuedApproval,
+    decision: ApprovalDecision,
+    actor: Actor,
+    notes: string | null,
+  ): QueuedApproval {
+    const processed = this.engine.workflow.processDecision(approval.plan, decision, { approved_by: actor.name, notes });
+    Object.assign(approval, { state: 'rejected', decision: processed.metadata });
+    this.save(approval);
+    this.record(actor, 'reject', approval, { reason: decision.type === 'reject' ? decision.reason : null });
+    this.emit(approval);
+    return approval;
+  }
+
+  private async approve(approval: QueuedApproval, actor: Actor, notes: string | null): Promise<QueuedApproval> {
+    // Idempotent: a principal's second approval (a retry, a double click) is not a second approver.
+    if (!approval.votes.some((vote) => vote.principal === actor.name)) {
+      approval.votes.push({ principal: actor.name, at: new Date().toISOString(), note: notes });
+      this.record(actor, 'approve', approval, { votes: approval.votes.length, required: approval.required });
+    }
+    // Also when this principal had approved already: a start that failed before is tried again.
+    if (approval.votes.length >= approval.required) return this.start(approval, actor, notes);
     this.save(approval);
     this.emit(approval);
     return approval;
   }
 
-  /** Called on every submission and decision; returns a function that stops it. */
-  onChange(listener: ApprovalListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  private async edit(
+    approval: QueuedApproval,
+    edited: ExecutionPlan,
+    actor: Actor,
+    notes: string | null,
+    acceptRisk: RiskLevel | undefined,
+  ): Promise<QueuedApproval> {
+    const id = approval.id;
+    // The edit keeps this approval's ids or takes new ones: never another approval's, never the history's.
+    const editIds = planIds(edited);
+    this.assertNew(editIds, id);
+    // Rated as the policy rates it (unverified work at `unverified_risk`), as the shown level was.
+    const editedRisk = this.engine.workflow.assessRisk(edited);
+    const shown = approval.request.risk_level;
+    const allowed = maxRisk(shown, acceptRisk);
+    if (maxRisk(allowed, editedRisk) !== allowed) {
+      throw ExecutionError.create('ApprovalRequired', { reason: 'edit_above_shown', edited: editedRisk, shown });
+    }
+    this.deciding.add(id);
+    // Its new ids are taken while it is dry-run: a racing submission or edit cannot claim them too.
+    const reserved = editIds.filter((owned) => this.owners.get(owned) !== id);
+    for (const owned of reserved) this.submitting.add(owned);
+    let review: Review;
+    try {
+      review = await this.review(edited);
+    } finally {
+      this.deciding.delete(id);
+      for (const owned of reserved) this.submitting.delete(owned);
+    }
+    for (const owned of editIds) this.owners.set(owned, id);
+    const from = approval.plan_sha256;
+    const at = new Date().toISOString();
+    Object.assign(approval, {
+      edit: { plan: edited, by: actor.name, at },
+      request: review.request,
+      dry_run_at: review.dry_run_at,
+      plan_sha256: planDigest(edited),
+      // Never fewer than the plan as submitted needed: an edit does not lower the bar.
+      required: Math.max(approval.required, this.requiredFor(review.request.risk_level)),
+      votes: [{ principal: actor.name, at, note: notes }],
+    } satisfies Partial<QueuedApproval>);
+    this.record(actor, 'edit', approval, { from_sha256: from, risk_level: review.request.risk_level });
+    if (approval.votes.length >= approval.required) return this.start(approval, actor, notes);
+    this.save(approval);
+    this.emit(approval);
+    return approval;
+  }
+
+  /**
+   * Enough approvals: check the dry run is still what was shown, then run the plan under decision.
+   * Whatever happens is saved: a start refused or failed keeps the approval pending, with its votes
+   * (or, after a changed dry run, the new result and none).
+   */
+  private async start(approval: QueuedApproval, actor: Actor, notes: string | null): Promise<QueuedApproval> {
+    const id = approval.id;
+    this.deciding.add(id);
+    try {
+      const plan = planUnderDecision(approval);
+      if (this.dryRunIsOld(approval)) {
+        const fresh = await this.review(plan);
+        const changed = changedVerdicts(approval.request, fresh.request);
+        Object.assign(approval, { request: fresh.request, dry_run_at: fresh.dry_run_at });
+        if (changed.length > 0) {
+          // The approvals were given on what the old dry run said: they are asked for again.
+          approval.votes = [];
+          throw ExecutionError.create('DryRunChanged', { id, detail: changed.join('; ') });
+        }
+      }
+      const decision: ApprovalDecisionInput = approval.edit
+        ? { type: 'modify_and_approve', modified_plan: approval.edit.plan }
+        : { type: 'approve' };
+      const executionId = await this.engine.executeWithApproval(approval.plan, decision, {
+        approved_by: actor.name,
+        notes,
+      });
+      Object.assign(approval, {
+        state: 'approved',
+        decision: await this.engine.getApproval(executionId),
+        execution_id: executionId,
+      });
+    } finally {
+      this.deciding.delete(id);
+      this.save(approval);
+      this.emit(approval);
+    }
+    return approval;
+  }
+
+  /** What the approvers are shown for `plan`: its assessment and, unless the policy skips it, a dry run's verdicts. */
+  private async review(plan: ExecutionPlan): Promise<Review> {
+    if (!this.engine.workflow.config.dry_run_before_approval)
+      return { request: await this.engine.createApprovalRequest(plan), dry_run_at: null };
+    // As engine.createApprovalRequest builds it, keeping each verdict as a fact to compare a later dry run on.
+    const dryRun = await this.engine.dryRun(plan);
+    const request = this.engine.workflow.createApprovalRequest(plan, dryRunSummaries(dryRun));
+    const verdicts = new Map(dryRun.commands.map((c) => [c.id, c.would_succeed]));
+    return {
+      request: {
+        ...request,
+        commands: request.commands.map((c) => ({ ...c, dry_run_would_succeed: verdicts.get(c.id) ?? null })),
+      },
+      dry_run_at: new Date().toISOString(),
+    };
+  }
+
+  private dryRunIsOld(approval: QueuedApproval): boolean {
+    if (approval.dry_run_at === null) return false;
+    return Date.now() - Date.parse(approval.dry_run_at) > this.gate.dry_run_max_age_ms;
+  }
+
+  private requiredFor(level: RiskLevel): number {
+    return this.gate.required[level];
+  }
+
+  /**
+   * A pending approval read back from the store, under this server's rules: it needs at least
+   * as many approvers as its risk needs now, and one saved before approvals expired expires a
+   * time to live after it was submitted.
+   */
+  private adoptPolicy(approval: QueuedApproval): void {
+    approval.required = Math.max(approval.required, this.requiredFor(approval.request.risk_level));
+    approval.expires_at ??= new Date(Date.parse(approval.submitted_at) + this.gate.ttl_ms).toISOString();
+  }
+
+  /** Pending approvals past their time become `expired` (checked whenever approvals are read or decided). */
+  private expireDue(): void {
+    const now = Date.now();
+    for (const approval of this.approvals.values()) {
+      if (approval.state !== 'pending' || approval.expires_at === null || this.deciding.has(approval.id)) continue;
+      if (Date.parse(approval.expires_at) > now) continue;
+      approval.state = 'expired';
+      this.save(approval);
+      this.record(null, 'expire', approval, { expires_at: approval.expires_at, votes: approval.votes.length });
+      this.emit(approval);
+    }
+  }
+
+  /** An audit entry for `approval`; a failure to record costs the entry, not the decision (with a warning). */
+  private record(
+    actor: Actor | null,
+    action: AuditAction,
+    approval: QueuedApproval,
+    detail: Record<string, unknown>,
+  ): void {
+    try {
+      this.audit?.record({
+        principal: actor?.name ?? null,
+        action,
+        object: approval.id,
+        source: actor?.source ?? null,
+        detail: { plan_sha256: approval.plan_sha256, ...detail },
+      });
+    } catch (err) {
+      process.emitWarning(
+        `cloudops-execution-engine: audit entry "${action}" for approval ${approval.id} not recorded: ` +
+          (err as Error).message,
+        { code: 'CLOUDOPS_AUDIT' },
+      );
+    }
   }
 
   /** How the store writes approvals: decided ones redacted unless the engine is configured not to. */
@@ -203,7 +484,7 @@ export class ApprovalQueue {
     return { redact_secrets: this.engine.config.redact_secrets };
   }
 
-  /** A new approval: an id the store already holds is refused (DuplicateId); another storage failure only costs persistence. */
+  /** A new approval: an id the store holds is refused (DuplicateId); another storage failure costs persistence. */
   private insert(approval: QueuedApproval): void {
     try {
       this.store?.insertApproval(approval, this.storage);
@@ -214,9 +495,10 @@ export class ApprovalQueue {
   }
 
   /**
-   * A decision, written over the pending row, redacted now that it will not run again (store.ts
-   * `approvalRow`). A row that is missing (its first write failed) is written now; one already
-   * decided elsewhere is kept, with a warning. A storage failure costs persistence, not the decision.
+   * A change, written over the pending row (a decided one redacted now that it will not run
+   * again: store.ts `approvalRow`). A row that is missing (its first write failed) is written
+   * now; one already decided elsewhere is kept, with a warning. A storage failure costs
+   * persistence, not the decision.
    */
   private save(approval: QueuedApproval): void {
     try {
@@ -246,6 +528,7 @@ export class ApprovalQueue {
   private add(approval: QueuedApproval): void {
     this.approvals.set(approval.id, approval);
     for (const owned of planIds(approval.plan)) this.owners.set(owned, approval.id);
+    if (approval.edit) for (const owned of planIds(approval.edit.plan)) this.owners.set(owned, approval.id);
     const edit = approval.decision?.decision;
     if (edit?.type === 'modify_and_approve')
       for (const owned of planIds(edit.modified_plan)) this.owners.set(owned, approval.id);

@@ -12,6 +12,7 @@ import { type ExecutionRecord, HistoryStore } from '../../src/history/store.js';
 import { ExecutionError } from '../../src/index.js';
 import { ApprovalQueue } from '../../src/services/approval-queue.js';
 import { exec, makeEngine, tempDir } from '../helpers.js';
+import { decideAs } from '../support/approvals.js';
 import { startTestServer } from '../support/server.js';
 
 const APPROVAL = {
@@ -23,13 +24,13 @@ function approvalRows(path: string): Array<{ id: string; state: string; row: str
   const db = new Database(path, { readonly: true });
   try {
     return (
-      db.prepare('SELECT id, state, plan_json, request_json, decision_json FROM approvals').all() as Array<
-        Record<string, string | null>
-      >
+      db
+        .prepare('SELECT id, state, plan_json, request_json, decision_json, votes_json, edit_json FROM approvals')
+        .all() as Array<Record<string, string | null>>
     ).map((r) => ({
       id: r.id as string,
       state: r.state as string,
-      row: `${r.plan_json}\n${r.request_json}\n${r.decision_json ?? ''}`,
+      row: [r.plan_json, r.request_json, r.decision_json, r.votes_json, r.edit_json].map((c) => c ?? '').join('\n'),
     }));
   } finally {
     db.close();
@@ -39,7 +40,12 @@ function approvalRows(path: string): Array<{ id: string; state: string; row: str
 describe('decided approvals keep no secrets in the history file', () => {
   test('approve, edit-and-approve and reject over HTTP: the pending row held the env (it must run after a restart), the decided rows hold none', async () => {
     const dir = tempDir();
-    const { api, engine } = await startTestServer({ log_dir: dir, ...APPROVAL });
+    // One approval starts a destructive plan here: this is about what the rows keep, not how many approve.
+    const server = await startTestServer(
+      { log_dir: dir, ...APPROVAL },
+      { approvals: { required: { destructive: 1 } } },
+    );
+    const { api, engine } = server;
     const secrets = {
       token: `tok-${randomUUID()}`,
       rollback: `rb-${randomUUID()}`,
@@ -78,9 +84,8 @@ describe('decided approvals keep no secrets in the history file', () => {
       { type: 'reject', reason: 'not today' },
     ];
     for (const [i, decision] of decisions.entries()) {
-      const decided = await api('POST', `/api/approvals/${ids[i]}/decision`, {
-        approved_by: 'alice',
-        decision,
+      const decided = await decideAs(server, ids[i]!, decision, {
+        notes: `note ${secrets.token}`,
         accept_risk: 'destructive',
       });
       expect(decided.status).toBe(200);
@@ -104,7 +109,11 @@ describe('decided approvals keep no secrets in the history file', () => {
     const approval = await queue.submit({
       commands: [{ ...exec('rm', '-f', join(tempDir(), 'x')), env: { API_TOKEN: secret } }],
     });
-    await queue.decide(approval.id, { type: 'reject', reason: 'no' }, { approved_by: 'bob' });
+    await queue.decide(
+      approval.id,
+      { decision: { type: 'reject', reason: 'no' }, plan_sha256: approval.plan_sha256 },
+      { name: 'bob' },
+    );
     expect(approvalRows(engine.history!.path).find((r) => r.id === approval.id)!.row).toContain(secret);
   });
 });
@@ -119,7 +128,11 @@ describe('an approval id is used once, even past the approvals kept in memory', 
     const sentinel = join(dir, 'sentinel');
     writeFileSync(sentinel, 'keep');
     const old = await queueA.submit({ description: 'wipe it', commands: [exec('rm', '-f', sentinel)] });
-    await queueA.decide(old.id, { type: 'reject', reason: 'NO: would wipe prod' }, { approved_by: 'alice' });
+    await queueA.decide(
+      old.id,
+      { decision: { type: 'reject', reason: 'NO: would wipe prod' }, plan_sha256: old.plan_sha256 },
+      { name: 'alice' },
+    );
     const before = approvalRows(b.engine.history!.path).find((r) => r.id === old.id)!;
 
     const attempts = [
@@ -146,7 +159,11 @@ describe('an approval id is used once, even past the approvals kept in memory', 
     const engine = makeEngine(APPROVAL);
     const queue = new ApprovalQueue(engine);
     const first = await queue.submit({ description: 'first', commands: [exec('rm', '-f', join(tempDir(), 'x'))] });
-    await queue.decide(first.id, { type: 'reject', reason: 'first reason' }, { approved_by: 'alice' });
+    await queue.decide(
+      first.id,
+      { decision: { type: 'reject', reason: 'first reason' }, plan_sha256: first.plan_sha256 },
+      { name: 'alice' },
+    );
     const store = engine.history!;
     const rogue = {
       ...first,

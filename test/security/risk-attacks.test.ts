@@ -10,6 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { ApprovalWorkflow, type Command, parsePlan } from '../../src/index.js';
 import { assessCommand, type RiskAssessment } from '../../src/policy/risk.js';
 import { makeEngine, tempDir } from '../helpers.js';
+import { decideAs } from '../support/approvals.js';
 import { startTestServer } from '../support/server.js';
 
 const AWS = { awsCliPath: '/usr/bin/aws' };
@@ -295,7 +296,8 @@ describe('edit-and-approve re-rates the edit as the policy does', () => {
     const dir = tempDir('cee-attack-');
     const sentinel = join(dir, 'sentinel');
     writeFileSync(sentinel, 'keep me');
-    const { api } = await startTestServer({ aws_cli_path: '/usr/bin/aws', approval: { auto_approve_readonly: false } });
+    const server = await startTestServer({ aws_cli_path: '/usr/bin/aws', approval: { auto_approve_readonly: false } });
+    const { api } = server;
     const edits: Command[] = [
       exec('sh', '-c', `rm -f ${sentinel}`),
       exec('python3', '-c', `import os; os.remove(${JSON.stringify(sentinel)})`),
@@ -307,7 +309,7 @@ describe('edit-and-approve re-rates the edit as the policy does', () => {
       const pending = await api('POST', '/api/approvals', { commands: [{ command: exec('ls', dir) }] });
       expect(pending.body.request.risk_level).toBe('read_only');
       const decision = { type: 'modify_and_approve', modified_plan: { commands: [{ command: edit }] } };
-      const refused = await api('POST', `/api/approvals/${pending.body.id}/decision`, { decision, approved_by: 'bob' });
+      const refused = await decideAs(server, pending.body.id, decision, { as: 'bob' });
       expect(refused.status, JSON.stringify(edit)).toBe(409);
       expect(refused.body.error).toMatchObject({
         code: 'ApprovalRequired',

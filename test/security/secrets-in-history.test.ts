@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { makeEngine, tempDir } from '../helpers.js';
+import { decideAs } from '../support/approvals.js';
 import { startTestServer } from '../support/server.js';
 
 const SECRET = 'tok-SECRET-5a4b3c2d1e';
@@ -39,16 +40,14 @@ test('a skipped dependent names the failed command without its secret, in the re
 });
 
 test('a request approved as a plan of one: listing, search, detail, plan log and history hold no secret', async () => {
-  const { api, engine } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const server = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const { api, engine } = server;
   const submitted = await api('POST', '/api/executions', {
     command: { type: 'shell', command: `touch /tmp/cee-none-${SECRET}` },
     env: { API_TOKEN: SECRET },
   });
   expect(submitted.body.status).toBe('awaiting_approval');
-  const decided = await api('POST', `/api/approvals/${submitted.body.approval_id}/decision`, {
-    decision: { type: 'approve' },
-    approved_by: 'alice',
-  });
+  const decided = await decideAs(server, submitted.body.approval_id, { type: 'approve' });
   expect(decided.status).toBe(200);
   const planId = decided.body.execution_id;
   await api('GET', `/api/executions/${planId}/result?wait=true`);

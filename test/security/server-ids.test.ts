@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { ExecutionEngine, ExecutionError } from '../../src/index.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
+import { Principals } from '../../src/services/principals.js';
 import { tempDir } from '../helpers.js';
 import { TOKEN } from '../support/server.js';
 
@@ -27,28 +28,38 @@ async function stop(engine: ExecutionEngine, server: RunningServer | null): Prom
   engine.close();
 }
 
-/** A server over a new engine on `logDir` (the same dir: the same history, as after a restart). */
-async function serverOn(logDir: string) {
+/**
+ * A server over a new engine on `logDir` (the same dir: the same history, as after a restart).
+ * `api` submits as the server's admin; `decide` decides as `approver`, one approval enough at
+ * every risk level (these tests are about ids, not about how many approve).
+ */
+async function serverOn(logDir: string, approver = 'alice') {
   const engine = new ExecutionEngine({ log_dir: logDir, kill_grace_ms: 500, ...POLICY });
-  const server = await startServer(engine, { port: 0, token: TOKEN });
+  const server = await startServer(engine, { port: 0, token: TOKEN, approvals: { required: { destructive: 1 } } });
   const entry = { engine, server: server as RunningServer | null };
   open.push(entry);
-  const api = async (method: string, path: string, body?: unknown) => {
+  const approverToken = new Principals(engine.history!).add(approver, 'approver', 'test').token;
+  const as = (token: string) => async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${TOKEN}`,
+        authorization: `Bearer ${token}`,
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as any };
   };
+  const api = as(TOKEN);
+  const decide = async (id: string, body: Record<string, unknown>) => {
+    const shown = (await api('GET', `/api/approvals/${id}`)).body;
+    return as(approverToken)('POST', `/api/approvals/${id}/decision`, { plan_sha256: shown.plan_sha256, ...body });
+  };
   const restart = async () => {
     open.splice(open.indexOf(entry), 1);
     await stop(engine, server);
   };
-  return { api, engine, restart };
+  return { api, decide, engine, restart };
 }
 
 const PLAN = '1d000000-0000-4000-8000-000000000001';
@@ -74,17 +85,14 @@ test('after a restart, an old plan, command or rollback id is 409 everywhere; th
   };
   const parked = await first.api('POST', '/api/plans', destructive);
   expect(parked.body.status).toBe('awaiting_approval');
-  const approved = await first.api('POST', `/api/approvals/${PLAN}/decision`, {
-    decision: { type: 'approve' },
-    approved_by: 'alice',
-  });
+  const approved = await first.decide(PLAN, { decision: { type: 'approve' } });
   expect(approved.status).toBe(200);
   expect((await first.api('GET', `/api/executions/${PLAN}/result?wait=true`)).body.status).toBe('completed');
   const before = (await first.api('GET', `/api/executions/${PLAN}`)).body;
   expect(before.execution.risk_level).toBe('destructive');
   await first.restart();
 
-  const second = await serverOn(logDir);
+  const second = await serverOn(logDir, 'bob');
   const readOnly = (id: string) => ({ id, command: { type: 'exec' as const, program: 'true', args: [] as string[] } });
   const attempts: Array<[string, unknown]> = [
     ['/api/plans', { id: PLAN, commands: [readOnly('1d000000-0000-4000-8000-0000000000aa')] }],
@@ -121,7 +129,7 @@ test('after a restart, an old plan, command or rollback id is 409 everywhere; th
 test("an edit cannot take over another approval's ids, nor the history's; keeping its own id or a new one works", async () => {
   const logDir = tempDir();
   const dir = tempDir();
-  const { api, restart } = await serverOn(logDir);
+  const { api, decide, restart } = await serverOn(logDir);
   const marker = (name: string) => join(dir, name);
   const plan = (file: string) => ({ commands: [{ command: { type: 'shell', command: `touch ${marker(file)}` } }] });
   const a = (await api('POST', '/api/plans', plan('a'))).body.approval_id as string;
@@ -133,12 +141,11 @@ test("an edit cannot take over another approval's ids, nor the history's; keepin
   await api('GET', `/api/executions/${done}/result?wait=true`);
 
   const edit = (modified: Record<string, unknown>) =>
-    api('POST', `/api/approvals/${a}/decision`, {
+    decide(a, {
       decision: {
         type: 'modify_and_approve',
         modified_plan: { commands: [{ command: { type: 'shell', command: `touch ${marker('edit')}` } }], ...modified },
       },
-      approved_by: 'mallory',
       accept_risk: 'destructive',
     });
   for (const modified of [
@@ -183,17 +190,16 @@ test("an edit cannot take over another approval's ids, nor the history's; keepin
 
   // After a restart the waiting approval still owns its ids; an edit with new ids works.
   await restart();
-  const again = await serverOn(logDir);
+  const again = await serverOn(logDir, 'bob');
   expect(
     (await again.api('POST', '/api/executions', { id: bCommand, command: { type: 'exec', program: 'true', args: [] } }))
       .status,
   ).toBe(409);
-  const fresh = await again.api('POST', `/api/approvals/${b}/decision`, {
+  const fresh = await again.decide(b, {
     decision: {
       type: 'modify_and_approve',
       modified_plan: { commands: [{ command: { type: 'shell', command: `touch ${marker('b-edit')}` } }] },
     },
-    approved_by: 'alice',
     accept_risk: 'destructive',
   });
   expect(fresh.status, JSON.stringify(fresh.body)).toBe(200);

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { tempDir } from '../helpers.js';
+import { decideAs } from '../support/approvals.js';
 import { startTestServer } from '../support/server.js';
 
 const POLICY = {
@@ -147,7 +148,8 @@ test('every input carrying requests refuses loader variables, naming the field; 
 });
 
 test("an approver's edit cannot bring in a loader variable either", async () => {
-  const { api } = await startTestServer(POLICY);
+  const server = await startTestServer(POLICY);
+  const { api } = server;
   const b = bait();
   const id = (
     await api('POST', '/api/plans', {
@@ -160,16 +162,19 @@ test("an approver's edit cannot bring in a loader variable either", async () => 
     [{ LD_AUDIT: '/tmp/x.so' }, 'decision.modified_plan.commands[0].env.LD_AUDIT'],
     [{ Pythonhome: '/tmp' }, 'decision.modified_plan.commands[0].env.Pythonhome'],
   ] as const) {
-    const answer = await api('POST', `/api/approvals/${id}/decision`, {
-      decision: { type: 'modify_and_approve', modified_plan: { commands: [{ command: sdkDescribe, env }] } },
-      approved_by: 'mallory',
-      accept_risk: 'destructive',
-    });
+    const answer = await decideAs(
+      server,
+      id,
+      { type: 'modify_and_approve', modified_plan: { commands: [{ command: sdkDescribe, env }] } },
+      { as: 'mallory', accept_risk: 'destructive' },
+    );
     expect(answer.status).toBe(400);
     expect(answer.body.error.field).toBe(field);
   }
-  const rollback = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: {
+  const rollback = await decideAs(
+    server,
+    id,
+    {
       type: 'modify_and_approve',
       modified_plan: {
         commands: [
@@ -180,9 +185,8 @@ test("an approver's edit cannot bring in a loader variable either", async () => 
         ],
       },
     },
-    approved_by: 'mallory',
-    accept_risk: 'destructive',
-  });
+    { as: 'mallory', accept_risk: 'destructive' },
+  );
   expect(rollback.body.error.field).toBe('decision.modified_plan.commands[0].rollback[0].env.PATH');
   expect((await api('GET', `/api/approvals/${id}`)).body.state).toBe('pending');
   expect(b.intact()).toBe(true);

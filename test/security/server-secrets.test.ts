@@ -8,12 +8,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { tempDir, until } from '../helpers.js';
+import { decideAs } from '../support/approvals.js';
 import { openSocket, startTestServer, TOKEN } from '../support/server.js';
 
 /** modify and destructive wait for a human; read-only runs. */
 const POLICY = {
   approval: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
 };
+/** These tests are about what is shown and kept, not about how many approve: one approver is enough. */
+const ONE_APPROVER = { approvals: { required: { destructive: 1 } } };
 
 const DB_PASSWORD = 'pw-7f3c9e1a-db';
 const API_TOKEN = 'tok-51b2d8c4-api';
@@ -84,7 +87,8 @@ function securePlan(dir: string) {
 }
 
 test('a parked plan shows *** for every secret: approval, listings, WebSocket and SSE events, decision; edit-and-approve keeping *** runs the real secrets', async () => {
-  const { api, url } = await startTestServer(POLICY);
+  const server = await startTestServer(POLICY, ONE_APPROVER);
+  const { api, url } = server;
   const dir = tempDir();
   const ws = await openSocket(url);
   ws.send({ type: 'subscribe' });
@@ -113,11 +117,12 @@ test('a parked plan shows *** for every secret: approval, listings, WebSocket an
   // The approver edits what they were shown (the dashboard's edit box holds exactly this) and keeps every ***.
   const edited = structuredClone(approval.body.plan);
   edited.commands[0].description = 'write what the command was given (reviewed)';
-  const decided = await api('POST', `/api/approvals/${id}/decision`, {
-    decision: { type: 'modify_and_approve', modified_plan: edited },
-    approved_by: 'alice',
-    accept_risk: 'destructive',
-  });
+  const decided = await decideAs(
+    server,
+    id,
+    { type: 'modify_and_approve', modified_plan: edited },
+    { accept_risk: 'destructive' },
+  );
   expect(decided.status, JSON.stringify(decided.body)).toBe(200);
   expectNoSecret(decided.body, 'the decision answer');
   expect(decided.body.decision.decision.modified_plan.commands[0].env.DB_PASSWORD).toBe('***');
@@ -204,7 +209,8 @@ test('a command run at once: its detail, result and listing hide the secrets; a 
 });
 
 test('*** for a variable the original command did not hide is a 400 naming the field; nothing runs and the approval stays pending', async () => {
-  const { api } = await startTestServer(POLICY);
+  const server = await startTestServer(POLICY, ONE_APPROVER);
+  const { api } = server;
   const dir = tempDir();
   const marker = join(dir, 'ran');
   const plan = {
@@ -219,11 +225,12 @@ test('*** for a variable the original command did not hide is a 400 naming the f
   const id = (await api('POST', '/api/plans', plan)).body.approval_id;
   const shown = (await api('GET', `/api/approvals/${id}`)).body.plan;
   const decide = (modified: unknown) =>
-    api('POST', `/api/approvals/${id}/decision`, {
-      decision: { type: 'modify_and_approve', modified_plan: modified },
-      approved_by: 'bob',
-      accept_risk: 'destructive',
-    });
+    decideAs(
+      server,
+      id,
+      { type: 'modify_and_approve', modified_plan: modified },
+      { as: 'bob', accept_risk: 'destructive' },
+    );
 
   const cases: Array<[(p: any) => void, string]> = [
     // A variable the original did not have.
@@ -279,7 +286,8 @@ test('redact_secrets: false shows env values as given (the operator turned redac
 });
 
 test('an edit that changes what a command does cannot keep its hidden values: the approver never saw them', async () => {
-  const { api } = await startTestServer(POLICY);
+  const server = await startTestServer(POLICY, ONE_APPROVER);
+  const { api } = server;
   const out = join(tempDir(), 'leak');
   const id = (
     await api('POST', '/api/plans', {
@@ -290,11 +298,12 @@ test('an edit that changes what a command does cannot keep its hidden values: th
   const exfiltrate = (change: (plan: any) => void) => {
     const edited = structuredClone(shown);
     change(edited);
-    return api('POST', `/api/approvals/${id}/decision`, {
-      decision: { type: 'modify_and_approve', modified_plan: edited },
-      approved_by: 'bob',
-      accept_risk: 'destructive',
-    });
+    return decideAs(
+      server,
+      id,
+      { type: 'modify_and_approve', modified_plan: edited },
+      { as: 'bob', accept_risk: 'destructive' },
+    );
   };
   for (const change of [
     (p: any) => (p.commands[0].command.command = `printf %s "$API_TOKEN" | rev > ${out}`),

@@ -40,9 +40,12 @@ function assertLoopback(url: string): void {
   }
 }
 
-/** The moto server to test against: MOTO_URL's, or a fresh one of our own. */
-export async function startMoto(): Promise<Moto> {
-  const shared = process.env.MOTO_URL;
+/**
+ * The moto server to test against: MOTO_URL's, or a fresh one of our own. `private`: always one
+ * of our own, for a test that stops it (a shared one is never stopped).
+ */
+export async function startMoto(options: { private?: boolean } = {}): Promise<Moto> {
+  const shared = options.private ? undefined : process.env.MOTO_URL;
   if (shared) {
     const url = shared.replace(/\/+$/, '');
     assertLoopback(url);

@@ -3,6 +3,8 @@ import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import type { ExecutionConfigInput, ExecutionEngine } from '../../src/index.js';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/server/index.js';
+import { Principals } from '../../src/services/principals.js';
+import type { Role } from '../../src/vocabulary.js';
 import { makeEngine } from '../helpers.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -18,6 +20,13 @@ export interface TestServer {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: any; headers: Headers }>;
+  /** The same client with another principal's token (see `addPrincipal`). */
+  as(token: string): TestServer['api'];
+}
+
+/** A principal with `role` in the server's history store (as `cloudops-exec auth add` makes one); its token. */
+export function addPrincipal(ts: Pick<TestServer, 'engine'>, name: string, role: Role): string {
+  return new Principals(ts.engine.history!).add(name, role, 'test').token;
 }
 
 const servers: RunningServer[] = [];
@@ -33,22 +42,24 @@ export async function startTestServer(
   const engine = makeEngine(config);
   const server = await startServer(engine, { port: 0, token: TOKEN, ...options });
   servers.push(server);
-  const api: TestServer['api'] = async (method, path, body, headers = {}) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TOKEN}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
-    return { status: response.status, body: parsed, headers: response.headers };
-  };
-  return { engine, server, url: server.url, api };
+  const as =
+    (token: string): TestServer['api'] =>
+    async (method, path, body, headers = {}) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      if ((response.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(text);
+      return { status: response.status, body: parsed, headers: response.headers };
+    };
+  return { engine, server, url: server.url, api: as(TOKEN), as };
 }
 
 /** A WebSocket to the server that collects every message it receives. */

@@ -40,7 +40,8 @@ export interface HistoryOptions extends EngineOptions {
   color?: boolean;
 }
 
-function openStore(options: EngineOptions): HistoryStore {
+/** The history store of `--log-dir` (or CLOUDOPS_LOG_DIR), which must exist: bad input naming the path otherwise. */
+export function openStore(options: EngineOptions): HistoryStore {
   const path = historyPathOf(engineConfig(options));
   if (!existsSync(path))
     throw new CliExit(

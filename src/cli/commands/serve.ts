@@ -4,7 +4,7 @@ import { createEngine } from '../../create-engine.js';
 import type { ApprovalConfigInput } from '../../policy/approval.js';
 import { RISK_LEVELS, type RiskLevel } from '../../vocabulary.js';
 import { CliExit, EXIT } from '../exit.js';
-import { optionalIntOption } from '../int-option.js';
+import { intOption, optionalIntOption } from '../int-option.js';
 import { type EngineOptions, engineConfig } from '../options.js';
 
 export interface ServeOptions extends EngineOptions {
@@ -20,6 +20,12 @@ export interface ServeOptions extends EngineOptions {
   unverifiedRisk?: string;
   bodyLimit?: string;
   drainTimeout?: string;
+  /** `level=count` pairs: distinct approvers each risk level needs. */
+  approvals?: string;
+  /** How long a pending approval waits (a duration, see `durationOption`). */
+  approvalTtl?: string;
+  /** How old an approval's dry run may be when the last approval arrives. */
+  dryRunMaxAge?: string;
 }
 
 /** Which risk levels wait for a human. */
@@ -29,6 +35,38 @@ export const APPROVAL_LEVELS: Record<string, ApprovalConfigInput | null> = {
   modify: { auto_approve_readonly: true, require_approval_modify: true, require_approval_destructive: true },
   all: { auto_approve_readonly: false, require_approval_modify: true, require_approval_destructive: true },
 };
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `24h`, `7d`, `500ms`, or plain milliseconds; bad input names the option. */
+export function durationOption(option: string, value: string, min: number): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']! : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < min) {
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `${option} must be a duration of at least ${min} ms, like 90s, 30m, 24h, 7d or a number of ms (got "${value}")`,
+    );
+  }
+  return ms;
+}
+
+/** `modify=1,destructive=2`: how many distinct approvers each named risk level needs (1 to 100). */
+export function approvalCounts(value: string): Partial<Record<RiskLevel, number>> {
+  const counts: Partial<Record<RiskLevel, number>> = {};
+  for (const pair of value.split(',')) {
+    const [level = '', count = ''] = pair.split('=').map((part) => part.trim());
+    if (!(RISK_LEVELS as readonly string[]).includes(level) || !/^\d+$/.test(count)) {
+      throw new CliExit(
+        EXIT.BAD_INPUT,
+        `--approvals takes level=count pairs with levels ${RISK_LEVELS.join(', ')}, ` +
+          `like modify=1,destructive=2 (got "${pair}")`,
+      );
+    }
+    counts[level as RiskLevel] = intOption(`--approvals ${level}`, count, { min: 1, max: 100 });
+  }
+  return counts;
+}
 
 /** The token in an operator's file, refused unless the file is theirs and private (see readTokenFile). */
 async function tokenFromFile(path: string): Promise<string> {
@@ -61,6 +99,11 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       `--unverified-risk must be one of ${RISK_LEVELS.join(', ')} (got "${unverified}")`,
     );
   }
+  const gate = {
+    required: options.approvals === undefined ? {} : approvalCounts(options.approvals),
+    ttl_ms: durationOption('--approval-ttl', options.approvalTtl ?? '24h', 1000),
+    dry_run_max_age_ms: durationOption('--dry-run-max-age', options.dryRunMaxAge ?? '15m', 0),
+  };
   const policy = APPROVAL_LEVELS[level];
   const config = resolveConfig({
     ...engineConfig(options),
@@ -79,6 +122,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       token: fromFile ?? options.token ?? null,
       allow_env: options.allowEnv ?? [],
       bodyLimit,
+      approvals: gate,
     });
   } catch (err) {
     engine.close();
@@ -90,6 +134,13 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   const { url, token } = server;
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(`cloudops-exec serving on ${url} (approval: ${level}; unverified work counts as ${unverified})`);
+  if (policy) {
+    const { required } = server.approvals.gate;
+    say(
+      `Approvers needed: read_only ${required.read_only}, modify ${required.modify}, destructive ${required.destructive}; ` +
+        `pending approvals expire after ${options.approvalTtl ?? '24h'}`,
+    );
+  }
   if (token.source === 'generated' || token.source === 'file') {
     say(`Dashboard: ${url}/login?token=${encodeURIComponent(token.token)}`);
     say(`API token: ${token.token}${token.source === 'generated' ? ' (new; saved for next time)' : ''}`);
@@ -100,6 +151,7 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   if (options.allowEnv?.length)
     say(`Requests may set: ${options.allowEnv.join(', ')} (commands using them are judged by the approval policy)`);
   say(`API: ${url}/api/openapi.json   (Authorization: Bearer <token>)`);
+  say('This token signs in as admin; give people and programs their own: cloudops-exec auth add NAME --role ROLE');
   if (!['127.0.0.1', 'localhost', '::1'].includes(options.host ?? '127.0.0.1')) {
     say(
       `warning: listening beyond this machine (${options.host}); anyone who can reach it and has the token can run commands`,

@@ -14,7 +14,7 @@ import { api, errorBox } from './api.js';
 import { useVocabulary } from './constants.js';
 import { startClocks } from './dom.js';
 import { route } from './router.js';
-import { refreshApprovalCount, startShell } from './shell.js';
+import { refreshApprovalCount, showSignedIn, startShell } from './shell.js';
 import { live } from './socket.js';
 
 async function start() {
@@ -31,6 +31,8 @@ async function start() {
     return;
   }
   startShell();
+  // Who is signed in: every decision is recorded under this principal, never a typed name.
+  api('GET', '/api/whoami').then(showSignedIn, () => {});
   window.addEventListener('hashchange', route);
   route();
   refreshApprovalCount();

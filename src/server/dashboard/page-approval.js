@@ -17,16 +17,27 @@ import {
 } from './dom.js';
 import { approvalTitle } from './page-approvals.js';
 import { refreshApprovalCount } from './shell.js';
-import { storageGet, storageSet } from './util.js';
 
-const APPROVER_KEY = 'cloudops-exec.approver';
+/** The plan the approvers decide on now: the latest edit, else the plan as submitted. */
+const planUnderDecision = (a) => a.edit?.plan ?? a.plan ?? {};
+/** Approval events carry no `still_needed`: the same sum the server makes. */
+const stillNeeded = (a) => a.still_needed ?? Math.max(0, (a.required ?? 1) - (a.votes ?? []).length);
+/** What a change must touch for the page to be drawn again (typed notes or edits are lost then). */
+const shownFacts = (a) => JSON.stringify([a.state, a.plan_sha256, (a.votes ?? []).map((v) => v.principal)]);
 
 export async function pageApproval(root, scope, id) {
   document.title = 'Approval · cloudops-exec';
   root.append(h('p', { class: 'muted' }, 'Loading…'));
   let approval;
+  /** Who is signed in: the decision is theirs, and their own submissions are not theirs to approve. */
+  let me = null;
+  /** A refusal to show above the decision buttons after the page is drawn again (a 409 that changed it). */
+  let notice = null;
   try {
-    approval = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
+    [approval, me] = await Promise.all([
+      api('GET', `/api/approvals/${encodeURIComponent(id)}`),
+      api('GET', '/api/whoami').catch(() => null),
+    ]);
   } catch (err) {
     if (!scope.alive) return;
     fill(
@@ -44,14 +55,14 @@ export async function pageApproval(root, scope, id) {
   render();
 
   scope.on('approval', (a) => {
-    if (a.id !== id || a.state === approval.state) return;
+    if (a.id !== id || shownFacts(a) === shownFacts(approval)) return;
     approval = a;
     render();
   });
   scope.on('resync', async () => {
     try {
       const a = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
-      if (scope.alive && a.state !== approval.state) {
+      if (scope.alive && shownFacts(a) !== shownFacts(approval)) {
         approval = a;
         render();
       }
@@ -63,7 +74,7 @@ export async function pageApproval(root, scope, id) {
   function render() {
     const a = approval;
     const req = a.request ?? {};
-    const plan = a.plan ?? {};
+    const plan = planUnderDecision(a);
     const risk = req.risk_level ?? plan.risk_level ?? null;
     document.title = `${a.state} · ${approvalTitle(a)} · cloudops-exec`;
     const commands =
@@ -120,6 +131,8 @@ export async function pageApproval(root, scope, id) {
           { class: 'meta panel' },
           metaItem('Plan ID', h('span', { class: 'mono' }, a.id)),
           metaItem('Submitted', fmtTime(a.submitted_at)),
+          a.submitted_by ? metaItem('Submitted by', h('span', { testid: 'approval-submitter' }, a.submitted_by)) : null,
+          a.edit ? metaItem('Edited by', `${a.edit.by} · ${fmtTime(a.edit.at)}`) : null,
           metaItem('Strategy', strategyText(plan.strategy) || '—'),
           metaItem('Commands', String(commands.length)),
           plan.rollback_strategy ? metaItem('Rollback', plan.rollback_strategy) : null,
@@ -127,6 +140,7 @@ export async function pageApproval(root, scope, id) {
         ),
       ),
       a.state === 'pending' ? decisionPanel() : decisionSummary(),
+      a.state === 'pending' || a.state === 'expired' ? approvalsPanel() : null,
       commands.length > 1
         ? h(
             'section',
@@ -200,6 +214,31 @@ export async function pageApproval(root, scope, id) {
     if (focusTarget) document.getElementById(focusTarget)?.focus();
   }
 
+  /** Who approved so far, how many more are needed, and how long it still waits. */
+  function approvalsPanel() {
+    const a = approval;
+    const votes = a.votes ?? [];
+    const left = a.expires_at ? Date.parse(a.expires_at) - Date.now() : null;
+    return h(
+      'section',
+      { class: 'panel', 'aria-label': 'Approvals so far' },
+      h(
+        'p',
+        { testid: 'approval-votes' },
+        h('strong', {}, `${votes.length} of ${a.required ?? 1} approvals`),
+        votes.length ? `: ${votes.map((v) => `${v.principal} (${fmtTime(v.at)})`).join(', ')}` : '',
+      ),
+      a.state === 'pending'
+        ? h('p', { testid: 'approval-still-needed' }, `Still needed: ${stillNeeded(a)} more, from someone else`)
+        : null,
+      a.state === 'expired'
+        ? h('p', { testid: 'approval-expired' }, `Expired ${fmtTime(a.expires_at)}: submit the plan again`)
+        : left !== null
+          ? h('p', { class: 'muted', testid: 'approval-time-left' }, `Expires in ${fmtDuration(left)}`)
+          : null,
+    );
+  }
+
   function decisionSummary() {
     const a = approval;
     const d = a.decision ?? {};
@@ -249,15 +288,6 @@ export async function pageApproval(root, scope, id) {
       errorArea.replaceChildren();
     };
 
-    const name = h('input', {
-      id: 'approver-name',
-      testid: 'approver-name',
-      type: 'text',
-      autocomplete: 'name',
-      required: true,
-      value: storageGet(localStorage, APPROVER_KEY) ?? '',
-    });
-    name.addEventListener('input', () => storageSet(localStorage, APPROVER_KEY, name.value.trim() || null));
     const notes = h('textarea', { id: 'approval-notes', rows: 2, placeholder: 'Optional: recorded with the decision' });
     const approveBtn = h('button', { type: 'button', class: 'btn btn-approve', testid: 'approve-button' }, 'Approve');
     const reason = h('input', {
@@ -276,7 +306,7 @@ export async function pageApproval(root, scope, id) {
       autocomplete: 'off',
       class: 'mono',
     });
-    editArea.value = JSON.stringify(approval.plan, null, 2);
+    editArea.value = JSON.stringify(planUnderDecision(approval), null, 2);
     const editApproveBtn = h(
       'button',
       { type: 'button', class: 'btn btn-approve', testid: 'edit-approve-button' },
@@ -311,6 +341,16 @@ export async function pageApproval(root, scope, id) {
       'Edit and approve…',
     );
     const buttons = [approveBtn, rejectBtn, editBtn, editApproveBtn];
+    // The server refuses a submitter's approval of its own plan (SelfApproval): say so before a click.
+    const own = me !== null && approval.submitted_by === me.name;
+    const voted = me !== null && (approval.votes ?? []).some((v) => v.principal === me.name);
+    const enableButtons = () => {
+      for (const b of buttons) b.disabled = false;
+      if (own) for (const b of [approveBtn, editBtn, editApproveBtn]) b.disabled = true;
+      // Approving again would not count twice; an edit (which starts the approvals over) still can.
+      if (voted) approveBtn.disabled = true;
+    };
+    enableButtons();
 
     function toggleEdit(open) {
       editSection.hidden = !open;
@@ -321,18 +361,12 @@ export async function pageApproval(root, scope, id) {
     /** `acceptRisk`: the approver confirmed an edit rated above the risk shown. */
     async function decide(decision, acceptRisk) {
       clearError();
-      const approver = name.value.trim();
-      if (!approver) {
-        showError('Enter your name first: it is recorded with the decision.');
-        name.focus();
-        return;
-      }
-      storageSet(localStorage, APPROVER_KEY, approver);
       for (const b of buttons) b.disabled = true;
       try {
+        // The digest of the plan shown: the server refuses the decision if the plan changed since.
         const body = {
           decision,
-          approved_by: approver,
+          plan_sha256: approval.plan_sha256,
           notes: notes.value.trim() || null,
           ...(acceptRisk ? { accept_risk: acceptRisk } : {}),
         };
@@ -344,7 +378,7 @@ export async function pageApproval(root, scope, id) {
         document.querySelector('[data-testid="approval-state"]')?.focus?.();
       } catch (err) {
         if (!scope.alive) return;
-        for (const b of buttons) b.disabled = false;
+        enableButtons();
         if (
           err instanceof ApiError &&
           err.error.code === 'ApprovalRequired' &&
@@ -364,16 +398,19 @@ export async function pageApproval(root, scope, id) {
           showError([...errorContent(err, 'The edit raises the risk'), h('div', { class: 'button-row' }, confirm)]);
           return;
         }
-        showError(
-          errorContent(
-            err,
-            err instanceof ApiError && err.status === 400 ? 'The server refused this decision:' : undefined,
-          ),
+        const content = errorContent(
+          err,
+          err instanceof ApiError && err.status < 500 ? 'The server refused this decision:' : undefined,
         );
+        showError(content);
+        // Expired, decided, edited or dry-run again meanwhile: show it as it is now, with the reason.
         if (err instanceof ApiError && err.status === 409) {
           try {
-            approval = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
-            if (scope.alive && approval.state !== 'pending') render();
+            const now = await api('GET', `/api/approvals/${encodeURIComponent(id)}`);
+            if (!scope.alive || shownFacts(now) === shownFacts(approval)) return;
+            approval = now;
+            notice = content;
+            render();
           } catch {
             /* the error shown is enough */
           }
@@ -404,14 +441,18 @@ export async function pageApproval(root, scope, id) {
       decide({ type: 'modify_and_approve', modified_plan: edited });
     });
 
-    return h(
+    const panel = h(
       'section',
       { class: 'panel decision-panel', 'aria-labelledby': 'decide-heading' },
       h('h2', { id: 'decide-heading' }, 'Decide'),
+      own
+        ? h('p', { class: 'muted', testid: 'approval-own' }, 'You submitted this plan: someone else must approve it.')
+        : me
+          ? h('p', { class: 'muted' }, `Deciding as ${me.name}`)
+          : null,
       h(
         'div',
         { class: 'decision-grid' },
-        h('div', { class: 'field' }, h('label', { for: 'approver-name' }, 'Your name'), name),
         h('div', { class: 'field grow' }, h('label', { for: 'approval-notes' }, 'Notes'), notes),
       ),
       h(
@@ -429,6 +470,9 @@ export async function pageApproval(root, scope, id) {
       editSection,
       errorArea,
     );
+    if (notice) showError(notice);
+    notice = null;
+    return panel;
   }
 }
 

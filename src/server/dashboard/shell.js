@@ -35,6 +35,14 @@ function showToast(text) {
   toastTimer = setTimeout(() => (toast.hidden = true), 6000);
 }
 
+/** Shows the signed-in principal in the header (from GET /api/whoami). */
+export function showSignedIn(principal) {
+  const el = document.querySelector('[data-testid="signed-in"]');
+  if (!el || !principal?.name) return;
+  el.textContent = `${principal.name} · ${principal.role}`;
+  el.hidden = false;
+}
+
 /** Wires the shell to the bus and the live connection; before the first route. */
 export function startShell() {
   bus.on('connection', (state) => {

@@ -1,15 +1,47 @@
-/** Dry runs, and the human side of the approval workflow: what waits, what it would do, the decision. */
+/**
+ * Dry runs, and the human side of the approval workflow: what waits, what it would do, the
+ * decision. Who decides is whoever is signed in (`request.principal`), never a name in the body.
+ */
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { ValidationError } from '../../errors.js';
+import { type Actor, approvalView, planUnderDecision } from '../../services/approval-queue.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
 import { restoreRedacted } from '../client-view.js';
 import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
 import { bodyOf, type RouteSpec, route } from '../route-spec.js';
-import { planOfOne } from '../submit.js';
+import { planOfOne, withSubmitter } from '../submit.js';
 
 const BAD_INPUT = { description: 'Invalid input; `error.field` names the first bad field', schema: 'Error' };
 const NOT_FOUND = { description: 'No such approval', schema: 'Error' };
+
+/** The signed-in principal, and where the request came from (for the audit trail). */
+function actorOf(request: FastifyRequest): Actor {
+  return { name: request.principal.name, source: request.ip };
+}
+
+/**
+ * A decision naming its approver is refused rather than ignored: a client that still sends one
+ * believes the name is recorded, and it is not (the approver is whoever is signed in).
+ */
+function refuseNamedApprover(input: unknown): void {
+  if (typeof input !== 'object' || input === null) return;
+  const decision = (input as { decision?: unknown }).decision;
+  const field =
+    'approved_by' in input
+      ? 'approved_by'
+      : typeof decision === 'object' && decision !== null && 'approved_by' in decision
+        ? 'decision.approved_by'
+        : null;
+  if (field === null) return;
+  throw ValidationError.of(
+    'InvalidField',
+    field,
+    'the approver is whoever is signed in (the token or browser session); remove this field',
+  );
+}
 
 export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
   const { engine, approvals } = ctx;
@@ -30,6 +62,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       summary:
         'What a plan (or one request) would do, without doing it: EC2 calls go with --dry-run / DryRun, others are described',
       tag: 'approvals',
+      access: 'submit',
       body: planOrRequest,
       responses: { 200: { description: 'Per-command dry-run results', schema: z.unknown() }, 400: BAD_INPUT },
       handler: async ({ body }) => engine.dryRun(body),
@@ -41,16 +74,30 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       summary:
         'Ask for a human decision on a plan (or one request): risk, commands and dry-run results, kept until decided',
       tag: 'approvals',
+      access: 'submit',
       body: planOrRequest,
       responses: {
         201: { description: 'Waiting for a decision', schema: ApprovalEntry },
         400: BAD_INPUT,
         409: { description: 'Already waiting', schema: 'Error' },
       },
-      handler: async ({ body, reply }) => {
-        const approval = await approvals.submit(body);
+      handler: async ({ body, request, reply }) => {
+        const actor = actorOf(request);
+        const approval = await approvals.submit(withSubmitter(body, actor.name), actor);
+        ctx.audit.record({
+          principal: actor.name,
+          action: 'submit',
+          object: approval.id,
+          source: actor.source,
+          detail: {
+            kind: 'approval',
+            plan_sha256: approval.plan_sha256,
+            risk_level: approval.request.risk_level,
+            required: approval.required,
+          },
+        });
         reply.code(201).header('location', `/api/approvals/${approval.id}`);
-        return approval;
+        return approvalView(approval);
       },
     }),
     route({
@@ -59,12 +106,13 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       operationId: 'listApprovals',
       summary: 'Approvals, newest first; `?state=pending` for what waits',
       tag: 'approvals',
+      access: 'read',
       query: ApprovalListQuery,
       responses: {
         200: { description: 'Approvals', schema: z.object({ approvals: z.array(ApprovalEntry) }) },
         400: BAD_INPUT,
       },
-      handler: async ({ query }) => ({ approvals: approvals.list(query.state) }),
+      handler: async ({ query }) => ({ approvals: approvals.list(query.state).map(approvalView) }),
     }),
     route({
       method: 'GET',
@@ -72,21 +120,24 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       operationId: 'getApproval',
       summary: 'One approval: the request shown to the approver and, once decided, the decision',
       tag: 'approvals',
+      access: 'read',
       params: IdParams,
       responses: { 200: { description: 'The approval', schema: ApprovalEntry }, 404: NOT_FOUND },
-      handler: async ({ params }) => approvals.get(params.id),
+      handler: async ({ params }) => approvalView(approvals.get(params.id)),
     }),
     route({
       method: 'POST',
       url: '/api/approvals/:id/decision',
       operationId: 'decideApproval',
       summary:
-        'Approve (starts the plan), modify and approve (starts the edited plan, re-validated and re-assessed), or reject with a reason',
+        'Decide as the signed-in principal, on the plan digest you were shown (`plan_sha256`): approve (the approval that completes the number its risk needs starts the plan), modify and approve (the edit, re-validated and re-assessed, becomes the plan under decision with a new digest, and your approval is the first on it), or reject with a reason (one reject rejects). The submitter may not approve its own plan.',
       tag: 'approvals',
+      access: 'decide',
       params: IdParams,
       body: {
         schema: DecisionBody,
         parse: (input: unknown) => {
+          refuseNamedApprover(input);
           const body = bodyOf(DecisionBody).parse(input);
           if (body.decision.type === 'modify_and_approve')
             checkHttpInput(body.decision.modified_plan, ctx.input, 'decision.modified_plan.');
@@ -94,35 +145,46 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         },
       },
       responses: {
-        200: { description: 'Decided; `execution_id` is the plan that started', schema: ApprovalEntry },
+        200: {
+          description:
+            'Recorded: `pending` with the votes so far and `still_needed`, or decided (`execution_id` is the plan that started)',
+          schema: ApprovalEntry,
+        },
         400: BAD_INPUT,
+        403: {
+          description:
+            'The principal that submitted the plan may not approve it (`SelfApproval`), or the role may not decide',
+          schema: 'Error',
+        },
         404: NOT_FOUND,
         409: {
           description:
-            "Already decided (`AlreadyDecided`); an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
+            "Already decided (`AlreadyDecided`); expired (`Expired`); `plan_sha256` is not the approval's (`DigestMismatch`: the plan changed since it was looked at); the repeated dry run says something else than the one shown (`DryRunChanged`: look again, the approvals start over); an edit rated above the risk shown without `accept_risk` (`ApprovalRequired`); or an edit using an id that is not new (another approval's, or one in the history: `DuplicateId`)",
           schema: 'Error',
         },
       },
-      handler: async ({ params, body }) => {
-        // The approver was shown `***` for secrets; where the edit kept what was shown, the hidden values run.
-        const decision =
-          body.decision.type === 'modify_and_approve'
-            ? {
-                ...body.decision,
-                modified_plan: restoreRedacted(
-                  approvals.get(params.id).plan,
-                  body.decision.modified_plan,
-                  engine.config,
-                  'decision.modified_plan.',
-                ),
-              }
-            : body.decision;
-        return approvals.decide(
+      handler: async ({ params, body, request }) => {
+        const actor = actorOf(request);
+        let decision = body.decision;
+        if (decision.type === 'modify_and_approve') {
+          const approval = approvals.get(params.id);
+          // The approver was shown `***` for secrets; where the edit kept what was shown, the hidden values run.
+          const restored = restoreRedacted(
+            planUnderDecision(approval),
+            decision.modified_plan,
+            engine.config,
+            'decision.modified_plan.',
+          );
+          // The work stays its submitter's (who may cancel it), whatever the edit's tags say.
+          const modified = approval.submitted_by === null ? restored : withSubmitter(restored, approval.submitted_by);
+          decision = { ...decision, modified_plan: modified };
+        }
+        const decided = await approvals.decide(
           params.id,
-          decision,
-          { approved_by: body.approved_by, notes: body.notes ?? null },
-          { acceptRisk: body.accept_risk },
+          { decision, plan_sha256: body.plan_sha256, notes: body.notes ?? null, accept_risk: body.accept_risk },
+          actor,
         );
+        return approvalView(decided);
       },
     }),
   ];

@@ -77,6 +77,7 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
       summary:
         'Server-Sent Events: `?id=` one command or plan (what it missed first, then live; the stream ends with an `end` event), or without id every execution from now on plus `approval` events',
       tag: 'events',
+      access: 'read',
       query: EventsQuery,
       responses: {
         200: { description: '`event: <event_type>` / `data: <ExecutionEvent JSON>`', contentType: 'text/event-stream' },
@@ -124,6 +125,7 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
       summary:
         'WebSocket. Send `{"type":"subscribe","id":"<id>"}` (or without id for everything) and `{"type":"unsubscribe",...}`; receive `{"type":"event","subscription":"<id>|*","event":{...}}`, `{"type":"subscribed"|"end","subscription":...}`, `{"type":"approval","approval":{...}}` and `{"type":"error","subscription":"<id>"|null,"error":{...}}`. `?id=` subscribes on connect.',
       tag: 'events',
+      access: 'read',
       query: EventsQuery,
       external: true,
       responses: { 101: { description: 'Switching to the WebSocket protocol' } },
@@ -132,7 +134,7 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
 }
 
 export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/api/ws', { websocket: true }, (socket: WebSocket, request) => {
+  app.get('/api/ws', { websocket: true, config: { access: 'read' } }, (socket: WebSocket, request) => {
     const subscriptions = new Map<string, () => void>();
     const send = (message: unknown): Promise<void> | void => {
       if (socket.readyState !== socket.OPEN) return;

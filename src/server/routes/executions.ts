@@ -5,6 +5,7 @@ import { ExecutionError } from '../../errors.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
 import type { ExecutionPlan, ExecutionRequest } from '../../wire/types.js';
+import { assertMayCancel, type RequestPrincipal } from '../access.js';
 import {
   Accepted,
   Cancelling,
@@ -19,7 +20,7 @@ import {
 import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
 import { type RouteSpec, route } from '../route-spec.js';
-import { submit } from '../submit.js';
+import { SUBMITTED_BY_TAG, submit } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
 const ERROR_RESPONSES = {
@@ -33,6 +34,18 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     const record = ctx.history.get(id);
     if (!record) throw ExecutionError.notFound(id);
     return record.kind;
+  };
+  /**
+   * Refuse a submitter stopping work it did not submit: the owner is who submitted it over HTTP
+   * (a plan's command: its own tag, else its plan's). An unknown id is left to the engine (404).
+   */
+  const assertMayStop = (principal: RequestPrincipal, id: string) => {
+    const record = ctx.history.get(id);
+    if (!record) return;
+    let owner = record.tags[SUBMITTED_BY_TAG] ?? null;
+    if (owner === null && record.plan_id !== null)
+      owner = ctx.history.get(record.plan_id)?.tags[SUBMITTED_BY_TAG] ?? null;
+    assertMayCancel(principal, id, owner);
   };
   const accepted = {
     202: { description: 'Accepted: running, or waiting for approval', schema: Accepted },
@@ -52,10 +65,18 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId,
       summary,
       tag: 'executions',
+      access: 'submit',
       body: { schema: component, parse: (input: unknown) => checkHttpInput(parse(input), ctx.input) },
       responses: accepted,
-      handler: async ({ body, reply }) => {
-        const answer = await submit(ctx, body);
+      handler: async ({ body, request, reply }) => {
+        const answer = await submit(ctx, body, request.principal.name);
+        ctx.audit.record({
+          principal: request.principal.name,
+          action: 'submit',
+          object: answer.id,
+          source: request.ip,
+          detail: { kind: 'commands' in body ? 'plan' : 'command', status: answer.status },
+        });
         reply
           .code(202)
           .header(
@@ -87,6 +108,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId: 'listExecutions',
       summary: 'Executions, newest first, from the history (this and earlier runs of the server)',
       tag: 'executions',
+      access: 'read',
       query: ListQuery,
       responses: { 200: { description: 'A page of executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
@@ -114,6 +136,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId: 'searchExecutions',
       summary: 'Full-text search over commands, descriptions and output, best match first',
       tag: 'executions',
+      access: 'read',
       query: SearchQuery,
       responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
@@ -127,6 +150,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId: 'getExecution',
       summary: 'One command (with its request and result) or plan (with its commands in plan order)',
       tag: 'executions',
+      access: 'read',
       params: IdParams,
       responses: {
         200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) },
@@ -140,6 +164,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       operationId: 'getResult',
       summary: 'The result of a finished command or plan; `?wait=true` waits for it',
       tag: 'executions',
+      access: 'read',
       params: IdParams,
       query: ResultQuery,
       responses: {
@@ -160,16 +185,26 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       method: 'POST',
       url: '/api/executions/:id/cancel',
       operationId: 'cancelExecution',
-      summary: 'Cancel a pending or running command or plan; the whole process tree is ended',
+      summary:
+        'Cancel a pending or running command or plan; the whole process tree is ended (a submitter: only its own)',
       tag: 'executions',
+      access: 'cancel',
       params: IdParams,
       responses: {
         202: { description: 'Cancelling', schema: Cancelling },
+        403: { description: "A submitter's cancel of work it did not submit (`Forbidden`)", schema: 'Error' },
         404: ERROR_RESPONSES[404],
         409: { description: 'Not running', schema: 'Error' },
       },
-      handler: async ({ params, reply }) => {
+      handler: async ({ params, request, reply }) => {
+        assertMayStop(request.principal, params.id);
         await engine.cancel(params.id);
+        ctx.audit.record({
+          principal: request.principal.name,
+          action: 'cancel',
+          object: params.id,
+          source: request.ip,
+        });
         reply.code(202);
         return { id: params.id, status: 'cancelling' as const };
       },
@@ -178,15 +213,29 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       method: 'POST',
       url: '/api/executions/:id/rollback',
       operationId: 'rollbackPlan',
-      summary: "Roll back a finished plan: its completed steps' rollback commands, last first; answers when done",
+      summary:
+        "Roll back a finished plan: its completed steps' rollback commands, last first; answers when done (a submitter: only its own)",
       tag: 'executions',
+      access: 'cancel',
       params: IdParams,
       responses: {
         200: { description: 'The plan result after the rollback', schema: PlanExecutionResultSchema },
+        403: { description: "A submitter's rollback of a plan it did not submit (`Forbidden`)", schema: 'Error' },
         404: ERROR_RESPONSES[404],
         409: { description: 'Not finished', schema: 'Error' },
       },
-      handler: async ({ params }) => engine.rollback(params.id),
+      handler: async ({ params, request }) => {
+        assertMayStop(request.principal, params.id);
+        const result = await engine.rollback(params.id);
+        ctx.audit.record({
+          principal: request.principal.name,
+          action: 'rollback',
+          object: params.id,
+          source: request.ip,
+          detail: { status: result.status },
+        });
+        return result;
+      },
     }),
     route({
       method: 'GET',
@@ -195,6 +244,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       summary:
         'The log: a header, every output line with its timestamp and stream, a footer (a plan: its schedule log, then each command log)',
       tag: 'executions',
+      access: 'read',
       params: IdParams,
       responses: { 200: { description: 'Log text', contentType: 'text/plain' }, 404: ERROR_RESPONSES[404] },
       handler: async ({ params, reply }) => {

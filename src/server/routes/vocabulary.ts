@@ -33,6 +33,7 @@ export function vocabularyRoutes(): RouteSpec[] {
       summary:
         'The words the API uses: statuses (and which are still active), risk levels, approval states, error codes, kinds',
       tag: 'server',
+      access: 'read',
       responses: { 200: { description: 'The vocabulary', schema: Vocabulary } },
       handler: async () => VOCABULARY,
     }),

@@ -1,0 +1,356 @@
+/**
+ * The approval gate over real HTTP, with real principals and their own tokens: the submitter
+ * never approves its own plan, N-of-M distinct approvers, decisions bound to the plan digest,
+ * expiry, a body naming its approver refused, a stale dry run run again, and the audit trail.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { AuditTrail } from '../src/services/audit.js';
+import { canonicalJson } from '../src/wire/canonical-json.js';
+import { tempDir, until } from './helpers.js';
+import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
+import { addPrincipal, startTestServer, type TestServer } from './support/server.js';
+
+const shell = (command: string, risk_level: 'modify' | 'destructive') => ({
+  command: { type: 'shell', command },
+  risk_level,
+});
+/** Modify and destructive work waits for people; read-only work runs. */
+const APPROVAL = { approval: { auto_approve_readonly: true } };
+
+/** A server with a submitter (carl), two approvers (alice, bob) and an admin principal (root). */
+async function gateServer(options: Parameters<typeof startTestServer>[1] = {}, config: object = APPROVAL) {
+  const ts = await startTestServer(config, options);
+  const as = (name: string, role: 'submitter' | 'approver' | 'admin') => ts.as(addPrincipal(ts, name, role));
+  return { ...ts, carl: as('carl', 'submitter'), alice: as('alice', 'approver'), bob: as('bob', 'approver'), ts };
+}
+
+type Api = TestServer['api'];
+
+async function submitPlan(api: Api, plan: object): Promise<{ id: string; plan_sha256: string }> {
+  const submitted = await api('POST', '/api/plans', plan);
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+  const approval = (await api('GET', `/api/approvals/${submitted.body.approval_id}`)).body;
+  return { id: approval.id, plan_sha256: approval.plan_sha256 };
+}
+
+const decide = (api: Api, id: string, body: object) => api('POST', `/api/approvals/${id}/decision`, body);
+
+test('the submitter may not approve its own plan, whatever its role; rejecting it (withdrawing) is allowed', async () => {
+  const { api, ts, carl } = await gateServer();
+  const root = ts.as(addPrincipal(ts, 'root', 'admin'));
+  const mine = await submitPlan(root, { commands: [shell('echo mine', 'modify')] });
+  const approval = (await root('GET', `/api/approvals/${mine.id}`)).body;
+  expect(approval).toMatchObject({ submitted_by: 'root', state: 'pending', required: 1, votes: [], still_needed: 1 });
+
+  const self = await decide(root, mine.id, { decision: { type: 'approve' }, plan_sha256: mine.plan_sha256 });
+  expect(self.status).toBe(403);
+  expect(self.body.error.code).toBe('SelfApproval');
+  const selfEdit = await decide(root, mine.id, {
+    decision: { type: 'modify_and_approve', modified_plan: { commands: [shell('echo edited', 'modify')] } },
+    plan_sha256: mine.plan_sha256,
+  });
+  expect(selfEdit.status).toBe(403);
+  expect(selfEdit.body.error.code).toBe('SelfApproval');
+
+  // The server's own token is the admin `admin`: it cannot approve what it submitted either.
+  const bootstrap = await submitPlan(api, { commands: [shell('echo bootstrap', 'modify')] });
+  const selfBootstrap = await decide(api, bootstrap.id, {
+    decision: { type: 'approve' },
+    plan_sha256: bootstrap.plan_sha256,
+  });
+  expect(selfBootstrap.status).toBe(403);
+  expect(selfBootstrap.body.error.code).toBe('SelfApproval');
+
+  // A submitter's role may not decide at all (refused before the route).
+  const carls = await submitPlan(carl, { commands: [shell('echo carl', 'modify')] });
+  const byRole = await decide(carl, carls.id, { decision: { type: 'approve' }, plan_sha256: carls.plan_sha256 });
+  expect(byRole.status).toBe(403);
+  expect(byRole.body.error.code).toBe('Forbidden');
+
+  expect((await root('GET', `/api/approvals/${mine.id}`)).body).toMatchObject({ state: 'pending', votes: [] });
+  const withdrawn = await decide(root, mine.id, {
+    decision: { type: 'reject', reason: 'submitted by mistake' },
+    plan_sha256: mine.plan_sha256,
+  });
+  expect(withdrawn.body).toMatchObject({ state: 'rejected', decision: { approved_by: 'root' } });
+  expect(await ts.engine.listExecutions()).toEqual([]);
+});
+
+test('2-of-2 for destructive work: one approval leaves it pending, the same approver twice counts once, a second starts it', async () => {
+  const { carl, alice, bob, ts } = await gateServer();
+  const marker = join(tempDir(), 'ran');
+  const plan = await submitPlan(carl, { commands: [shell(`touch ${marker}`, 'destructive')] });
+  expect((await carl('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({
+    submitted_by: 'carl',
+    required: 2,
+    still_needed: 2,
+  });
+
+  const first = await decide(alice, plan.id, {
+    decision: { type: 'approve' },
+    plan_sha256: plan.plan_sha256,
+    notes: 'looks right',
+  });
+  expect(first.status).toBe(200);
+  expect(first.body).toMatchObject({ state: 'pending', still_needed: 1, execution_id: null, decision: null });
+  expect(first.body.votes).toEqual([{ principal: 'alice', at: expect.any(String), note: 'looks right' }]);
+
+  const again = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(again.status).toBe(200);
+  expect(again.body).toMatchObject({ state: 'pending', still_needed: 1 });
+  expect(again.body.votes.map((v: { principal: string }) => v.principal)).toEqual(['alice']);
+  expect(existsSync(marker)).toBe(false);
+  expect(await ts.engine.listExecutions()).toEqual([]);
+
+  const second = await decide(bob, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(second.status).toBe(200);
+  expect(second.body).toMatchObject({ state: 'approved', still_needed: 0, execution_id: plan.id });
+  expect(second.body.votes.map((v: { principal: string }) => v.principal)).toEqual(['alice', 'bob']);
+  expect(second.body.decision).toMatchObject({ approved_by: 'bob' });
+  expect((await bob('GET', `/api/executions/${plan.id}/result?wait=true`)).body.status).toBe('completed');
+  expect(existsSync(marker)).toBe(true);
+
+  const actions = new AuditTrail(ts.engine.history!)
+    .list({ limit: 1000 })
+    .filter((e) => e.object === plan.id)
+    .map((e) => [e.principal, e.action]);
+  expect(actions).toEqual([
+    ['carl', 'submit'],
+    ['alice', 'approve'],
+    ['bob', 'approve'],
+  ]);
+});
+
+test('one reject rejects, whatever approvals came before; the trail records each decision', async () => {
+  const { carl, alice, bob, ts } = await gateServer();
+  const plan = await submitPlan(carl, { commands: [shell('echo never', 'destructive')] });
+  await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  const rejected = await decide(bob, plan.id, {
+    decision: { type: 'reject', reason: 'not during the freeze' },
+    plan_sha256: plan.plan_sha256,
+  });
+  expect(rejected.body).toMatchObject({
+    state: 'rejected',
+    still_needed: 0,
+    execution_id: null,
+    decision: { approved_by: 'bob', decision: { type: 'reject', reason: 'not during the freeze' } },
+  });
+  const late = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(late.status).toBe(409);
+  expect(late.body.error.code).toBe('AlreadyDecided');
+  expect(await ts.engine.listExecutions()).toEqual([]);
+  const entries = new AuditTrail(ts.engine.history!).list({ limit: 1000 }).filter((e) => e.object === plan.id);
+  expect(entries.map((e) => [e.principal, e.action])).toEqual([
+    ['carl', 'submit'],
+    ['alice', 'approve'],
+    ['bob', 'reject'],
+  ]);
+  expect(entries[2]!.detail).toMatchObject({ reason: 'not during the freeze', plan_sha256: plan.plan_sha256 });
+  expect(entries[2]!.source).toBe('127.0.0.1');
+});
+
+test('a decision names the digest it was made on: missing is 400, another one is 409 DigestMismatch', async () => {
+  const { carl, alice } = await gateServer();
+  const plan = await submitPlan(carl, { commands: [shell('echo digest', 'modify')] });
+  const shown = (await alice('GET', `/api/approvals/${plan.id}`)).body;
+  // The digest is the sha256 of the canonical JSON of the plan (sorted keys, no spaces).
+  expect(shown.plan_sha256).toBe(createHash('sha256').update(canonicalJson(shown.plan)).digest('hex'));
+
+  const missing = await decide(alice, plan.id, { decision: { type: 'approve' } });
+  expect(missing.status).toBe(400);
+  expect(missing.body.error.field).toBe('plan_sha256');
+  const other = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: 'a'.repeat(64) });
+  expect(other.status).toBe(409);
+  expect(other.body.error.code).toBe('DigestMismatch');
+  expect((await alice('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({ state: 'pending', votes: [] });
+});
+
+test('a body naming the approver is refused, naming the field: the approver is whoever is signed in', async () => {
+  const { carl, alice } = await gateServer();
+  const plan = await submitPlan(carl, { commands: [shell('echo named', 'modify')] });
+  const named = await decide(alice, plan.id, {
+    decision: { type: 'approve' },
+    plan_sha256: plan.plan_sha256,
+    approved_by: 'alice',
+  });
+  expect(named.status).toBe(400);
+  expect(named.body.error).toMatchObject({ code: 'Validation', field: 'approved_by' });
+  const inside = await decide(alice, plan.id, {
+    decision: { type: 'approve', approved_by: 'somebody-else' },
+    plan_sha256: plan.plan_sha256,
+  });
+  expect(inside.status).toBe(400);
+  expect(inside.body.error.field).toBe('decision.approved_by');
+  expect((await alice('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({ state: 'pending', votes: [] });
+});
+
+test('a pending approval past its time to live reads as expired, deciding it is 409 Expired, and the trail says so', async () => {
+  const { carl, alice, ts } = await gateServer({ approvals: { ttl_ms: 1 } });
+  const plan = await submitPlan(carl, { commands: [shell('echo late', 'modify')] });
+  const approval = (await alice('GET', `/api/approvals/${plan.id}`)).body;
+  // The precondition, not a timing assertion: read it once its expiry time has certainly passed.
+  while (Date.now() <= Date.parse(approval.expires_at)) await new Promise((resolve) => setTimeout(resolve, 5));
+
+  expect((await alice('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({ state: 'expired', still_needed: 0 });
+  const late = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(late.status).toBe(409);
+  expect(late.body.error.code).toBe('Expired');
+  const expired = (await alice('GET', '/api/approvals?state=expired')).body.approvals;
+  expect(expired.map((a: { id: string }) => a.id)).toEqual([plan.id]);
+  expect(await ts.engine.listExecutions()).toEqual([]);
+  // Persisted: the store has it expired, and one `expire` entry was recorded.
+  expect(ts.engine.history!.approvals('expired').map((a) => a.id)).toEqual([plan.id]);
+  const entries = new AuditTrail(ts.engine.history!).list({ limit: 1000 }).filter((e) => e.object === plan.id);
+  expect(entries.filter((e) => e.action === 'expire')).toHaveLength(1);
+});
+
+test('edit-and-approve: a new digest, earlier approvals reset, the editor approves first; the edit runs', async () => {
+  const { carl, alice, bob } = await gateServer();
+  const dir = tempDir();
+  const plan = await submitPlan(carl, { commands: [shell(`touch ${join(dir, 'original')}`, 'destructive')] });
+  expect(
+    (
+      await alice('POST', `/api/approvals/${plan.id}/decision`, {
+        decision: { type: 'approve' },
+        plan_sha256: plan.plan_sha256,
+      })
+    ).body.votes,
+  ).toHaveLength(1);
+
+  const edited = await decide(bob, plan.id, {
+    decision: {
+      type: 'modify_and_approve',
+      modified_plan: { commands: [shell(`touch ${join(dir, 'edited')}`, 'destructive')] },
+    },
+    plan_sha256: plan.plan_sha256,
+  });
+  expect(edited.status).toBe(200);
+  expect(edited.body).toMatchObject({ state: 'pending', still_needed: 1, edit: { by: 'bob' } });
+  expect(edited.body.votes.map((v: { principal: string }) => v.principal)).toEqual(['bob']);
+  expect(edited.body.plan_sha256).not.toBe(plan.plan_sha256);
+  expect(edited.body.request.commands[0].command).toContain('edited');
+
+  // Alice approved the plan as submitted, not the edit: her approval is asked for again, on the new digest.
+  const stale = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(stale.status).toBe(409);
+  expect(stale.body.error.code).toBe('DigestMismatch');
+  const approved = await decide(alice, plan.id, {
+    decision: { type: 'approve' },
+    plan_sha256: edited.body.plan_sha256,
+  });
+  expect(approved.body).toMatchObject({ state: 'approved', decision: { decision: { type: 'modify_and_approve' } } });
+  const run = (await alice('GET', `/api/executions/${approved.body.execution_id}/result?wait=true`)).body;
+  expect(run.status).toBe('completed');
+  expect(existsSync(join(dir, 'edited'))).toBe(true);
+  expect(existsSync(join(dir, 'original'))).toBe(false);
+});
+
+test('what waits keeps its votes, digest and submitter over a restart; the second approval afterwards starts it', async () => {
+  const logDir = tempDir();
+  const first = await gateServer({}, { ...APPROVAL, log_dir: logDir });
+  const plan = await submitPlan(first.carl, { commands: [shell('echo after-restart', 'destructive')] });
+  await decide(first.alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  await first.server.close();
+  await first.engine.shutdown();
+  first.engine.close();
+
+  const second = await startTestServer({ ...APPROVAL, log_dir: logDir });
+  const bob = second.as(addPrincipal(second, 'bob2', 'approver'));
+  expect((await bob('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({
+    submitted_by: 'carl',
+    plan_sha256: plan.plan_sha256,
+    votes: [{ principal: 'alice' }],
+    still_needed: 1,
+  });
+  const approved = await decide(bob, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(approved.body.state).toBe('approved');
+  expect((await bob('GET', `/api/executions/${plan.id}/result?wait=true`)).body.results[0].stdout).toBe(
+    'after-restart\n',
+  );
+});
+
+// A dry run's verdict that changes: AWS answers "would succeed" while the emulator runs, and
+// nothing once it is gone. A private emulator, since this test stops it.
+let moto: Moto;
+beforeAll(async () => {
+  moto = await startMoto({ private: true });
+}, 60_000);
+afterAll(async () => {
+  await moto?.stop();
+});
+
+test('a stale dry run is run again when the last approval arrives; a changed verdict starts nothing (409 DryRunChanged)', async () => {
+  const { carl, alice, ts } = await gateServer(
+    { approvals: { dry_run_max_age_ms: 0 } },
+    { ...APPROVAL, aws_endpoint_url: moto.url },
+  );
+  const stop = {
+    command: {
+      type: 'aws_cli',
+      service: 'ec2',
+      operation: 'stop-instances',
+      args: ['--instance-ids', 'i-0123456789abcdef0'],
+      region: 'us-east-1',
+    },
+    env: awsTestEnv(moto.url),
+  };
+  const plan = await submitPlan(carl, { commands: [stop] });
+  const shown = (await alice('GET', `/api/approvals/${plan.id}`)).body;
+  expect(shown.request.commands[0]).toMatchObject({ dry_run_would_succeed: true });
+
+  await moto.stop();
+  const refused = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.code).toBe('DryRunChanged');
+  expect(await ts.engine.listExecutions()).toEqual([]);
+
+  // The approvers are shown the new result, and their approvals are asked for again.
+  const now = (await alice('GET', `/api/approvals/${plan.id}`)).body;
+  expect(now).toMatchObject({ state: 'pending', votes: [], still_needed: 1 });
+  expect(now.request.commands[0].dry_run_would_succeed).not.toBe(true);
+  expect(Date.parse(now.dry_run_at)).toBeGreaterThan(Date.parse(shown.dry_run_at));
+}, 120_000);
+
+test('serve --approvals, --approval-ttl and --dry-run-max-age set the gate; a bad value is bad input (exit 2)', async () => {
+  const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+  const env = { ...process.env };
+  delete env.CLOUDOPS_EXEC_TOKEN;
+  const serve = (...args: string[]) => [bin, '--log-dir', tempDir(), 'serve', '--port', '0', ...args];
+  for (const args of [
+    ['--approvals', 'modify=x'],
+    ['--approvals', 'urgent=1'],
+    ['--approvals', 'destructive=0'],
+    ['--approval-ttl', '5q'],
+    ['--dry-run-max-age', '10x'],
+  ]) {
+    const run = spawnSync(process.execPath, serve(...args), { encoding: 'utf8', env, timeout: 20_000 });
+    expect(run.status, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+    expect(run.stderr).toContain(args[0]);
+  }
+
+  const child = spawn(
+    process.execPath,
+    serve('--approvals', 'modify=2,destructive=3', '--approval-ttl', '8h', '--dry-run-max-age', '90s'),
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
+  );
+  try {
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(() => /API token: \S+/.test(stderr) || child.exitCode !== null, 20_000, 'server started');
+    const url = /serving on (http:\/\/\S+)/.exec(stderr)?.[1];
+    const token = /API token: (\S+)/.exec(stderr)?.[1];
+    const health = await fetch(`${url}/api/health`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await health.json()) as { approval_gate: unknown }).approval_gate).toEqual({
+      required: { read_only: 1, modify: 2, destructive: 3 },
+      ttl_ms: 8 * 3_600_000,
+      dry_run_max_age_ms: 90_000,
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
