@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { AuditTrail } from '../src/services/audit.js';
+import { Principals } from '../src/services/principals.js';
 import { canonicalJson } from '../src/wire/canonical-json.js';
 import { tempDir, until } from './helpers.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
@@ -66,11 +67,32 @@ test('the submitter may not approve its own plan, whatever its role; rejecting i
   expect(selfBootstrap.status).toBe(403);
   expect(selfBootstrap.body.error.code).toBe('SelfApproval');
 
-  // A submitter's role may not decide at all (refused before the route).
+  // A submitter's role may not approve at all, not even someone else's plan; nor reject another's.
   const carls = await submitPlan(carl, { commands: [shell('echo carl', 'modify')] });
   const byRole = await decide(carl, carls.id, { decision: { type: 'approve' }, plan_sha256: carls.plan_sha256 });
   expect(byRole.status).toBe(403);
   expect(byRole.body.error.code).toBe('Forbidden');
+  const othersApprove = await decide(carl, bootstrap.id, {
+    decision: { type: 'approve' },
+    plan_sha256: bootstrap.plan_sha256,
+  });
+  expect(othersApprove.status).toBe(403);
+  expect(othersApprove.body.error.code).toBe('Forbidden');
+  const othersReject = await decide(carl, bootstrap.id, {
+    decision: { type: 'reject', reason: 'not mine to withdraw' },
+    plan_sha256: bootstrap.plan_sha256,
+  });
+  expect(othersReject.status).toBe(403);
+  expect(othersReject.body.error).toMatchObject({ code: 'Forbidden' });
+  expect(othersReject.body.error.message).toContain('carl (role submitter)');
+  expect((await carl('GET', `/api/approvals/${bootstrap.id}`)).body.state).toBe('pending');
+  // ...but a submitter withdraws its own plan: a reject of what it submitted.
+  const carlWithdraws = await decide(carl, carls.id, {
+    decision: { type: 'reject', reason: 'wrong host' },
+    plan_sha256: carls.plan_sha256,
+  });
+  expect(carlWithdraws.status).toBe(200);
+  expect(carlWithdraws.body).toMatchObject({ state: 'rejected', decision: { approved_by: 'carl' } });
 
   expect((await root('GET', `/api/approvals/${mine.id}`)).body).toMatchObject({ state: 'pending', votes: [] });
   const withdrawn = await decide(root, mine.id, {
@@ -186,6 +208,15 @@ test('a body naming the approver is refused, naming the field: the approver is w
   });
   expect(inside.status).toBe(400);
   expect(inside.body.error.field).toBe('decision.approved_by');
+  // Any other field the body does not take is refused too, named (a misspelling would otherwise be dropped).
+  const unknown = await decide(alice, plan.id, {
+    decision: { type: 'approve' },
+    plan_sha256: plan.plan_sha256,
+    Approved_By: 'alice',
+  });
+  expect(unknown.status).toBe(400);
+  expect(unknown.body.error).toMatchObject({ code: 'Validation', field: 'Approved_By' });
+  expect(unknown.body.error.message).toContain('Approved_By');
   expect((await alice('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({ state: 'pending', votes: [] });
 });
 
@@ -209,8 +240,9 @@ test('a pending approval past its time to live reads as expired, deciding it is 
   expect(entries.filter((e) => e.action === 'expire')).toHaveLength(1);
 });
 
-test('edit-and-approve: a new digest, earlier approvals reset, the editor approves first; the edit runs', async () => {
-  const { carl, alice, bob } = await gateServer();
+test('edit-and-approve: a new digest, every vote reset, the editor may not approve its edit; two others run it', async () => {
+  const { carl, alice, bob, ts } = await gateServer();
+  const dave = ts.as(addPrincipal(ts, 'dave', 'approver'));
   const dir = tempDir();
   const plan = await submitPlan(carl, { commands: [shell(`touch ${join(dir, 'original')}`, 'destructive')] });
   expect(
@@ -230,24 +262,79 @@ test('edit-and-approve: a new digest, earlier approvals reset, the editor approv
     plan_sha256: plan.plan_sha256,
   });
   expect(edited.status).toBe(200);
-  expect(edited.body).toMatchObject({ state: 'pending', still_needed: 1, edit: { by: 'bob' } });
-  expect(edited.body.votes.map((v: { principal: string }) => v.principal)).toEqual(['bob']);
+  // Bob wrote it: his edit is not his approval; destructive work needs two others.
+  expect(edited.body).toMatchObject({ state: 'pending', required: 2, still_needed: 2, votes: [], edit: { by: 'bob' } });
   expect(edited.body.plan_sha256).not.toBe(plan.plan_sha256);
   expect(edited.body.request.commands[0].command).toContain('edited');
+  expect(ts.engine.history!.approvals('pending').find((a) => a.id === plan.id)).toMatchObject({
+    votes: [],
+    edit: { by: 'bob' },
+  });
+
+  const editorApproves = await decide(bob, plan.id, {
+    decision: { type: 'approve' },
+    plan_sha256: edited.body.plan_sha256,
+  });
+  expect(editorApproves.status).toBe(403);
+  expect(editorApproves.body.error.code).toBe('SelfApproval');
 
   // Alice approved the plan as submitted, not the edit: her approval is asked for again, on the new digest.
   const stale = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
   expect(stale.status).toBe(409);
   expect(stale.body.error.code).toBe('DigestMismatch');
-  const approved = await decide(alice, plan.id, {
-    decision: { type: 'approve' },
-    plan_sha256: edited.body.plan_sha256,
-  });
+  const one = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: edited.body.plan_sha256 });
+  expect(one.body).toMatchObject({ state: 'pending', still_needed: 1 });
+  expect(await ts.engine.listExecutions()).toEqual([]);
+  const approved = await decide(dave, plan.id, { decision: { type: 'approve' }, plan_sha256: edited.body.plan_sha256 });
   expect(approved.body).toMatchObject({ state: 'approved', decision: { decision: { type: 'modify_and_approve' } } });
   const run = (await alice('GET', `/api/executions/${approved.body.execution_id}/result?wait=true`)).body;
   expect(run.status).toBe('completed');
   expect(existsSync(join(dir, 'edited'))).toBe(true);
   expect(existsSync(join(dir, 'original'))).toBe(false);
+});
+
+test('an approver that edits modify work does not run it alone: it waits for another approver', async () => {
+  const { carl, alice, bob, ts } = await gateServer();
+  const dir = tempDir();
+  const plan = await submitPlan(carl, { commands: [shell(`touch ${join(dir, 'original')}`, 'modify')] });
+  const edited = await decide(alice, plan.id, {
+    decision: {
+      type: 'modify_and_approve',
+      modified_plan: { commands: [shell(`touch ${join(dir, 'mine')}`, 'modify')] },
+    },
+    plan_sha256: plan.plan_sha256,
+  });
+  expect(edited.body).toMatchObject({ state: 'pending', required: 1, still_needed: 1, votes: [], execution_id: null });
+  const self = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: edited.body.plan_sha256 });
+  expect(self.status).toBe(403);
+  expect(self.body.error.code).toBe('SelfApproval');
+  expect(await ts.engine.listExecutions()).toEqual([]);
+  expect(existsSync(join(dir, 'mine'))).toBe(false);
+
+  const approved = await decide(bob, plan.id, { decision: { type: 'approve' }, plan_sha256: edited.body.plan_sha256 });
+  expect(approved.body).toMatchObject({ state: 'approved', decision: { approved_by: 'bob' } });
+  expect((await bob('GET', `/api/executions/${approved.body.execution_id}/result?wait=true`)).body.status).toBe(
+    'completed',
+  );
+  expect(existsSync(join(dir, 'mine'))).toBe(true);
+});
+
+test("a revoked approver's vote no longer counts: 2-of-2 still needs one after the revocation", async () => {
+  const { carl, alice, bob, ts } = await gateServer();
+  const dave = ts.as(addPrincipal(ts, 'dave', 'approver'));
+  const plan = await submitPlan(carl, { commands: [shell('echo two-of-two', 'destructive')] });
+  const first = await decide(alice, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(first.body).toMatchObject({ state: 'pending', still_needed: 1 });
+  new Principals(ts.engine.history!).revoke('alice');
+  expect((await bob('GET', `/api/approvals/${plan.id}`)).body).toMatchObject({ state: 'pending', still_needed: 2 });
+
+  const second = await decide(bob, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(second.status).toBe(200);
+  expect(second.body).toMatchObject({ state: 'pending', still_needed: 1, execution_id: null });
+  expect(await ts.engine.listExecutions()).toEqual([]);
+
+  const third = await decide(dave, plan.id, { decision: { type: 'approve' }, plan_sha256: plan.plan_sha256 });
+  expect(third.body).toMatchObject({ state: 'approved', still_needed: 0, execution_id: plan.id });
 });
 
 test('what waits keeps its votes, digest and submitter over a restart; the second approval afterwards starts it', async () => {

@@ -103,7 +103,7 @@ test('entries are numbered from 1 and chained: the first to 64 zeros, each hash 
     // The latest `limit`, or the first `limit` after a number.
     expect(trail.list({ limit: 2 }).map((e) => e.seq)).toEqual([2, 3]);
     expect(trail.list({ after: 1, limit: 1 }).map((e) => e.seq)).toEqual([2]);
-    expect(trail.verify()).toEqual({ ok: true, entries: 3 });
+    expect(trail.verify()).toEqual({ ok: true, entries: 3, last: { seq: 3, hash: entries[2]!.hash } });
     expect(() => trail.record({ principal: 'alice', action: 'launch' as never })).toThrow();
   } finally {
     store.close();
@@ -114,7 +114,7 @@ test('audit --verify: an intact chain exits 0; the CLI lists entries, as text an
   const { logDir } = logDirWithEntries(3);
   const verified = await audit(logDir, '--verify');
   expect(verified.stderr).toBe('');
-  expect(verified.stdout).toBe('3 entries, chain intact\n');
+  expect(verified.stdout).toMatch(/^3 entries, chain intact\nlast entry 3, hash [0-9a-f]{64}\n$/);
   expect(verified.status).toBe(0);
 
   const listed = await audit(logDir, '-n', '2');
@@ -129,6 +129,7 @@ test('audit --verify: an intact chain exits 0; the CLI lists entries, as text an
 
   const empty = logDirWithEntries(0);
   expect((await audit(empty.logDir, '--verify')).stdout).toBe('0 entries, chain intact\n');
+  expect((await audit(empty.logDir, '--verify', '--expect-last', '3:abc')).status).toBe(2);
   expect((await audit(logDir, '--verify', '-n', '2')).status).toBe(2);
 });
 
@@ -187,6 +188,57 @@ test('a row deleted: --verify names the entry after the gap; a deleted last entr
   );
 });
 
+test('the last entries deleted, or every entry: --verify exits 1 naming the missing numbers', async () => {
+  const tail = logDirWithEntries(4);
+  tamper(tail.path, 'DELETE FROM audit_log WHERE seq >= 3');
+  const cut = await audit(tail.logDir, '--verify');
+  expect(cut.status).toBe(1);
+  expect(cut.stderr).toContain('audit trail broken at entry 4 (deleted): entries 3-4 are missing at the end');
+  const json = await audit(tail.logDir, '--verify', '--json');
+  expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, seq: 4, problem: 'deleted', entries: 2 });
+
+  const emptied = logDirWithEntries(2);
+  tamper(emptied.path, 'DELETE FROM audit_log');
+  const none = await audit(emptied.logDir, '--verify');
+  expect(none.status).toBe(1);
+  expect(none.stdout).toBe('');
+  expect(none.stderr).toContain('audit trail broken at entry 2 (deleted): entries 1-2 are missing at the end');
+});
+
+test('--expect-last: the anchor --verify printed holds while entries are appended; a rewritten chain fails', async () => {
+  const { logDir, path } = logDirWithEntries(3);
+  const first = await audit(logDir, '--verify');
+  const anchor = /last entry (\d+), hash ([0-9a-f]{64})/.exec(first.stdout);
+  expect(anchor?.[1]).toBe('3');
+  const recorded = `${anchor![1]}:${anchor![2]}`;
+  expect((await audit(logDir, '--verify', '--expect-last', recorded)).status).toBe(0);
+
+  let store = HistoryStore.open(path);
+  new AuditTrail(store).record({ principal: 'alice', action: 'cancel', object: 'plan-9' });
+  store.close();
+  // Appended since: entry 3 is still in the chain, and a 12-digit prefix is taken too.
+  expect((await audit(logDir, '--verify', '--expect-last', recorded.slice(0, 2 + 12))).status).toBe(0);
+
+  // A forger empties the table, resets SQLite's counter and writes a fresh, self-consistent chain.
+  const db = new Database(path);
+  db.exec("DELETE FROM audit_log; DELETE FROM sqlite_sequence WHERE name = 'audit_log'");
+  db.close();
+  store = HistoryStore.open(path);
+  const forged = new AuditTrail(store);
+  for (let i = 1; i <= 4; i++) forged.record({ principal: 'mallory', action: 'submit', object: `plan-${i}` });
+  store.close();
+  expect((await audit(logDir, '--verify')).status).toBe(0); // consistent on its own
+  const checked = await audit(logDir, '--verify', '--expect-last', recorded);
+  expect(checked.status).toBe(1);
+  expect(checked.stderr).toContain(`audit trail broken at entry 3 (changed): entry 3 has hash`);
+  expect(checked.stderr).toContain(`not ${anchor![2]} as recorded (the chain was rewritten)`);
+
+  const short = await audit(logDir, '--verify', '--expect-last', `9:${anchor![2]}`);
+  expect(short.status).toBe(1);
+  expect(short.stderr).toContain('(deleted): the chain ends at entry 4, but it reached entry 9 before');
+  expect((await audit(logDir, '--verify', '--expect-last', '3:abcdef')).status).toBe(2);
+});
+
 test('two rows swapped by their numbers: --verify names the first one out of order', async () => {
   const { logDir, path } = logDirWithEntries(4);
   const db = new Database(path);
@@ -215,7 +267,7 @@ test('processes appending at the same time never fork the chain', async () => {
   for (const writer of writers) expect(writer.stderr).toBe('');
   const verified = await audit(logDir, '--verify');
   expect(verified.stderr).toBe('');
-  expect(verified.stdout).toBe('200 entries, chain intact\n');
+  expect(verified.stdout).toMatch(/^200 entries, chain intact\nlast entry 200, hash /);
 });
 
 test('GET /api/audit over HTTP: admins and viewers read it; submitters and approvers get 403 Forbidden', async () => {

@@ -113,11 +113,12 @@ test('2 of 2: approve records each approver as itself; the second starts the pla
   const id = await submitPlan(ts, tokens.submitter, marker);
 
   // A submitter's role may not decide at all; the server says so and the CLI exits 1 with its code.
-  const bySubmitter = await as(tokens.submitter, 'approve', id);
+  const digest = (await ts.api('GET', `/api/approvals/${id}`)).body.plan_sha256 as string;
+  const bySubmitter = await as(tokens.submitter, 'approve', id, '--sha256', digest);
   expect(bySubmitter.status).toBe(1);
   expect(bySubmitter.stderr).toMatch(/refused: .*ci-bot \(role submitter\) may not .*\[Forbidden\]/);
 
-  const first = await as(tokens.alice, 'approve', id, '--note', 'hosts checked');
+  const first = await as(tokens.alice, 'approve', id, '--sha256', digest.slice(0, 12), '--note', 'hosts checked');
   expect(first.stderr).toBe('');
   expect(first.status).toBe(0);
   expect(first.stdout).toContain(`Approval ${id}  pending`); // what was approved was shown first
@@ -126,21 +127,85 @@ test('2 of 2: approve records each approver as itself; the second starts the pla
   const afterFirst = (await ts.api('GET', `/api/approvals/${id}`)).body;
   expect(afterFirst.votes).toEqual([expect.objectContaining({ principal: 'alice', note: 'hosts checked' })]);
 
-  const second = await as(tokens.bob, 'approve', id, '--json');
+  const second = await as(tokens.bob, 'approve', id, '--json', '--sha256', digest);
   expect(second.status).toBe(0);
   expect(second.stderr).toContain(`Approval ${id}  pending`); // shown on stderr, so stdout is one JSON document
   expect(JSON.parse(second.stdout)).toMatchObject({ id, state: 'approved', execution_id: id });
   await until(() => existsSync(marker), 10_000, 'the approved plan ran');
 
-  const again = await as(tokens.alice, 'approve', id);
+  const again = await as(tokens.alice, 'approve', id, '--sha256', digest);
   expect(again.status).toBe(1);
   expect(again.stderr).toMatch(/refused: .*\[AlreadyDecided\]/);
 
   // The bootstrap admin may submit and approve, but never its own plan.
   const own = await submitPlan(ts, TOKEN, join(tempDir(), 'own'), 'modify');
-  const self = await as(TOKEN, 'approve', own);
+  const ownDigest = (await ts.api('GET', `/api/approvals/${own}`)).body.plan_sha256 as string;
+  const self = await as(TOKEN, 'approve', own, '--sha256', ownDigest);
   expect(self.status).toBe(1);
   expect(self.stderr).toMatch(/refused: .*\[SelfApproval\]/);
+});
+
+test('approve names the digest it read: required off a terminal, and a plan changed since is not approved', async () => {
+  const { ts, tokens, as } = await setup();
+  const marker = join(tempDir(), 'ran');
+  const id = await submitPlan(ts, tokens.submitter, marker);
+  const digest = (await ts.api('GET', `/api/approvals/${id}`)).body.plan_sha256 as string;
+
+  // Spawned with stdin not a terminal: nobody could confirm what is shown, so the digest is required.
+  const blind = await as(tokens.alice, 'approve', id);
+  expect(blind.status).toBe(2);
+  expect(blind.stderr).toContain('--sha256 is required when stdin is not a terminal');
+  const tooShort = await as(tokens.alice, 'approve', id, '--sha256', digest.slice(0, 8));
+  expect(tooShort.status).toBe(2);
+  expect(tooShort.stderr).toContain('first 12 hex digits or more');
+
+  // The digest the approver read no longer matches (the plan was edited in between, say).
+  const other = digest.startsWith('0') ? `1${digest.slice(1)}` : `0${digest.slice(1)}`;
+  const changed = await as(tokens.alice, 'approve', id, '--sha256', other.slice(0, 16));
+  expect(changed.status).toBe(1);
+  expect(changed.stderr).toContain('the plan changed since you looked: run approval show again');
+  expect((await ts.api('GET', `/api/approvals/${id}`)).body.votes).toEqual([]);
+
+  const matched = await as(tokens.alice, 'approve', id, '--sha256', digest.toUpperCase());
+  expect(matched.status).toBe(0);
+  expect((await ts.api('GET', `/api/approvals/${id}`)).body.votes).toEqual([
+    expect.objectContaining({ principal: 'alice' }),
+  ]);
+});
+
+/** The CLI on a terminal (a pseudo-terminal from `script`), typing `typed` when it asks. */
+function onTerminal(token: string, args: string[], typed: string): ReturnType<typeof cli> {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CLOUDOPS_EXEC_TOKEN: token };
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr: '' }));
+    child.stdin.end(typed);
+  });
+}
+
+test('approve on a terminal without --sha256: the plan is shown and approved only when the approver says y', async () => {
+  const { ts, tokens } = await setup();
+  const id = await submitPlan(ts, tokens.submitter, join(tempDir(), 'ran'));
+  const digest = (await ts.api('GET', `/api/approvals/${id}`)).body.plan_sha256 as string;
+
+  const declined = await onTerminal(tokens.alice, ['approve', id, '--server', ts.url], 'n\n');
+  expect(declined.stdout).toContain(`plan_sha256 ${digest}`);
+  expect(declined.stdout).toContain(`Approve this plan (plan_sha256 ${digest.slice(0, 16)}…)? [y/N]`);
+  expect(declined.stdout).toContain('not approved (you did not confirm)');
+  expect(declined.status).toBe(1);
+  expect((await ts.api('GET', `/api/approvals/${id}`)).body.votes).toEqual([]);
+
+  const confirmed = await onTerminal(tokens.alice, ['approve', id, '--server', ts.url], 'y\n');
+  expect(confirmed.stdout).toContain(`Your approval of ${id} is recorded (1 of 2)`);
+  expect(confirmed.status).toBe(0);
+  expect((await ts.api('GET', `/api/approvals/${id}`)).body.votes).toEqual([
+    expect.objectContaining({ principal: 'alice' }),
+  ]);
 });
 
 test('reject needs a reason and rejects at once; deciding a decided approval is refused', async () => {
@@ -166,7 +231,7 @@ test('reject needs a reason and rejects at once; deciding a decided approval is 
 
   const shown = await as(tokens.viewer, 'approval', 'show', id);
   expect(shown.stdout).toMatch(/decision +reject by bob at \S+: wrong account/);
-  const late = await as(tokens.alice, 'approve', id);
+  const late = await as(tokens.alice, 'approve', id, '--sha256', stored.plan_sha256);
   expect(late.status).toBe(1);
   expect(late.stderr).toMatch(/\[AlreadyDecided\]/);
 });

@@ -247,8 +247,11 @@ test('modify and approve: an invalid edit is 400 naming its field and stays pend
     type: 'modify_and_approve',
     modified_plan: { commands: [modifying('echo edited')] },
   });
-  expect(edited.body.state).toBe('approved');
-  const runId = edited.body.execution_id;
+  // Its editor (alice) may not approve what she wrote: another approver runs it.
+  expect(edited.body).toMatchObject({ state: 'pending', still_needed: 1 });
+  const approved = await decideAs(server, id, { type: 'approve' }, { as: 'bob' });
+  expect(approved.body.state).toBe('approved');
+  const runId = approved.body.execution_id;
   expect(runId).not.toBe(id);
   const result = (await api('GET', `/api/executions/${runId}/result?wait=true`)).body;
   expect(result.results[0].stdout).toBe('edited\n');

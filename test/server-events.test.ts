@@ -2,9 +2,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { Principals } from '../src/services/principals.js';
 import { tempDir, until } from './helpers.js';
 import { decideAs } from './support/approvals.js';
-import { openSocket, parseSse, readSse, startTestServer, TOKEN } from './support/server.js';
+import { addPrincipal, openSocket, parseSse, readSse, startTestServer, TOKEN } from './support/server.js';
 
 const shell = (command: string) => ({ command: { type: 'shell', command } });
 const gated = (gate: string, before: string, after: string) =>
@@ -183,4 +184,46 @@ test('closing the server ends open event streams instead of hanging', async () =
   expect(await closed).toBe(1001);
   await sse; // the stream ended: otherwise this would hang until the test times out
   expect(sseText).toContain('event: end');
+});
+
+test('open streams stop at the next heartbeat once their principal is revoked: WebSocket 1008, SSE error then end', async () => {
+  const ts = await startTestServer({}, { heartbeatMs: 50 });
+  const token = addPrincipal(ts, 'vera', 'viewer');
+  const login = await fetch(`${ts.url}/login?token=${encodeURIComponent(token)}`, { redirect: 'manual' });
+  const jar = login.headers.get('set-cookie')!.split(';')[0]!;
+  const byToken = await openSocket(ts.url, '/api/ws', { authorization: `Bearer ${token}` });
+  const bySession = await openSocket(ts.url, '/api/ws', { cookie: jar });
+  const closed = [byToken, bySession].map(
+    ({ socket }) =>
+      new Promise<[number, string]>((resolve) => socket.once('close', (code, why) => resolve([code, why.toString()]))),
+  );
+  for (const ws of [byToken, bySession]) ws.send({ type: 'subscribe' });
+  const sse = await fetch(`${ts.url}/api/events`, { headers: { authorization: `Bearer ${token}` } });
+  expect(sse.status).toBe(200);
+  const sseText = sse.text();
+  await until(() => bySession.messages.some((m) => m.type === 'subscribed'), 5_000, 'subscribed');
+  await until(() => byToken.messages.some((m) => m.type === 'subscribed'), 5_000, 'subscribed');
+
+  // Events flow to the viewer while it may read.
+  const first = (await ts.api('POST', '/api/executions', shell('echo before'))).body.id;
+  for (const ws of [byToken, bySession])
+    await until(() => ws.messages.some((m) => m.event?.execution_id === first), 5_000, 'event delivered');
+
+  new Principals(ts.engine.history!).revoke('vera');
+  for (const ending of closed) {
+    const [code, why] = await ending;
+    expect(code).toBe(1008);
+    expect(why).toContain('signed out');
+  }
+  const events = parseSse(await sseText);
+  expect(events.at(-2)).toEqual(['error', expect.objectContaining({ code: 'Unauthorized' })]);
+  expect(events.at(-1)?.[0]).toBe('end');
+  expect(events.some(([, e]) => e.execution_id === first)).toBe(true);
+  // The admin's stream, opened the same way, is not affected.
+  const admin = await openSocket(ts.url);
+  admin.send({ type: 'subscribe' });
+  await until(() => admin.messages.some((m) => m.type === 'subscribed'), 5_000, 'admin subscribed');
+  const second = (await ts.api('POST', '/api/executions', shell('echo after'))).body.id;
+  await until(() => admin.messages.some((m) => m.event?.execution_id === second), 5_000, 'admin still served');
+  expect(admin.socket.readyState).toBe(admin.socket.OPEN);
 });

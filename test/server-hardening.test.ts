@@ -150,10 +150,12 @@ test('an edit rated above the risk shown is not accepted until the approver acce
 
   const accepted = await decideAs(server, pending.body.id, decision, { as: 'bob', accept_risk: 'destructive' });
   expect(accepted.status).toBe(200);
-  // Now destructive: bob's approval is the first of the two its risk needs.
-  expect(accepted.body).toMatchObject({ state: 'pending', required: 2, still_needed: 1, edit: { by: 'bob' } });
+  // Now destructive: two approvers other than its editor (bob) must approve it.
+  expect(accepted.body).toMatchObject({ state: 'pending', required: 2, still_needed: 2, edit: { by: 'bob' } });
   expect(existsSync(marker)).toBe(true);
-  const started = await decideAs(server, pending.body.id, { type: 'approve' }, { as: 'alice' });
+  expect((await decideAs(server, pending.body.id, { type: 'approve' }, { as: 'alice' })).body.still_needed).toBe(1);
+  expect(existsSync(marker)).toBe(true);
+  const started = await decideAs(server, pending.body.id, { type: 'approve' }, { as: 'dave' });
   expect(started.body.decision).toMatchObject({ risk_level: 'destructive', decision: { type: 'modify_and_approve' } });
   await api('GET', `/api/executions/${started.body.execution_id}/result?wait=true`);
   expect(existsSync(marker)).toBe(false);
@@ -169,17 +171,19 @@ test('an edit at or below the risk shown needs no accept_risk, and never fewer a
   const modify = await api('POST', '/api/approvals', {
     commands: [{ command: { type: 'shell', command: 'echo modify-level' }, risk_level: 'modify' }],
   });
-  const started = await decideAs(server, modify.body.id, safer, { as: 'bob' });
-  expect(started.status).toBe(200);
+  const edit = await decideAs(server, modify.body.id, safer, { as: 'bob' });
+  expect(edit.status).toBe(200);
+  expect(edit.body).toMatchObject({ state: 'pending', required: 1, still_needed: 1 });
+  const started = await decideAs(server, modify.body.id, { type: 'approve' }, { as: 'alice' });
   expect(started.body.state).toBe('approved');
 
   const destructive = await api('POST', '/api/approvals', {
     commands: [{ command: { type: 'shell', command: 'rm -f /tmp/cee-hardening-nothing' } }],
   });
   expect(destructive.body.request.risk_level).toBe('destructive');
-  // Its editor wrote the edit: a second approver still looks at it, as the destructive plan needed.
+  // Its editor wrote the edit: two others still look at it, as the destructive plan needed.
   const edited = await decideAs(server, destructive.body.id, safer, { as: 'bob' });
   expect(edited.status).toBe(200);
-  expect(edited.body).toMatchObject({ state: 'pending', required: 2, still_needed: 1 });
+  expect(edited.body).toMatchObject({ state: 'pending', required: 2, still_needed: 2 });
   expect(edited.body.request.risk_level).toBe('read_only');
 });

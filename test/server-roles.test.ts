@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
 import { HistoryStore } from '../src/history/store.js';
 import { AuditTrail } from '../src/services/audit.js';
@@ -103,7 +104,8 @@ const ADMITS: Record<string, Role[]> = {
   submitPlan: ['submitter', 'admin'],
   dryRun: ['submitter', 'admin'],
   createApproval: ['submitter', 'admin'],
-  decideApproval: ['approver', 'admin'],
+  // A submitter may reject (withdraw) its own approval: the route checks which (approvals-gate.test.ts).
+  decideApproval: ['submitter', 'approver', 'admin'],
   cancelExecution: ['submitter', 'approver', 'admin'],
   rollbackPlan: ['submitter', 'approver', 'admin'],
   listPrincipals: ['admin'],
@@ -138,7 +140,7 @@ test('every role against every documented route: allowed, or 403 Forbidden namin
   }
   // The documented roles say the same (x-roles): the table above is the issue's, the document follows it.
   expect(doc.paths['/api/plans'].post['x-roles']).toEqual(['submitter', 'admin']);
-  expect(doc.paths['/api/approvals/{id}/decision'].post['x-roles']).toEqual(['approver', 'admin']);
+  expect(doc.paths['/api/approvals/{id}/decision'].post['x-roles']).toEqual(['submitter', 'approver', 'admin']);
   expect(doc.paths['/api/principals'].get['x-roles']).toEqual(['admin']);
 });
 
@@ -191,6 +193,31 @@ test('a submitter cancels its own work, not another submitter’s; an approver a
   const cancels = new AuditTrail(ts.engine.history!).list().filter((e) => e.action === 'cancel');
   expect(cancels.map((e) => e.principal)).toEqual(['sam', 'april', 'ada']);
   expect(cancels[0]).toMatchObject({ object: first, source: '127.0.0.1' });
+});
+
+test('an audit trail that cannot be written costs the entry, not the answer: submit and cancel still succeed', async () => {
+  const ts = await serverWithPrincipals();
+  const { submitter } = ts.principals;
+  // Another connection makes the store refuse audit rows (a full disk, a locked file, in effect).
+  const db = new Database(ts.engine.history!.path);
+  db.exec("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END");
+  db.close();
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const submitted = await ts.as(submitter.token)('POST', '/api/executions', SLEEP);
+    expect(submitted.status).toBe(202);
+    await until(async () => (await ts.engine.getStatus(submitted.body.id)) === 'running');
+    const cancelled = await ts.as(submitter.token)('POST', `/api/executions/${submitted.body.id}/cancel`);
+    expect(cancelled.status).toBe(202);
+    await until(() => warnings.some((w) => w.message.includes('audit refused')), 5_000, 'the warning');
+    // Warned once, not on every request.
+    expect(warnings.filter((w) => w.message.includes('not recorded'))).toHaveLength(1);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  expect(new AuditTrail(ts.engine.history!).list()).toEqual([]);
 });
 
 test("a plan's owner rolls it back; another submitter may not", async () => {

@@ -243,6 +243,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'The audit trail in the history store of --log-dir (who did what, when, from where); --verify checks its hash chain',
     )
     .option('--verify', 'recompute the hash chain: exit 1 naming the first entry changed, deleted or out of order')
+    .option(
+      '--expect-last <n:hash>',
+      'with --verify: entry n must still be in the chain with this hash (the "last entry" line an earlier --verify printed)',
+    )
     .option('-n, --limit <n>', 'how many of the latest entries, default 20 (0 for all)')
     .option('--after <seq>', 'entries numbered above this one, oldest first')
     .option('--json', 'print as JSON')
@@ -272,12 +276,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(act((id: string, _opts: unknown, cmd: Command) => approvalShowCommand(id, cmd.optsWithGlobals())));
   program
     .command('approve')
-    .description('Approve a plan as yourself: shows it, then approves exactly the plan digest shown')
+    .description(
+      'Approve a plan as yourself: exactly the plan you read (--sha256 from approval show, or confirm it on a terminal)',
+    )
     .argument('<id>', 'approval id')
+    .option(
+      '--sha256 <digest>',
+      'the plan_sha256 approval show printed (or its first 12+ hex digits): a plan changed since is not approved; required when stdin is not a terminal',
+    )
     .option('--note <text>', 'a note kept with your approval')
     .option('--server <url>', serverOption)
     .option('--json', 'print the approval after the decision as JSON')
-    .addHelpText('after', `${decisionExits}${examples('cloudops-exec approve 5f0c6a3e --note "instance ids checked"')}`)
+    .addHelpText(
+      'after',
+      `${decisionExits}${examples('cloudops-exec approve 5f0c6a3e --sha256 9d4e1f0a7b3c --note "instance ids checked"')}`,
+    )
     .action(act((id: string, _opts: unknown, cmd: Command) => approveCommand(id, cmd.optsWithGlobals())));
   program
     .command('reject')

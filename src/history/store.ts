@@ -1109,6 +1109,17 @@ export class HistoryStore {
       return rows.map(fromAuditRow);
     });
   }
+
+  /**
+   * The highest entry number ever given (SQLite's AUTOINCREMENT counter for audit_log), 0 when
+   * none was: deleting the last entries or every entry leaves it above the highest number left.
+   */
+  auditSequence(): number {
+    return this.guarded(
+      () =>
+        (this.sql("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").pluck().get() as number | undefined) ?? 0,
+    );
+  }
 }
 
 /** Connection settings, then the schema brought up to date (each migration once, in its own transaction). */

@@ -268,7 +268,7 @@ export interface ApprovalVote {
 /** An approver's edit of the submitted plan: from then on the plan under decision. */
 export interface ApprovalEdit {
   plan: ExecutionPlan;
-  /** The principal that made the edit; its approval is the first vote on the edited plan. */
+  /** The principal that made the edit: like the submitter, it may not approve it (the votes start at none). */
   by: string;
   at: string;
 }

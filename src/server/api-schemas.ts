@@ -62,14 +62,20 @@ export const ApprovalListQuery = z.object({
 /** sha256 hex digest, as `plan_sha256` is written. */
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 digest: 64 lower-case hex digits');
 
-export const DecisionBody = z.object({
-  decision: ApprovalDecisionSchema,
-  /** The approval's `plan_sha256` as you saw it: a decision on another version of the plan is refused (409). */
-  plan_sha256: Sha256,
-  notes: z.string().max(10_000).nullable().optional(),
-  /** Edit-and-approve: the highest risk accepted for the edited plan when it is rated above the one shown (else 409). */
-  accept_risk: RiskLevelSchema.optional(),
-});
+export const DecisionBody = z
+  .object({
+    decision: ApprovalDecisionSchema,
+    /** The approval's `plan_sha256` as you saw it: a decision on another version of the plan is refused (409). */
+    plan_sha256: Sha256,
+    notes: z.string().max(10_000).nullable().optional(),
+    /** Edit-and-approve: the highest risk accepted for the edited plan when it is rated above the one shown (else 409). */
+    accept_risk: RiskLevelSchema.optional(),
+  })
+  // A misspelt field (`Notes`, `Approved_By`) would otherwise be dropped while the client believes it counted.
+  .strict();
+
+/** The fields a decision body takes, for the error that names an unknown one. */
+export const DECISION_FIELDS = Object.keys(DecisionBody.shape);
 
 /** A plan, or a single request (run as a plan of one). */
 export const PlanOrRequest = z.union([ExecutionPlanSchema, ExecutionRequestSchema]);

@@ -22,6 +22,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who sent the request: set on every request that reaches a route (all but `/login`). */
     principal: RequestPrincipal;
+    /**
+     * Who the request's token or session stands for now (null once the principal is revoked or
+     * the session ended): a long-lived stream asks again on each heartbeat, not only at the handshake.
+     */
+    currentPrincipal: () => RequestPrincipal | null;
   }
   interface FastifyContextConfig {
     /** What the route needs (see access.ts); a route without it is for admins only. */
@@ -215,6 +220,7 @@ function principalOfSession(options: AuthOptions, cookie: string | undefined): R
 
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   app.decorateRequest('principal', null as unknown as RequestPrincipal);
+  app.decorateRequest('currentPrincipal', null as unknown as () => RequestPrincipal | null);
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0];
     if (path === '/login') return; // checks the token itself
@@ -223,6 +229,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (bearer !== undefined) {
       principal = principalOfToken(options, bearer);
       if (!principal) return refuse(request, reply, 'Invalid API token');
+      request.currentPrincipal = () => principalOfToken(options, bearer);
     } else {
       const cookie = request.cookies[SESSION_COOKIE];
       principal = principalOfSession(options, cookie);
@@ -236,6 +243,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
         );
       }
       if (!sameOrigin(request)) return refuse(request, reply, 'Cross-origin request refused', 403);
+      request.currentPrincipal = () => principalOfSession(options, cookie);
     }
     request.principal = principal;
     // A path no route answers is told so (404) to anyone signed in; a route that declares no access is admins' only.

@@ -62,6 +62,8 @@ export interface ServerOptions {
    * last approval arrives before it is run again (`dry_run_max_age_ms`, default 15 min).
    */
   approvals?: ApprovalGateInput;
+  /** How often open event streams are kept alive and their principal checked again; default 15 s. */
+  heartbeatMs?: number;
 }
 
 export interface RunningServer {
@@ -115,7 +117,7 @@ export async function buildServer(
   const closers = new Set<() => void>();
   const principals = new Principals(history);
   const audit = new AuditTrail(history);
-  const approvals = new ApprovalQueue(engine, history, { gate: options.approvals, audit });
+  const approvals = new ApprovalQueue(engine, history, { gate: options.approvals, audit, principals });
   const ctx: ServerContext = {
     engine,
     // Through the engine each time: it flushes the writes it has batched before a read.
@@ -171,7 +173,7 @@ export async function buildServer(
     ...executionRoutes(ctx),
     ...approvalRoutes(ctx),
     ...auditRoutes(ctx),
-    ...eventRoutes(ctx),
+    ...eventRoutes(ctx, { heartbeatMs: options.heartbeatMs }),
     ...vocabularyRoutes(),
     ...principalRoutes(ctx),
   ];
@@ -221,7 +223,7 @@ export async function buildServer(
   );
   const document = openApiDocument(specs, VERSION);
   registerRoutes(app, specs);
-  registerEventSocket(app, ctx);
+  registerEventSocket(app, ctx, { heartbeatMs: options.heartbeatMs });
   registerDashboard(app);
   await app.ready();
   return { app, token, approvals, close: () => app.close() };

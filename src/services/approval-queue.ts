@@ -2,11 +2,14 @@
  * Plans waiting for people (the approval gate, asynchronous): submitted work that needs
  * approval is parked here with its approval request (risk, commands, dry-run results) until
  * enough people approved it, someone rejected it, or it expired. The rules are the server's:
- * - the principal that submitted a plan never approves it (`SelfApproval`);
- * - N-of-M: each risk level needs a number of distinct approvers (`ApprovalGate.required`);
+ * - the principal that submitted a plan never approves it, nor the approver that edited it
+ *   approves its own edit (`SelfApproval`);
+ * - N-of-M: each risk level needs a number of distinct approvers (`ApprovalGate.required`),
+ *   counting only principals still active when counted (a revoked approver's vote is void);
  *   one reject rejects;
  * - a decision names the digest of the plan it was made on (`plan_sha256`); another is refused;
- *   an edit makes a new plan, a new digest, and starts the votes again;
+ *   an edit makes a new plan, a new digest, and starts the votes again, at none: its author
+ *   wrote it, so the full number must come from others;
  * - a pending approval expires (`ttl_ms`); a dry run older than `dry_run_max_age_ms` when the
  *   last approval arrives runs again, and a changed verdict does not start the plan.
  * The last approval starts the plan through `executeWithApproval`, so the engine records who
@@ -24,6 +27,7 @@ import {
   type ApprovalDecisionInput,
   ApprovalDecisionSchema,
   type ApprovalRequest,
+  type ApprovalVote,
   planDigest,
   type QueuedApproval,
 } from '../policy/approval.js';
@@ -32,6 +36,7 @@ import type { ApprovalState, AuditAction } from '../vocabulary.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import type { ExecutionPlan, ExecutionPlanInput, ExecutionRequest } from '../wire/types.js';
 import { AuditTrail } from './audit.js';
+import { BOOTSTRAP_PRINCIPAL, type Principals } from './principals.js';
 
 export type ApprovalListener = (approval: QueuedApproval) => void;
 
@@ -87,13 +92,19 @@ export interface ApprovalQueueOptions {
   gate?: ApprovalGateInput;
   /** Where submissions and decisions are recorded; default an AuditTrail over the store (none without one). */
   audit?: AuditTrail | null;
+  /**
+   * Who may still vote: a vote counts only while its principal is active (the bootstrap admin
+   * always is). Null (the default): every vote counts, as for in-process use without principals.
+   */
+  principals?: Pick<Principals, 'active'> | null;
 }
 
 /** An approval as clients read it: with how many approvals it still needs. */
 export type ApprovalView = QueuedApproval & { still_needed: number };
 
-export function approvalView(approval: QueuedApproval): ApprovalView {
-  const stillNeeded = approval.state === 'pending' ? Math.max(0, approval.required - approval.votes.length) : 0;
+/** `counted`: the votes that count (ApprovalQueue.countedVotes); default all of them. */
+export function approvalView(approval: QueuedApproval, counted: number = approval.votes.length): ApprovalView {
+  const stillNeeded = approval.state === 'pending' ? Math.max(0, approval.required - counted) : 0;
   return { ...approval, still_needed: stillNeeded };
 }
 
@@ -141,6 +152,7 @@ function changedVerdicts(before: ApprovalRequest, now: ApprovalRequest): string[
 export class ApprovalQueue {
   readonly gate: ApprovalGate;
   private readonly audit: AuditTrail | null;
+  private readonly principals: Pick<Principals, 'active'> | null;
   private readonly approvals = new Map<string, QueuedApproval>();
   /** Which approval each id belongs to: plan, command and rollback ids, of the plan submitted and of its edits. */
   private readonly owners = new Map<string, string>();
@@ -157,6 +169,7 @@ export class ApprovalQueue {
   ) {
     this.gate = parseWith(ApprovalGateSchema, options.gate ?? {});
     this.audit = options.audit !== undefined ? options.audit : store ? new AuditTrail(store) : null;
+    this.principals = options.principals ?? null;
     if (!store) return;
     const saved = new Map<string, QueuedApproval>();
     for (const approval of [...store.approvals('pending', 10_000), ...store.approvals(null, MAX_DECIDED)])
@@ -245,6 +258,27 @@ export class ApprovalQueue {
     return approval;
   }
 
+  /** An approval as clients read it, `still_needed` counting only the votes that count now. */
+  view(approval: QueuedApproval): ApprovalView {
+    return approvalView(approval, this.countedVotes(approval).length);
+  }
+
+  /**
+   * The votes that count: of principals still active (looked up now, so a revocation voids a
+   * vote given before it, also one read back after a restart), and never the submitter's or the
+   * editor's own (refused when cast; also not counted if an older version stored one).
+   */
+  countedVotes(approval: QueuedApproval): ApprovalVote[] {
+    return approval.votes.filter(
+      (vote) =>
+        vote.principal !== approval.submitted_by &&
+        vote.principal !== approval.edit?.by &&
+        (this.principals === null ||
+          vote.principal === BOOTSTRAP_PRINCIPAL ||
+          this.principals.active(vote.principal) !== null),
+    );
+  }
+
   /** Newest first; `state` narrows the list. */
   list(state?: ApprovalState): QueuedApproval[] {
     this.expireDue();
@@ -258,7 +292,8 @@ export class ApprovalQueue {
    * completes the number required starts the plan (after a fresh dry run when the shown one is
    * old: a changed verdict is `DryRunChanged`, and the approvals start again). An edit, rated
    * as the policy rates it and not above the risk shown unless `accept_risk` covers it, becomes
-   * the plan under decision with a new digest; its author's approval is the first on it.
+   * the plan under decision with a new digest and no votes; its author may not approve it
+   * (`SelfApproval`), so it needs the full number from others.
    */
   async decide(id: string, input: DecisionInput, actor: Actor): Promise<QueuedApproval> {
     const approval = this.get(id);
@@ -270,6 +305,10 @@ export class ApprovalQueue {
     const decision = parseWith(ApprovalDecisionSchema, input.decision);
     // Rejecting one's own plan withdraws it: only approving it would bypass a second pair of eyes.
     if (decision.type !== 'reject' && approval.submitted_by !== null && approval.submitted_by === actor.name)
+      throw ExecutionError.create('SelfApproval', { id, principal: actor.name });
+    // The author of an edit wrote the plan now under decision: approving it would be a plan nobody else saw.
+    // Editing it again is allowed: that starts the votes again too.
+    if (decision.type === 'approve' && approval.edit?.by === actor.name)
       throw ExecutionError.create('SelfApproval', { id, principal: actor.name });
     if (input.plan_sha256 !== approval.plan_sha256) {
       throw ExecutionError.create('DigestMismatch', { id, expected: approval.plan_sha256, given: input.plan_sha256 });
@@ -309,10 +348,11 @@ export class ApprovalQueue {
     // Idempotent: a principal's second approval (a retry, a double click) is not a second approver.
     if (!approval.votes.some((vote) => vote.principal === actor.name)) {
       approval.votes.push({ principal: actor.name, at: new Date().toISOString(), note: notes });
-      this.record(actor, 'approve', approval, { votes: approval.votes.length, required: approval.required });
+      const counted = this.countedVotes(approval).length;
+      this.record(actor, 'approve', approval, { votes: counted, required: approval.required });
     }
     // Also when this principal had approved already: a start that failed before is tried again.
-    if (approval.votes.length >= approval.required) return this.start(approval, actor, notes);
+    if (this.countedVotes(approval).length >= approval.required) return this.start(approval, actor, notes);
     this.save(approval);
     this.emit(approval);
     return approval;
@@ -357,10 +397,15 @@ export class ApprovalQueue {
       plan_sha256: planDigest(edited),
       // Never fewer than the plan as submitted needed: an edit does not lower the bar.
       required: Math.max(approval.required, this.requiredFor(review.request.risk_level)),
-      votes: [{ principal: actor.name, at, note: notes }],
+      // None: the edit's author may not approve what it wrote; the full number must come from others.
+      votes: [],
     } satisfies Partial<QueuedApproval>);
-    this.record(actor, 'edit', approval, { from_sha256: from, risk_level: review.request.risk_level });
-    if (approval.votes.length >= approval.required) return this.start(approval, actor, notes);
+    this.record(actor, 'edit', approval, {
+      from_sha256: from,
+      risk_level: review.request.risk_level,
+      required: approval.required,
+      ...(notes === null ? {} : { notes }),
+    });
     this.save(approval);
     this.emit(approval);
     return approval;
@@ -386,6 +431,8 @@ export class ApprovalQueue {
           throw ExecutionError.create('DryRunChanged', { id, detail: changed.join('; ') });
         }
       }
+      // Counted again after the dry run's wait: a voter revoked meanwhile no longer counts.
+      if (this.countedVotes(approval).length < approval.required) return approval;
       const decision: ApprovalDecisionInput = approval.edit
         ? { type: 'modify_and_approve', modified_plan: approval.edit.plan }
         : { type: 'approve' };

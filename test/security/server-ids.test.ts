@@ -51,9 +51,21 @@ async function serverOn(logDir: string, approver = 'alice') {
     return { status: response.status, body: (await response.json()) as any };
   };
   const api = as(TOKEN);
+  // An edit needs an approver other than its author: a second one confirms it.
+  let confirmToken: string | null = null;
   const decide = async (id: string, body: Record<string, unknown>) => {
     const shown = (await api('GET', `/api/approvals/${id}`)).body;
-    return as(approverToken)('POST', `/api/approvals/${id}/decision`, { plan_sha256: shown.plan_sha256, ...body });
+    const answer = await as(approverToken)('POST', `/api/approvals/${id}/decision`, {
+      plan_sha256: shown.plan_sha256,
+      ...body,
+    });
+    if (answer.status !== 200 || answer.body.state !== 'pending') return answer;
+    confirmToken ??= new Principals(engine.history!).add(`${approver}-confirm`, 'approver', 'test').token;
+    return as(confirmToken)('POST', `/api/approvals/${id}/decision`, {
+      decision: { type: 'approve' },
+      plan_sha256: answer.body.plan_sha256,
+      ...(body.accept_risk ? { accept_risk: body.accept_risk } : {}),
+    });
   };
   const restart = async () => {
     open.splice(open.indexOf(entry), 1);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { tempDir, until } from '../helpers.js';
+import { decideAs } from '../support/approvals.js';
 import { launchBrowser } from '../support/browser.js';
 import { addPrincipal, startTestServer } from '../support/server.js';
 
@@ -65,7 +66,11 @@ test('the approval page and its edit box show *** for secrets; approving the edi
   expect(shown.commands[0].env).toEqual({ DB_PASSWORD: '***', STAGE: 'blue' });
   expect(await page.content()).not.toContain(SECRET);
 
+  const id = submitted.body.approval_id as string;
   await page.getByTestId('edit-approve-button').click();
+  // An edit waits for an approver other than its author: once it is recorded, erin approves it.
+  await expect.poll(async () => (await server.api('GET', `/api/approvals/${id}`)).body.edit?.by).toBe('dana');
+  expect((await decideAs(server, id, { type: 'approve' }, { as: 'erin' })).status).toBe(200);
   await expect.poll(() => page.getByTestId('approval-state').textContent(), { timeout: 15_000 }).toMatch(/approved/i);
   await until(() => existsSync(out) && readFileSync(out, 'utf8').length > 0, 15_000, 'the command ran');
   expect(readFileSync(out, 'utf8')).toBe(SECRET);

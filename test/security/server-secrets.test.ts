@@ -159,12 +159,13 @@ test('a parked plan shows *** for every secret: approval, listings, WebSocket an
   expectNoSecret((await api('GET', `/api/executions/${planId}/logs`)).body, 'the plan log');
   expectNoSecret((await api('GET', `/api/approvals/${id}`)).body, 'the decided approval');
 
-  await until(() => ws.messages.filter((m) => m.type === 'approval').length >= 2, 10_000, 'decision event');
+  // Three approval events: submitted, edited (votes reset, waiting for another approver), approved.
+  await until(() => ws.messages.filter((m) => m.type === 'approval').length >= 3, 10_000, 'decision events');
   await sse.stop();
   ws.socket.close();
   expect(
     ws.messages.filter((m) => m.type === 'approval').map((m) => m.approval.plan.commands[0].env.DB_PASSWORD),
-  ).toEqual(['***', '***']);
+  ).toEqual(['***', '***', '***']);
   expectNoSecret(ws.messages, 'WebSocket messages');
   expect(sse.text()).toContain('"DB_PASSWORD":"***"');
   expectNoSecret(sse.text(), 'SSE stream');

@@ -24,6 +24,12 @@ export function approverApi(ts: Pick<TestServer, 'engine' | 'as'>, name = 'alice
 export interface DecideOptions {
   /** The approver deciding; default `alice`. */
   as?: string;
+  /**
+   * An edit needs approvers other than its author. By default the helper has `<as>-confirm`
+   * (then `<as>-confirm2`) approve the edit until it starts, as the rules require; false
+   * returns the edit's own answer (still pending).
+   */
+  confirmEdit?: boolean;
   notes?: string;
   accept_risk?: string;
 }
@@ -35,8 +41,24 @@ export async function decideAs(
   decision: unknown,
   options: DecideOptions = {},
 ): ReturnType<TestServer['api']> {
-  const { as = 'alice', ...rest } = options;
+  const { as = 'alice', confirmEdit = true, ...rest } = options;
   const api = approverApi(ts, as);
   const shown = await api('GET', `/api/approvals/${id}`);
-  return api('POST', `/api/approvals/${id}/decision`, { decision, plan_sha256: shown.body.plan_sha256, ...rest });
+  let answer = await api('POST', `/api/approvals/${id}/decision`, {
+    decision,
+    plan_sha256: shown.body.plan_sha256,
+    ...rest,
+  });
+  const edited = (decision as { type?: string } | null)?.type === 'modify_and_approve';
+  for (const confirmer of [`${as}-confirm`, `${as}-confirm2`]) {
+    if (!edited || !confirmEdit || answer.status !== 200 || answer.body.state !== 'pending') break;
+    const other = approverApi(ts, confirmer);
+    const { accept_risk } = rest;
+    answer = await other('POST', `/api/approvals/${id}/decision`, {
+      decision: { type: 'approve' },
+      plan_sha256: answer.body.plan_sha256,
+      ...(accept_risk ? { accept_risk } : {}),
+    });
+  }
+  return answer;
 }

@@ -6,6 +6,7 @@
  * Exit codes: 0 done; 1 the server refused (its code and message are printed); 2 bad input
  * (an option, an unknown approval) or no server to talk to.
  */
+import { createInterface } from 'node:readline';
 import { didYouMean } from '../../nearest-name.js';
 import { DEFAULT_PORT } from '../../server/server.js';
 import type { ApprovalView } from '../../services/approval-queue.js';
@@ -31,7 +32,12 @@ export interface ListOptions extends ClientOptions {
 export interface DecideOptions extends ClientOptions {
   note?: string;
   reason?: string;
+  /** `approve`: the plan digest (or its first 12+ hex digits) the approver read in `approval show`. */
+  sha256?: string;
 }
+
+/** A shorter digest prefix is not taken: two plans could share it by chance. */
+const MIN_DIGEST_PREFIX = 12;
 
 /** Where the server is and the token to show it. */
 interface Client {
@@ -159,11 +165,61 @@ export async function approvalShowCommand(id: string, options: ClientOptions): P
 }
 
 /**
- * `approve ID [--note]`: fetch the approval, show it, and approve exactly that: the digest sent
- * is the one just shown, so a plan edited in between is refused (409 DigestMismatch), not approved.
+ * `approve ID --sha256 DIGEST`: approve the plan the approver read, not whatever it is now. The
+ * digest (or a prefix) comes from `approval show`; a plan edited since no longer matches and is
+ * not approved. Without it, on a terminal, the plan is shown and the approver confirms what
+ * they see; a script (stdin not a terminal) must name the digest.
  */
-export async function approveCommand(id: string, options: DecideOptions): Promise<number> {
-  return decide(id, { type: 'approve' }, options);
+export async function approveCommand(
+  id: string,
+  options: DecideOptions,
+  stdin: NodeJS.ReadStream = process.stdin,
+): Promise<number> {
+  const expected = options.sha256 === undefined ? undefined : digestPrefix(options.sha256);
+  if (expected === undefined && !stdin.isTTY)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `--sha256 is required when stdin is not a terminal: pass the plan_sha256 \`cloudops-exec approval show ${id}\` printed (at least ${MIN_DIGEST_PREFIX} hex digits)`,
+    );
+  return decide(id, { type: 'approve' }, options, async (shown) => {
+    if (expected !== undefined) {
+      if (!shown.plan_sha256.startsWith(expected))
+        throw new CliExit(
+          EXIT.FAILED,
+          `the plan changed since you looked: run approval show again (its plan_sha256 is now ${printable(shown.plan_sha256)})`,
+        );
+      return;
+    }
+    const answer = await askLine(stdin, `Approve this plan (plan_sha256 ${shown.plan_sha256.slice(0, 16)}…)? [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new CliExit(EXIT.FAILED, 'not approved (you did not confirm)');
+  });
+}
+
+function digestPrefix(raw: string): string {
+  const value = raw.trim().toLowerCase();
+  if (!/^[0-9a-f]+$/.test(value) || value.length < MIN_DIGEST_PREFIX || value.length > 64)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `--sha256 must be the plan_sha256 \`approval show\` printed, or its first ${MIN_DIGEST_PREFIX} hex digits or more (got "${printable(raw)}")`,
+    );
+  return value;
+}
+
+/** One line typed on the terminal (the prompt on stderr, so stdout stays the command's output). */
+function askLine(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
+  const rl = createInterface({ input: stdin, output: process.stderr, terminal: false });
+  process.stderr.write(prompt);
+  return new Promise((resolve) => {
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line);
+    });
+    rl.once('close', () => {
+      if (!answered) resolve('');
+    });
+  });
 }
 
 /** `reject ID --reason`: one rejection rejects. */
@@ -177,6 +233,7 @@ async function decide(
   id: string,
   decision: { type: 'approve' } | { type: 'reject'; reason: string },
   options: DecideOptions,
+  confirm: (shown: ApprovalView) => Promise<void> = async () => {},
 ): Promise<number> {
   if (options.note !== undefined && options.note.trim() === '')
     throw new CliExit(EXIT.BAD_INPUT, '--note must not be empty');
@@ -185,6 +242,7 @@ async function decide(
   const style = styleOf(options);
   // What is decided on is shown first (on stderr with --json, so stdout stays one JSON document).
   (options.json ? process.stderr : process.stdout).write(describe(shown, style, Date.now()));
+  await confirm(shown);
   const decided = await call<ApprovalView>(client, 'POST', `${approvalPath(id)}/decision`, {
     decision,
     plan_sha256: shown.plan_sha256,

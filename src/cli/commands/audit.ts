@@ -1,9 +1,10 @@
 /**
  * `audit`: the audit trail in the history store, read on the server's machine; `--verify`
- * recomputes the hash chain and names the first entry that does not hold.
+ * recomputes the hash chain and names the first entry that does not hold, and prints where the
+ * chain ends (an anchor the operator keeps elsewhere, checked later with `--expect-last`).
  */
 import { MAX_LIST_LIMIT } from '../../history/store.js';
-import { type AuditEntry, AuditTrail } from '../../services/audit.js';
+import { type AuditAnchor, type AuditEntry, AuditTrail, MIN_ANCHOR_HASH_PREFIX } from '../../services/audit.js';
 import { printable } from '../../sinks/control-chars.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
@@ -14,6 +15,8 @@ import { openStore } from './history.js';
 export interface AuditOptions extends EngineOptions {
   json?: boolean;
   verify?: boolean;
+  /** `N:HASH`, as `--verify` printed it: entry N must still be in the chain with that hash. */
+  expectLast?: string;
   limit?: string;
   after?: string;
   color?: boolean;
@@ -22,12 +25,14 @@ export interface AuditOptions extends EngineOptions {
 export function auditCommand(options: AuditOptions): number {
   if (options.verify && (options.limit !== undefined || options.after !== undefined))
     throw new CliExit(EXIT.BAD_INPUT, '--verify checks the whole trail: leave out -n and --after');
+  const anchor = options.expectLast === undefined ? undefined : parseAnchor(options.expectLast);
+  if (anchor && !options.verify) throw new CliExit(EXIT.BAD_INPUT, '--expect-last goes with --verify');
   const limit = optionalIntOption('--limit', options.limit, { max: MAX_LIST_LIMIT }, 20);
   const after = optionalIntOption('--after', options.after);
   const store = openStore(options);
   try {
     const trail = new AuditTrail(store);
-    return options.verify ? verify(trail, options) : print(entriesOf(trail, limit, after), options);
+    return options.verify ? verify(trail, options, anchor) : print(entriesOf(trail, limit, after), options);
   } finally {
     store.close();
   }
@@ -44,14 +49,27 @@ function entriesOf(trail: AuditTrail, limit: number, after: number | undefined):
   return all;
 }
 
-function verify(trail: AuditTrail, options: AuditOptions): number {
-  const verdict = trail.verify();
+/** `N:HASH` (the hash in full or its first 12 hex digits or more). */
+function parseAnchor(raw: string): AuditAnchor {
+  const m = /^(\d+):([0-9a-f]+)$/i.exec(raw.trim());
+  if (!m || Number(m[1]) < 1 || m[2]!.length < MIN_ANCHOR_HASH_PREFIX || m[2]!.length > 64)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `--expect-last takes N:HASH as --verify printed it (an entry number, then at least ${MIN_ANCHOR_HASH_PREFIX} hex digits of its hash)`,
+    );
+  return { seq: Number(m[1]), hash: m[2]!.toLowerCase() };
+}
+
+function verify(trail: AuditTrail, options: AuditOptions, anchor: AuditAnchor | undefined): number {
+  const verdict = trail.verify(anchor);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(verdict)}\n`);
     return verdict.ok ? EXIT.OK : EXIT.FAILED;
   }
   if (verdict.ok) {
     process.stdout.write(`${verdict.entries} ${verdict.entries === 1 ? 'entry' : 'entries'}, chain intact\n`);
+    // The anchor to keep elsewhere: `--expect-last N:HASH` later shows whether the chain was rewritten since.
+    if (verdict.last) process.stdout.write(`last entry ${verdict.last.seq}, hash ${verdict.last.hash}\n`);
     return EXIT.OK;
   }
   process.stderr.write(

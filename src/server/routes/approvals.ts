@@ -4,10 +4,19 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ValidationError } from '../../errors.js';
-import { type Actor, approvalView, planUnderDecision } from '../../services/approval-queue.js';
+import { ExecutionError, ValidationError } from '../../errors.js';
+import { type Actor, planUnderDecision } from '../../services/approval-queue.js';
+import type { AuditInput } from '../../services/audit.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
-import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
+import { allows } from '../access.js';
+import {
+  ApprovalEntry,
+  ApprovalListQuery,
+  DECISION_FIELDS,
+  DecisionBody,
+  IdParams,
+  PlanOrRequest,
+} from '../api-schemas.js';
 import { restoreRedacted } from '../client-view.js';
 import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
@@ -43,8 +52,37 @@ function refuseNamedApprover(input: unknown): void {
   );
 }
 
+/** Fields a decision body does not take, named (each is refused: it would be silently ignored otherwise). */
+function refuseUnknownFields(input: unknown): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return;
+  const unknown = Object.keys(input).filter((key) => !DECISION_FIELDS.includes(key));
+  if (unknown.length === 0) return;
+  throw new ValidationError(
+    unknown.map((field) => ({
+      code: 'InvalidField' as const,
+      field,
+      reason: `unknown field; a decision takes ${DECISION_FIELDS.join(', ')}`,
+    })),
+  );
+}
+
 export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
   const { engine, approvals } = ctx;
+  /**
+   * An audit entry for an action already done: a failure to record costs the entry, not the
+   * answer (the action happened; a 500 would make the client retry it), with a warning.
+   */
+  const recordDone = (entry: AuditInput) => {
+    try {
+      ctx.audit.record(entry);
+    } catch (err) {
+      process.emitWarning(
+        `cloudops-execution-engine: audit entry "${entry.action}" for ${entry.object ?? '-'} not recorded: ` +
+          (err as Error).message,
+        { code: 'CLOUDOPS_AUDIT' },
+      );
+    }
+  };
   /** Plans by their `commands`; anything else is read as a single request. */
   const planOrRequest = {
     schema: PlanOrRequest,
@@ -53,6 +91,17 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       typeof input === 'object' && input !== null && 'commands' in input
         ? checkHttpInput(parsePlan(input), ctx.input)
         : planOfOne(checkHttpInput(parseRequest(input), ctx.input)),
+  };
+  /** A principal without `decide` (a submitter) may only reject an approval it submitted: withdraw it. */
+  const assertWithdrawal = (request: FastifyRequest, id: string, type: string) => {
+    const { name, role } = request.principal;
+    const owner = approvals.get(id).submitted_by;
+    if (type === 'reject' && owner === name) return;
+    throw ExecutionError.create('Forbidden', {
+      who: `${name} (role ${role})`,
+      what: type === 'reject' ? `reject ${id}` : `${type === 'approve' ? 'approve' : 'edit and approve'} ${id}`,
+      needs: `${owner === name ? 'a submitter may only reject (withdraw) its own plan' : `it was submitted by ${owner ?? 'nobody recorded'}; a submitter may only reject (withdraw) its own`}; approving needs role approver or admin`,
+    });
   };
   return [
     route({
@@ -84,7 +133,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       handler: async ({ body, request, reply }) => {
         const actor = actorOf(request);
         const approval = await approvals.submit(withSubmitter(body, actor.name), actor);
-        ctx.audit.record({
+        recordDone({
           principal: actor.name,
           action: 'submit',
           object: approval.id,
@@ -97,7 +146,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
           },
         });
         reply.code(201).header('location', `/api/approvals/${approval.id}`);
-        return approvalView(approval);
+        return approvals.view(approval);
       },
     }),
     route({
@@ -112,7 +161,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         200: { description: 'Approvals', schema: z.object({ approvals: z.array(ApprovalEntry) }) },
         400: BAD_INPUT,
       },
-      handler: async ({ query }) => ({ approvals: approvals.list(query.state).map(approvalView) }),
+      handler: async ({ query }) => ({ approvals: approvals.list(query.state).map((a) => approvals.view(a)) }),
     }),
     route({
       method: 'GET',
@@ -123,21 +172,23 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       access: 'read',
       params: IdParams,
       responses: { 200: { description: 'The approval', schema: ApprovalEntry }, 404: NOT_FOUND },
-      handler: async ({ params }) => approvalView(approvals.get(params.id)),
+      handler: async ({ params }) => approvals.view(approvals.get(params.id)),
     }),
     route({
       method: 'POST',
       url: '/api/approvals/:id/decision',
       operationId: 'decideApproval',
       summary:
-        'Decide as the signed-in principal, on the plan digest you were shown (`plan_sha256`): approve (the approval that completes the number its risk needs starts the plan), modify and approve (the edit, re-validated and re-assessed, becomes the plan under decision with a new digest, and your approval is the first on it), or reject with a reason (one reject rejects). The submitter may not approve its own plan.',
+        'Decide as the signed-in principal, on the plan digest you were shown (`plan_sha256`): approve (the approval that completes the number its risk needs starts the plan), modify and approve (the edit, re-validated and re-assessed, becomes the plan under decision with a new digest and no approvals: others must approve it, never its editor), or reject with a reason (one reject rejects). The submitter may not approve its own plan; a submitter may reject (withdraw) its own. Only votes of principals still active count.',
       tag: 'approvals',
-      access: 'decide',
+      // `cancel`: approvers and admins decide; a submitter may withdraw its own plan (the handler checks which).
+      access: 'cancel',
       params: IdParams,
       body: {
         schema: DecisionBody,
         parse: (input: unknown) => {
           refuseNamedApprover(input);
+          refuseUnknownFields(input);
           const body = bodyOf(DecisionBody).parse(input);
           if (body.decision.type === 'modify_and_approve')
             checkHttpInput(body.decision.modified_plan, ctx.input, 'decision.modified_plan.');
@@ -153,7 +204,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         400: BAD_INPUT,
         403: {
           description:
-            'The principal that submitted the plan may not approve it (`SelfApproval`), or the role may not decide',
+            'The submitter or the editor of the plan under decision may not approve it (`SelfApproval`), or the role may not decide: a submitter may only reject its own (`Forbidden`)',
           schema: 'Error',
         },
         404: NOT_FOUND,
@@ -165,6 +216,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       },
       handler: async ({ params, body, request }) => {
         const actor = actorOf(request);
+        if (!allows(request.principal.role, 'decide')) assertWithdrawal(request, params.id, body.decision.type);
         let decision = body.decision;
         if (decision.type === 'modify_and_approve') {
           const approval = approvals.get(params.id);
@@ -184,7 +236,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
           { decision, plan_sha256: body.plan_sha256, notes: body.notes ?? null, accept_risk: body.accept_risk },
           actor,
         );
-        return approvalView(decided);
+        return approvals.view(decided);
       },
     }),
   ];

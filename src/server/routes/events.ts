@@ -5,19 +5,38 @@
  * client is paced (the stream waits for the socket to drain) rather than buffered without end.
  */
 import { once } from 'node:events';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { QueuedApproval } from '../../policy/approval.js';
 import { redactData } from '../../policy/redact-data.js';
 import { parseWith } from '../../wire/parse.js';
 import type { ExecutionEvent } from '../../wire/types.js';
+import { allows } from '../access.js';
 import { EventsQuery } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, httpErrorOf } from '../http-errors.js';
 import { type RouteSpec, route } from '../route-spec.js';
 
 const HEARTBEAT_MS = 15_000;
+
+export interface EventStreamOptions {
+  /** How often a stream is kept alive and its principal checked again; default 15 s (tests use less). */
+  heartbeatMs?: number;
+}
+
+/** WebSocket close code 1008: policy violation (here, the principal may no longer read). */
+const WS_POLICY_VIOLATION = 1008;
+const SIGNED_OUT = 'signed out: the principal was revoked or the session ended';
+
+/**
+ * Auth is checked at the handshake; a stream then lives for hours. Each heartbeat asks again who
+ * the stream's token or session stands for, so a revoked principal or an ended session stops it.
+ */
+function stillMayRead(request: FastifyRequest): boolean {
+  const principal = request.currentPrincipal?.();
+  return principal != null && allows(principal.role, 'read');
+}
 /** Bytes queued on a WebSocket before the stream waits for it to drain. */
 const WS_HIGH_WATER = 1024 * 1024;
 const WS_MAX_MESSAGE = 64 * 1024;
@@ -68,7 +87,8 @@ function streamEvents(
   return { begin, stop };
 }
 
-export function eventRoutes(ctx: ServerContext): RouteSpec[] {
+export function eventRoutes(ctx: ServerContext, options: EventStreamOptions = {}): RouteSpec[] {
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   return [
     route({
       method: 'GET',
@@ -103,9 +123,16 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
           'x-accel-buffering': 'no',
         });
         raw.write(': stream open\n\n');
-        const heartbeat = setInterval(() => void write(': keepalive\n\n'), HEARTBEAT_MS);
-        request.raw.on('close', stream.stop);
         let ending = 'event: end\ndata: {}\n\n';
+        const heartbeat = setInterval(() => {
+          if (stillMayRead(request)) return void write(': keepalive\n\n');
+          const error = { code: 'Unauthorized', message: SIGNED_OUT };
+          stream.stop();
+          // Ended here, not when the replay loop notices: it may be waiting for an event that never comes.
+          if (!raw.destroyed && !raw.writableEnded)
+            raw.end(`event: error\ndata: ${JSON.stringify(error)}\n\n${ending}`);
+        }, heartbeatMs);
+        request.raw.on('close', stream.stop);
         try {
           await stream.begin();
         } catch (err) {
@@ -113,7 +140,7 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
           ending = `event: error\ndata: ${JSON.stringify(httpErrorOf(err).body.error)}\n\n${ending}`;
         } finally {
           clearInterval(heartbeat);
-          if (!raw.destroyed) raw.end(ending);
+          if (!raw.destroyed && !raw.writableEnded) raw.end(ending);
         }
         return reply;
       },
@@ -133,7 +160,8 @@ export function eventRoutes(ctx: ServerContext): RouteSpec[] {
   ];
 }
 
-export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): void {
+export function registerEventSocket(app: FastifyInstance, ctx: ServerContext, options: EventStreamOptions = {}): void {
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   app.get('/api/ws', { websocket: true, config: { access: 'read' } }, (socket: WebSocket, request) => {
     const subscriptions = new Map<string, () => void>();
     const send = (message: unknown): Promise<void> | void => {
@@ -193,10 +221,11 @@ export function registerEventSocket(app: FastifyInstance, ctx: ServerContext): v
     let answered = true;
     socket.on('pong', () => (answered = true));
     const heartbeat = setInterval(() => {
+      if (!stillMayRead(request)) return socket.close(WS_POLICY_VIOLATION, SIGNED_OUT);
       if (!answered) return socket.terminate();
       answered = false;
       socket.ping();
-    }, HEARTBEAT_MS);
+    }, heartbeatMs);
     const closeSocket = () => socket.close(1001, 'server closing');
     const unregister = ctx.onClose(closeSocket);
     socket.on('close', () => {

@@ -37,11 +37,15 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
   };
   /**
    * Refuse a submitter stopping work it did not submit: the owner is who submitted it over HTTP
-   * (a plan's command: its own tag, else its plan's). An unknown id is left to the engine (404).
+   * (a plan's command: its own tag, else its plan's). An unknown id is the engine's 404; work the
+   * engine runs that the history has no record of has no owner to show, so a submitter may not stop it.
    */
-  const assertMayStop = (principal: RequestPrincipal, id: string) => {
+  const assertMayStop = async (principal: RequestPrincipal, id: string) => {
     const record = ctx.history.get(id);
-    if (!record) return;
+    if (!record) {
+      await engine.getStatus(id); // NotFound (404) for an id the engine does not know either
+      return assertMayCancel(principal, id, null);
+    }
     let owner = record.tags[SUBMITTED_BY_TAG] ?? null;
     if (owner === null && record.plan_id !== null)
       owner = ctx.history.get(record.plan_id)?.tags[SUBMITTED_BY_TAG] ?? null;
@@ -70,7 +74,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       responses: accepted,
       handler: async ({ body, request, reply }) => {
         const answer = await submit(ctx, body, request.principal.name);
-        ctx.audit.record({
+        ctx.audit.recordDone({
           principal: request.principal.name,
           action: 'submit',
           object: answer.id,
@@ -197,9 +201,9 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
         409: { description: 'Not running', schema: 'Error' },
       },
       handler: async ({ params, request, reply }) => {
-        assertMayStop(request.principal, params.id);
+        await assertMayStop(request.principal, params.id);
         await engine.cancel(params.id);
-        ctx.audit.record({
+        ctx.audit.recordDone({
           principal: request.principal.name,
           action: 'cancel',
           object: params.id,
@@ -225,9 +229,9 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
         409: { description: 'Not finished', schema: 'Error' },
       },
       handler: async ({ params, request }) => {
-        assertMayStop(request.principal, params.id);
+        await assertMayStop(request.principal, params.id);
         const result = await engine.rollback(params.id);
-        ctx.audit.record({
+        ctx.audit.recordDone({
           principal: request.principal.name,
           action: 'rollback',
           object: params.id,
