@@ -310,7 +310,7 @@ export async function pageApproval(root, scope, id) {
     const editApproveBtn = h(
       'button',
       { type: 'button', class: 'btn btn-approve', testid: 'edit-approve-button' },
-      'Approve edited plan',
+      'Propose edited plan',
     );
     const editSection = h(
       'div',
@@ -318,7 +318,7 @@ export async function pageApproval(root, scope, id) {
       h(
         'label',
         { for: 'edit-plan' },
-        'Edited plan (JSON). The server validates it and assesses its risk again. Secret values show as *** and are kept as they were where you leave *** in place.',
+        'Edited plan (JSON). The server validates it and assesses its risk again. Secret values show as *** and are kept as they were where you leave *** in place. An edit resets the votes: approvers other than you must approve it before it runs.',
       ),
       editArea,
       h(
