@@ -87,6 +87,7 @@ describe('decided approvals keep no secrets in the history file', () => {
       const decided = await decideAs(server, ids[i]!, decision, {
         notes: `note ${secrets.token}`,
         accept_risk: 'destructive',
+        confirmEdit: true,
       });
       expect(decided.status).toBe(200);
     }

@@ -121,7 +121,7 @@ test('a parked plan shows *** for every secret: approval, listings, WebSocket an
     server,
     id,
     { type: 'modify_and_approve', modified_plan: edited },
-    { accept_risk: 'destructive' },
+    { accept_risk: 'destructive', confirmEdit: true },
   );
   expect(decided.status, JSON.stringify(decided.body)).toBe(200);
   expectNoSecret(decided.body, 'the decision answer');
@@ -230,7 +230,7 @@ test('*** for a variable the original command did not hide is a 400 naming the f
       server,
       id,
       { type: 'modify_and_approve', modified_plan: modified },
-      { as: 'bob', accept_risk: 'destructive' },
+      { as: 'bob', accept_risk: 'destructive', confirmEdit: true },
     );
 
   const cases: Array<[(p: any) => void, string]> = [
@@ -303,7 +303,7 @@ test('an edit that changes what a command does cannot keep its hidden values: th
       server,
       id,
       { type: 'modify_and_approve', modified_plan: edited },
-      { as: 'bob', accept_risk: 'destructive' },
+      { as: 'bob', accept_risk: 'destructive', confirmEdit: true },
     );
   };
   for (const change of [

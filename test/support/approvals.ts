@@ -25,9 +25,9 @@ export interface DecideOptions {
   /** The approver deciding; default `alice`. */
   as?: string;
   /**
-   * An edit needs approvers other than its author. By default the helper has `<as>-confirm`
-   * (then `<as>-confirm2`) approve the edit until it starts, as the rules require; false
-   * returns the edit's own answer (still pending).
+   * An edit needs approvers other than its author. With `confirmEdit` the helper then has
+   * `<as>-confirm` (and `<as>-confirm2`) approve the edit until it starts, as the rules
+   * require, and returns that answer; without it, the edit's own answer (still pending).
    */
   confirmEdit?: boolean;
   notes?: string;
@@ -41,7 +41,7 @@ export async function decideAs(
   decision: unknown,
   options: DecideOptions = {},
 ): ReturnType<TestServer['api']> {
-  const { as = 'alice', confirmEdit = true, ...rest } = options;
+  const { as = 'alice', confirmEdit = false, ...rest } = options;
   const api = approverApi(ts, as);
   const shown = await api('GET', `/api/approvals/${id}`);
   let answer = await api('POST', `/api/approvals/${id}/decision`, {
