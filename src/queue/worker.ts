@@ -27,9 +27,6 @@ import { ProcessLedger } from './leftovers.js';
 import { type CommandJob, JOB_NAME, keys, type ReplyMessage, toWire, type WorkerInfo } from './protocol.js';
 import { ReplyWriter } from './reply-writer.js';
 
-/** Where the whole output is, as a cut result's marker says: the log is kept by the engine that submitted it. */
-const SUBMITTER_LOG = "the submitting engine's log";
-
 export interface WorkerOptions {
   redis: RedisConfigInput;
   /** Commands this worker runs at once (default 4). The queue's global limit still applies. */
@@ -247,8 +244,8 @@ export class QueueWorker {
       // A missing working dir or script is named in the problem, and a path may carry a secret.
       return notRun('spawn_failed', redact(problemOf(err)));
     }
-    // The submitting engine's limit, which its result will name (a job from an older submitter has none).
-    const timeoutMs = job.timeout_ms ?? request.timeout_ms ?? config.default_timeout_ms;
+    // The submitting engine's limit, which its result will name (jobs of other versions are refused by name).
+    const timeoutMs = job.timeout_ms;
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
       return notRun('spawn_failed', `timeout ${timeoutMs} is not a positive integer`);
     if (timeoutMs > config.max_timeout_ms) {
@@ -261,10 +258,9 @@ export class QueueWorker {
     const redactLines = lineRedactor(secrets);
     // The exact output, for the result: the stream below carries whole lines only.
     // Bounded as the submitting engine bounds its results, with its log named where the output is cut.
-    const maxOutputBytes = job.max_output_bytes ?? config.max_output_bytes;
-    const stdout = new OutputCapture(maxOutputBytes);
-    const stderr = new OutputCapture(maxOutputBytes);
-    const logPath = job.log_path ?? SUBMITTER_LOG;
+    const stdout = new OutputCapture(job.max_output_bytes);
+    const stderr = new OutputCapture(job.max_output_bytes);
+    const logPath = job.log_path;
     const keepTogether = secretBytes(secrets);
     const spec: AttemptSpec = {
       executionId: request.id,
@@ -273,7 +269,7 @@ export class QueueWorker {
       attempt: job.attempt,
       timeoutMs,
       logPath,
-      maxOutputBytes,
+      maxOutputBytes: job.max_output_bytes,
       signal,
       keepTogether,
     };

@@ -509,21 +509,14 @@ export class ApprovalQueue {
     approval: QueuedApproval,
     detail: Record<string, unknown>,
   ): void {
-    try {
-      this.audit?.record({
-        principal: actor?.name ?? null,
-        action,
-        object: approval.id,
-        source: actor?.source ?? null,
-        detail: { plan_sha256: approval.plan_sha256, ...detail },
-      });
-    } catch (err) {
-      process.emitWarning(
-        `cloudops-execution-engine: audit entry "${action}" for approval ${approval.id} not recorded: ` +
-          (err as Error).message,
-        { code: 'CLOUDOPS_AUDIT' },
-      );
-    }
+    // A failure to record costs the entry, not the decision (the trail warns once).
+    this.audit?.recordDone({
+      principal: actor?.name ?? null,
+      action,
+      object: approval.id,
+      source: actor?.source ?? null,
+      detail: { plan_sha256: approval.plan_sha256, ...detail },
+    });
   }
 
   /** How the store writes approvals: decided ones redacted unless the engine is configured not to. */

@@ -6,7 +6,6 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ExecutionError, ValidationError } from '../../errors.js';
 import { type Actor, planUnderDecision } from '../../services/approval-queue.js';
-import type { AuditInput } from '../../services/audit.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { allows } from '../access.js';
 import {
@@ -68,21 +67,6 @@ function refuseUnknownFields(input: unknown): void {
 
 export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
   const { engine, approvals } = ctx;
-  /**
-   * An audit entry for an action already done: a failure to record costs the entry, not the
-   * answer (the action happened; a 500 would make the client retry it), with a warning.
-   */
-  const recordDone = (entry: AuditInput) => {
-    try {
-      ctx.audit.record(entry);
-    } catch (err) {
-      process.emitWarning(
-        `cloudops-execution-engine: audit entry "${entry.action}" for ${entry.object ?? '-'} not recorded: ` +
-          (err as Error).message,
-        { code: 'CLOUDOPS_AUDIT' },
-      );
-    }
-  };
   /** Plans by their `commands`; anything else is read as a single request. */
   const planOrRequest = {
     schema: PlanOrRequest,
@@ -133,7 +117,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       handler: async ({ body, request, reply }) => {
         const actor = actorOf(request);
         const approval = await approvals.submit(withSubmitter(body, actor.name), actor);
-        recordDone({
+        ctx.audit.recordDone({
           principal: actor.name,
           action: 'submit',
           object: approval.id,
