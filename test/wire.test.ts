@@ -521,3 +521,12 @@ test('results and failed events written without error_code (older engines, the R
   });
   expect(() => parseResult({ ...fullResult(), error_code: 'exploded' })).toThrow(/error_code/);
 });
+
+test('a required key written with a typo is named with the key it was meant to be', () => {
+  const err = validationErrorOf(() => parsePlan({ commands: [{ comand: { type: 'shell', command: 'echo hi' } }] }));
+  expect(err.field).toBe('commands[0].command');
+  expect(err.reason).toBe('commands[0].command is required; "comand" is there: did you mean "command"?');
+  // Nothing near: no suggestion.
+  const plain = validationErrorOf(() => parsePlan({ commands: [{ description: 'x' }] }));
+  expect(plain.reason).toBe('commands[0].command is required');
+});

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { ExecutionError, ValidationError, type ValidationErrorCode, type ValidationIssue } from '../errors.js';
-import { didYouMean } from '../nearest-name.js';
+import { didYouMean, nearestName } from '../nearest-name.js';
 import {
   ExecutionEventSchema,
   ExecutionPlanSchema,
@@ -54,11 +54,23 @@ function unknownKeyCode(field: string): ValidationErrorCode {
   return /(^|\.)strategy\.dependencies\./.test(field) ? 'InvalidPlan' : 'InvalidField';
 }
 
+/**
+ * A required key that is missing may be there under a typo (`comand`): the keys beside it that
+ * are near its name, as `; "comand" is there: did you mean "command"?`, else empty.
+ */
+function misspeltKey(input: unknown, path: readonly PropertyKey[]): string {
+  const name = path.at(-1);
+  const parent = valueAt(input, path.slice(0, -1));
+  if (typeof name !== 'string' || parent === null || typeof parent !== 'object' || Array.isArray(parent)) return '';
+  const typo = Object.keys(parent).find((key) => key !== name && nearestName(key, [name]) === name);
+  return typo === undefined ? '' : `; ${JSON.stringify(typo)} is there: did you mean ${JSON.stringify(name)}?`;
+}
+
 function toIssue(issue: z.core.$ZodIssue, input: unknown): ValidationIssue {
   const field = formatPath(issue.path);
   const value = valueAt(input, issue.path);
   if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
-    return { code: 'MissingField', field, reason: `${field || 'value'} is required` };
+    return { code: 'MissingField', field, reason: `${field || 'value'} is required${misspeltKey(input, issue.path)}` };
   }
   if (issue.code === 'invalid_key') {
     // The key itself is wrong: say why (the schema's own message), not what its value was.
