@@ -104,6 +104,10 @@ export const AuditActionSchema = z.enum([
   'reject',
   'edit',
   'expire',
+  /** Enough approvals: the plan under decision started (its execution id, who approved it). */
+  'start',
+  /** The votes given were cleared: the dry run re-run at the last approval said something else. */
+  'votes_reset',
   'cancel',
   'rollback',
   'principal_added',

@@ -137,15 +137,20 @@ test('2-of-2 for destructive work: one approval leaves it pending, the same appr
   expect((await bob('GET', `/api/executions/${plan.id}/result?wait=true`)).body.status).toBe('completed');
   expect(existsSync(marker)).toBe(true);
 
-  const actions = new AuditTrail(ts.engine.history!)
-    .list({ limit: 1000 })
-    .filter((e) => e.object === plan.id)
-    .map((e) => [e.principal, e.action]);
-  expect(actions).toEqual([
+  const entries = new AuditTrail(ts.engine.history!).list({ limit: 1000 }).filter((e) => e.object === plan.id);
+  expect(entries.map((e) => [e.principal, e.action])).toEqual([
     ['carl', 'submit'],
     ['alice', 'approve'],
     ['bob', 'approve'],
+    ['bob', 'start'],
   ]);
+  // Each entry names the content it was about; the start names the execution and who approved it.
+  expect(entries[0]!.detail).toMatchObject({ kind: 'approval', plan_sha256: plan.plan_sha256, required: 2 });
+  expect(entries[3]!.detail).toEqual({
+    plan_sha256: plan.plan_sha256,
+    execution_id: plan.id,
+    approvers: ['alice', 'bob'],
+  });
 });
 
 test('one reject rejects, whatever approvals came before; the trail records each decision', async () => {
@@ -361,6 +366,27 @@ test('what waits keeps its votes, digest and submitter over a restart; the secon
   );
 });
 
+test('a server restarted with a shorter --approval-ttl shortens what waits; a longer one does not lengthen it', async () => {
+  const logDir = tempDir();
+  const first = await gateServer({}, { ...APPROVAL, log_dir: logDir });
+  const plan = await submitPlan(first.carl, { commands: [shell('echo later', 'modify')] });
+  const submitted = (await first.carl('GET', `/api/approvals/${plan.id}`)).body;
+  await first.server.close();
+  await first.engine.shutdown();
+  first.engine.close();
+
+  const shorter = await startTestServer({ ...APPROVAL, log_dir: logDir }, { approvals: { ttl_ms: 60_000 } });
+  const now = (await shorter.api('GET', `/api/approvals/${plan.id}`)).body;
+  expect(Date.parse(now.expires_at)).toBe(Date.parse(submitted.submitted_at) + 60_000);
+  await shorter.server.close();
+  await shorter.engine.shutdown();
+  shorter.engine.close();
+
+  const longer = await startTestServer({ ...APPROVAL, log_dir: logDir }, { approvals: { ttl_ms: 7 * 86_400_000 } });
+  // The expiry it was submitted with (24 h), not seven days.
+  expect((await longer.api('GET', `/api/approvals/${plan.id}`)).body.expires_at).toBe(submitted.expires_at);
+});
+
 // A dry run's verdict that changes: AWS answers "would succeed" while the emulator runs, and
 // nothing once it is gone. A private emulator, since this test stops it.
 let moto: Moto;
@@ -401,6 +427,15 @@ test('a stale dry run is run again when the last approval arrives; a changed ver
   expect(now).toMatchObject({ state: 'pending', votes: [], still_needed: 1 });
   expect(now.request.commands[0].dry_run_would_succeed).not.toBe(true);
   expect(Date.parse(now.dry_run_at)).toBeGreaterThan(Date.parse(shown.dry_run_at));
+  // The trail keeps the vote that was cleared, and why.
+  const reset = new AuditTrail(ts.engine.history!).list({ limit: 1000 }).filter((e) => e.action === 'votes_reset');
+  expect(reset).toEqual([
+    expect.objectContaining({
+      principal: 'alice',
+      object: plan.id,
+      detail: expect.objectContaining({ reason: 'dry_run_changed', votes: ['alice'], changed: [expect.any(String)] }),
+    }),
+  ]);
 }, 120_000);
 
 test('serve --approvals, --approval-ttl and --dry-run-max-age set the gate; a bad value is bad input (exit 2)', async () => {
@@ -440,4 +475,23 @@ test('serve --approvals, --approval-ttl and --dry-run-max-age set the gate; a ba
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('a secret value in the command hides part of it from the approver: the command is marked not verified and rated so', async () => {
+  const { carl } = await gateServer();
+  const target = join(tempDir(), 'prod-db-main.flag');
+  const submitted = await carl('POST', '/api/plans', {
+    commands: [{ command: { type: 'exec', program: 'touch', args: [target] }, env: { API_TOKEN: 'prod-db-main' } }],
+  });
+  expect(submitted.status).toBe(202);
+  const approval = (await carl('GET', `/api/approvals/${submitted.body.approval_id}`)).body;
+  const [command] = approval.request.commands;
+  // What the approver reads is hidden…
+  expect(command.command).toContain('***.flag');
+  // …so the page says so, and the policy treats it as work it cannot see (unverified: destructive by default).
+  expect(command.verified).toBe(false);
+  expect(command.risk_reasons.join(' ')).toMatch(/secret variable API_TOKEN appears in the command/);
+  expect(approval.request.risk_level).toBe('destructive');
+  expect(approval).toMatchObject({ required: 2, still_needed: 2 });
+  expect(existsSync(target)).toBe(false);
 });

@@ -118,7 +118,7 @@ test('2 of 2: approve records each approver as itself; the second starts the pla
   expect(bySubmitter.status).toBe(1);
   expect(bySubmitter.stderr).toMatch(/refused: .*ci-bot \(role submitter\) may not .*\[Forbidden\]/);
 
-  const first = await as(tokens.alice, 'approve', id, '--sha256', digest.slice(0, 12), '--note', 'hosts checked');
+  const first = await as(tokens.alice, 'approve', id, '--sha256', digest.slice(0, 16), '--note', 'hosts checked');
   expect(first.stderr).toBe('');
   expect(first.status).toBe(0);
   expect(first.stdout).toContain(`Approval ${id}  pending`); // what was approved was shown first
@@ -157,7 +157,7 @@ test('approve names the digest it read: required off a terminal, and a plan chan
   expect(blind.stderr).toContain('--sha256 is required when stdin is not a terminal');
   const tooShort = await as(tokens.alice, 'approve', id, '--sha256', digest.slice(0, 8));
   expect(tooShort.status).toBe(2);
-  expect(tooShort.stderr).toContain('first 12 hex digits or more');
+  expect(tooShort.stderr).toContain('first 16 hex digits or more');
 
   // The digest the approver read no longer matches (the plan was edited in between, say).
   const other = digest.startsWith('0') ? `1${digest.slice(1)}` : `0${digest.slice(1)}`;

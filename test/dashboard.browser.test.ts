@@ -194,3 +194,50 @@ test("the filters offer the server's vocabulary, and a failed command shows its 
   expect(problems).toEqual([]);
   await page.close();
 });
+
+test('an edit is shown as a diff: live while it is typed, then to the approvers against the plan as submitted', async () => {
+  const server = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const { url, api } = server;
+  const marker = join(tempDir(), 'edited-marker');
+  const plan = {
+    commands: [
+      { command: { type: 'shell', command: `touch ${marker}` } },
+      { command: { type: 'shell', command: 'echo unchanged' } },
+    ],
+  };
+  const id = (await api('POST', '/api/plans', plan)).body.approval_id as string;
+  const { page, problems } = await openDashboard(url, addPrincipal(server, 'erin', 'approver'));
+  await page.goto(`${url}/#/approvals/${id}`);
+
+  await page.getByTestId('edit-button').click();
+  expect(await page.getByTestId('edit-diff').textContent()).toContain('No changes yet.');
+  const shown = await page.getByTestId('edit-plan').inputValue();
+  await page.getByTestId('edit-plan').fill(shown.replace(`touch ${marker}`, `touch ${marker}.safer`));
+  // Only the changed line, removed and added, with a little context: not the whole plan again.
+  const live = page.getByTestId('edit-diff');
+  await expect
+    .poll(() => live.locator('pre.diff .diff-del').allTextContents())
+    .toEqual([expect.stringContaining(`touch ${marker}"`)]);
+  expect(await live.locator('pre.diff .diff-add').allTextContents()).toEqual([
+    expect.stringContaining(`touch ${marker}.safer"`),
+  ]);
+  expect(await live.textContent()).toContain('+1 −1 lines');
+  await page.getByTestId('edit-approve-button').click();
+  await expect.poll(() => page.getByTestId('approval-votes').textContent()).toContain('0 of');
+
+  // Another approver sees what the edit changed, against the plan as submitted.
+  await signIn(page, url, addPrincipal(server, 'frank', 'approver'), `#/approvals/${id}`);
+  const changes = page.getByTestId('approval-edit-diff');
+  await expect
+    .poll(() => changes.locator('pre.diff .diff-add').allTextContents())
+    .toEqual([expect.stringContaining('.safer"')]);
+  expect(await changes.locator('pre.diff .diff-del').allTextContents()).toEqual([
+    expect.stringContaining(`touch ${marker}"`),
+  ]);
+  // Three lines of context on each side of the one change, no more.
+  expect(await changes.locator('pre.diff .diff-ctx').count()).toBeLessThanOrEqual(6);
+  expect(await page.getByText('edited by erin').count()).toBe(1);
+  await shot(page, '7-edit-diff');
+  expect(problems).toEqual([]);
+  await page.close();
+});

@@ -342,3 +342,18 @@ test('what waits for approval survives a server restart, and can be approved aft
     'after-restart\n',
   );
 });
+
+test('who cancelled is part of the detail: of a cancelled plan, and of its commands (their plan was cancelled)', async () => {
+  const { api } = await startTestServer();
+  const plan = await api('POST', '/api/plans', { commands: [shell('sleep 30'), shell('echo after')] });
+  const id = plan.body.id as string;
+  await until(async () => (await api('GET', `/api/executions/${id}`)).body.commands[0]?.status === 'running');
+  expect((await api('GET', `/api/executions/${id}`)).body.cancelled_by).toBeNull();
+  expect((await api('POST', `/api/executions/${id}/cancel`)).status).toBe(202);
+  await api('GET', `/api/executions/${id}/result?wait=true`);
+  const detail = (await api('GET', `/api/executions/${id}`)).body;
+  expect(detail.execution.status).toBe('cancelled');
+  expect(detail.cancelled_by).toEqual({ principal: 'admin', at: expect.any(String), object: id });
+  const step = (await api('GET', `/api/executions/${detail.commands[0].id}`)).body;
+  expect(step.cancelled_by).toMatchObject({ principal: 'admin', object: id });
+});

@@ -88,6 +88,24 @@ test('a browser without the token gets a sign-in page; /login trades the token f
   expect(offsite.headers.get('location')).toBe('/');
 });
 
+test('a sign-in link followed from another site signs nobody in until the person confirms who as (login CSRF)', async () => {
+  const { url } = await startTestServer();
+  const link = `${url}/login?token=${TOKEN}&next=/%23/approvals`;
+  const fromElsewhere = await fetch(link, { redirect: 'manual', headers: { 'sec-fetch-site': 'cross-site' } });
+  expect(fromElsewhere.status).toBe(200);
+  expect(fromElsewhere.headers.get('set-cookie')).toBeNull();
+  const page = await fromElsewhere.text();
+  expect(page).toContain('asks to sign this browser in as <strong>admin (admin)</strong>');
+  expect(page).toContain('<input type="hidden" name="next" value="/#/approvals">');
+  // The confirmation is a form on this server: submitting it is a same-origin request, which signs in.
+  const confirmed = await fetch(link, { redirect: 'manual', headers: { 'sec-fetch-site': 'same-origin' } });
+  expect(confirmed.status).toBe(303);
+  expect(confirmed.headers.get('set-cookie')).toMatch(/^cloudops_exec_session=/);
+  // Typed into the address bar (or opened from a terminal): no confirmation needed.
+  const typed = await fetch(link, { redirect: 'manual', headers: { 'sec-fetch-site': 'none' } });
+  expect(typed.status).toBe(303);
+});
+
 test('binds to 127.0.0.1 by default', async () => {
   const { server } = await startTestServer();
   expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -282,7 +282,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<id>', 'approval id')
     .option(
       '--sha256 <digest>',
-      'the plan_sha256 approval show printed (or its first 12+ hex digits): a plan changed since is not approved; required when stdin is not a terminal',
+      'the plan_sha256 approval show printed (or its first 16+ hex digits): a plan changed since is not approved; required when stdin is not a terminal',
     )
     .option('--note <text>', 'a note kept with your approval')
     .option('--server <url>', serverOption)

@@ -188,6 +188,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "an approver's edit of an approval's plan, waiting for the other approvals it needs",
     sql: 'ALTER TABLE approvals ADD COLUMN edit_json TEXT;',
   },
+  {
+    version: 11,
+    description: 'the audit entries about one object found without reading the whole trail (who cancelled a run)',
+    sql: 'CREATE INDEX audit_log_object ON audit_log (object, action, seq);',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

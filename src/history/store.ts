@@ -18,6 +18,7 @@ import { redactData } from '../policy/redact-data.js';
 import {
   ACTIVE_STATUSES,
   type ApprovalState,
+  type AuditAction,
   EXECUTION_STATUSES,
   type ExecutionKind,
   ExecutionKindSchema,
@@ -1107,6 +1108,17 @@ export class HistoryStore {
           : this.sql('SELECT * FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?) ORDER BY seq').all(limit)
       ) as AuditRow[];
       return rows.map(fromAuditRow);
+    });
+  }
+
+  /** The latest entry recording `action` on `object`, or null when there is none. */
+  lastAuditOf(object: string, action: AuditAction): AuditEntry | null {
+    return this.guarded(() => {
+      const row = this.sql('SELECT * FROM audit_log WHERE object = ? AND action = ? ORDER BY seq DESC LIMIT 1').get(
+        object,
+        action,
+      ) as AuditRow | undefined;
+      return row ? fromAuditRow(row) : null;
     });
   }
 

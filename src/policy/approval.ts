@@ -14,6 +14,7 @@ import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js'
 import {
   assessCommand,
   assessEnvironment,
+  assessHiddenContent,
   combine,
   maxRisk,
   RISK_LEVELS,
@@ -101,6 +102,8 @@ export interface Approver {
 
 type RequestLike = Pick<ExecutionRequest, 'command' | 'risk_level'> & {
   env?: ExecutionRequest['env'];
+  working_dir?: ExecutionRequest['working_dir'];
+  description?: ExecutionRequest['description'];
   rollback?: ExecutionRequest['rollback'];
 };
 
@@ -109,6 +112,7 @@ export function assessRequest(request: RequestLike, ctx: RiskContext = {}): Risk
   const parts = [
     assessCommand(request.command, ctx),
     assessEnvironment(request.env ?? {}),
+    assessHiddenContent(request),
     ...(request.rollback ?? []).map((r) => assessRequest(r, ctx)),
   ];
   const combined = combine(parts);

@@ -12,6 +12,7 @@ import type { Command } from '../wire/types.js';
 import { assessAwsOperation } from './aws-risk.js';
 import { loaderVariableReason } from './env-risk.js';
 import { assessArgv } from './program-risk.js';
+import { secretValues } from './redaction.js';
 import { assessed, combine, type RiskAssessment, type RiskLevel, unverified } from './risk-vocabulary.js';
 import { assessShellString } from './shell-risk.js';
 
@@ -70,4 +71,28 @@ export function assessEnvironment(env: Readonly<Record<string, string>>): RiskAs
       parts.push(unverified(`env ${name} holds a command substitution a shell may evaluate`));
   }
   return combine(parts);
+}
+
+/**
+ * What a reader of the request cannot see: the value of a secret-named variable is shown as
+ * `***` wherever it appears (redact-data.ts), so a command, working dir or description that
+ * holds it is partly hidden from the approver, who would approve a target it cannot read.
+ */
+export function assessHiddenContent(request: {
+  command: Command;
+  env?: Readonly<Record<string, string>>;
+  working_dir?: string | null;
+  description?: string | null;
+}): RiskAssessment {
+  const env = request.env ?? {};
+  const secrets = secretValues(env);
+  if (secrets.length === 0) return assessed('read_only');
+  const shown = JSON.stringify([request.command, request.working_dir ?? null, request.description ?? null]);
+  const names = Object.keys(env).filter(
+    (name) => secrets.includes(env[name] as string) && shown.includes(JSON.stringify(env[name]).slice(1, -1)),
+  );
+  if (names.length === 0) return assessed('read_only');
+  return unverified(
+    `the value of the secret variable${names.length === 1 ? '' : 's'} ${names.join(', ')} appears in the command, where it is shown as ***`,
+  );
 }

@@ -103,8 +103,15 @@ export const ExecutionView = z.object({
 
 export const ExecutionList = z.object({ executions: z.array(ExecutionView), total: z.number() });
 
+/** Who asked for a cancel over the API, and when (from the audit trail); null when nobody did. */
+export const CancelledBy = z
+  .object({ principal: z.string().nullable(), at: z.string(), object: Id })
+  .nullable()
+  .describe("Who asked to cancel this run (or, for a plan's command, its plan), and when; null when nobody did");
+
 export const CommandDetail = z.object({
   execution: ExecutionView,
+  cancelled_by: CancelledBy,
   request: ExecutionRequestSchema.nullable(),
   /** While the engine still holds it; the log has the output of older runs. */
   result: ExecutionResultSchema.nullable(),
@@ -112,6 +119,7 @@ export const CommandDetail = z.object({
 
 export const PlanDetail = z.object({
   execution: ExecutionView,
+  cancelled_by: CancelledBy,
   plan: ExecutionPlanSchema.nullable(),
   /** The plan's commands in plan order (dependency indices refer to it). */
   commands: z.array(ExecutionView),

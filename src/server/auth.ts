@@ -15,7 +15,7 @@ import { ValidationError } from '../errors.js';
 import { BOOTSTRAP_PRINCIPAL, type Principals } from '../services/principals.js';
 import { type Access, allows, forbiddenAccess, type RequestPrincipal } from './access.js';
 import { httpErrorOf } from './http-errors.js';
-import { loginPage } from './login-page.js';
+import { confirmSignInPage, loginPage } from './login-page.js';
 import { SESSION_COOKIE, type Sessions } from './sessions.js';
 
 declare module 'fastify' {
@@ -263,6 +263,15 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (!principal)
       return refuse(request, reply, candidate === undefined ? 'Enter your API token' : 'Invalid API token');
     const next = sameOriginPath(query.next);
+    // A link on another site (login CSRF): the person confirms on our page before the cookie is set.
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') {
+      return reply
+        .code(200)
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(confirmSignInPage(principal, candidate as string, next));
+    }
     options.onSignIn?.(principal, request.ip);
     reply.setCookie(SESSION_COOKIE, options.sessions.create(principal.name), {
       path: '/',

@@ -5,7 +5,8 @@ import type { ExecutionEngine } from '../engine/engine.js';
 import { ExecutionError } from '../errors.js';
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { redactData } from '../policy/redact-data.js';
-import type { CommandDetail, ExecutionView, PlanDetail } from './api-schemas.js';
+import type { AuditTrail } from '../services/audit.js';
+import type { CancelledBy, CommandDetail, ExecutionView, PlanDetail } from './api-schemas.js';
 
 /**
  * One row of a listing. Records are stored redacted (history-sink); a record written by an
@@ -47,9 +48,20 @@ async function held<T>(read: () => Promise<T>): Promise<T | null> {
   }
 }
 
+/** Who asked to cancel this run, else its plan (a plan's cancel stops its commands): from the audit trail. */
+function cancelledBy(audit: AuditTrail, record: ExecutionRecord): z.output<typeof CancelledBy> {
+  for (const object of [record.id, record.plan_id]) {
+    if (object === null) continue;
+    const entry = audit.lastOf(object, 'cancel');
+    if (entry) return { principal: entry.principal, at: entry.at, object };
+  }
+  return null;
+}
+
 export async function detailOf(
   engine: ExecutionEngine,
   history: HistoryStore,
+  audit: AuditTrail,
   id: string,
 ): Promise<z.output<typeof CommandDetail> | z.output<typeof PlanDetail>> {
   const record = history.get(id);
@@ -57,6 +69,7 @@ export async function detailOf(
   if (record.kind === 'command') {
     return {
       execution: executionView(record, engine.config),
+      cancelled_by: cancelledBy(audit, record),
       request: record.request,
       result: await held(() => engine.getResult(id)),
     };
@@ -70,6 +83,7 @@ export async function detailOf(
   );
   return {
     execution: executionView(record, engine.config),
+    cancelled_by: cancelledBy(audit, record),
     plan: record.plan,
     commands: steps.map((step) => executionView(step, engine.config)),
     result: await held(() => engine.getPlanResult(id)),

@@ -427,6 +427,11 @@ export class ApprovalQueue {
         Object.assign(approval, { request: fresh.request, dry_run_at: fresh.dry_run_at });
         if (changed.length > 0) {
           // The approvals were given on what the old dry run said: they are asked for again.
+          this.record(actor, 'votes_reset', approval, {
+            reason: 'dry_run_changed',
+            changed,
+            votes: approval.votes.map((vote) => vote.principal),
+          });
           approval.votes = [];
           throw ExecutionError.create('DryRunChanged', { id, detail: changed.join('; ') });
         }
@@ -444,6 +449,10 @@ export class ApprovalQueue {
         state: 'approved',
         decision: await this.engine.getApproval(executionId),
         execution_id: executionId,
+      });
+      this.record(actor, 'start', approval, {
+        execution_id: executionId,
+        approvers: this.countedVotes(approval).map((vote) => vote.principal),
       });
     } finally {
       this.deciding.delete(id);
@@ -480,13 +489,15 @@ export class ApprovalQueue {
   }
 
   /**
-   * A pending approval read back from the store, under this server's rules: it needs at least
-   * as many approvers as its risk needs now, and one saved before approvals expired expires a
-   * time to live after it was submitted.
+   * A pending approval read back from the store, under this server's rules, where they are
+   * stricter: it needs at least as many approvers as its risk needs now, and it expires a time
+   * to live after it was submitted, or earlier if it was saved with an earlier expiry.
    */
   private adoptPolicy(approval: QueuedApproval): void {
     approval.required = Math.max(approval.required, this.requiredFor(approval.request.risk_level));
-    approval.expires_at ??= new Date(Date.parse(approval.submitted_at) + this.gate.ttl_ms).toISOString();
+    const byPolicy = Date.parse(approval.submitted_at) + this.gate.ttl_ms;
+    const saved = approval.expires_at === null ? Infinity : Date.parse(approval.expires_at);
+    if (!(saved <= byPolicy)) approval.expires_at = new Date(byPolicy).toISOString();
   }
 
   /** Pending approvals past their time become `expired` (checked whenever approvals are read or decided). */

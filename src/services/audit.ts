@@ -5,7 +5,7 @@
  */
 import { type AuditEntry, type AuditInput, auditHash, GENESIS_HASH } from '../history/audit-log.js';
 import { type HistoryStore, MAX_LIST_LIMIT } from '../history/store.js';
-import { AuditActionSchema } from '../vocabulary.js';
+import { type AuditAction, AuditActionSchema } from '../vocabulary.js';
 
 export type { AuditEntry, AuditInput } from '../history/audit-log.js';
 
@@ -60,6 +60,11 @@ export class AuditTrail {
       }
       return null;
     }
+  }
+
+  /** Who last did `action` to `object` (for example who cancelled a run), or null. */
+  lastOf(object: string, action: AuditAction): AuditEntry | null {
+    return this.store.lastAuditOf(object, action);
   }
 
   /** Entries in order: the latest `limit` (default 100), or with `after`, the first `limit` numbered above it. */

@@ -32,12 +32,12 @@ export interface ListOptions extends ClientOptions {
 export interface DecideOptions extends ClientOptions {
   note?: string;
   reason?: string;
-  /** `approve`: the plan digest (or its first 12+ hex digits) the approver read in `approval show`. */
+  /** `approve`: the plan digest (or its first 16+ hex digits) the approver read in `approval show`. */
   sha256?: string;
 }
 
-/** A shorter digest prefix is not taken: two plans could share it by chance. */
-const MIN_DIGEST_PREFIX = 12;
+/** A shorter digest prefix is not taken: an editor could search for an edit sharing it (16 hex digits: 2^64 tries). */
+const MIN_DIGEST_PREFIX = 16;
 
 /** Where the server is and the token to show it. */
 interface Client {

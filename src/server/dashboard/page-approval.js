@@ -3,6 +3,7 @@
 import { ApiError, api, errorBox, errorContent } from './api.js';
 import { RISK_HELP, vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
+import { diffHunks, diffStats, lineDiff } from './diff.js';
 import {
   approvalStateBadge,
   displayCommand,
@@ -22,6 +23,8 @@ import { refreshApprovalCount } from './shell.js';
 const planUnderDecision = (a) => a.edit?.plan ?? a.plan ?? {};
 /** Approval events carry no `still_needed`: the same sum the server makes. */
 const stillNeeded = (a) => a.still_needed ?? Math.max(0, (a.required ?? 1) - (a.votes ?? []).length);
+/** A plan as the edit box shows it, and as the diffs compare it. */
+const planText = (plan) => JSON.stringify(plan ?? {}, null, 2);
 /** What a change must touch for the page to be drawn again (typed notes or edits are lost then). */
 const shownFacts = (a) => JSON.stringify([a.state, a.plan_sha256, (a.votes ?? []).map((v) => v.principal)]);
 
@@ -141,6 +144,7 @@ export async function pageApproval(root, scope, id) {
       ),
       a.state === 'pending' ? decisionPanel() : decisionSummary(),
       a.state === 'pending' || a.state === 'expired' ? approvalsPanel() : null,
+      editedPlan(a) ? changesPanel(a) : null,
       commands.length > 1
         ? h(
             'section',
@@ -306,7 +310,19 @@ export async function pageApproval(root, scope, id) {
       autocomplete: 'off',
       class: 'mono',
     });
-    editArea.value = JSON.stringify(planUnderDecision(approval), null, 2);
+    const shownText = planText(planUnderDecision(approval));
+    editArea.value = shownText;
+    // The edit as it stands against the plan shown: what the other approvers will be asked to accept.
+    const editDiff = h('div', { class: 'edit-diff', testid: 'edit-diff', 'aria-live': 'polite' });
+    let diffTimer = null;
+    const showEditDiff = () => {
+      diffTimer = null;
+      fill(editDiff, diffBlock(shownText, editArea.value, 'No changes yet.'));
+    };
+    editArea.addEventListener('input', () => {
+      if (diffTimer === null) diffTimer = setTimeout(showEditDiff, 150);
+    });
+    showEditDiff();
     const editApproveBtn = h(
       'button',
       { type: 'button', class: 'btn btn-approve', testid: 'edit-approve-button' },
@@ -321,6 +337,8 @@ export async function pageApproval(root, scope, id) {
         'Edited plan (JSON). The server validates it and assesses its risk again. Secret values show as *** and are kept as they were where you leave *** in place. An edit resets the votes: approvers other than you must approve it before it runs.',
       ),
       editArea,
+      h('div', { class: 'code-label' }, 'Your changes'),
+      editDiff,
       h(
         'div',
         { class: 'button-row' },
@@ -474,6 +492,74 @@ export async function pageApproval(root, scope, id) {
     notice = null;
     return panel;
   }
+}
+
+/** The plan an approver's edit put in place of the submitted one (waiting for votes, or decided), else null. */
+function editedPlan(a) {
+  if (a.edit?.plan) return { plan: a.edit.plan, by: a.edit.by, at: a.edit.at };
+  const d = a.decision;
+  if (d?.decision?.type === 'modify_and_approve')
+    return { plan: d.decision.modified_plan, by: d.approved_by, at: d.approved_at };
+  return null;
+}
+
+/** What the edit changed in the plan as submitted: the lines that differ, with a little context. */
+function changesPanel(a) {
+  const edit = editedPlan(a);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'changes-heading' },
+    h(
+      'div',
+      { class: 'panel-head' },
+      h('h2', { id: 'changes-heading' }, 'Changes to the submitted plan'),
+      h(
+        'span',
+        { class: 'muted small' },
+        [edit.by ? `edited by ${edit.by}` : 'edited', edit.at ? ` · ${fmtTime(edit.at)}` : ''].join(''),
+      ),
+    ),
+    h(
+      'div',
+      { testid: 'approval-edit-diff' },
+      diffBlock(planText(a.plan), planText(edit.plan), 'The edit changed nothing.'),
+    ),
+  );
+}
+
+/** A unified diff of two texts: changed lines with three lines of context, hunks apart, counts on top. */
+function diffBlock(before, after, emptyText) {
+  const ops = lineDiff(before, after);
+  const hunks = diffHunks(ops);
+  if (!hunks.length) return h('p', { class: 'muted small' }, emptyText);
+  const { added, removed } = diffStats(ops);
+  const mark = { ' ': ' ', '-': '−', '+': '+' };
+  return h(
+    'div',
+    {},
+    h(
+      'p',
+      { class: 'small diff-stats' },
+      h('span', { class: 'diff-add' }, `+${added}`),
+      ' ',
+      h('span', { class: 'diff-del' }, `−${removed}`),
+      ` line${added + removed === 1 ? '' : 's'}`,
+    ),
+    h(
+      'pre',
+      { class: 'code diff' },
+      hunks.map((hunk, index) => [
+        index > 0 ? h('span', { class: 'diff-gap' }, '⋯\n') : null,
+        hunk.map((line) =>
+          h(
+            'span',
+            { class: line.op === '+' ? 'diff-add' : line.op === '-' ? 'diff-del' : 'diff-ctx' },
+            `${String(line.op === '+' ? line.after : line.before).padStart(4)} ${mark[line.op]} ${line.text}\n`,
+          ),
+        ),
+      ]),
+    ),
+  );
 }
 
 function metaItem(term, value) {

@@ -319,6 +319,13 @@ export async function pageExecution(root, scope, id) {
         `${approval.approved_by}${approval.approved_at ? ` · ${fmtTime(approval.approved_at)}` : ''}${approval.decision?.type === 'modify_and_approve' ? ' (edited)' : ''}`,
       );
     }
+    const stop = detail.cancelled_by;
+    if (stop) {
+      // A cancel asked for after the work ended changes nothing: say "asked" unless it did stop it.
+      const term = exec.status === 'cancelled' ? 'Cancelled by' : 'Cancel asked by';
+      const via = stop.object !== exec.id ? ' (its plan)' : '';
+      add(term, h('span', { testid: 'cancelled-by' }, `${stop.principal ?? 'unknown'}${via} · ${fmtTime(stop.at)}`));
+    }
     if (exec.source) add('Source', exec.source);
     if (exec.error) {
       const error = h('dd', { class: 'error-text' }, errorCodeEl(exec.error_code), exec.error);

@@ -73,13 +73,13 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       body: { schema: component, parse: (input: unknown) => checkHttpInput(parse(input), ctx.input) },
       responses: accepted,
       handler: async ({ body, request, reply }) => {
-        const answer = await submit(ctx, body, request.principal.name);
+        const { accepted: answer, audit } = await submit(ctx, body, request.principal.name);
         ctx.audit.recordDone({
           principal: request.principal.name,
           action: 'submit',
           object: answer.id,
           source: request.ip,
-          detail: { kind: 'commands' in body ? 'plan' : 'command', status: answer.status },
+          detail: audit,
         });
         reply
           .code(202)
@@ -160,7 +160,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
         200: { description: 'The execution', schema: CommandDetail.or(PlanDetail) },
         404: ERROR_RESPONSES[404],
       },
-      handler: async ({ params }) => detailOf(engine, ctx.history, params.id),
+      handler: async ({ params }) => detailOf(engine, ctx.history, ctx.audit, params.id),
     }),
     route({
       method: 'GET',
