@@ -227,3 +227,22 @@ test('open streams stop at the next heartbeat once their principal is revoked: W
   await until(() => admin.messages.some((m) => m.event?.execution_id === second), 5_000, 'admin still served');
   expect(admin.socket.readyState).toBe(admin.socket.OPEN);
 });
+
+test('a browser stream stops at the first heartbeat after its session ends, with the reason', async () => {
+  const ts = await startTestServer({}, { heartbeatMs: 50, sessionTtlMs: 1_500 });
+  const login = await fetch(`${ts.url}/login?token=${encodeURIComponent(addPrincipal(ts, 'sam', 'viewer'))}`, {
+    redirect: 'manual',
+  });
+  const jar = login.headers.get('set-cookie')!.split(';')[0]!;
+  const ws = await openSocket(ts.url, '/api/ws', { cookie: jar });
+  const closed = new Promise<[number, string]>((resolve) =>
+    ws.socket.once('close', (code, why) => resolve([code, why.toString()])),
+  );
+  ws.send({ type: 'subscribe' });
+  await until(() => ws.messages.some((m) => m.type === 'subscribed'), 5_000, 'subscribed');
+  const [code, why] = await closed;
+  expect(code).toBe(1008);
+  expect(why).toContain('signed out');
+  // The cookie no longer signs in either.
+  expect((await fetch(`${ts.url}/api/whoami`, { headers: { cookie: jar } })).status).toBe(401);
+});

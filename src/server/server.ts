@@ -64,6 +64,8 @@ export interface ServerOptions {
   approvals?: ApprovalGateInput;
   /** How often open event streams are kept alive and their principal checked again; default 15 s. */
   heartbeatMs?: number;
+  /** How long a browser stays signed in after `/login`; default 12 h. */
+  sessionTtlMs?: number;
 }
 
 export interface RunningServer {
@@ -165,7 +167,7 @@ export async function buildServer(
   registerAuth(app, {
     token: token.token,
     principals,
-    sessions: new Sessions(),
+    sessions: new Sessions(options.sessionTtlMs),
     onSignIn: (principal, source) => audit.record({ principal: principal.name, action: 'sign_in', source }),
   });
 
