@@ -47,7 +47,11 @@ test('a request approved as a plan of one: listing, search, detail, plan log and
     env: { API_TOKEN: SECRET },
   });
   expect(submitted.body.status).toBe('awaiting_approval');
-  const decided = await decideAs(server, submitted.body.approval_id, { type: 'approve' });
+  // The secret is in the command, so the approvers cannot read all of it: unverified, two approvals.
+  const first = await decideAs(server, submitted.body.approval_id, { type: 'approve' });
+  expect(first.body).toMatchObject({ state: 'pending', still_needed: 1 });
+  expect(first.body.request.commands[0].verified).toBe(false);
+  const decided = await decideAs(server, submitted.body.approval_id, { type: 'approve' }, { as: 'bob' });
   expect(decided.status).toBe(200);
   const planId = decided.body.execution_id;
   await api('GET', `/api/executions/${planId}/result?wait=true`);
