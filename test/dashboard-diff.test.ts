@@ -49,3 +49,10 @@ test('a diff too large to match line by line is still complete: the middle shown
   expect(ops[0]).toEqual({ op: ' ', text: 'head' });
   expect(ops.at(-1)).toEqual({ op: ' ', text: 'tail' });
 });
+
+test('a plan printed as some 230,000 lines diffs without running out of stack', () => {
+  const big = Array.from({ length: 230_000 }, (_, i) => `  "line": ${i},`).join('\n');
+  const ops = lineDiff(`x\n${big}`, `y\n${big}`);
+  expect(diffStats(ops)).toEqual({ added: 1, removed: 1 });
+  expect(ops).toHaveLength(230_002);
+});

@@ -235,7 +235,9 @@ test('an edit is shown as a diff: live while it is typed, then to the approvers 
     expect.stringContaining(`touch ${marker}"`),
   ]);
   // Three lines of context on each side of the one change, no more.
-  expect(await changes.locator('pre.diff .diff-ctx').count()).toBeLessThanOrEqual(6);
+  const context = await changes.locator('pre.diff .diff-ctx').count();
+  expect(context).toBeGreaterThan(0);
+  expect(context).toBeLessThanOrEqual(6);
   expect(await page.getByText('edited by erin').count()).toBe(1);
   await shot(page, '7-edit-diff');
   expect(problems).toEqual([]);

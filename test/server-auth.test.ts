@@ -94,6 +94,9 @@ test('a sign-in link followed from another site signs nobody in until the person
   const fromElsewhere = await fetch(link, { redirect: 'manual', headers: { 'sec-fetch-site': 'cross-site' } });
   expect(fromElsewhere.status).toBe(200);
   expect(fromElsewhere.headers.get('set-cookie')).toBeNull();
+  // The confirmation cannot be framed (a hidden frame could trick the click).
+  expect(fromElsewhere.headers.get('x-frame-options')).toBe('DENY');
+  expect(fromElsewhere.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   const page = await fromElsewhere.text();
   expect(page).toContain('asks to sign this browser in as <strong>admin (admin)</strong>');
   expect(page).toContain('<input type="hidden" name="next" value="/#/approvals">');

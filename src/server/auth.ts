@@ -15,7 +15,7 @@ import { ValidationError } from '../errors.js';
 import { BOOTSTRAP_PRINCIPAL, type Principals } from '../services/principals.js';
 import { type Access, allows, forbiddenAccess, type RequestPrincipal } from './access.js';
 import { httpErrorOf } from './http-errors.js';
-import { confirmSignInPage, loginPage } from './login-page.js';
+import { confirmSignInPage, LOGIN_PAGE_HEADERS, loginPage } from './login-page.js';
 import { SESSION_COOKIE, type Sessions } from './sessions.js';
 
 declare module 'fastify' {
@@ -165,7 +165,7 @@ function refuse(request: FastifyRequest, reply: FastifyReply, message: string, s
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="cloudops-exec"');
   // A person opening the dashboard gets a page to paste the token into; programs get JSON.
   if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) {
-    return reply.type('text/html; charset=utf-8').send(loginPage(message));
+    return reply.headers(LOGIN_PAGE_HEADERS).type('text/html; charset=utf-8').send(loginPage(message));
   }
   return reply.send({ error: { code: status === 401 ? 'Unauthorized' : 'Forbidden', message } });
 }
@@ -269,6 +269,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       return reply
         .code(200)
         .header('cache-control', 'no-store')
+        .headers(LOGIN_PAGE_HEADERS)
         .type('text/html; charset=utf-8')
         .send(confirmSignInPage(principal, candidate as string, next));
     }

@@ -1,6 +1,18 @@
 /** The page a browser gets instead of the dashboard until it signs in with a principal's token. */
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * Sent with the sign-in pages: never framed (a framed confirm button could be clicked by a
+ * trick), no scripts, forms only to this server, and no Referer carrying a token onward.
+ */
+export const LOGIN_PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 const HEAD = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cloudops-exec: sign in</title>

@@ -522,7 +522,11 @@ function changesPanel(a) {
     h(
       'div',
       { testid: 'approval-edit-diff' },
-      diffBlock(planText(a.plan), planText(edit.plan), 'The edit changed nothing.'),
+      diffBlock(
+        planText(a.plan),
+        planText(edit.plan),
+        'No visible change: the edit can only have changed values hidden as ***.',
+      ),
     ),
   );
 }
