@@ -64,8 +64,19 @@ export const ExecutionConfigSchema = z.object({
   redact_secrets: z.boolean().default(true),
   /** `auto` runs aws_cli through the CLI and sdk through the SDK; `cli`/`sdk` force one. */
   default_executor: ExecutorTypeSchema.default('auto'),
-  /** Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. */
+  /**
+   * Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. When
+   * null, each AWS command's endpoint is AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL from
+   * its request's env, else from the engine's environment, else AWS; whichever it is, the CLI
+   * (`--endpoint-url`) and the SDK are both given it, and the displayed command names it.
+   */
   aws_endpoint_url: z.url().nullable().default(null),
+  /**
+   * Profile and region for AWS commands that name none (neither in the command nor as
+   * AWS_PROFILE / AWS_REGION in the request's env); null leaves it to the AWS environment.
+   */
+  aws_profile: z.string().min(1).nullable().default(null),
+  aws_region: z.string().min(1).nullable().default(null),
   /** Finished executions kept in memory for `getResult`/`listExecutions`; oldest are forgotten first. */
   max_retained_executions: PositiveInt.default(10_000),
   /**
@@ -73,6 +84,12 @@ export const ExecutionConfigSchema = z.object({
    * work (each command costs parsing, validation, tracking and a history row).
    */
   max_plan_commands: PositiveInt.default(10_000),
+  /**
+   * Accept requests and plans with fields this version does not know (they are dropped), for a
+   * program that must read plans written for a newer version. Default: an unknown field is an
+   * error naming it and the nearest known name (a typo such as `stop_on_eror` is never ignored).
+   */
+  allow_unknown_fields: z.boolean().default(false),
   /** Events buffered per slow subscriber before line events are dropped (lifecycle events never are). */
   event_buffer_limit: PositiveInt.default(10_000),
   /** How long one handler call may take before the engine stops waiting for it. */

@@ -21,7 +21,9 @@ export type ValidationErrorCode =
   | 'MissingField'
   | 'InvalidPlan'
   /** A field is present but has the wrong type or an out-of-range value. */
-  | 'InvalidField';
+  | 'InvalidField'
+  /** A file named as input (a plan file) does not exist. */
+  | 'FileNotFound';
 
 export type ExecutionErrorCode =
   | 'Validation'
@@ -324,6 +326,7 @@ const VALIDATION_PREFIX: Record<ValidationErrorCode, string> = {
   MissingField: 'Missing required field',
   InvalidPlan: 'Invalid execution plan',
   InvalidField: 'Invalid field',
+  FileNotFound: 'File not found',
 };
 
 /**

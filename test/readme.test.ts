@@ -37,3 +37,29 @@ test("README's setup-and-run command runs the example plan with cloudops-exec", 
   });
   expect(out).toMatch(/completed — \d+ completed of \d+/);
 });
+
+test("README's history snippet runs as written", () => {
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const block = /<!-- history[^>]*-->\s*```js\n([\s\S]*?)```/.exec(readme);
+  expect(block, 'history block marked in README').not.toBeNull();
+  mkdirSync(`${root}test-artifacts`, { recursive: true });
+  const file = `${root}test-artifacts/history-snippet.mjs`;
+  writeFileSync(file, block![1]!);
+  // Its engine keeps logs and history in the state dir: a fresh one here.
+  const state = mkdtempSync(join(tmpdir(), 'cee-readme-history-'));
+  const out = execFileSync(process.execPath, [file], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, XDG_STATE_HOME: state },
+  });
+  expect(out).toMatch(/^\[ '[0-9a-f-]{36}' \]\n1\n1 failed\nfailed\n$/);
+});
+
+test("README's command-line examples write nothing into the checkout", () => {
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+  const line = /^npx cloudops-exec sh '([^']+)'/m.exec(readme);
+  expect(line).not.toBeNull();
+  expect(line![1]).not.toMatch(/>|\btee\b|make /);
+  const out = execFileSync('bash', ['-c', line![1]!], { encoding: 'utf8' });
+  expect(Number(out.trim())).toBeGreaterThan(0);
+});

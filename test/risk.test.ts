@@ -1,4 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { APPROVAL_LEVELS } from '../src/cli/commands/serve.js';
 import {
   assessCommand,
   assessCommandRisk,
@@ -8,6 +11,8 @@ import {
   type RiskLevel,
 } from '../src/policy/risk.js';
 import { RISK_LEVELS } from '../src/vocabulary.js';
+import { tempDir } from './helpers.js';
+import { startTestServer } from './support/server.js';
 
 /** The AWS CLI the engine is configured with, in these tests. */
 const AWS = { awsCliPath: '/usr/bin/aws' };
@@ -140,7 +145,7 @@ describe('other commands', () => {
     ]) {
       expect(sh(command), command).toBe('read_only');
     }
-    expect(sh('terraform plan')).toBe('modify');
+    expect(sh('terraform plan')).toBe('read_only');
     expect(assessCommandRisk({ type: 'exec', program: '/bin/rm', args: ['-rf', '/tmp/x'] })).toBe('destructive');
     expect(assessCommandRisk({ type: 'exec', program: 'kubectl', args: ['delete', 'ns', 'staging'] })).toBe(
       'destructive',
@@ -209,4 +214,182 @@ test('assessRisk takes a plan, a request or a bare command', async () => {
       }),
     ),
   ).toBe('destructive');
+});
+
+/** Well-known programs that only read, and the flags or redirections that make them write. */
+const PROGRAMS: Array<[argv: string, expected: RiskLevel]> = [
+  ['ls -la /tmp', 'read_only'],
+  ['cat /etc/hostname', 'read_only'],
+  ['echo hello', 'read_only'],
+  ['grep -r needle .', 'read_only'],
+  ['head -n 5 f', 'read_only'],
+  ['tail -f f', 'read_only'],
+  ['wc -l f', 'read_only'],
+  ['df -h', 'read_only'],
+  ['du -sh .', 'read_only'],
+  ['ps aux', 'read_only'],
+  ['pwd', 'read_only'],
+  ['whoami', 'read_only'],
+  ['date', 'read_only'],
+  ['date -u +%s', 'read_only'],
+  ['uname -a', 'read_only'],
+  ['env', 'read_only'],
+  ['find . -name app.log -type f', 'read_only'],
+  ['sort f', 'read_only'],
+  ['uniq -c f', 'read_only'],
+  ['cut -d, -f1 f', 'read_only'],
+  ['tee', 'read_only'],
+  ['tee /dev/null', 'read_only'],
+  ['sed s/a/b/ f', 'read_only'],
+  ['kubectl get pods -A', 'read_only'],
+  ['kubectl describe pod web-1', 'read_only'],
+  ['kubectl logs web-1', 'read_only'],
+  ['kubectl top pods', 'read_only'],
+  ['kubectl version', 'read_only'],
+  ['kubectl explain pods', 'read_only'],
+  ['terraform plan', 'read_only'],
+  ['terraform -chdir=infra plan -var env=dev', 'read_only'],
+  ['terraform show', 'read_only'],
+  ['terraform validate', 'read_only'],
+  ['terraform version', 'read_only'],
+  ['terraform output', 'read_only'],
+  ['terraform state list', 'read_only'],
+  ['terraform fmt -check', 'read_only'],
+  ['tofu plan', 'read_only'],
+  ['git status', 'read_only'],
+  ['git log --oneline -5', 'read_only'],
+  ['git diff HEAD~1', 'read_only'],
+  ['git show HEAD', 'read_only'],
+  ['git branch', 'read_only'],
+  ['git branch -a', 'read_only'],
+  ['git rev-parse HEAD', 'read_only'],
+  ['git -C repo status', 'read_only'],
+  ['git remote -v', 'read_only'],
+  ['git tag', 'read_only'],
+  ['git stash list', 'read_only'],
+  // Write flags: the same programs, writing.
+  ['find . -delete', 'destructive'],
+  ['sort -o out f', 'modify'],
+  ['sort --output=out f', 'modify'],
+  ['uniq f out', 'modify'],
+  ['date -s 12:00', 'modify'],
+  ['sed -i s/a/b/ f', 'modify'],
+  ['sed -i.bak s/a/b/ f', 'modify'],
+  ['sed --in-place=.bak s/a/b/ f', 'modify'],
+  ['sed -ni s/a/b/p f', 'modify'],
+  ['tee out.txt', 'modify'],
+  ['tee -a out.txt', 'modify'],
+  ['terraform plan -out plan.tfplan', 'modify'],
+  ['terraform plan -out=plan.tfplan', 'modify'],
+  ['terraform init', 'modify'],
+  ['terraform fmt', 'modify'],
+  ['terraform destroy', 'destructive'],
+  ['terraform state rm aws_instance.web', 'destructive'],
+  ['git branch feature', 'modify'],
+  ['git tag v1.0', 'modify'],
+  ['git stash', 'modify'],
+  ['git branch -D feature', 'destructive'],
+  ['git tag -d v1.0', 'destructive'],
+  ['git remote remove origin', 'destructive'],
+  ['git stash drop', 'destructive'],
+  ['kubectl delete pod web-1', 'destructive'],
+];
+
+/** Still unverified: what the assessment cannot read ahead (rated `unverified_risk` by a policy). */
+const UNVERIFIED = [
+  'git -c core.pager=less log',
+  'git --exec-path=/tmp log',
+  'git diff --ext-diff',
+  'git log --output=patch.txt',
+  'git grep -Oless x',
+  'git commit -m x',
+  'git wipe',
+  'terraform apply',
+  'terraform import aws_instance.web i-1',
+  'sed -e w/tmp/x f',
+];
+
+describe('well-known read-only programs, and their write flags', () => {
+  const exec = (argv: string) => {
+    const [program, ...args] = argv.split(' ');
+    return assessCommand({ type: 'exec', program: program!, args });
+  };
+  test.each(PROGRAMS)('exec %s is %s (verified)', (argv, expected) => {
+    const assessment = exec(argv);
+    expect(assessment.risk_level).toBe(expected);
+    expect(assessment.verified).toBe(true);
+  });
+  test.each(PROGRAMS)('sh %s is %s', (command, expected) => {
+    expect(assessCommandRisk({ type: 'shell', command, shell: 'bash' })).toBe(expected);
+  });
+  test.each(UNVERIFIED)('%s is not verified', (argv) => {
+    expect(exec(argv).verified).toBe(false);
+  });
+
+  // Redirections in shell strings: a reader writing a file is modify.
+  const REDIRECTIONS: Array<[command: string, expected: RiskLevel]> = [
+    ['ls > listing.txt', 'modify'],
+    ['ls >> listing.txt', 'modify'],
+    ['ls &> listing.txt', 'modify'],
+    ['ls >| listing.txt', 'modify'],
+    ['cat f | tee copy.txt', 'modify'],
+    ['kubectl get pods -o yaml > pods.yaml', 'modify'],
+    ['git log > log.txt', 'modify'],
+    ['ls 2>/dev/null', 'read_only'],
+    ['ls > /dev/null', 'read_only'],
+    ['cat f | grep x | wc -l', 'read_only'],
+    ['ps aux | sort | uniq -c | head', 'read_only'],
+    ['echo hi | tee', 'read_only'],
+  ];
+  test.each(REDIRECTIONS)('sh %s is %s', (command, expected) => {
+    const assessment = assessCommand({ type: 'shell', command, shell: 'bash' });
+    expect(assessment.risk_level).toBe(expected);
+    expect(assessment.verified).toBe(true);
+  });
+});
+
+describe('a declared risk_level raises, never lowers', () => {
+  test.each([
+    ['sed -i s/a/b/ f', 'read_only', 'modify'],
+    ['rm -f x', 'read_only', 'destructive'],
+    ['ls', 'read_only', 'read_only'],
+    ['ls', 'modify', 'modify'],
+    ['ls', 'destructive', 'destructive'],
+  ] as const)('%s declared %s is %s', async (command, declared, expected) => {
+    const { assessRisk, parsePlan, parseRequest } = await import('../src/index.js');
+    const request = parseRequest({ command: { type: 'shell', command }, risk_level: declared });
+    expect(assessRisk(request)).toBe(expected);
+    expect(assessRisk(parsePlan({ commands: [{ command: { type: 'shell', command } }], risk_level: declared }))).toBe(
+      expected,
+    );
+    expect(assessRisk(parsePlan({ commands: [request] }))).toBe(expected);
+  });
+});
+
+describe("the server's default approval policy (serve --approve modify)", () => {
+  test('a plan of ls runs without approval; sed -i waits for a human', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'f.txt');
+    writeFileSync(file, 'a\n');
+    const { api } = await startTestServer({ approval: APPROVAL_LEVELS.modify! });
+    const plan = (command: { type: 'exec'; program: string; args: string[] }) => ({ commands: [{ command }] });
+
+    const listed = await api('POST', '/api/plans', plan({ type: 'exec', program: 'ls', args: [dir] }));
+    expect(listed.status).toBe(202);
+    expect(listed.body.approval_id ?? null).toBeNull();
+    const result = await api('GET', `/api/executions/${listed.body.id}/result?wait=true`);
+    expect(result.body.status).toBe('completed');
+    expect(JSON.stringify(result.body)).toContain('f.txt');
+
+    const edited = await api(
+      'POST',
+      '/api/plans',
+      plan({ type: 'exec', program: 'sed', args: ['-i', 's/a/b/', file] }),
+    );
+    expect(edited.status).toBe(202);
+    expect(edited.body.approval_id).toEqual(expect.any(String));
+    const approval = await api('GET', `/api/approvals/${edited.body.approval_id}`);
+    expect(approval.body).toMatchObject({ state: 'pending', request: { risk_level: 'modify' } });
+    expect(readFileSync(file, 'utf8')).toBe('a\n');
+  });
 });

@@ -52,6 +52,14 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
     );
     return EXIT.BAD_INPUT;
   }
+  if (err instanceof ExecutionError && err.code === 'DuplicateId') {
+    // A plan file with fixed ids that ran before: its earlier logs and history are kept, never overwritten.
+    stderr.write(
+      `cloudops-exec: ${lines(err.message).join('\n')} [DuplicateId]\n` +
+        '  to run a plan file with fixed ids again, give it fresh ones: cloudops-exec run --new-ids PLAN\n',
+    );
+    return EXIT.FAILED;
+  }
   if (err instanceof ExecutionError && err.code === 'NotFound') {
     stderr.write(`cloudops-exec: ${lines(err.message).join('\n')}\n`);
     return EXIT.BAD_INPUT;

@@ -5,6 +5,7 @@
  */
 import type { ExecutionEngine } from '../engine/engine.js';
 import { EXIT } from './exit.js';
+import { onOutputClosed } from './stdout.js';
 
 export interface Interrupt {
   readonly triggered: boolean;
@@ -27,6 +28,8 @@ export function cancelOnInterrupt(engine: ExecutionEngine, notify: (message: str
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The reader of our output went away (`| head`): cancel as Ctrl-C does, quietly (see stdout.ts).
+  const unregister = onOutputClosed(() => engine.shutdown({ mode: 'cancel' }));
   return {
     get triggered() {
       return count > 0;
@@ -34,6 +37,7 @@ export function cancelOnInterrupt(engine: ExecutionEngine, notify: (message: str
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      unregister();
     },
   };
 }

@@ -25,12 +25,15 @@ import { authAddCommand, authListCommand, authRevokeCommand } from './commands/a
 import { historyCommand, searchCommand } from './commands/history.js';
 import { schemaCommand, validateCommand } from './commands/inspect.js';
 import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
+import { planCommand } from './commands/plan-preview.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { runSingle } from './commands/single.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, reportError } from './exit.js';
-import { addEngineOptions, addSingleOptions } from './options.js';
+import { acceptGlobalOptionsEverywhere } from './global-options.js';
+import { ALLOW_UNKNOWN_FIELDS_HELP, addEngineOptions, addSingleOptions } from './options.js';
+import { outputClosed, stopWhenOutputCloses } from './stdout.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -75,17 +78,55 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .command('run')
       .description('Run a plan file (JSON or YAML; `cloudops-exec schema` prints its JSON Schema); "-" reads stdin')
       .argument('<plan>', 'plan file, or - for stdin')
-      .option('--json', 'print the event stream as NDJSON (then one {"plan_result": ...} line)'),
+      .option(
+        '--json',
+        'print the event stream as NDJSON (then one {"plan_result": ...} line); the risk goes to stderr',
+      )
+      .option(
+        '-y, --yes',
+        'run modify and destructive work without asking (scripts; needed for destructive work off a terminal)',
+      )
+      .option('--dry-run', 'show what would happen (as `cloudops-exec plan`) and run nothing')
+      .option('--allow-unknown-fields', ALLOW_UNKNOWN_FIELDS_HELP)
+      .option(
+        '--new-ids',
+        'run the plan under fresh ids (the plan and its commands), e.g. a plan file with fixed ids again',
+      )
+      .option(
+        '--approve-via [url]',
+        `submit to a running \`cloudops-exec serve\` and wait for its approvals, then follow the run (default: $${SERVER_ENV}); your token: $CLOUDOPS_EXEC_TOKEN`,
+      ),
   )
     .addHelpText(
       'after',
-      examples(
+      `\nBefore anything runs, the plan's risk is shown (per command and overall). On a terminal, modify work asks y/yes, destructive work asks for the plan's short id or yes; off a terminal, destructive work needs --yes (else exit 2, nothing ran). A declined prompt exits 1 and runs nothing.${examples(
         'cloudops-exec run examples/dag.yaml',
         'cloudops-exec run --json examples/serial.json | jq .event_type',
         'cat plan.json | cloudops-exec run -',
-      ),
+        'cloudops-exec run --yes cleanup.yaml            # scripts: no question asked',
+        'cloudops-exec run --approve-via http://ops.internal:8787 cleanup.yaml',
+      )}`,
     )
     .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals())));
+
+  addEngineOptions(
+    program
+      .command('plan')
+      .description(
+        "Show what running a plan would do and run nothing: its risk, AWS's dry-run verdicts (EC2 calls), what every other command would run",
+      )
+      .argument('<plan>', 'plan file, or - for stdin')
+      .option('--json', 'print the dry run as JSON')
+      .option('--allow-unknown-fields', ALLOW_UNKNOWN_FIELDS_HELP),
+  )
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 nothing would fail, 1 AWS said a call would fail, 2 bad input.${examples(
+        'cloudops-exec plan cleanup.yaml',
+        'cloudops-exec plan --json cleanup.yaml | jq .dry_run.commands',
+      )}`,
+    )
+    .action(act((file: string, _opts: unknown, cmd: Command) => planCommand(file, cmd.optsWithGlobals())));
 
   addSingleOptions(
     program
@@ -129,6 +170,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<plan>', 'plan file, or - for stdin')
     .option('--max-concurrent <n>', 'as for run')
     .option('--timeout <ms>', 'as for run (sets the allowed maximum)')
+    .option('--allow-unknown-fields', ALLOW_UNKNOWN_FIELDS_HELP)
     .addHelpText('after', examples('cloudops-exec validate examples/dag.yaml'))
     .action(act((file: string, _opts: unknown, cmd: Command) => validateCommand(file, cmd.optsWithGlobals())));
 
@@ -309,6 +351,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .description('Serve the HTTP API, live events (WebSocket, SSE) and the web dashboard until Ctrl-C')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port (0: any free port)', '8787')
+      .option('--allow-unknown-fields', `${ALLOW_UNKNOWN_FIELDS_HELP}; applies to submitted requests and plans`)
       .option(
         '--token <token>',
         'API token (visible in ps: prefer --token-file; default: $CLOUDOPS_EXEC_TOKEN, else generated at first start and saved in <log-dir>/server-token)',
@@ -349,6 +392,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '--drain-timeout <ms>',
         'on Ctrl-C, how long running commands may finish before they are cancelled',
         '30000',
+      )
+      .option(
+        '-q, --quiet',
+        'no request log (one line per request on stdout: client, principal, method, path, status, duration)',
       ),
   )
     .addHelpText(
@@ -392,20 +439,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(act((_opts: unknown, cmd: Command) => workerCommand(cmd.optsWithGlobals())));
 
+  acceptGlobalOptionsEverywhere(program);
   return program;
-}
-
-/**
- * The reader went away (`cloudops-exec run plan.yaml | head`): stop quietly, as a shell tool
- * would, instead of crashing on EPIPE. Exiting ends the running process trees (kill-tree's exit hook).
- */
-function stopWhenOutputCloses(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(EXIT.OK);
-    });
-  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -426,7 +461,8 @@ async function main(argv: string[]): Promise<void> {
   }
   // Let piped output drain before exiting.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  process.exit(exitCode);
+  // The reader went away (`| head`): a normal end, not the cancellation it caused (stdout.ts).
+  process.exit(outputClosed() ? EXIT.OK : exitCode);
 }
 
 void main(process.argv);

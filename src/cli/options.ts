@@ -11,6 +11,12 @@ export interface EngineOptions {
   awsCli?: string;
   redis?: string;
   queue?: string;
+  /** AWS defaults for the run's aws commands. */
+  endpointUrl?: string;
+  profile?: string;
+  region?: string;
+  /** `--allow-unknown-fields` (run, plan, validate, serve). */
+  allowUnknownFields?: boolean;
 }
 
 export function addEngineOptions(cmd: Command): Command {
@@ -23,8 +29,18 @@ export function addEngineOptions(cmd: Command): Command {
       '--redis <url>',
       'queue commands in Redis for `cloudops-exec worker` processes instead of running them here (also: $CLOUDOPS_REDIS_URL)',
     )
-    .option('--queue <name>', 'queue name shared with the workers', 'cloudops-exec');
+    .option('--queue <name>', 'queue name shared with the workers', 'cloudops-exec')
+    .option(
+      '--endpoint-url <url>',
+      'send every AWS call (CLI and SDK) to this endpoint, e.g. an emulator (default: $AWS_ENDPOINT_URL_<SERVICE> or $AWS_ENDPOINT_URL of the command, then of this shell)',
+    )
+    .option('--profile <name>', 'AWS profile for aws commands that name none')
+    .option('--region <name>', 'AWS region for aws commands that name none');
 }
+
+/** Help text of `--allow-unknown-fields`. */
+export const ALLOW_UNKNOWN_FIELDS_HELP =
+  'accept (and ignore) plan fields this version does not know, e.g. from a newer version (default: an unknown field is an error naming the nearest known one)';
 
 /** `exec` and `sh`: one command, its environment, and how to print it. */
 export function addSingleOptions(cmd: Command): Command {
@@ -46,6 +62,10 @@ export function engineConfig(options: EngineOptions): ExecutionConfig {
     ...(timeout !== undefined ? { default_timeout_ms: timeout, max_timeout_ms: Math.max(timeout, 600_000) } : {}),
     ...(options.killGrace !== undefined ? { kill_grace_ms: optionalIntOption('--kill-grace', options.killGrace) } : {}),
     ...(options.awsCli !== undefined ? { aws_cli_path: options.awsCli } : {}),
+    ...(options.endpointUrl !== undefined ? { aws_endpoint_url: options.endpointUrl } : {}),
+    ...(options.profile !== undefined ? { aws_profile: options.profile } : {}),
+    ...(options.region !== undefined ? { aws_region: options.region } : {}),
+    ...(options.allowUnknownFields ? { allow_unknown_fields: true } : {}),
     ...(redisUrl ? { redis: { url: redisUrl, queue: options.queue ?? 'cloudops-exec' } } : {}),
   };
   return resolveConfig(input);

@@ -2,6 +2,7 @@
  * Plan files for the CLI: JSON or YAML, from a path or `-` (stdin). Errors keep the
  * engine's ValidationError (field path and reason) and add where in the file the field is.
  */
+import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isSeq, parseDocument, visit } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../errors.js';
@@ -87,7 +88,13 @@ export async function readPlanSource(path: string, stdin: NodeJS.ReadableStream 
   } catch (err) {
     if (err instanceof PlanFileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new PlanFileError(
+        path,
+        [{ ...fileIssue('cannot read plan file (no such file)'), code: 'FileNotFound' }],
+        err,
+      );
+    const reason = code === 'EISDIR' ? 'is a directory' : (err as Error).message;
     throw new PlanFileError(path, [fileIssue(`cannot read plan file (${reason})`)], err);
   } finally {
     await handle?.close();
@@ -204,7 +211,12 @@ function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefi
  * Parse a plan source (JSON or YAML); structure is validated, the config-aware checks are the
  * engine's, except the plan size (`limits`), checked before any command is parsed.
  */
-export function parsePlanSource(source: PlanSource, limits?: PlanLimits): ExecutionPlan {
+export function parsePlanSource(
+  source: PlanSource,
+  limits?: PlanLimits,
+  /** The command's options; `newIds` (`run --new-ids`) gives the plan fresh ids (`withNewIds`). */
+  options: object = {},
+): ExecutionPlan {
   const json = isJson(source) ? parseJson(source) : undefined;
   // YAML 1.2 is a superset of JSON, so one parser locates fields in either format; a JSON
   // file is parsed as YAML only when an error needs locating.
@@ -216,8 +228,12 @@ export function parsePlanSource(source: PlanSource, limits?: PlanLimits): Execut
         code: 'InvalidField' as const,
         field: '',
         reason: `not valid YAML: ${e.message.split('\n')[0]}`,
-        line: e.linePos?.[0]?.line ?? null,
-        column: e.linePos?.[0]?.col ?? null,
+        // With prettyErrors off, `yaml` gives the offset only: the place is computed as for JSON.
+        ...(e.linePos?.[0]
+          ? { line: e.linePos[0].line, column: e.linePos[0].col }
+          : e.pos?.[0] !== undefined
+            ? lineColumnAt(source.text, e.pos[0])
+            : { line: null, column: null }),
       })),
     );
   }
@@ -228,7 +244,8 @@ export function parsePlanSource(source: PlanSource, limits?: PlanLimits): Execut
     ]);
   }
   try {
-    return parsePlan(data, limits);
+    const plan = parsePlan(data, limits);
+    return (options as { newIds?: boolean }).newIds === true ? withNewIds(plan) : plan;
   } catch (err) {
     if (err instanceof ValidationError) throw locateIssues(source, err, doc);
     throw err;
@@ -247,4 +264,21 @@ export function locateIssues(source: PlanSource, err: ValidationError, doc?: Doc
     })),
     err,
   );
+}
+
+/**
+ * `run --new-ids`: the plan again under fresh ids (the plan, its commands and their rollback
+ * steps), so a plan file with fixed ids can run again without touching the earlier run's logs
+ * and history. Dependencies name commands by index, so they stay as they are.
+ */
+export function withNewIds(plan: ExecutionPlan): ExecutionPlan {
+  return {
+    ...plan,
+    id: randomUUID(),
+    commands: plan.commands.map((command) => ({
+      ...command,
+      id: randomUUID(),
+      rollback: command.rollback.map((step) => ({ ...step, id: randomUUID() })),
+    })),
+  };
 }

@@ -73,8 +73,91 @@ export function forExecutor(command: Command, executor: ExecutorType): Command {
 export function awsCliArgs(command: Extract<Command, { type: 'aws_cli' }>): string[] {
   const args = [command.service, command.operation, ...command.args];
   // Plans often repeat --region in args and in the field; pass it once.
-  const has = (flag: string) => command.args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  const has = (flag: string) => hasFlag(command.args, flag);
   if (command.profile && !has('--profile')) args.push('--profile', command.profile);
   if (command.region && !has('--region')) args.push('--region', command.region);
+  return args;
+}
+
+/**
+ * Where and as whom the AWS commands of a run go, before each command's own settings:
+ * the engine's configured endpoint, profile and region, and the environments an endpoint
+ * variable may come from.
+ */
+export interface AwsSettings {
+  /** The configured endpoint (`aws_endpoint_url`); wins over any variable. */
+  endpointUrl?: string | null;
+  /** Profile and region for AWS commands that name none (`aws_profile`, `aws_region`). */
+  profile?: string | null;
+  region?: string | null;
+  /** The request's own variables: read before the process's. */
+  requestEnv?: Readonly<Record<string, string>>;
+  /** The engine's environment (default: this process's). */
+  processEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Service ids whose `AWS_ENDPOINT_URL_<ID>` is not the service name in capitals. */
+const ENDPOINT_SERVICE_IDS: Record<string, string> = {
+  s3api: 'S3',
+  secretsmanager: 'SECRETS_MANAGER',
+  stepfunctions: 'SFN',
+  logs: 'CLOUDWATCH_LOGS',
+  events: 'EVENTBRIDGE',
+  elbv2: 'ELASTIC_LOAD_BALANCING_V2',
+  elb: 'ELASTIC_LOAD_BALANCING',
+  resourcegroupstaggingapi: 'RESOURCE_GROUPS_TAGGING_API',
+};
+
+/** `AWS_ENDPOINT_URL_S3` for `s3` and `s3api`, `AWS_ENDPOINT_URL_EC2` for `ec2`, ... */
+export function serviceEndpointVariable(service: string): string {
+  const id = ENDPOINT_SERVICE_IDS[service.toLowerCase()] ?? service.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  return `AWS_ENDPOINT_URL_${id}`;
+}
+
+/**
+ * The one endpoint every AWS call of this service goes to, or null for AWS itself. In order:
+ * the configured endpoint; else `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, from the
+ * request's env; else the same two from the engine's environment. Both executors are given
+ * the result explicitly (the AWS CLI 2.9 ignores these variables, the SDK reads them), so a
+ * CLI step and an SDK step of one plan never go to different places.
+ */
+export function awsEndpointFor(service: string, settings: AwsSettings): string | null {
+  if (settings.endpointUrl) return settings.endpointUrl;
+  const names = [serviceEndpointVariable(service), 'AWS_ENDPOINT_URL'];
+  for (const env of [settings.requestEnv ?? {}, settings.processEnv ?? process.env]) {
+    for (const name of names) {
+      const value = env[name];
+      if (value) return value;
+    }
+  }
+  return null;
+}
+
+/**
+ * The command with the run's default profile and region where it names none. A command's own
+ * field, or AWS_PROFILE / AWS_REGION / AWS_DEFAULT_REGION in its request's env, wins.
+ */
+export function withAwsDefaults<C extends Command>(command: C, settings: AwsSettings): C {
+  if (command.type !== 'aws_cli' && command.type !== 'sdk') return command;
+  const env = settings.requestEnv ?? {};
+  const profile = command.profile ?? (env.AWS_PROFILE ? null : (settings.profile ?? null));
+  const region = command.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION ? null : (settings.region ?? null));
+  if (profile === command.profile && region === command.region) return command;
+  return { ...command, profile, region };
+}
+
+function hasFlag(args: readonly string[], flag: string): boolean {
+  return args.some((a) => a === flag || a.startsWith(`${flag}=`));
+}
+
+/**
+ * The AWS CLI's full argv for a command under the run's settings: its own args, the default
+ * profile and region, and `--endpoint-url` unless the args name one already.
+ */
+export function awsCliArgsFor(command: Extract<Command, { type: 'aws_cli' }>, settings: AwsSettings): string[] {
+  const args = awsCliArgs(withAwsDefaults(command, settings));
+  const endpoint = awsEndpointFor(command.service, settings);
+  // aws-cli 2.9 (Debian's) predates AWS_ENDPOINT_URL, so the flag it is.
+  if (endpoint && !hasFlag(command.args, '--endpoint-url')) args.push('--endpoint-url', endpoint);
   return args;
 }

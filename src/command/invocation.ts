@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../errors.js';
 import type { Command } from '../wire/types.js';
-import { awsCliArgs, type ExecutorType, forExecutor } from './aws.js';
+import {
+  type AwsSettings,
+  awsCliArgsFor,
+  awsEndpointFor,
+  type ExecutorType,
+  forExecutor,
+  withAwsDefaults,
+} from './aws.js';
 import { readShebang, scriptPathOf } from './script.js';
 
 export interface Invocation {
@@ -31,10 +38,28 @@ export interface InvocationOptions {
   awsCliPath: string;
   /** Which executor runs AWS commands: each by its own type (`auto`), or all through one. */
   executor?: ExecutorType;
-  /** AWS endpoint override (an emulator); null for AWS itself. */
+  /** The configured AWS endpoint (an emulator); null to resolve it from the environment (see awsEndpointFor). */
   awsEndpointUrl?: string | null;
+  /** Profile and region for AWS commands that name none. */
+  awsProfile?: string | null;
+  awsRegion?: string | null;
+  /** The request's env: where an endpoint variable, profile or region is looked for first. */
+  requestEnv?: Readonly<Record<string, string>>;
+  /** The engine's environment (default: this process's). */
+  processEnv?: Readonly<Record<string, string | undefined>>;
   /** The request's working dir: relative script paths are read from there, as the interpreter will. */
   workingDir: string | null;
+}
+
+/** The AWS settings of invocation options. */
+export function awsSettingsOf(options: Omit<InvocationOptions, 'awsCliPath' | 'workingDir'>): AwsSettings {
+  return {
+    endpointUrl: options.awsEndpointUrl ?? null,
+    profile: options.awsProfile ?? null,
+    region: options.awsRegion ?? null,
+    ...(options.requestEnv ? { requestEnv: options.requestEnv } : {}),
+    ...(options.processEnv ? { processEnv: options.processEnv } : {}),
+  };
 }
 
 /** What to spawn for a command: program and argv (a shell only for `shell` commands), and the variables its type sets. */
@@ -45,28 +70,36 @@ export async function resolveInvocation(original: Command, options: InvocationOp
       return { file: command.program, args: [...command.args] };
     case 'shell':
       return { file: command.shell, args: ['-c', command.command] };
-    case 'aws_cli': {
-      const args = awsCliArgs(command);
-      // aws-cli 2.9 (Debian's) predates AWS_ENDPOINT_URL, so the flag it is.
-      if (options.awsEndpointUrl && !command.args.includes('--endpoint-url'))
-        args.push('--endpoint-url', options.awsEndpointUrl);
-      return { file: options.awsCliPath, args };
-    }
-    case 'sdk':
+    case 'aws_cli':
+      return { file: options.awsCliPath, args: awsCliArgsFor(command, awsSettingsOf(options)) };
+    case 'sdk': {
+      const settings = awsSettingsOf(options);
+      const { profile, region } = withAwsDefaults(command, settings);
+      const endpoint = awsEndpointFor(command.service, settings);
       return {
         file: process.execPath,
-        // The SDK's Node-version notices are not the command's output.
+        // The SDK's Node-version notices are not the command's output. The endpoint, profile and
+        // region are in the call itself too: the child uses them over any variable (a request's
+        // AWS_ENDPOINT_URL_S3 must not send one step elsewhere).
         args: [
           '--no-warnings',
           sdkChildPath(),
-          JSON.stringify({ service: command.service, operation: command.operation, parameters: command.parameters }),
+          JSON.stringify({
+            service: command.service,
+            operation: command.operation,
+            parameters: command.parameters,
+            endpoint,
+            profile,
+            region,
+          }),
         ],
         env: {
-          ...(command.region ? { AWS_REGION: command.region } : {}),
-          ...(command.profile ? { AWS_PROFILE: command.profile } : {}),
-          ...(options.awsEndpointUrl ? { AWS_ENDPOINT_URL: options.awsEndpointUrl } : {}),
+          ...(region ? { AWS_REGION: region } : {}),
+          ...(profile ? { AWS_PROFILE: profile } : {}),
+          ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}),
         },
       };
+    }
     case 'script': {
       const interpreter = command.interpreter
         ? command.interpreter.trim().split(/\s+/)

@@ -106,6 +106,11 @@ async function dryRunRequest(
     awsCliPath: config.aws_cli_path,
     executor: config.default_executor,
     awsEndpointUrl: config.aws_endpoint_url,
+    awsProfile: config.aws_profile,
+    awsRegion: config.aws_region,
+    // The endpoint the real run would use (an AWS_ENDPOINT_URL in the request's env included),
+    // though the dry run's own environment does not carry that variable.
+    requestEnv: request.env,
     workingDir: request.working_dir,
   };
   const real = await resolveInvocation(request.command, options);

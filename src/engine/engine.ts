@@ -166,7 +166,7 @@ export class ExecutionEngine {
    */
   async execute(request: ExecutionRequestInput | ExecutionRequest, options: SubmitOptions = {}): Promise<string> {
     this.assertAccepting();
-    const parsed = parseRequest(request);
+    const parsed = parseRequest(request, this.config);
     await validateRequest(parsed, this.config);
     this.assertAccepting();
     this.assertNew(idsOf([parsed]));
@@ -237,9 +237,11 @@ export class ExecutionEngine {
 
   /** The engine's approval policy, or a default one for assessing and approving by hand. */
   get workflow(): ApprovalWorkflow {
-    return (this.approvalWorkflow ??= new ApprovalWorkflow(this.config.approval ?? {}, {
-      awsCliPath: this.config.aws_cli_path,
-    }));
+    return (this.approvalWorkflow ??= new ApprovalWorkflow(
+      this.config.approval ?? {},
+      { awsCliPath: this.config.aws_cli_path },
+      { endpointUrl: this.config.aws_endpoint_url, profile: this.config.aws_profile, region: this.config.aws_region },
+    ));
   }
 
   private async acceptPlan(plan: ExecutionPlanInput | ExecutionPlan): Promise<ExecutionPlan> {
@@ -483,7 +485,14 @@ export class ExecutionEngine {
 
   private newCommand(request: ExecutionRequest, planId: string | null, risk: RiskLevel): TrackedCommand {
     const secrets = secretsOf(request, this.config);
-    const display = redactorFor(secrets)(displayCommand(request.command));
+    const display = redactorFor(secrets)(
+      displayCommand(request.command, {
+        endpointUrl: this.config.aws_endpoint_url,
+        profile: this.config.aws_profile,
+        region: this.config.aws_region,
+        requestEnv: request.env,
+      }),
+    );
     return new TrackedCommand(
       request,
       display,

@@ -17,6 +17,9 @@ export interface LocalExecutorConfig {
   aws_cli_path: string;
   default_executor: ExecutorType;
   aws_endpoint_url: string | null;
+  /** Profile and region for AWS commands that name none. */
+  aws_profile?: string | null;
+  aws_region?: string | null;
   kill_grace_ms: number;
   process_containment: ContainmentSetting;
   max_line_bytes: number;
@@ -41,6 +44,10 @@ export class LocalExecutor implements CommandExecutor {
         awsCliPath: config.aws_cli_path,
         executor: config.default_executor,
         awsEndpointUrl: config.aws_endpoint_url,
+        awsProfile: config.aws_profile ?? null,
+        awsRegion: config.aws_region ?? null,
+        // An endpoint variable in the request's env applies to it (here or on a queue worker).
+        requestEnv: request.env,
         workingDir: request.working_dir,
       });
     } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { AwsSettings } from '../command/aws.js';
 import { displayCommand } from '../command/display.js';
 import { ExecutionError } from '../errors.js';
 import type { ApprovalState } from '../vocabulary.js';
@@ -159,7 +160,12 @@ export class ApprovalWorkflow {
   readonly config: ApprovalConfig;
   private readonly context: RiskContext;
 
-  constructor(config: ApprovalConfigInput = {}, context: RiskContext = {}) {
+  /** `aws`: the engine's AWS endpoint, profile and region, so the approver sees where AWS commands go. */
+  constructor(
+    config: ApprovalConfigInput = {},
+    context: RiskContext = {},
+    private readonly aws?: AwsSettings,
+  ) {
     this.config = ApprovalConfigSchema.parse(config);
     this.context = context;
   }
@@ -216,10 +222,11 @@ export class ApprovalWorkflow {
       requires_approval: this.requiresApproval(plan),
       commands: plan.commands.map((c) => {
         const command = assessRequest(c, this.context);
+        const shown = displayCommand(c.command, this.aws && { ...this.aws, requestEnv: c.env });
         return {
           id: c.id,
-          description: c.description ?? displayCommand(c.command),
-          command: displayCommand(c.command),
+          description: c.description ?? shown,
+          command: shown,
           risk_level: this.levelOf(command),
           verified: command.verified,
           risk_reasons: command.reasons,

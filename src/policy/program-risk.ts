@@ -154,12 +154,13 @@ export function assessArgv(words: readonly Word[], ctx: ArgvContext): RiskAssess
   if (name === 'find') return assessFind(args, inner);
   if (name === 'awk' || name === 'gawk' || name === 'mawk' || name === 'nawk') return assessAwk(name, args);
   if (name === 'sed') return assessSed(args);
-  if (name === 'git') return unverified('git runs programs its repository configuration names (hooks, fsmonitor, pagers, filters, aliases)');
+  if (name === 'git') return assessGit(args);
   if (name === 'rsync') return unverified('rsync options can delete files or run other programs');
   if (name === 'tar') return assessTar(args);
   if (SUBCOMMAND_TOOLS.has(name)) return assessSubcommandTool(name, args);
   if (name === 'sort' || name === 'uniq' || name === 'date' || name === 'hostname' || name === 'rg' || name === 'dmesg' || name === 'mount') return assessReaderWithWrites(name, args);
   if (READ_ONLY_PROGRAMS.has(name)) return assessed('read_only');
+  if (name === 'tee') return assessTee(args);
   if (MODIFYING_PROGRAMS.has(name)) {
     const config = args.find((a) => a !== undefined && CONFIG_PATH.test(a.split('=').at(-1)!));
     return config ? unverified(`${name} writes ${config}, configuration or programs that later commands load`) : assessed('modify');
@@ -336,7 +337,7 @@ function assessSed(args: readonly Word[]): RiskAssessment {
       if (script === undefined) return unverified('the sed script is computed at run time');
       scripts.push(script);
       explicit = true;
-    } else if (arg === '-i' || arg === '--in-place' || /^-[nErsuz]*i$/.test(arg)) inPlace = true;
+    } else if (/^-[nErsuz]*i/.test(arg) || /^--in-place(=|$)/.test(arg)) inPlace = true; // `-i.bak`: the rest of the word is the backup suffix
     else if (/^-[nErsuz]+$/.test(arg) || arg === '--posix' || arg === '--debug' || arg === '--quiet' || arg === '--silent' || arg === '--regexp-extended') continue;
     else if (isOption(arg)) return unverified(`sed option ${arg} is not one the assessment knows`);
     else operands.push(arg);
@@ -364,16 +365,102 @@ function assessSubcommandTool(name: string, args: readonly Word[]): RiskAssessme
   const words = args as string[];
   // Every word counts (options take values we cannot tell apart from subcommands): a name
   // that looks destructive anywhere makes the whole line destructive.
-  if (words.some((w) => DESTRUCTIVE_VERBS.has(operationVerb(w)) || EXTRA_DESTRUCTIVE_SUBCOMMANDS.has(w) || DESTRUCTIVE_PROGRAMS.has(w) || (name === 'terraform' && w === 'destroy'))) {
+  const terraform = name === 'terraform' || name === 'tofu';
+  if (words.some((w) => DESTRUCTIVE_VERBS.has(operationVerb(w)) || EXTRA_DESTRUCTIVE_SUBCOMMANDS.has(w) || DESTRUCTIVE_PROGRAMS.has(w) || (terraform && w === 'destroy'))) {
     return assessed('destructive', `${name} ${words.filter((w) => !w.startsWith('-')).slice(0, 3).join(' ')} is destructive`);
   }
   const subcommands = words.filter((w) => !w.startsWith('-'));
+  if (terraform) return assessTerraform(name, words, subcommands);
   if (name === 'journalctl' || name === 'crontab') return words.length === 0 || subcommands.length === words.length ? assessed('read_only') : readerOptions(name, words);
   if (subcommands.some((w) => REMOTE_CODE_SUBCOMMANDS.has(w))) return unverified(`${name} ${subcommands[0]} runs code in a container or on another machine`);
   const first = subcommands[0];
   if (first !== undefined && READ_SUBCOMMANDS.has(first)) return assessed('read_only');
   if (first !== undefined && MODIFY_SUBCOMMANDS.has(first)) return assessed('modify');
   return unverified(`${name} ${first ?? ''} may do anything its configuration or plugins say`.replace(/ {2}/, ' '));
+}
+
+/** Terraform (and OpenTofu) subcommands that only read configuration and state; the others write files or infrastructure. */
+const TERRAFORM_READ = new Set(['plan', 'show', 'validate', 'version', 'output', 'providers', 'graph', 'state list', 'state show', 'state pull', 'workspace list', 'workspace show']);
+/** Subcommands that write local files (modules, providers, lock file, formatting, a plan file) but no infrastructure. */
+const TERRAFORM_LOCAL = new Set(['init', 'get', 'fmt', 'providers lock', 'providers mirror', 'workspace new', 'workspace select', 'login', 'logout']);
+
+/** `terraform plan` reads (with `-out` it writes the plan file); `apply`, `import`, `state mv`, … change what it manages. */
+function assessTerraform(name: string, words: readonly string[], subcommands: readonly string[]): RiskAssessment {
+  const [first, second] = subcommands;
+  if (first === undefined) return assessed('read_only');
+  const pair = `${first} ${second ?? ''}`.trim();
+  if (first === 'plan' && words.some((w) => /^--?out(=|$)/.test(w))) return assessed('modify', `${name} plan -out writes a plan file`);
+  if (first === 'fmt' && words.some((w) => /^--?check(=true)?$/.test(w))) return assessed('read_only');
+  // `providers`, `state` and `workspace` take a second word, and the pair decides (alone, they list or print usage).
+  const key = first === 'providers' || first === 'state' || first === 'workspace' ? pair : first;
+  if (TERRAFORM_READ.has(key) || key === 'state' || key === 'workspace') return assessed('read_only');
+  if (TERRAFORM_LOCAL.has(key)) return assessed('modify', `${name} ${key} writes local files`);
+  return unverified(`${name} ${key} changes the infrastructure or state it manages`);
+}
+
+/**
+ * git subcommands that only read the repository. The checkout is trusted as the programs on
+ * PATH are (its own configuration may name a textconv or fsmonitor program); what a command
+ * line can add is not: `-c`, `--exec-path`, `--git-dir`, aliases and other subcommands stay unverified.
+ */
+const GIT_READ = new Set(['status', 'log', 'diff', 'show', 'rev-parse', 'ls-files', 'ls-tree', 'describe', 'shortlog', 'blame', 'rev-list', 'show-ref', 'whatchanged', 'grep', 'version', 'merge-base', 'name-rev', 'count-objects', 'cherry']);
+/** Per listing subcommand: the first operands that only list (none: listing without an operand too). */
+const GIT_LISTING: Record<string, { words: string[]; bare: boolean }> = {
+  branch: { words: [], bare: true },
+  tag: { words: [], bare: true },
+  remote: { words: ['show', 'get-url'], bare: true },
+  reflog: { words: ['show'], bare: true },
+  stash: { words: ['list', 'show'], bare: false },
+  worktree: { words: ['list'], bare: false },
+};
+/** `git branch`/`tag`/`remote` options that only list. */
+const GIT_LIST_OPTIONS = /^(-[arvl]+|-vv|-p|--(all|remotes|list|verbose|show-current|stat|patch|merged|no-merged|contains|no-contains|points-at|sort|format|column|no-column|abbrev|no-abbrev|ignore-case)(=.*)?)$/;
+
+function assessGit(args: readonly Word[]): RiskAssessment {
+  const configured = unverified('git runs programs its command line or repository configuration names (-c, hooks, aliases)');
+  if (args.some((a) => a === undefined)) return unverified('git arguments are computed at run time');
+  const words = args as string[];
+  let i = 0;
+  // Global options before the subcommand: only those that cannot name a program.
+  for (; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-C') i++;
+    else if (w === '--no-pager' || w === '-P' || w === '--no-optional-locks' || w === '--literal-pathspecs' || w === '--no-replace-objects') continue;
+    else if (w.startsWith('-')) return configured;
+    else break;
+  }
+  const sub = words[i];
+  const rest = words.slice(i + 1);
+  if (sub === undefined) return assessed('read_only');
+  // Options that name a program to run: an external diff, a pager for grep's files, remote helpers.
+  if (rest.some((w) => w === '--ext-diff' || /^--(exec|upload-pack|receive-pack|open-files-in-pager)(=|$)/.test(w) || (sub === 'grep' && /^-O/.test(w)))) return configured;
+  if (GIT_READ.has(sub)) {
+    // `git diff --output=FILE` (also log, show) overwrites any file it names, configuration included.
+    if (rest.some((w) => /^--output(=|$)/.test(w))) return unverified(`git ${sub} --output overwrites the file it names`);
+    return assessed('read_only');
+  }
+  const listing = GIT_LISTING[sub];
+  if (listing) {
+    const operands = rest.filter((w) => !w.startsWith('-'));
+    const options = rest.filter((w) => w.startsWith('-'));
+    const removes = options.some((o) => /^-[a-zA-Z]*[dD]|^--delete/.test(o)) || ['remove', 'rm', 'prune', 'drop', 'clear', 'delete', 'expire'].includes(operands[0] ?? '');
+    if (removes) return assessed('destructive', `git ${sub} ${[...options, ...operands].slice(0, 2).join(' ')} removes refs or entries`);
+    const lists =
+      operands.length === 0 ? listing.bare : listing.words.includes(operands[0]!) || ((sub === 'branch' || sub === 'tag') && options.some((o) => o === '-l' || o === '--list'));
+    if (lists && options.every((o) => GIT_LIST_OPTIONS.test(o))) return assessed('read_only');
+    return assessed('modify', `git ${sub} ${operands[0] ?? ''} changes refs or configuration`.trimEnd());
+  }
+  return configured;
+}
+
+/** `tee` with no file (or only /dev/null, /dev/stdout, /dev/stderr) only copies its input to its output. */
+function assessTee(args: readonly Word[]): RiskAssessment {
+  if (args.some((a) => a === undefined)) return unverified('tee arguments are computed at run time');
+  const files = (args as string[]).filter((a) => !/^-[aip]+$|^--(append|ignore-interrupts|output-error(=.*)?)$/.test(a) && a !== '--');
+  const written = files.filter((f) => !['/dev/null', '/dev/stdout', '/dev/stderr'].includes(f));
+  if (written.length === 0) return assessed('read_only');
+  const config = written.find((f) => CONFIG_PATH.test(f));
+  return config ? unverified(`tee writes ${config}, configuration or programs that later commands load`) : assessed('modify', `tee writes ${written.join(', ')}`);
 }
 
 /** journalctl / crontab with options: listing and filtering read; anything else is not assessed. */

@@ -6,8 +6,71 @@ import { LineBatch } from '../runner/line-splitter.js';
 
 const SECRET_NAME =
   /SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY|SESSION_KEY|AUTH/i;
-/** Short values would redact ordinary words ("on", "1", "true"); they are not worth hiding. */
+/**
+ * How a secret value is searched for in text. A value of at least MIN_SUBSTRING_LENGTH
+ * characters that is not a common word is replaced wherever it appears, even inside a word.
+ * A shorter or common value (`test`, `admin`, `changeme`, ...) would destroy ordinary output
+ * (`rb-test` -> `rb-***`), so it is replaced only where it stands alone (see STANDS_ALONE).
+ * Values under MIN_SECRET_LENGTH and plain flags (`true`, `false`, `null`, ...) are never
+ * searched for: they carry no secret. A value that is not replaced everywhere is reported once
+ * per process in a warning (code CLOUDOPS_WEAK_SECRET) that names the variable, not the value.
+ * The variable itself is always shown as `***` where a request's env is shown.
+ */
+const MIN_SUBSTRING_LENGTH = 8;
+/** Shorter values would redact ordinary words ("on", "1"); they are not worth hiding. */
 const MIN_SECRET_LENGTH = 4;
+/** Flag-like values no one keeps a secret in. */
+const NOT_SECRETS = new Set(['true', 'false', 'null', 'none', 'undefined', 'enabled', 'disabled']);
+/** Values common enough in ordinary text (and emulator setups) that they are searched for only where they stand alone. */
+const COMMON_VALUES = new Set([
+  'test',
+  'tests',
+  'testing',
+  'password',
+  'passw0rd',
+  'password1',
+  'secret',
+  'admin',
+  'administrator',
+  'root',
+  'changeme',
+  'example',
+  'localhost',
+  'default',
+  'guest',
+  'dummy',
+  'foobar',
+  'letmein',
+  'qwerty',
+  '12345678',
+  '123456789',
+]);
+
+export type SecretStrength = 'substring' | 'standalone' | 'none';
+
+/** How `value` is searched for in text (see MIN_SUBSTRING_LENGTH). */
+export function secretStrength(value: string): SecretStrength {
+  const lower = value.toLowerCase();
+  if (value.length < MIN_SECRET_LENGTH || NOT_SECRETS.has(lower)) return 'none';
+  if (value.length < MIN_SUBSTRING_LENGTH || COMMON_VALUES.has(lower)) return 'standalone';
+  return 'substring';
+}
+
+/** Values already reported by a warning (once per value per process). */
+const warned = new Set<string>();
+
+function warnWeak(name: string, value: string, strength: SecretStrength): void {
+  if (warned.has(value) || warned.size >= 10_000) return;
+  warned.add(value);
+  const how =
+    strength === 'none'
+      ? 'is never searched for in output'
+      : 'is hidden in output only where it stands alone (a whole line or field, quoted, or after = or :), not inside other words';
+  process.emitWarning(
+    `the value of ${name} is too short or too common to redact everywhere: it ${how}. Use a value of at least ${MIN_SUBSTRING_LENGTH} characters that is not a common word.`,
+    { code: 'CLOUDOPS_WEAK_SECRET' },
+  );
+}
 
 export const REDACTED = '***';
 
@@ -32,7 +95,10 @@ export function secretValues(...envs: Array<Record<string, string | undefined>>)
     for (const name of Object.keys(env)) {
       if (!isSecretName(name)) continue;
       const value = env[name];
-      if (value && value.length >= MIN_SECRET_LENGTH) values.add(value);
+      if (!value || values.has(value)) continue;
+      const strength = secretStrength(value);
+      if (strength !== 'substring') warnWeak(name, value, strength);
+      if (strength !== 'none') values.add(value);
     }
   }
   return [...values].sort((a, b) => b.length - a.length);
@@ -47,11 +113,36 @@ export type Redactor = (text: string) => string;
 
 const identity: Redactor = (text) => text;
 
-/** A function replacing every secret value in a text; the identity when there are none. */
+/**
+ * Where a short or common value stands alone, as a regular expression around its escaped text:
+ * the whole line (surrounding blanks aside), between a pair of the same quotes, or as the value
+ * of an assignment (`NAME=value`, `name: value`) ending at a blank, quote, `,`, `;`, `&` or a
+ * closing bracket. Inside a word or name it stays (`rb-test`, `test_helper`, `s3://test/x`).
+ */
+function standsAlone(e: string): string {
+  return [
+    `(?<=^[ \\t]*)${e}(?=[ \\t]*$)`,
+    `(?<=")${e}(?=")`,
+    `(?<=')${e}(?=')`,
+    `(?<=\`)${e}(?=\`)`,
+    `(?<=[=:][ \\t]*)${e}(?=[\\s"'\`,;&)\\]}]|$)`,
+  ].join('|');
+}
+
+/**
+ * A function replacing every secret value in a text; the identity when there are none. Each
+ * value is replaced as secretStrength says: everywhere, or only where it stands alone.
+ */
 export function redactorFor(secrets: readonly string[]): Redactor {
-  if (secrets.length === 0) return identity;
-  const escaped = secrets.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  const re = new RegExp(escaped.join('|'), 'g');
+  const patterns: string[] = [];
+  for (const secret of secrets) {
+    const strength = secretStrength(secret);
+    if (strength === 'none') continue;
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    patterns.push(strength === 'substring' ? escaped : standsAlone(escaped));
+  }
+  if (patterns.length === 0) return identity;
+  const re = new RegExp(patterns.join('|'), 'gm');
   return (text) => (text.length === 0 ? text : text.replace(re, REDACTED));
 }
 

@@ -12,7 +12,7 @@ import type { Command } from '../wire/types.js';
 import { assessAwsOperation } from './aws-risk.js';
 import { loaderVariableReason } from './env-risk.js';
 import { assessArgv } from './program-risk.js';
-import { secretValues } from './redaction.js';
+import { redactorFor, secretValues } from './redaction.js';
 import { assessed, combine, type RiskAssessment, type RiskLevel, unverified } from './risk-vocabulary.js';
 import { assessShellString } from './shell-risk.js';
 
@@ -87,10 +87,21 @@ export function assessHiddenContent(request: {
   const env = request.env ?? {};
   const secrets = secretValues(env);
   if (secrets.length === 0) return assessed('read_only');
-  const shown = JSON.stringify([request.command, request.working_dir ?? null, request.description ?? null]);
-  const names = Object.keys(env).filter(
-    (name) => secrets.includes(env[name] as string) && shown.includes(JSON.stringify(env[name]).slice(1, -1)),
-  );
+  // Each field is redacted on its own (redact-data.ts), and a short or common value only where
+  // it stands alone: the value is hidden when its redactor changes one of the shown strings.
+  const shown: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') shown.push(value);
+    else if (Array.isArray(value)) for (const item of value) collect(item);
+    else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) collect(item);
+  };
+  collect([request.command, request.working_dir ?? null, request.description ?? null]);
+  const names = Object.keys(env).filter((name) => {
+    const value = env[name] as string;
+    if (!secrets.includes(value)) return false;
+    const redact = redactorFor([value]);
+    return shown.some((text) => redact(text) !== text);
+  });
   if (names.length === 0) return assessed('read_only');
   return unverified(
     `the value of the secret variable${names.length === 1 ? '' : 's'} ${names.join(', ')} appears in the command, where it is shown as ***`,

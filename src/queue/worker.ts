@@ -95,7 +95,17 @@ export class QueueWorker {
       maxStalledCount: options.on_worker_lost === 'retry' ? 1 : 0,
       autorun: false,
     });
-    this.worker.on('error', (err) => process.emitWarning(`cloudops-exec worker: ${err.message}`));
+    // ioredis retries a lost connection every few hundred ms and BullMQ reports each failure:
+    // the same error is said once, until Redis answers again (then a new outage is said again).
+    let lastError: string | null = null;
+    this.worker.on('error', (err) => {
+      if (err.message === lastError) return;
+      lastError = err.message;
+      process.emitWarning(`cloudops-exec worker: ${err.message} (retrying until Redis answers)`);
+    });
+    this.jobsConnection.on('ready', () => {
+      lastError = null;
+    });
     // Paused too long (or cut off from Redis) to renew a lock: the job is no longer ours, and
     // may already run elsewhere. Stop the command rather than let it run unsupervised.
     this.worker.on('lockRenewalFailed', (jobIds) => {

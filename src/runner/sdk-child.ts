@@ -6,13 +6,29 @@
  *
  * The response (without `$metadata`) goes to stdout as JSON. A failure goes to stderr as
  * `<ErrorName>: <message>` (so retry patterns and dry-run checks can match it) and exits 1;
- * a missing client package exits 127. Region, profile and endpoint come from the usual
- * AWS environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, credentials chain).
+ * a missing client package exits 127. The engine resolves the endpoint, profile and region
+ * and passes them in the call (`endpoint`, `profile`, `region`); they win over the
+ * environment. With no endpoint in the call the SDK goes to AWS: endpoint variables
+ * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) are removed so that no variable sends one
+ * call somewhere the engine did not resolve. Credentials come from the usual chain.
  */
 interface SdkCall {
   service: string;
   operation: string;
   parameters: Record<string, unknown>;
+  endpoint?: string | null;
+  profile?: string | null;
+  region?: string | null;
+}
+
+/** Only the engine's resolved endpoint, profile and region apply to this call. */
+function applySettings(call: SdkCall): void {
+  // A call without the field comes from a caller that left the endpoint to the environment.
+  if (call.endpoint === undefined) return;
+  for (const name of Object.keys(process.env)) if (name.startsWith('AWS_ENDPOINT_URL')) delete process.env[name];
+  if (call.endpoint) process.env.AWS_ENDPOINT_URL = call.endpoint;
+  if (call.profile) process.env.AWS_PROFILE = call.profile;
+  if (call.region) process.env.AWS_REGION = call.region;
 }
 
 type Constructor = new (...args: unknown[]) => unknown;
@@ -41,6 +57,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  applySettings(call);
   const endpoint = process.env.AWS_ENDPOINT_URL;
   const client = new Client({
     ...(endpoint ? { endpoint } : {}),

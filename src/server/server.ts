@@ -16,7 +16,9 @@ import { redactData } from '../policy/redact-data.js';
 import { type ApprovalGateInput, ApprovalQueue } from '../services/approval-queue.js';
 import { AuditTrail } from '../services/audit.js';
 import { Principals } from '../services/principals.js';
+import { printable } from '../sinks/control-chars.js';
 import { RoleSchema } from '../vocabulary.js';
+import type { RequestPrincipal } from './access.js';
 import { type ResolvedToken, registerAuth, resolveToken } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
@@ -66,6 +68,30 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** How long a browser stays signed in after `/login`; default 12 h. */
   sessionTtlMs?: number;
+  /**
+   * Called with one line per finished request (`requestLogLine`): `cloudops-exec serve` prints
+   * them unless `--quiet`. Never holds a token: no query string, no header.
+   */
+  requestLog?: (line: string) => void;
+}
+
+/**
+ * One request in the common log format's order: client, principal (`-` before sign-in), time,
+ * method and path (without the query string, which may hold a token: `/login?token=`), status,
+ * bytes sent, and how long it took.
+ */
+export function requestLogLine(entry: {
+  ip: string;
+  principal: string | null;
+  at: Date;
+  method: string;
+  path: string;
+  status: number;
+  bytes: string | null;
+  durationMs: number;
+}): string {
+  const path = printable(entry.path.split('?')[0] ?? '');
+  return `${entry.ip} - ${entry.principal ? printable(entry.principal) : '-'} [${entry.at.toISOString()}] "${entry.method} ${path}" ${entry.status} ${entry.bytes ?? '-'} ${entry.durationMs.toFixed(1)}ms`;
 }
 
 export interface RunningServer {
@@ -145,6 +171,25 @@ export async function buildServer(
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+
+  const requestLog = options.requestLog;
+  if (requestLog) {
+    app.addHook('onResponse', async (request, reply) => {
+      const length = reply.getHeader('content-length');
+      requestLog(
+        requestLogLine({
+          ip: request.ip,
+          principal: (request.principal as RequestPrincipal | null)?.name ?? null,
+          at: new Date(),
+          method: request.method,
+          path: request.url,
+          status: reply.statusCode,
+          bytes: length === undefined ? null : String(length),
+          durationMs: reply.elapsedTime,
+        }),
+      );
+    });
+  }
 
   // Every JSON answer leaves through here: secrets of the requests it holds (or that the
   // client sent) are hidden, whichever route built it.

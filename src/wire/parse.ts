@@ -66,6 +66,127 @@ function misspeltKey(input: unknown, path: readonly PropertyKey[]): string {
   return typo === undefined ? '' : `; ${JSON.stringify(typo)} is there: did you mean ${JSON.stringify(name)}?`;
 }
 
+/** Names people write for a field under another name (another tool's, or the unit left off): checked before edit distance. */
+const FIELD_ALIASES: Readonly<Record<string, string>> = {
+  timeout: 'timeout_ms',
+  timeout_secs: 'timeout_ms',
+  timeout_seconds: 'timeout_ms',
+  environment: 'env',
+  enviroment: 'env',
+  environ: 'env',
+  env_vars: 'env',
+  cwd: 'working_dir',
+  workdir: 'working_dir',
+  working_directory: 'working_dir',
+  arguments: 'args',
+  argv: 'args',
+  cmd: 'command',
+  risk: 'risk_level',
+  retries: 'retry',
+  dependencies_map: 'dependencies',
+  depends_on: 'dependencies',
+  concurrency: 'max_concurrency',
+  params: 'parameters',
+};
+
+/** The schema a value at `path` of `input` is checked against, or undefined where it cannot be told (no such field). */
+function schemaAt(schema: z.core.$ZodType, input: unknown, path: Path): z.core.$ZodType | undefined {
+  let cur: z.core.$ZodType | undefined = schema;
+  let value = input;
+  for (let i = 0; ; ) {
+    if (cur === undefined) return undefined;
+    const def = cur._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'default':
+      case 'prefault':
+      case 'nullable':
+      case 'optional':
+      case 'readonly':
+      case 'catch':
+        cur = def.innerType as z.core.$ZodType;
+        continue;
+      case 'pipe':
+        cur = def.in as z.core.$ZodType;
+        continue;
+      case 'lazy':
+        cur = (def.getter as () => z.core.$ZodType)();
+        continue;
+      case 'union': {
+        // A discriminated union: the option the value's tag picks (an undiscriminated one: none).
+        const tag = def.discriminator as string | undefined;
+        const options = def.options as z.core.$ZodType[];
+        const wanted =
+          value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[tag ?? ''] : undefined;
+        cur = tag === undefined ? undefined : options.find((o) => literalOf(o, tag) === wanted);
+        continue;
+      }
+      default:
+        break;
+    }
+    if (i === path.length) return cur;
+    const key = path[i]!;
+    i++;
+    value = valueAt(value, [key]);
+    if (def.type === 'object') cur = (def.shape as Record<string, z.core.$ZodType>)[String(key)];
+    else if (def.type === 'array') cur = def.element as z.core.$ZodType;
+    else if (def.type === 'record') cur = def.valueType as z.core.$ZodType;
+    else return undefined;
+  }
+}
+
+/** The literal value of `field` in an object schema (a union option's tag). */
+function literalOf(option: z.core.$ZodType, field: string): unknown {
+  const def = option._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType> };
+  const tag = def.type === 'object' ? def.shape?.[field]?._zod.def : undefined;
+  return tag && tag.type === 'literal' ? (tag as unknown as { values: unknown[] }).values[0] : undefined;
+}
+
+/** The field names the object at `path` takes. */
+function knownFields(schema: z.core.$ZodType, input: unknown, path: Path): string[] {
+  const at = schemaAt(schema, input, path);
+  const def = at?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+/** The known field an unknown `key` was probably meant to be: an alias, else the nearest name. */
+export function nearestField(key: string, known: readonly string[]): string | null {
+  const alias = FIELD_ALIASES[key.toLowerCase()];
+  if (alias !== undefined && known.includes(alias)) return alias;
+  const near = nearestName(key, known);
+  if (near !== null) return near;
+  // `delay` or `dely` for `delay_ms`: a name is also near without its unit.
+  const stems = known.map((name) => name.replace(/_ms$/, ''));
+  const stem = nearestName(key, stems) ?? (stems.includes(key) ? key : null);
+  return stem === null ? null : known[stems.indexOf(stem)]!;
+}
+
+/** One issue per field the schema does not take: `commands[0].enviroment: unknown field; did you mean "env"?`. */
+function unknownFieldIssues(
+  issue: z.core.$ZodIssueUnrecognizedKeys,
+  schema: z.core.$ZodType,
+  input: unknown,
+  missing: ReadonlySet<string>,
+): ValidationIssue[] {
+  const known = knownFields(schema, input, issue.path);
+  return issue.keys.flatMap((key) => {
+    const near = nearestField(key, known);
+    if (near !== null && missing.has(formatPath([...issue.path, near]))) return [];
+    const hint =
+      near !== null
+        ? `; did you mean ${JSON.stringify(near)}?`
+        : known.length > 0
+          ? `; known fields: ${known.join(', ')}`
+          : '';
+    return [
+      {
+        code: 'InvalidField' as const,
+        field: formatPath([...issue.path, key]),
+        reason: `unknown field ${JSON.stringify(key)}${hint}`,
+      },
+    ];
+  });
+}
+
 function toIssue(issue: z.core.$ZodIssue, input: unknown): ValidationIssue {
   const field = formatPath(issue.path);
   const value = valueAt(input, issue.path);
@@ -139,19 +260,71 @@ function structureIssues(value: unknown, path: PropertyKey[] = []): ValidationIs
   return issues;
 }
 
-/** Any schema at the boundary: a ValidationError naming each bad field, never a raw ZodError. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const data = typeof input === 'string' ? parseJsonText(input) : input;
+/** How strictly input is read. */
+export interface ParseOptions {
+  /**
+   * Accept (and drop) fields the schema does not know, for a program that must read plans
+   * written for a newer version. Default false: an unknown field is an error naming it.
+   */
+  allow_unknown_fields?: boolean;
+}
+
+/** A copy of `data` without the fields named by `issues` (only the objects on their paths are copied). */
+function withoutFields(data: unknown, issues: readonly z.core.$ZodIssueUnrecognizedKeys[]): unknown {
+  const root: { value: unknown } = { value: data };
+  for (const issue of issues) {
+    let holder = root as Record<PropertyKey, unknown>;
+    let key: PropertyKey = 'value';
+    for (const step of issue.path) {
+      const child = holder[key];
+      if (child === null || typeof child !== 'object') break;
+      holder[key] = Array.isArray(child) ? [...child] : { ...child };
+      holder = holder[key] as Record<PropertyKey, unknown>;
+      key = step;
+    }
+    const target = holder[key];
+    if (target === null || typeof target !== 'object' || Array.isArray(target)) continue;
+    const copy: Record<string, unknown> = { ...(target as Record<string, unknown>) };
+    for (const name of issue.keys) delete copy[name];
+    holder[key] = copy;
+  }
+  return root.value;
+}
+
+const isUnknownFields = (issue: z.core.$ZodIssue): issue is z.core.$ZodIssueUnrecognizedKeys =>
+  issue.code === 'unrecognized_keys';
+
+/** Passes of dropping unknown fields under `allow_unknown_fields` (one normally finds them all). */
+const MAX_DROP_PASSES = 8;
+
+/**
+ * Any schema at the boundary: a ValidationError naming each bad field, never a raw ZodError.
+ * Unknown fields of strict objects are errors unless `options.allow_unknown_fields`.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, options: ParseOptions = {}): z.output<S> {
+  let data = typeof input === 'string' ? parseJsonText(input) : input;
   const structure = structureIssues(data);
   if (structure.length > 0) throw new ValidationError(structure);
-  const result = schema.safeParse(data);
+  let result = schema.safeParse(data);
+  for (let pass = 0; options.allow_unknown_fields && !result.success && pass < MAX_DROP_PASSES; pass++) {
+    const unknown = result.error.issues.filter(isUnknownFields);
+    if (unknown.length === 0) break;
+    data = withoutFields(data, unknown);
+    result = schema.safeParse(data);
+  }
   if (result.success) return result.data;
-  throw new ValidationError(result.error.issues.map((i) => toIssue(i, data)));
+  const other = result.error.issues.filter((i) => !isUnknownFields(i)).map((i) => toIssue(i, data));
+  // `comand` beside a missing `command` is said once, by the missing field (which names the typo).
+  const missing = new Set(other.filter((i) => i.code === 'MissingField').map((i) => i.field));
+  const unknown = result.error.issues
+    .filter(isUnknownFields)
+    .flatMap((i) => unknownFieldIssues(i, schema, data, missing));
+  throw new ValidationError([...other, ...unknown]);
 }
 
 /** Parse an `ExecutionRequest` from JSON text or an object; fills in the defaults of omitted fields. */
-export function parseRequest(input: unknown): ExecutionRequest {
-  return parseWith(ExecutionRequestSchema, input);
+export function parseRequest(input: unknown, options: ParseOptions = {}): ExecutionRequest {
+  return parseWith(ExecutionRequestSchema, input, options);
 }
 
 /** Bounds a plan is held to before any per-command work (the engine's config has them). */
@@ -189,12 +362,13 @@ export function checkPlanSize(input: unknown, limits: PlanLimits): void {
 
 /**
  * Parse an `ExecutionPlan` (structure only; see `validatePlan` for the dependency graph).
- * With `limits`, an oversized plan is refused before any of its commands is parsed.
+ * With `limits`, an oversized plan is refused before any of its commands is parsed. An
+ * engine's config serves as both (`max_plan_commands`, `allow_unknown_fields`).
  */
-export function parsePlan(input: unknown, limits?: PlanLimits): ExecutionPlan {
+export function parsePlan(input: unknown, options?: (PlanLimits & ParseOptions) | ParseOptions): ExecutionPlan {
   const data = typeof input === 'string' ? parseJsonText(input) : input;
-  if (limits) checkPlanSize(data, limits);
-  return parseWith(ExecutionPlanSchema, data);
+  if (options && 'max_plan_commands' in options) checkPlanSize(data, options);
+  return parseWith(ExecutionPlanSchema, data, options);
 }
 
 export function parseEvent(input: unknown): ExecutionEvent {

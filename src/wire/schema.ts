@@ -3,6 +3,11 @@
  * durations in integer milliseconds, timestamps as RFC 3339 strings. One schema serves
  * parsing, the TypeScript types (input = what a caller may omit, output = what the engine
  * stores and serializes) and the published JSON Schema.
+ *
+ * What a caller writes (requests, plans and every object inside them) is strict: an unknown
+ * field is an error naming it and the nearest known name (parse.ts), never silently dropped;
+ * `allow_unknown_fields` opts out. Results and events are what the engine writes: a reader
+ * keeps accepting fields a newer engine adds.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -32,7 +37,7 @@ const EnvName = z
   .min(1, 'environment variable names must not be empty')
   .refine((s) => !s.includes('=') && !s.includes('\0'), 'environment variable names must not contain "=" or NUL');
 
-export const ExecutionMetadataSchema = z.object({
+export const ExecutionMetadataSchema = z.strictObject({
   source: z.string().nullable().default(null),
   conversation_id: Id.nullable().default(null),
   tags: z.record(z.string(), z.string()).default({}),
@@ -40,25 +45,25 @@ export const ExecutionMetadataSchema = z.object({
 
 const defaultMetadata = () => ({ source: null, conversation_id: null, tags: {} });
 
-export const ExecCommandSchema = z.object({
+export const ExecCommandSchema = z.strictObject({
   type: z.literal('exec'),
   program: ProgramName,
   args: z.array(SpawnText).default([]),
 });
 
-export const ShellCommandSchema = z.object({
+export const ShellCommandSchema = z.strictObject({
   type: z.literal('shell'),
   command: NoNul,
   shell: ProgramName.default('bash'),
 });
 
-export const ScriptCommandSchema = z.object({
+export const ScriptCommandSchema = z.strictObject({
   type: z.literal('script'),
   path: NoNul,
   interpreter: ProgramName.nullable().default(null),
 });
 
-export const AwsCliCommandSchema = z.object({
+export const AwsCliCommandSchema = z.strictObject({
   type: z.literal('aws_cli'),
   // Lower-case CLI names only: the risk of a call is read from them, so they must name what runs
   // (`-delete-bucket` would otherwise pass as some other verb and run DeleteBucket through the SDK).
@@ -70,7 +75,7 @@ export const AwsCliCommandSchema = z.object({
 });
 
 /** An AWS API call through the SDK for JavaScript v3. */
-export const SdkCommandSchema = z.object({
+export const SdkCommandSchema = z.strictObject({
   type: z.literal('sdk'),
   /** Client package suffix: `ec2` -> `@aws-sdk/client-ec2`. */
   service: z.string().regex(/^[a-z0-9-]+$/, 'must be an SDK client name such as "ec2" or "s3"'),
@@ -92,9 +97,9 @@ export const CommandSchema = z.discriminatedUnion('type', [
 export const COMMAND_TYPES = ['exec', 'shell', 'script', 'aws_cli', 'sdk'] as const;
 
 export const BackoffSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('fixed'), delay_ms: z.int().nonnegative() }),
-  z.object({ type: z.literal('exponential'), base_ms: z.int().positive(), max_ms: z.int().positive() }),
-  z.object({ type: z.literal('linear'), increment_ms: z.int().positive(), max_ms: z.int().positive() }),
+  z.strictObject({ type: z.literal('fixed'), delay_ms: z.int().nonnegative() }),
+  z.strictObject({ type: z.literal('exponential'), base_ms: z.int().positive(), max_ms: z.int().positive() }),
+  z.strictObject({ type: z.literal('linear'), increment_ms: z.int().positive(), max_ms: z.int().positive() }),
 ]);
 
 /** A retryable error pattern: its syntax is checked here; RE2's own compile check is asynchronous (validation/request.ts). */
@@ -104,7 +109,7 @@ const RetryPattern = NonEmpty.superRefine((pattern, ctx) => {
 });
 
 /** When and how a failed command is retried. Defaults: 3 attempts, exponential 1 s..30 s, AWS throttling. */
-export const RetryConfigSchema = z.object({
+export const RetryConfigSchema = z.strictObject({
   /** Attempts in all, the first one included (1 = no retry). */
   max_attempts: z.int().min(1).default(3),
   backoff: BackoffSchema.default({ type: 'exponential', base_ms: 1_000, max_ms: 30_000 }),
@@ -149,26 +154,26 @@ const requestFields = {
 };
 
 /** A rollback step: a request of its own, without nested rollbacks. */
-export const RollbackRequestSchema = z.object(requestFields);
+export const RollbackRequestSchema = z.strictObject(requestFields);
 
-export const ExecutionRequestSchema = z.object({
+export const ExecutionRequestSchema = z.strictObject({
   ...requestFields,
   /** Commands that undo this one, run in order when its plan rolls back. */
   rollback: z.array(RollbackRequestSchema).default([]),
 });
 
-export const SerialStrategySchema = z.object({
+export const SerialStrategySchema = z.strictObject({
   type: z.literal('serial'),
   stop_on_error: z.boolean().default(true),
 });
 
-export const ParallelStrategySchema = z.object({
+export const ParallelStrategySchema = z.strictObject({
   type: z.literal('parallel'),
   /** `null` means no plan-level limit; the engine-wide `max_concurrent_executions` still applies. */
   max_concurrency: z.int().positive('must be at least 1 (use null for no limit)').nullable().default(null),
 });
 
-export const DependencyGraphStrategySchema = z.object({
+export const DependencyGraphStrategySchema = z.strictObject({
   type: z.literal('dependency_graph'),
   /** Command index -> indices it depends on. JSON object keys are strings, as serde writes them. */
   dependencies: z
@@ -192,7 +197,7 @@ export const RollbackStrategySchema = z.enum([
   'on_failure',
 ]);
 
-export const ExecutionPlanSchema = z.object({
+export const ExecutionPlanSchema = z.strictObject({
   id: GeneratedId,
   description: z.string().default(''),
   strategy: ExecutionStrategySchema.default({ type: 'serial', stop_on_error: true }),

@@ -152,12 +152,13 @@ describe('human CLI output shows control characters escaped; --json stays exact'
         strategy: { type: 'serial', stop_on_error: false },
       }),
     );
-    const r = cli(logDir, ['run', plan]);
+    // Unknown programs are unverified work, rated destructive: off a terminal that needs --yes.
+    const r = cli(logDir, ['run', '--yes', plan]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('deploy');
     expectClean(r.stdout, 'run stdout');
     expectClean(r.stderr, 'run stderr');
-    const json = cli(logDir, ['run', '--json', plan]);
+    const json = cli(logDir, ['run', '--yes', '--json', plan]);
     const started = json.stdout
       .trim()
       .split('\n')

@@ -12,6 +12,7 @@ import { DEFAULT_PORT } from '../../server/server.js';
 import type { ApprovalView } from '../../services/approval-queue.js';
 import { printable } from '../../sinks/control-chars.js';
 import { APPROVAL_STATES, type ApprovalState } from '../../vocabulary.js';
+import { resolveApprovalId } from '../approval-ids.js';
 import { CliExit, EXIT } from '../exit.js';
 import { colorEnabled, makeStyle, type Style } from '../style.js';
 
@@ -40,12 +41,12 @@ export interface DecideOptions extends ClientOptions {
 const MIN_DIGEST_PREFIX = 16;
 
 /** Where the server is and the token to show it. */
-interface Client {
+export interface Client {
   base: URL;
   token: string;
 }
 
-function clientOf(options: ClientOptions, env: NodeJS.ProcessEnv = process.env): Client {
+export function clientOf(options: ClientOptions, env: NodeJS.ProcessEnv = process.env): Client {
   const given = options.server ?? env[SERVER_ENV] ?? DEFAULT_SERVER;
   let base: URL;
   try {
@@ -72,7 +73,7 @@ interface ServerError {
 /** Statuses that say the input was wrong (a bad field, an unknown approval) rather than that the server said no. */
 const BAD_INPUT_STATUSES = new Set([400, 404]);
 
-async function call<T>(client: Client, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function call<T>(client: Client, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const url = new URL(path, client.base);
   let response: Response;
   try {
@@ -107,6 +108,12 @@ async function call<T>(client: Client, method: 'GET' | 'POST', path: string, bod
 }
 
 const approvalPath = (id: string) => `/api/approvals/${encodeURIComponent(id)}`;
+/** A unique prefix of an approval id, completed from the server's list (approval-ids.ts). */
+const fullIdOf = (client: Client, id: string) =>
+  resolveApprovalId(
+    id,
+    async () => (await call<{ approvals: Array<{ id: string }> }>(client, 'GET', '/api/approvals')).approvals,
+  );
 
 function approvalState(value: string | undefined): ApprovalState | undefined {
   if (value === undefined) return undefined;
@@ -155,7 +162,7 @@ export async function approvalsCommand(options: ListOptions): Promise<number> {
 /** `approval show ID`: everything an approver decides on. */
 export async function approvalShowCommand(id: string, options: ClientOptions): Promise<number> {
   const client = clientOf(options);
-  const approval = await call<ApprovalView>(client, 'GET', approvalPath(id));
+  const approval = await call<ApprovalView>(client, 'GET', approvalPath(await fullIdOf(client, id)));
   if (options.json) {
     process.stdout.write(`${JSON.stringify(approval)}\n`);
     return EXIT.OK;
@@ -206,7 +213,7 @@ function digestPrefix(raw: string): string {
 }
 
 /** One line typed on the terminal (the prompt on stderr, so stdout stays the command's output). */
-function askLine(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
+export function askLine(stdin: NodeJS.ReadStream, prompt: string): Promise<string> {
   const rl = createInterface({ input: stdin, output: process.stderr, terminal: false });
   process.stderr.write(prompt);
   return new Promise((resolve) => {
@@ -238,12 +245,12 @@ async function decide(
   if (options.note !== undefined && options.note.trim() === '')
     throw new CliExit(EXIT.BAD_INPUT, '--note must not be empty');
   const client = clientOf(options);
-  const shown = await call<ApprovalView>(client, 'GET', approvalPath(id));
+  const shown = await call<ApprovalView>(client, 'GET', approvalPath(await fullIdOf(client, id)));
   const style = styleOf(options);
   // What is decided on is shown first (on stderr with --json, so stdout stays one JSON document).
   (options.json ? process.stderr : process.stdout).write(describe(shown, style, Date.now()));
   await confirm(shown);
-  const decided = await call<ApprovalView>(client, 'POST', `${approvalPath(id)}/decision`, {
+  const decided = await call<ApprovalView>(client, 'POST', `${approvalPath(shown.id)}/decision`, {
     decision,
     plan_sha256: shown.plan_sha256,
     ...(options.note !== undefined ? { notes: options.note } : {}),

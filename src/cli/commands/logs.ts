@@ -1,7 +1,9 @@
 /** `logs ID [--follow]`, `list`, `status ID`: what the log directory says, across processes. */
-import { open } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logDirOf, logPathOf } from '../../config.js';
+import { historyPathOf, logDirOf, logPathOf } from '../../config.js';
+import { HistoryStore } from '../../history/store.js';
 import { printable } from '../../sinks/control-chars.js';
 import { type LogInfo, listLogs, readLogInfo } from '../../sinks/log-index.js';
 import { CliExit, EXIT } from '../exit.js';
@@ -13,14 +15,44 @@ import { statusColor } from '../views/view.js';
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FOLLOW_POLL_MS = 200;
 
-/** The log file of `id`, resolved by the engine's own rule (never a path taken from input). */
-function logFileOf(id: string, options: EngineOptions): string {
-  if (!ID.test(id)) throw new CliExit(EXIT.BAD_INPUT, `"${id}" is not an execution id (expected a UUID)`);
-  return logPathOf(engineConfig(options), id);
+const ID_PREFIX = /^[0-9a-f][0-9a-f-]{0,35}$/i;
+/** How many candidates an ambiguous prefix lists. */
+const MAX_CANDIDATES = 10;
+
+/**
+ * The full id an id or a unique prefix of one names (like git's short hashes), from the log
+ * files of the log directory; an ambiguous prefix is bad input listing the candidates. The log
+ * file is always found by the engine's own rule, never from a path taken from input.
+ */
+export async function resolveId(id: string, options: EngineOptions): Promise<string> {
+  if (ID.test(id)) return id.toLowerCase();
+  if (!ID_PREFIX.test(id))
+    throw new CliExit(EXIT.BAD_INPUT, `"${id}" is not an execution id (expected a UUID or the start of one)`);
+  const dir = logDirOf(engineConfig(options));
+  const prefix = id.toLowerCase();
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch {
+    // No log directory: nothing matches.
+  }
+  const matches = names
+    .filter((n) => n.endsWith('.log') && ID.test(n.slice(0, -4)) && n.toLowerCase().startsWith(prefix))
+    .map((n) => n.slice(0, -4).toLowerCase())
+    .sort();
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `no execution id starts with "${id}" in ${dir} (set --log-dir or CLOUDOPS_LOG_DIR if it ran elsewhere)`,
+    );
+  const shown = matches.slice(0, MAX_CANDIDATES).map((m) => `  ${m}`);
+  if (matches.length > MAX_CANDIDATES) shown.push(`  ... and ${matches.length - MAX_CANDIDATES} more`);
+  throw new CliExit(EXIT.BAD_INPUT, `"${id}" is ambiguous: ${matches.length} ids start with it:\n${shown.join('\n')}`);
 }
 
 async function infoOf(id: string, options: EngineOptions): Promise<LogInfo> {
-  const path = logFileOf(id, options);
+  const path = logPathOf(engineConfig(options), id);
   const info = await readLogInfo(path);
   if (!info)
     throw new CliExit(
@@ -30,9 +62,9 @@ async function infoOf(id: string, options: EngineOptions): Promise<LogInfo> {
   return info;
 }
 
-export async function logsCommand(id: string, options: EngineOptions & { follow?: boolean }): Promise<number> {
-  const info = await infoOf(id, options);
-  const handle = await open(info.log_path, 'r');
+/** Copy a log file to stdout; with `follow`, until its execution ends. */
+async function printLog(path: string, follow: boolean): Promise<void> {
+  const handle = await open(path, 'r');
   try {
     let position = 0;
     const buffer = Buffer.alloc(64 * 1024);
@@ -44,14 +76,59 @@ export async function logsCommand(id: string, options: EngineOptions & { follow?
           await new Promise((r) => process.stdout.once('drain', r));
         continue;
       }
-      if (!options.follow) break;
-      const now = await readLogInfo(info.log_path);
+      if (!follow) break;
+      const now = await readLogInfo(path);
       // Stop once the footer is written (or the writer died); read once more to get the footer itself.
       if (!now || (now.status !== 'running' && (await handle.stat()).size === position)) break;
       await sleep(FOLLOW_POLL_MS);
     }
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A plan's commands in plan order: from the history store's copy of the plan when there is
+ * one, else from the order its schedule log names them in.
+ */
+async function commandIdsOf(planId: string, planLog: string, options: EngineOptions): Promise<string[]> {
+  const historyPath = historyPathOf(engineConfig(options));
+  if (existsSync(historyPath)) {
+    let store: HistoryStore | undefined;
+    try {
+      store = HistoryStore.open(historyPath);
+      const plan = store.get(planId)?.plan;
+      if (plan) return plan.commands.map((c) => c.id);
+    } catch {
+      // An unreadable history: the schedule log still says the order.
+    } finally {
+      store?.close();
+    }
+  }
+  const handle = await open(planLog, 'r');
+  try {
+    const byIndex = new Map<number, string>();
+    for await (const line of handle.readLines()) {
+      const m = /\[engine\] command (\d+) \(([0-9a-f-]{36})\)/.exec(line);
+      if (m && !byIndex.has(Number(m[1]))) byIndex.set(Number(m[1]), m[2]!);
+    }
+    return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, id]) => id);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function logsCommand(id: string, options: EngineOptions & { follow?: boolean }): Promise<number> {
+  const info = await infoOf(await resolveId(id, options), options);
+  await printLog(info.log_path, Boolean(options.follow));
+  if (info.kind !== 'plan') return EXIT.OK;
+  // A plan: its schedule, then each command's output in plan order (those that started).
+  const ids = await commandIdsOf(info.id, info.log_path, options);
+  for (const [index, commandId] of ids.entries()) {
+    const path = logPathOf(engineConfig(options), commandId);
+    if (!existsSync(path)) continue;
+    process.stdout.write(`\n==> command ${index} (${commandId}) <==\n`);
+    await printLog(path, Boolean(options.follow));
   }
   return EXIT.OK;
 }
@@ -85,7 +162,7 @@ export async function statusCommand(
   id: string,
   options: EngineOptions & { json?: boolean; color?: boolean },
 ): Promise<number> {
-  const info = await infoOf(id, options);
+  const info = await infoOf(await resolveId(id, options), options);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(info)}\n`);
     return EXIT.OK;

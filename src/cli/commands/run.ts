@@ -1,26 +1,121 @@
-/** `run PLAN`: execute a plan file with live progress. */
+/**
+ * `run PLAN`: execute a plan file with live progress. Before anything runs, the plan's risk is
+ * shown (the engine's assessment); `modify` and `destructive` work asks for confirmation on a
+ * terminal, and destructive work off a terminal needs `--yes`. `--dry-run` previews instead
+ * (see plan-preview.ts); `--approve-via` hands the plan to a server's approvals (run-remote.ts).
+ */
 import { createEngine } from '../../create-engine.js';
 import { ValidationError } from '../../errors.js';
-import { EXIT } from '../exit.js';
+import { printable } from '../../sinks/control-chars.js';
+import { validatePlan } from '../../validation/plan.js';
+import type { RiskLevel } from '../../vocabulary.js';
+import type { ExecutionPlan } from '../../wire/types.js';
+import { CliExit, EXIT } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
 import { type EngineOptions, engineConfig } from '../options.js';
 import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
 import { colorEnabled, makeStyle } from '../style.js';
 import { JsonView } from '../views/json-view.js';
 import { PlainView } from '../views/plain-view.js';
+import { riskSummary, shortId } from '../views/risk-summary.js';
 import { TtyView } from '../views/tty-view.js';
 import type { RunView } from '../views/view.js';
+import { watchForWorker } from '../worker-watch.js';
+import { askLine } from './approvals.js';
+import { previewPlan } from './plan-preview.js';
+import { runViaServer } from './run-remote.js';
 
 export interface RunOptions extends EngineOptions {
   json?: boolean;
   color?: boolean;
+  /** Run modify and destructive work without asking (scripts). */
+  yes?: boolean;
+  /** Show what would happen (risk, dry-run verdicts) and run nothing. */
+  dryRun?: boolean;
+  /** Submit to a running server instead: its URL, or `true` for $CLOUDOPS_SERVER (else the default). */
+  approveVia?: string | true;
 }
 
 export async function runCommand(file: string, options: RunOptions): Promise<number> {
   const config = engineConfig(options);
   const source = await readPlanSource(file);
-  const plan = parsePlanSource(source, config);
+  const plan = parsePlanSource(source, config, options); // `--new-ids`: fresh ids (plan-file.ts)
+  if (options.approveVia !== undefined && !options.dryRun) return runViaServer(plan, options);
   const engine = createEngine(config);
+  if (options.dryRun) {
+    try {
+      return await previewPlan(engine, plan, source, options);
+    } finally {
+      await engine.shutdown();
+    }
+  }
+  // With --json, stdout is the event stream: the risk and the question go to stderr.
+  const info = options.json ? process.stderr : process.stdout;
+  try {
+    // The engine's own checks first: nobody is asked to confirm a plan that would be refused.
+    await validatePlan(plan, engine.config);
+    const request = engine.workflow.createApprovalRequest(plan);
+    info.write(riskSummary(plan, request, makeStyle(colorEnabled(info, options.color)), undefined));
+    await confirm(plan, request.risk_level, { fromStdin: file === '-', yes: options.yes === true });
+  } catch (err) {
+    await engine.shutdown();
+    if (err instanceof ValidationError) throw locateIssues(source, err);
+    throw err;
+  }
+  return execute(engine, plan, source, options);
+}
+
+/** The answers that run work at `level`: the plan's short id, or yes (`y` too for modify). */
+export function confirmed(answer: string, level: RiskLevel, planId: string): boolean {
+  const typed = answer.trim();
+  if (typed === shortId(planId) || typed === planId) return true;
+  return level === 'destructive' ? /^yes$/i.test(typed) : /^y(es)?$/i.test(typed);
+}
+
+/**
+ * Ask before modify and destructive work. On a terminal (stdin to answer, stderr to ask):
+ * the prompt. Off a terminal: destructive work needs --yes (exit 2 without it); modify runs
+ * (its risk was printed). A declined prompt runs nothing and exits 1.
+ */
+async function confirm(
+  plan: ExecutionPlan,
+  level: RiskLevel,
+  how: { fromStdin: boolean; yes: boolean },
+  stdin: NodeJS.ReadStream = process.stdin,
+  stderr: NodeJS.WriteStream = process.stderr,
+): Promise<void> {
+  if (level === 'read_only' || how.yes) return;
+  // A plan read from stdin used it up: nobody can answer there.
+  const onTerminal = !how.fromStdin && stdin.isTTY === true && stderr.isTTY === true;
+  if (!onTerminal) {
+    if (level === 'destructive')
+      throw new CliExit(
+        EXIT.BAD_INPUT,
+        'destructive work needs --yes when not run from a terminal: nothing ran (read the risk above; add --yes to run it, or --dry-run to preview it)',
+      );
+    return;
+  }
+  const id = printable(shortId(plan.id));
+  const prompt =
+    level === 'destructive'
+      ? `This plan is destructive. Type ${id} (its short id) or yes to run it: `
+      : `This plan modifies things. Run it? Type y, yes or ${id} [y/N]: `;
+  const answer = await askLine(stdin, prompt);
+  if (!confirmed(answer, level, plan.id)) {
+    const typed = answer.trim();
+    throw new CliExit(
+      EXIT.FAILED,
+      `not confirmed${typed ? ` (you typed "${printable(typed)}")` : ''}. Nothing ran.${level === 'destructive' ? ` Destructive work runs only on ${id} or yes in full.` : ''}`,
+    );
+  }
+}
+
+async function execute(
+  engine: ReturnType<typeof createEngine>,
+  plan: ExecutionPlan,
+  source: Awaited<ReturnType<typeof readPlanSource>>,
+  options: RunOptions,
+): Promise<number> {
   const out = process.stdout;
   const style = makeStyle(colorEnabled(out, options.color));
   // A terminal that reports no size (some CI ptys) cannot hold a redrawn task list.
@@ -36,12 +131,14 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   try {
     planId = await engine.executePlan(plan);
   } catch (err) {
+    await engine.shutdown();
     if (err instanceof ValidationError) throw locateIssues(source, err);
     throw err;
   }
   const interrupt = cancelOnInterrupt(engine, (message) =>
     options.json ? process.stderr.write(`${message}\n`) : view.notice(message),
   );
+  watchForWorker(engine, (message) => (options.json ? process.stderr.write(`${message}\n`) : view.notice(message)));
   try {
     const result = await engine.waitPlan(planId);
     view.finish(result);

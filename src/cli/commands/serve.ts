@@ -6,6 +6,7 @@ import { RISK_LEVELS, type RiskLevel } from '../../vocabulary.js';
 import { CliExit, EXIT } from '../exit.js';
 import { intOption, optionalIntOption } from '../int-option.js';
 import { type EngineOptions, engineConfig } from '../options.js';
+import { onOutputClosed, outputClosed } from '../stdout.js';
 
 export interface ServeOptions extends EngineOptions {
   host?: string;
@@ -26,6 +27,8 @@ export interface ServeOptions extends EngineOptions {
   approvalTtl?: string;
   /** How old an approval's dry run may be when the last approval arrives. */
   dryRunMaxAge?: string;
+  /** No request log on stdout. */
+  quiet?: boolean;
 }
 
 /** Which risk levels wait for a human. */
@@ -123,6 +126,8 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
       allow_env: options.allowEnv ?? [],
       bodyLimit,
       approvals: gate,
+      // One line per request on stdout (never a token); a closed stdout ends the server (below).
+      requestLog: options.quiet ? undefined : (line) => outputClosed() || process.stdout.write(`${line}\n`),
     });
   } catch (err) {
     engine.close();
@@ -179,6 +184,8 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // The reader of the request log went away (`serve | head`): stop as the first Ctrl-C does.
+    onOutputClosed(() => signals === 0 && onSignal());
   });
   const code = await stopped;
   engine.close();

@@ -5,6 +5,8 @@ import type { ExecutionRequestInput } from '../../wire/types.js';
 import { CliExit, EXIT, exitCodeOf } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
 import { type EngineOptions, engineConfig } from '../options.js';
+import { outputClosed } from '../stdout.js';
+import { watchForWorker } from '../worker-watch.js';
 
 export interface SingleOptions extends EngineOptions {
   json?: boolean;
@@ -37,9 +39,10 @@ export async function runSingle(command: ExecutionRequestInput['command'], optio
     metadata: { source: 'cli', conversation_id: null, tags: {} },
   });
   const interrupt = cancelOnInterrupt(engine, (message) => process.stderr.write(`${message}\n`));
+  watchForWorker(engine, (message) => process.stderr.write(`cloudops-exec: ${message}\n`));
   try {
     const result = await engine.wait(id);
-    if (result.status !== 'completed' && !options.json) {
+    if (result.status !== 'completed' && !options.json && !outputClosed()) {
       process.stderr.write(
         `cloudops-exec: ${printable(result.error ?? result.status)} (log: ${printable(result.log_path)})\n`,
       );

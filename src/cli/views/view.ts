@@ -1,5 +1,6 @@
 /** How `run` shows a plan: the views receive engine events and the final result, nothing else. */
 
+import { dirname, join } from 'node:path';
 import { displayCommand } from '../../command/display.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
@@ -87,5 +88,16 @@ export function summaryLines(
     for (const l of lastErr) lines.push(style.paint('dim', `      ${l}`));
     if (r.status !== 'skipped' && r.status !== 'cancelled') lines.push(style.paint('dim', `      log: ${r.log_path}`));
   }
+  lines.push(style.paint('dim', whereLines(result)));
   return lines;
+}
+
+/**
+ * The plan's id and where its logs are: a short prefix is enough for `logs` and `status`.
+ * The plan's log sits next to its commands' (one log directory per engine).
+ */
+export function whereLines(result: PlanExecutionResult): string {
+  const logged = result.results.find((r) => r.log_path);
+  const where = logged ? ` (${join(dirname(logged.log_path), `${result.plan_id}.log`)})` : '';
+  return `plan ${result.plan_id}; its logs: cloudops-exec logs ${result.plan_id.slice(0, 8)}${where}`;
 }

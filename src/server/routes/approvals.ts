@@ -8,14 +8,7 @@ import { ExecutionError, ValidationError } from '../../errors.js';
 import { type Actor, planUnderDecision } from '../../services/approval-queue.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { allows } from '../access.js';
-import {
-  ApprovalEntry,
-  ApprovalListQuery,
-  DECISION_FIELDS,
-  DecisionBody,
-  IdParams,
-  PlanOrRequest,
-} from '../api-schemas.js';
+import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
 import { restoreRedacted } from '../client-view.js';
 import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
@@ -51,20 +44,6 @@ function refuseNamedApprover(input: unknown): void {
   );
 }
 
-/** Fields a decision body does not take, named (each is refused: it would be silently ignored otherwise). */
-function refuseUnknownFields(input: unknown): void {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return;
-  const unknown = Object.keys(input).filter((key) => !DECISION_FIELDS.includes(key));
-  if (unknown.length === 0) return;
-  throw new ValidationError(
-    unknown.map((field) => ({
-      code: 'InvalidField' as const,
-      field,
-      reason: `unknown field; a decision takes ${DECISION_FIELDS.join(', ')}`,
-    })),
-  );
-}
-
 export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
   const { engine, approvals } = ctx;
   /** Plans by their `commands`; anything else is read as a single request. */
@@ -73,8 +52,8 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
     // Decided by shape first, so errors name fields of the one that was meant, not a union's.
     parse: (input: unknown) =>
       typeof input === 'object' && input !== null && 'commands' in input
-        ? checkHttpInput(parsePlan(input), ctx.input)
-        : planOfOne(checkHttpInput(parseRequest(input), ctx.input)),
+        ? checkHttpInput(parsePlan(input, engine.config), ctx.input)
+        : planOfOne(checkHttpInput(parseRequest(input, engine.config), ctx.input)),
   };
   /** A principal without `decide` (a submitter) may only reject an approval it submitted: withdraw it. */
   const assertWithdrawal = (request: FastifyRequest, id: string, type: string) => {
@@ -172,7 +151,7 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
         schema: DecisionBody,
         parse: (input: unknown) => {
           refuseNamedApprover(input);
-          refuseUnknownFields(input);
+          // Unknown fields are refused by the strict schema, each named with the nearest known one (wire/parse.ts).
           const body = bodyOf(DecisionBody).parse(input);
           if (body.decision.type === 'modify_and_approve')
             checkHttpInput(body.decision.modified_plan, ctx.input, 'decision.modified_plan.');

@@ -97,14 +97,14 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       'submitExecution',
       'Run one command (in the background); under the approval policy it may wait for a human first',
       'ExecutionRequest',
-      parseRequest,
+      (input) => parseRequest(input, engine.config),
     ),
     submitRoute(
       '/api/plans',
       'submitPlan',
       'Run a plan (serial, parallel or dependency graph); under the approval policy it may wait for a human first',
       'ExecutionPlan',
-      parsePlan,
+      (input) => parsePlan(input, engine.config),
     ),
     route({
       method: 'GET',

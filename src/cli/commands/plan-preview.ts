@@ -1,0 +1,73 @@
+/**
+ * `plan PLAN` and `run --dry-run PLAN`: what running the plan would do, and nothing run
+ * (the way `terraform plan` previews). The plan's risk as the engine assesses it, each AWS
+ * call sent with AWS's own dry-run flag where it has one (EC2), and every other command
+ * described ("would run …"): `engine.dryRun`, which runs no command of the plan itself.
+ *
+ * Exit codes: 0 nothing would fail; 1 AWS said a call would fail; 2 bad input.
+ */
+import { createEngine } from '../../create-engine.js';
+import type { DryRunResult } from '../../engine/dry-run.js';
+import type { ExecutionEngine } from '../../engine/engine.js';
+import { ValidationError } from '../../errors.js';
+import type { ExecutionPlan } from '../../wire/types.js';
+import { EXIT } from '../exit.js';
+import { type EngineOptions, engineConfig } from '../options.js';
+import { locateIssues, type PlanSource, parsePlanSource, readPlanSource } from '../plan-file.js';
+import { colorEnabled, makeStyle } from '../style.js';
+import { riskSummary, verdictsOf } from '../views/risk-summary.js';
+
+export interface PlanOptions extends EngineOptions {
+  json?: boolean;
+  color?: boolean;
+}
+
+/** `plan PLAN`: read, preview, exit. */
+export async function planCommand(file: string, options: PlanOptions): Promise<number> {
+  const config = engineConfig(options);
+  const source = await readPlanSource(file);
+  const plan = parsePlanSource(source, config);
+  const engine = createEngine(config);
+  try {
+    return await previewPlan(engine, plan, source, options);
+  } finally {
+    await engine.shutdown();
+  }
+}
+
+/** Whether AWS said any call would fail. */
+export function anyWouldFail(result: DryRunResult): boolean {
+  return result.commands.some((c) => c.would_succeed === false);
+}
+
+/** The preview of a parsed plan on stdout (JSON with --json); the exit code it deserves. */
+export async function previewPlan(
+  engine: ExecutionEngine,
+  plan: ExecutionPlan,
+  source: PlanSource,
+  options: PlanOptions,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<number> {
+  let result: DryRunResult;
+  try {
+    result = await engine.dryRun(plan);
+  } catch (err) {
+    if (err instanceof ValidationError) throw locateIssues(source, err);
+    throw err;
+  }
+  const failing = anyWouldFail(result);
+  if (options.json) {
+    out.write(`${JSON.stringify({ dry_run: result, would_fail: failing })}\n`);
+    return failing ? EXIT.FAILED : EXIT.OK;
+  }
+  const style = makeStyle(colorEnabled(out, options.color));
+  const request = engine.workflow.createApprovalRequest(plan);
+  out.write(riskSummary(plan, request, style, verdictsOf(result.commands)));
+  const failed = result.commands.filter((c) => c.would_succeed === false).length;
+  out.write(
+    failing
+      ? `\n${style.paint(['bold', 'red'], `Dry run: ${failed} AWS call${failed === 1 ? '' : 's'} would fail.`)} Nothing ran.\n`
+      : `\n${style.paint('bold', 'Dry run: nothing would fail.')} Nothing ran: this was a preview.\n`,
+  );
+  return failing ? EXIT.FAILED : EXIT.OK;
+}

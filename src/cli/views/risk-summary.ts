@@ -1,0 +1,92 @@
+/**
+ * What a plan is rated before it runs: overall and per command, as the engine's approval
+ * policy assesses it (`ApprovalWorkflow.createApprovalRequest`; the CLI never rates anything
+ * itself), with the AWS operation each AWS command calls, and the reasons for unverified or
+ * risky work. `plan`/`run --dry-run` add each command's dry-run verdict.
+ */
+import { type DryRunCommandResult, dryRunVerdict } from '../../engine/dry-run.js';
+import type { ApprovalRequest } from '../../policy/approval.js';
+import { printable } from '../../sinks/control-chars.js';
+import type { RiskLevel } from '../../vocabulary.js';
+import type { Command, ExecutionPlan } from '../../wire/types.js';
+import type { Style } from '../style.js';
+
+/** The short id people type: the first 8 characters of the plan id. */
+export function shortId(planId: string): string {
+  return planId.slice(0, 8);
+}
+
+/** `s3api create-bucket` for an aws_cli command, `ec2:DescribeInstances` for an SDK one; null otherwise. */
+export function awsOperationOf(command: Command): string | null {
+  if (command.type === 'aws_cli') return `${command.service} ${command.operation}`;
+  if (command.type === 'sdk') return `${command.service}:${command.operation}`;
+  return null;
+}
+
+function riskColor(level: RiskLevel): 'green' | 'yellow' | 'red' {
+  return level === 'destructive' ? 'red' : level === 'modify' ? 'yellow' : 'green';
+}
+
+function counts(request: ApprovalRequest): string {
+  const by = new Map<RiskLevel, number>();
+  for (const c of request.commands) by.set(c.risk_level, (by.get(c.risk_level) ?? 0) + 1);
+  const parts = (['destructive', 'modify', 'read_only'] as const)
+    .filter((level) => by.has(level))
+    .map((level) => `${by.get(level)} ${level}`);
+  const n = request.commands.length;
+  return `${n} command${n === 1 ? '' : 's'}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+}
+
+/**
+ * The risk block shown before a run (and by `plan`): one header line, then each command with
+ * its level, AWS operation, and reasons; `dryRuns` (by command id) adds a verdict line each.
+ */
+export function riskSummary(
+  plan: ExecutionPlan,
+  request: ApprovalRequest,
+  style: Style,
+  verdicts?: ReadonlyMap<string, Verdict>,
+): string {
+  const title = plan.description
+    ? `${style.paint('bold', `Plan ${printable(shortId(plan.id))}`)} "${printable(plan.description)}"`
+    : style.paint('bold', `Plan ${printable(plan.id)}`);
+  const unverified = request.verified ? '' : ' (not verified: see the reasons below)';
+  let out = `${title}\n`;
+  out += `  risk ${style.paint(['bold', riskColor(request.risk_level)], request.risk_level)}${unverified} — ${counts(request)}\n`;
+  request.commands.forEach((c, i) => {
+    const request = plan.commands[i];
+    const operation = request ? awsOperationOf(request.command) : null;
+    const name = request?.metadata.tags.name;
+    const label = name !== undefined ? ` (${printable(name)})` : '';
+    out += `  ${String(i + 1).padStart(3)}. ${style.paint(riskColor(c.risk_level), c.risk_level.padEnd(11))} ${printable(c.command)}${label}\n`;
+    const facts: string[] = [];
+    if (operation) facts.push(`AWS operation ${printable(operation)}`);
+    if (!c.verified) facts.push('not verified');
+    if (facts.length > 0) out += `       ${style.paint('dim', facts.join(' · '))}\n`;
+    // Why: for work that could not be verified, and for anything that changes something.
+    if (!c.verified || c.risk_level !== 'read_only')
+      for (const reason of c.risk_reasons) out += `       ${style.paint('dim', '·')} ${printable(reason)}\n`;
+    const verdict = verdicts?.get(c.id);
+    if (verdict) out += `       ${style.paint('dim', 'dry run')} ${verdictText(verdict, style)}\n`;
+  });
+  return out;
+}
+
+/** A dry-run verdict: the engine's wording of it (`dryRunVerdict`) and AWS's answer, when it gave one. */
+export interface Verdict {
+  text: string;
+  would_succeed: boolean | null;
+}
+
+/** The verdicts of a local dry run, by command id. */
+export function verdictsOf(commands: readonly DryRunCommandResult[]): Map<string, Verdict> {
+  return new Map(commands.map((c) => [c.id, { text: dryRunVerdict(c), would_succeed: c.would_succeed }]));
+}
+
+/** A verdict as a person reads it: would succeed, would fail (with AWS's reason), or what would run. */
+function verdictText(verdict: Verdict, style: Style): string {
+  const text = printable(verdict.text);
+  if (verdict.would_succeed === true) return style.paint('green', text);
+  if (verdict.would_succeed === false) return style.paint('red', text);
+  return text;
+}

@@ -1,0 +1,93 @@
+/**
+ * Short and common secret values (`test`, an emulator's favourite) are not redacted inside other
+ * words, only where they stand alone; each such value is reported once in a warning that names
+ * the variable, never the value.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { redactData } from '../src/policy/redact-data.js';
+import { redactorFor, secretStrength, secretValues } from '../src/policy/redaction.js';
+import { assessHiddenContent } from '../src/policy/risk.js';
+import { makeEngine, sh } from './helpers.js';
+
+test('which values are searched for, and how', () => {
+  expect(secretStrength('abc')).toBe('none');
+  expect(secretStrength('true')).toBe('none');
+  expect(secretStrength('test')).toBe('standalone');
+  expect(secretStrength('s3cr3t!')).toBe('standalone');
+  expect(secretStrength('changeme')).toBe('standalone');
+  expect(secretStrength('Password')).toBe('standalone');
+  expect(secretStrength('k9-Zq4-xw')).toBe('substring');
+});
+
+test('a short or common value stays inside words and is hidden where it stands alone', () => {
+  const redact = redactorFor(['test']);
+  expect(redact('deleted bucket rb-test and test_helper, s3://test/key')).toBe(
+    'deleted bucket rb-test and test_helper, s3://test/key',
+  );
+  expect(redact('running test suite')).toBe('running test suite');
+  expect(redact('test')).toBe('***');
+  expect(redact('  test  ')).toBe('  ***  ');
+  expect(redact('a\ntest\nb')).toBe('a\n***\nb');
+  expect(redact('password: test')).toBe('password: ***');
+  expect(redact('DB_PASSWORD=test other')).toBe('DB_PASSWORD=*** other');
+  expect(redact('{"Password": "test", "Name": "rb-test"}')).toBe('{"Password": "***", "Name": "rb-test"}');
+  expect(redact("login 'test'")).toBe("login '***'");
+  // A long, uncommon value goes wherever it is.
+  expect(redactorFor(['k9-Zq4-xw'])('xk9-Zq4-xwx')).toBe('x***x');
+});
+
+test('data: a field equal to the value is hidden, the env var always is, a name containing it stays', () => {
+  const data = {
+    command: { type: 'exec', program: 'aws', args: ['s3', 'rb', 's3://rb-test', 'test'] },
+    env: { DB_PASSWORD: 'test' },
+  };
+  expect(redactData(data, { redact_secrets: true })).toEqual({
+    command: { type: 'exec', program: 'aws', args: ['s3', 'rb', 's3://rb-test', '***'] },
+    env: { DB_PASSWORD: '***' },
+  });
+});
+
+test('the risk assessment calls a value hidden only where redaction would hide it', () => {
+  const env = { DB_PASSWORD: 'test' };
+  const inName = assessHiddenContent({ command: { type: 'exec', program: 'echo', args: ['rb-test'] }, env });
+  expect(inName.verified).toBe(true);
+  const whole = assessHiddenContent({ command: { type: 'exec', program: 'echo', args: ['test'] }, env });
+  expect(whole.verified).toBe(false);
+  expect(whole.reasons.join(' ')).toContain('DB_PASSWORD');
+});
+
+test('through the engine: output, log and result keep rb-test; a line that is the secret is hidden', async () => {
+  const engine = makeEngine();
+  const id = await engine.execute({
+    ...sh('echo "removed bucket rb-test"; echo "$DB_PASSWORD"; echo "password: $DB_PASSWORD"'),
+    env: { DB_PASSWORD: 'test' },
+  });
+  const result = await engine.wait(id);
+  expect(result.stdout).toBe('removed bucket rb-test\n***\npassword: ***\n');
+  const log = readFileSync(result.log_path, 'utf8');
+  expect(log).toContain('[stdout] removed bucket rb-test');
+  expect(log).not.toMatch(/\[stdout\] test$/m);
+  await engine.shutdown();
+});
+
+test('one warning per value per process, naming the variable and not the value', () => {
+  const script = `
+    import { secretValues } from ${JSON.stringify(join(import.meta.dirname, '../dist/policy/redaction.js'))};
+    secretValues({ DB_PASSWORD: 'hunter2' });
+    secretValues({ DB_PASSWORD: 'hunter2' }, { OTHER_TOKEN: 'hunter2' });
+    secretValues({ API_TOKEN: 'a-long-random-value-1234' });
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: join(import.meta.dirname, '..'),
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('CLOUDOPS_WEAK_SECRET'));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toContain('DB_PASSWORD');
+  expect(r.stderr).not.toContain('hunter2');
+  expect(secretValues({ X_TOKEN: 'true', Y_TOKEN: 'ab' })).toEqual([]);
+});
