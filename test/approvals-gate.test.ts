@@ -490,7 +490,7 @@ test('a secret value in the command hides part of it from the approver: the comm
   expect(command.command).toContain('***.flag');
   // …so the page says so, and the policy treats it as work it cannot see (unverified: destructive by default).
   expect(command.verified).toBe(false);
-  expect(command.risk_reasons.join(' ')).toMatch(/secret variable API_TOKEN appears in the command/);
+  expect(command.risk_reasons.join(' ')).toMatch(/secret variable API_TOKEN appears in what approvers are shown/);
   expect(approval.request.risk_level).toBe('destructive');
   expect(approval).toMatchObject({ required: 2, still_needed: 2 });
   expect(existsSync(target)).toBe(false);

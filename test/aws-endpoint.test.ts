@@ -17,6 +17,7 @@ import type { ExecutionRequestInput } from '../src/index.js';
 import { parsePlan } from '../src/wire/parse.js';
 import { makeEngine, tempDir } from './helpers.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
+import { type RedisServer, startRedis, startWorkerProcessWithEnv } from './support/redis.js';
 
 let moto: Moto;
 beforeAll(async () => {
@@ -265,4 +266,46 @@ test('an approval request shows where the AWS commands go', () => {
     'aws s3api list-buckets --endpoint-url http://127.0.0.1:5000',
     'sdk s3:ListBuckets {} --endpoint-url http://127.0.0.1:5000',
   ]);
+});
+
+describe('queued to a worker on another machine', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  test('the worker sends AWS calls where the submitting engine would, never where its own environment says', async () => {
+    const queue = `t-${randomUUID().slice(0, 8)}`;
+    // The worker's own environment names a closed port: a step that went by it would fail.
+    const worker = await startWorkerProcessWithEnv(
+      { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' },
+      redis.url,
+      queue,
+      tempDir('cee-worker-'),
+    );
+    const before = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = moto.url; // the submitter's environment
+    try {
+      const engine = makeEngine({ redis: { url: redis.url, queue } });
+      const suffix = randomUUID().slice(0, 8);
+      const env = awsTestEnv(moto.url);
+      const planId = await engine.executePlan({
+        commands: [
+          { ...cliBucket(`cli-q-${suffix}`), env },
+          { ...sdkBucket(`sdk-q-${suffix}`), env },
+        ],
+      });
+      const result = await engine.waitPlan(planId);
+      for (const c of result.results) expect(c.status, c.stderr).toBe('completed');
+      expect(motoBuckets()).toEqual(expect.arrayContaining([`cli-q-${suffix}`, `sdk-q-${suffix}`]));
+      await engine.shutdown();
+    } finally {
+      if (before === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = before;
+      await worker.stop();
+    }
+  }, 60_000);
 });

@@ -7,9 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
+import { ApprovalWorkflow } from '../src/policy/approval.js';
 import { redactData } from '../src/policy/redact-data.js';
 import { redactorFor, secretStrength, secretValues } from '../src/policy/redaction.js';
 import { assessHiddenContent } from '../src/policy/risk.js';
+import { parsePlan } from '../src/wire/parse.js';
 import { makeEngine, sh } from './helpers.js';
 
 test('which values are searched for, and how', () => {
@@ -90,4 +92,37 @@ test('one warning per value per process, naming the variable and not the value',
   expect(warnings[0]).toContain('DB_PASSWORD');
   expect(r.stderr).not.toContain('hunter2');
   expect(secretValues({ X_TOKEN: 'true', Y_TOKEN: 'ab' })).toEqual([]);
+});
+
+test('a secret hides content across the plan: in another command, a rollback step, or another variable with its value', () => {
+  const workflow = new ApprovalWorkflow();
+  const secret = { API_TOKEN: '/etc/hidden-target' };
+  const request = (plan: object) => workflow.createApprovalRequest(parsePlan(plan));
+  const cat = { command: { type: 'exec', program: 'cat', args: ['/etc/hidden-target'] } };
+
+  // Command B reads a path that is command A's secret value: B shows "cat ***".
+  const across = request({ commands: [{ command: { type: 'exec', program: 'true', args: [] }, env: secret }, cat] });
+  expect(across.commands[1]).toMatchObject({ verified: false });
+  expect(across.commands[1]!.risk_reasons.join(' ')).toContain('API_TOKEN');
+
+  // A rollback step holding its command's secret.
+  const rollback = request({
+    commands: [{ command: { type: 'exec', program: 'true', args: [] }, env: secret, rollback: [cat] }],
+  });
+  expect(rollback.commands[0]).toMatchObject({ verified: false });
+
+  // The same value under a plain name, used as "$F": the env shows F=***.
+  const alias = request({
+    commands: [{ command: { type: 'shell', command: 'cat "$F"' }, env: { ...secret, F: '/etc/hidden-target' } }],
+  });
+  expect(alias.commands[0]).toMatchObject({ verified: false });
+
+  // Nothing hidden: verified as before.
+  const plain = request({
+    commands: [
+      { command: { type: 'exec', program: 'true', args: [] }, env: secret },
+      { command: { type: 'exec', program: 'cat', args: ['/etc/hostname'] } },
+    ],
+  });
+  expect(plain.commands.map((c) => c.verified)).toEqual([true, true]);
 });

@@ -96,6 +96,37 @@ export interface AwsSettings {
   processEnv?: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * A run's AWS settings as they travel with each attempt (to this machine's executor, or in a
+ * queued job to a worker on another machine): the configured endpoint, profile and region, and
+ * the endpoint variables of the submitting engine's environment. A worker resolves the endpoint
+ * from these, never from its own environment, so every AWS call of a run goes where the
+ * submitting engine would send it.
+ */
+export interface AwsRunSettings {
+  endpoint_url: string | null;
+  profile: string | null;
+  region: string | null;
+  /** `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` from the submitting engine's environment. */
+  endpoint_env: Record<string, string>;
+}
+
+/** The settings an engine configured so gives its attempts (`processEnv`: its environment). */
+export function awsRunSettings(
+  config: { aws_endpoint_url: string | null; aws_profile?: string | null; aws_region?: string | null },
+  processEnv: Readonly<Record<string, string | undefined>> = process.env,
+): AwsRunSettings {
+  const endpoint_env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(processEnv))
+    if (value && (name === 'AWS_ENDPOINT_URL' || name.startsWith('AWS_ENDPOINT_URL_'))) endpoint_env[name] = value;
+  return {
+    endpoint_url: config.aws_endpoint_url,
+    profile: config.aws_profile ?? null,
+    region: config.aws_region ?? null,
+    endpoint_env,
+  };
+}
+
 /** Service ids whose `AWS_ENDPOINT_URL_<ID>` is not the service name in capitals. */
 const ENDPOINT_SERVICE_IDS: Record<string, string> = {
   s3api: 'S3',

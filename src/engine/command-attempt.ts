@@ -3,6 +3,7 @@
  * goes, redacted, to the log, the in-memory capture and the event bus; the outcome is judged.
  */
 
+import { awsRunSettings } from '../command/aws.js';
 import type { AttemptObserver, OutputChunk } from '../executor/contract.js';
 import { lineRedactor } from '../policy/redaction.js';
 import { OutputCapture } from '../sinks/output-capture.js';
@@ -80,6 +81,7 @@ export async function runAttempt(
       maxOutputBytes: config.max_output_bytes,
       signal: state.abort.signal,
       keepTogether: run.keepTogether,
+      aws: awsRunSettings(config),
     },
     observer,
   );

@@ -6,6 +6,8 @@
  * queue executor has a worker spawn it and turns the worker's replies into the same output
  * chunks and outcome. Nothing else differs between the two.
  */
+
+import type { AwsRunSettings } from '../command/aws.js';
 import type { OutputChunk } from '../runner/process.js';
 import type { ExecutionRequest } from '../wire/types.js';
 
@@ -28,6 +30,8 @@ export interface AttemptSpec {
   signal: AbortSignal;
   /** Byte strings a long-line cut must not split (the request's secrets: redaction runs per piece). */
   keepTogether: readonly Buffer[];
+  /** Where the run's AWS calls go, and its default profile and region (the submitting engine's). */
+  aws: AwsRunSettings;
 }
 
 /** What an executor reports while an attempt runs. */

@@ -16,10 +16,6 @@ import type { AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } fr
 export interface LocalExecutorConfig {
   aws_cli_path: string;
   default_executor: ExecutorType;
-  aws_endpoint_url: string | null;
-  /** Profile and region for AWS commands that name none. */
-  aws_profile?: string | null;
-  aws_region?: string | null;
   kill_grace_ms: number;
   process_containment: ContainmentSetting;
   max_line_bytes: number;
@@ -43,10 +39,12 @@ export class LocalExecutor implements CommandExecutor {
       invocation = await resolveInvocation(request.command, {
         awsCliPath: config.aws_cli_path,
         executor: config.default_executor,
-        awsEndpointUrl: config.aws_endpoint_url,
-        awsProfile: config.aws_profile ?? null,
-        awsRegion: config.aws_region ?? null,
-        // An endpoint variable in the request's env applies to it (here or on a queue worker).
+        // The run's settings, never this machine's own: a queue worker sends AWS calls where the
+        // submitting engine would (an endpoint variable in the request's env applies too).
+        awsEndpointUrl: attempt.aws.endpoint_url,
+        awsProfile: attempt.aws.profile,
+        awsRegion: attempt.aws.region,
+        processEnv: attempt.aws.endpoint_env,
         requestEnv: request.env,
         workingDir: request.working_dir,
       });

@@ -18,10 +18,12 @@ import {
   assessHiddenContent,
   combine,
   maxRisk,
+  planSecretNames,
   RISK_LEVELS,
   type RiskAssessment,
   type RiskContext,
   type RiskLevel,
+  type SecretNames,
 } from './risk.js';
 
 export const ApprovalConfigSchema = z.object({
@@ -109,12 +111,14 @@ type RequestLike = Pick<ExecutionRequest, 'command' | 'risk_level'> & {
 };
 
 /** One request: its command and environment as assessed, its rollback steps, and what it declares. */
-export function assessRequest(request: RequestLike, ctx: RiskContext = {}): RiskAssessment {
+export function assessRequest(request: RequestLike, ctx: RiskContext = {}, secrets?: SecretNames): RiskAssessment {
+  // A request alone: its own secrets, its rollback steps' included; in a plan, every command's.
+  const shownSecrets = secrets ?? planSecretNames([request]);
   const parts = [
     assessCommand(request.command, ctx),
     assessEnvironment(request.env ?? {}),
-    assessHiddenContent(request),
-    ...(request.rollback ?? []).map((r) => assessRequest(r, ctx)),
+    assessHiddenContent(request, shownSecrets),
+    ...(request.rollback ?? []).map((r) => assessRequest(r, ctx, shownSecrets)),
   ];
   const combined = combine(parts);
   return { ...combined, risk_level: maxRisk(combined.risk_level, request.risk_level) };
@@ -128,7 +132,8 @@ export interface PlanAssessment {
 
 /** Every command of a plan, once, and the plan: its riskiest command or its declared level. */
 export function assessPlanParts(plan: ExecutionPlan, ctx: RiskContext = {}): PlanAssessment {
-  const commands = plan.commands.map((c) => assessRequest(c, ctx));
+  const secrets = planSecretNames(plan.commands);
+  const commands = plan.commands.map((c) => assessRequest(c, ctx, secrets));
   const combined = combine(commands);
   return { plan: { ...combined, risk_level: maxRisk(combined.risk_level, plan.risk_level) }, commands };
 }
@@ -214,6 +219,7 @@ export class ApprovalWorkflow {
   /** What the approver sees; `dryRun` maps command ids to what a dry run said. */
   createApprovalRequest(plan: ExecutionPlan, dryRun: ReadonlyMap<string, string> = new Map()): ApprovalRequest {
     const assessment = this.assess(plan);
+    const secrets = planSecretNames(plan.commands);
     return {
       plan_id: plan.id,
       description: plan.description,
@@ -221,7 +227,7 @@ export class ApprovalWorkflow {
       verified: assessment.verified,
       requires_approval: this.requiresApproval(plan),
       commands: plan.commands.map((c) => {
-        const command = assessRequest(c, this.context);
+        const command = assessRequest(c, this.context, secrets);
         const shown = displayCommand(c.command, this.aws && { ...this.aws, requestEnv: c.env });
         return {
           id: c.id,

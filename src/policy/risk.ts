@@ -12,7 +12,7 @@ import type { Command } from '../wire/types.js';
 import { assessAwsOperation } from './aws-risk.js';
 import { loaderVariableReason } from './env-risk.js';
 import { assessArgv } from './program-risk.js';
-import { redactorFor, secretValues } from './redaction.js';
+import { isSecretName, redactorFor, secretValues } from './redaction.js';
 import { assessed, combine, type RiskAssessment, type RiskLevel, unverified } from './risk-vocabulary.js';
 import { assessShellString } from './shell-risk.js';
 
@@ -73,22 +73,49 @@ export function assessEnvironment(env: Readonly<Record<string, string>>): RiskAs
   return combine(parts);
 }
 
-/**
- * What a reader of the request cannot see: the value of a secret-named variable is shown as
- * `***` wherever it appears (redact-data.ts), so a command, working dir or description that
- * holds it is partly hidden from the approver, who would approve a target it cannot read.
- */
-export function assessHiddenContent(request: {
+/** Secret values and the variable each came from, as redaction searches for them. */
+export type SecretNames = ReadonlyMap<string, string>;
+
+interface ShownRequest {
   command: Command;
   env?: Readonly<Record<string, string>>;
   working_dir?: string | null;
   description?: string | null;
-}): RiskAssessment {
+  rollback?: readonly ShownRequest[];
+}
+
+/**
+ * Every secret value in these requests' environments (rollback steps' included), with the
+ * variable that holds it. Answers show the whole plan redacted with all of them (redact-data.ts),
+ * so a value from one command's environment is `***` in every other command as well.
+ */
+export function planSecretNames(requests: readonly ShownRequest[]): SecretNames {
+  const names = new Map<string, string>();
+  const visit = (request: ShownRequest): void => {
+    const env = request.env ?? {};
+    for (const value of secretValues(env)) {
+      const name = Object.keys(env).find((n) => env[n] === value && isSecretName(n));
+      if (name !== undefined && !names.has(value)) names.set(value, name);
+    }
+    for (const step of request.rollback ?? []) visit(step);
+  };
+  for (const request of requests) visit(request);
+  return names;
+}
+
+/**
+ * What a reader of the request cannot see: the value of a secret-named variable is shown as
+ * `***` wherever it appears, so a command, working dir, description or other variable that
+ * holds it is partly hidden from the approver, who would approve a target it cannot read.
+ * `secrets`: the values answers hide along with this request (default: its own environment's;
+ * for a plan, every command's: planSecretNames).
+ */
+export function assessHiddenContent(request: ShownRequest, secrets?: SecretNames): RiskAssessment {
   const env = request.env ?? {};
-  const secrets = secretValues(env);
-  if (secrets.length === 0) return assessed('read_only');
+  const known = secrets ?? planSecretNames([{ command: request.command, env }]);
+  if (known.size === 0) return assessed('read_only');
   // Each field is redacted on its own (redact-data.ts), and a short or common value only where
-  // it stands alone: the value is hidden when its redactor changes one of the shown strings.
+  // it stands alone: a value is hidden when its redactor changes one of the shown strings.
   const shown: string[] = [];
   const collect = (value: unknown): void => {
     if (typeof value === 'string') shown.push(value);
@@ -96,14 +123,16 @@ export function assessHiddenContent(request: {
     else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) collect(item);
   };
   collect([request.command, request.working_dir ?? null, request.description ?? null]);
-  const names = Object.keys(env).filter((name) => {
-    const value = env[name] as string;
-    if (!secrets.includes(value)) return false;
+  // Another variable holding the value (`F=<secret>` used as "$F") reads `***` too.
+  for (const [name, value] of Object.entries(env)) if (!isSecretName(name)) shown.push(value);
+  const names = new Set<string>();
+  for (const [value, name] of known) {
     const redact = redactorFor([value]);
-    return shown.some((text) => redact(text) !== text);
-  });
-  if (names.length === 0) return assessed('read_only');
+    if (shown.some((text) => redact(text) !== text)) names.add(name);
+  }
+  if (names.size === 0) return assessed('read_only');
+  const list = [...names].join(', ');
   return unverified(
-    `the value of the secret variable${names.length === 1 ? '' : 's'} ${names.join(', ')} appears in the command, where it is shown as ***`,
+    `the value of the secret variable${names.size === 1 ? '' : 's'} ${list} appears in what approvers are shown of this command, as ***`,
   );
 }

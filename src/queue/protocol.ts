@@ -3,6 +3,7 @@
  * records: a job per attempt, a reply stream per submitter (the attempt's start, its output
  * in order, then its outcome), and a cancel channel every worker listens to.
  */
+import type { AwsRunSettings } from '../command/aws.js';
 import type { AttemptOutcome } from '../executor/contract.js';
 import type { ExecutionRequest } from '../wire/types.js';
 
@@ -29,6 +30,8 @@ export interface CommandJob {
   max_output_bytes: number;
   /** The submitting engine's log of the execution: where a cut result says the whole output is. */
   log_path: string;
+  /** Where the run's AWS calls go (the submitting engine's settings and endpoint variables, never the worker's). */
+  aws: AwsRunSettings;
   /** The submitter's reply stream (a Redis stream key). */
   reply_to: string;
   plan_id: string | null;
@@ -74,7 +77,7 @@ export function fromWire(outcome: WireOutcome): AttemptOutcome {
  * The job name carries the protocol's version: a worker of another version refuses the job at
  * once (BullMQ fails it, and the submitter reports the worker lost) instead of misreporting it.
  */
-export const JOB_NAME = 'command.v2';
+export const JOB_NAME = 'command.v3';
 /** Reply streams of submitters that went away expire after this long without writes. */
 export const REPLY_TTL_SECONDS = 24 * 60 * 60;
 /** A cancel marker outlives any job it could concern. */

@@ -82,6 +82,7 @@ export class QueueExecutor implements CommandExecutor {
         timeout_ms: attempt.timeoutMs,
         max_output_bytes: attempt.maxOutputBytes,
         log_path: attempt.logPath,
+        aws: attempt.aws,
         reply_to: this.replyKey,
         plan_id: attempt.planId,
       };

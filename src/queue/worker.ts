@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AwsRunSettings } from '../command/aws.js';
 import { type ExecutionConfig, type ExecutionConfigInput, logDirOf, resolveConfig } from '../config.js';
 import { describeIssue, ValidationError } from '../errors.js';
 import type { AttemptEnd, AttemptOutcome, AttemptSpec } from '../executor/contract.js';
@@ -264,6 +265,7 @@ export class QueueWorker {
         `timeout ${timeoutMs}ms is above this worker's --max-timeout (${config.max_timeout_ms}ms)`,
       );
     }
+    if (!isAwsRunSettings(job.aws)) return notRun('spawn_failed', 'the job does not say where its AWS calls go');
     if (signal.aborted) return notRun('cancelled', null);
     const redactLines = lineRedactor(secrets);
     // The exact output, for the result: the stream below carries whole lines only.
@@ -282,6 +284,7 @@ export class QueueWorker {
       maxOutputBytes: job.max_output_bytes,
       signal,
       keepTogether,
+      aws: job.aws,
     };
     const outcome = await this.executor.run(spec, {
       // The submitter learns it started from `spawned` (or, if it cannot start, from the outcome).
@@ -335,4 +338,19 @@ export class QueueWorker {
 function problemOf(err: unknown): string {
   if (err instanceof ValidationError) return err.issues.map(describeIssue).join('; ');
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A job's AWS settings as a submitter of this version writes them (a job is data from Redis: checked). */
+function isAwsRunSettings(value: unknown): value is AwsRunSettings {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const text = (x: unknown) => x === null || typeof x === 'string';
+  return (
+    text(v.endpoint_url) &&
+    text(v.profile) &&
+    text(v.region) &&
+    typeof v.endpoint_env === 'object' &&
+    v.endpoint_env !== null &&
+    Object.values(v.endpoint_env).every((x) => typeof x === 'string')
+  );
 }
