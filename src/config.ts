@@ -11,14 +11,17 @@ import { ApprovalConfigSchema } from './policy/approval.js';
 import { RedisConfigSchema } from './redis-config.js';
 import { defaultAwsCliPath } from './runner/aws-cli-path.js';
 import { ExecutorTypeSchema } from './vocabulary.js';
-import { formatPath } from './wire/parse.js';
+import { parseWith } from './wire/parse.js';
 import { RetryConfigSchema } from './wire/schema.js';
 
 const PositiveInt = z.int().positive();
 
 export { defaultAwsCliPath };
 
-export const ExecutionConfigSchema = z.object({
+// Strict, like its nested parts (approval, redis, retry): a misspelt option (`aws_endpoint_ur`) is an
+// error naming it and the nearest known one, never a default silently kept (`allow_unknown_fields`
+// is for plans and requests, not for the engine's own configuration).
+export const ExecutionConfigSchema = z.strictObject({
   /** Timeout for requests that set none (default: 2 minutes). */
   default_timeout_ms: PositiveInt.default(120_000),
   /** Largest timeout a request may ask for (default: 10 minutes). */
@@ -66,7 +69,7 @@ export const ExecutionConfigSchema = z.object({
   default_executor: ExecutorTypeSchema.default('auto'),
   /**
    * Send AWS calls (CLI and SDK) to this endpoint instead of AWS, e.g. a local emulator. When
-   * null, each AWS command's endpoint is AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL from
+   * null, each AWS command's endpoint is AWS_ENDPOINT_URL from
    * its request's env, else from the engine's environment, else AWS; whichever it is, the CLI
    * (`--endpoint-url`) and the SDK are both given it, and the displayed command names it.
    */
@@ -108,17 +111,13 @@ export type ExecutionConfigInput = z.input<typeof ExecutionConfigSchema>;
 export const DEFAULT_CONFIG: Readonly<ExecutionConfig> = Object.freeze(ExecutionConfigSchema.parse({}));
 
 export function resolveConfig(input: ExecutionConfigInput = {}): ExecutionConfig {
-  const parsed = ExecutionConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ValidationError(
-      parsed.error.issues.map((i) => ({
-        code: 'InvalidField' as const,
-        field: `config.${formatPath(i.path)}`,
-        reason: i.message,
-      })),
-    );
+  let config: ExecutionConfig;
+  try {
+    config = parseWith(ExecutionConfigSchema, input);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(err.issues.map((i) => ({ ...i, field: i.field ? `config.${i.field}` : 'config' })));
   }
-  const config = parsed.data;
   if (config.default_timeout_ms > config.max_timeout_ms) {
     throw ValidationError.of(
       'TimeoutTooLarge',

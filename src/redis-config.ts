@@ -1,7 +1,8 @@
 /** Where the queue lives and how the fleet shares it (the engine's `redis` option). */
 import { z } from 'zod';
 
-export const RedisConfigSchema = z.object({
+// Strict: a misspelt option (`global_concurency`) is an error naming it, never a default silently kept.
+export const RedisConfigSchema = z.strictObject({
   /** `redis://[user:password@]host:port[/db]`. */
   url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   /** Queue name: submitters and workers that share it share the work. */

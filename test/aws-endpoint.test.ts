@@ -10,11 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { awsRunSettings } from '../src/command/aws.js';
 import { resolveInvocation } from '../src/command/invocation.js';
 import { resolveConfig } from '../src/config.js';
 import { dryRunPlan } from '../src/engine/dry-run.js';
 import type { ExecutionRequestInput } from '../src/index.js';
-import { parsePlan } from '../src/wire/parse.js';
+import { parsePlan, parseRequest } from '../src/wire/parse.js';
 import { makeEngine, tempDir } from './helpers.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 import { type RedisServer, startRedis, startWorkerProcessWithEnv } from './support/redis.js';
@@ -36,6 +37,8 @@ function motoBuckets(): string[] {
   expect(r.status, r.stderr).toBe(0);
   return ((JSON.parse(r.stdout) as { Buckets?: Array<{ Name: string }> }).Buckets ?? []).map((b) => b.Name);
 }
+
+const parseCommand = (command: unknown) => parseRequest({ command }).command;
 
 type Step = Omit<ExecutionRequestInput, 'env'>;
 const cliBucket = (bucket: string): Step => ({
@@ -119,7 +122,140 @@ test('a service-specific variable in the request cannot send the SDK step elsewh
   await engine.shutdown();
 });
 
-test('the endpoint order: configured, then the request env (service-specific first), then the process env', async () => {
+test('only AWS_ENDPOINT_URL is read: a service-specific variable splits no run, in the request or the engine', async () => {
+  const engine = makeEngine();
+  const suffix = randomUUID().slice(0, 8);
+  // The service-specific variables name a closed port: a step that went there would fail.
+  const env = { ...awsTestEnv(moto.url), AWS_ENDPOINT_URL: moto.url, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' };
+  const before = process.env.AWS_ENDPOINT_URL_S3;
+  process.env.AWS_ENDPOINT_URL_S3 = 'http://127.0.0.1:9';
+  try {
+    const planId = await engine.executePlan({
+      commands: [
+        { ...cliBucket(`cli-only-${suffix}`), env },
+        { ...sdkBucket(`sdk-only-${suffix}`), env },
+      ],
+    });
+    const result = await engine.waitPlan(planId);
+    for (const c of result.results) expect(c.status, c.stderr).toBe('completed');
+    expect(motoBuckets()).toEqual(expect.arrayContaining([`cli-only-${suffix}`, `sdk-only-${suffix}`]));
+  } finally {
+    if (before === undefined) delete process.env.AWS_ENDPOINT_URL_S3;
+    else process.env.AWS_ENDPOINT_URL_S3 = before;
+    await engine.shutdown();
+  }
+  // A queued job carries the submitter's AWS_ENDPOINT_URL only.
+  expect(
+    awsRunSettings({ aws_endpoint_url: null }, { AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_S3: 'http://b:1' })
+      .endpoint_env,
+  ).toEqual({ AWS_ENDPOINT_URL: 'http://a:1' });
+});
+
+describe("an endpoint_url in the AWS config file's profile", () => {
+  test('is read by neither executor: with AWS_ENDPOINT_URL, both steps land in moto', async () => {
+    const dir = tempDir('cee-endpoint-profile-');
+    const configFile = join(dir, 'config');
+    writeFileSync(configFile, '[default]\nendpoint_url=http://127.0.0.1:9\n');
+    const engine = makeEngine();
+    const suffix = randomUUID().slice(0, 8);
+    const env = { ...awsTestEnv(moto.url), AWS_CONFIG_FILE: configFile, AWS_ENDPOINT_URL: moto.url };
+    const planId = await engine.executePlan({
+      commands: [
+        { ...cliBucket(`cli-prof-${suffix}`), env },
+        { ...sdkBucket(`sdk-prof-${suffix}`), env },
+      ],
+    });
+    const result = await engine.waitPlan(planId);
+    for (const c of result.results) expect(c.status, c.stderr).toBe('completed');
+    expect(motoBuckets()).toEqual(expect.arrayContaining([`cli-prof-${suffix}`, `sdk-prof-${suffix}`]));
+    await engine.shutdown();
+  });
+
+  test('with no endpoint in effect, sends no step there (both executors are told to ignore it)', async () => {
+    const options = { awsCliPath: '/usr/bin/aws', workingDir: null, processEnv: {} };
+    const sdkCommand = { type: 'sdk' as const, service: 's3', operation: 'ListBuckets', parameters: {} };
+    for (const command of [cliBucket('x').command, sdkCommand, { type: 'exec' as const, program: 'aws', args: [] }])
+      expect((await resolveInvocation(parseCommand(command), options)).env).toMatchObject({
+        AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true',
+      });
+    // The profile names moto; nothing else does. A region no AWS endpoint resolves for keeps the
+    // steps from AWS too: the CLI's call dies at the closed proxy, the SDK's at the DNS lookup.
+    const dir = tempDir('cee-endpoint-profile-');
+    const configFile = join(dir, 'config');
+    writeFileSync(configFile, `[default]\nendpoint_url=${moto.url}\n`);
+    const engine = makeEngine();
+    const suffix = randomUUID().slice(0, 8);
+    const env = {
+      ...awsTestEnv(moto.url),
+      AWS_CONFIG_FILE: configFile,
+      AWS_REGION: 'cee-nowhere-1',
+      AWS_DEFAULT_REGION: 'cee-nowhere-1',
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    const before = process.env.AWS_ENDPOINT_URL;
+    delete process.env.AWS_ENDPOINT_URL;
+    try {
+      const planId = await engine.executePlan({
+        strategy: { type: 'serial', stop_on_error: false },
+        commands: [
+          { ...cliBucket(`cli-noep-${suffix}`), env },
+          { ...sdkBucket(`sdk-noep-${suffix}`), env },
+        ],
+      });
+      const result = await engine.waitPlan(planId);
+      for (const c of result.results) expect(c.status).toBe('failed');
+      expect(motoBuckets()).not.toEqual(expect.arrayContaining([`sdk-noep-${suffix}`]));
+      expect(motoBuckets()).not.toEqual(expect.arrayContaining([`cli-noep-${suffix}`]));
+    } finally {
+      if (before !== undefined) process.env.AWS_ENDPOINT_URL = before;
+      await engine.shutdown();
+    }
+  }, 60_000);
+});
+
+test('an exec of the AWS CLI goes to the run endpoint like the aws_cli steps; its own --endpoint-url stays', async () => {
+  const engine = makeEngine();
+  const suffix = randomUUID().slice(0, 8);
+  const env = { ...awsTestEnv(moto.url), AWS_ENDPOINT_URL: moto.url };
+  const planId = await engine.executePlan({
+    commands: [
+      {
+        command: {
+          type: 'exec',
+          program: '/usr/bin/aws',
+          args: ['s3api', 'create-bucket', '--bucket', `exec-${suffix}`],
+        },
+        env,
+      },
+      { ...cliBucket(`cli-exec-${suffix}`), env },
+    ],
+  });
+  const result = await engine.waitPlan(planId);
+  for (const c of result.results) expect(c.status, c.stderr).toBe('completed');
+  expect(motoBuckets()).toEqual(expect.arrayContaining([`exec-${suffix}`, `cli-exec-${suffix}`]));
+  await engine.shutdown();
+  const options = { awsCliPath: '/usr/bin/aws', workingDir: null, processEnv: { AWS_ENDPOINT_URL: 'http://proc:1' } };
+  const exec = (program: string, args: string[]) => parseCommand({ type: 'exec', program, args });
+  expect((await resolveInvocation(exec('aws', ['s3', 'ls']), options)).args).toEqual([
+    's3',
+    'ls',
+    '--endpoint-url',
+    'http://proc:1',
+  ]);
+  expect((await resolveInvocation(exec('aws', ['s3', 'ls', '--endpoint-url=http://own:1']), options)).args).toEqual([
+    's3',
+    'ls',
+    '--endpoint-url=http://own:1',
+  ]);
+  // Another program is run as written.
+  expect((await resolveInvocation(exec('echo', ['s3']), options)).args).toEqual(['s3']);
+  expect((await resolveInvocation(exec('aws', ['s3', 'ls']), { ...options, processEnv: {} })).args).toEqual([
+    's3',
+    'ls',
+  ]);
+});
+
+test('the endpoint order: configured, then AWS_ENDPOINT_URL of the request env, then of the process env', async () => {
   const command = {
     type: 'aws_cli' as const,
     service: 's3api',
@@ -137,7 +273,7 @@ test('the endpoint order: configured, then the request env (service-specific fir
   );
   expect(
     await argsOf({ ...base, requestEnv: { AWS_ENDPOINT_URL: 'http://req:1', AWS_ENDPOINT_URL_S3: 'http://req-s3:1' } }),
-  ).toBe('s3api list-buckets --endpoint-url http://req-s3:1');
+  ).toBe('s3api list-buckets --endpoint-url http://req:1');
   expect(
     await argsOf({ ...base, awsEndpointUrl: 'http://conf:1', requestEnv: { AWS_ENDPOINT_URL: 'http://req:1' } }),
   ).toBe('s3api list-buckets --endpoint-url http://conf:1');

@@ -179,7 +179,7 @@ describe('ids', () => {
     const plan = file('dag.json', dagPlan(uuid('abcd0001'), uuid('abcd0002'), uuid('abcd0003')));
     const run = cli(['run', '--log-dir', logDir, plan]);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`plan ${uuid('abcd0001')}; its logs: cloudops-exec logs abcd0001`);
+    expect(run.stdout).toContain(`plan ${uuid('abcd0001')}; its logs: cloudops-exec logs --log-dir ${logDir} abcd0001`);
     expect(run.stdout).toContain(join(logDir, `${uuid('abcd0001')}.log`));
 
     const logs = cli(['logs', '--log-dir', logDir, 'abcd0001']);
@@ -410,4 +410,42 @@ describe('queue mode', () => {
     expect(r.stderr.match(/ECONNREFUSED/g)).toHaveLength(1);
     expect(r.stderr).toContain('Queue unavailable');
   }, 30_000);
+});
+
+test('--env takes one NAME=VALUE per flag and leaves the program after it alone', () => {
+  const logDir = tempDir();
+  const r = cli(['exec', '--log-dir', logDir, '--env', 'FOO=1', '--env', 'BAR=two', 'printenv', 'FOO', 'BAR']);
+  expect(r.stderr).not.toMatch(/missing required argument/);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toContain('1\ntwo\n');
+});
+
+test('a dry run that gets no verdict from AWS is not "nothing would fail": exit 1, counted in --json', () => {
+  const dir = tempDir();
+  const plan = join(dir, 'stop.json');
+  // A closed port: AWS is never reached, so no verdict comes back.
+  writeFileSync(
+    plan,
+    JSON.stringify({
+      commands: [
+        {
+          command: {
+            type: 'aws_cli',
+            service: 'ec2',
+            operation: 'stop-instances',
+            args: ['--instance-ids', 'i-0123456789abcdef0', '--endpoint-url', 'http://127.0.0.1:9'],
+            region: 'us-east-1',
+          },
+          env: { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing-secret-key', AWS_MAX_ATTEMPTS: '1' },
+        },
+      ],
+    }),
+  );
+  const text = cli(['plan', '--log-dir', dir, plan]);
+  expect(text.status, text.stderr).toBe(1);
+  expect(text.stdout).toContain('Dry run: 1 AWS call gave no verdict');
+  expect(text.stdout).not.toContain('nothing would fail');
+  const json = cli(['plan', '--json', '--log-dir', dir, plan]);
+  expect(json.status).toBe(1);
+  expect(JSON.parse(json.stdout)).toMatchObject({ would_fail: false, without_verdict: 1 });
 });

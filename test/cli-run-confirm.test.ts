@@ -45,10 +45,15 @@ function offTerminal(args: string[], options: { input?: string; env?: Record<str
   });
 }
 
-/** The CLI on a pseudo-terminal (`script -qec`), `typed` being what the user types; the terminal shows both streams. */
-function onTerminal(args: string[], typed: string): Ran {
+/**
+ * The CLI on a pseudo-terminal (`script -qec`), `typed` being what the user types; the terminal
+ * shows both streams. `redirect`: shell redirections of the CLI (`2>/dev/null`).
+ */
+function onTerminal(args: string[], typed: string, how: { redirect?: string; logDir?: string } = {}): Ran {
   const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
-  const command = [process.execPath, BIN, '--log-dir', tempDir(), ...args].map(quote).join(' ');
+  const command =
+    [process.execPath, BIN, '--log-dir', how.logDir ?? tempDir(), ...args].map(quote).join(' ') +
+    (how.redirect ? ` ${how.redirect}` : '');
   const r = spawnSync('script', ['-qec', command, '/dev/null'], {
     input: typed,
     encoding: 'utf8',
@@ -349,5 +354,138 @@ describe('--approve-via: the server decides', () => {
     expect(await run.exited).toBe(130);
     expect(run.output.stdout).toMatch(/Stopped waiting\. Approval \S+ stays pending/);
     expect((await ts.api('GET', '/api/approvals?state=pending')).body.approvals).toHaveLength(1);
+  });
+});
+
+describe('review fixes: the order of checks, redirected stderr, the logs hint', () => {
+  test('a plan whose fixed ids ran before is refused (DuplicateId) before anyone is asked', () => {
+    const logDir = tempDir();
+    const marker = join(tempDir(), 'ran');
+    const plan = destructivePlan(marker, '7c1d2e3f-0000-4000-8000-00000000a0d1');
+    expect(onTerminal(['run', '--yes', plan], '', { logDir }).status).toBe(0);
+    const again = onTerminal(['run', plan], 'yes\n', { logDir });
+    expect(again.stdout).toContain('[DuplicateId]');
+    expect(again.stdout).toContain('cloudops-exec run --new-ids PLAN');
+    expect(again.stdout).not.toContain('to run it:');
+    expect(again.stdout).not.toMatch(/risk destructive/);
+    expect(again.status).toBe(1);
+  });
+
+  test('stdin a terminal, stderr not (2>/dev/null): destructive work exits 2 without --yes, saying why on stdout', () => {
+    const marker = join(tempDir(), 'ran');
+    const r = onTerminal(['run', destructivePlan(marker)], 'yes\n', { redirect: '2>/dev/null' });
+    expect(r.stdout).toMatch(/risk destructive/);
+    expect(r.stdout).not.toContain('to run it:');
+    expect(r.stdout).toContain('destructive work needs --yes when its stderr is not a terminal');
+    expect(r.status).toBe(2);
+    expect(existsSync(marker)).toBe(false);
+
+    const yes = onTerminal(['run', '--yes', destructivePlan(marker)], '', { redirect: '2>/dev/null' });
+    expect(yes.status).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  test('stdin a terminal, stderr not: modify work runs after its risk, and says it did not ask', () => {
+    const marker = join(tempDir(), 'ran');
+    const r = onTerminal(['run', modifyPlan(marker)], '', { redirect: '2>/dev/null' });
+    expect(r.stdout).toContain('Not asking: stderr is not a terminal');
+    expect(r.stdout.indexOf('risk modify')).toBeLessThan(r.stdout.indexOf('Not asking'));
+    expect(r.status).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  test('the logs hint names a --log-dir that is not the default (quoted for the shell), and it works', async () => {
+    const logDir = join(tempDir(), "my logs's dir");
+    const r = await offTerminal(['--log-dir', logDir, 'run', modifyPlan(join(tempDir(), 'ran'))]);
+    expect(r.status).toBe(0);
+    const hint = r.stdout.match(/its logs: (cloudops-exec logs .*?) \(/)?.[1];
+    expect(hint).toBe(`cloudops-exec logs --log-dir '${logDir.replace("'", "'\\''")}' ${hint?.split(' ').at(-1)}`);
+    // The hint, run by a shell as printed (our binary standing in for `cloudops-exec`).
+    const shown = spawnSync(
+      'sh',
+      ['-c', hint?.replace(/^cloudops-exec/, `'${process.execPath}' '${BIN}'`) ?? 'false'],
+      {
+        encoding: 'utf8',
+        env: childEnv(),
+      },
+    );
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain('touch');
+
+    // The default log dir (CLOUDOPS_LOG_DIR unset, XDG_STATE_HOME set): no --log-dir in the hint.
+    const env = childEnv({ XDG_STATE_HOME: tempDir() });
+    delete env.CLOUDOPS_LOG_DIR;
+    const plain = spawnSync(process.execPath, [BIN, 'run', modifyPlan(join(tempDir(), 'ran'))], {
+      encoding: 'utf8',
+      env,
+    });
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/its logs: cloudops-exec logs [0-9a-f]{8} \(/);
+
+    // CLOUDOPS_LOG_DIR not the default: named too.
+    const viaEnv = spawnSync(process.execPath, [BIN, 'run', modifyPlan(join(tempDir(), 'ran'))], {
+      encoding: 'utf8',
+      env: { ...env, CLOUDOPS_LOG_DIR: logDir },
+    });
+    expect(viaEnv.stdout).toContain(`cloudops-exec logs --log-dir '${logDir.replace("'", "'\\''")}' `);
+  });
+});
+
+describe('--approve-via: what is shown and what is refused', () => {
+  test('engine-only options are refused (exit 2, naming them); nothing is submitted', async () => {
+    const ts = await startTestServer({ approval: { auto_approve_readonly: true } });
+    const submitter = addPrincipal(ts, 'ci-bot', 'submitter');
+    const marker = join(tempDir(), 'ran');
+    const r = await offTerminal(
+      [
+        'run',
+        '--approve-via',
+        ts.url,
+        '--endpoint-url',
+        'http://127.0.0.1:5000',
+        '--region',
+        'eu-west-1',
+        '--timeout',
+        '5000',
+        modifyPlan(marker),
+      ],
+      { env: { CLOUDOPS_EXEC_TOKEN: submitter } },
+    );
+    expect(r.stderr).toContain('--endpoint-url, --region, --timeout cannot be used with --approve-via');
+    expect(r.stderr).toContain("the server's settings apply to work submitted with --approve-via");
+    expect(r.status).toBe(2);
+    expect((await ts.api('GET', '/api/approvals')).body.approvals).toHaveLength(0);
+    expect((await ts.api('GET', '/api/executions')).body.executions).toHaveLength(0);
+
+    // --queue has a default: only one given on the command line counts.
+    const queue = await offTerminal(['run', '--approve-via', ts.url, '--queue', 'q', modifyPlan(marker)], {
+      env: { CLOUDOPS_EXEC_TOKEN: submitter },
+    });
+    expect(queue.stderr).toContain('--queue cannot be used with --approve-via');
+    expect(queue.status).toBe(2);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  test("a server that asks no approval: this machine's assessment is shown first, then the server's answer", async () => {
+    const ts = await startTestServer({});
+    const submitter = addPrincipal(ts, 'ci-bot', 'submitter');
+    const marker = join(tempDir(), 'ran');
+    const r = await offTerminal(
+      ['run', '--approve-via', ts.url, destructivePlan(marker, '7c1d2e3f-0000-4000-8000-00000000a0e1')],
+      {
+        env: { CLOUDOPS_EXEC_TOKEN: submitter },
+      },
+    );
+    const local = r.stdout.indexOf("This machine's assessment");
+    expect(local).toBeGreaterThanOrEqual(0);
+    expect(r.stdout.indexOf('risk destructive — 2 commands: 1 destructive, 1 modify')).toBeGreaterThan(local);
+    expect(r.stdout).toContain('· rm removes or ends things');
+    expect(r.stdout).toMatch(
+      /Submitted to \S+: the server's approval rules let it run at once \(the server rated it destructive\)/,
+    );
+    expect(r.stdout.indexOf('risk destructive')).toBeLessThan(r.stdout.indexOf('Submitted to'));
+    expect(r.stdout).toContain(`its logs are on the server: ${new URL(ts.url).origin}/#/executions/7c1d2e3f-`);
+    expect(r.status).toBe(0);
+    expect(existsSync(marker)).toBe(true);
   });
 });

@@ -157,3 +157,55 @@ test("an approval reads AWS's dry-run answer as a verdict: its reason, not its w
     dryRunVerdict({ ...base, would_succeed: null, description: 'AWS dry run gave no verdict', output: 'Throttling\n' }),
   ).toBe('AWS dry run gave no verdict: Throttling');
 });
+
+test('a dry run stays one whatever the args say: "DryRun": false in --cli-input-json, --no-dry-run; input it cannot rewrite is not run', async () => {
+  const engine = makeEngine({ aws_endpoint_url: moto.url });
+  const before = await taggedInstances(engine);
+  const launch = (args: string[]): ExecutionRequestInput => ({
+    command: { type: 'aws_cli', service: 'ec2', operation: 'run-instances', args, region: 'us-east-1' },
+    env: env(),
+  });
+  // moto honours DryRun for RunInstances (not for every action, e.g. CreateVpc).
+  const json = JSON.stringify({
+    ImageId: 'ami-12345678',
+    MinCount: 1,
+    MaxCount: 1,
+    DryRun: false,
+    TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'dryrun-test', Value: tag }] }],
+  });
+  const flags = ['--image-id', 'ami-12345678', '--count', '1'];
+  const tags = ['--tag-specifications', `ResourceType=instance,Tags=[{Key=dryrun-test,Value=${tag}}]`];
+  const result = await engine.dryRun({
+    commands: [
+      launch(['--cli-input-json', json]),
+      launch([`--cli-input-j=${json}`, '--no-dry-run']),
+      // The last of the two wins in the AWS CLI.
+      launch([...flags, ...tags, '--dry-run', '--no-dry-run']),
+      {
+        command: {
+          type: 'sdk',
+          service: 'ec2',
+          operation: 'RunInstances',
+          parameters: JSON.parse(json) as Record<string, unknown>,
+          region: 'us-east-1',
+        },
+        env: env(),
+      },
+      launch(['--cli-input-yaml', 'ImageId: ami-12345678\nMinCount: 1\nMaxCount: 1\nDryRun: false\n']),
+      launch(['--cli-input-json', 'file:///tmp/launch.json']),
+      launch(['--cli-input-json', '{not json']),
+    ],
+  });
+  const [plain, abbreviated, noDryRun, sdk, yaml, file, broken] = result.commands;
+  for (const c of [plain, abbreviated, noDryRun, sdk]) {
+    expect(c).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
+    expect(c!.output).toContain('DryRunOperation');
+  }
+  for (const c of [yaml, file, broken]) {
+    expect(c).toMatchObject({ method: 'description', would_succeed: null, output: null });
+    expect(c!.description).toMatch(/^not run: /);
+  }
+  expect(file!.description).toContain('file:///tmp/launch.json');
+  expect(await taggedInstances(engine)).toEqual(before);
+  await engine.shutdown();
+}, 60_000);

@@ -93,12 +93,18 @@ describe('resolveInvocation', () => {
     expect(await resolveInvocation(command, opts({ awsCliPath: '/opt/aws/bin/aws' }))).toEqual({
       file: '/opt/aws/bin/aws',
       args: ['ec2', 'describe-instances', '--output', 'json', '--profile', 'prod', '--region', 'eu-west-1'],
+      // No endpoint_url from the AWS config file: the engine's own endpoint, if any, is the flag.
+      env: { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' },
     });
   });
 
   test('aws_cli without profile and region adds neither', async () => {
     const command = cmd({ type: 'aws_cli', service: 's3', operation: 'ls' });
-    expect(await resolveInvocation(command, opts())).toEqual({ file: 'aws', args: ['s3', 'ls'] });
+    expect(await resolveInvocation(command, opts())).toEqual({
+      file: 'aws',
+      args: ['s3', 'ls'],
+      env: { AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' },
+    });
   });
 
   test('aws_cli does not duplicate --region (or --profile) already in args', async () => {

@@ -18,7 +18,8 @@ test('which values are searched for, and how', () => {
   expect(secretStrength('abc')).toBe('none');
   expect(secretStrength('true')).toBe('none');
   expect(secretStrength('test')).toBe('standalone');
-  expect(secretStrength('s3cr3t!')).toBe('standalone');
+  expect(secretStrength('s3cr3t!')).toBe('word');
+  expect(secretStrength('hunter2')).toBe('word');
   expect(secretStrength('changeme')).toBe('standalone');
   expect(secretStrength('Password')).toBe('standalone');
   expect(secretStrength('k9-Zq4-xw')).toBe('substring');
@@ -39,6 +40,25 @@ test('a short or common value stays inside words and is hidden where it stands a
   expect(redact("login 'test'")).toBe("login '***'");
   // A long, uncommon value goes wherever it is.
   expect(redactorFor(['k9-Zq4-xw'])('xk9-Zq4-xwx')).toBe('x***x');
+});
+
+test('a short value that is not a common word is hidden wherever it is a whole word', () => {
+  const redact = redactorFor(['hunter2']);
+  expect(redact('https://app:hunter2@db.internal/')).toBe('https://app:***@db.internal/');
+  expect(redact('mysql --password hunter2 -h db')).toBe('mysql --password *** -h db');
+  expect(redact('Authorization: Bearer hunter2')).toBe('Authorization: Bearer ***');
+  expect(redact('<password>hunter2</password>')).toBe('<password>***</password>');
+  expect(redact('hunter2')).toBe('***');
+  // Inside a longer word it stays.
+  expect(redact('hunter2x xhunter2 hunter2_a')).toBe('hunter2x xhunter2 hunter2_a');
+  // A common short word keeps the strict rule.
+  expect(redactorFor(['test', 'hunter2'])('running test suite with hunter2')).toBe('running test suite with ***');
+  // The risk assessment follows: a URL holding the value hides part of the command.
+  const hidden = assessHiddenContent({
+    command: { type: 'exec', program: 'curl', args: ['https://app:hunter2@db.internal/'] },
+    env: { DB_PASSWORD: 'hunter2' },
+  });
+  expect(hidden.verified).toBe(false);
 });
 
 test('data: a field equal to the value is hidden, the env var always is, a name containing it stays', () => {

@@ -293,6 +293,26 @@ const PROGRAMS: Array<[argv: string, expected: RiskLevel]> = [
   ['git remote remove origin', 'destructive'],
   ['git stash drop', 'destructive'],
   ['kubectl delete pod web-1', 'destructive'],
+  // Readers with an option that runs, writes or removes something.
+  ['jobs -x rm %1', 'destructive'],
+  ['jobs -l', 'read_only'],
+  ['time -o out.txt ls', 'modify'],
+  ['time --output=out.txt ls', 'modify'],
+  ['/usr/bin/time -o out.txt ls', 'modify'],
+  ['time -p ls', 'read_only'],
+  ['ss -K dst 10.0.0.1', 'destructive'],
+  ['ss --kill', 'destructive'],
+  ['ss -tan', 'read_only'],
+  ['crontab jobs.txt', 'modify'],
+  ['crontab', 'modify'],
+  ['crontab -e', 'modify'],
+  ['crontab -l', 'read_only'],
+  ['crontab -u bob -l', 'read_only'],
+  ['crontab -r', 'destructive'],
+  ['crontab -ir', 'destructive'],
+  ['terraform plan -generate-config-out=generated.tf', 'modify'],
+  ['find . -fprint out.txt', 'modify'],
+  ['sort -o out.txt f', 'modify'],
 ];
 
 /** Still unverified: what the assessment cannot read ahead (rated `unverified_risk` by a policy). */
@@ -307,6 +327,17 @@ const UNVERIFIED = [
   'terraform apply',
   'terraform import aws_instance.web i-1',
   'sed -e w/tmp/x f',
+  'kubectl get pods --kubeconfig=/tmp/kc',
+  'kubectl --kubeconfig /tmp/kc get pods',
+  'helm install web ./chart --post-renderer ./render',
+  'jobs -x python3 x.py',
+  'time -o /home/u/.bashrc ls',
+  'ss -D /home/u/.bashrc',
+  'sort -o /home/u/.profile f',
+  'find . -fprint /etc/cron.d/x',
+  'awk {print>$1}',
+  'awk {print>"/etc/cron.d/x"}',
+  'crontab -x',
 ];
 
 describe('well-known read-only programs, and their write flags', () => {
@@ -324,6 +355,23 @@ describe('well-known read-only programs, and their write flags', () => {
   });
   test.each(UNVERIFIED)('%s is not verified', (argv) => {
     expect(exec(argv).verified).toBe(false);
+  });
+
+  test('a replace string inside a word puts input into it: its text is not known', () => {
+    for (const args of [
+      ['-I', '{}', 'sh', '-c', 'echo {}'],
+      ['-I{}', 'bash', '-c', 'cat {}'],
+      ['--replace', 'sh', '-c', 'echo {}'],
+    ]) {
+      expect(assessCommand({ type: 'exec', program: 'xargs', args }).verified, args.join(' ')).toBe(false);
+    }
+    const find = assessCommand({ type: 'exec', program: 'find', args: ['.', '-exec', 'sh', '-c', 'cat {}', ';'] });
+    expect(find.verified).toBe(false);
+    expect(assessCommand({ type: 'exec', program: 'find', args: ['.', '-exec', 'cat', '{}', ';'] })).toMatchObject({
+      risk_level: 'read_only',
+      verified: true,
+    });
+    expect(assessCommand({ type: 'exec', program: 'xargs', args: ['-I{}', 'echo', '{}'] }).verified).toBe(true);
   });
 
   // Redirections in shell strings: a reader writing a file is modify.

@@ -8,8 +8,19 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { jsonSchemaOf, parsePlan, parseRequest, ValidationError } from '../src/index.js';
+import {
+  ApprovalDecisionSchema,
+  ApprovalWorkflow,
+  createEngine,
+  jsonSchemaOf,
+  parsePlan,
+  parseRequest,
+  resolveConfig,
+  ValidationError,
+} from '../src/index.js';
+import { parseWith } from '../src/wire/parse.js';
 import { makeEngine, tempDir } from './helpers.js';
+import { decideAs } from './support/approvals.js';
 import { startTestServer } from './support/server.js';
 
 const echo = { type: 'exec', program: 'echo', args: ['hi'] } as const;
@@ -203,6 +214,136 @@ describe('the HTTP API', () => {
     const { api } = await startTestServer({ allow_unknown_fields: true });
     const answer = await api('POST', '/api/executions', request({ from_a_newer_version: true }));
     expect(answer.status).toBe(202);
+  });
+});
+
+describe('approval decisions', () => {
+  test('a field the decision type does not take is refused, not dropped', () => {
+    const edited = plan();
+    // An approve carrying an edit would run the original plan while its approver believes it edited it.
+    const [approve] = issuesOf(() => parseWith(ApprovalDecisionSchema, { type: 'approve', modified_plan: edited }));
+    expect(approve).toMatchObject({ code: 'InvalidField', field: 'modified_plan' });
+    expect(approve!.reason).toContain('unknown field "modified_plan"');
+    const [reject] = issuesOf(() => parseWith(ApprovalDecisionSchema, { type: 'reject', reason: 'no', reasn: 'more' }));
+    expect(reject).toMatchObject({ field: 'reasn', reason: 'unknown field "reasn"; did you mean "reason"?' });
+    expect(parseWith(ApprovalDecisionSchema, { type: 'modify_and_approve', modified_plan: edited }).type).toBe(
+      'modify_and_approve',
+    );
+  });
+
+  test('the library workflow refuses an approve carrying a modified plan', () => {
+    const workflow = new ApprovalWorkflow();
+    const decision = { type: 'approve', modified_plan: plan() } as never;
+    const [issue] = issuesOf(() => workflow.processDecision(parsePlan(plan()), decision, { approved_by: 'alice' }));
+    expect(issue!.field).toBe('modified_plan');
+  });
+
+  test('over HTTP: an approve with modified_plan is a 400 naming decision.modified_plan, and nothing runs', async () => {
+    const ts = await startTestServer({ approval: { auto_approve_readonly: true } });
+    const submitted = await ts.api('POST', '/api/plans', {
+      commands: [{ command: { type: 'shell', command: 'echo original' }, risk_level: 'modify' }],
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const id = submitted.body.approval_id as string;
+    const answer = await decideAs(ts, id, {
+      type: 'approve',
+      modified_plan: { commands: [{ command: { type: 'shell', command: 'echo edited' }, risk_level: 'modify' }] },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+    expect(answer.body.error.field).toBe('decision.modified_plan');
+    expect(answer.body.error.reason).toContain('unknown field "modified_plan"');
+    const typo = await decideAs(ts, id, { type: 'reject', reason: 'no', reasn: 'x' });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error).toMatchObject({ field: 'decision.reasn' });
+    expect(typo.body.error.reason).toContain('did you mean "reason"?');
+    const still = await ts.api('GET', `/api/approvals/${id}`);
+    expect(still.body).toMatchObject({ state: 'pending', votes: [], execution_id: null });
+  });
+});
+
+describe('configuration', () => {
+  test('a misspelt engine option is an error naming it and the nearest known one', () => {
+    // Left unnoticed, aws_endpoint_url stays null and AWS calls go to real AWS.
+    for (const make of [
+      () => resolveConfig({ aws_endpoint_ur: 'http://127.0.0.1:5000' } as never),
+      () => createEngine({ aws_endpoint_ur: 'http://127.0.0.1:5000' } as never),
+    ]) {
+      const [issue] = issuesOf(make);
+      expect(issue).toMatchObject({
+        code: 'InvalidField',
+        field: 'config.aws_endpoint_ur',
+        reason: 'unknown field "aws_endpoint_ur"; did you mean "aws_endpoint_url"?',
+      });
+    }
+  });
+
+  test('nested parts (approval, redis, retry) are strict too', () => {
+    const cases: Array<[object, string, string]> = [
+      [
+        { approval: { require_approval_destrutive: false } },
+        'config.approval.require_approval_destrutive',
+        'require_approval_destructive',
+      ],
+      [
+        { redis: { url: 'redis://127.0.0.1:1', global_concurency: 2 } },
+        'config.redis.global_concurency',
+        'global_concurrency',
+      ],
+      [{ retry: { max_attempt: 2 } }, 'config.retry.max_attempt', 'max_attempts'],
+    ];
+    for (const [input, field, near] of cases) {
+      const issues = issuesOf(() => resolveConfig(input as never));
+      expect(issues).toContainEqual(
+        expect.objectContaining({ field, reason: expect.stringContaining(`did you mean "${near}"?`) }),
+      );
+    }
+  });
+
+  test('allow_unknown_fields is for plans and requests, not for the configuration', () => {
+    const [issue] = issuesOf(() => resolveConfig({ allow_unknown_fields: true, stream_ouput: false } as never));
+    expect(issue!.field).toBe('config.stream_ouput');
+  });
+
+  test('new ApprovalWorkflow refuses a misspelt policy field', () => {
+    const [issue] = issuesOf(() => new ApprovalWorkflow({ require_approval_destrutive: false } as never));
+    expect(issue).toMatchObject({
+      code: 'InvalidField',
+      field: 'require_approval_destrutive',
+      reason: 'unknown field "require_approval_destrutive"; did you mean "require_approval_destructive"?',
+    });
+    expect(new ApprovalWorkflow({ require_approval_destructive: false }).config.require_approval_destructive).toBe(
+      false,
+    );
+  });
+});
+
+describe('HTTP query strings', () => {
+  test('a misspelt parameter is a 400 naming it, not a filter left off', async () => {
+    const { api } = await startTestServer();
+    const approvals = await api('GET', '/api/approvals?stat=pending');
+    expect(approvals.status).toBe(400);
+    expect(approvals.body.error).toMatchObject({
+      field: 'stat',
+      reason: 'unknown field "stat"; did you mean "state"?',
+    });
+    const executions = await api('GET', '/api/executions?stauts=failed');
+    expect(executions.status).toBe(400);
+    expect(executions.body.error.reason).toContain('did you mean "status"?');
+    const search = await api('GET', '/api/search?q=echo&limt=5');
+    expect(search.status).toBe(400);
+    expect(search.body.error.field).toBe('limt');
+    const audit = await api('GET', '/api/audit?limt=5');
+    expect(audit.status).toBe(400);
+    expect(audit.body.error.reason).toContain('did you mean "limit"?');
+  });
+
+  test('the parameters the dashboard sends are accepted', async () => {
+    const { api } = await startTestServer();
+    expect((await api('GET', '/api/approvals?state=pending')).status).toBe(200);
+    expect((await api('GET', '/api/approvals')).status).toBe(200);
+    const list = await api('GET', '/api/executions?top_level=true&limit=50&offset=0&status=failed&risk_level=modify');
+    expect(list.status).toBe(200);
+    expect((await api('GET', '/api/search?q=echo&limit=200')).status).toBe(200);
   });
 });
 

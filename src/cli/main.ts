@@ -26,7 +26,7 @@ import { historyCommand, searchCommand } from './commands/history.js';
 import { schemaCommand, validateCommand } from './commands/inspect.js';
 import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
 import { planCommand } from './commands/plan-preview.js';
-import { runCommand } from './commands/run.js';
+import { givenOn, runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { runSingle } from './commands/single.js';
 import { workerCommand } from './commands/worker.js';
@@ -107,7 +107,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'cloudops-exec run --approve-via http://ops.internal:8787 cleanup.yaml',
       )}`,
     )
-    .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals())));
+    .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals(), givenOn(cmd))));
 
   addEngineOptions(
     program

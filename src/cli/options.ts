@@ -32,7 +32,7 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--queue <name>', 'queue name shared with the workers', 'cloudops-exec')
     .option(
       '--endpoint-url <url>',
-      'send every AWS call (CLI and SDK) to this endpoint, e.g. an emulator (default: $AWS_ENDPOINT_URL_<SERVICE> or $AWS_ENDPOINT_URL of the command, then of this shell)',
+      'send every AWS call (CLI and SDK) to this endpoint, e.g. an emulator (default: $AWS_ENDPOINT_URL of the command, then of this shell; service-specific variables are not read)',
     )
     .option('--profile <name>', 'AWS profile for aws commands that name none')
     .option('--region <name>', 'AWS region for aws commands that name none');
@@ -44,10 +44,17 @@ export const ALLOW_UNKNOWN_FIELDS_HELP =
 
 /** `exec` and `sh`: one command, its environment, and how to print it. */
 export function addSingleOptions(cmd: Command): Command {
-  return addEngineOptions(cmd)
-    .option('--cwd <dir>', 'working directory')
-    .option('--env <NAME=VALUE...>', 'extra environment variables')
-    .option('--json', 'print the event stream as NDJSON');
+  return (
+    addEngineOptions(cmd)
+      .option('--cwd <dir>', 'working directory')
+      // One value per flag, repeatable: a variadic option would swallow the program after it.
+      .option(
+        '--env <NAME=VALUE>',
+        'an extra environment variable (repeat for more: --env A=1 --env B=2)',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
+      .option('--json', 'print the event stream as NDJSON')
+  );
 }
 
 export function engineConfig(options: EngineOptions): ExecutionConfig {

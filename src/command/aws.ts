@@ -2,6 +2,7 @@
  * AWS commands in the command model: the CLI's argv, operation names in both spellings, and
  * the same call for the other executor (CLI <-> SDK).
  */
+import { basename } from 'node:path';
 import { ValidationError } from '../errors.js';
 import type { ExecutorType } from '../vocabulary.js';
 import type { Command } from '../wire/types.js';
@@ -99,7 +100,7 @@ export interface AwsSettings {
 /**
  * A run's AWS settings as they travel with each attempt (to this machine's executor, or in a
  * queued job to a worker on another machine): the configured endpoint, profile and region, and
- * the endpoint variables of the submitting engine's environment. A worker resolves the endpoint
+ * the endpoint variable of the submitting engine's environment. A worker resolves the endpoint
  * from these, never from its own environment, so every AWS call of a run goes where the
  * submitting engine would send it.
  */
@@ -107,7 +108,7 @@ export interface AwsRunSettings {
   endpoint_url: string | null;
   profile: string | null;
   region: string | null;
-  /** `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` from the submitting engine's environment. */
+  /** `AWS_ENDPOINT_URL` from the submitting engine's environment (the only endpoint variable read). */
   endpoint_env: Record<string, string>;
 }
 
@@ -116,52 +117,63 @@ export function awsRunSettings(
   config: { aws_endpoint_url: string | null; aws_profile?: string | null; aws_region?: string | null },
   processEnv: Readonly<Record<string, string | undefined>> = process.env,
 ): AwsRunSettings {
-  const endpoint_env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(processEnv))
-    if (value && (name === 'AWS_ENDPOINT_URL' || name.startsWith('AWS_ENDPOINT_URL_'))) endpoint_env[name] = value;
+  const endpoint = processEnv[ENDPOINT_VARIABLE];
   return {
     endpoint_url: config.aws_endpoint_url,
     profile: config.aws_profile ?? null,
     region: config.aws_region ?? null,
-    endpoint_env,
+    endpoint_env: endpoint ? { [ENDPOINT_VARIABLE]: endpoint } : {},
   };
 }
 
-/** Service ids whose `AWS_ENDPOINT_URL_<ID>` is not the service name in capitals. */
-const ENDPOINT_SERVICE_IDS: Record<string, string> = {
-  s3api: 'S3',
-  secretsmanager: 'SECRETS_MANAGER',
-  stepfunctions: 'SFN',
-  logs: 'CLOUDWATCH_LOGS',
-  events: 'EVENTBRIDGE',
-  elbv2: 'ELASTIC_LOAD_BALANCING_V2',
-  elb: 'ELASTIC_LOAD_BALANCING',
-  resourcegroupstaggingapi: 'RESOURCE_GROUPS_TAGGING_API',
+/** The one endpoint variable the engine reads. */
+export const ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL';
+
+/**
+ * What every AWS CLI and SDK process of a run gets, so neither reads an endpoint of its own:
+ * no `endpoint_url` from the AWS config file, no `AWS_ENDPOINT_URL[_<SERVICE>]` (the JS SDK
+ * and newer AWS CLIs read them, Debian's AWS CLI 2.9 does not). The run's endpoint is passed
+ * explicitly instead (`--endpoint-url`, or the SDK call's `endpoint`).
+ */
+export const IGNORE_CONFIGURED_ENDPOINTS: Readonly<Record<string, string>> = {
+  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true',
 };
 
-/** `AWS_ENDPOINT_URL_S3` for `s3` and `s3api`, `AWS_ENDPOINT_URL_EC2` for `ec2`, ... */
-export function serviceEndpointVariable(service: string): string {
-  const id = ENDPOINT_SERVICE_IDS[service.toLowerCase()] ?? service.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
-  return `AWS_ENDPOINT_URL_${id}`;
+/** `AWS_ENDPOINT_URL` and every `AWS_ENDPOINT_URL_<SERVICE>`: names no AWS process of a run may see. */
+export function isEndpointVariable(name: string): boolean {
+  return name === ENDPOINT_VARIABLE || name.startsWith(`${ENDPOINT_VARIABLE}_`);
 }
 
 /**
- * The one endpoint every AWS call of this service goes to, or null for AWS itself. In order:
- * the configured endpoint; else `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, from the
- * request's env; else the same two from the engine's environment. Both executors are given
- * the result explicitly (the AWS CLI 2.9 ignores these variables, the SDK reads them), so a
- * CLI step and an SDK step of one plan never go to different places.
+ * The one endpoint every AWS call of a run goes to, or null for AWS itself: the configured
+ * endpoint; else `AWS_ENDPOINT_URL` from the request's env; else from the engine's environment.
+ * Service-specific variables (`AWS_ENDPOINT_URL_S3`, ...) are not read: their names differ
+ * between tools (`ROUTE_53` vs `ROUTE53`), and one would split a run by service. Both executors
+ * are given the result explicitly (the AWS CLI 2.9 ignores the variable, the SDK reads it), so
+ * a CLI step and an SDK step of one plan never go to different places. (`_service` is kept for
+ * callers; every service gets the same endpoint.)
  */
-export function awsEndpointFor(service: string, settings: AwsSettings): string | null {
+export function awsEndpointFor(_service: string, settings: AwsSettings): string | null {
   if (settings.endpointUrl) return settings.endpointUrl;
-  const names = [serviceEndpointVariable(service), 'AWS_ENDPOINT_URL'];
   for (const env of [settings.requestEnv ?? {}, settings.processEnv ?? process.env]) {
-    for (const name of names) {
-      const value = env[name];
-      if (value) return value;
-    }
+    const value = env[ENDPOINT_VARIABLE];
+    if (value) return value;
   }
   return null;
+}
+
+/**
+ * Whether an `exec` program is the AWS CLI (the configured `aws_cli_path`, or any program named
+ * `aws`): such a step gets the run's endpoint like an `aws_cli` step.
+ */
+export function isAwsCliProgram(program: string, awsCliPath: string): boolean {
+  return program === awsCliPath || basename(program) === 'aws';
+}
+
+/** An AWS CLI argv (after the program) with the run's endpoint, unless it names one already. */
+export function withEndpointFlag(args: readonly string[], endpoint: string | null): string[] {
+  // aws-cli 2.9 (Debian's) predates AWS_ENDPOINT_URL, so the flag it is.
+  return endpoint && !hasFlag(args, '--endpoint-url') ? [...args, '--endpoint-url', endpoint] : [...args];
 }
 
 /**
@@ -188,7 +200,5 @@ function hasFlag(args: readonly string[], flag: string): boolean {
 export function awsCliArgsFor(command: Extract<Command, { type: 'aws_cli' }>, settings: AwsSettings): string[] {
   const args = awsCliArgs(withAwsDefaults(command, settings));
   const endpoint = awsEndpointFor(command.service, settings);
-  // aws-cli 2.9 (Debian's) predates AWS_ENDPOINT_URL, so the flag it is.
-  if (endpoint && !hasFlag(command.args, '--endpoint-url')) args.push('--endpoint-url', endpoint);
-  return args;
+  return withEndpointFlag(args, endpoint);
 }

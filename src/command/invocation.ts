@@ -12,7 +12,10 @@ import {
   awsEndpointFor,
   type ExecutorType,
   forExecutor,
+  IGNORE_CONFIGURED_ENDPOINTS,
+  isAwsCliProgram,
   withAwsDefaults,
+  withEndpointFlag,
 } from './aws.js';
 import { readShebang, scriptPathOf } from './script.js';
 
@@ -66,12 +69,27 @@ export function awsSettingsOf(options: Omit<InvocationOptions, 'awsCliPath' | 'w
 export async function resolveInvocation(original: Command, options: InvocationOptions): Promise<Invocation> {
   const command = forExecutor(original, options.executor ?? 'auto');
   switch (command.type) {
-    case 'exec':
-      return { file: command.program, args: [...command.args] };
+    case 'exec': {
+      // `exec aws ...` goes where the run's aws_cli steps go. (A shell string that calls `aws`
+      // cannot be rewritten: it is run as written.)
+      if (!isAwsCliProgram(command.program, options.awsCliPath))
+        return { file: command.program, args: [...command.args] };
+      const endpoint = awsEndpointFor('', awsSettingsOf(options));
+      return {
+        file: command.program,
+        args: withEndpointFlag(command.args, endpoint),
+        env: { ...IGNORE_CONFIGURED_ENDPOINTS },
+      };
+    }
     case 'shell':
       return { file: command.shell, args: ['-c', command.command] };
     case 'aws_cli':
-      return { file: options.awsCliPath, args: awsCliArgsFor(command, awsSettingsOf(options)) };
+      return {
+        file: options.awsCliPath,
+        args: awsCliArgsFor(command, awsSettingsOf(options)),
+        // No endpoint_url from the AWS config file, no AWS_ENDPOINT_URL[_<SERVICE>]: the flag only.
+        env: { ...IGNORE_CONFIGURED_ENDPOINTS },
+      };
     case 'sdk': {
       const settings = awsSettingsOf(options);
       const { profile, region } = withAwsDefaults(command, settings);
@@ -79,8 +97,9 @@ export async function resolveInvocation(original: Command, options: InvocationOp
       return {
         file: process.execPath,
         // The SDK's Node-version notices are not the command's output. The endpoint, profile and
-        // region are in the call itself too: the child uses them over any variable (a request's
-        // AWS_ENDPOINT_URL_S3 must not send one step elsewhere).
+        // region are in the call itself too: the child uses them over any variable or config file
+        // entry (a request's AWS_ENDPOINT_URL_S3 or a profile's endpoint_url must not send one
+        // step elsewhere).
         args: [
           '--no-warnings',
           sdkChildPath(),
@@ -97,6 +116,7 @@ export async function resolveInvocation(original: Command, options: InvocationOp
           ...(region ? { AWS_REGION: region } : {}),
           ...(profile ? { AWS_PROFILE: profile } : {}),
           ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}),
+          ...IGNORE_CONFIGURED_ENDPOINTS,
         },
       };
     }

@@ -11,6 +11,7 @@
  * and region to use. A request's `NODE_OPTIONS`, `PYTHON*`, `PATH`, `BROWSER`, … never reach it.
  */
 
+import { isEndpointVariable } from '../command/aws.js';
 import { type Invocation, resolveInvocation } from '../command/invocation.js';
 import type { ExecutionConfig } from '../config.js';
 import { ApprovalWorkflow, assessRequest } from '../policy/approval.js';
@@ -51,11 +52,81 @@ export interface DryRunResult {
 const DRY_RUN_TIMEOUT_MS = 60_000;
 const DRY_RUN_OUTPUT_BYTES = 16 * 1024;
 
-/** The same command with AWS's dry-run flag, or null if it has none we can use. */
-export function withDryRunFlag(command: Command): Command | null {
+/** A command AWS could dry-run, but not safely as written: why it is not run at all. */
+export interface DryRunRefused {
+  not_run: string;
+}
+
+/** `--name` or `--name=value` as written: the name (the AWS CLI takes any unique prefix of a flag). */
+function flagName(arg: string): string | null {
+  if (!arg.startsWith('--')) return null;
+  const eq = arg.indexOf('=');
+  return eq === -1 ? arg : arg.slice(0, eq);
+}
+
+/** Whether `name` is `full` or an abbreviation of it at least `min` characters long. */
+function abbreviates(name: string, full: string, min: number): boolean {
+  return name.length >= min && full.startsWith(name);
+}
+
+/**
+ * EC2 CLI args with DryRun set: `--no-dry-run` removed, and `DryRun: true` inside every
+ * `--cli-input-json` (whose `"DryRun": false` would otherwise win over `--dry-run`); `--dry-run`
+ * appended when there is no JSON to carry it. Input the dry run cannot rewrite ahead — YAML,
+ * JSON read from a file or URL when run, JSON that does not parse — is refused.
+ */
+function ec2DryRunArgs(args: readonly string[]): string[] | DryRunRefused {
+  const out: string[] = [];
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const name = flagName(arg);
+    if (name === null) {
+      out.push(arg);
+      continue;
+    }
+    // --dry-run is added below; --no-dry-run must not undo it.
+    if (abbreviates(name, '--dry-run', 4) || abbreviates(name, '--no-dry-run', 7)) continue;
+    if (abbreviates(name, '--cli-input-yaml', '--cli-input-y'.length))
+      return { not_run: `${name} input could set DryRun to false, and only JSON input can be rewritten ahead` };
+    if (!abbreviates(name, '--cli-input-json', '--cli-i'.length)) {
+      out.push(arg);
+      continue;
+    }
+    if (name.length < '--cli-input-j'.length)
+      return { not_run: `${name} is ambiguous (--cli-input-json or --cli-input-yaml)` };
+    const inline = arg.length > name.length;
+    const value = inline ? arg.slice(name.length + 1) : args[++i];
+    if (value === undefined) return { not_run: `${name} has no value` };
+    if (/^(file|fileb|https?):\/\//i.test(value.trim()))
+      return { not_run: `the JSON of ${name} is read from ${value.trim()} when run, so DryRun cannot be set in it` };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return { not_run: `the JSON of ${name} does not parse, so DryRun cannot be set in it` };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { not_run: `the JSON of ${name} is not an object, so DryRun cannot be set in it` };
+    const rewritten = JSON.stringify({ ...parsed, DryRun: true });
+    if (inline) out.push(`${name}=${rewritten}`);
+    else out.push(name, rewritten);
+    json = true;
+  }
+  // With JSON alone the command stays one the SDK executor can run (args: just --cli-input-json).
+  if (!json) out.push('--dry-run');
+  return out;
+}
+
+/**
+ * The same command with AWS's dry-run flag; null if it has none we can use; `not_run` when it
+ * has one, but the command as written could override it (see ec2DryRunArgs).
+ */
+export function withDryRunFlag(command: Command): Command | DryRunRefused | null {
   // Every EC2 API action takes DryRun; `wait` is a CLI-side poller, not an API call.
   if (command.type === 'aws_cli' && command.service === 'ec2' && operationVerb(command.operation) !== 'wait') {
-    return command.args.includes('--dry-run') ? command : { ...command, args: [...command.args, '--dry-run'] };
+    const args = ec2DryRunArgs(command.args);
+    return 'not_run' in args ? args : { ...command, args };
   }
   if (command.type === 'sdk' && command.service === 'ec2') {
     return { ...command, parameters: { ...command.parameters, DryRun: true } };
@@ -91,7 +162,7 @@ export function dryRunEnvironment(
 ): Record<string, string> {
   const env: Record<string, string> = { PATH: SYSTEM_PATH };
   for (const [name, value] of Object.entries(process.env))
-    if (value !== undefined && INHERITED.test(name)) env[name] = value;
+    if (value !== undefined && INHERITED.test(name) && !isEndpointVariable(name)) env[name] = value;
   for (const [name, value] of Object.entries(request.env)) if (FROM_REQUEST.has(name)) env[name] = value;
   return { ...env, ...invocation.env };
 }
@@ -126,15 +197,16 @@ async function dryRunRequest(
     working_dir: request.working_dir,
   };
   const flagged = withDryRunFlag(request.command);
-  if (!flagged) {
+  if (!flagged || 'not_run' in flagged) {
     const where = request.working_dir ? ` in ${request.working_dir}` : '';
     const env = base.env_names.length > 0 ? ` with ${base.env_names.join(', ')} set` : '';
+    const would = `would run ${base.argv.join(' ')}${where}${env}`;
     return {
       ...base,
       method: 'description',
       would_succeed: null,
       output: null,
-      description: `would run ${base.argv.join(' ')}${where}${env}`,
+      description: flagged ? `not run: ${redact(flagged.not_run)}; ${would}` : would,
     };
   }
   const invocation = await resolveInvocation(flagged, options);

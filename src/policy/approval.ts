@@ -26,7 +26,8 @@ import {
   type SecretNames,
 } from './risk.js';
 
-export const ApprovalConfigSchema = z.object({
+// Strict: a misspelt policy field (`require_approval_destrutive`) is an error naming it, never a default silently kept.
+export const ApprovalConfigSchema = z.strictObject({
   /** Read-only plans run without approval. Default: false (every plan is shown to a human). */
   auto_approve_readonly: z.boolean().default(false),
   require_approval_modify: z.boolean().default(true),
@@ -43,10 +44,12 @@ export const ApprovalConfigSchema = z.object({
 export type ApprovalConfig = z.output<typeof ApprovalConfigSchema>;
 export type ApprovalConfigInput = z.input<typeof ApprovalConfigSchema>;
 
+// Strict: `modified_plan` beside `type: approve` would otherwise be dropped, and the original plan
+// run while the approver believes it was edited; `reasn` beside `reason` likewise.
 export const ApprovalDecisionSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('approve') }),
-  z.object({ type: z.literal('reject'), reason: z.string().min(1, 'a rejection needs a reason') }),
-  z.object({ type: z.literal('modify_and_approve'), modified_plan: ExecutionPlanSchema }),
+  z.strictObject({ type: z.literal('approve') }),
+  z.strictObject({ type: z.literal('reject'), reason: z.string().min(1, 'a rejection needs a reason') }),
+  z.strictObject({ type: z.literal('modify_and_approve'), modified_plan: ExecutionPlanSchema }),
 ]);
 export type ApprovalDecision = z.output<typeof ApprovalDecisionSchema>;
 export type ApprovalDecisionInput = z.input<typeof ApprovalDecisionSchema>;
@@ -171,7 +174,7 @@ export class ApprovalWorkflow {
     context: RiskContext = {},
     private readonly aws?: AwsSettings,
   ) {
-    this.config = ApprovalConfigSchema.parse(config);
+    this.config = parseWith(ApprovalConfigSchema, config);
     this.context = context;
   }
 

@@ -158,6 +158,8 @@ export function assessArgv(words: readonly Word[], ctx: ArgvContext): RiskAssess
   if (name === 'rsync') return unverified('rsync options can delete files or run other programs');
   if (name === 'tar') return assessTar(args);
   if (SUBCOMMAND_TOOLS.has(name)) return assessSubcommandTool(name, args);
+  if (name === 'jobs' && args.some((a) => a === undefined || /^-[a-z]*x/.test(a))) return assessJobsExec(args, inner);
+  if (name === 'ss') return assessSs(args);
   if (name === 'sort' || name === 'uniq' || name === 'date' || name === 'hostname' || name === 'rg' || name === 'dmesg' || name === 'mount') return assessReaderWithWrites(name, args);
   if (READ_ONLY_PROGRAMS.has(name)) return assessed('read_only');
   if (name === 'tee') return assessTee(args);
@@ -190,6 +192,10 @@ function assessWrapped(name: string, spec: (typeof WRAPPERS)[string], args: read
       if (arg.startsWith('--')) {
         const flag = arg.split('=', 1)[0]!;
         if (name === 'env' && '--split-string'.startsWith(flag) && flag.length > 3) return unverified('env -S splits a string into a command');
+        if (name === 'xargs' && arg === '--replace') {
+          i += 1; // its value is optional, and only given with `=`
+          continue;
+        }
         if (spec.withValue.has(flag)) i += arg.includes('=') ? 1 : 2;
         else if (spec.flags?.has(flag) && !arg.includes('=')) i += 1;
         else return unverified(`${name} option ${flag} is not one the assessment knows`);
@@ -220,15 +226,87 @@ function assessWrapped(name: string, spec: (typeof WRAPPERS)[string], args: read
     break;
   }
   const rest = args.slice(i);
+  if (name === 'time') {
+    const output = timeOutput(args.slice(0, i));
+    if (output !== null) assignments.push(writes('time -o', output));
+  }
   if (rest.length === 0) return combine([assessed('read_only'), ...assignments]);
-  // xargs adds arguments read from its input to the command.
-  const command = name === 'xargs' ? [...rest, undefined] : rest;
+  // xargs adds arguments read from its input to the command; with -I it puts them in place
+  // of the replace string, even inside a word (`sh -c 'echo {}'` runs the input as code).
+  let command: Word[] = rest;
+  if (name === 'xargs') {
+    const replace = xargsReplace(args.slice(0, i));
+    command = [...rest.map((w) => (replace !== null && w !== undefined && (replace === '' || w.includes(replace)) ? undefined : w)), undefined];
+  }
   return combine([assessArgv(command, ctx), ...assignments]);
 }
 
 function envAssignment(name: string): RiskAssessment {
   const reason = loaderVariableReason(name);
   return reason ? unverified(reason) : assessed('read_only');
+}
+
+/** The file `time -o FILE` / `--output=FILE` writes, among the options before the command; null when none. */
+function timeOutput(options: readonly Word[]): Word | null {
+  for (let j = 0; j < options.length; j++) {
+    const w = options[j];
+    if (w === undefined) return undefined;
+    if (w.startsWith('--')) {
+      if (/^--output=/.test(w)) return w.slice('--output='.length);
+      if (w === '--output') return options[j + 1];
+      continue;
+    }
+    const m = /^-[pva]*o(.*)$/.exec(w);
+    if (m) return m[1] !== '' ? m[1] : options[j + 1];
+    if (w === '-f' || w === '--format') j++;
+  }
+  return null;
+}
+
+/** `xargs -I R` / `--replace[=R]` (`{}` by default): the replace string, or null without one. */
+function xargsReplace(options: readonly Word[]): string | null {
+  let replace: string | null = null;
+  for (let j = 0; j < options.length; j++) {
+    const w = options[j];
+    if (w === undefined) return '';
+    if (w === '--replace') replace = '{}';
+    else if (w.startsWith('--replace=')) replace = w.slice('--replace='.length);
+    else if (!w.startsWith('--')) {
+      const m = /^-[0rtpxo]*I(.*)$/.exec(w);
+      if (m) replace = m[1] !== '' ? m[1]! : (options[j + 1] ?? '');
+    }
+  }
+  return replace;
+}
+
+/** Writing a file: modify, or unverified when it is configuration or programs later commands load. */
+function writes(what: string, file: Word): RiskAssessment {
+  if (file === undefined) return unverified(`${what} writes a file named at run time`);
+  return CONFIG_PATH.test(file) ? unverified(`${what} writes ${file}, configuration or programs that later commands load`) : assessed('modify', `${what} writes ${file}`);
+}
+
+/** `jobs -x CMD ARGS`: runs CMD with job specs in ARGS replaced by process ids. */
+function assessJobsExec(args: readonly Word[], ctx: ArgvContext): RiskAssessment {
+  const at = args.findIndex((a) => a === undefined || /^-[a-z]*x/.test(a));
+  if (args[at] === undefined) return unverified('jobs options are computed at run time');
+  // `jobs -x cmd %1`: a job spec becomes a process id.
+  const command = args.slice(at + 1).map((w) => (w?.startsWith('%') ? undefined : w));
+  if (command.length === 0) return assessed('read_only');
+  return assessArgv(command, ctx);
+}
+
+/** `ss` lists sockets; `-K`/`--kill` closes them, `-D`/`--diag FILE` writes a file. */
+function assessSs(args: readonly Word[]): RiskAssessment {
+  if (args.some((a) => a === undefined)) return unverified('ss arguments are computed at run time');
+  const words = args as string[];
+  const parts: RiskAssessment[] = [assessed('read_only')];
+  for (let j = 0; j < words.length; j++) {
+    const w = words[j]!;
+    if (w === '--kill' || /^-[a-zA-Z0-9]*K/.test(w)) parts.push(assessed('destructive', 'ss -K closes the sockets it lists'));
+    else if (w.startsWith('--diag')) parts.push(writes('ss --diag', w.includes('=') ? w.slice(w.indexOf('=') + 1) : words[j + 1]));
+    else if (/^-[a-zA-Z0-9]*D/.test(w)) parts.push(writes('ss -D', w.endsWith('D') ? words[j + 1] : w.slice(w.indexOf('D') + 1)));
+  }
+  return combine(parts);
 }
 
 function assessTrap(args: readonly Word[], ctx: ArgvContext): RiskAssessment {
@@ -277,11 +355,12 @@ function assessFind(args: readonly Word[], ctx: ArgvContext): RiskAssessment {
     const arg = args[i];
     if (arg === undefined) return unverified('find arguments are computed at run time');
     if (arg === '-delete') parts.push(assessed('destructive', 'find -delete removes files'));
-    else if (arg === '-fprint' || arg === '-fprint0' || arg === '-fprintf' || arg === '-fls') parts.push(assessed('modify', `find ${arg} writes a file`));
+    else if (arg === '-fprint' || arg === '-fprint0' || arg === '-fprintf' || arg === '-fls') parts.push(writes(`find ${arg}`, args[i + 1]));
     else if (arg === '-exec' || arg === '-execdir' || arg === '-ok' || arg === '-okdir') {
       // `;` ends it; `+` only right after `{}` (anywhere else it is an argument).
       const end = args.findIndex((a, j) => j > i && (a === ';' || (a === '+' && args[j - 1] === '{}')));
-      const command = args.slice(i + 1, end === -1 ? args.length : end);
+      // `{}` inside a longer word (`sh -c 'cat {}'`) puts a found name into it: its text is not known.
+      const command = args.slice(i + 1, end === -1 ? args.length : end).map((w) => (w !== undefined && w !== '{}' && w.includes('{}') ? undefined : w));
       parts.push(assessArgv(command, ctx));
       if (end === -1) break;
       i = end;
@@ -308,7 +387,14 @@ function assessAwk(name: string, args: readonly Word[]): RiskAssessment {
   }
   if (program === undefined) return assessed('read_only');
   if (/system|\||getline|@|ENVIRON/.test(program)) return unverified(`the ${name} program runs commands`);
-  return />/.test(program) ? assessed('modify', `the ${name} program may write files`) : assessed('read_only');
+  if (!/>/.test(program)) return assessed('read_only');
+  // `print > "file"`: a file named by a string can be read; one named by an expression cannot.
+  for (const m of program.matchAll(/\bprintf?\b[^;{}\n]*?>>?\s*("(?:[^"\\]|\\.)*"|.?)/g)) {
+    const target = m[1]!;
+    if (!target.startsWith('"')) return unverified(`the ${name} program writes a file named at run time`);
+    if (CONFIG_PATH.test(target.slice(1, -1))) return unverified(`the ${name} program writes ${target}, configuration or programs that later commands load`);
+  }
+  return assessed('modify', `the ${name} program may write files`);
 }
 
 /** One sed command the assessment can read: an optional address (line, `$`, `/re/`), then a printing or editing command. */
@@ -371,7 +457,11 @@ function assessSubcommandTool(name: string, args: readonly Word[]): RiskAssessme
   }
   const subcommands = words.filter((w) => !w.startsWith('-'));
   if (terraform) return assessTerraform(name, words, subcommands);
-  if (name === 'journalctl' || name === 'crontab') return words.length === 0 || subcommands.length === words.length ? assessed('read_only') : readerOptions(name, words);
+  if (name === 'crontab') return assessCrontab(words);
+  if (name === 'journalctl') return words.length === 0 || subcommands.length === words.length ? assessed('read_only') : readerOptions(name, words);
+  // A kubeconfig names exec credential plugins (programs run for a token), like $KUBECONFIG does.
+  if (words.some((w) => /^--kubeconfig(=|$)/.test(w))) return unverified(`${name} --kubeconfig loads a file that can name programs to run`);
+  if (name === 'helm' && words.some((w) => /^--post-renderer(=|$)/.test(w))) return unverified('helm --post-renderer runs the program it names');
   if (subcommands.some((w) => REMOTE_CODE_SUBCOMMANDS.has(w))) return unverified(`${name} ${subcommands[0]} runs code in a container or on another machine`);
   const first = subcommands[0];
   if (first !== undefined && READ_SUBCOMMANDS.has(first)) return assessed('read_only');
@@ -390,6 +480,7 @@ function assessTerraform(name: string, words: readonly string[], subcommands: re
   if (first === undefined) return assessed('read_only');
   const pair = `${first} ${second ?? ''}`.trim();
   if (first === 'plan' && words.some((w) => /^--?out(=|$)/.test(w))) return assessed('modify', `${name} plan -out writes a plan file`);
+  if (first === 'plan' && words.some((w) => /^--?generate-config-out(=|$)/.test(w))) return assessed('modify', `${name} plan -generate-config-out writes a configuration file`);
   if (first === 'fmt' && words.some((w) => /^--?check(=true)?$/.test(w))) return assessed('read_only');
   // `providers`, `state` and `workspace` take a second word, and the pair decides (alone, they list or print usage).
   const key = first === 'providers' || first === 'state' || first === 'workspace' ? pair : first;
@@ -463,10 +554,36 @@ function assessTee(args: readonly Word[]): RiskAssessment {
   return config ? unverified(`tee writes ${config}, configuration or programs that later commands load`) : assessed('modify', `tee writes ${written.join(', ')}`);
 }
 
-/** journalctl / crontab with options: listing and filtering read; anything else is not assessed. */
+/**
+ * `crontab -l` lists; `crontab -r` removes the table; `crontab FILE`, `crontab -` and a bare
+ * `crontab` (standard input) install one, and `-e` edits it.
+ */
+function assessCrontab(words: readonly string[]): RiskAssessment {
+  let list = false;
+  for (let j = 0; j < words.length; j++) {
+    const w = words[j]!;
+    if (w === '-u' || w === '-n') j++; // user, or the host that runs the jobs
+    else if (/^-[a-zA-Z]*r/.test(w)) return assessed('destructive', 'crontab -r removes the crontab');
+    else if (/^-[ilc]+$/.test(w) && /[lc]/.test(w)) list = true;
+    else if (w === '-i') continue;
+    else if (w === '-e') return assessed('modify', 'crontab -e edits the crontab');
+    else if (w.startsWith('-') && w !== '-') return unverified(`crontab option ${w} is not one the assessment knows`);
+    else return assessed('modify', 'crontab FILE installs a crontab');
+  }
+  return list ? assessed('read_only') : assessed('modify', 'crontab installs a crontab from its input');
+}
+
+/** journalctl with options: listing and filtering read; anything else is not assessed. */
 function readerOptions(name: string, words: readonly string[]): RiskAssessment {
-  const reading = name === 'crontab' ? /^-l$/ : /^(-[ufnbkqoraex]+|--(unit|since|until|lines|boot|follow|no-pager|output|reverse|priority|identifier|grep|utc|dmesg|user)(=.*)?)$/;
+  const reading = /^(-[ufnbkqoraex]+|--(unit|since|until|lines|boot|follow|no-pager|output|reverse|priority|identifier|grep|utc|dmesg|user)(=.*)?)$/;
   return words.every((w) => !w.startsWith('-') || reading.test(w)) ? assessed('read_only') : unverified(`${name} options outside listing may change or remove things`);
+}
+
+/** The file of `sort -oFILE`, `-o FILE`, `--output=FILE` (or an abbreviation). */
+function sortOutput(option: string, next: string | undefined): Word {
+  if (option.startsWith('--')) return option.includes('=') ? option.slice(option.indexOf('=') + 1) : next;
+  const rest = option.slice(option.indexOf('o') + 1);
+  return rest !== '' ? rest : next;
 }
 
 /** Readers with options (or a second operand) that write or run something: only known options are read. */
@@ -483,7 +600,7 @@ function assessReaderWithWrites(name: string, args: readonly Word[]): RiskAssess
       for (; i < words.length; i++) {
         const w = words[i]!;
         if (w === '-k' || w === '-t') i++;
-        else if (w.startsWith('-') && w !== '-' && !known.test(w)) return /^-[a-zA-Z]*o/.test(w) || '--output'.startsWith(w.split('=')[0]!) ? assessed('modify', 'sort -o writes a file') : unverified(`sort option ${w} is not one the assessment knows`);
+        else if (w.startsWith('-') && w !== '-' && !known.test(w)) return /^-[a-zA-Z]*o/.test(w) || '--output'.startsWith(w.split('=')[0]!) ? writes('sort -o', sortOutput(w, words[i + 1])) : unverified(`sort option ${w} is not one the assessment knows`);
       }
       return assessed('read_only');
     }

@@ -9,12 +9,15 @@ const SECRET_NAME =
 /**
  * How a secret value is searched for in text. A value of at least MIN_SUBSTRING_LENGTH
  * characters that is not a common word is replaced wherever it appears, even inside a word.
- * A shorter or common value (`test`, `admin`, `changeme`, ...) would destroy ordinary output
- * (`rb-test` -> `rb-***`), so it is replaced only where it stands alone (see STANDS_ALONE).
- * Values under MIN_SECRET_LENGTH and plain flags (`true`, `false`, `null`, ...) are never
- * searched for: they carry no secret. A value that is not replaced everywhere is reported once
- * per process in a warning (code CLOUDOPS_WEAK_SECRET) that names the variable, not the value.
- * The variable itself is always shown as `***` where a request's env is shown.
+ * A shorter value (4–7 characters) that is not a common word is replaced wherever it is a
+ * whole word: not preceded or followed by a letter, digit or `_` (`app:hunter2@db`,
+ * `--password hunter2`, `Bearer hunter2`, `>hunter2<`; `hunter2x` stays, see wholeWord).
+ * A common value (`test`, `admin`, `changeme`, ...) would destroy ordinary output
+ * (`rb-test` -> `rb-***`, "running test suite"), so it is replaced only where it stands alone
+ * (see standsAlone). Values under MIN_SECRET_LENGTH and plain flags (`true`, `false`, `null`,
+ * ...) are never searched for: they carry no secret. A value that is not replaced everywhere is
+ * reported once per process in a warning (code CLOUDOPS_WEAK_SECRET) that names the variable,
+ * not the value. The variable itself is always shown as `***` where a request's env is shown.
  */
 const MIN_SUBSTRING_LENGTH = 8;
 /** Shorter values would redact ordinary words ("on", "1"); they are not worth hiding. */
@@ -46,13 +49,15 @@ const COMMON_VALUES = new Set([
   '123456789',
 ]);
 
-export type SecretStrength = 'substring' | 'standalone' | 'none';
+/** `substring`: everywhere; `word`: every whole word; `standalone`: only where it stands alone; `none`: never. */
+export type SecretStrength = 'substring' | 'word' | 'standalone' | 'none';
 
 /** How `value` is searched for in text (see MIN_SUBSTRING_LENGTH). */
 export function secretStrength(value: string): SecretStrength {
   const lower = value.toLowerCase();
   if (value.length < MIN_SECRET_LENGTH || NOT_SECRETS.has(lower)) return 'none';
-  if (value.length < MIN_SUBSTRING_LENGTH || COMMON_VALUES.has(lower)) return 'standalone';
+  if (COMMON_VALUES.has(lower)) return 'standalone';
+  if (value.length < MIN_SUBSTRING_LENGTH) return 'word';
   return 'substring';
 }
 
@@ -65,7 +70,9 @@ function warnWeak(name: string, value: string, strength: SecretStrength): void {
   const how =
     strength === 'none'
       ? 'is never searched for in output'
-      : 'is hidden in output only where it stands alone (a whole line or field, quoted, or after = or :), not inside other words';
+      : strength === 'word'
+        ? 'is hidden in output only as a whole word (not next to a letter, digit or _), not inside other words'
+        : 'is hidden in output only where it stands alone (a whole line or field, quoted, or after = or :), not inside other words';
   process.emitWarning(
     `the value of ${name} is too short or too common to redact everywhere: it ${how}. Use a value of at least ${MIN_SUBSTRING_LENGTH} characters that is not a common word.`,
     { code: 'CLOUDOPS_WEAK_SECRET' },
@@ -129,9 +136,14 @@ function standsAlone(e: string): string {
   ].join('|');
 }
 
+/** A short, uncommon value as a whole word: not preceded or followed by a letter, digit or `_`. */
+function wholeWord(e: string): string {
+  return `(?<![A-Za-z0-9_])${e}(?![A-Za-z0-9_])`;
+}
+
 /**
  * A function replacing every secret value in a text; the identity when there are none. Each
- * value is replaced as secretStrength says: everywhere, or only where it stands alone.
+ * value is replaced as secretStrength says: everywhere, as a whole word, or only where it stands alone.
  */
 export function redactorFor(secrets: readonly string[]): Redactor {
   const patterns: string[] = [];
@@ -139,7 +151,7 @@ export function redactorFor(secrets: readonly string[]): Redactor {
     const strength = secretStrength(secret);
     if (strength === 'none') continue;
     const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    patterns.push(strength === 'substring' ? escaped : standsAlone(escaped));
+    patterns.push(strength === 'substring' ? escaped : strength === 'word' ? wholeWord(escaped) : standsAlone(escaped));
   }
   if (patterns.length === 0) return identity;
   const re = new RegExp(patterns.join('|'), 'gm');

@@ -21,7 +21,7 @@ import { lineRedactor, redactorFor, secretBytes, secretsOf } from '../policy/red
 import { type RedisConfig, type RedisConfigInput, RedisConfigSchema } from '../redis-config.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import { validateRequest } from '../validation/request.js';
-import { parseRequest } from '../wire/parse.js';
+import { parseRequest, parseWith } from '../wire/parse.js';
 import type { ExecutionRequest } from '../wire/types.js';
 import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
 import { ProcessLedger } from './leftovers.js';
@@ -119,10 +119,13 @@ export class QueueWorker {
   }
 
   static async start(options: WorkerOptions): Promise<QueueWorker> {
-    const redis = RedisConfigSchema.safeParse(options.redis);
-    if (!redis.success) {
-      const issue = redis.error.issues[0];
-      throw ValidationError.of('InvalidField', `redis.${String(issue?.path.join('.'))}`, issue?.message ?? 'invalid');
+    // Named as `redis.<field>`, with the nearest known name for a typo.
+    let redis: { data: RedisConfig };
+    try {
+      redis = { data: parseWith(RedisConfigSchema, options.redis ?? {}) };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      throw new ValidationError(err.issues.map((i) => ({ ...i, field: i.field ? `redis.${i.field}` : 'redis' })));
     }
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1)

@@ -9,8 +9,10 @@
  * a missing client package exits 127. The engine resolves the endpoint, profile and region
  * and passes them in the call (`endpoint`, `profile`, `region`); they win over the
  * environment. With no endpoint in the call the SDK goes to AWS: endpoint variables
- * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) are removed so that no variable sends one
- * call somewhere the engine did not resolve. Credentials come from the usual chain.
+ * (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) are removed, and an `endpoint_url` in the AWS
+ * config file is ignored (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), so that nothing sends one call
+ * somewhere the engine did not resolve (Debian's AWS CLI 2.9 reads neither). Credentials come
+ * from the usual chain.
  */
 interface SdkCall {
   service: string;
@@ -26,6 +28,8 @@ function applySettings(call: SdkCall): void {
   // A call without the field comes from a caller that left the endpoint to the environment.
   if (call.endpoint === undefined) return;
   for (const name of Object.keys(process.env)) if (name.startsWith('AWS_ENDPOINT_URL')) delete process.env[name];
+  // Whatever the request's env says: a profile's endpoint_url must not apply either.
+  process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = 'true';
   if (call.endpoint) process.env.AWS_ENDPOINT_URL = call.endpoint;
   if (call.profile) process.env.AWS_PROFILE = call.profile;
   if (call.region) process.env.AWS_REGION = call.region;
@@ -59,6 +63,8 @@ async function main(): Promise<number> {
   }
   applySettings(call);
   const endpoint = process.env.AWS_ENDPOINT_URL;
+  // The endpoint is given to the client itself; the variable is not left for the SDK to read.
+  delete process.env.AWS_ENDPOINT_URL;
   const client = new Client({
     ...(endpoint ? { endpoint } : {}),
     ...(call.service === 's3' && endpoint ? { forcePathStyle: true } : {}),

@@ -24,7 +24,9 @@ const Id = z.string().min(1).max(200);
 
 export const IdParams = z.object({ id: Id });
 
-export const ListQuery = z.object({
+// Query strings are strict: a misspelt parameter (`?stat=pending`) is a 400 naming it and the
+// nearest known one, not a filter silently left off (every approval, every execution answered).
+export const ListQuery = z.strictObject({
   status: ExecutionStatusSchema.optional(),
   risk_level: RiskLevelSchema.optional(),
   /** Why it did not succeed (results that are not a success carry one). */
@@ -40,22 +42,22 @@ export const ListQuery = z.object({
   offset: queryInt(0, 1_000_000_000).default(0),
 });
 
-export const SearchQuery = z.object({
+export const SearchQuery = z.strictObject({
   q: z.string().trim().min(1, 'a search needs at least one word'),
   limit: queryInt(1, 1000).default(50),
 });
 
-export const EventsQuery = z.object({
+export const EventsQuery = z.strictObject({
   /** One command or plan; omitted: every execution, live from now. */
   id: Id.optional(),
 });
 
-export const ResultQuery = z.object({
+export const ResultQuery = z.strictObject({
   /** Wait for the execution to finish instead of answering 409 while it runs. */
   wait: queryBool.default(false),
 });
 
-export const ApprovalListQuery = z.object({
+export const ApprovalListQuery = z.strictObject({
   state: ApprovalStateSchema.optional(),
 });
 

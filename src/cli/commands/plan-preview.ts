@@ -4,7 +4,8 @@
  * call sent with AWS's own dry-run flag where it has one (EC2), and every other command
  * described ("would run …"): `engine.dryRun`, which runs no command of the plan itself.
  *
- * Exit codes: 0 nothing would fail; 1 AWS said a call would fail; 2 bad input.
+ * Exit codes: 0 nothing would fail; 1 AWS said a call would fail, or gave no verdict (no
+ * credentials, no region, no answer: the preview could not establish it); 2 bad input.
  */
 import { createEngine } from '../../create-engine.js';
 import type { DryRunResult } from '../../engine/dry-run.js';
@@ -40,6 +41,11 @@ export function anyWouldFail(result: DryRunResult): boolean {
   return result.commands.some((c) => c.would_succeed === false);
 }
 
+/** AWS calls sent as dry runs that got no verdict: what they would do is not known. */
+function withoutVerdict(result: DryRunResult): number {
+  return result.commands.filter((c) => c.method === 'aws_dry_run' && c.would_succeed === null).length;
+}
+
 /** The preview of a parsed plan on stdout (JSON with --json); the exit code it deserves. */
 export async function previewPlan(
   engine: ExecutionEngine,
@@ -56,18 +62,23 @@ export async function previewPlan(
     throw err;
   }
   const failing = anyWouldFail(result);
+  const unknown = withoutVerdict(result);
+  const code = failing || unknown > 0 ? EXIT.FAILED : EXIT.OK;
   if (options.json) {
-    out.write(`${JSON.stringify({ dry_run: result, would_fail: failing })}\n`);
-    return failing ? EXIT.FAILED : EXIT.OK;
+    out.write(`${JSON.stringify({ dry_run: result, would_fail: failing, without_verdict: unknown })}\n`);
+    return code;
   }
   const style = makeStyle(colorEnabled(out, options.color));
   const request = engine.workflow.createApprovalRequest(plan);
   out.write(riskSummary(plan, request, style, verdictsOf(result.commands)));
   const failed = result.commands.filter((c) => c.would_succeed === false).length;
+  const calls = (n: number) => `${n} AWS call${n === 1 ? '' : 's'}`;
   out.write(
     failing
-      ? `\n${style.paint(['bold', 'red'], `Dry run: ${failed} AWS call${failed === 1 ? '' : 's'} would fail.`)} Nothing ran.\n`
-      : `\n${style.paint('bold', 'Dry run: nothing would fail.')} Nothing ran: this was a preview.\n`,
+      ? `\n${style.paint(['bold', 'red'], `Dry run: ${calls(failed)} would fail.`)} Nothing ran.\n`
+      : unknown > 0
+        ? `\n${style.paint(['bold', 'yellow'], `Dry run: ${calls(unknown)} gave no verdict`)} (see above): what ${unknown === 1 ? 'it' : 'they'} would do is not known. Nothing ran.\n`
+        : `\n${style.paint('bold', 'Dry run: nothing would fail.')} Nothing ran: this was a preview.\n`,
   );
-  return failing ? EXIT.FAILED : EXIT.OK;
+  return code;
 }

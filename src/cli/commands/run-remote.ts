@@ -7,6 +7,8 @@
  * Exit codes, as for a local run: 0 completed; 1 failed, rejected or expired; 2 bad input or no
  * server; 130 Ctrl-C (it stops waiting: a pending approval stays pending, a started plan keeps running).
  */
+import type { ExecutionConfig } from '../../config.js';
+import { ApprovalWorkflow } from '../../policy/approval.js';
 import type { ApprovalView } from '../../services/approval-queue.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
@@ -51,12 +53,26 @@ function interrupted(): { promise: Promise<'interrupted'>; dispose(): void } {
   };
 }
 
-export async function runViaServer(plan: ExecutionPlan, options: RemoteRunOptions): Promise<number> {
+/**
+ * `config`: this machine's settings, for the risk shown before submitting (the engine's own
+ * assessment, as a local run shows it); the server assesses again under its rules, and its
+ * answer follows.
+ */
+export async function runViaServer(
+  plan: ExecutionPlan,
+  config: ExecutionConfig,
+  options: RemoteRunOptions,
+): Promise<number> {
   const client = clientOf({ server: options.approveVia === true ? undefined : options.approveVia });
   // With --json, stdout is one {"plan_result": ...} line at the end; everything else goes to stderr.
   const info = options.json ? process.stderr : process.stdout;
   const style = makeStyle(colorEnabled(info, options.color));
   const origin = client.base.origin;
+  const local = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path }).createApprovalRequest(
+    plan,
+  );
+  info.write(`${style.paint('dim', "This machine's assessment (the server assesses again under its own rules):")}\n`);
+  info.write(riskSummary(plan, local, style));
   const accepted = await call<Accepted>(client, 'POST', '/api/plans', plan);
   const stop = interrupted();
   try {
@@ -76,8 +92,9 @@ export async function runViaServer(plan: ExecutionPlan, options: RemoteRunOption
       executionId = decided.execution_id;
       info.write(`Approved: running on ${origin} as ${printable(executionId)}\n`);
     } else {
+      const rated = await serverRisk(client, executionId);
       info.write(
-        `Submitted to ${origin}: the server's approval rules let it run at once, as ${printable(executionId)}\n`,
+        `\nSubmitted to ${origin}: the server's approval rules let it run at once${rated ? ` (the server rated it ${printable(rated)})` : ''}, as ${printable(executionId)}\n`,
       );
     }
     const result = await Promise.race([followToEnd(client, executionId), stop.promise]);
@@ -88,7 +105,7 @@ export async function runViaServer(plan: ExecutionPlan, options: RemoteRunOption
       return EXIT.INTERRUPTED;
     }
     if (options.json) process.stdout.write(`${JSON.stringify({ plan_result: result })}\n`);
-    else info.write(`${summaryLines(plan, result, labelsOf(plan), style).join('\n')}\n`);
+    else info.write(`${summaryLines(plan, result, labelsOf(plan), style, origin).join('\n')}\n`);
     return result.status === 'completed' ? EXIT.OK : EXIT.FAILED;
   } finally {
     stop.dispose();
@@ -112,6 +129,7 @@ async function waitForDecision(
   );
   const origin = client.base.origin;
   const server = client.base.href.replace(/\/$/, '');
+  info.write(`\n${style.paint('dim', "The server's assessment:")}\n`);
   info.write(riskSummary(plan, approval.request, style, verdicts));
   info.write(
     `\n${style.paint('bold', `Waiting for approval ${printable(id)}`)} on ${origin}: risk ${printable(approval.request.risk_level)}, ${approval.required} approver${approval.required === 1 ? '' : 's'} needed (not you: a submitter may not approve its own plan)\n` +
@@ -132,6 +150,17 @@ async function waitForDecision(
     }
   }
   return approval;
+}
+
+/** The risk the server recorded for an execution it accepted; null if it does not say. */
+async function serverRisk(client: Client, id: string): Promise<string | null> {
+  try {
+    const detail = await call<{ execution?: { risk_level?: unknown } }>(client, 'GET', `/api/executions/${enc(id)}`);
+    const level = detail.execution?.risk_level;
+    return typeof level === 'string' ? level : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A decision that started nothing: rejected (with the reason) or expired. */

@@ -4,8 +4,10 @@
  * terminal, and destructive work off a terminal needs `--yes`. `--dry-run` previews instead
  * (see plan-preview.ts); `--approve-via` hands the plan to a server's approvals (run-remote.ts).
  */
+import type { Command } from 'commander';
+import { logDirOf } from '../../config.js';
 import { createEngine } from '../../create-engine.js';
-import { ValidationError } from '../../errors.js';
+import { ExecutionError, ValidationError } from '../../errors.js';
 import { printable } from '../../sinks/control-chars.js';
 import { validatePlan } from '../../validation/plan.js';
 import type { RiskLevel } from '../../vocabulary.js';
@@ -19,7 +21,7 @@ import { JsonView } from '../views/json-view.js';
 import { PlainView } from '../views/plain-view.js';
 import { riskSummary, shortId } from '../views/risk-summary.js';
 import { TtyView } from '../views/tty-view.js';
-import type { RunView } from '../views/view.js';
+import { type RunView, setLogDirHint } from '../views/view.js';
 import { watchForWorker } from '../worker-watch.js';
 import { askLine } from './approvals.js';
 import { previewPlan } from './plan-preview.js';
@@ -36,11 +38,43 @@ export interface RunOptions extends EngineOptions {
   approveVia?: string | true;
 }
 
-export async function runCommand(file: string, options: RunOptions): Promise<number> {
+/**
+ * Options that set how this machine's engine runs the work. Work submitted with --approve-via
+ * runs on the server, under the server's settings: none of them could be sent along.
+ */
+const ENGINE_ONLY = [
+  ['endpointUrl', '--endpoint-url'],
+  ['profile', '--profile'],
+  ['region', '--region'],
+  ['redis', '--redis'],
+  ['queue', '--queue'],
+  ['timeout', '--timeout'],
+  ['maxConcurrent', '--max-concurrent'],
+  ['killGrace', '--kill-grace'],
+  ['awsCli', '--aws-cli'],
+] as const;
+
+/**
+ * `given`: whether an option was given on the command line (not a default); the `run`
+ * command's `getOptionValueSource` when called from main.ts.
+ */
+export async function runCommand(
+  file: string,
+  options: RunOptions,
+  given: (key: string) => boolean = (key) => (options as Record<string, unknown>)[key] !== undefined,
+): Promise<number> {
+  if (options.approveVia !== undefined && !options.dryRun) {
+    const refused = ENGINE_ONLY.filter(([key]) => given(key)).map(([, flag]) => flag);
+    if (refused.length > 0)
+      throw new CliExit(
+        EXIT.BAD_INPUT,
+        `${refused.join(', ')} cannot be used with --approve-via: the server's settings apply to work submitted with --approve-via (it runs there). Nothing was submitted.`,
+      );
+  }
   const config = engineConfig(options);
   const source = await readPlanSource(file);
   const plan = parsePlanSource(source, config, options); // `--new-ids`: fresh ids (plan-file.ts)
-  if (options.approveVia !== undefined && !options.dryRun) return runViaServer(plan, options);
+  if (options.approveVia !== undefined && !options.dryRun) return runViaServer(plan, config, options);
   const engine = createEngine(config);
   if (options.dryRun) {
     try {
@@ -54,15 +88,35 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   try {
     // The engine's own checks first: nobody is asked to confirm a plan that would be refused.
     await validatePlan(plan, engine.config);
+    assertNewIds(engine, plan);
     const request = engine.workflow.createApprovalRequest(plan);
     info.write(riskSummary(plan, request, makeStyle(colorEnabled(info, options.color)), undefined));
-    await confirm(plan, request.risk_level, { fromStdin: file === '-', yes: options.yes === true });
+    await confirm(plan, request.risk_level, { fromStdin: file === '-', yes: options.yes === true, info });
   } catch (err) {
     await engine.shutdown();
     if (err instanceof ValidationError) throw locateIssues(source, err);
     throw err;
   }
   return execute(engine, plan, source, options);
+}
+
+/** `given` for `runCommand`: options set on the command line (or by an environment variable), not defaults. */
+export function givenOn(cmd: Command): (key: string) => boolean {
+  return (key) => {
+    const source = cmd.getOptionValueSourceWithGlobals(key);
+    return source !== undefined && source !== 'default' && source !== 'implied';
+  };
+}
+
+/**
+ * The engine refuses ids its history holds (`DuplicateId`, a plan file with fixed ids run
+ * before): the same check, made before anyone is asked to confirm, so no confirmed run is refused.
+ */
+function assertNewIds(engine: ReturnType<typeof createEngine>, plan: ExecutionPlan): void {
+  const history = engine.history;
+  if (!history) return;
+  const ids = [plan.id, ...plan.commands.flatMap((c) => [c.id, ...c.rollback.map((r) => r.id)])];
+  for (const id of ids) if (history.get(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'history' });
 }
 
 /** The answers that run work at `level`: the plan's short id, or yes (`y` too for modify). */
@@ -75,12 +129,14 @@ export function confirmed(answer: string, level: RiskLevel, planId: string): boo
 /**
  * Ask before modify and destructive work. On a terminal (stdin to answer, stderr to ask):
  * the prompt. Off a terminal: destructive work needs --yes (exit 2 without it); modify runs
- * (its risk was printed). A declined prompt runs nothing and exits 1.
+ * (its risk was printed). A declined prompt runs nothing and exits 1. A terminal whose stderr
+ * is redirected (`run plan 2>log`) cannot be asked there: it counts as off a terminal, and
+ * says so on `info` (where the risk went), since the reason on stderr may go unseen.
  */
 async function confirm(
   plan: ExecutionPlan,
   level: RiskLevel,
-  how: { fromStdin: boolean; yes: boolean },
+  how: { fromStdin: boolean; yes: boolean; info: NodeJS.WritableStream },
   stdin: NodeJS.ReadStream = process.stdin,
   stderr: NodeJS.WriteStream = process.stderr,
 ): Promise<void> {
@@ -88,10 +144,18 @@ async function confirm(
   // A plan read from stdin used it up: nobody can answer there.
   const onTerminal = !how.fromStdin && stdin.isTTY === true && stderr.isTTY === true;
   if (!onTerminal) {
-    if (level === 'destructive')
-      throw new CliExit(
-        EXIT.BAD_INPUT,
-        'destructive work needs --yes when not run from a terminal: nothing ran (read the risk above; add --yes to run it, or --dry-run to preview it)',
+    const unseen = !how.fromStdin && stdin.isTTY === true && how.info !== stderr;
+    if (level === 'destructive') {
+      const why = unseen
+        ? 'when its stderr is not a terminal (no question can be asked)'
+        : 'when not run from a terminal';
+      const message = `destructive work needs --yes ${why}: nothing ran (read the risk above; add --yes to run it, or --dry-run to preview it)`;
+      if (unseen) how.info.write(`${message}\n`);
+      throw new CliExit(EXIT.BAD_INPUT, message);
+    }
+    if (unseen)
+      how.info.write(
+        'Not asking: stderr is not a terminal, so no question can be shown. Modify work runs as off a terminal (its risk is above); destructive work would need --yes.\n',
       );
     return;
   }
@@ -120,6 +184,7 @@ async function execute(
   const style = makeStyle(colorEnabled(out, options.color));
   // A terminal that reports no size (some CI ptys) cannot hold a redrawn task list.
   const liveTerminal = out.isTTY && (out.rows ?? 0) > 0 && (out.columns ?? 0) > 0;
+  setLogDirHint(logDirOf(engine.config));
   const view: RunView = options.json
     ? new JsonView(out)
     : liveTerminal

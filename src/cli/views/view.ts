@@ -2,6 +2,7 @@
 
 import { dirname, join } from 'node:path';
 import { displayCommand } from '../../command/display.js';
+import { defaultLogDir } from '../../config.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
 import type { Style } from '../style.js';
@@ -64,6 +65,8 @@ export function summaryLines(
   result: PlanExecutionResult,
   labels: Map<string, CommandLabel>,
   style: Style,
+  /** The plan ran on this server (`run --approve-via`): its logs are there. */
+  server?: string,
 ): string[] {
   const { stats } = result;
   const counts = (['completed', 'failed', 'timeout', 'cancelled', 'skipped'] as const)
@@ -88,16 +91,37 @@ export function summaryLines(
     for (const l of lastErr) lines.push(style.paint('dim', `      ${l}`));
     if (r.status !== 'skipped' && r.status !== 'cancelled') lines.push(style.paint('dim', `      log: ${r.log_path}`));
   }
-  lines.push(style.paint('dim', whereLines(result)));
+  lines.push(style.paint('dim', whereLines(result, server)));
   return lines;
 }
 
 /**
- * The plan's id and where its logs are: a short prefix is enough for `logs` and `status`.
- * The plan's log sits next to its commands' (one log directory per engine).
+ * The log directory of this process's run (`run` sets it), for the `logs` hint: one that is
+ * not the default is named in it (`--log-dir DIR`), or the hint would look in the wrong place.
+ * Null (the default): the hint names none. Remote runs name the server instead (`server`).
  */
-export function whereLines(result: PlanExecutionResult): string {
+let logDirHint: string | null = null;
+
+export function setLogDirHint(dir: string | null): void {
+  logDirHint = dir;
+}
+
+/** A word for a POSIX shell: as it is when it needs no quoting, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The plan's id and where its logs are: a short prefix is enough for `logs` and `status`.
+ * The plan's log sits next to its commands' (one log directory per engine). `server`: the
+ * plan ran on that server (`run --approve-via`), whose dashboard shows its logs.
+ */
+export function whereLines(result: PlanExecutionResult, server?: string): string {
+  if (server !== undefined)
+    return `plan ${result.plan_id}; its logs are on the server: ${server}/#/executions/${encodeURIComponent(result.plan_id)}`;
   const logged = result.results.find((r) => r.log_path);
   const where = logged ? ` (${join(dirname(logged.log_path), `${result.plan_id}.log`)})` : '';
-  return `plan ${result.plan_id}; its logs: cloudops-exec logs ${result.plan_id.slice(0, 8)}${where}`;
+  const dir =
+    logDirHint !== null && logDirHint !== defaultLogDir() ? ` --log-dir ${shellWord(printable(logDirHint))}` : '';
+  return `plan ${result.plan_id}; its logs: cloudops-exec logs${dir} ${result.plan_id.slice(0, 8)}${where}`;
 }

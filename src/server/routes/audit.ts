@@ -12,7 +12,7 @@ import { queryInt, type RouteSpec, route } from '../route-spec.js';
  */
 const AUDIT_READERS: readonly Role[] = ['admin', 'viewer'];
 
-export const AuditQuery = z.object({
+export const AuditQuery = z.strictObject({
   /** How many entries (default 100). */
   limit: queryInt(1, MAX_LIST_LIMIT).default(100),
   /** Entries numbered above this one, oldest first (to page forward); without it, the latest `limit`. */
