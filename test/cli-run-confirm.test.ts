@@ -94,8 +94,8 @@ describe('the risk is shown, and modify/destructive work is confirmed on a termi
     const r = onTerminal(['run', destructivePlan(marker)], 'n\n');
     expect(r.stdout).toMatch(/Plan 7c1d2e3f "retire old files"/);
     expect(r.stdout).toMatch(/risk destructive — 2 commands: 1 destructive, 1 modify/);
-    expect(r.stdout).toMatch(/1\. modify +touch \S+\/ran/);
-    expect(r.stdout).toMatch(/2\. destructive +rm -f \S+\/ran\.old/);
+    expect(r.stdout).toMatch(/#0 modify +touch \S+\/ran/);
+    expect(r.stdout).toMatch(/#1 destructive +rm -f \S+\/ran\.old/);
     expect(r.stdout).toContain('· rm removes or ends things');
     expect(r.stdout).toContain('This plan is destructive. Type 7c1d2e3f (its short id) or yes to run it:');
     expect(r.stdout).toContain('not confirmed (you typed "n"). Nothing ran.');

@@ -366,8 +366,12 @@ describe.skipIf(!existsSync(BIN))('the CLI', () => {
     const ran = cli('run', file);
     expect(ran.status).toBe(2);
     expect(ran.stderr).toContain('strategy.stop_on_eror');
-    expect(cli('validate', '--allow-unknown-fields', file).status).toBe(0);
+    const accepted = cli('validate', '--allow-unknown-fields', file);
+    expect(accepted.status).toBe(0);
+    // Dropped, but said: a misspelt field would otherwise go unnoticed.
+    expect(accepted.stderr).toContain('ignored unknown field: strategy.stop_on_eror');
     const lenient = cli('run', '--allow-unknown-fields', file);
+    expect(lenient.stderr).toContain('ignored unknown field: strategy.stop_on_eror');
     expect(lenient.stdout).toContain('hi');
     expect(lenient.status).toBe(0);
   });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isSeq, parseDocument, visit } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../errors.js';
+import { printable } from '../sinks/control-chars.js';
 import { checkPlanSize, type PlanLimits, parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan } from '../wire/types.js';
 
@@ -244,7 +245,14 @@ export function parsePlanSource(
     ]);
   }
   try {
-    const plan = parsePlan(data, limits);
+    const plan = parsePlan(data, {
+      ...limits,
+      // Dropped on request, but never silently: a misspelt `timeout` would otherwise mean no timeout.
+      onUnknownFields: (fields) =>
+        process.stderr.write(
+          `${source.name}: ignored unknown field${fields.length === 1 ? '' : 's'}: ${printable(fields.join(', '))}\n`,
+        ),
+    });
     return (options as { newIds?: boolean }).newIds === true ? withNewIds(plan) : plan;
   } catch (err) {
     if (err instanceof ValidationError) throw locateIssues(source, err, doc);

@@ -267,6 +267,8 @@ export interface ParseOptions {
    * written for a newer version. Default false: an unknown field is an error naming it.
    */
   allow_unknown_fields?: boolean;
+  /** Told which fields `allow_unknown_fields` dropped (by path), so a reader can say so. */
+  onUnknownFields?: (fields: readonly string[]) => void;
 }
 
 /** A copy of `data` without the fields named by `issues` (only the objects on their paths are copied). */
@@ -309,6 +311,7 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, option
   for (let pass = 0; options.allow_unknown_fields && !result.success && pass < MAX_DROP_PASSES; pass++) {
     const unknown = result.error.issues.filter(isUnknownFields);
     if (unknown.length === 0) break;
+    options.onUnknownFields?.(unknown.flatMap((i) => i.keys.map((key) => formatPath([...i.path, key]))));
     data = withoutFields(data, unknown);
     result = schema.safeParse(data);
   }

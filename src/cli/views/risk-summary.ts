@@ -58,7 +58,7 @@ export function riskSummary(
     const operation = request ? awsOperationOf(request.command) : null;
     const name = request?.metadata.tags.name;
     const label = name !== undefined ? ` (${printable(name)})` : '';
-    out += `  ${String(i + 1).padStart(3)}. ${style.paint(riskColor(c.risk_level), c.risk_level.padEnd(11))} ${printable(c.command)}${label}\n`;
+    out += `  ${`#${i}`.padStart(4)} ${style.paint(riskColor(c.risk_level), c.risk_level.padEnd(11))} ${printable(c.command)}${label}\n`;
     const facts: string[] = [];
     if (operation) facts.push(`AWS operation ${printable(operation)}`);
     if (!c.verified) facts.push('not verified');
