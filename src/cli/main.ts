@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `cloudops-exec`: a thin command-line adapter over ExecutionEngine. Parsing and exit codes
- * live here; every decision about running commands is the engine's.
+ * live here; every decision about running commands is the engine's. Each subcommand's module
+ * is loaded when it runs: `--help`, `validate` or `logs` never load the server or the queue.
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
@@ -13,26 +14,10 @@ import {
   RISK_LEVELS,
   ROLES,
 } from '../vocabulary.js';
-import {
-  approvalShowCommand,
-  approvalsCommand,
-  approveCommand,
-  rejectCommand,
-  SERVER_ENV,
-} from './commands/approvals.js';
-import { auditCommand } from './commands/audit.js';
-import { authAddCommand, authListCommand, authRevokeCommand } from './commands/auth.js';
-import { historyCommand, searchCommand } from './commands/history.js';
-import { schemaCommand, validateCommand } from './commands/inspect.js';
-import { listCommand, logsCommand, statusCommand } from './commands/logs.js';
-import { planCommand } from './commands/plan-preview.js';
-import { givenOn, runCommand } from './commands/run.js';
-import { serveCommand } from './commands/serve.js';
-import { runSingle } from './commands/single.js';
-import { workerCommand } from './commands/worker.js';
 import { EXIT, reportError } from './exit.js';
 import { acceptGlobalOptionsEverywhere } from './global-options.js';
 import { ALLOW_UNKNOWN_FIELDS_HELP, addEngineOptions, addSingleOptions } from './options.js';
+import { SERVER_ENV } from './server-env.js';
 import { outputClosed, stopWhenOutputCloses } from './stdout.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -107,7 +92,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'cloudops-exec run --approve-via http://ops.internal:8787 cleanup.yaml',
       )}`,
     )
-    .action(act((file: string, _opts: unknown, cmd: Command) => runCommand(file, cmd.optsWithGlobals(), givenOn(cmd))));
+    .action(
+      act(async (file: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/run.js')).runCommand(
+          file,
+          cmd.optsWithGlobals(),
+          (await import('./commands/run.js')).givenOn(cmd),
+        ),
+      ),
+    );
 
   addEngineOptions(
     program
@@ -126,7 +119,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'cloudops-exec plan --json cleanup.yaml | jq .dry_run.commands',
       )}`,
     )
-    .action(act((file: string, _opts: unknown, cmd: Command) => planCommand(file, cmd.optsWithGlobals())));
+    .action(
+      act(async (file: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/plan-preview.js')).planCommand(file, cmd.optsWithGlobals()),
+      ),
+    );
 
   addSingleOptions(
     program
@@ -141,8 +138,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       examples('cloudops-exec exec -- ls -la /tmp', 'cloudops-exec exec --timeout 5000 -- sleep 10   # exits 124'),
     )
     .action(
-      act((program: string, args: string[], _opts: unknown, cmd: Command) =>
-        runSingle({ type: 'exec', program, args }, cmd.optsWithGlobals()),
+      act(async (program: string, args: string[], _opts: unknown, cmd: Command) =>
+        (await import('./commands/single.js')).runSingle({ type: 'exec', program, args }, cmd.optsWithGlobals()),
       ),
     );
 
@@ -158,9 +155,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       examples("cloudops-exec sh 'for i in 1 2 3; do echo $i; sleep 1; done'", "cloudops-exec sh --shell sh 'echo $0'"),
     )
     .action(
-      act((command: string, _opts: unknown, cmd: Command) => {
+      act(async (command: string, _opts: unknown, cmd: Command) => {
         const opts = cmd.optsWithGlobals<{ shell: string }>();
-        return runSingle({ type: 'shell', command, shell: opts.shell }, opts);
+        return (await import('./commands/single.js')).runSingle({ type: 'shell', command, shell: opts.shell }, opts);
       }),
     );
 
@@ -172,14 +169,18 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--timeout <ms>', 'as for run (sets the allowed maximum)')
     .option('--allow-unknown-fields', ALLOW_UNKNOWN_FIELDS_HELP)
     .addHelpText('after', examples('cloudops-exec validate examples/dag.yaml'))
-    .action(act((file: string, _opts: unknown, cmd: Command) => validateCommand(file, cmd.optsWithGlobals())));
+    .action(
+      act(async (file: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/inspect.js')).validateCommand(file, cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command('schema')
     .description('Print the JSON Schema of a wire object: plan (default), request, event, result, plan_result')
     .argument('[name]', 'which schema', 'plan')
     .addHelpText('after', examples('cloudops-exec schema > plan.schema.json', 'cloudops-exec schema event'))
-    .action(act((name: string) => schemaCommand(name)));
+    .action(act(async (name: string) => (await import('./commands/inspect.js')).schemaCommand(name)));
 
   program
     .command('logs')
@@ -193,7 +194,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'cloudops-exec logs -f 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11',
       ),
     )
-    .action(act((id: string, _opts: unknown, cmd: Command) => logsCommand(id, cmd.optsWithGlobals())));
+    .action(
+      act(async (id: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/logs.js')).logsCommand(id, cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command('list')
@@ -201,7 +206,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print as JSON')
     .option('-n, --limit <n>', 'how many (0 for all)', '20')
     .addHelpText('after', examples('cloudops-exec list', 'cloudops-exec list --json -n 0'))
-    .action(act((_opts: unknown, cmd: Command) => listCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/logs.js')).listCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command('status')
@@ -209,7 +218,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<id>', 'execution or plan id')
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('cloudops-exec status 5f0c6a3e-8a51-4d3b-9b1e-2f1b7a0c9d11'))
-    .action(act((id: string, _opts: unknown, cmd: Command) => statusCommand(id, cmd.optsWithGlobals())));
+    .action(
+      act(async (id: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/logs.js')).statusCommand(id, cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command('history')
@@ -232,7 +245,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'cloudops-exec history --error-code timeout',
       ),
     )
-    .action(act((_opts: unknown, cmd: Command) => historyCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/history.js')).historyCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command('search')
@@ -244,7 +261,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'after',
       examples("cloudops-exec search 'terminate-instances prod'", 'cloudops-exec search AccessDenied --json'),
     )
-    .action(act((query: string, _opts: unknown, cmd: Command) => searchCommand(query, cmd.optsWithGlobals())));
+    .action(
+      act(async (query: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/history.js')).searchCommand(query, cmd.optsWithGlobals()),
+      ),
+    );
 
   const auth = program
     .command('auth')
@@ -266,18 +287,30 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<name>', 'lower-case letters, digits, "_", "." and "-" (up to 64)')
     .option('--role <role>', ROLES.join(', '))
     .option('--json', 'print {principal, token} as JSON')
-    .action(act((name: string, _opts: unknown, cmd: Command) => authAddCommand(name, cmd.optsWithGlobals())));
+    .action(
+      act(async (name: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/auth.js')).authAddCommand(name, cmd.optsWithGlobals()),
+      ),
+    );
   auth
     .command('list')
     .description('Every principal with its role, when and by whom it was added, and when it was revoked (never tokens)')
     .option('--json', 'print as JSON')
-    .action(act((_opts: unknown, cmd: Command) => authListCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/auth.js')).authListCommand(cmd.optsWithGlobals()),
+      ),
+    );
   auth
     .command('revoke')
     .description('Revoke a principal: its token and browser sessions stop working at once (the name stays taken)')
     .argument('<name>', 'the principal')
     .option('--json', 'print the revoked principal as JSON')
-    .action(act((name: string, _opts: unknown, cmd: Command) => authRevokeCommand(name, cmd.optsWithGlobals())));
+    .action(
+      act(async (name: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/auth.js')).authRevokeCommand(name, cmd.optsWithGlobals()),
+      ),
+    );
 
   program
     .command('audit')
@@ -293,7 +326,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--after <seq>', 'entries numbered above this one, oldest first')
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('cloudops-exec audit -n 50', 'cloudops-exec audit --verify'))
-    .action(act((_opts: unknown, cmd: Command) => auditCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/audit.js')).auditCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   // The terminal side of approvals: a client of a running server, acting as the token's principal.
   const serverOption = `the server (default: $${SERVER_ENV}, else http://127.0.0.1:8787); your token: $CLOUDOPS_EXEC_TOKEN`;
@@ -306,7 +343,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--server <url>', serverOption)
     .option('--json', 'print as JSON')
     .addHelpText('after', examples('cloudops-exec approvals --state pending', 'cloudops-exec approvals --json'))
-    .action(act((_opts: unknown, cmd: Command) => approvalsCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/approvals.js')).approvalsCommand(cmd.optsWithGlobals()),
+      ),
+    );
   program
     .command('approval')
     .description('One approval on a running server (approval show ID)')
@@ -315,7 +356,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<id>', 'approval id (the plan id)')
     .option('--server <url>', serverOption)
     .option('--json', 'print as JSON')
-    .action(act((id: string, _opts: unknown, cmd: Command) => approvalShowCommand(id, cmd.optsWithGlobals())));
+    .action(
+      act(async (id: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/approvals.js')).approvalShowCommand(id, cmd.optsWithGlobals()),
+      ),
+    );
   program
     .command('approve')
     .description(
@@ -333,7 +378,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'after',
       `${decisionExits}${examples('cloudops-exec approve 5f0c6a3e --sha256 9d4e1f0a7b3c --note "instance ids checked"')}`,
     )
-    .action(act((id: string, _opts: unknown, cmd: Command) => approveCommand(id, cmd.optsWithGlobals())));
+    .action(
+      act(async (id: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/approvals.js')).approveCommand(id, cmd.optsWithGlobals()),
+      ),
+    );
   program
     .command('reject')
     .description('Reject a plan as yourself (one rejection rejects)')
@@ -343,7 +392,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--server <url>', serverOption)
     .option('--json', 'print the approval after the decision as JSON')
     .addHelpText('after', `${decisionExits}${examples('cloudops-exec reject 5f0c6a3e --reason "wrong account"')}`)
-    .action(act((id: string, _opts: unknown, cmd: Command) => rejectCommand(id, cmd.optsWithGlobals())));
+    .action(
+      act(async (id: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/approvals.js')).rejectCommand(id, cmd.optsWithGlobals()),
+      ),
+    );
 
   addEngineOptions(
     program
@@ -407,7 +460,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'CLOUDOPS_EXEC_TOKEN=$(openssl rand -hex 32) cloudops-exec serve --host 0.0.0.0',
       ),
     )
-    .action(act((_opts: unknown, cmd: Command) => serveCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/serve.js')).serveCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   // The worker's own options, not the submitters': it takes jobs from Redis (`--redis` names where,
   // not whether), and `--concurrency` is its limit (`--max-concurrent` would be ignored, so it is refused).
@@ -437,7 +494,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'cloudops-exec run --redis redis://127.0.0.1:6379 examples/dag.yaml   # submitter: runs on the workers',
       ),
     )
-    .action(act((_opts: unknown, cmd: Command) => workerCommand(cmd.optsWithGlobals())));
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/worker.js')).workerCommand(cmd.optsWithGlobals()),
+      ),
+    );
 
   acceptGlobalOptionsEverywhere(program);
   return program;

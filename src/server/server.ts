@@ -3,6 +3,7 @@
  * over one engine. Everything the server knows comes from the engine and its history, so
  * the server adds no state of its own beyond the approvals waiting for a human.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
@@ -22,6 +23,7 @@ import type { RequestPrincipal } from './access.js';
 import { type ResolvedToken, registerAuth, resolveToken } from './auth.js';
 import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
+import { DEFAULT_PORT } from './default-port.js';
 import { httpErrorOf } from './http-errors.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteSpec, registerRoutes, route } from './route-spec.js';
@@ -104,7 +106,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PORT = 8787;
+export { DEFAULT_PORT };
+
 const WhoAmI = z.object({ name: z.string(), role: RoleSchema });
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 

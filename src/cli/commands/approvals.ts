@@ -8,15 +8,17 @@
  */
 import { createInterface } from 'node:readline';
 import { didYouMean } from '../../nearest-name.js';
-import { DEFAULT_PORT } from '../../server/server.js';
+import { DEFAULT_PORT } from '../../server/default-port.js';
 import type { ApprovalView } from '../../services/approval-queue.js';
 import { printable } from '../../sinks/control-chars.js';
 import { APPROVAL_STATES, type ApprovalState } from '../../vocabulary.js';
 import { resolveApprovalId } from '../approval-ids.js';
 import { CliExit, EXIT } from '../exit.js';
+import { SERVER_ENV } from '../server-env.js';
 import { colorEnabled, makeStyle, type Style } from '../style.js';
 
-export const SERVER_ENV = 'CLOUDOPS_SERVER';
+export { SERVER_ENV };
+
 const TOKEN_ENV = 'CLOUDOPS_EXEC_TOKEN';
 const DEFAULT_SERVER = `http://127.0.0.1:${DEFAULT_PORT}`;
 
