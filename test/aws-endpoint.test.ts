@@ -445,3 +445,16 @@ describe('queued to a worker on another machine', () => {
     }
   }, 60_000);
 });
+
+test('an sdk step takes its region from AWS_DEFAULT_REGION when AWS_REGION is unset, as the CLI does', async () => {
+  const engine = makeEngine({ aws_endpoint_url: moto.url });
+  const bucket = `sdk-default-region-${randomUUID().slice(0, 8)}`;
+  const id = await engine.execute({
+    ...sdkBucket(bucket),
+    env: { ...awsTestEnv(moto.url), AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1' },
+  });
+  const result = await engine.wait(id);
+  expect(result.status, result.stderr).toBe('completed');
+  expect(motoBuckets()).toContain(bucket);
+  await engine.shutdown();
+});

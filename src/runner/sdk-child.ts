@@ -25,6 +25,9 @@ interface SdkCall {
 
 /** Only the engine's resolved endpoint, profile and region apply to this call. */
 function applySettings(call: SdkCall): void {
+  // The AWS CLI reads AWS_DEFAULT_REGION too; the JS SDK only AWS_REGION: one region for both.
+  if (!process.env.AWS_REGION && process.env.AWS_DEFAULT_REGION)
+    process.env.AWS_REGION = process.env.AWS_DEFAULT_REGION;
   // A call without the field comes from a caller that left the endpoint to the environment.
   if (call.endpoint === undefined) return;
   for (const name of Object.keys(process.env)) if (name.startsWith('AWS_ENDPOINT_URL')) delete process.env[name];
