@@ -7,6 +7,9 @@ export default defineConfig({
     setupFiles: ['test/support/state-home.ts'],
     // Real processes: separate forks keep each file's process-exit hooks and signals apart.
     pool: 'forks',
+    // The shell parser's wasm (tree-sitter) is compiled by V8's baseline compiler only, as the CLI does
+    // (src/cli/wasm-tiering.ts): optimising its huge lexer costs each process about a second of CPU.
+    execArgv: ['--liftoff-only'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // A busy 2-core CI machine: keep parallelism modest so process-spawning tests stay stable.

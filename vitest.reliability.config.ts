@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['reliability/**/*.test.ts'],
     pool: 'forks',
+    // As in vitest.config.ts: the shell parser's wasm on V8's baseline compiler only.
+    execArgv: ['--liftoff-only'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     maxWorkers: 2,

@@ -90,9 +90,10 @@ export type NotFoundFacts =
       id: string;
       /**
        * `unknown` (default): no execution has this id; `approval`: no approval has it;
-       * `rollback_of_command`: it is a command, and only plans roll back.
+       * `rollback_of_command`: it is a command, and only plans roll back; `resource`: no MCP
+       * resource has this URI.
        */
-      reason?: 'unknown' | 'approval' | 'rollback_of_command';
+      reason?: 'unknown' | 'approval' | 'rollback_of_command' | 'resource';
     }
   /** A plan's id where a command's was needed (`is_plan`), or the other way round; `instead` answers for it. */
   | { id: string; reason: 'is_plan' | 'is_command'; instead: ResultMethod };
@@ -151,6 +152,8 @@ function notFoundMessage(f: NotFoundFacts): string {
   switch (f.reason) {
     case 'approval':
       return `Approval not found: ${f.id}`;
+    case 'resource':
+      return `Resource not found: ${f.id} (cloudops://executions/ID, cloudops://executions/ID/log or cloudops://approvals/ID)`;
     case 'rollback_of_command':
       return `Execution not found: ${f.id} is a command; rollback applies to plans`;
     case 'is_plan':

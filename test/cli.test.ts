@@ -53,12 +53,14 @@ describe('run', () => {
   });
 
   test('parallel and DAG (YAML) examples complete', () => {
+    const stdout: Record<string, string> = {};
     for (const file of ['examples/parallel.json', 'examples/dag.yaml']) {
       const r = cli(['run', file]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/completed — 4 completed of 4/);
+      stdout[file] = r.stdout;
     }
-    const dag = cli(['run', 'examples/dag.yaml']).stdout;
+    const dag = stdout['examples/dag.yaml']!;
     expect(dag.indexOf('[deploy]')).toBeGreaterThan(dag.indexOf('[test] 42 passed'));
     expect(dag.indexOf('[test] ▶')).toBeGreaterThan(dag.indexOf('[build] built'));
   });
@@ -396,6 +398,8 @@ describe('history and search', () => {
   test('a mistyped vocabulary word names the option, the words and the one it was probably meant to be', () => {
     const logDir = tempDir();
     cli(['sh', 'true'], { logDir });
+    /** stderr of each `history ARGS` run, kept: the hints below are read from the same runs. */
+    const stderr = new Map<string, string>();
     for (const [args, message] of [
       [['--status', 'runing'], '--status must be one of pending, running,'],
       [['--risk', 'destrcutive'], '--risk must be one of read_only, modify, destructive (got "destrcutive")'],
@@ -405,9 +409,12 @@ describe('history and search', () => {
       const r = cli(['history', ...args], { logDir });
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toContain(message);
+      stderr.set(args.join(' '), r.stderr);
     }
     const hint = (args: string[]) =>
-      /did you mean "([a-z_]+)"\?/.exec(cli(['history', ...args], { logDir }).stderr)?.[1];
+      /did you mean "([a-z_]+)"\?/.exec(
+        stderr.get(args.join(' ')) ?? cli(['history', ...args], { logDir }).stderr,
+      )?.[1];
     expect(hint(['--status', 'runing'])).toBe('running');
     expect(hint(['--risk', 'destrcutive'])).toBe('destructive');
     expect(hint(['--kind', 'plna'])).toBe('plan');

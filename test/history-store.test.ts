@@ -18,6 +18,7 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     kind: 'command',
     plan_id: null,
     conversation_id: null,
+    user_prompt: null,
     source: 'test',
     status: 'completed',
     risk_level: 'read_only',

@@ -36,7 +36,7 @@ test("README's setup-and-run command runs the example plan with cloudops-exec", 
     env: { ...process.env, CLOUDOPS_LOG_DIR: mkdtempSync(join(tmpdir(), 'cee-readme-')) },
   });
   expect(out).toMatch(/completed — \d+ completed of \d+/);
-});
+}, 120_000);
 
 test("README's history snippet runs as written", () => {
   const readme = readFileSync(`${root}README.md`, 'utf8');

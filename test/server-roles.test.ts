@@ -94,6 +94,10 @@ function operations(planId: string): Record<string, Call & { allowed?: number }>
     rollbackPlan: { method: 'POST', path: `/api/executions/${UNKNOWN_ID}/rollback`, allowed: 404 },
     listPrincipals: { method: 'GET', path: '/api/principals', allowed: 200 },
     listAudit: { method: 'GET', path: '/api/audit', allowed: 200 },
+    // MCP (Streamable HTTP): every role may open a session (each tool checks the role: mcp.test.ts); without one, 400.
+    mcpPost: { method: 'POST', path: '/mcp', body: { jsonrpc: '2.0', id: 1, method: 'tools/list' }, allowed: 400 },
+    mcpGet: { method: 'GET', path: '/mcp', allowed: 400 },
+    mcpDelete: { method: 'DELETE', path: '/mcp', allowed: 400 },
   };
 }
 

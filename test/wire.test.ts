@@ -28,7 +28,7 @@ describe('parse defaults', () => {
     expect(req.working_dir).toBeNull();
     expect(req.timeout_ms).toBeNull();
     expect(req.output_log_path).toBeNull();
-    expect(req.metadata).toEqual({ source: null, conversation_id: null, tags: {} });
+    expect(req.metadata).toEqual({ source: null, conversation_id: null, user_prompt: null, tags: {} });
   });
 
   test('generated ids are fresh per parse', () => {
@@ -74,7 +74,7 @@ describe('parse defaults', () => {
     expect(plan.strategy).toEqual({ type: 'serial', stop_on_error: true });
     expect(plan.commands[0]!.id).toMatch(UUID_RE);
     expect(plan.commands[0]!.id).not.toBe(plan.id);
-    expect(plan.metadata).toEqual({ source: null, conversation_id: null, tags: {} });
+    expect(plan.metadata).toEqual({ source: null, conversation_id: null, user_prompt: null, tags: {} });
   });
 
   test('serial stop_on_error defaults to true when the strategy is given without it', () => {

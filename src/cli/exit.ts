@@ -2,7 +2,7 @@
 import { ExecutionError, ValidationError } from '../errors.js';
 import { printable } from '../sinks/control-chars.js';
 import type { ExecutionResult } from '../wire/types.js';
-import { PlanFileError } from './plan-file.js';
+import { PlanFileError } from './plan-file-error.js';
 
 /** Messages quote input (plan keys, ids, commands): each line shown through `printable`. */
 function lines(text: string): string[] {

@@ -4,6 +4,8 @@
  * live here; every decision about running commands is the engine's. Each subcommand's module
  * is loaded when it runs: `--help`, `validate` or `logs` never load the server or the queue.
  */
+// First: it sets how WebAssembly compiles, before the shell parser's module is compiled.
+import './wasm-tiering.js';
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import {
@@ -253,8 +255,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('search')
-    .description('Full-text search over commands, descriptions and output in the history')
+    .description('Full-text search over commands, descriptions, output and user prompts in the history')
     .argument('<query>', 'words that must all appear')
+    .option('--conversation <id>', 'only this conversation')
     .option('-n, --limit <n>', 'how many', '20')
     .option('--json', 'print as JSON')
     .addHelpText(
@@ -336,6 +339,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const serverOption = `the server (default: $${SERVER_ENV}, else http://127.0.0.1:8787); your token: $CLOUDOPS_EXEC_TOKEN`;
   const decisionExits =
     '\nExit codes: 0 done, 1 refused by the server (its code and reason are printed), 2 bad input or no server.';
+  program
+    .command('mcp')
+    .description(
+      "MCP over stdio for AI assistants that launch a command: bridges to a running server's /mcp as the token's principal (tools to assess, submit and follow work; none approves)",
+    )
+    .option('--server <url>', serverOption)
+    .addHelpText(
+      'after',
+      `\nStdout carries only the protocol; messages go to stderr. Exit codes: 0 the client closed stdin, 1 the server refused the token, 2 no token or no server.\n\nIn an MCP client's configuration:\n  {"mcpServers": {"cloudops": {"command": "cloudops-exec", "args": ["mcp", "--server", "http://127.0.0.1:8787"],\n                              "env": {"CLOUDOPS_EXEC_TOKEN": "<a submitter token>"}}}}${examples('CLOUDOPS_EXEC_TOKEN=$(cat assistant.token) cloudops-exec mcp --server http://127.0.0.1:8787')}`,
+    )
+    .action(
+      act(async (_opts: unknown, cmd: Command) =>
+        (await import('./commands/mcp.js')).mcpCommand(cmd.optsWithGlobals()),
+      ),
+    );
   program
     .command('approvals')
     .description('Approvals on a running server, newest first: state, risk, approvals so far, submitter, time left')

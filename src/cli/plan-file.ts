@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isSeq, parseDocument, visit } from 'yaml';
-import { ValidationError, type ValidationIssue } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { printable } from '../sinks/control-chars.js';
 import { checkPlanSize, type PlanLimits, parsePlan } from '../wire/parse.js';
 import type { ExecutionPlan } from '../wire/types.js';
+import { type LocatedIssue, PlanFileError } from './plan-file-error.js';
 
 /** A plan file larger than this is refused before it is read whole (10,000 commands are about 1 MiB). */
 export const MAX_PLAN_FILE_BYTES = 16 * 1024 * 1024;
@@ -24,30 +25,6 @@ export interface PlanSource {
   /** Display name: the path, or `<stdin>`. */
   name: string;
   text: string;
-}
-
-/** An issue with its place in the file, when it can be found. */
-export interface LocatedIssue extends ValidationIssue {
-  line: number | null;
-  column: number | null;
-}
-
-/** A plan file that could not be loaded; `issues` point into the file. */
-export class PlanFileError extends Error {
-  constructor(
-    readonly source: string,
-    readonly issues: LocatedIssue[],
-    override readonly cause?: unknown,
-  ) {
-    super(issues.map((i) => formatIssue(source, i)).join('\n'));
-    this.name = 'PlanFileError';
-  }
-}
-
-export function formatIssue(source: string, issue: LocatedIssue): string {
-  const where = issue.line !== null ? `${source}:${issue.line}:${issue.column}` : source;
-  const field = issue.field ? `${issue.field}: ` : '';
-  return `${where}: ${field}${issue.reason} [${issue.code}]`;
 }
 
 function fileIssue(reason: string): LocatedIssue {

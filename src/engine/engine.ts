@@ -143,7 +143,7 @@ export class ExecutionEngine {
     return this.historyWriter?.store ?? null;
   }
 
-  /** Full-text search over commands, descriptions and output in the history; best matches first, at most `limit`. */
+  /** Full-text search over commands, descriptions, user prompts and output in the history; best matches first, at most `limit`. */
   async searchExecutions(query: string, limit = 50): Promise<ExecutionRecord[]> {
     return this.history?.search(query, { limit }) ?? [];
   }

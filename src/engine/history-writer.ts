@@ -30,10 +30,21 @@ export interface HistoryWriterOptions {
   redact_secrets: boolean;
 }
 
+/** A plan's conversation and prompt, as recorded (redacted): what its commands that have none inherit. */
+interface PlanOrigin {
+  conversation_id: string | null;
+  user_prompt: string | null;
+}
+
+/** Plans whose origin is remembered; older ones are read back from the store when a command needs them. */
+const MAX_REMEMBERED_PLANS = 1_024;
+
 export class HistoryWriter {
   private warned = false;
   private pending = new Map<string, PendingWrite>();
   private scheduled = false;
+  /** The origin of recent plans, by id, oldest first (a rollback step may come long after its plan started). */
+  private readonly planOrigins = new Map<string, PlanOrigin>();
 
   constructor(
     readonly store: HistoryStore,
@@ -114,7 +125,44 @@ export class HistoryWriter {
    * whole record is redacted with the secrets of the request or plan it came from.
    */
   recordOf(state: TrackedExecution): ExecutionRecord {
-    return redactData(this.rawRecordOf(state), this.options, [state.kind === 'plan' ? state.plan : state.request]);
+    const record = redactData(this.rawRecordOf(state), this.options, [
+      state.kind === 'plan' ? state.plan : state.request,
+    ]);
+    if (state.kind === 'plan') this.rememberPlan(state.id, record);
+    else if (state.planId !== null) return this.inherit(record, state.planId);
+    return record;
+  }
+
+  /**
+   * A plan's command without a conversation or prompt of its own has its plan's: the prompt that
+   * led to the plan led to each of its steps. Taken from the plan's record, already redacted with
+   * the secrets of the whole plan.
+   */
+  private inherit(record: ExecutionRecord, planId: string): ExecutionRecord {
+    if (record.conversation_id !== null && record.user_prompt !== null) return record;
+    const origin = this.planOrigin(planId);
+    if (!origin) return record;
+    return {
+      ...record,
+      conversation_id: record.conversation_id ?? origin.conversation_id,
+      user_prompt: record.user_prompt ?? origin.user_prompt,
+    };
+  }
+
+  private rememberPlan(id: string, record: ExecutionRecord): void {
+    this.planOrigins.delete(id); // re-inserted as the newest
+    this.planOrigins.set(id, { conversation_id: record.conversation_id, user_prompt: record.user_prompt });
+    if (this.planOrigins.size > MAX_REMEMBERED_PLANS) this.planOrigins.delete(this.planOrigins.keys().next().value!);
+  }
+
+  private planOrigin(planId: string): PlanOrigin | null {
+    const known = this.planOrigins.get(planId) ?? this.pending.get(planId)?.record;
+    if (known) return { conversation_id: known.conversation_id, user_prompt: known.user_prompt };
+    try {
+      return this.store.get(planId);
+    } catch {
+      return null; // the store failing is reported where writes fail; the command keeps its own fields
+    }
   }
 
   private rawRecordOf(state: TrackedExecution): ExecutionRecord {
@@ -122,6 +170,7 @@ export class HistoryWriter {
     const base = {
       id: state.id,
       conversation_id: metadata.conversation_id,
+      user_prompt: metadata.user_prompt,
       source: metadata.source,
       tags: metadata.tags,
       status: state.status,
@@ -180,6 +229,7 @@ function planFields(
   | 'risk_level'
   | 'id'
   | 'conversation_id'
+  | 'user_prompt'
   | 'source'
   | 'tags'
   | 'status'

@@ -193,6 +193,19 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'the audit entries about one object found without reading the whole trail (who cancelled a run)',
     sql: 'CREATE INDEX audit_log_object ON audit_log (object, action, seq);',
   },
+  {
+    version: 12,
+    description: 'what the person asked (user_prompt) on each execution, searchable with the rest',
+    // FTS5 tables cannot gain a column: the index is made again with one, and every existing row
+    // indexed again under its record's rowid (the migration's one transaction covers all of it).
+    sql: `
+      ALTER TABLE executions ADD COLUMN user_prompt TEXT;
+      DROP TABLE executions_fts;
+      CREATE VIRTUAL TABLE executions_fts USING fts5(id UNINDEXED, command, description, output, user_prompt, tokenize = 'unicode61');
+      INSERT INTO executions_fts (rowid, id, command, description, output, user_prompt)
+        SELECT rowid, id, command, description, output, user_prompt FROM executions;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

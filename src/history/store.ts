@@ -1,6 +1,6 @@
 /**
  * The embedded execution history: one SQLite file in WAL mode, safe for several processes,
- * with full-text search over commands, descriptions and output. Synchronous on purpose: each write is a few tens of microseconds and must be done
+ * with full-text search over commands, descriptions, output and user prompts. Synchronous on purpose: each write is a few tens of microseconds and must be done
  * before the engine moves on, so a crash loses nothing that had started.
  */
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
@@ -47,6 +47,8 @@ export interface ExecutionRecord {
   kind: ExecutionKind;
   plan_id: string | null;
   conversation_id: string | null;
+  /** What the person asked that led to this work (`metadata.user_prompt`; a plan's command: its plan's), stored redacted. */
+  user_prompt: string | null;
   source: string | null;
   /**
    * An ExecutionStatus: the engine's, as the execution goes; `interrupted` is written by
@@ -184,6 +186,7 @@ const COLUMNS = [
   'kind',
   'plan_id',
   'conversation_id',
+  'user_prompt',
   'source',
   'status',
   'risk_level',
@@ -219,6 +222,7 @@ const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
   kind: 'command',
   plan_id: null,
   conversation_id: null,
+  user_prompt: null,
   source: null,
   status: 'pending',
   risk_level: null,
@@ -254,6 +258,8 @@ function toRow(r: ExecutionRecord): Row {
     kind: r.kind,
     plan_id: r.plan_id,
     conversation_id: r.conversation_id,
+    // `?? null`: a record built before executions carried a prompt has none.
+    user_prompt: r.user_prompt ?? null,
     source: r.source,
     status: r.status,
     risk_level: r.risk_level,
@@ -287,6 +293,7 @@ function fromRow(row: Row): ExecutionRecord {
     kind: row.kind as ExecutionKind,
     plan_id: row.plan_id as string | null,
     conversation_id: row.conversation_id as string | null,
+    user_prompt: row.user_prompt as string | null,
     source: row.source as string | null,
     status: row.status as ExecutionStatus,
     risk_level: row.risk_level as RiskLevel | null,
@@ -550,7 +557,7 @@ export class HistoryStore {
     this.rowidOf = db.prepare('SELECT rowid FROM executions WHERE id = ?').pluck();
     this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE rowid = ?');
     this.insertFts = db.prepare(
-      'INSERT INTO executions_fts (rowid, id, command, description, output) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO executions_fts (rowid, id, command, description, output, user_prompt) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.statements.clear();
   }
@@ -694,7 +701,7 @@ export class HistoryStore {
         this.upsert.run(row);
         const rowid = this.rowidOf.get(record.id) as number;
         this.deleteFts.run(rowid);
-        this.insertFts.run(rowid, record.id, row.command, row.description, row.output);
+        this.insertFts.run(rowid, record.id, row.command, row.description, row.output, row.user_prompt);
       })();
       if (this.depth === 1) this.pruneMemory();
     });
@@ -715,7 +722,7 @@ export class HistoryStore {
     return this.guarded(() => {
       // Text fields change the search entry: rewrite the whole record. Status and timings (the
       // engine's frequent updates) touch only their columns.
-      if ('command' in patch || 'description' in patch || 'output' in patch) {
+      if ('command' in patch || 'description' in patch || 'output' in patch || 'user_prompt' in patch) {
         return this.db
           .transaction(() => {
             const current = this.get(id);
@@ -785,29 +792,45 @@ export class HistoryStore {
   }
 
   /**
-   * Records whose command, description or output contain every word of `query`, best match
-   * first. At most MAX_SEARCH_WORDS words and MAX_SEARCH_CHARS characters (else a
-   * ValidationError on `query`); the newest matches are the ones ranked (see RANK_BUDGET).
+   * Records whose command, description, output or user prompt contain every word of `query`,
+   * best match first, narrowed by the filters `list` takes (status, risk level, error code,
+   * conversation, kind, plan, top level, dates). At most MAX_SEARCH_WORDS words and
+   * MAX_SEARCH_CHARS characters (else a ValidationError on `query`); the newest matches that
+   * pass the filters are the ones ranked (see RANK_BUDGET). `limit` (default 50) and `offset`
+   * page through the ranked matches: together at most MAX_SEARCH_LIMIT.
    */
-  search(query: string, options: { limit?: number } = {}): ExecutionRecord[] {
+  search(query: string, options: ExecutionFilter = {}): ExecutionRecord[] {
     const limit = options.limit ?? 50;
+    const offset = options.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_SEARCH_LIMIT)
       throw ValidationError.of('InvalidField', 'limit', `must be an integer from 0 to ${MAX_SEARCH_LIMIT}`);
+    if (!Number.isInteger(offset) || offset < 0 || offset > MAX_SEARCH_LIMIT - limit) {
+      throw ValidationError.of(
+        'InvalidField',
+        'offset',
+        `must be an integer from 0 to ${MAX_SEARCH_LIMIT - limit} (a search pages through its first ${MAX_SEARCH_LIMIT} matches)`,
+      );
+    }
+    const { where, params } = this.whereOf(options, 'e.');
     const { words, tokens } = searchTerms(query);
     if (words.length === 0) return [];
     const match = matchOf(words);
     // Per token, not per word: a word of several tokens is a phrase of them, each one ranked.
-    const ranked = Math.max(limit, Math.floor(RANK_BUDGET / tokens));
-    // FTS5 walks matches newest first (by rowid) and stops after `ranked`; only those are scored.
-    // Joined on rowid (indexed) and id (so a stray entry can never name the wrong record).
+    const ranked = Math.max(limit + offset, Math.floor(RANK_BUDGET / tokens));
+    // FTS5 walks matches newest first (by rowid, the outer loop: CROSS JOIN keeps it there); each
+    // is looked up by rowid (indexed) and id (so a stray entry can never name the wrong record)
+    // and checked against the filters, which cost no ranking; the walk stops after `ranked`
+    // matches that pass, and only those are scored.
+    const filters = where === '' ? '' : `AND ${where.slice('WHERE '.length)}`;
     return this.guarded(() => {
       const rows = this.sql(
         `SELECT e.* FROM (
-           SELECT rowid AS match_rowid, id AS match_id, bm25(executions_fts) AS score FROM executions_fts
-           WHERE executions_fts MATCH @match ORDER BY rowid DESC LIMIT @ranked
-         ) m JOIN executions e ON e.rowid = m.match_rowid AND e.id = m.match_id
-         ORDER BY m.score, e.submitted_at DESC LIMIT @limit`,
-      ).all({ match, ranked, limit }) as Row[];
+           SELECT f.rowid AS match_rowid, bm25(executions_fts) AS score
+           FROM executions_fts AS f CROSS JOIN executions AS e ON e.rowid = f.rowid AND e.id = f.id
+           WHERE executions_fts MATCH @match ${filters} ORDER BY f.rowid DESC LIMIT @ranked
+         ) m JOIN executions e ON e.rowid = m.match_rowid
+         ORDER BY m.score, e.submitted_at DESC LIMIT @limit OFFSET @offset`,
+      ).all({ ...params, match, ranked, limit, offset }) as Row[];
       return rows.map(fromRow);
     });
   }
@@ -967,11 +990,12 @@ export class HistoryStore {
     );
   }
 
-  private whereOf(filter: ExecutionFilter): { where: string; params: Record<string, string> } {
+  /** The WHERE clause for `filter`; `table` prefixes each column (`e.`) where the query joins another table. */
+  private whereOf(filter: ExecutionFilter, table = ''): { where: string; params: Record<string, string> } {
     const clauses: string[] = [];
     const params: Record<string, string> = {};
     const add = (sql: string, name: string, value: string) => {
-      clauses.push(sql);
+      clauses.push(`${table}${sql}`);
       params[name] = value;
     };
     if (filter.status && !STATUSES.has(filter.status))
@@ -990,7 +1014,7 @@ export class HistoryStore {
     if (filter.conversation_id) add('conversation_id = @conversation_id', 'conversation_id', filter.conversation_id);
     if (filter.kind) add('kind = @kind', 'kind', filter.kind);
     if (filter.plan_id) add('plan_id = @plan_id', 'plan_id', filter.plan_id);
-    if (filter.top_level) clauses.push('plan_id IS NULL');
+    if (filter.top_level) clauses.push(`${table}plan_id IS NULL`);
     if (filter.from_date) add('submitted_at >= @from_date', 'from_date', isoOf(filter.from_date, 'from_date'));
     if (filter.to_date) add('submitted_at <= @to_date', 'to_date', isoOf(filter.to_date, 'to_date'));
     return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };

@@ -42,9 +42,11 @@ export const ListQuery = z.strictObject({
   offset: queryInt(0, 1_000_000_000).default(0),
 });
 
-export const SearchQuery = z.strictObject({
+/** A search takes the words, and the filters of a listing (`ListQuery`); it pages through its first 1,000 matches. */
+export const SearchQuery = ListQuery.extend({
   q: z.string().trim().min(1, 'a search needs at least one word'),
   limit: queryInt(1, 1000).default(50),
+  offset: queryInt(0, 999).default(0),
 });
 
 export const EventsQuery = z.strictObject({
@@ -99,6 +101,8 @@ export const ExecutionView = z.object({
   /** Why it is not a success, as a code to branch on; null exactly when `error` is. */
   error_code: ResultErrorCodeSchema.nullable(),
   conversation_id: z.string().nullable(),
+  /** What the person asked (an assistant's user) that led to this work; a plan's command shows its plan's. */
+  user_prompt: z.string().nullable(),
   source: z.string().nullable(),
   tags: z.record(z.string(), z.string()),
 });

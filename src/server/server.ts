@@ -25,6 +25,7 @@ import type { ServerContext } from './context.js';
 import { registerDashboard } from './dashboard-assets.js';
 import { DEFAULT_PORT } from './default-port.js';
 import { httpErrorOf } from './http-errors.js';
+import { MCP_PATH, registerMcp } from './mcp/route.js';
 import { openApiDocument } from './openapi.js';
 import { type RouteSpec, registerRoutes, route } from './route-spec.js';
 import { approvalRoutes } from './routes/approvals.js';
@@ -271,9 +272,28 @@ export async function buildServer(
       handler: async () => document,
     }),
   );
+  for (const method of ['POST', 'GET', 'DELETE'] as const) {
+    specs.push(
+      route({
+        method,
+        url: MCP_PATH,
+        operationId: `mcp${method[0]}${method.slice(1).toLowerCase()}`,
+        summary: {
+          POST: 'Model Context Protocol (Streamable HTTP): one JSON-RPC message; initialize opens a session (`mcp-session-id`). Bearer token only',
+          GET: "Model Context Protocol: the session's notification stream (server-sent events)",
+          DELETE: 'Model Context Protocol: end the session',
+        }[method],
+        tag: 'mcp',
+        access: 'read',
+        responses: { 200: { description: 'A JSON-RPC answer, or an event stream' } },
+        external: true,
+      }),
+    );
+  }
   const document = openApiDocument(specs, VERSION);
   registerRoutes(app, specs);
   registerEventSocket(app, ctx, { heartbeatMs: options.heartbeatMs });
+  registerMcp(app, ctx, { version: VERSION, heartbeatMs: options.heartbeatMs });
   registerDashboard(app);
   await app.ready();
   return { app, token, approvals, close: () => app.close() };

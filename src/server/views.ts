@@ -32,6 +32,7 @@ export function executionView(
     error: r.error,
     error_code: r.error_code,
     conversation_id: r.conversation_id,
+    user_prompt: r.user_prompt,
     source: r.source,
     tags: r.tags,
   };

@@ -25,8 +25,18 @@ export const JSON_SCHEMA_NAMES = Object.keys(SCHEMAS) as JsonSchemaName[];
  * defaults are optional). A generated id has no fixed default, so none is published.
  */
 export function jsonSchemaOf(name: JsonSchemaName): Record<string, unknown> {
-  return z.toJSONSchema(SCHEMAS[name], {
+  return inputJsonSchema(SCHEMAS[name]);
+}
+
+/**
+ * The JSON Schema of any input built from wire schemas (a tool's arguments, say), as `jsonSchemaOf`
+ * writes it. `shared`: a sub-schema used more than once (a request inside a plan and on its own)
+ * is written once under `$defs` and referred to (a third of the size for a plan tool).
+ */
+export function inputJsonSchema(schema: z.ZodType, options: { shared?: boolean } = {}): Record<string, unknown> {
+  return z.toJSONSchema(schema, {
     io: 'input',
+    ...(options.shared ? { reused: 'ref' as const } : {}),
     override: (ctx) => {
       if (ctx.zodSchema === GeneratedId) {
         delete ctx.jsonSchema.default;

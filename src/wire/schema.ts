@@ -37,13 +37,22 @@ const EnvName = z
   .min(1, 'environment variable names must not be empty')
   .refine((s) => !s.includes('=') && !s.includes('\0'), 'environment variable names must not contain "=" or NUL');
 
+/** The longest `metadata.user_prompt` accepted, in characters. */
+export const MAX_USER_PROMPT_CHARS = 20_000;
+
 export const ExecutionMetadataSchema = z.strictObject({
   source: z.string().nullable().default(null),
   conversation_id: Id.nullable().default(null),
+  /** What the person asked (an AI assistant's user) that led to this work: stored, shown and searchable. */
+  user_prompt: z
+    .string()
+    .max(MAX_USER_PROMPT_CHARS, `must be at most ${MAX_USER_PROMPT_CHARS} characters`)
+    .nullable()
+    .default(null),
   tags: z.record(z.string(), z.string()).default({}),
 });
 
-const defaultMetadata = () => ({ source: null, conversation_id: null, tags: {} });
+const defaultMetadata = () => ({ source: null, conversation_id: null, user_prompt: null, tags: {} });
 
 export const ExecCommandSchema = z.strictObject({
   type: z.literal('exec'),

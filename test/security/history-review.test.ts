@@ -197,6 +197,7 @@ function record(n: number, output: string): ExecutionRecord {
     kind: 'command',
     plan_id: null,
     conversation_id: null,
+    user_prompt: null,
     source: 'test',
     status: 'completed',
     risk_level: 'read_only',

@@ -12,8 +12,9 @@ import { AuditTrail } from '../../services/audit.js';
 import { checkPrincipalName, type Principal, Principals } from '../../services/principals.js';
 import { printable } from '../../sinks/control-chars.js';
 import { ROLES } from '../../vocabulary.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 import { openStore } from './history.js';
 
 export interface AuthOptions extends EngineOptions {

@@ -20,9 +20,10 @@ import {
   RISK_LEVELS,
   type RiskLevel,
 } from '../../vocabulary.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
 
@@ -88,6 +89,15 @@ function filterOf(options: HistoryOptions): ExecutionFilter {
   };
 }
 
+/** How much of a user prompt one listing line shows (`--json` has all of it). */
+const PROMPT_PREVIEW_CHARS = 100;
+
+/** A prompt on one line, cut to PROMPT_PREVIEW_CHARS characters with `…` where it was cut. */
+function promptPreview(prompt: string): string {
+  const line = prompt.replace(/\s+/g, ' ').trim();
+  return line.length > PROMPT_PREVIEW_CHARS ? `${line.slice(0, PROMPT_PREVIEW_CHARS - 1)}…` : line;
+}
+
 function print(records: ExecutionRecord[], options: { json?: boolean; color?: boolean }, empty: string): number {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(records)}\n`);
@@ -107,6 +117,9 @@ function print(records: ExecutionRecord[], options: { json?: boolean; color?: bo
     process.stdout.write(
       `${printable(r.id)}  ${style.paint(statusColor(r.status), status.padEnd(11))} ${risk.padEnd(11)} ${printable(r.submitted_at).padEnd(24)} ${duration.padStart(7)}  ${r.kind === 'plan' ? 'plan: ' : ''}${printable(r.command)}\n`,
     );
+    // What the person asked, under the line of the work it led to (a plan's commands have their plan's).
+    if (r.user_prompt)
+      process.stdout.write(`    ${style.paint('dim', 'asked:')} ${printable(promptPreview(r.user_prompt))}\n`);
   }
   return EXIT.OK;
 }
@@ -125,7 +138,8 @@ export function searchCommand(query: string, options: HistoryOptions): number {
   const store = openStore(options);
   try {
     const limit = optionalIntOption('--limit', options.limit, { max: MAX_SEARCH_LIMIT }, 20);
-    return print(store.search(query, { limit }), options, `nothing matches "${printable(query)}"`);
+    const found = store.search(query, { limit, conversation_id: options.conversation ?? null });
+    return print(found, options, `nothing matches "${printable(query)}"`);
   } finally {
     store.close();
   }

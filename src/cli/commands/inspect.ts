@@ -3,8 +3,9 @@ import { ValidationError } from '../../errors.js';
 import { printable } from '../../sinks/control-chars.js';
 import { validatePlan } from '../../validation/plan.js';
 import { JSON_SCHEMA_NAMES, type JsonSchemaName, jsonSchemaOf } from '../../wire/json-schema.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
 import { colorEnabled, makeStyle } from '../style.js';
 

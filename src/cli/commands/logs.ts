@@ -6,9 +6,10 @@ import { historyPathOf, logDirOf, logPathOf } from '../../config.js';
 import { HistoryStore } from '../../history/store.js';
 import { printable } from '../../sinks/control-chars.js';
 import { type LogInfo, listLogs, readLogInfo } from '../../sinks/log-index.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 import { colorEnabled, formatDuration, makeStyle } from '../style.js';
 import { statusColor } from '../views/view.js';
 

@@ -3,9 +3,10 @@ import { resolveConfig } from '../../config.js';
 import { createEngine } from '../../create-engine.js';
 import type { ApprovalConfigInput } from '../../policy/approval.js';
 import { RISK_LEVELS, type RiskLevel } from '../../vocabulary.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
 import { intOption, optionalIntOption } from '../int-option.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 import { onOutputClosed, outputClosed } from '../stdout.js';
 
 export interface ServeOptions extends EngineOptions {

@@ -2,9 +2,10 @@
 import { createEngine } from '../../create-engine.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { ExecutionRequestInput } from '../../wire/types.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT, exitCodeOf } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 import { outputClosed } from '../stdout.js';
 import { watchForWorker } from '../worker-watch.js';
 

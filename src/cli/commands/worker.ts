@@ -1,9 +1,10 @@
 /** `worker`: run queued commands from Redis until Ctrl-C (first: drain, second: cancel, third: leave). */
 import { DEFAULT_CONFIG } from '../../config.js';
 import { ValidationError } from '../../errors.js';
+import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
 import { optionalIntOption } from '../int-option.js';
-import { type EngineOptions, engineConfig } from '../options.js';
+import type { EngineOptions } from '../options.js';
 
 export interface WorkerCliOptions extends EngineOptions {
   maxTimeout?: string;

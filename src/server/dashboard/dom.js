@@ -179,3 +179,62 @@ export function pageHeader(title, ...extra) {
     extra.length ? h('div', { class: 'page-actions' }, extra) : null,
   );
 }
+
+/** A prompt longer than this (characters or lines) is shown collapsed, with a button to show all of it. */
+const PROMPT_COLLAPSE_CHARS = 600;
+const PROMPT_COLLAPSE_LINES = 8;
+
+/**
+ * What the person asked (an execution's `user_prompt`), as text: wrapped, and collapsed with a
+ * toggle when long. Null when there is none.
+ */
+export function promptBlock(prompt, props = {}) {
+  if (typeof prompt !== 'string' || prompt === '') return null;
+  const text = h('blockquote', { class: 'prompt-text', testid: 'user-prompt', ...props }, prompt);
+  const long = prompt.length > PROMPT_COLLAPSE_CHARS || prompt.split('\n').length > PROMPT_COLLAPSE_LINES;
+  if (!long) return h('div', { class: 'prompt' }, text);
+  text.classList.add('collapsed');
+  const toggle = h(
+    'button',
+    { type: 'button', class: 'btn btn-ghost btn-small', 'aria-expanded': 'false' },
+    'Show all',
+  );
+  toggle.addEventListener('click', () => {
+    const collapsed = text.classList.toggle('collapsed');
+    toggle.setAttribute('aria-expanded', String(!collapsed));
+    toggle.textContent = collapsed ? 'Show all' : 'Show less';
+  });
+  return h('div', { class: 'prompt' }, text, toggle);
+}
+
+/** The list of one conversation's executions. */
+export function conversationHref(conversationId) {
+  return `#/?conversation=${encodeURIComponent(conversationId)}`;
+}
+
+/** A conversation id as a link to its executions. */
+export function conversationLink(conversationId) {
+  return h(
+    'a',
+    {
+      href: conversationHref(conversationId),
+      class: 'mono',
+      testid: 'conversation-link',
+      title: "This conversation's executions",
+    },
+    conversationId,
+  );
+}
+
+/** One line of a prompt, cut to `max` characters (the whole of it is the element's title). */
+export function promptSnippet(prompt, max = 120) {
+  if (typeof prompt !== 'string' || prompt === '') return null;
+  const line = prompt.replace(/\s+/g, ' ').trim();
+  return h(
+    'div',
+    { class: 'prompt-snippet small muted truncate', title: prompt, testid: 'prompt-snippet' },
+    h('span', { class: 'prompt-icon', 'aria-label': 'Asked by the user:' }, '❝'),
+    ' ',
+    line.length > max ? `${line.slice(0, max - 1)}…` : line,
+  );
+}

@@ -6,6 +6,7 @@ import { planParents, renderDag, strategyText } from './dag.js';
 import { diffHunks, diffStats, lineDiff } from './diff.js';
 import {
   approvalStateBadge,
+  conversationLink,
   displayCommand,
   dryRunText,
   fill,
@@ -13,6 +14,7 @@ import {
   fmtTime,
   h,
   pageHeader,
+  promptBlock,
   riskBadge,
   shortId,
 } from './dom.js';
@@ -21,6 +23,29 @@ import { refreshApprovalCount } from './shell.js';
 
 /** The plan the approvers decide on now: the latest edit, else the plan as submitted. */
 const planUnderDecision = (a) => a.edit?.plan ?? a.plan ?? {};
+/** What the person asked the assistant that wrote the plan: the plan as submitted says (an edit keeps it). */
+const originOf = (a) => a.plan?.metadata ?? planUnderDecision(a).metadata ?? {};
+
+/** The prompt the plan came from, for the approver to read before deciding; null when the plan carries none. */
+function promptPanel(a) {
+  const origin = originOf(a);
+  const prompt = promptBlock(origin.user_prompt);
+  if (!prompt) return null;
+  return h(
+    'section',
+    { class: 'panel', 'aria-label': 'Asked by the user', testid: 'approval-prompt' },
+    h(
+      'div',
+      { class: 'panel-head' },
+      h('h2', {}, 'Asked by the user'),
+      origin.conversation_id
+        ? h('span', { class: 'muted small' }, 'conversation ', conversationLink(origin.conversation_id))
+        : null,
+    ),
+    prompt,
+  );
+}
+
 /** Approval events carry no `still_needed`: the same sum the server makes. */
 const stillNeeded = (a) => a.still_needed ?? Math.max(0, (a.required ?? 1) - (a.votes ?? []).length);
 /** A plan as the edit box shows it, and as the diffs compare it. */
@@ -142,6 +167,7 @@ export async function pageApproval(root, scope, id) {
           req.estimated_duration_ms ? metaItem('Estimated', fmtDuration(req.estimated_duration_ms)) : null,
         ),
       ),
+      promptPanel(a),
       a.state === 'pending' ? decisionPanel() : decisionSummary(),
       a.state === 'pending' || a.state === 'expired' ? approvalsPanel() : null,
       editedPlan(a) ? changesPanel(a) : null,

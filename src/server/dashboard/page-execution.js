@@ -4,6 +4,7 @@ import { ApiError, api, errorBox } from './api.js';
 import { vocabulary } from './constants.js';
 import { planParents, renderDag, strategyText } from './dag.js';
 import {
+  conversationLink,
   displayCommand,
   durationEl,
   errorCodeEl,
@@ -12,6 +13,7 @@ import {
   fmtTime,
   h,
   pageHeader,
+  promptBlock,
   riskBadge,
   shortId,
   statusBadge,
@@ -99,6 +101,12 @@ export async function pageExecution(root, scope, id) {
   );
   const notice = h('div', { class: 'notice-slot' });
   const metaEl = h('dl', { class: 'meta' });
+  // What the person asked the assistant that led to this work (a plan's command: its plan's).
+  // Built once: the details are drawn again on every status change, and an expanded prompt stays expanded.
+  const prompt = promptBlock(exec.user_prompt);
+  const promptItem = prompt
+    ? h('div', { class: 'meta-item meta-wide' }, h('dt', {}, 'Asked by the user'), h('dd', {}, prompt))
+    : null;
   const heading = h('h1', { class: 'exec-title' });
   root.append(
     h(
@@ -327,6 +335,8 @@ export async function pageExecution(root, scope, id) {
       add(term, h('span', { testid: 'cancelled-by' }, `${stop.principal ?? 'unknown'}${via} · ${fmtTime(stop.at)}`));
     }
     if (exec.source) add('Source', exec.source);
+    if (exec.conversation_id) add('Conversation', conversationLink(exec.conversation_id));
+    if (promptItem) rows.push(promptItem);
     if (exec.error) {
       const error = h('dd', { class: 'error-text' }, errorCodeEl(exec.error_code), exec.error);
       rows.push(h('div', { class: 'meta-item meta-wide' }, h('dt', {}, 'Error'), error));

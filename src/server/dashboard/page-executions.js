@@ -1,14 +1,31 @@
-// Page #/: the executions list, with search, status / risk filters and paging.
+// Page #/: the executions list, with search, status / risk filters and paging;
+// #/?conversation=<id>: one conversation's executions.
 
 import { api, errorBox } from './api.js';
 import { bus } from './bus.js';
 import { vocabulary } from './constants.js';
-import { durationEl, errorCodeEl, h, pageHeader, riskBadge, shortId, statusBadge, timeEl } from './dom.js';
+import {
+  durationEl,
+  errorCodeEl,
+  h,
+  pageHeader,
+  promptSnippet,
+  riskBadge,
+  shortId,
+  statusBadge,
+  timeEl,
+} from './dom.js';
 import { approvalsState } from './shell.js';
 
 const PAGE_SIZE = 50;
 
-const listState = { q: '', status: '', risk: '', offset: 0 };
+const listState = { q: '', status: '', risk: '', conversation: '', offset: 0 };
+
+/** The conversation the address names (`#/?conversation=<id>`), else ''. */
+function conversationOfHash() {
+  const query = location.hash.split('?')[1] ?? '';
+  return new URLSearchParams(query).get('conversation') ?? '';
+}
 
 /**
  * Plans seen running in `progress` events. The history keeps a running plan's record at
@@ -38,6 +55,19 @@ function selectField(id, label, options, value, onChange) {
 
 export function pageExecutions(root, scope) {
   document.title = 'Executions · cloudops-exec';
+  const conversation = conversationOfHash();
+  if (conversation !== listState.conversation) {
+    listState.conversation = conversation;
+    listState.offset = 0;
+  }
+  const conversationChip = conversation
+    ? h(
+        'div',
+        { class: 'filter-chip', testid: 'conversation-filter' },
+        h('span', {}, 'Conversation ', h('span', { class: 'mono' }, conversation)),
+        h('a', { class: 'btn btn-ghost btn-small', href: '#/', title: 'Show every execution' }, 'Clear'),
+      )
+    : null;
   const banner = h('a', { class: 'banner', href: '#/approvals', testid: 'pending-approvals', hidden: true });
   const showBanner = (count) => {
     banner.hidden = !count;
@@ -58,7 +88,7 @@ export function pageExecutions(root, scope) {
   const search = h('input', {
     id: 'exec-search',
     type: 'search',
-    placeholder: 'Commands, descriptions, output…',
+    placeholder: 'Commands, descriptions, output, prompts…',
     autocomplete: 'off',
     value: listState.q,
   });
@@ -145,6 +175,7 @@ export function pageExecutions(root, scope) {
     pageHeader('Executions', h('a', { class: 'btn btn-primary', href: '#/submit' }, 'New submission')),
     banner,
     toolbar,
+    conversationChip,
     errorSlot,
     h('div', { class: 'table-wrap' }, table),
     pager,
@@ -160,23 +191,21 @@ export function pageExecutions(root, scope) {
     const mine = ++seq;
     let data;
     try {
+      const filters = new URLSearchParams();
+      if (listState.status) filters.set('status', listState.status);
+      if (listState.risk) filters.set('risk_level', listState.risk);
+      if (listState.conversation) filters.set('conversation_id', listState.conversation);
       if (listState.q) {
-        data = await api('GET', `/api/search?q=${encodeURIComponent(listState.q)}&limit=200`);
-        const rows = data.executions.filter(
-          (e) =>
-            (!listState.status || e.status === listState.status) &&
-            (!listState.risk || e.risk_level === listState.risk),
-        );
-        data = { executions: rows, total: rows.length, search: true };
+        // The server filters the matches (commands inside plans included), best first.
+        filters.set('q', listState.q);
+        filters.set('limit', '200');
+        data = await api('GET', `/api/search?${filters}`);
+        data = { executions: data.executions, total: data.executions.length, search: true };
       } else {
-        const params = new URLSearchParams({
-          top_level: 'true',
-          limit: String(PAGE_SIZE),
-          offset: String(listState.offset),
-        });
-        if (listState.status) params.set('status', listState.status);
-        if (listState.risk) params.set('risk_level', listState.risk);
-        data = await api('GET', `/api/executions?${params}`);
+        filters.set('top_level', 'true');
+        filters.set('limit', String(PAGE_SIZE));
+        filters.set('offset', String(listState.offset));
+        data = await api('GET', `/api/executions?${filters}`);
       }
     } catch (err) {
       if (scope.alive && mine === seq) errorSlot.replaceChildren(errorBox(err, 'Could not load executions'));
@@ -191,7 +220,7 @@ export function pageExecutions(root, scope) {
     const rows = data.executions;
     tbody.replaceChildren(...rows.map(executionRow));
     if (!rows.length) {
-      const filtered = listState.q || listState.status || listState.risk;
+      const filtered = listState.q || listState.status || listState.risk || listState.conversation;
       tbody.append(
         h(
           'tr',
@@ -252,6 +281,8 @@ function executionRow(listed) {
             h('a', { href: `#/executions/${encodeURIComponent(e.plan_id)}` }, shortId(e.plan_id)),
           )
         : null,
+      // What the person asked that led to it (the whole prompt is the line's title; the execution page shows it all).
+      promptSnippet(e.user_prompt),
       e.error
         ? h('div', { class: 'error-text small truncate', title: e.error }, errorCodeEl(e.error_code), e.error)
         : null,

@@ -5,7 +5,6 @@ import { ExecutionError } from '../../errors.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { ExecutionResultSchema, PlanExecutionResultSchema } from '../../wire/schema.js';
 import type { ExecutionPlan, ExecutionRequest } from '../../wire/types.js';
-import { assertMayCancel, type RequestPrincipal } from '../access.js';
 import {
   Accepted,
   Cancelling,
@@ -19,8 +18,9 @@ import {
 } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
+import { assertMayStop } from '../ownership.js';
 import { type RouteSpec, route } from '../route-spec.js';
-import { SUBMITTED_BY_TAG, submit } from '../submit.js';
+import { submit } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
 const ERROR_RESPONSES = {
@@ -34,22 +34,6 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     const record = ctx.history.get(id);
     if (!record) throw ExecutionError.notFound(id);
     return record.kind;
-  };
-  /**
-   * Refuse a submitter stopping work it did not submit: the owner is who submitted it over HTTP
-   * (a plan's command: its own tag, else its plan's). An unknown id is the engine's 404; work the
-   * engine runs that the history has no record of has no owner to show, so a submitter may not stop it.
-   */
-  const assertMayStop = async (principal: RequestPrincipal, id: string) => {
-    const record = ctx.history.get(id);
-    if (!record) {
-      await engine.getStatus(id); // NotFound (404) for an id the engine does not know either
-      return assertMayCancel(principal, id, null);
-    }
-    let owner = record.tags[SUBMITTED_BY_TAG] ?? null;
-    if (owner === null && record.plan_id !== null)
-      owner = ctx.history.get(record.plan_id)?.tags[SUBMITTED_BY_TAG] ?? null;
-    assertMayCancel(principal, id, owner);
   };
   const accepted = {
     202: { description: 'Accepted: running, or waiting for approval', schema: Accepted },
@@ -138,13 +122,25 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       method: 'GET',
       url: '/api/search',
       operationId: 'searchExecutions',
-      summary: 'Full-text search over commands, descriptions and output, best match first',
+      summary:
+        'Full-text search over commands, descriptions, output and user prompts, best match first; takes the filters of the executions list',
       tag: 'executions',
       access: 'read',
       query: SearchQuery,
       responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
-        const found = ctx.history.search(query.q, { limit: query.limit });
+        const found = ctx.history.search(query.q, {
+          status: query.status,
+          risk_level: query.risk_level,
+          error_code: query.error_code,
+          conversation_id: query.conversation_id,
+          kind: query.kind,
+          top_level: query.top_level,
+          from_date: query.from,
+          to_date: query.to,
+          limit: query.limit,
+          offset: query.offset,
+        });
         return { executions: found.map((r) => executionView(r, engine.config)), total: found.length };
       },
     }),
@@ -201,7 +197,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
         409: { description: 'Not running', schema: 'Error' },
       },
       handler: async ({ params, request, reply }) => {
-        await assertMayStop(request.principal, params.id);
+        await assertMayStop(ctx, request.principal, params.id);
         await engine.cancel(params.id);
         ctx.audit.recordDone({
           principal: request.principal.name,
@@ -229,7 +225,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
         409: { description: 'Not finished', schema: 'Error' },
       },
       handler: async ({ params, request }) => {
-        await assertMayStop(request.principal, params.id);
+        await assertMayStop(ctx, request.principal, params.id);
         const result = await engine.rollback(params.id);
         ctx.audit.recordDone({
           principal: request.principal.name,
