@@ -61,7 +61,12 @@ const dict = <T>(key: fc.Arbitrary<string>, value: fc.Arbitrary<T>) =>
   fc.dictionary(key, value, { maxKeys: 3, noNullPrototype: true });
 const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
 
-const metadata = fc.record({ source: nullable(text), conversation_id: nullable(guid), tags: dict(recordKey, text) });
+const metadata = fc.record({
+  source: nullable(text),
+  conversation_id: nullable(guid),
+  user_prompt: nullable(text),
+  tags: dict(recordKey, text),
+});
 const riskLevel = fc.constantFrom('read_only' as const, 'modify' as const, 'destructive' as const);
 
 const backoff = fc.oneof(
@@ -88,6 +93,7 @@ const retry = fc.record({
   ),
   // Thousandths: no -0 and no float noise, so equality after a JSON round trip is exact.
   jitter: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000),
+  retryable_exit_codes: fc.uniqueArray(fc.integer({ min: 1, max: 255 }), { maxLength: 4 }),
 });
 
 const execCommand = fc.record({
@@ -117,6 +123,7 @@ const command = fc.oneof(execCommand, shellCommand, scriptCommand);
 const requestFields = {
   id: fc.constant<string>(''), // assigned below, unique per plan
   command,
+  name: fc.constant(null), // unique names are checked in test/step-names.test.ts
   env: dict(envName, spawnText),
   working_dir: nullable(fc.constantFrom(FIXTURES, tmpdir(), '/')),
   timeout_ms: nullable(fc.integer({ min: 1, max: CONFIG.max_timeout_ms })),
@@ -126,6 +133,20 @@ const requestFields = {
   description: nullable(text),
   risk_level: nullable(riskLevel),
   retry: nullable(retry),
+  outputs: fc.dictionary(
+    fc.constantFrom('id', 'zone', 'Out_1'),
+    // A fresh object each time: the mutation tests change plans in place.
+    fc
+      .constantFrom('json', 'regex', 'file')
+      .map((how) =>
+        how === 'json'
+          ? { json: 'Instances[0].InstanceId' }
+          : how === 'regex'
+            ? { regex: 'id=(\\w+)' }
+            : { file: true as const },
+      ),
+    { maxKeys: 2 },
+  ),
 };
 const rollbackRequest = fc.record(requestFields);
 const request = fc.record({ ...requestFields, rollback: fc.array(rollbackRequest, { maxLength: 2 }) });
@@ -154,11 +175,22 @@ function dagDependencies(n: number): fc.Arbitrary<Record<string, number[]>> {
   });
 }
 
+const percent = fc.integer({ min: 0, max: 100 }).map((p) => `${p}%`);
+const maxFailures = nullable(fc.oneof(fc.nat(20), percent));
+
 const strategy = (n: number) =>
   fc.oneof(
     fc.record({ type: fc.constant('serial' as const), stop_on_error: fc.boolean() }),
-    fc.record({ type: fc.constant('parallel' as const), max_concurrency: nullable(fc.integer({ min: 1, max: 64 })) }),
-    fc.record({ type: fc.constant('dependency_graph' as const), dependencies: dagDependencies(n) }),
+    fc.record({
+      type: fc.constant('parallel' as const),
+      max_concurrency: nullable(fc.integer({ min: 1, max: 64 })),
+      max_failures: maxFailures,
+    }),
+    fc.record({
+      type: fc.constant('dependency_graph' as const),
+      dependencies: dagDependencies(n),
+      max_failures: maxFailures,
+    }),
   );
 
 /** Valid plans in normalized form, with every id unique (plan, commands, rollback steps). */
@@ -174,6 +206,9 @@ const validPlan: fc.Arbitrary<ExecutionPlan> = fc.integer({ min: 1, max: 6 }).ch
         risk_level: nullable(riskLevel),
         rollback_strategy: fc.constantFrom('manual' as const, 'on_failure' as const),
         estimated_duration_ms: nullable(fc.nat()),
+        // References and parameter checks: test/plan-references.test.ts.
+        parameters: fc.constant({}),
+        params: fc.constant({}),
       }),
       ids: fc.uniqueArray(guid, { minLength: 1 + 3 * n, maxLength: 1 + 3 * n, selector: (s) => s.toLowerCase() }),
     })
@@ -287,12 +322,13 @@ describe('valid plans', () => {
     const stripDefaults = (plan: ExecutionPlan): Record<string, unknown> => {
       const p = clone(plan) as unknown as Record<string, unknown>;
       const isDefaultMetadata = (m: unknown) =>
-        JSON.stringify(m) === JSON.stringify({ source: null, conversation_id: null, tags: {} });
+        JSON.stringify(m) === JSON.stringify({ source: null, conversation_id: null, user_prompt: null, tags: {} });
       const strip = (obj: Record<string, unknown>, defaults: Record<string, unknown>) => {
         for (const [k, v] of Object.entries(defaults)) if (JSON.stringify(obj[k]) === JSON.stringify(v)) delete obj[k];
       };
       const stripRequest = (r: Record<string, unknown>) => {
         strip(r, {
+          name: null,
           env: {},
           working_dir: null,
           timeout_ms: null,
@@ -300,6 +336,7 @@ describe('valid plans', () => {
           description: null,
           risk_level: null,
           retry: null,
+          outputs: {},
           rollback: [],
         });
         if (isDefaultMetadata(r.metadata)) delete r.metadata;
@@ -312,6 +349,7 @@ describe('valid plans', () => {
             backoff: { type: 'exponential', base_ms: 1_000, max_ms: 30_000 },
             jitter: 0.2,
             retryable_errors: ['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable'],
+            retryable_exit_codes: [],
           });
         for (const b of (r.rollback as Array<Record<string, unknown>> | undefined) ?? []) stripRequest(b);
       };
@@ -321,6 +359,8 @@ describe('valid plans', () => {
         rollback_strategy: 'manual',
         estimated_duration_ms: null,
         strategy: { type: 'serial', stop_on_error: true },
+        parameters: {},
+        params: {},
       });
       if (isDefaultMetadata(p.metadata)) delete p.metadata;
       const s = p.strategy as Record<string, unknown> | undefined;
@@ -330,8 +370,8 @@ describe('valid plans', () => {
           s.type === 'serial'
             ? { stop_on_error: true }
             : s.type === 'parallel'
-              ? { max_concurrency: null }
-              : { dependencies: {} },
+              ? { max_concurrency: null, max_failures: null }
+              : { dependencies: {}, max_failures: null },
         );
       for (const r of p.commands as Array<Record<string, unknown>>) stripRequest(r);
       return p;
@@ -382,6 +422,7 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
     { path: ['metadata', 'tags'], values: [[], 'x'] },
     { path: ['metadata', 'tags', 'k'], values: [1, null, {}] },
     { path: ['metadata', 'conversation_id'], values: ['nope', 12] },
+    { path: ['metadata', 'user_prompt'], values: [12, {}, 'x'.repeat(20_001)] },
   ];
   plan.commands.forEach((c, i) => {
     const at = (...rest: Path): Path => ['commands', i, ...rest];
@@ -424,6 +465,11 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
       out.push(
         { path: at('retry', 'retryable_errors'), values: ['Throttling', {}] },
         { path: at('retry', 'retryable_errors', 0), values: ['', 1] },
+        ...c.retry.retryable_exit_codes.map((_, j) => ({
+          path: at('retry', 'retryable_exit_codes', j),
+          values: [0, 256, '1', 1.5],
+        })),
+        { path: at('retry', 'retryable_exit_codes'), values: [[7, 7], 'x', {}] },
       );
     }
     c.rollback.forEach((_, j) =>
@@ -436,6 +482,7 @@ function wrongTypes(plan: ExecutionPlan): Array<{ path: Path; values: unknown[] 
   const s = plan.strategy;
   if (s.type === 'serial') out.push({ path: ['strategy', 'stop_on_error'], values: ['yes', 1, null] });
   if (s.type === 'parallel') out.push({ path: ['strategy', 'max_concurrency'], values: [0, -1, 2.5, '4'] });
+  if (s.type !== 'serial') out.push({ path: ['strategy', 'max_failures'], values: [-1, 2.5, '4', '101%', true] });
   if (s.type === 'dependency_graph') {
     out.push({ path: ['strategy', 'dependencies'], values: [[], 'x', 1] });
     for (const [k, list] of Object.entries(s.dependencies)) {
@@ -551,8 +598,11 @@ function mutations(plan: ExecutionPlan): fc.Arbitrary<Mutation> {
   }
 
   // Bad dependency indices and cycles, on the plan turned into a dependency graph.
-  const deps: Record<string, number[]> =
-    plan.strategy.type === 'dependency_graph' ? clone(plan.strategy.dependencies) : {};
+  // The generated graphs use indices only.
+  const deps = (plan.strategy.type === 'dependency_graph' ? clone(plan.strategy.dependencies) : {}) as Record<
+    string,
+    number[]
+  >;
   const graphPlan = (dependencies: Record<string, number[]>) => ({
     ...clone(plan),
     strategy: { type: 'dependency_graph', dependencies },
@@ -587,13 +637,22 @@ function mutations(plan: ExecutionPlan): fc.Arbitrary<Mutation> {
       kind: 'InvalidPlan',
       reason: new RegExp(`command ${key} depends on itself`),
     })),
-    // A key that is not a command index at all.
-    fc.constantFrom('x', '01', '-1', '1.0', ' 1', '1e0', '', '0x1', 'constructor').map((key) => ({
+    // A key that is neither a command index nor a step name.
+    fc.constantFrom('X', '01', '1.0', ' 1', '', 'a b').map((key) => ({
       what: `key ${JSON.stringify(key)}`,
       input: graphPlan({ ...deps, [key]: [] }),
       stage: 'parse' as const,
       field: `strategy.dependencies.${key}`,
       kind: 'InvalidPlan',
+    })),
+    // A key written as a step name that no step has (the generated plans name none).
+    fc.constantFrom('x', '-1', '1e0', '0x1', 'constructor').map((key) => ({
+      what: `key ${JSON.stringify(key)}`,
+      input: graphPlan({ ...deps, [key]: [] }),
+      stage: 'validate' as const,
+      field: `strategy.dependencies.${key}`,
+      kind: 'InvalidPlan',
+      reason: new RegExp(`no step is named "${key}"`),
     })),
   );
   if (n >= 2) {

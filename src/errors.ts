@@ -385,6 +385,7 @@ const RESULT_MESSAGES: { readonly [C in ResultErrorCode]: (facts: ResultErrorFac
   cancelled: (f) => `Execution cancelled${f.detail ? ` ${f.detail}` : ''}`,
   spawn_failed: (f) => `Process spawn failed: ${f.detail ?? 'unknown error'}`,
   skipped: (f) => `Skipped: ${f.detail ?? 'a step it needs did not complete'}`,
+  error_budget: (f) => `Error budget spent: ${f.detail ?? 'too many steps failed'}`,
   queue_unavailable: (f) => `Queue unavailable: ${f.detail ?? 'Redis cannot be reached'}`,
   worker_lost: (f) => `Worker lost: ${f.detail ?? 'the worker running it stopped'}`,
   step_failed: (f) => f.detail ?? 'A step did not complete',
@@ -392,6 +393,8 @@ const RESULT_MESSAGES: { readonly [C in ResultErrorCode]: (facts: ResultErrorFac
   interrupted: (f) => `Interrupted: ${f.detail ?? 'the engine process ended before this execution finished'}`,
   io: (f) => `IO error: ${f.detail ?? 'the log file could not be written'}`,
   internal: (f) => `Internal error: ${f.detail ?? 'unknown'}`,
+  missing_output: (f) => `Missing output: ${f.detail ?? 'an output this step refers to was not produced'}`,
+  unsafe_value: (f) => `Unsafe value: ${f.detail ?? 'a substituted value holds a newline or NUL'}`,
 };
 
 /** A reported failure: its code and the message built from it. */

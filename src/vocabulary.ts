@@ -64,6 +64,8 @@ export const ResultErrorCodeSchema = z.enum([
   'spawn_failed',
   /** A plan step that did not run because what it needs did not complete. */
   'skipped',
+  /** A plan's error budget (`max_failures`) was spent: the plan, and each step it then did not start. */
+  'error_budget',
   /** Queue mode: Redis could not be reached, so the command's outcome is not known. */
   'queue_unavailable',
   /** Queue mode: the worker running it died or lost its job. */
@@ -78,6 +80,10 @@ export const ResultErrorCodeSchema = z.enum([
   'io',
   /** A fault inside the engine; the message says what. */
   'internal',
+  /** A plan step never started: an output it refers to (`${{ steps.NAME.outputs.KEY }}`) was not produced. */
+  'missing_output',
+  /** A plan step never started: a value substituted into it holds a newline or NUL. */
+  'unsafe_value',
 ]);
 export type ResultErrorCode = z.infer<typeof ResultErrorCodeSchema>;
 export const RESULT_ERROR_CODES = ResultErrorCodeSchema.options;

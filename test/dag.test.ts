@@ -141,16 +141,18 @@ describe('toDependencies and shapeOf', () => {
   });
 
   test('parallel has no edges; max_concurrency is the limit, null is unlimited', () => {
-    expect(shapeOf({ type: 'parallel', max_concurrency: 2 }, 3)).toEqual({
+    expect(shapeOf({ type: 'parallel', max_concurrency: 2, max_failures: null }, 3)).toEqual({
       deps: [[], [], []],
       requireSuccess: false,
       limit: 2,
     });
-    expect(shapeOf({ type: 'parallel', max_concurrency: null }, 1).limit).toBe(Number.POSITIVE_INFINITY);
+    expect(shapeOf({ type: 'parallel', max_concurrency: null, max_failures: null }, 1).limit).toBe(
+      Number.POSITIVE_INFINITY,
+    );
   });
 
   test('dependency_graph requires success and has no plan limit', () => {
-    expect(shapeOf({ type: 'dependency_graph', dependencies: { '2': [0, 1] } }, 3)).toEqual({
+    expect(shapeOf({ type: 'dependency_graph', dependencies: { '2': [0, 1] }, max_failures: null }, 3)).toEqual({
       deps: [[], [], [0, 1]],
       requireSuccess: true,
       limit: Number.POSITIVE_INFINITY,
@@ -208,6 +210,9 @@ function recorder(
     cancel(index) {
       log.push(`cancel ${index}`);
       cancelled.push(index);
+    },
+    overBudget(index) {
+      log.push(`over budget ${index}`);
     },
   };
   return { hooks, log, started, finished, skipped, cancelled, maxInFlight: () => max };

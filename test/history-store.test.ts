@@ -17,6 +17,7 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     id: uuid,
     kind: 'command',
     plan_id: null,
+    name: null,
     conversation_id: null,
     user_prompt: null,
     source: 'test',
@@ -41,6 +42,7 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     engine_id: 'e1',
     process_group: null,
     process_start: null,
+    outputs: null,
     ...over,
   };
 }

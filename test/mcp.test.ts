@@ -358,15 +358,91 @@ test('the stdio bridge stops at once without a token, a server or a token it tak
 
   const client = await connect(ts, assistant, 'stdio');
   expect(await call(client, 'search_history', { limit: 1 })).toMatchObject({ total: 0 });
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  const slow = await call(client, 'submit_plan', {
+    request: { command: { type: 'exec', program: 'sleep', args: ['3'] } },
+    conversation_id: randomUUID(),
+    user_prompt: 'wait a little',
+  });
+  const uri = `cloudops://executions/${slow.id}`;
+  await client.subscribeResource({ uri });
   // The server restarts on the same port: it knows no session. The bridge opens a new one itself.
   const port = Number(new URL(ts.url).port);
   await ts.server.close();
   const again = await startServer(ts.engine, { port, token: TOKEN });
   try {
-    expect(await call(client, 'search_history', { limit: 1 })).toMatchObject({ total: 0 });
+    expect(await call(client, 'search_history', { limit: 1 })).toMatchObject({ total: 1 });
     expect((await client.listTools()).tools.length).toBe(7);
+    // The subscription made in the old session was renewed in the new one.
+    const done = await call(client, 'get_execution', { id: slow.id, wait_ms: 20_000 });
+    expect(done.finished).toBe(true);
+    for (let i = 0; i < 50 && !updates.includes(uri); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(updates).toContain(uri);
   } finally {
     await client.close();
     await again.close();
   }
+});
+
+test("a plan's secrets stay hidden in what the assistant reads back: the approval, the prompt on every step", async () => {
+  const { ts, assistant } = await assistantServer();
+  const client = await connect(ts, assistant, 'http');
+  const secret = 'Sup3r-s3cret-pa55word';
+  const plan = {
+    description: `rotate the password to ${secret}`,
+    commands: [
+      { command: { type: 'shell', command: 'echo one' }, env: { DB_PASSWORD: secret }, risk_level: 'modify' },
+      { command: { type: 'shell', command: 'echo two' } },
+    ],
+  };
+  const submitted = await call(client, 'submit_plan', {
+    plan,
+    conversation_id: randomUUID(),
+    user_prompt: `set the db password to ${secret}`,
+  });
+  expect(submitted.status).toBe('awaiting_approval');
+  expect(JSON.stringify(submitted)).not.toContain(secret);
+  const approval = await call(client, 'get_approval', { id: submitted.approval_id });
+  expect(approval.description).toBe('rotate the password to ***');
+  const resource = await client.readResource({ uri: `cloudops://approvals/${submitted.approval_id}` });
+  expect(JSON.stringify(resource)).not.toContain(secret);
+
+  // Read-only this time: it runs, and the step without the variable keeps the prompt hidden too.
+  const ran = await call(client, 'submit_plan', {
+    plan: { ...plan, commands: plan.commands.map(({ risk_level: _r, ...c }) => c) },
+    conversation_id: randomUUID(),
+    user_prompt: `set the db password to ${secret}`,
+  });
+  expect(ran.status).toBe('pending');
+  await call(client, 'get_execution', { id: ran.id, wait_ms: 30_000 });
+  const rows = await call(client, 'search_history', { q: 'password' });
+  expect(rows.executions.length).toBeGreaterThanOrEqual(3);
+  expect(JSON.stringify(rows)).not.toContain(secret);
+  expect((await call(client, 'search_history', { q: secret })).executions).toEqual([]);
+});
+
+test('/mcp takes only a well-formed bearer token: a malformed one does not fall back to the browser session', async () => {
+  const { ts, assistant } = await assistantServer();
+  const signIn = await fetch(`${ts.url}/login?token=${assistant}`, { redirect: 'manual' });
+  const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+  const answer = await fetch(`${ts.url}/mcp`, {
+    method: 'POST',
+    headers: {
+      cookie,
+      authorization: 'Bearer two words',
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    }),
+  });
+  expect(answer.status).toBe(401);
+  expect(answer.headers.get('mcp-session-id')).toBeNull();
 });

@@ -231,7 +231,8 @@ test('a worker that pauses past its lock stops its command when it resumes: it r
   workers.push(a);
   const engine = makeEngine({ redis: { url: redis.url, queue } });
   const marker = join(tempDir(), 'still-ran');
-  const id = await engine.execute(sh(`echo begun; sleep 8; touch ${marker}`));
+  // Long enough that, on a loaded machine, the lock expiry is noticed and A resumed before it ends.
+  const id = await engine.execute(sh(`echo begun; sleep 14; touch ${marker}`));
   await until(async () => (await engine.readLogs(id)).includes('[stdout] begun'), 20_000, 'running on A');
   const startedAt = Date.now();
   // B's stalled-job check notices A's expired lock.
@@ -243,6 +244,6 @@ test('a worker that pauses past its lock stops its command when it resumes: it r
   expect(result.error_code).toBe('worker_lost');
   expect(result.error).toMatch(/^Worker lost: /);
   // Past the moment the command would have finished, had A let it run.
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10_000 - (Date.now() - startedAt))));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 16_000 - (Date.now() - startedAt))));
   expect(existsSync(marker)).toBe(false);
 }, 60_000);

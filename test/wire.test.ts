@@ -89,12 +89,12 @@ describe('parse defaults', () => {
 
   test('parallel max_concurrency defaults to null', () => {
     const plan = parsePlan({ strategy: { type: 'parallel' }, commands: [{ command: ls }] });
-    expect(plan.strategy).toEqual({ type: 'parallel', max_concurrency: null });
+    expect(plan.strategy).toEqual({ type: 'parallel', max_concurrency: null, max_failures: null });
   });
 
   test('dependency_graph dependencies default to {}', () => {
     const plan = parsePlan({ strategy: { type: 'dependency_graph' }, commands: [{ command: ls }] });
-    expect(plan.strategy).toEqual({ type: 'dependency_graph', dependencies: {} });
+    expect(plan.strategy).toEqual({ type: 'dependency_graph', dependencies: {}, max_failures: null });
   });
 });
 
@@ -110,7 +110,7 @@ describe('JSON text input', () => {
     const plan = parsePlan(
       '{"strategy":{"type":"parallel","max_concurrency":3},"commands":[{"command":{"type":"exec","program":"ls"}}]}',
     );
-    expect(plan.strategy).toEqual({ type: 'parallel', max_concurrency: 3 });
+    expect(plan.strategy).toEqual({ type: 'parallel', max_concurrency: 3, max_failures: null });
     expect(plan.commands).toHaveLength(1);
   });
 
@@ -254,8 +254,9 @@ describe('plan errors', () => {
     expect(err.field).toBe('commands');
   });
 
-  test('a dependency key that is not an integer is rejected', () => {
-    for (const key of ['x', '-1', '1.5', '01']) {
+  test('a dependency key that is neither an index nor a step name is rejected', () => {
+    // (A key that is a step name but names no step is refused by validation: test/step-names.test.ts.)
+    for (const key of ['X', 'a b', '1.5', '01']) {
       const err = validationErrorOf(() =>
         parsePlan({
           strategy: { type: 'dependency_graph', dependencies: { [key]: [0] } },
@@ -266,15 +267,15 @@ describe('plan errors', () => {
     }
   });
 
-  // Regression: the schema's "keys must be command indices" must reach the message.
-  test('a non-integer dependency key is rejected with the reason why', () => {
+  // Regression: the schema's "keys must be command indices or step names" must reach the message.
+  test('a dependency key that is neither an index nor a name is rejected with the reason why', () => {
     const err = validationErrorOf(() =>
       parsePlan({
-        strategy: { type: 'dependency_graph', dependencies: { x: [0] } },
+        strategy: { type: 'dependency_graph', dependencies: { 'x y': [0] } },
         commands: [{ command: ls }, { command: ls }],
       }),
     );
-    expect(err.reason).toMatch(/command indices/);
+    expect(err.reason).toMatch(/command indices or step names/);
   });
 
   test('a negative or fractional dependency index is rejected', () => {
@@ -315,12 +316,13 @@ function fullResult(): ExecutionResult {
     stderr_truncated: false,
     attempts: 1,
     previous_attempts: [],
+    outputs: {},
   };
 }
 
 describe('events', () => {
   const samples: Record<(typeof EVENT_TYPES)[number], Record<string, unknown>> = {
-    started: { event_type: 'started', execution_id: ID, command: 'echo hi', timestamp: TS },
+    started: { event_type: 'started', execution_id: ID, command: 'echo hi', name: 'build', timestamp: TS },
     stdout: { event_type: 'stdout', execution_id: ID, line: 'hello', timestamp: TS },
     stderr: { event_type: 'stderr', execution_id: ID, line: 'oops', timestamp: TS },
     completed: { event_type: 'completed', execution_id: ID, result: fullResult(), timestamp: TS },

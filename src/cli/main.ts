@@ -74,6 +74,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'run modify and destructive work without asking (scripts; needed for destructive work off a terminal)',
       )
       .option('--dry-run', 'show what would happen (as `cloudops-exec plan`) and run nothing')
+      .option(
+        '--param <NAME=VALUE>',
+        "a value for one of the plan's parameters, checked against its type (repeat for more: --param env=prod --param count=3)",
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
       .option('--allow-unknown-fields', ALLOW_UNKNOWN_FIELDS_HELP)
       .option(
         '--new-ids',
@@ -89,6 +94,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       `\nBefore anything runs, the plan's risk is shown (per command and overall). On a terminal, modify work asks y/yes, destructive work asks for the plan's short id or yes; off a terminal, destructive work needs --yes (else exit 2, nothing ran). A declined prompt exits 1 and runs nothing.${examples(
         'cloudops-exec run examples/dag.yaml',
         'cloudops-exec run --json examples/serial.json | jq .event_type',
+        'cloudops-exec run --param env_name=prod runbook.yaml',
         'cat plan.json | cloudops-exec run -',
         'cloudops-exec run --yes cleanup.yaml            # scripts: no question asked',
         'cloudops-exec run --approve-via http://ops.internal:8787 cleanup.yaml',

@@ -6,6 +6,7 @@ import { type ResultError, resultError } from '../errors.js';
 import type { LogFile } from '../sinks/log-file.js';
 import type { Attempt, ExecutionEvent, ExecutionResult, ExecutionStatus } from '../wire/types.js';
 import type { CommandContext } from './command-context.js';
+import { extractOutputs } from './step-outputs.js';
 import type { TrackedCommand } from './tracked.js';
 
 /** How an attempt went, judged: status and facts (judge.ts). */
@@ -47,6 +48,7 @@ export async function finishStarted(
   });
   let error = failure?.error ?? null;
   let errorCode = failure?.error_code ?? null;
+  const outputs = await extractOutputs(state, ending.status === 'completed' ? ending.stdout : null);
   if (log.error) {
     // The command's own outcome stays; the result also says its log is not whole.
     const io = resultError('io', { detail: `log file ${state.logPath} is incomplete: ${log.error.message}` });
@@ -70,6 +72,7 @@ export async function finishStarted(
     stderr_truncated: ending.truncated[1],
     attempts: ending.attempts,
     previous_attempts: ending.previous,
+    outputs,
   };
   finishWithResult(ctx, state, result);
   return result;
@@ -122,6 +125,7 @@ function resultWithoutOutput(spec: {
     stderr_truncated: false,
     attempts: spec.attempts,
     previous_attempts: [],
+    outputs: {},
   };
 }
 

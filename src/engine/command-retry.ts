@@ -1,10 +1,10 @@
 /**
  * Whether a failed attempt is tried again, and the wait before it. Only a command that ran
- * and failed is retried, and only for a retryable reason: a timeout or a cancel is the
- * user's limit, not a transient error. The slot is handed back while waiting.
+ * and failed is retried, and only for a retryable reason (a listed exit code, or a retryable
+ * pattern in its output): a timeout or a cancel is the user's limit, not a transient error. The slot is handed back while waiting.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay, retryableMatch } from '../policy/retry.js';
+import { backoffDelay, retryReason } from '../policy/retry.js';
 import type { Attempt } from '../wire/types.js';
 import type { AttemptEnding } from './command-attempt.js';
 import type { CommandContext } from './command-context.js';
@@ -27,7 +27,7 @@ export async function retryAfter(
   const retry = run.state.request.retry ?? ctx.config.retry;
   const { ending } = ended;
   if (!retry || ending.status !== 'failed' || !ended.exited || attempt >= retry.max_attempts) return null;
-  const reason = await retryableMatch(retry, [ending.stderr, ending.stdout]);
+  const reason = await retryReason(retry, ending.exitCode, [ending.stderr, ending.stdout]);
   if (!reason) return null;
   const delayMs = backoffDelay(retry, attempt);
   run.log.note(`attempt ${attempt} of ${retry.max_attempts} failed (${reason}); retrying in ${delayMs}ms`);

@@ -8,6 +8,7 @@ import { redactorFor, secretBytes } from '../policy/redaction.js';
 import { LogFile } from '../sinks/log-file.js';
 import type { CommandContext } from './command-context.js';
 import { finishUnstarted } from './command-finish.js';
+import { extractOutputs, prepareStep } from './step-outputs.js';
 import type { TrackedCommand } from './tracked.js';
 
 /** A started command: what every attempt and the end of it share. */
@@ -28,6 +29,12 @@ export interface CommandRun {
 /** Open `state`'s log; null if it ended instead (the log could not be opened). */
 export async function startCommand(ctx: CommandContext, state: TrackedCommand): Promise<CommandRun | null> {
   const { config } = ctx;
+  // References substituted (or the step fails, not started) before anything is shown or logged.
+  const unready = await prepareStep(config, state);
+  if (unready) {
+    finishUnstarted(ctx, state, 'failed', { ...unready, error: redactorFor(state.secrets)(unready.error) });
+    return null;
+  }
   const request = state.request;
   const timeoutMs = request.timeout_ms ?? config.default_timeout_ms;
   const redact = redactorFor(state.secrets);
@@ -46,6 +53,7 @@ export async function startCommand(ctx: CommandContext, state: TrackedCommand): 
     });
   } catch (err) {
     const failure = resultErrorOf(err);
+    await extractOutputs(state, null);
     finishUnstarted(ctx, state, 'failed', { ...failure, error: redact(failure.error) });
     return null;
   }
@@ -60,6 +68,7 @@ export function markStarted(ctx: CommandContext, state: TrackedCommand): void {
     event_type: 'started',
     execution_id: state.id,
     command: state.display,
+    name: state.request.name,
     timestamp: state.startedAt!.toISOString(),
   });
 }

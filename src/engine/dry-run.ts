@@ -20,6 +20,7 @@ import { operationVerb, type RiskLevel } from '../policy/risk.js';
 import { type ProcessSpec, runProcess } from '../runner/process.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import { beforeRun } from './step-outputs.js';
 
 export interface DryRunCommandResult {
   id: string;
@@ -171,6 +172,10 @@ async function dryRunRequest(
   request: ExecutionRequest,
   config: ExecutionConfig,
   workflow: ApprovalWorkflow,
+  /** Labels of the steps whose outputs it uses: only known once they ran, so it is described only. */
+  needs: readonly string[] = [],
+  /** As written, references unresolved: what the risk is assessed on. */
+  written: ExecutionRequest = request,
 ): Promise<DryRunCommandResult> {
   const redact = redactorFor(secretsOf(request, config));
   const options = {
@@ -185,7 +190,7 @@ async function dryRunRequest(
     workingDir: request.working_dir,
   };
   const real = await resolveInvocation(request.command, options);
-  const assessment = assessRequest(request, { awsCliPath: config.aws_cli_path });
+  const assessment = assessRequest(written, { awsCliPath: config.aws_cli_path });
   const base = {
     id: request.id,
     command: redact([real.file, ...real.args].join(' ')),
@@ -196,7 +201,10 @@ async function dryRunRequest(
     env_names: Object.keys(request.env).sort(),
     working_dir: request.working_dir,
   };
-  const flagged = withDryRunFlag(request.command);
+  const flagged: ReturnType<typeof withDryRunFlag> =
+    needs.length > 0
+      ? { not_run: `depends on outputs of ${needs.join(', ')}: described only` }
+      : withDryRunFlag(request.command);
   if (!flagged || 'not_run' in flagged) {
     const where = request.working_dir ? ` in ${request.working_dir}` : '';
     const env = base.env_names.length > 0 ? ` with ${base.env_names.join(', ')} set` : '';
@@ -244,7 +252,11 @@ export async function dryRunPlan(
   workflow = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path }),
 ): Promise<DryRunResult> {
   const commands: DryRunCommandResult[] = [];
-  for (const request of plan.commands) commands.push(await dryRunRequest(request, config, workflow));
+  for (const written of plan.commands) {
+    // Parameters are known before anything runs; outputs only once their steps ran.
+    const { needs, request } = beforeRun(plan, written);
+    commands.push(await dryRunRequest(request, config, workflow, needs, written));
+  }
   const assessment = workflow.assess(plan);
   return { plan_id: plan.id, risk_level: workflow.levelOf(assessment), verified: assessment.verified, commands };
 }

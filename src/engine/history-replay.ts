@@ -22,7 +22,13 @@ export function historyReplayOf(records: readonly ExecutionRecord[]): HistoryRep
   for (const record of ordered) {
     if (record.kind !== 'command' || record.started_at === null) continue;
     entries.push({
-      event: { event_type: 'started', execution_id: record.id, command: record.command, timestamp: record.started_at },
+      event: {
+        event_type: 'started',
+        execution_id: record.id,
+        command: record.command,
+        name: record.name,
+        timestamp: record.started_at,
+      },
       linesBefore: 0,
     });
     sources.set(record.id, { path: record.log_path, count: Infinity, settled: () => true });
@@ -65,6 +71,7 @@ function finalEventOf(record: ExecutionRecord): ExecutionEvent | null {
           stderr_truncated: true,
           attempts: 1,
           previous_attempts: [],
+          outputs: record.outputs ?? {},
         },
       };
     case 'cancelled':

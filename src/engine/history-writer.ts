@@ -11,6 +11,7 @@
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
 import { redactData } from '../policy/redact-data.js';
 import { processStartTime } from '../runner/kill-tree.js';
+import type { ExecutionPlan } from '../wire/types.js';
 import type { TrackedChange, TrackedExecution, TrackedPlan } from './tracked.js';
 
 type Patch = Partial<Omit<ExecutionRecord, 'id'>>;
@@ -45,6 +46,11 @@ export class HistoryWriter {
   private scheduled = false;
   /** The origin of recent plans, by id, oldest first (a rollback step may come long after its plan started). */
   private readonly planOrigins = new Map<string, PlanOrigin>();
+  /**
+   * Recent plans as submitted, by id: a command's record is redacted with the secrets of its whole
+   * plan (one command's prompt or description may quote another command's secret).
+   */
+  private readonly plans = new Map<string, ExecutionPlan>();
 
   constructor(
     readonly store: HistoryStore,
@@ -125,8 +131,11 @@ export class HistoryWriter {
    * whole record is redacted with the secrets of the request or plan it came from.
    */
   recordOf(state: TrackedExecution): ExecutionRecord {
+    if (state.kind === 'plan') this.remember(this.plans, state.id, state.plan);
+    const plan = state.kind === 'command' && state.planId !== null ? this.planOf(state.planId) : undefined;
     const record = redactData(this.rawRecordOf(state), this.options, [
       state.kind === 'plan' ? state.plan : state.request,
+      ...(plan ? [plan] : []),
     ]);
     if (state.kind === 'plan') this.rememberPlan(state.id, record);
     else if (state.planId !== null) return this.inherit(record, state.planId);
@@ -150,9 +159,24 @@ export class HistoryWriter {
   }
 
   private rememberPlan(id: string, record: ExecutionRecord): void {
-    this.planOrigins.delete(id); // re-inserted as the newest
-    this.planOrigins.set(id, { conversation_id: record.conversation_id, user_prompt: record.user_prompt });
-    if (this.planOrigins.size > MAX_REMEMBERED_PLANS) this.planOrigins.delete(this.planOrigins.keys().next().value!);
+    this.remember(this.planOrigins, id, { conversation_id: record.conversation_id, user_prompt: record.user_prompt });
+  }
+
+  /** Keep `value` as the newest of at most MAX_REMEMBERED_PLANS. */
+  private remember<V>(map: Map<string, V>, id: string, value: V): void {
+    map.delete(id); // re-inserted as the newest
+    map.set(id, value);
+    if (map.size > MAX_REMEMBERED_PLANS) map.delete(map.keys().next().value!);
+  }
+
+  private planOf(planId: string): ExecutionPlan | undefined {
+    const known = this.plans.get(planId);
+    if (known) return known;
+    try {
+      return this.store.get(planId)?.plan ?? undefined;
+    } catch {
+      return undefined; // reported where writes fail; the command is redacted with its own secrets
+    }
   }
 
   private planOrigin(planId: string): PlanOrigin | null {
@@ -169,6 +193,8 @@ export class HistoryWriter {
     const metadata = state.kind === 'plan' ? state.plan.metadata : state.request.metadata;
     const base = {
       id: state.id,
+      // A plan step's name (a rollback step may have one too); a plan has none.
+      name: state.kind === 'plan' ? null : state.request.name,
       conversation_id: metadata.conversation_id,
       user_prompt: metadata.user_prompt,
       source: metadata.source,
@@ -203,6 +229,7 @@ export class HistoryWriter {
       duration_ms: result?.duration_ms ?? null,
       // Already redacted and bounded by the capture; the store bounds what it indexes.
       output: result ? [result.stdout, result.stderr].filter(Boolean).join('\n') : null,
+      outputs: result ? result.outputs : null,
     };
   }
 
@@ -228,6 +255,7 @@ function planFields(
   ExecutionRecord,
   | 'risk_level'
   | 'id'
+  | 'name'
   | 'conversation_id'
   | 'user_prompt'
   | 'source'
@@ -256,5 +284,6 @@ function planFields(
     completed_at: result?.completed_at ?? null,
     duration_ms: result?.total_duration_ms ?? null,
     output: null,
+    outputs: null,
   };
 }

@@ -10,12 +10,13 @@ import { redactData } from '../policy/redact-data.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
-import type { ExecutionResult, ExecutionStatus, PlanExecutionResult } from '../wire/types.js';
+import type { ExecutionResult, ExecutionStatus, ExecutionStrategy, PlanExecutionResult } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
 import { finishUnstarted } from './command-finish.js';
 import { statsOf } from './plan-stats.js';
 import { runCommand } from './run-command.js';
 import { runRollback } from './run-rollback.js';
+import { bindStep } from './step-outputs.js';
 import type { TrackedPlan } from './tracked.js';
 
 /** The first step that did not complete, as the plan's failure. */
@@ -27,10 +28,20 @@ function firstFailure(results: readonly ExecutionResult[]): ResultError | null {
   });
 }
 
+/** Why the error budget is spent: how many steps failed, against which `max_failures`. */
+function budgetDetail(strategy: ExecutionStrategy, failures: number): string {
+  const limit = strategy.type === 'serial' ? null : strategy.max_failures;
+  return `${plural(failures, 'step')} failed (max_failures ${JSON.stringify(limit)})`;
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<PlanExecutionResult> {
   const { plan } = state;
   const total = plan.commands.length;
   state.start();
+  // Each step's references resolve against this plan: its parameters and its steps' outputs.
+  state.commands.forEach((command, index) => bindStep(command, state, index));
   let finishedCount = 0;
 
   // The plan log is a narrative of the schedule; each command's output is in its own log.
@@ -60,8 +71,9 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     log?.note(`command ${index} (${state.commands[index]!.id}) ${status}`);
   };
 
-  await runGraph(
-    shapeOf(plan.strategy, total),
+  let overBudget = 0;
+  const outcome = await runGraph(
+    shapeOf(plan.strategy, plan),
     {
       run: async (index) => {
         const command = state.commands[index]!;
@@ -77,7 +89,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         const detail =
           plan.strategy.type === 'serial'
             ? `step ${cause} did not complete (${causeStatus}) and stop_on_error is set`
-            : `dependency ${cause} (${state.commands[cause]!.display}) did not complete (${causeStatus})`;
+            : `dependency ${plan.commands[cause]!.name ?? cause} (${state.commands[cause]!.display}) did not complete (${causeStatus})`;
         finishUnstarted(ctx, state.commands[index]!, 'skipped', resultError('skipped', { detail }));
         settled(index, 'skipped');
       },
@@ -89,6 +101,12 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
           resultError('cancelled', { detail: 'before it started (plan cancelled)' }),
         );
         settled(index, 'cancelled');
+      },
+      overBudget: (index, failures) => {
+        if (overBudget++ === 0) log?.note(`error budget spent: ${budgetDetail(plan.strategy, failures)}`);
+        const detail = `${budgetDetail(plan.strategy, failures)}; not started`;
+        finishUnstarted(ctx, state.commands[index]!, 'skipped', resultError('error_budget', { detail }));
+        settled(index, 'skipped');
       },
     },
     state.abort.signal,
@@ -103,7 +121,15 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
       : 'failed';
   const completedAt = new Date();
   const failure =
-    status === 'failed' ? firstFailure(results) : status === 'cancelled' ? resultError('cancelled') : null;
+    status === 'failed'
+      ? outcome.budgetSpentAt !== null && overBudget > 0
+        ? resultError('error_budget', {
+            detail: `${budgetDetail(plan.strategy, outcome.budgetSpentAt)}; ${plural(overBudget, 'step')} not started`,
+          })
+        : firstFailure(results)
+      : status === 'cancelled'
+        ? resultError('cancelled')
+        : null;
   let result: PlanExecutionResult = {
     plan_id: plan.id,
     status,

@@ -10,6 +10,7 @@ import type { ExecutionResult, PlanExecutionResult } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
 import { statsOf } from './plan-stats.js';
 import { runCommand } from './run-command.js';
+import { bindStep } from './step-outputs.js';
 import type { TrackedPlan } from './tracked.js';
 
 export async function runRollback(
@@ -27,7 +28,10 @@ export async function runRollback(
     const steps = plan.commands[index]!.rollback;
     if (steps.length === 0) continue; // nothing declared to undo this one
     for (const step of steps) {
-      const result = await runCommand(ctx, ctx.trackStep(state, { ...step, rollback: [] }));
+      const tracked = ctx.trackStep(state, { ...step, rollback: [] });
+      // Its references resolve as the step it undoes would (that step's outputs included).
+      bindStep(tracked, state, index);
+      const result = await runCommand(ctx, tracked);
       ran.push(result);
       if (result.status !== 'completed') {
         failure = resultError('rollback_failed', {

@@ -91,16 +91,27 @@ export class TrackedCommand extends Tracked<ExecutionResult> {
   processGroup: number | null = null;
 
   constructor(
-    readonly request: ExecutionRequest,
+    /** What runs: as submitted, until `resolved` replaces it just before it starts. */
+    public request: ExecutionRequest,
     /** Display form of the command, secrets already redacted. */
-    readonly display: string,
+    public display: string,
     logPath: string,
     readonly planId: string | null,
     risk: RiskLevel,
     /** Values to redact from everything this execution emits (empty when redaction is off). */
-    readonly secrets: readonly string[] = [],
+    public secrets: readonly string[] = [],
   ) {
     super(request.id, logPath, risk);
+  }
+
+  /**
+   * Just before it starts, its references (`${{ ... }}`) were substituted: the resolved
+   * request is what runs, is logged and shown (the risk stays the one assessed on the plan).
+   */
+  resolved(request: ExecutionRequest, display: string, secrets: readonly string[]): void {
+    this.request = request;
+    this.display = display;
+    this.secrets = secrets;
   }
 
   /** Its result is known: nothing of it runs any more. */

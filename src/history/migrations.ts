@@ -206,6 +206,16 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT rowid, id, command, description, output, user_prompt FROM executions;
     `,
   },
+  {
+    version: 13,
+    description: "a plan step's name (the request's `name`), shown instead of its command",
+    sql: 'ALTER TABLE executions ADD COLUMN name TEXT;',
+  },
+  {
+    version: 14,
+    description: 'the outputs a plan step produced, for later steps, as JSON',
+    sql: 'ALTER TABLE executions ADD COLUMN outputs_json TEXT;',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

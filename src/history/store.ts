@@ -46,6 +46,8 @@ export interface ExecutionRecord {
   id: string;
   kind: ExecutionKind;
   plan_id: string | null;
+  /** A plan step's name (its request's `name`); null for plans and unnamed steps, and in older records. */
+  name: string | null;
   conversation_id: string | null;
   /** What the person asked that led to this work (`metadata.user_prompt`; a plan's command: its plan's), stored redacted. */
   user_prompt: string | null;
@@ -77,6 +79,8 @@ export interface ExecutionRecord {
   /** The command's process group while it runs (its leader's pid), and when that leader started. */
   process_group: number | null;
   process_start: string | null;
+  /** The outputs a finished command produced (its result's `outputs`); null for plans, unfinished commands and older records. */
+  outputs: Record<string, string> | null;
 }
 
 /** Which records to list. Dates compare on `submitted_at`, both ends inclusive. */
@@ -185,6 +189,7 @@ const COLUMNS = [
   'id',
   'kind',
   'plan_id',
+  'name',
   'conversation_id',
   'user_prompt',
   'source',
@@ -209,6 +214,7 @@ const COLUMNS = [
   'engine_id',
   'process_group',
   'process_start',
+  'outputs_json',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
@@ -221,6 +227,7 @@ const FIELD_OF = Object.fromEntries(COLUMNS.map((c) => [c, c.replace(/_json$/, '
 const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
   kind: 'command',
   plan_id: null,
+  name: null,
   conversation_id: null,
   user_prompt: null,
   source: null,
@@ -245,6 +252,7 @@ const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
   engine_id: null,
   process_group: null,
   process_start: null,
+  outputs: null,
 };
 
 function boundOutput(output: string | null): string | null {
@@ -257,6 +265,8 @@ function toRow(r: ExecutionRecord): Row {
     id: r.id,
     kind: r.kind,
     plan_id: r.plan_id,
+    // `?? null`: a record built before steps had names has none.
+    name: r.name ?? null,
     conversation_id: r.conversation_id,
     // `?? null`: a record built before executions carried a prompt has none.
     user_prompt: r.user_prompt ?? null,
@@ -283,6 +293,8 @@ function toRow(r: ExecutionRecord): Row {
     engine_id: r.engine_id,
     process_group: r.process_group,
     process_start: r.process_start,
+    // `?? null`: a record built before steps had outputs has none.
+    outputs_json: r.outputs ? JSON.stringify(r.outputs) : null,
   };
 }
 
@@ -292,6 +304,7 @@ function fromRow(row: Row): ExecutionRecord {
     id: row.id as string,
     kind: row.kind as ExecutionKind,
     plan_id: row.plan_id as string | null,
+    name: row.name as string | null,
     conversation_id: row.conversation_id as string | null,
     user_prompt: row.user_prompt as string | null,
     source: row.source as string | null,
@@ -316,6 +329,7 @@ function fromRow(row: Row): ExecutionRecord {
     engine_id: row.engine_id as string | null,
     process_group: row.process_group as number | null,
     process_start: row.process_start as string | null,
+    outputs: json<Record<string, string>>(row.outputs_json ?? null),
   };
 }
 

@@ -23,7 +23,10 @@ import type { RegexPattern } from '../wire/retry-pattern.js';
 export const RE2_JOB_DEADLINE_MS = 10_000;
 
 type Compilable = Pick<RegexPattern, 're2Source' | 'ignoreCase' | 'multiline' | 'dotAll'>;
-type Job = { kind: 'check'; patterns: Compilable[] } | { kind: 'match'; patterns: Compilable[]; texts: string[] };
+type Job =
+  | { kind: 'check'; patterns: Compilable[] }
+  | { kind: 'match'; patterns: Compilable[]; texts: string[] }
+  | { kind: 'capture'; patterns: Compilable[]; text: string };
 
 /**
  * The worker's code, evaluated as a CommonJS script: it runs the same from sources (tests)
@@ -53,6 +56,18 @@ function run(job) {
       const { re, error } = compile(p);
       if (re) re.delete();
       return error === undefined ? null : error;
+    });
+  }
+  if (job.kind === 'capture') {
+    return job.patterns.map((p) => {
+      const { re } = compile(p);
+      if (!re) return null;
+      try {
+        const found = re.match(job.text, 0, true);
+        return found.index >= 0 && typeof found.groups[0] === 'string' ? found.groups[0] : null;
+      } finally {
+        re.delete();
+      }
     });
   }
   for (let k = 0; k < job.patterns.length; k++) {
@@ -246,6 +261,15 @@ export function re2CompileErrors(patterns: readonly Compilable[]): Promise<Array
 /** Index of the first pattern that matches any of `texts`, or -1. Throws Re2JobFailed when RE2 gives no answer. */
 export async function re2FirstMatch(patterns: readonly Compilable[], texts: readonly string[]): Promise<number> {
   return (await matcher.run({ kind: 'match', patterns: patterns.map(plain), texts: [...texts] })) as number;
+}
+
+/**
+ * Per pattern, its first capture group in the first match in `text`, or null (no match, or
+ * the group took no part). Step outputs (`{regex: ...}`) are read this way. Throws
+ * Re2JobFailed when RE2 gives no answer.
+ */
+export async function re2FirstCaptures(patterns: readonly Compilable[], text: string): Promise<Array<string | null>> {
+  return (await matcher.run({ kind: 'capture', patterns: patterns.map(plain), text })) as Array<string | null>;
 }
 
 /**

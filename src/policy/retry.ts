@@ -1,6 +1,7 @@
 /**
  * Retry with backoff (`RetryConfig`): which failures are worth another attempt
- * (a retryable pattern in the output, e.g. AWS throttling) and how long to wait first.
+ * (a listed exit code, or a retryable pattern in the output, e.g. AWS throttling) and how
+ * long to wait first.
  */
 import type { z } from 'zod';
 import type { ValidationIssue } from '../errors.js';
@@ -88,6 +89,20 @@ export async function retryableMatch(config: RetryConfig, output: string | reado
     if (hit >= 0) return config.retryable_errors[regexes[hit]!.index]!;
   }
   return config.retryable_errors[substring] ?? null;
+}
+
+/**
+ * Why a failed attempt that exited with `exitCode` is worth another: its exit code is one of
+ * `retryable_exit_codes` (reason `exit code 75`), else the first retryable pattern found in
+ * its output (see retryableMatch); null when neither.
+ */
+export async function retryReason(
+  config: RetryConfig,
+  exitCode: number,
+  output: string | readonly string[],
+): Promise<string | null> {
+  if (config.retryable_exit_codes.includes(exitCode)) return `exit code ${exitCode}`;
+  return retryableMatch(config, output);
 }
 
 /**

@@ -2,8 +2,10 @@
  * Runs plan commands as a dependency graph: a node starts when all its dependencies have
  * finished, at most `limit` at a time, lowest index first among the ready ones. When
  * `requireSuccess` is set, a node whose dependency did not complete is skipped, and so,
- * transitively, is everything that depends on it. After `signal` aborts, nodes not yet
- * started are reported as cancelled.
+ * transitively, is everything that depends on it. With an error budget (`maxFailures`),
+ * once that many nodes have failed no new node starts: the ones not started are reported as
+ * over budget, the running ones finish. After `signal` aborts, nodes not yet started are
+ * reported as cancelled.
  */
 import type { ExecutionStatus } from '../wire/types.js';
 import type { GraphShape } from './dag.js';
@@ -15,12 +17,25 @@ export interface GraphHooks {
   skip(index: number, cause: number, causeStatus: ExecutionStatus): void;
   /** Node `index` will not run because the plan was cancelled. */
   cancel(index: number): void;
+  /** Node `index` will not run because `failures` nodes failed, spending the error budget. */
+  overBudget(index: number, failures: number): void;
 }
+
+/** How the graph ended, beyond each node's own status. */
+export interface GraphOutcome {
+  /** Nodes that had failed when the error budget was spent (null: it was not). */
+  budgetSpentAt: number | null;
+}
+
+/** What spends an error budget: a node that ran and failed, or ran past its timeout. */
+const FAILED: ReadonlySet<ExecutionStatus> = new Set(['failed', 'timeout']);
 
 type NodeState = 'waiting' | 'ready' | 'running' | 'done';
 
-export function runGraph(shape: GraphShape, hooks: GraphHooks, signal: AbortSignal): Promise<void> {
+export function runGraph(shape: GraphShape, hooks: GraphHooks, signal: AbortSignal): Promise<GraphOutcome> {
   const { deps, requireSuccess, limit } = shape;
+  // A budget is spent by a failure, so 0 acts as 1 (a percentage of a small plan rounds down to 0).
+  const budget = shape.maxFailures === undefined ? Number.POSITIVE_INFINITY : Math.max(1, shape.maxFailures);
   const count = deps.length;
   const remaining = deps.map((d) => d.length);
   const dependents: number[][] = Array.from({ length: count }, () => []);
@@ -32,8 +47,10 @@ export function runGraph(shape: GraphShape, hooks: GraphHooks, signal: AbortSign
 
   let running = 0;
   let finished = 0;
+  let failures = 0;
+  let budgetSpentAt: number | null = null;
 
-  return new Promise<void>((resolve) => {
+  return new Promise<GraphOutcome>((resolve) => {
     const markDone = (node: number) => {
       state[node] = 'done';
       finished++;
@@ -57,6 +74,16 @@ export function runGraph(shape: GraphShape, hooks: GraphHooks, signal: AbortSign
         if (state[d] !== 'waiting') continue;
         if (requireSuccess && status !== 'completed') skipFrom(d, node, status);
         else if ((remaining[d] = remaining[d]! - 1) === 0) insertSorted(ready, d, state);
+      }
+      if (FAILED.has(status) && ++failures >= budget && budgetSpentAt === null) {
+        budgetSpentAt = failures;
+        ready.length = 0;
+        for (let i = 0; i < count; i++) {
+          if (state[i] === 'waiting' || state[i] === 'ready') {
+            markDone(i);
+            hooks.overBudget(i, failures);
+          }
+        }
       }
       pump();
     };
@@ -82,7 +109,7 @@ export function runGraph(shape: GraphShape, hooks: GraphHooks, signal: AbortSign
       }
       if (finished === count) {
         signal.removeEventListener('abort', pump);
-        resolve();
+        resolve({ budgetSpentAt });
       }
     };
 

@@ -88,6 +88,8 @@ export const ExecutionView = z.object({
   id: Id,
   kind: ExecutionKindSchema,
   plan_id: Id.nullable(),
+  /** A plan step's name (its request's `name`), shown instead of the command; null when it has none. */
+  name: z.string().nullable(),
   status: ExecutionStatusSchema,
   risk_level: RiskLevelSchema.nullable(),
   command: z.string(),

@@ -143,7 +143,8 @@ export function tokenMatches(candidate: string | undefined, token: string): bool
   return candidate !== undefined && timingSafeEqual(digest(candidate), digest(token));
 }
 
-function bearerOf(request: FastifyRequest): string | undefined {
+/** The token of an `Authorization: Bearer <token>` header (one token, nothing after it), else undefined. */
+export function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return m?.[1];

@@ -20,6 +20,7 @@ export function executionView(
     id: r.id,
     kind: r.kind,
     plan_id: r.plan_id,
+    name: r.name,
     status: r.status,
     risk_level: r.risk_level,
     command: r.command,

@@ -9,7 +9,9 @@ import { fileKind, readShebang, scriptPathOf } from '../command/script.js';
 import type { ExecutionConfig } from '../config.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { retryPatternIssues } from '../policy/retry.js';
+import { hasReferences } from '../wire/references.js';
 import type { ExecutionRequest } from '../wire/types.js';
+import { standaloneReferenceIssues } from './plan-references.js';
 
 /** All problems with `request` under `config`; `prefix` locates it inside a plan (`commands[2].`). */
 export async function requestIssues(
@@ -29,7 +31,8 @@ export async function requestIssues(
   // Client paths are only stat()ed, or opened without blocking (readShebang): a FIFO or a
   // device must not hold one of libuv's I/O threads.
   const local = config.redis === null;
-  if (local && request.working_dir !== null) {
+  // A directory named by a reference (`${{ ... }}`) is only known when the step starts.
+  if (local && request.working_dir !== null && !hasReferences(request.working_dir)) {
     const dir = request.working_dir;
     const info = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
     if (info instanceof Error) {
@@ -88,6 +91,6 @@ export async function requestIssues(
 }
 
 export async function validateRequest(request: ExecutionRequest, config: ExecutionConfig): Promise<void> {
-  const issues = await requestIssues(request, config);
+  const issues = [...(await requestIssues(request, config)), ...standaloneReferenceIssues(request)];
   if (issues.length > 0) throw new ValidationError(issues);
 }

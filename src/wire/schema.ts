@@ -10,8 +10,16 @@
  * keeps accepting fields a newer engine adds.
  */
 import { randomUUID } from 'node:crypto';
+import { compile as compileJmespath } from '@jmespath-community/jmespath';
 import { z } from 'zod';
 import { ExecutionKindSchema, ExecutionStatusSchema, ResultErrorCodeSchema, RiskLevelSchema } from '../vocabulary.js';
+import {
+  OUTPUT_KEY_PATTERN,
+  outputRegex,
+  PARAMETER_NAME_PATTERN,
+  PARAMETER_TYPES,
+  parameterProblem,
+} from './references.js';
 import { MAX_RETRY_PATTERNS, retryPatternProblem, retryPatternsProblem } from './retry-pattern.js';
 
 export { ExecutionStatusSchema, ResultErrorCodeSchema, RiskLevelSchema } from '../vocabulary.js';
@@ -117,6 +125,9 @@ const RetryPattern = NonEmpty.superRefine((pattern, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Exit codes one retry policy may list. */
+export const MAX_RETRY_EXIT_CODES = 32;
+
 /** When and how a failed command is retried. Defaults: 3 attempts, exponential 1 s..30 s, AWS throttling. */
 export const RetryConfigSchema = z.strictObject({
   /** Attempts in all, the first one included (1 = no retry). */
@@ -136,11 +147,56 @@ export const RetryConfigSchema = z.strictObject({
     .default(['ThrottlingException', 'RequestLimitExceeded', 'ServiceUnavailable']),
   /** Each delay varies by up to this fraction either way, so many clients do not retry in step. */
   jitter: z.number().min(0).max(1).default(0.2),
+  /** Exit codes that make a failed attempt retryable too, whatever its output says. */
+  retryable_exit_codes: z
+    .array(z.int().min(1, 'exit codes are 1 to 255').max(255, 'exit codes are 1 to 255'))
+    .max(MAX_RETRY_EXIT_CODES, `at most ${MAX_RETRY_EXIT_CODES} exit codes`)
+    .refine((codes) => new Set(codes).size === codes.length, 'must not list an exit code twice')
+    .default([]),
 });
+
+/** What a step name may be: lower-case letters, digits, `_` and `-`, 1 to 64 characters. */
+export const STEP_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
+/** A plan step's name: dependencies and substitutions may refer to the step by it, and it is shown instead of the command. */
+export const StepNameSchema = z
+  .string()
+  .regex(STEP_NAME_PATTERN, 'must be 1 to 64 characters of a-z, 0-9, "_" and "-"')
+  .refine((name) => !/^\d+$/.test(name), 'must not be only digits (it would read as a step index)');
+
+/**
+ * How one output of a step is read once it completed: exactly one of `json` (a JMESPath
+ * expression over its stdout parsed as JSON; a result that is not a string is JSON-encoded),
+ * `regex` (the one capture group of the first match in its stdout, run by RE2) or `file: true`
+ * (the `KEY=value` line the step wrote to the file named by `$CLOUDOPS_OUTPUTS`).
+ */
+export const StepOutputSchema = z
+  .strictObject({
+    json: NonEmpty.superRefine((expression, ctx) => {
+      try {
+        compileJmespath(expression);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `is not a JMESPath expression: ${(err as Error).message}` });
+      }
+    }).optional(),
+    regex: NonEmpty.superRefine((source, ctx) => {
+      const parsed = outputRegex(source);
+      if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+    }).optional(),
+    file: z.literal(true).optional(),
+  })
+  .refine(
+    (output) => [output.json, output.regex, output.file].filter((v) => v !== undefined).length === 1,
+    'must have exactly one of "json", "regex" or "file"',
+  );
 
 const requestFields = {
   id: GeneratedId,
   command: CommandSchema,
+  /**
+   * The step's name, unique within its plan: dependencies (and substitutions) may refer to the
+   * step by it, and displays show it instead of the command.
+   */
+  name: StepNameSchema.nullable().default(null),
   // Bounded: every secret-named variable becomes a pattern that output and answers are searched for.
   env: z
     .record(EnvName, SpawnText)
@@ -160,6 +216,10 @@ const requestFields = {
   risk_level: RiskLevelSchema.nullable().default(null),
   /** Retry policy for this command; null uses the engine's. */
   retry: RetryConfigSchema.nullable().default(null),
+  /** What this step produces for later steps (`${{ steps.NAME.outputs.KEY }}`), by key. */
+  outputs: z
+    .record(z.string().regex(OUTPUT_KEY_PATTERN, 'output keys must match [A-Za-z_][A-Za-z0-9_]*'), StepOutputSchema)
+    .default({}),
 };
 
 /** A rollback step: a request of its own, without nested rollbacks. */
@@ -176,21 +236,48 @@ export const SerialStrategySchema = z.strictObject({
   stop_on_error: z.boolean().default(true),
 });
 
+/**
+ * The error budget of a parallel or dependency-graph plan: once this many steps have failed
+ * (status `failed` or `timeout`), no new step starts (scheduler/graph-runner.ts). A count, or
+ * a percentage of the plan's steps rounded down ("10%"); 0 acts as 1; null: no budget.
+ */
+export const MaxFailuresSchema = z
+  .union(
+    [
+      z.int().nonnegative('must be a number of steps, 0 or more (or a percentage such as "10%")'),
+      z.string().regex(/^(100|[1-9]?\d)%$/, 'must be a whole percentage from "0%" to "100%" (such as "10%")'),
+    ],
+    {
+      error: 'must be a number of steps (0 or more) or a percentage of the steps from "0%" to "100%"',
+    },
+  )
+  .nullable()
+  .default(null);
+
 export const ParallelStrategySchema = z.strictObject({
   type: z.literal('parallel'),
   /** `null` means no plan-level limit; the engine-wide `max_concurrent_executions` still applies. */
   max_concurrency: z.int().positive('must be at least 1 (use null for no limit)').nullable().default(null),
+  max_failures: MaxFailuresSchema,
 });
 
 export const DependencyGraphStrategySchema = z.strictObject({
   type: z.literal('dependency_graph'),
-  /** Command index -> indices it depends on. JSON object keys are strings, as serde writes them. */
+  /**
+   * Step -> steps it depends on, each as a command index or a step `name` (JSON object keys are
+   * strings: `"2"` is index 2). The engine resolves names to indices when it builds the graph.
+   */
   dependencies: z
     .record(
-      z.string().regex(/^(0|[1-9]\d*)$/, 'keys must be command indices (non-negative integers)'),
-      z.array(z.int().nonnegative()),
+      z.string().regex(/^(0|[1-9]\d*|(?!\d+$)[a-z0-9_-]{1,64})$/, 'keys must be command indices or step names'),
+      z.array(
+        z.union([z.int().nonnegative(), StepNameSchema], {
+          error: 'must be a command index (0 or more) or a step name',
+        }),
+      ),
     )
     .default({}),
+  max_failures: MaxFailuresSchema,
 });
 
 export const ExecutionStrategySchema = z.discriminatedUnion('type', [
@@ -206,6 +293,27 @@ export const RollbackStrategySchema = z.enum([
   'on_failure',
 ]);
 
+const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A plan parameter: its type, and a default (without one, a value must be given). */
+export const ParameterSchema = z
+  .strictObject({
+    type: z.enum(PARAMETER_TYPES).default('string'),
+    default: ParameterValueSchema.nullable().default(null),
+    /** The only values allowed, when set. */
+    enum: z.array(ParameterValueSchema).min(1, 'must list at least one value').nullable().default(null),
+    description: z.string().nullable().default(null),
+  })
+  .superRefine((parameter, ctx) => {
+    parameter.enum?.forEach((value, i) => {
+      const problem = parameterProblem(parameter.type, null, value);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['enum', i], message: problem });
+    });
+    if (parameter.default === null) return;
+    const problem = parameterProblem(parameter.type, parameter.enum, parameter.default);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['default'], message: problem });
+  });
+
 export const ExecutionPlanSchema = z.strictObject({
   id: GeneratedId,
   description: z.string().default(''),
@@ -216,6 +324,12 @@ export const ExecutionPlanSchema = z.strictObject({
   risk_level: RiskLevelSchema.nullable().default(null),
   rollback_strategy: RollbackStrategySchema.default('manual'),
   estimated_duration_ms: z.int().nonnegative().nullable().default(null),
+  /** What the plan takes (`${{ params.NAME }}`), by name. */
+  parameters: z
+    .record(z.string().regex(PARAMETER_NAME_PATTERN, 'parameter names must match [a-z_][a-z0-9_]*'), ParameterSchema)
+    .default({}),
+  /** The parameter values given for this run (checked against `parameters` before anything runs). */
+  params: z.record(z.string(), ParameterValueSchema).default({}),
 });
 
 /** One attempt that failed with a retryable error and was retried. */
@@ -223,7 +337,7 @@ export const AttemptSchema = z.object({
   attempt: z.int().positive(),
   exit_code: z.int(),
   error: z.string().nullable(),
-  /** The retryable pattern found in its output. */
+  /** Why it was retried: the retryable pattern found in its output, or `exit code N` for a listed exit code. */
   retry_reason: z.string(),
   started_at: Timestamp,
   duration_ms: z.int().nonnegative(),
@@ -254,6 +368,8 @@ export const ExecutionResultSchema = z.object({
   attempts: z.int().nonnegative().default(1),
   /** The attempts before the last one, when it was retried (the result itself describes the last). */
   previous_attempts: z.array(AttemptSchema).default([]),
+  /** The outputs the step declared and produced (`${{ steps.NAME.outputs.KEY }}`); one that could not be read is absent. */
+  outputs: z.record(z.string(), z.string()).default({}),
 });
 
 export const ExecutionStatsSchema = z.object({
@@ -297,7 +413,14 @@ export const ExecutionSummarySchema = z.object({
 });
 
 export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
-  z.object({ event_type: z.literal('started'), execution_id: Id, command: z.string(), timestamp: Timestamp }),
+  z.object({
+    event_type: z.literal('started'),
+    execution_id: Id,
+    command: z.string(),
+    /** The step's name, when its request has one. */
+    name: z.string().nullable().default(null),
+    timestamp: Timestamp,
+  }),
   z.object({ event_type: z.literal('stdout'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
   z.object({ event_type: z.literal('stderr'), execution_id: Id, line: z.string(), timestamp: Timestamp }),
   z.object({
@@ -331,7 +454,7 @@ export const ExecutionEventSchema = z.discriminatedUnion('event_type', [
     attempt: z.int().positive(),
     max_attempts: z.int().positive(),
     delay_ms: z.int().nonnegative(),
-    /** The retryable pattern found in the output. */
+    /** Why: the retryable pattern found in the output, or `exit code N` for a listed exit code. */
     reason: z.string(),
     timestamp: Timestamp,
   }),

@@ -23,6 +23,7 @@ function record(n: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     kind: 'command',
     plan_id: null,
+    name: null,
     conversation_id: null,
     user_prompt: null,
     source: 'test',
@@ -47,6 +48,7 @@ function record(n: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord
     engine_id: 'e',
     process_group: null,
     process_start: null,
+    outputs: null,
     ...over,
   };
 }

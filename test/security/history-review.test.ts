@@ -196,6 +196,7 @@ function record(n: number, output: string): ExecutionRecord {
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     kind: 'command',
     plan_id: null,
+    name: null,
     conversation_id: null,
     user_prompt: null,
     source: 'test',
@@ -220,6 +221,7 @@ function record(n: number, output: string): ExecutionRecord {
     engine_id: 'e',
     process_group: null,
     process_start: null,
+    outputs: null,
   };
 }
 

@@ -18,6 +18,12 @@ import { printable } from '../../sinks/control-chars.js';
 import { EXIT } from '../exit.js';
 import { type Client, type ClientOptions, call, clientOf } from './approvals.js';
 
+/** How long a closing bridge waits for the server to hear that the session ended. */
+const TERMINATE_WAIT_MS = 2_000;
+/** Ids of the bridge's own requests: never the client's (it numbers its own). */
+const BRIDGE_ID_PREFIX = 'cloudops-exec-bridge-';
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 const say = (line: string) => process.stderr.write(`cloudops-exec mcp: ${printable(line)}\n`);
 
 type Message = JSONRPCMessage & { id?: string | number; method?: string; result?: { protocolVersion?: unknown } };
@@ -44,6 +50,9 @@ class Bridge {
   private protocolVersion: string | null = null;
   private reopening: Promise<void> | null = null;
   private closed = false;
+  /** What the client subscribed to, renewed in a new session. */
+  private readonly subscribed = new Set<string>();
+  private ownRequests = 0;
 
   constructor(
     private readonly client: Client,
@@ -70,13 +79,11 @@ class Bridge {
         this.closed = true;
         process.off('SIGINT', finish);
         process.off('SIGTERM', finish);
-        // Tell the server the session is over, then let go (a server already gone is fine).
-        void this.upstream
-          .terminateSession()
-          .catch(() => undefined)
-          .finally(() => {
-            void this.upstream.close().finally(() => resolve(EXIT.OK));
-          });
+        // Tell the server the session is over, then let go: a server gone or stuck is not waited for.
+        const told = this.upstream.terminateSession().catch(() => undefined);
+        void Promise.race([told, sleep(TERMINATE_WAIT_MS)]).finally(() => {
+          void this.upstream.close().finally(() => resolve(EXIT.OK));
+        });
       };
       this.local.onmessage = (message) => void this.toServer(message as Message);
       this.local.onclose = finish;
@@ -89,6 +96,8 @@ class Bridge {
 
   private fromServer(upstream: StreamableHTTPClientTransport, message: Message): void {
     if (upstream !== this.upstream) return;
+    // Answers to the bridge's own requests (subscriptions renewed) are not the client's.
+    if (typeof message.id === 'string' && message.id.startsWith(BRIDGE_ID_PREFIX)) return;
     if (this.initializeId !== undefined && message.id === this.initializeId && message.result) {
       const version = message.result.protocolVersion;
       if (typeof version === 'string') {
@@ -104,13 +113,20 @@ class Bridge {
       this.initialize = message;
       this.initializeId = message.id;
     }
+    const uri = (message as { params?: { uri?: unknown } }).params?.uri;
+    if (typeof uri === 'string' && message.method === 'resources/subscribe') this.subscribed.add(uri);
+    if (typeof uri === 'string' && message.method === 'resources/unsubscribe') this.subscribed.delete(uri);
     try {
       await this.reopening;
       await this.upstream.send(message);
     } catch (err) {
       // 404: the server no longer knows the session. Open a new one as the client did, once.
       if (!retried && err instanceof StreamableHTTPError && err.code === 404 && this.initialize && !this.closed) {
-        await this.reopen();
+        try {
+          await this.reopen();
+        } catch (reopenError) {
+          return this.failed(message, reopenError as Error);
+        }
         return this.toServer(message, true);
       }
       this.failed(message, err as Error);
@@ -139,6 +155,15 @@ class Bridge {
       await this.upstream.send(this.initialize!);
       await answered;
       await this.upstream.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      // The client's subscriptions were the old session's: the new one gets them too.
+      for (const uri of this.subscribed) {
+        await this.upstream.send({
+          jsonrpc: '2.0',
+          id: `${BRIDGE_ID_PREFIX}${++this.ownRequests}`,
+          method: 'resources/subscribe',
+          params: { uri },
+        });
+      }
     })().finally(() => {
       this.reopening = null;
     });

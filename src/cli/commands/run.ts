@@ -37,6 +37,21 @@ export interface RunOptions extends EngineOptions {
   dryRun?: boolean;
   /** Submit to a running server instead: its URL, or `true` for $CLOUDOPS_SERVER (else the default). */
   approveVia?: string | true;
+  /** `--param NAME=VALUE`, repeatable: values for the plan's parameters (they replace the file's `params`). */
+  param?: string[];
+}
+
+/** The plan with the `--param` values given: each `NAME=VALUE` sets `params.NAME` (typed by the engine's checks). */
+export function withParams(plan: ExecutionPlan, given: readonly string[] = []): ExecutionPlan {
+  if (given.length === 0) return plan;
+  const params = { ...plan.params };
+  for (const entry of given) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0)
+      throw new CliExit(EXIT.BAD_INPUT, `--param ${printable(entry)}: write NAME=VALUE (e.g. --param env_name=prod)`);
+    params[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return { ...plan, params };
 }
 
 /**
@@ -74,7 +89,8 @@ export async function runCommand(
   }
   const config = engineConfig(options);
   const source = await readPlanSource(file);
-  const plan = parsePlanSource(source, config, options); // `--new-ids`: fresh ids (plan-file.ts)
+  // `--new-ids`: fresh ids (plan-file.ts); `--param`: parameter values.
+  const plan = withParams(parsePlanSource(source, config, options), options.param);
   if (options.approveVia !== undefined && !options.dryRun) return runViaServer(plan, config, options);
   const engine = createEngine(config);
   if (options.dryRun) {

@@ -56,7 +56,7 @@ export function riskSummary(
   request.commands.forEach((c, i) => {
     const request = plan.commands[i];
     const operation = request ? awsOperationOf(request.command) : null;
-    const name = request?.metadata.tags.name;
+    const name = request ? (request.name ?? request.metadata.tags.name) : undefined;
     const label = name !== undefined ? ` (${printable(name)})` : '';
     out += `  ${`#${i}`.padStart(4)} ${style.paint(riskColor(c.risk_level), c.risk_level.padEnd(11))} ${printable(c.command)}${label}\n`;
     const facts: string[] = [];

@@ -16,7 +16,7 @@ export interface RunView {
 
 export interface CommandLabel {
   index: number;
-  /** `metadata.tags.name`, else `<index>:<command>` shortened. */
+  /** The step's `name`, else `metadata.tags.name`, else `<index>:<command>` shortened. */
   name: string;
   command: string;
 }
@@ -29,7 +29,7 @@ export function labelsOf(plan: ExecutionPlan): Map<string, CommandLabel> {
     plan.commands.map((request, index) => {
       const command = printable(displayCommand(request.command));
       const short = command.length > MAX_NAME ? `${command.slice(0, MAX_NAME - 1)}…` : command;
-      const name = request.metadata.tags.name;
+      const name = request.name ?? request.metadata.tags.name;
       return [request.id, { index, name: name !== undefined ? printable(name) : `${index}:${short}`, command }];
     }),
   );

@@ -3,14 +3,33 @@
 import { vocabulary } from './constants.js';
 import { elapsedText, fmtDuration, s, statusClass } from './dom.js';
 
-/** Index -> indices it depends on, for any strategy. */
+/** The index a dependency refers to (an index, or a step's name), or -1. */
+function stepIndexOf(plan, ref) {
+  if (typeof ref === 'number') return ref;
+  if (typeof ref !== 'string') return -1;
+  if (/^(0|[1-9]\d*)$/.test(ref)) return Number(ref);
+  return (plan?.commands ?? []).findIndex((c) => c?.name === ref);
+}
+
+/** How a step is referred to: its name, else `#index`. */
+export function stepLabel(plan, index) {
+  return plan?.commands?.[index]?.name ?? `#${index}`;
+}
+
+/** Index -> indices it depends on, for any strategy (dependencies may name steps or give indices). */
 export function planParents(plan, n) {
   const strategy = plan?.strategy ?? { type: 'serial' };
-  return Array.from({ length: n }, (_, i) => {
-    if (strategy.type === 'dependency_graph') {
-      const deps = strategy.dependencies?.[String(i)] ?? [];
-      return [...new Set(deps)].filter((p) => Number.isInteger(p) && p >= 0 && p < n && p !== i);
+  const listed = Array.from({ length: n }, () => []);
+  if (strategy.type === 'dependency_graph') {
+    for (const [key, deps] of Object.entries(strategy.dependencies ?? {})) {
+      const i = stepIndexOf(plan, key);
+      if (!Number.isInteger(i) || i < 0 || i >= n || !Array.isArray(deps)) continue;
+      listed[i].push(...deps.map((d) => stepIndexOf(plan, d)));
     }
+  }
+  return Array.from({ length: n }, (_, i) => {
+    if (strategy.type === 'dependency_graph')
+      return [...new Set(listed[i])].filter((p) => Number.isInteger(p) && p >= 0 && p < n && p !== i);
     if (strategy.type === 'serial') return i > 0 ? [i - 1] : [];
     return [];
   });
@@ -140,7 +159,7 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
       title,
       s('rect', { class: 'dag-box', width: W, height: H, rx: 8, ry: 8 }),
       s('rect', { class: 'dag-stripe', x: 0, y: 0, width: 5, height: H, rx: 2 }),
-      s('text', { x: 16, y: 23, class: 'dag-title' }, clip(`#${node.index} ${node.title}`)),
+      s('text', { x: 16, y: 23, class: 'dag-title' }, clip(`${node.name ?? `#${node.index}`} ${node.title}`)),
       sub,
     );
     if (interactive) {
@@ -186,7 +205,7 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
         bits.push(`exit ${view.exit_code}`);
       e.sub.textContent = bits.join(' · ');
     }
-    const label = `Command #${e.node.index}: ${e.node.title} — ${status}`;
+    const label = `Command #${e.node.index}${e.node.name ? ` (${e.node.name})` : ''}: ${e.node.title} — ${status}`;
     e.title.textContent = `${label}\n${e.node.detail ?? ''}`;
     if (interactive) e.g.setAttribute('aria-label', label);
     for (const edge of edges) {

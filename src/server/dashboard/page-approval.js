@@ -2,7 +2,7 @@
 
 import { ApiError, api, errorBox, errorContent } from './api.js';
 import { RISK_HELP, vocabulary } from './constants.js';
-import { planParents, renderDag, strategyText } from './dag.js';
+import { planParents, renderDag, stepLabel, strategyText } from './dag.js';
 import { diffHunks, diffStats, lineDiff } from './diff.js';
 import {
   approvalStateBadge,
@@ -183,6 +183,7 @@ export async function pageApproval(root, scope, id) {
                 commands.map((c, index) => ({
                   id: c.id ?? String(index),
                   index,
+                  name: plan.commands?.[index]?.name ?? null,
                   title: c.description || c.command,
                   detail: c.command,
                   status: 'planned',
@@ -208,11 +209,14 @@ export async function pageApproval(root, scope, id) {
                 'div',
                 { class: 'cmd-card-head' },
                 h('span', { class: 'cmd-index mono' }, `#${index}`),
+                plan.commands?.[index]?.name
+                  ? h('span', { class: 'step-name mono', testid: 'approval-step-name' }, plan.commands[index].name)
+                  : null,
                 h('span', { class: 'cmd-desc' }, c.description && c.description !== c.command ? c.description : ''),
                 h(
                   'span',
                   { class: 'muted small' },
-                  parents[index]?.length ? `after ${parents[index].map((p) => `#${p}`).join(', ')}` : '',
+                  parents[index]?.length ? `after ${parents[index].map((p) => stepLabel(plan, p)).join(', ')}` : '',
                 ),
                 riskBadge(c.risk_level),
               ),

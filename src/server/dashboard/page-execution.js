@@ -2,7 +2,7 @@
 
 import { ApiError, api, errorBox } from './api.js';
 import { vocabulary } from './constants.js';
-import { planParents, renderDag, strategyText } from './dag.js';
+import { planParents, renderDag, stepLabel, strategyText } from './dag.js';
 import {
   conversationLink,
   displayCommand,
@@ -68,6 +68,7 @@ export async function pageExecution(root, scope, id) {
       members.push({
         id: request.id,
         index,
+        name: request.name ?? null,
         title: view?.description || request.description || command,
         detail: command,
         view,
@@ -80,6 +81,7 @@ export async function pageExecution(root, scope, id) {
       members.push({
         id: view.id,
         index: null,
+        name: view.name ?? null,
         title: view.description || view.command,
         detail: view.command,
         view,
@@ -212,7 +214,7 @@ export async function pageExecution(root, scope, id) {
     showSource: isPlan,
     sourceOf: (memberId) => {
       const m = byId.get(memberId);
-      return m ? { label: m.rollback ? 'rb' : `#${m.index}`, title: m.title } : null;
+      return m ? { label: m.rollback ? 'rb' : (m.name ?? `#${m.index}`), title: m.title } : null;
     },
   });
   const followBtn = h(
@@ -377,6 +379,7 @@ export async function pageExecution(root, scope, id) {
               },
               m.rollback ? 'rb' : `#${m.index}`,
             ),
+            m.name ? h('div', { class: 'mono small step-name', testid: 'step-name' }, m.name) : null,
           ),
           h('td', {}, statusBadge(m.status)),
           h('td', {}, riskBadge(m.view?.risk_level)),
@@ -403,7 +406,7 @@ export async function pageExecution(root, scope, id) {
                 )
               : null,
           ),
-          h('td', { class: 'mono small' }, deps.length ? deps.map((d) => `#${d}`).join(', ') : '—'),
+          h('td', { class: 'mono small' }, deps.length ? deps.map((d) => stepLabel(detail.plan, d)).join(', ') : '—'),
           h('td', { class: 'nowrap' }, v.started_at ? timeEl(v.started_at) : '—'),
           h('td', { class: 'nowrap' }, durationEl(v)),
           h(
@@ -435,6 +438,7 @@ export async function pageExecution(root, scope, id) {
           m = {
             id: view.id,
             index: null,
+            name: view.name ?? null,
             title: view.description || view.command,
             detail: view.command,
             view,

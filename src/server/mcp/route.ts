@@ -13,6 +13,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ExecutionError } from '../../errors.js';
 import type { RequestPrincipal } from '../access.js';
+import { bearerOf } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { httpErrorOf } from '../http-errors.js';
 import { createMcpServer, type McpRequestContext, type McpSession } from './mcp-server.js';
@@ -72,10 +73,15 @@ export function registerMcp(app: FastifyInstance, ctx: ServerContext, options: M
     for (const session of [...sessions.values()]) end(session);
   });
 
+  /** Past the cap, a principal's least recently used sessions go (counted once each is set up, so sessions opened at once are counted too). */
+  const capSessions = (principal: string) => {
+    const mine = [...sessions.values()].filter((s) => s.principal === principal);
+    mine.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const session of mine.slice(0, Math.max(0, mine.length - maxPerPrincipal))) end(session);
+  };
+
   const open = async (request: FastifyRequest): Promise<Session> => {
     const principal = request.principal;
-    const mine = [...sessions.values()].filter((s) => s.principal === principal.name);
-    if (mine.length >= maxPerPrincipal) end(mine.sort((a, b) => a.lastUsed - b.lastUsed)[0]!);
     const mcp = createMcpServer(ctx, options.version);
     const session: Session = {
       id: '',
@@ -85,6 +91,7 @@ export function registerMcp(app: FastifyInstance, ctx: ServerContext, options: M
         onsessioninitialized: (id) => {
           session.id = id;
           sessions.set(id, session);
+          capSessions(principal.name);
         },
       }),
       mcp,
@@ -99,7 +106,7 @@ export function registerMcp(app: FastifyInstance, ctx: ServerContext, options: M
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     // Assistants hold their own token; a browser session (the dashboard's cookie) is not one.
-    if (!/^Bearer\s/i.test(request.headers.authorization ?? '')) {
+    if (bearerOf(request) === undefined) {
       return rpcError(reply, 401, 'MCP clients send their API token: Authorization: Bearer <token>');
     }
     const principal = request.principal;

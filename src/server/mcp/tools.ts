@@ -11,6 +11,7 @@ import { ExecutionError, ValidationError } from '../../errors.js';
 import type { ExecutionRecord } from '../../history/store.js';
 import { didYouMean } from '../../nearest-name.js';
 import type { QueuedApproval } from '../../policy/approval.js';
+import { redactData } from '../../policy/redact-data.js';
 import { readLogWindow } from '../../sinks/log-window.js';
 import { TERMINAL_STATUSES } from '../../vocabulary.js';
 import { parsePlan, parseRequest, parseWith } from '../../wire/parse.js';
@@ -119,7 +120,8 @@ function resultSummary(result: ExecutionResult) {
 export function approvalSummary(ctx: ServerContext, approval: QueuedApproval, caller: ToolCaller) {
   const view = ctx.approvals.view(approval);
   const decision = approval.decision;
-  return {
+  // The approval holds the plan as submitted: its secrets are hidden here, where its text is quoted.
+  const summary = {
     approval_id: approval.id,
     state: approval.state,
     risk_level: approval.request.risk_level,
@@ -146,6 +148,7 @@ export function approvalSummary(ctx: ServerContext, approval: QueuedApproval, ca
     execution_id: approval.execution_id,
     approval_url: dashboardLink(caller, `approvals/${encodeURIComponent(approval.id)}`),
   };
+  return redactData(summary, ctx.engine.config, [approval.plan, approval.edit?.plan ?? null]);
 }
 
 /** The approval with this id, or null (an execution id, or nothing). */
@@ -293,11 +296,12 @@ export const TOOLS: readonly ToolSpec[] = [
     async run(ctx, raw, caller) {
       const args = argsOf(SubmitInput, raw);
       const work = workOf(ctx, args);
-      const stamp = <W extends { metadata: ExecutionRequest['metadata'] }>(w: W): W => ({
-        ...w,
-        metadata: { ...w.metadata, conversation_id: args.conversation_id, user_prompt: args.user_prompt },
-      });
-      const subject = isPlan(work) ? { ...stamp(work), commands: work.commands.map(stamp) } : stamp(work);
+      // On the plan (or the single request): a plan's commands take its conversation and prompt in
+      // the history, where they are hidden with the secrets of the whole plan.
+      const subject = {
+        ...work,
+        metadata: { ...work.metadata, conversation_id: args.conversation_id, user_prompt: args.user_prompt },
+      };
       const { accepted, audit } = await submit(ctx, subject, caller.principal.name);
       ctx.audit.recordDone({
         principal: caller.principal.name,

@@ -1,0 +1,82 @@
+/** Named plan steps in the dashboard (a real chromium): the graph, the commands table and the approval page show the names. */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { tempDir } from './helpers.js';
+import { launchBrowser } from './support/browser.js';
+import { startTestServer, TOKEN } from './support/server.js';
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openDashboard(url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(`${url}/login?token=${TOKEN}`);
+  await expect.poll(() => page.url()).toBe(`${url}/`);
+  return { page, problems };
+}
+
+const shell = (command: string) => ({ type: 'shell', command });
+
+test('the execution page labels graph nodes and table rows by name and lists dependencies by name', async () => {
+  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const submitted = await api('POST', '/api/plans', {
+    strategy: { type: 'dependency_graph', dependencies: { report: ['build', 'lint'] } },
+    commands: [
+      { name: 'build', command: shell('echo built') },
+      { name: 'lint', command: shell('echo linted') },
+      { name: 'report', command: shell('echo reported') },
+      { command: shell('echo unnamed') },
+    ],
+  });
+  const id = submitted.body.plan_id ?? submitted.body.id;
+  expect(typeof id, JSON.stringify(submitted.body)).toBe('string');
+  expect((await api('GET', `/api/executions/${id}/result?wait=true`)).status).toBe(200);
+
+  const { page, problems } = await openDashboard(url);
+  await page.goto(`${url}/#/executions/${id}`);
+  const nodes = page.getByTestId('dag-node');
+  await expect.poll(() => nodes.count()).toBe(4);
+  const titles = await nodes.evaluateAll((els) => els.map((el) => el.querySelector('.dag-title')?.textContent ?? ''));
+  expect(titles.slice(0, 3).map((t) => t.split(' ')[0])).toEqual(['build', 'lint', 'report']);
+  expect(titles[3]).toMatch(/^#3 /);
+  expect(await page.getByTestId('step-name').allTextContents()).toEqual(['build', 'lint', 'report']);
+  const reportRow = page.locator('tr', { has: page.getByTestId('step-name').filter({ hasText: 'report' }) });
+  expect(await reportRow.textContent()).toContain('build, lint');
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+test('the approval page shows each step name and orders by name', async () => {
+  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const scratch = join(tempDir(), 'old');
+  const submitted = await api('POST', '/api/plans', {
+    strategy: { type: 'dependency_graph', dependencies: { clean: ['backup'] } },
+    commands: [
+      { name: 'backup', command: shell('echo backing up') },
+      { name: 'clean', command: shell(`rm -rf ${scratch}`) },
+    ],
+  });
+  const approvalId = submitted.body.approval_id;
+  expect(typeof approvalId, JSON.stringify(submitted.body)).toBe('string');
+
+  const { page, problems } = await openDashboard(url);
+  await page.goto(`${url}/#/approvals/${encodeURIComponent(approvalId)}`);
+  await expect.poll(() => page.getByTestId('approval-step-name').allTextContents()).toEqual(['backup', 'clean']);
+  const cleanCard = page.locator('li.cmd-card', {
+    has: page.getByTestId('approval-step-name').filter({ hasText: 'clean' }),
+  });
+  expect(await cleanCard.textContent()).toContain('after backup');
+  expect(problems).toEqual([]);
+  await page.close();
+});
