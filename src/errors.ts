@@ -395,6 +395,8 @@ const RESULT_MESSAGES: { readonly [C in ResultErrorCode]: (facts: ResultErrorFac
   internal: (f) => `Internal error: ${f.detail ?? 'unknown'}`,
   missing_output: (f) => `Missing output: ${f.detail ?? 'an output this step refers to was not produced'}`,
   unsafe_value: (f) => `Unsafe value: ${f.detail ?? 'a substituted value holds a newline or NUL'}`,
+  risk_raised: (f) =>
+    `Risk raised: ${f.detail ?? 'with its references resolved the command is rated above the risk it was approved at'}`,
 };
 
 /** A reported failure: its code and the message built from it. */

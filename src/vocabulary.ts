@@ -24,6 +24,11 @@ export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
 export const EXECUTION_STATUSES = ExecutionStatusSchema.options;
 /** Statuses of work that has not ended yet. */
 export const ACTIVE_STATUSES: readonly ExecutionStatus[] = ['pending', 'running'];
+/**
+ * Statuses of work that ended in error: what a plan's error budget (`max_failures`) counts and the
+ * dashboard shows as failure. Skipped and cancelled work did not fail; it did not run to the end.
+ */
+export const FAILED_STATUSES: readonly ExecutionStatus[] = ['failed', 'timeout'];
 /** Statuses after which nothing more happens to an execution: all the others. */
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(
   EXECUTION_STATUSES.filter((s) => !ACTIVE_STATUSES.includes(s)),
@@ -84,6 +89,11 @@ export const ResultErrorCodeSchema = z.enum([
   'missing_output',
   /** A plan step never started: a value substituted into it holds a newline or NUL. */
   'unsafe_value',
+  /**
+   * A plan step never started: with its references resolved it is rated above the risk it was
+   * admitted (or approved) at, so what would run is not what was judged.
+   */
+  'risk_raised',
 ]);
 export type ResultErrorCode = z.infer<typeof ResultErrorCodeSchema>;
 export const RESULT_ERROR_CODES = ResultErrorCodeSchema.options;

@@ -241,6 +241,25 @@ describe('shell contexts', () => {
     expect(shellContexts(`echo \\'\${{ params.x }}`)).toEqual(['plain']);
   });
 
+  test('a reference the shell would not read as written (after a backslash, in a comment) is refused, and the others keep their own places', async () => {
+    const text = `echo a # note \${{ params.x }}\necho "\${{ params.y }}" \\\${{ params.z }} '\${{ params.x }}'`;
+    const contexts = shellContexts(text);
+    expect(contexts).toHaveLength(4);
+    expect(contexts[0]).toMatchObject({ problem: expect.stringMatching(/comment/) });
+    expect(contexts[1]).toBe('double');
+    expect(contexts[2]).toMatchObject({ problem: expect.stringMatching(/backslash/) });
+    expect(contexts[3]).toBe('single');
+    // Had the comment's reference been skipped, y's value would have been quoted as if it stood outside
+    // quotes: inside "..." a single-quoted $(...) runs. The plan is refused instead.
+    const error = await refusal({
+      parameters: { x: { type: 'string' }, y: { type: 'string' } },
+      params: { x: 'v', y: '$(touch /tmp/never)' },
+      commands: [sh('echo ok # ${{ params.x }}\necho "${{ params.y }}"')],
+    });
+    expect(error.field).toBe('commands[0].command.command');
+    expect(error.message).toMatch(/comment/);
+  });
+
   test('SDK parameter values are rewritten at any depth, other values left alone', () => {
     const request = {
       command: {

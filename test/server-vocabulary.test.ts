@@ -6,7 +6,13 @@
 import { expect, test } from 'vitest';
 import { ERRORS, ExecutionError, type ExecutionErrorCode, ValidationError } from '../src/errors.js';
 import { httpErrorOf } from '../src/server/http-errors.js';
-import { ACTIVE_STATUSES, EXECUTION_STATUSES, RESULT_ERROR_CODES, RISK_LEVELS } from '../src/vocabulary.js';
+import {
+  ACTIVE_STATUSES,
+  EXECUTION_STATUSES,
+  FAILED_STATUSES,
+  RESULT_ERROR_CODES,
+  RISK_LEVELS,
+} from '../src/vocabulary.js';
 import { EVENT_TYPES } from '../src/wire/schema.js';
 import { startTestServer } from './support/server.js';
 
@@ -17,6 +23,7 @@ test('GET /api/vocabulary gives the words of the one definition, behind the toke
   expect(answer.body).toEqual({
     statuses: [...EXECUTION_STATUSES],
     active_statuses: [...ACTIVE_STATUSES],
+    failed_statuses: [...FAILED_STATUSES],
     risk_levels: [...RISK_LEVELS],
     approval_states: ['pending', 'approved', 'rejected', 'expired'],
     result_error_codes: [...RESULT_ERROR_CODES],

@@ -80,3 +80,31 @@ test('the approval page shows each step name and orders by name', async () => {
   expect(problems).toEqual([]);
   await page.close();
 });
+
+test('a plan with a failed step shows the failure in its progress bar, with the count', async () => {
+  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const submitted = await api('POST', '/api/plans', {
+    strategy: { type: 'parallel' },
+    commands: [
+      { name: 'ok', command: shell('echo fine') },
+      { name: 'broken', command: shell('echo broken; exit 3') },
+    ],
+  });
+  const id = submitted.body.id;
+  expect((await api('GET', `/api/executions/${id}/result?wait=true`)).body.status).toBe('failed');
+  const { page, problems } = await openDashboard(url);
+  await page.goto(`${url}/#/executions/${id}`);
+  const bar = page.locator('progress.progress');
+  await expect.poll(() => bar.getAttribute('class')).toContain('progress-failed');
+  expect(await page.locator('.progress-wrap').textContent()).toContain('2 / 2 finished · 1 failed');
+  expect(problems).toEqual([]);
+  await page.close();
+
+  const fine = await api('POST', '/api/plans', { commands: [{ command: shell('echo fine') }] });
+  expect((await api('GET', `/api/executions/${fine.body.id}/result?wait=true`)).body.status).toBe('completed');
+  const second = await openDashboard(url);
+  await second.page.goto(`${url}/#/executions/${fine.body.id}`);
+  await expect.poll(() => second.page.locator('.progress-wrap').textContent()).toContain('1 / 1 finished');
+  expect(await second.page.locator('progress.progress').getAttribute('class')).not.toContain('progress-failed');
+  await second.page.close();
+});

@@ -12,6 +12,7 @@ import type { CommandContext } from './command-context.js';
 import type { Ending } from './command-finish.js';
 import { type CommandRun, markStarted } from './command-start.js';
 import { judge } from './judge.js';
+import { resetOutputs } from './step-outputs.js';
 
 /** How attempt `attempt` ended, with its output; `endedAt` is when its process ended. */
 export interface AttemptEnding {
@@ -70,6 +71,8 @@ export async function runAttempt(
       });
     },
   };
+  // Each attempt writes its own outputs: lines a failed one left are not read as this one's.
+  if (attempt > 1) await resetOutputs(state);
   const outcome = await ctx.executor.run(
     {
       executionId: state.id,

@@ -2,6 +2,7 @@
 import type { ExecutionConfig } from '../config.js';
 import type { CommandExecutor } from '../executor/contract.js';
 import type { Slots } from '../scheduler/slots.js';
+import type { RiskLevel } from '../vocabulary.js';
 import type { ExecutionEvent, ExecutionRequest } from '../wire/types.js';
 import type { TrackedCommand, TrackedExecution, TrackedPlan } from './tracked.js';
 
@@ -15,6 +16,11 @@ export interface CommandContext {
   wantsLines(state: TrackedCommand): boolean;
   /** Called once `state` has its result and its last event is out. */
   ended(state: TrackedExecution): void;
+  /**
+   * How the approval policy rates `request` (with its reasons), or null when the engine has no
+   * approval policy: a step resolved from outputs is judged again before it starts.
+   */
+  judge(request: ExecutionRequest): { level: RiskLevel; reasons: readonly string[] } | null;
 }
 
 export interface PlanContext extends CommandContext {

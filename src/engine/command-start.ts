@@ -3,12 +3,14 @@
  * out) when the executor says the attempt began: at once for a local spawn, when a worker
  * takes it up in queue mode (until then it is still waiting, `pending`).
  */
-import { resultErrorOf } from '../errors.js';
+import { type ResultError, resultError, resultErrorOf } from '../errors.js';
 import { redactorFor, secretBytes } from '../policy/redaction.js';
 import { LogFile } from '../sinks/log-file.js';
+import { RISK_LEVELS } from '../vocabulary.js';
+import type { ExecutionRequest } from '../wire/types.js';
 import type { CommandContext } from './command-context.js';
 import { finishUnstarted } from './command-finish.js';
-import { extractOutputs, prepareStep } from './step-outputs.js';
+import { extractOutputs, prepareStep, shownRequest } from './step-outputs.js';
 import type { TrackedCommand } from './tracked.js';
 
 /** A started command: what every attempt and the end of it share. */
@@ -30,7 +32,8 @@ export interface CommandRun {
 export async function startCommand(ctx: CommandContext, state: TrackedCommand): Promise<CommandRun | null> {
   const { config } = ctx;
   // References substituted (or the step fails, not started) before anything is shown or logged.
-  const unready = await prepareStep(config, state);
+  const written = state.request;
+  const unready = (await prepareStep(config, state)) ?? judgedAgain(ctx, state, written);
   if (unready) {
     finishUnstarted(ctx, state, 'failed', { ...unready, error: redactorFor(state.secrets)(unready.error) });
     return null;
@@ -70,5 +73,20 @@ export function markStarted(ctx: CommandContext, state: TrackedCommand): void {
     command: state.display,
     name: state.request.name,
     timestamp: state.startedAt!.toISOString(),
+  });
+}
+
+/**
+ * A step whose references were resolved is judged again as it will run: values are single
+ * arguments, but an argument can still be an option (`find DIR` with DIR `-delete`). Rated above
+ * the level it was admitted (or approved) at, it does not start.
+ */
+function judgedAgain(ctx: CommandContext, state: TrackedCommand, written: ExecutionRequest): ResultError | null {
+  if (state.request === written) return null;
+  const judged = ctx.judge(shownRequest(state));
+  if (judged === null || RISK_LEVELS.indexOf(judged.level) <= RISK_LEVELS.indexOf(state.risk)) return null;
+  const why = judged.reasons.length > 0 ? `: ${judged.reasons.join('; ')}` : '';
+  return resultError('risk_raised', {
+    detail: `with its references resolved the command is rated ${judged.level}, above the ${state.risk} it was admitted at${why}`,
   });
 }

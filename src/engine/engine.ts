@@ -122,6 +122,7 @@ export class ExecutionEngine {
       // A late subscriber reads lines back from the log: publish them only to those listening now.
       wantsLines: () => this.bus.hasSubscribers,
       ended: (state) => this.ended(state),
+      judge: (request) => (this.config.approval === null ? null : this.workflow.judgeRequest(request)),
       trackStep: (plan, request) => {
         const step = this.newCommand(request, plan.id, this.workflow.requestLevel(request));
         plan.commandIds.add(step.id);

@@ -7,7 +7,8 @@
  * `$CLOUDOPS_OUTPUTS`, a fresh empty file for `KEY=value` lines. Once it completed, its
  * declared outputs are read (`extractOutputs`); one that cannot be read is left out.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { search } from '@jmespath-community/jmespath';
@@ -27,6 +28,7 @@ import {
   type ShellContext,
   shellContexts,
   shellInsert,
+  type TemplateField,
   templateFields,
 } from '../wire/references.js';
 import type { RegexPattern } from '../wire/retry-pattern.js';
@@ -41,6 +43,8 @@ interface StepScope {
 }
 
 const scopes = new WeakMap<TrackedCommand, StepScope>();
+/** Resolved steps as shown (see `shownRequest`). */
+const shownRequests = new WeakMap<TrackedCommand, ExecutionRequest>();
 /** The outputs file each started step with a `file` output was given. */
 const outputFiles = new WeakMap<TrackedCommand, string>();
 
@@ -58,10 +62,22 @@ const UNSAFE = /[\n\0]/;
  */
 export async function prepareStep(config: ExecutionConfig, state: TrackedCommand): Promise<ResultError | null> {
   let request = state.request;
+  // What is shown and logged: values in place, quoted as the shell would read them.
+  let shown = request;
   if (templateFields(request).length > 0) {
     const scope = scopes.get(state) ?? null;
     let failure: ResultError | null = null;
-    request = rewriteTemplates(request, (field) => {
+    // A shell string never gets a value as text: it reads it from a variable of its own
+    // environment ("${CLOUDOPS_REF_0}"), so no quoting mistake can make the shell parse it.
+    const shellValues: Record<string, string> = {};
+    const substitute = (field: TemplateField, value: string, context: ShellContext, forShow: boolean) => {
+      if (field.placement !== 'shell') return value;
+      if (forShow) return shellInsert(value, context);
+      const name = `${SHELL_REF_PREFIX}${Object.keys(shellValues).length}`;
+      shellValues[name] = value;
+      return shellReference(name, context);
+    };
+    const resolve = (forShow: boolean) => (field: TemplateField) => {
       const parts = parseTemplate(field.text);
       if ('problem' in parts) {
         failure ??= resultError('internal', { detail: `${field.field}: ${parts.problem}` });
@@ -91,11 +107,14 @@ export async function prepareStep(config: ExecutionConfig, state: TrackedCommand
             });
             return '';
           }
-          return field.placement === 'shell' ? shellInsert(found.value, context as ShellContext) : found.value;
+          return substitute(field, found.value, context as ShellContext, forShow);
         })
         .join('');
-    });
+    };
+    request = rewriteTemplates(request, resolve(false));
     if (failure) return failure;
+    shown = rewriteTemplates(state.request, resolve(true));
+    if (Object.keys(shellValues).length > 0) request = { ...request, env: { ...request.env, ...shellValues } };
   }
   if (Object.values(request.outputs).some((output) => output.file)) {
     const dir = await mkdtemp(join(tmpdir(), 'cloudops-outputs-'));
@@ -103,12 +122,67 @@ export async function prepareStep(config: ExecutionConfig, state: TrackedCommand
     await writeFile(file, '', { mode: 0o600 });
     outputFiles.set(state, file);
     request = { ...request, env: { ...request.env, [OUTPUTS_FILE_ENV]: file } };
+    shown = { ...shown, env: request.env };
   }
   if (request !== state.request) {
     const secrets = secretsOf(request, config);
-    state.resolved(request, displayOf(request, config, secrets), secrets);
+    state.resolved(request, displayOf(shown, config, secrets), secrets);
+    shownRequests.set(state, shown);
   }
   return null;
+}
+
+/**
+ * The resolved step as a person reads it (and as the risk policy must judge it): values in place
+ * of the references, quoted as the shell reads them, not the variables the shell string reads.
+ */
+export function shownRequest(state: TrackedCommand): ExecutionRequest {
+  return shownRequests.get(state) ?? state.request;
+}
+
+/** Variables a shell string's references are read from. */
+const SHELL_REF_PREFIX = 'CLOUDOPS_REF_';
+
+/**
+ * How a shell string reads variable `name` at a reference in `context`: as one word, expanding
+ * nothing in the value (a parameter expansion's result is never parsed again).
+ */
+function shellReference(name: string, context: ShellContext): string {
+  const expansion = `\${${name}}`;
+  if (context === 'double') return expansion;
+  if (context === 'single') return `'"${expansion}"'`;
+  return `"${expansion}"`;
+}
+
+/** Before each attempt: an outputs file starts empty, so a failed attempt's lines do not count. */
+export async function resetOutputs(state: TrackedCommand): Promise<void> {
+  const file = outputFiles.get(state);
+  if (file) await writeFile(file, '', { mode: 0o600 }).catch(() => undefined);
+}
+
+/** The most an outputs file is read of. */
+const MAX_OUTPUTS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The outputs file as written by the step: a regular file (a link the step put in its place is
+ * not followed), at most MAX_OUTPUTS_FILE_BYTES, its secrets hidden as in the step's output.
+ */
+async function readOutputsFile(file: string, state: TrackedCommand): Promise<string> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return '';
+    const buffer = Buffer.alloc(Math.min(stat.size, MAX_OUTPUTS_FILE_BYTES));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return redactorFor(state.secrets)(buffer.subarray(0, bytesRead).toString('utf8'));
+  } finally {
+    await handle.close();
+  }
 }
 
 function displayOf(request: ExecutionRequest, config: ExecutionConfig, secrets: readonly string[]): string {
@@ -188,7 +262,7 @@ function referencedValue(scope: StepScope | null, ref: Reference): { value: stri
 export async function extractOutputs(state: TrackedCommand, stdout: string | null): Promise<Record<string, string>> {
   const file = outputFiles.get(state);
   outputFiles.delete(state);
-  const fileText = file ? await readFile(file, 'utf8').catch(() => '') : '';
+  const fileText = file ? await readOutputsFile(file, state) : '';
   if (file) await rm(dirname(file), { recursive: true, force: true }).catch(() => undefined);
   const declared = Object.entries(state.request.outputs);
   if (stdout === null || declared.length === 0) return {};

@@ -203,6 +203,12 @@ export class ApprovalWorkflow {
     return this.levelOf(assessRequest(request, this.context));
   }
 
+  /** One request's risk under this policy, with the reasons for it. */
+  judgeRequest(request: ExecutionRequest): { level: RiskLevel; reasons: readonly string[] } {
+    const assessment = assessRequest(request, this.context);
+    return { level: this.levelOf(assessment), reasons: assessment.reasons };
+  }
+
   requiresApproval(plan: ExecutionPlan): boolean {
     return this.requiresApprovalAt(this.assessRisk(plan));
   }

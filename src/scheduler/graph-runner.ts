@@ -7,6 +7,7 @@
  * over budget, the running ones finish. After `signal` aborts, nodes not yet started are
  * reported as cancelled.
  */
+import { FAILED_STATUSES } from '../vocabulary.js';
 import type { ExecutionStatus } from '../wire/types.js';
 import type { GraphShape } from './dag.js';
 
@@ -28,7 +29,7 @@ export interface GraphOutcome {
 }
 
 /** What spends an error budget: a node that ran and failed, or ran past its timeout. */
-const FAILED: ReadonlySet<ExecutionStatus> = new Set(['failed', 'timeout']);
+const FAILED: ReadonlySet<ExecutionStatus> = new Set(FAILED_STATUSES);
 
 type NodeState = 'waiting' | 'ready' | 'running' | 'done';
 

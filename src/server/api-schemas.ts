@@ -192,6 +192,8 @@ export const Vocabulary = z.object({
   statuses: z.array(ExecutionStatusSchema),
   /** Statuses of work that has not ended yet (it can be cancelled). */
   active_statuses: z.array(ExecutionStatusSchema),
+  /** Statuses of work that ended in error (a plan's error budget counts them). */
+  failed_statuses: z.array(ExecutionStatusSchema),
   /** Least to most: what the approval policy decides on. */
   risk_levels: z.array(RiskLevelSchema),
   approval_states: z.array(ApprovalStateSchema),

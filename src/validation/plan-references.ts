@@ -7,6 +7,7 @@
  * `params` must be declared and fit their type; a parameter without a default must be given.
  * Each problem names its field (`commands[2].command.args[1]`) and, for a typo, the nearest name.
  */
+import { basename } from 'node:path';
 import type { ValidationIssue } from '../errors.js';
 import { didYouMean } from '../nearest-name.js';
 import { Re2JobFailed, re2CompileErrors } from '../policy/retry-matcher.js';
@@ -101,6 +102,9 @@ function readyBefore(plan: ExecutionPlan): Set<number>[] {
   });
 }
 
+/** Shells that read `"${NAME}"` as the variable's value, one word, parsed no further. */
+const POSIX_SHELLS: ReadonlySet<string> = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'busybox']);
+
 function referenceIssues(
   plan: ExecutionPlan,
   request: Pick<ExecutionRequest, 'command' | 'env' | 'working_dir'>,
@@ -118,6 +122,14 @@ function referenceIssues(
       continue;
     }
     if (field.placement === 'shell') {
+      // The value is read from a variable ("${CLOUDOPS_REF_0}"): a syntax only POSIX shells share.
+      const shell = request.command.type === 'shell' ? basename(request.command.shell) : null;
+      if (shell !== null && !POSIX_SHELLS.has(shell) && parts.some((part) => typeof part !== 'string'))
+        issues.push({
+          code: 'InvalidPlan',
+          field: at,
+          reason: `references in a shell string need a POSIX shell (${[...POSIX_SHELLS].join(', ')}); the shell is ${shell}`,
+        });
       for (const context of shellContexts(field.text))
         if (typeof context !== 'string') issues.push({ code: 'InvalidPlan', field: at, reason: context.problem });
     }

@@ -176,7 +176,22 @@ type ShellFrame =
  * followed, inside double quotes too.
  */
 export function shellContexts(text: string): Array<ShellContext | { problem: string }> {
-  const found: Array<ShellContext | { problem: string }> = [];
+  // Where the lexer met each reference, by its offset: one context per reference `parseTemplate`
+  // finds, in its order. A reference the lexer stepped over (after a backslash, in a comment) has
+  // no known context and is refused, never given another reference's.
+  const seen = lexedContexts(text);
+  const contexts: Array<ShellContext | { problem: string }> = [];
+  for (let open = text.indexOf(OPEN); open !== -1; ) {
+    const close = text.indexOf(CLOSE, open + OPEN.length);
+    if (close === -1) break;
+    contexts.push(seen.get(open) ?? { problem: 'a reference after a backslash or in a comment is not substituted' });
+    open = text.indexOf(OPEN, close + CLOSE.length);
+  }
+  return contexts;
+}
+
+function lexedContexts(text: string): Map<number, ShellContext | { problem: string }> {
+  const found = new Map<number, ShellContext | { problem: string }>();
   const stack: ShellFrame[] = [{ mode: 'plain', parens: 0, closes: false }];
   let heredoc: 'none' | 'pending' | 'body' = 'none';
   let i = 0;
@@ -185,10 +200,12 @@ export function shellContexts(text: string): Array<ShellContext | { problem: str
     if (text.startsWith(OPEN, i)) {
       const close = text.indexOf(CLOSE, i + OPEN.length);
       if (close === -1) break;
-      if (heredoc === 'body') found.push({ problem: 'a reference after a here-document (<<) is not substituted' });
-      else if (top.mode === 'plain' || top.mode === 'single' || top.mode === 'double') found.push(top.mode);
+      if (heredoc === 'body') found.set(i, { problem: 'a reference after a here-document (<<) is not substituted' });
+      else if (text[i - 1] === '$')
+        found.set(i, { problem: 'a reference right after "$" is not substituted: the shell would read them as one' });
+      else if (top.mode === 'plain' || top.mode === 'single' || top.mode === 'double') found.set(i, top.mode);
       else
-        found.push({
+        found.set(i, {
           problem: `a reference inside ${top.mode === 'ansi' ? "$'...'" : 'backquotes'} is not substituted`,
         });
       i = close + CLOSE.length;
@@ -229,7 +246,9 @@ export function shellContexts(text: string): Array<ShellContext | { problem: str
         else if (c === ')') {
           if (top.parens > 0) top.parens--;
           else if (top.closes) stack.pop();
-        } else if (c === '<' && next === '<' && text[i + 2] !== '<') {
+        } else if (c === '<' && next === '<' && text[i + 2] === '<') {
+          i += 2; // a here-string (<<<): a word, not a here-document
+        } else if (c === '<' && next === '<') {
           if (heredoc === 'none') heredoc = 'pending';
           i++;
         } else if (c === '\n' && heredoc === 'pending') heredoc = 'body';

@@ -9,6 +9,8 @@ export const vocabulary = {
   statuses: [],
   /** Statuses of work that has not ended yet (it can be cancelled, its page keeps updating). */
   active: new Set(),
+  /** Statuses of work that ended in error. */
+  failed: new Set(),
   riskLevels: [],
   approvalStates: [],
   resultErrorCodes: [],
@@ -21,6 +23,7 @@ export const vocabulary = {
 export function useVocabulary(answer) {
   vocabulary.statuses = [...answer.statuses];
   vocabulary.active = new Set(answer.active_statuses);
+  vocabulary.failed = new Set(answer.failed_statuses);
   vocabulary.riskLevels = [...answer.risk_levels];
   vocabulary.approvalStates = [...answer.approval_states];
   vocabulary.resultErrorCodes = [...answer.result_error_codes];

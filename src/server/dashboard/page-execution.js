@@ -352,8 +352,11 @@ export async function pageExecution(root, scope, id) {
       if (!m.rollback) dag.update(m.id, m.status, m.view ? { ...m.view, status: m.status } : null);
     const planMembers = members.filter((m) => !m.rollback);
     const done = planMembers.filter((m) => !vocabulary.active.has(m.status)).length;
+    const failed = planMembers.filter((m) => vocabulary.failed.has(m.status)).length;
     progress.value = done;
-    progressText.textContent = `${done} / ${planMembers.length} finished`;
+    // A plan with a failed step shows it in the bar, not a green one.
+    progress.classList.toggle('progress-failed', failed > 0);
+    progressText.textContent = `${done} / ${planMembers.length} finished${failed > 0 ? ` · ${failed} failed` : ''}`;
     cmdBody.replaceChildren(
       ...members.map((m) => {
         const v = m.view

@@ -18,6 +18,7 @@ import { parsePlan, parseRequest, parseWith } from '../../wire/parse.js';
 import type { ExecutionPlan, ExecutionRequest, ExecutionResult } from '../../wire/types.js';
 import { type Access, allows, forbiddenAccess, type RequestPrincipal, rolesWith } from '../access.js';
 import type { ServerContext } from '../context.js';
+import { historyFilterOf } from '../history-filter.js';
 import { checkHttpInput } from '../input-guard.js';
 import { assertMayStop } from '../ownership.js';
 import { isPlan, submit } from '../submit.js';
@@ -398,16 +399,7 @@ export const TOOLS: readonly ToolSpec[] = [
     destructive: false,
     async run(ctx, raw) {
       const args = argsOf(SearchHistoryInput, raw);
-      const filter = {
-        status: args.status,
-        risk_level: args.risk_level,
-        error_code: args.error_code,
-        conversation_id: args.conversation_id,
-        kind: args.kind,
-        top_level: args.top_level,
-        from_date: args.from,
-        to_date: args.to,
-      };
+      const filter = historyFilterOf(args);
       const config = ctx.engine.config;
       if (args.q !== undefined) {
         const found = ctx.history.search(args.q, { ...filter, limit: args.limit, offset: args.offset });

@@ -17,6 +17,7 @@ import {
   SearchQuery,
 } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
+import { historyFilterOf } from '../history-filter.js';
 import { checkHttpInput } from '../input-guard.js';
 import { assertMayStop } from '../ownership.js';
 import { type RouteSpec, route } from '../route-spec.js';
@@ -100,16 +101,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       query: ListQuery,
       responses: { 200: { description: 'A page of executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
-        const filter = {
-          status: query.status,
-          risk_level: query.risk_level,
-          error_code: query.error_code,
-          conversation_id: query.conversation_id,
-          kind: query.kind,
-          top_level: query.top_level,
-          from_date: query.from,
-          to_date: query.to,
-        };
+        const filter = historyFilterOf(query);
         return {
           executions: ctx.history
             .list({ ...filter, limit: query.limit, offset: query.offset })
@@ -130,14 +122,7 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       responses: { 200: { description: 'Matching executions', schema: ExecutionList }, 400: ERROR_RESPONSES[400] },
       handler: async ({ query }) => {
         const found = ctx.history.search(query.q, {
-          status: query.status,
-          risk_level: query.risk_level,
-          error_code: query.error_code,
-          conversation_id: query.conversation_id,
-          kind: query.kind,
-          top_level: query.top_level,
-          from_date: query.from,
-          to_date: query.to,
+          ...historyFilterOf(query),
           limit: query.limit,
           offset: query.offset,
         });

@@ -5,6 +5,7 @@ import {
   ApprovalStateSchema,
   ExecutionKindSchema,
   ExecutionStatusSchema,
+  FAILED_STATUSES,
   ResultErrorCodeSchema,
   RiskLevelSchema,
 } from '../../vocabulary.js';
@@ -16,6 +17,7 @@ import { type RouteSpec, route } from '../route-spec.js';
 export const VOCABULARY: z.output<typeof Vocabulary> = {
   statuses: [...ExecutionStatusSchema.options],
   active_statuses: [...ACTIVE_STATUSES],
+  failed_statuses: [...FAILED_STATUSES],
   risk_levels: [...RiskLevelSchema.options],
   approval_states: [...ApprovalStateSchema.options],
   result_error_codes: [...ResultErrorCodeSchema.options],
