@@ -806,7 +806,11 @@ describe('invalid plans', () => {
         if (err === null) return;
         expect(err).toBeInstanceOf(ValidationError);
         // Changing a `type` tag changes which fields the object must have: its siblings may be blamed.
-        const scope = formatPath(path.at(-1) === 'type' ? path.slice(0, -1) : path);
+        // So does an output's kind (`json`, `regex` or `file`: exactly one): taking it away blames the output.
+        const last = path.at(-1);
+        const choosesKind =
+          last === 'type' || (path.at(-3) === 'outputs' && (last === 'json' || last === 'regex' || last === 'file'));
+        const scope = formatPath(choosesKind ? path.slice(0, -1) : path);
         const field = (err as ValidationError).field;
         expect(
           field === scope || field.startsWith(`${scope}.`) || field.startsWith(`${scope}[`) || scope === '',

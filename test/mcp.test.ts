@@ -446,3 +446,36 @@ test('/mcp takes only a well-formed bearer token: a malformed one does not fall 
   expect(answer.status).toBe(401);
   expect(answer.headers.get('mcp-session-id')).toBeNull();
 });
+
+test('a runbook through MCP: parameters given in the plan, a named step feeding a later one its output', async () => {
+  const { ts, assistant } = await assistantServer();
+  const client = await connect(ts, assistant, 'http');
+  const plan = {
+    parameters: { greeting: { type: 'string', enum: ['hello', 'hi'] } },
+    params: { greeting: 'hi' },
+    strategy: { type: 'dependency_graph', dependencies: { show: ['make'] } },
+    commands: [
+      {
+        name: 'make',
+        command: { type: 'exec', program: 'echo', args: ['{"id":"${{ params.greeting }}-42"}'] },
+        outputs: { id: { json: 'id' } },
+      },
+      { name: 'show', command: { type: 'exec', program: 'echo', args: ['got ${{ steps.make.outputs.id }}'] } },
+    ],
+  };
+  const assessed = await call(client, 'assess_plan', { plan });
+  expect(assessed).toMatchObject({ valid: true, risk_level: 'read_only' });
+  const started = await call(client, 'submit_plan', { plan, conversation_id: randomUUID(), user_prompt: 'greet' });
+  const done = await call(client, 'get_execution', { id: started.id, wait_ms: 30_000 });
+  expect(done.execution.status).toBe('completed');
+  const log = await call(client, 'read_log', { id: started.id });
+  expect(log.text).toContain('[stdout] got hi-42');
+  // A value outside the parameter's enum is refused by name, as over HTTP.
+  const bad = await refused(client, 'submit_plan', {
+    plan: { ...plan, params: { greeting: 'yo' } },
+    conversation_id: randomUUID(),
+    user_prompt: 'greet',
+  });
+  expect(bad.error.code).toBe('Validation');
+  expect(bad.error.field).toMatch(/params\.greeting/);
+});

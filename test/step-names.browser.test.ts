@@ -108,3 +108,29 @@ test('a plan with a failed step shows the failure in its progress bar, with the 
   expect(await second.page.locator('progress.progress').getAttribute('class')).not.toContain('progress-failed');
   await second.page.close();
 });
+
+test('the commands table shows what each step produced for later steps', async () => {
+  const { url, api } = await startTestServer({ approval: { auto_approve_readonly: true } });
+  const submitted = await api('POST', '/api/plans', {
+    strategy: { type: 'dependency_graph', dependencies: { use: ['create'] } },
+    commands: [
+      {
+        name: 'create',
+        command: shell(`echo '{"Instances":[{"InstanceId":"i-0abc123"}]}'`),
+        outputs: { instance_id: { json: 'Instances[0].InstanceId' } },
+      },
+      {
+        name: 'use',
+        command: { type: 'exec', program: 'echo', args: ['using', '${{ steps.create.outputs.instance_id }}'] },
+      },
+    ],
+  });
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+  const id = submitted.body.id;
+  expect((await api('GET', `/api/executions/${id}/result?wait=true`)).body.status).toBe('completed');
+  const { page, problems } = await openDashboard(url);
+  await page.goto(`${url}/#/executions/${id}`);
+  await expect.poll(() => page.getByTestId('step-output').allTextContents()).toEqual(['→ instance_id = i-0abc123']);
+  expect(problems).toEqual([]);
+  await page.close();
+});

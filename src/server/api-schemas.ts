@@ -90,6 +90,8 @@ export const ExecutionView = z.object({
   plan_id: Id.nullable(),
   /** A plan step's name (its request's `name`), shown instead of the command; null when it has none. */
   name: z.string().nullable(),
+  /** What a finished plan step produced for later steps (`outputs`); null when it has none to tell. */
+  outputs: z.record(z.string(), z.string()).nullable(),
   status: ExecutionStatusSchema,
   risk_level: RiskLevelSchema.nullable(),
   command: z.string(),

@@ -21,6 +21,7 @@ export function executionView(
     kind: r.kind,
     plan_id: r.plan_id,
     name: r.name,
+    outputs: r.outputs,
     status: r.status,
     risk_level: r.risk_level,
     command: r.command,

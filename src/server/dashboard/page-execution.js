@@ -400,6 +400,15 @@ export async function pageExecution(root, scope, id) {
               m.title,
             ),
             m.detail && m.detail !== m.title ? h('div', { class: 'mono muted small truncate' }, m.detail) : null,
+            // What the step produced for later ones (its outputs), one per line.
+            ...Object.entries(m.view?.outputs ?? {}).map(([key, value]) =>
+              h(
+                'div',
+                { class: 'mono small truncate step-output', testid: 'step-output', title: `${key} = ${value}` },
+                h('span', { class: 'muted' }, `→ ${key} = `),
+                value,
+              ),
+            ),
             m.view?.error
               ? h(
                   'div',
