@@ -90,3 +90,20 @@ test('an outputs file holds no secret and no line a failed attempt wrote', async
   expect(result.results[0]!.outputs).toEqual({ tok: '***' });
   await engine.shutdown();
 });
+
+test('a shell string with references is judged as it will run: printing a value is read-only, removing one is not', async () => {
+  const engine = makeEngine({ approval: { auto_approve_readonly: true } });
+  const plan = (command: string) => ({
+    parameters: { target: { type: 'string' as const } },
+    params: { target: 'scratch' },
+    commands: [sh(command)],
+  });
+  const id = await engine.executePlan(plan('echo "target is ${{ params.target }}"'));
+  const result = await engine.waitPlan(id);
+  expect(result.status).toBe('completed');
+  expect(result.results[0]!.stdout).toBe('target is scratch\n');
+  await expect(engine.executePlan(plan('rm -rf /tmp/${{ params.target }}'))).rejects.toMatchObject({
+    code: 'ApprovalRequired',
+  });
+  await engine.shutdown();
+});

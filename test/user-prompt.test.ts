@@ -10,45 +10,14 @@ import { MIGRATIONS } from '../src/history/migrations.js';
 import { type ExecutionRecord, HistoryStore } from '../src/history/store.js';
 import { parsePlan, parseRequest } from '../src/wire/parse.js';
 import { makeEngine, tempDir } from './helpers.js';
+import { commandRecord } from './support/records.js';
 import { startTestServer } from './support/server.js';
 
 const CONV_A = 'aaaaaaaa-0000-4000-8000-00000000000a';
 const CONV_B = 'bbbbbbbb-0000-4000-8000-00000000000b';
 
-function record(n: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    kind: 'command',
-    plan_id: null,
-    name: null,
-    conversation_id: null,
-    user_prompt: null,
-    source: 'test',
-    status: 'completed',
-    risk_level: 'read_only',
-    command: `echo ${n}`,
-    description: null,
-    request: null,
-    plan: null,
-    approval: null,
-    exit_code: 0,
-    error: null,
-    error_code: null,
-    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-    started_at: null,
-    completed_at: null,
-    duration_ms: 1,
-    log_path: `/tmp/x-${n}.log`,
-    tags: {},
-    output: null,
-    engine_pid: null,
-    engine_id: null,
-    process_group: null,
-    process_start: null,
-    outputs: null,
-    ...over,
-  };
-}
+const record = (n: number, over: Partial<ExecutionRecord> = {}) =>
+  commandRecord(n, { log_path: `/tmp/x-${n}.log`, ...over });
 
 const shell = (command: string, metadata: Record<string, unknown> = {}) => ({
   command: { type: 'shell', command },

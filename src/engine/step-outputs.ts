@@ -25,9 +25,11 @@ import {
   type Reference,
   referenceText,
   rewriteTemplates,
+  SHELL_REF_PREFIX,
   type ShellContext,
   shellContexts,
   shellInsert,
+  shellVariable,
   type TemplateField,
   templateFields,
 } from '../wire/references.js';
@@ -75,7 +77,7 @@ export async function prepareStep(config: ExecutionConfig, state: TrackedCommand
       if (forShow) return shellInsert(value, context);
       const name = `${SHELL_REF_PREFIX}${Object.keys(shellValues).length}`;
       shellValues[name] = value;
-      return shellReference(name, context);
+      return shellVariable(name, context);
     };
     const resolve = (forShow: boolean) => (field: TemplateField) => {
       const parts = parseTemplate(field.text);
@@ -138,20 +140,6 @@ export async function prepareStep(config: ExecutionConfig, state: TrackedCommand
  */
 export function shownRequest(state: TrackedCommand): ExecutionRequest {
   return shownRequests.get(state) ?? state.request;
-}
-
-/** Variables a shell string's references are read from. */
-const SHELL_REF_PREFIX = 'CLOUDOPS_REF_';
-
-/**
- * How a shell string reads variable `name` at a reference in `context`: as one word, expanding
- * nothing in the value (a parameter expansion's result is never parsed again).
- */
-function shellReference(name: string, context: ShellContext): string {
-  const expansion = `\${${name}}`;
-  if (context === 'double') return expansion;
-  if (context === 'single') return `'"${expansion}"'`;
-  return `"${expansion}"`;
 }
 
 /** Before each attempt: an outputs file starts empty, so a failed attempt's lines do not count. */

@@ -8,6 +8,7 @@
  * A declared level can raise the assessment, never lower it.
  */
 import { defaultAwsCliPath } from '../runner/aws-cli-path.js';
+import { shellWithVariables } from '../wire/references.js';
 import type { Command } from '../wire/types.js';
 import { assessAwsOperation } from './aws-risk.js';
 import { loaderVariableReason } from './env-risk.js';
@@ -43,7 +44,8 @@ export function assessCommand(command: Command, ctx: RiskContext = {}): RiskAsse
     case 'exec':
       return assessArgv([command.program, ...command.args], argvContext(ctx));
     case 'shell':
-      return assessArgv([command.shell, '-c', command.command], argvContext(ctx));
+      // As it will run: a plan step's references become the variables their values are read from.
+      return assessArgv([command.shell, '-c', shellWithVariables(command.command)], argvContext(ctx));
     case 'script':
       if (!command.interpreter)
         return unverified(`runs the script ${command.path}, whose contents cannot be assessed ahead`);

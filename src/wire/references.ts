@@ -341,3 +341,37 @@ export function outputRegex(source: string): RegexPattern | { problem: string } 
   if (groups !== 1) return { problem: `must have exactly one capture group, the output's value (it has ${groups})` };
   return parsed;
 }
+
+/** Variables a shell string's references are read from when it runs (`CLOUDOPS_REF_0`, ...). */
+export const SHELL_REF_PREFIX = 'CLOUDOPS_REF_';
+
+/**
+ * How a shell string reads variable `name` at a reference in `context`: as one word, expanding
+ * nothing in the value (a parameter expansion's result is never parsed again).
+ */
+export function shellVariable(name: string, context: ShellContext): string {
+  const expansion = `\${${name}}`;
+  if (context === 'double') return expansion;
+  if (context === 'single') return `'"${expansion}"'`;
+  return `"${expansion}"`;
+}
+
+/**
+ * A shell string as it will run: each reference replaced by the variable its value is read from,
+ * numbered in order, so what will run can be judged before the values exist. A reference with no
+ * safe place (refused when the plan is checked) is left as written.
+ */
+export function shellWithVariables(text: string): string {
+  const parts = parseTemplate(text);
+  if ('problem' in parts || !parts.some((part) => typeof part !== 'string')) return text;
+  const contexts = shellContexts(text);
+  let nth = -1;
+  return parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      nth++;
+      const context = contexts[nth];
+      return typeof context === 'string' ? shellVariable(`${SHELL_REF_PREFIX}${nth}`, context) : referenceText(part);
+    })
+    .join('');
+}

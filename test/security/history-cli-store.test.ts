@@ -12,46 +12,15 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { type ExecutionRecord, ftsQuery, HistoryStore, MAX_SEARCH_WORDS } from '../../src/history/store.js';
 import { ValidationError } from '../../src/index.js';
 import { exec, makeEngine, sh, tempDir, until } from '../helpers.js';
+import { commandRecord } from '../support/records.js';
 import { startTestServer } from '../support/server.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 const storeFiles = (path: string) => ['', '-wal', '-shm'].map((s) => `${path}${s}`).filter(existsSync);
 
-function record(n: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    kind: 'command',
-    plan_id: null,
-    name: null,
-    conversation_id: null,
-    user_prompt: null,
-    source: 'test',
-    status: 'completed',
-    risk_level: 'read_only',
-    command: `echo ${n}`,
-    description: null,
-    request: null,
-    plan: null,
-    approval: null,
-    exit_code: 0,
-    error: null,
-    error_code: null,
-    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-    started_at: null,
-    completed_at: null,
-    duration_ms: 1,
-    log_path: `/nonexistent/${n}.log`,
-    tags: {},
-    output: null,
-    engine_pid: 1,
-    engine_id: 'e',
-    process_group: null,
-    process_start: null,
-    outputs: null,
-    ...over,
-  };
-}
+const record = (n: number, over: Partial<ExecutionRecord> = {}) =>
+  commandRecord(n, { engine_pid: 1, engine_id: 'e', ...over });
 
 /** Overwrite a whole file with random bytes (its size kept), as a failing disk or a hostile writer would. */
 function garbage(path: string): void {
