@@ -18,6 +18,7 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
   // namespace pids: each process reads its own from /proc; `exec` keeps the child's.)
   const command = `echo partial-output-1; echo partial-output-2; ${READ_HOST_PID}; echo "shell $p"; sh -c '${READ_HOST_PID}; echo "child $p"; exec sleep 100' & wait`;
   const script = `
+    import { readFile } from 'node:fs/promises';
     import { ExecutionEngine } from ${JSON.stringify(DIST)};
     const engine = new ExecutionEngine({ log_dir: ${JSON.stringify(logDir)} });
     const id = await engine.execute({ command: { type: 'shell', command: ${JSON.stringify(command)} } });
@@ -25,7 +26,11 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
     for await (const e of engine.events(id)) {
       const m = e.event_type === 'stdout' && /^(shell|child) (\\d+)$/.exec(e.line);
       if (m) pids[m[1]] = Number(m[2]);
-      if (m && pids.shell && pids.child) console.log(JSON.stringify({ id, pid: pids.shell, grandchild: pids.child }));
+      if (m && pids.shell && pids.child) {
+        // Output reaches the log a moment after its event: the crash comes once both lines are on disk.
+        while (!(await readFile(engine.getLogPath(id), 'utf8')).includes('partial-output-2')) await new Promise((r) => setTimeout(r, 20));
+        console.log(JSON.stringify({ id, pid: pids.shell, grandchild: pids.child }));
+      }
     }
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
