@@ -61,7 +61,30 @@ export type ExecutionErrorCode =
   /** A decision on an approval whose time to live has passed. */
   | 'Expired'
   /** The dry run repeated before the start said something else than the one the approvers saw. */
-  | 'DryRunChanged';
+  | 'DryRunChanged'
+  /** A plan run that cannot be resumed as asked (still running, nothing to resume, steps that do not match). */
+  | 'NotResumable';
+
+/**
+ * Why a plan run cannot be resumed (`NotResumable`):
+ * - `not_a_plan`: it is a single command (run it again instead);
+ * - `not_finished`: it is still pending or running;
+ * - `nothing_to_run`: every step completed and no step was named to run again;
+ * - `secrets_hidden`: its recorded plan has secret values hidden; the plan must be given again;
+ * - `plan_differs`: the plan given again is not the one that ran;
+ * - `step_not_completed`: a step to carry over did not complete in that run;
+ * - `step_differs`: a step to carry over is not the step that ran there;
+ * - `output_hidden`: a carried step's recorded output has a secret hidden in it.
+ */
+export type NotResumableReason =
+  | 'not_a_plan'
+  | 'not_finished'
+  | 'nothing_to_run'
+  | 'secrets_hidden'
+  | 'plan_differs'
+  | 'step_not_completed'
+  | 'step_differs'
+  | 'output_hidden';
 
 /** Where an id was found when it may not be used again (`DuplicateId`). */
 export type DuplicateIdFacts =
@@ -140,6 +163,7 @@ export interface ExecutionErrorFacts {
   DigestMismatch: { id: string; expected: string; given: string };
   Expired: { id: string; expiredAt: string };
   DryRunChanged: { id: string; detail: string };
+  NotResumable: { id: string; reason: NotResumableReason; detail: string };
 }
 
 /** One catalogue entry: the HTTP status the code answers with and how its message reads. */
@@ -248,6 +272,7 @@ export const ERRORS: { readonly [C in ExecutionErrorCode]: ErrorEntry<ExecutionE
     message: (f) =>
       `Approval ${f.id}: the dry run repeated before the start says something else (${f.detail}); not started`,
   },
+  NotResumable: { status: 409, message: (f) => `Plan ${f.id} cannot be resumed: ${f.detail}` },
 };
 
 export class ExecutionError extends Error {

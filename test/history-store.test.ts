@@ -43,6 +43,7 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     process_group: null,
     process_start: null,
     outputs: null,
+    carried_from: null,
     ...over,
   };
 }

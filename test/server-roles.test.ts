@@ -92,6 +92,8 @@ function operations(planId: string): Record<string, Call & { allowed?: number }>
     decideApproval: { method: 'POST', path: `/api/approvals/${UNKNOWN_ID}/decision`, body: {} },
     cancelExecution: { method: 'POST', path: `/api/executions/${UNKNOWN_ID}/cancel`, allowed: 404 },
     rollbackPlan: { method: 'POST', path: `/api/executions/${UNKNOWN_ID}/rollback`, allowed: 404 },
+    previewResume: { method: 'GET', path: `/api/executions/${UNKNOWN_ID}/resume`, allowed: 404 },
+    resumePlan: { method: 'POST', path: `/api/executions/${UNKNOWN_ID}/resume`, body: {}, allowed: 404 },
     listPrincipals: { method: 'GET', path: '/api/principals', allowed: 200 },
     listAudit: { method: 'GET', path: '/api/audit', allowed: 200 },
     // MCP (Streamable HTTP): every role may open a session (each tool checks the role: mcp.test.ts); without one, 400.
@@ -112,6 +114,8 @@ const ADMITS: Record<string, Role[]> = {
   decideApproval: ['submitter', 'approver', 'admin'],
   cancelExecution: ['submitter', 'approver', 'admin'],
   rollbackPlan: ['submitter', 'approver', 'admin'],
+  // Resuming submits work again.
+  resumePlan: ['submitter', 'admin'],
   listPrincipals: ['admin'],
   // The trail is for the people who oversee the server (its route checks this itself).
   listAudit: ['viewer', 'admin'],

@@ -137,6 +137,7 @@ test('each engine error answers with the status the error catalogue gives its co
     DigestMismatch: 409,
     Expired: 409,
     DryRunChanged: 409,
+    NotResumable: 409,
   };
   expect(Object.keys(expected).sort()).toEqual(Object.keys(ERRORS).sort());
   for (const [code, status] of Object.entries(expected) as Array<[ExecutionErrorCode, number]>) {

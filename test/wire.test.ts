@@ -317,6 +317,7 @@ function fullResult(): ExecutionResult {
     attempts: 1,
     previous_attempts: [],
     outputs: {},
+    carried_from: null,
   };
 }
 

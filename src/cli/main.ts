@@ -112,6 +112,42 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   addEngineOptions(
     program
+      .command('retry')
+      .description(
+        'Resume a plan run that did not complete: the steps that completed are carried over (not run again; their outputs still feed later steps), the others run',
+      )
+      .argument('<plan-id>', 'the plan run to resume (its id, or the start of it)')
+      .option('--from <step>', 'run this step (name or index) and every step after it again, even if it completed')
+      .option('--plan <file>', 'the plan file again: needed when the recorded plan has secret values hidden')
+      .option(
+        '--param <NAME=VALUE>',
+        'with --plan: the parameter values it ran with (repeat for more)',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
+      .option('--json', 'print the event stream as NDJSON (then one {"plan_result": ...} line)')
+      .option('-y, --yes', 'run modify and destructive work without asking (as run)')
+      .option('--dry-run', 'show what the resumed run would do and run nothing')
+      .option(
+        '--approve-via [url]',
+        `resume a run of a running \`cloudops-exec serve\` there, under its approval rules (default: $${SERVER_ENV}); your token: $CLOUDOPS_EXEC_TOKEN`,
+      ),
+  )
+    .addHelpText(
+      'after',
+      `\nThe run is read from the history in the log directory (--log-dir). The steps that will run are shown with their risk and asked about as with run; a resumed run is a new run linked to the old one (resumed_from). Exit codes as run.${examples(
+        'cloudops-exec retry 5f0c6a3e',
+        'cloudops-exec retry 5f0c6a3e --from deploy',
+        'cloudops-exec retry --approve-via http://ops.internal:8787 5f0c6a3e',
+      )}`,
+    )
+    .action(
+      act(async (planId: string, _opts: unknown, cmd: Command) =>
+        (await import('./commands/retry.js')).retryCommand(planId, cmd.optsWithGlobals()),
+      ),
+    );
+
+  addEngineOptions(
+    program
       .command('plan')
       .description(
         "Show what running a plan would do and run nothing: its risk, AWS's dry-run verdicts (EC2 calls), what every other command would run",

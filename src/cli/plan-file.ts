@@ -4,20 +4,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { type Document, isAlias, isMap, isSeq, parseDocument, visit } from 'yaml';
+import { type Document, isMap, isSeq, parseDocument } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { printable } from '../sinks/control-chars.js';
 import { checkPlanSize, type PlanLimits, parsePlan } from '../wire/parse.js';
+import {
+  lineColumnAt,
+  parseYamlDocument,
+  unresolvedAlias,
+  YamlLoadError,
+  yamlData,
+  yamlSyntaxIssues,
+} from '../wire/plan-text.js';
 import type { ExecutionPlan } from '../wire/types.js';
 import { type LocatedIssue, PlanFileError } from './plan-file-error.js';
 
 /** A plan file larger than this is refused before it is read whole (10,000 commands are about 1 MiB). */
 export const MAX_PLAN_FILE_BYTES = 16 * 1024 * 1024;
-/**
- * YAML aliases a plan may resolve. Each alias copies its anchor's value: nested ones
- * multiply ("billion laughs"), so a few hundred bytes could expand to gigabytes.
- */
-export const MAX_YAML_ALIASES = 100;
 /** Issues in larger JSON files are reported without line numbers (finding them means parsing the file again). */
 const MAX_LOCATE_CHARS = 512 * 1024;
 
@@ -108,11 +111,6 @@ function isJson(source: PlanSource): boolean {
   return /^\s*[{[]/.test(source.text);
 }
 
-function lineColumnAt(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
-}
-
 /** Strict JSON (no trailing commas, no comments: what the crate's serde_json accepts). */
 function parseJson(source: PlanSource): unknown {
   try {
@@ -129,35 +127,6 @@ function parseJson(source: PlanSource): unknown {
   }
 }
 
-/**
- * The first alias whose anchor is not set before it, as an issue at its place. `yaml` would
- * throw a ReferenceError for it while building the data, the same error an alias bomb gets:
- * found here first, it is reported as what it is. One walk in document order, so a file of
- * many aliases costs no more than its size.
- */
-function unresolvedAlias(doc: Document, text: string): LocatedIssue | null {
-  const anchors = new Set<string>();
-  let found: LocatedIssue | null = null;
-  visit(doc, {
-    Node(_key, node) {
-      if (!isAlias(node)) {
-        if (node.anchor) anchors.add(node.anchor);
-        return undefined;
-      }
-      if (anchors.has(node.source)) return undefined;
-      const place = node.range ? lineColumnAt(text, node.range[0]) : { line: null, column: null };
-      found = {
-        code: 'InvalidField',
-        field: '',
-        reason: `not valid YAML: alias *${node.source} has no anchor before it`,
-        ...place,
-      };
-      return visit.BREAK;
-    },
-  });
-  return found;
-}
-
 /** YAML to plain data, with aliases bounded; a document that cannot be loaded is a PlanFileError saying why. */
 function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefined): unknown {
   // The command count first: building every command's object is the per-command work a limit is for.
@@ -171,17 +140,12 @@ function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefi
     }
   }
   const unresolved = unresolvedAlias(doc, source.text);
-  if (unresolved) throw new PlanFileError(source.name, [unresolved]);
+  if (unresolved) throw new PlanFileError(source.name, [{ code: 'InvalidField', field: '', ...unresolved }]);
   try {
-    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    return yamlData(doc);
   } catch (err) {
-    // Every alias has its anchor (checked above), so a ReferenceError from `yaml` means one it
-    // would not expand: past maxAliasCount (an alias bomb). Deep nesting can overflow the stack (a RangeError).
-    const reason =
-      err instanceof ReferenceError
-        ? `not loadable as YAML: its aliases expand too much (more than ${MAX_YAML_ALIASES} alias uses; a "billion laughs" document?)`
-        : `not loadable as YAML: ${(err as Error).message}`;
-    throw new PlanFileError(source.name, [fileIssue(reason)], err);
+    if (err instanceof YamlLoadError) throw new PlanFileError(source.name, [fileIssue(err.reason)], err.cause);
+    throw err;
   }
 }
 
@@ -198,21 +162,11 @@ export function parsePlanSource(
   const json = isJson(source) ? parseJson(source) : undefined;
   // YAML 1.2 is a superset of JSON, so one parser locates fields in either format; a JSON
   // file is parsed as YAML only when an error needs locating.
-  const doc = json === undefined ? parseDocument(source.text, { prettyErrors: false, uniqueKeys: true }) : undefined;
+  const doc = json === undefined ? parseYamlDocument(source.text) : undefined;
   if (doc && doc.errors.length > 0) {
     throw new PlanFileError(
       source.name,
-      doc.errors.map((e) => ({
-        code: 'InvalidField' as const,
-        field: '',
-        reason: `not valid YAML: ${e.message.split('\n')[0]}`,
-        // With prettyErrors off, `yaml` gives the offset only: the place is computed as for JSON.
-        ...(e.linePos?.[0]
-          ? { line: e.linePos[0].line, column: e.linePos[0].col }
-          : e.pos?.[0] !== undefined
-            ? lineColumnAt(source.text, e.pos[0])
-            : { line: null, column: null }),
-      })),
+      yamlSyntaxIssues(doc, source.text).map((issue) => ({ code: 'InvalidField' as const, field: '', ...issue })),
     );
   }
   const data: unknown = doc ? loadYaml(source, doc, limits) : json;

@@ -73,6 +73,7 @@ export async function finishStarted(
     attempts: ending.attempts,
     previous_attempts: ending.previous,
     outputs,
+    carried_from: null,
   };
   finishWithResult(ctx, state, result);
   return result;
@@ -93,6 +94,21 @@ export function finishUnstarted(
     logPath: state.logPath,
     attempts: 0,
   });
+  finishWithResult(ctx, state, result);
+  return result;
+}
+
+/**
+ * End a step a resumed plan carries over: its result where it ran, under its new id (its
+ * `carried_from` names that execution). Nothing runs; its `completed` event says so.
+ */
+export function finishCarried(
+  ctx: Pick<CommandContext, 'publish' | 'ended'>,
+  state: TrackedCommand,
+  earlier: ExecutionResult,
+): ExecutionResult {
+  state.startedAt = new Date(earlier.started_at);
+  const result: ExecutionResult = { ...earlier, id: state.id };
   finishWithResult(ctx, state, result);
   return result;
 }
@@ -126,6 +142,7 @@ function resultWithoutOutput(spec: {
     attempts: spec.attempts,
     previous_attempts: [],
     outputs: {},
+    carried_from: null,
   };
 }
 

@@ -16,7 +16,7 @@ import { type Invocation, resolveInvocation } from '../command/invocation.js';
 import type { ExecutionConfig } from '../config.js';
 import { ApprovalWorkflow, assessRequest } from '../policy/approval.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
-import { operationVerb, type RiskLevel } from '../policy/risk.js';
+import { operationVerb, type RiskAssessment, type RiskLevel } from '../policy/risk.js';
 import { type ProcessSpec, runProcess } from '../runner/process.js';
 import { OutputCapture } from '../sinks/output-capture.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
@@ -176,6 +176,8 @@ async function dryRunRequest(
   needs: readonly string[] = [],
   /** As written, references unresolved: what the risk is assessed on. */
   written: ExecutionRequest = request,
+  /** A step a resumed plan carries over (not run again): the plan run it completed in, and its assessment. */
+  carried: { from: string; assessment: RiskAssessment } | null = null,
 ): Promise<DryRunCommandResult> {
   const redact = redactorFor(secretsOf(request, config));
   const options = {
@@ -190,7 +192,7 @@ async function dryRunRequest(
     workingDir: request.working_dir,
   };
   const real = await resolveInvocation(request.command, options);
-  const assessment = assessRequest(written, { awsCliPath: config.aws_cli_path });
+  const assessment = carried?.assessment ?? assessRequest(written, { awsCliPath: config.aws_cli_path });
   const base = {
     id: request.id,
     command: redact([real.file, ...real.args].join(' ')),
@@ -201,6 +203,10 @@ async function dryRunRequest(
     env_names: Object.keys(request.env).sort(),
     working_dir: request.working_dir,
   };
+  if (carried) {
+    const description = `carried over from plan ${carried.from}: it completed there and is not run again`;
+    return { ...base, method: 'description', would_succeed: null, output: null, description };
+  }
   const flagged: ReturnType<typeof withDryRunFlag> =
     needs.length > 0
       ? { not_run: `depends on outputs of ${needs.join(', ')}: described only` }
@@ -252,12 +258,17 @@ export async function dryRunPlan(
   workflow = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path }),
 ): Promise<DryRunResult> {
   const commands: DryRunCommandResult[] = [];
-  for (const written of plan.commands) {
+  const parts = workflow.assessParts(plan);
+  const resumed = plan.resumed_from;
+  for (const [index, written] of plan.commands.entries()) {
     // Parameters are known before anything runs; outputs only once their steps ran.
     const { needs, request } = beforeRun(plan, written);
-    commands.push(await dryRunRequest(request, config, workflow, needs, written));
+    const carried = resumed?.carried.includes(index)
+      ? { from: resumed.plan_id, assessment: parts.commands[index]! }
+      : null;
+    commands.push(await dryRunRequest(request, config, workflow, needs, written, carried));
   }
-  const assessment = workflow.assess(plan);
+  const assessment = parts.plan;
   return { plan_id: plan.id, risk_level: workflow.levelOf(assessment), verified: assessment.verified, commands };
 }
 

@@ -12,7 +12,7 @@ import { type ExecutionConfig, type ExecutionConfigInput, logPathOf, resolveConf
 import { ExecutionError, ValidationError } from '../errors.js';
 import type { CommandExecutor } from '../executor/contract.js';
 import { LocalExecutor } from '../executor/local.js';
-import type { ExecutionRecord, HistoryStore } from '../history/store.js';
+import { type ExecutionRecord, type HistoryStore, MAX_LIST_LIMIT } from '../history/store.js';
 import {
   type ApprovalDecisionInput,
   type ApprovalMetadata,
@@ -46,6 +46,15 @@ import { EventFeeds } from './event-feeds.js';
 import { openHistory } from './history-open.js';
 import type { HistoryWriter } from './history-writer.js';
 import { linkSignal } from './link-signal.js';
+import {
+  carriedResults,
+  notAPlan,
+  type PastRun,
+  pastRunOfRecords,
+  pastRunOfTracked,
+  type ResumeOptions,
+  resumePlanOf,
+} from './resume.js';
 import { runCommand } from './run-command.js';
 import { runPlan } from './run-plan.js';
 import { runRollback } from './run-rollback.js';
@@ -54,6 +63,11 @@ import { TrackedCommand, type TrackedExecution, TrackedPlan } from './tracked.js
 export interface SubmitOptions {
   /** Aborting it cancels the execution (or plan), like `cancel(id)`. */
   signal?: AbortSignal;
+}
+
+/** How to resume a plan run (`resumePlan`); `plan`, when given, as submitted (it is parsed here). */
+export interface ResumeInput extends Omit<ResumeOptions, 'plan'> {
+  plan?: ExecutionPlanInput | ExecutionPlan;
 }
 
 export interface ShutdownOptions {
@@ -213,6 +227,27 @@ export class ExecutionEngine {
     return this.startPlan(approved, options, processed.metadata, this.riskOf(approved));
   }
 
+  /**
+   * Resume a finished plan run (failed, cancelled, interrupted by a dead engine, or completed
+   * with `from` naming a step): a new run of the same plan under new ids, linked to it
+   * (`resumed_from`), in which the steps that completed are carried over (results and outputs;
+   * nothing of them runs again) and the others run. `from: STEP` runs that step and every step
+   * after it by dependency again. Only the steps that will run count for the approval policy.
+   * Resolves with the new run's id.
+   */
+  async resumePlan(planId: string, options: ResumeInput & SubmitOptions = {}): Promise<string> {
+    return this.executePlan(await this.prepareResume(planId, options), options);
+  }
+
+  /**
+   * The plan that would resume run `planId` (see `resumePlan`), without starting it: what to
+   * submit for approval. Its `resumed_from` names the run and the steps carried over.
+   */
+  async prepareResume(planId: string, options: ResumeInput = {}): Promise<ExecutionPlan> {
+    const given = options.plan === undefined ? undefined : parsePlan(options.plan, this.config);
+    return resumePlanOf(this.pastRun(planId), { from: options.from, id: options.id, plan: given });
+  }
+
   /** What an approver needs to decide: risk, commands and (by default) dry-run results. */
   async createApprovalRequest(plan: ExecutionPlanInput | ExecutionPlan): Promise<ApprovalRequest> {
     const parsed = parsePlan(plan, this.config);
@@ -251,7 +286,25 @@ export class ExecutionEngine {
     await validatePlan(parsed, this.config);
     this.assertAccepting();
     this.assertNew(idsOf(parsed.commands, parsed.id));
+    this.carriedOf(parsed); // a resume naming steps that did not complete there is refused before the policy
     return parsed;
+  }
+
+  /** A finished plan run, from this engine or from the history. */
+  private pastRun(planId: string): PastRun {
+    const state = this.tracked.get(planId);
+    if (state?.kind === 'plan') return pastRunOfTracked(state);
+    if (state) throw notAPlan(planId);
+    const record = this.history?.get(planId);
+    if (!record) throw ExecutionError.notFound(planId);
+    const steps = record.kind === 'plan' ? this.history!.list({ plan_id: planId, limit: MAX_LIST_LIMIT }) : [];
+    return pastRunOfRecords(record, steps);
+  }
+
+  /** The results a resumed plan carries over (checked against the run it resumes); none for a first run. */
+  private carriedOf(plan: ExecutionPlan): Map<number, ExecutionResult> {
+    if (!plan.resumed_from) return new Map();
+    return carriedResults(plan, this.pastRun(plan.resumed_from.plan_id));
   }
 
   /**
@@ -287,8 +340,12 @@ export class ExecutionEngine {
     approval: ApprovalMetadata | null,
     risk: AdmittedRisk,
   ): string {
-    const commands = parsed.commands.map((request, i) => this.newCommand(request, parsed.id, risk.commands[i]!));
-    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), risk.plan, commands, approval);
+    const carried = this.carriedOf(parsed);
+    // A carried step's log is the one written when it ran.
+    const commands = parsed.commands.map((request, i) =>
+      this.newCommand(request, parsed.id, risk.commands[i]!, carried.get(i)?.log_path),
+    );
+    const state = new TrackedPlan(parsed, this.defaultLogPath(parsed.id), risk.plan, commands, approval, carried);
     // The plan is listed (and recorded) before its commands, in submission order.
     this.track(state);
     for (const command of commands) this.track(command);
@@ -484,7 +541,12 @@ export class ExecutionEngine {
     return logPathOf(this.config, id);
   }
 
-  private newCommand(request: ExecutionRequest, planId: string | null, risk: RiskLevel): TrackedCommand {
+  private newCommand(
+    request: ExecutionRequest,
+    planId: string | null,
+    risk: RiskLevel,
+    logPath?: string,
+  ): TrackedCommand {
     const secrets = secretsOf(request, this.config);
     const display = redactorFor(secrets)(
       displayCommand(request.command, {
@@ -497,7 +559,7 @@ export class ExecutionEngine {
     return new TrackedCommand(
       request,
       display,
-      request.output_log_path ?? this.defaultLogPath(request.id),
+      logPath ?? request.output_log_path ?? this.defaultLogPath(request.id),
       planId,
       risk,
       secrets,

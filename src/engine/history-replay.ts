@@ -5,7 +5,7 @@
  */
 import type { ExecutionRecord } from '../history/store.js';
 import type { LineSource, ReplayEntry } from '../sinks/log-replay.js';
-import type { ExecutionEvent, ExecutionStatus } from '../wire/types.js';
+import type { ExecutionEvent, ExecutionResult } from '../wire/types.js';
 
 export interface HistoryReplay {
   entries: ReplayEntry[];
@@ -42,6 +42,34 @@ export function historyReplayOf(records: readonly ExecutionRecord[]): HistoryRep
   return { entries, sources };
 }
 
+/**
+ * A finished command's result as its history record tells it. Output was not kept apart per
+ * stream in the history: `*_truncated` says the result's copy is not the whole of it (the log
+ * file has every line).
+ */
+export function resultOfRecord(record: ExecutionRecord): ExecutionResult {
+  return {
+    id: record.id,
+    status: record.status,
+    exit_code: record.exit_code ?? 0,
+    stdout: '',
+    stderr: '',
+    duration_ms: record.duration_ms ?? 0,
+    started_at: record.started_at ?? record.submitted_at,
+    completed_at: record.completed_at,
+    log_path: record.log_path,
+    error: record.error,
+    error_code: record.error_code,
+    signal: null,
+    stdout_truncated: true,
+    stderr_truncated: true,
+    attempts: 1,
+    previous_attempts: [],
+    outputs: record.outputs ?? {},
+    carried_from: record.carried_from ?? null,
+  };
+}
+
 function finalEventOf(record: ExecutionRecord): ExecutionEvent | null {
   const timestamp = record.completed_at ?? record.started_at ?? record.submitted_at;
   const execution_id = record.id;
@@ -52,27 +80,8 @@ function finalEventOf(record: ExecutionRecord): ExecutionEvent | null {
         event_type: 'completed',
         execution_id,
         timestamp,
-        // Output was not kept apart per stream in the history: the replayed lines carry it,
-        // and `*_truncated` says the result's copy is not the whole of it.
-        result: {
-          id: execution_id,
-          status: record.status as ExecutionStatus,
-          exit_code: record.exit_code ?? 0,
-          stdout: '',
-          stderr: '',
-          duration_ms: record.duration_ms ?? 0,
-          started_at: record.started_at ?? record.submitted_at,
-          completed_at: record.completed_at,
-          log_path: record.log_path,
-          error: record.error,
-          error_code: record.error_code,
-          signal: null,
-          stdout_truncated: true,
-          stderr_truncated: true,
-          attempts: 1,
-          previous_attempts: [],
-          outputs: record.outputs ?? {},
-        },
+        // The replayed lines carry the output.
+        result: resultOfRecord(record),
       };
     case 'cancelled':
       return { event_type: 'cancelled', execution_id, timestamp };

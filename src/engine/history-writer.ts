@@ -230,6 +230,7 @@ export class HistoryWriter {
       // Already redacted and bounded by the capture; the store bounds what it indexes.
       output: result ? [result.stdout, result.stderr].filter(Boolean).join('\n') : null,
       outputs: result ? result.outputs : null,
+      carried_from: result?.carried_from ?? null,
     };
   }
 
@@ -285,5 +286,6 @@ function planFields(
     duration_ms: result?.total_duration_ms ?? null,
     output: null,
     outputs: null,
+    carried_from: null,
   };
 }

@@ -12,7 +12,7 @@ import { runGraph } from '../scheduler/graph-runner.js';
 import { LogFile } from '../sinks/log-file.js';
 import type { ExecutionResult, ExecutionStatus, ExecutionStrategy, PlanExecutionResult } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
-import { finishUnstarted } from './command-finish.js';
+import { finishCarried, finishUnstarted } from './command-finish.js';
 import { statsOf } from './plan-stats.js';
 import { runCommand } from './run-command.js';
 import { runRollback } from './run-rollback.js';
@@ -77,6 +77,16 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     {
       run: async (index) => {
         const command = state.commands[index]!;
+        const carried = state.carried.get(index);
+        if (carried) {
+          // Completed in the run this one resumes: its result and outputs stand, nothing runs.
+          log?.note(`command ${index} (${command.id}) carried over from ${carried.carried_from}: not run again`);
+          finishCarried(ctx, command, carried);
+          state.completedOrder.push(index);
+          settled(index, 'completed');
+          progress(command.display);
+          return 'completed';
+        }
         log?.note(`command ${index} (${command.id}) starting: ${command.display}`);
         progress(command.display);
         const result = await runCommand(ctx, command);
@@ -141,6 +151,7 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
     rollback_results: [],
     error: failure?.error ?? null,
     error_code: failure?.error_code ?? null,
+    resumed_from: plan.resumed_from?.plan_id ?? null,
   };
   if (status === 'failed' && plan.rollback_strategy === 'on_failure' && state.completedOrder.length > 0) {
     log?.note('plan failed; rolling back completed steps (rollback_strategy on_failure)');

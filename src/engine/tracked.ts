@@ -162,6 +162,8 @@ export class TrackedPlan extends Tracked<PlanExecutionResult> {
     commands: TrackedCommand[],
     /** Who approved this plan, when the engine's policy required it. */
     readonly approval: ApprovalMetadata | null,
+    /** A resumed plan's steps carried over from the run it resumes: their results there, by index. */
+    readonly carried: ReadonlyMap<number, ExecutionResult> = new Map(),
   ) {
     super(plan.id, logPath, risk);
     this.commands = commands;

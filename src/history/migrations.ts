@@ -216,6 +216,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'the outputs a plan step produced, for later steps, as JSON',
     sql: 'ALTER TABLE executions ADD COLUMN outputs_json TEXT;',
   },
+  {
+    version: 15,
+    description: 'a step a resumed plan carried over: the execution that ran it',
+    sql: 'ALTER TABLE executions ADD COLUMN carried_from TEXT;',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

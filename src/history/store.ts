@@ -81,6 +81,8 @@ export interface ExecutionRecord {
   process_start: string | null;
   /** The outputs a finished command produced (its result's `outputs`); null for plans, unfinished commands and older records. */
   outputs: Record<string, string> | null;
+  /** A step a resumed plan carried over: the execution that ran it (its result's `carried_from`); null otherwise. */
+  carried_from: string | null;
 }
 
 /** Which records to list. Dates compare on `submitted_at`, both ends inclusive. */
@@ -215,6 +217,7 @@ const COLUMNS = [
   'process_group',
   'process_start',
   'outputs_json',
+  'carried_from',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
@@ -253,6 +256,7 @@ const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
   process_group: null,
   process_start: null,
   outputs: null,
+  carried_from: null,
 };
 
 function boundOutput(output: string | null): string | null {
@@ -295,6 +299,8 @@ function toRow(r: ExecutionRecord): Row {
     process_start: r.process_start,
     // `?? null`: a record built before steps had outputs has none.
     outputs_json: r.outputs ? JSON.stringify(r.outputs) : null,
+    // `?? null`: a record built before plans could be resumed has none.
+    carried_from: r.carried_from ?? null,
   };
 }
 
@@ -330,6 +336,7 @@ function fromRow(row: Row): ExecutionRecord {
     process_group: row.process_group as number | null,
     process_start: row.process_start as string | null,
     outputs: json<Record<string, string>>(row.outputs_json ?? null),
+    carried_from: (row.carried_from ?? null) as string | null,
   };
 }
 

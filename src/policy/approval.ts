@@ -15,6 +15,7 @@ import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js'
 import {
   assessCommand,
   assessEnvironment,
+  assessed,
   assessHiddenContent,
   combine,
   maxRisk,
@@ -133,10 +134,30 @@ export interface PlanAssessment {
   commands: RiskAssessment[];
 }
 
-/** Every command of a plan, once, and the plan: its riskiest command or its declared level. */
+/**
+ * A step a resumed plan carries over does not run: only its rollback steps may (should the
+ * resumed plan roll back), so only they are assessed.
+ */
+function assessCarried(
+  request: ExecutionRequest,
+  from: string,
+  ctx: RiskContext,
+  secrets: SecretNames,
+): RiskAssessment {
+  const carried = assessed('read_only', `carried over from plan ${from}: not run again`);
+  return combine([carried, ...request.rollback.map((r) => assessRequest(r, ctx, secrets))]);
+}
+
+/**
+ * Every command of a plan, once, and the plan: its riskiest command or its declared level. Of
+ * a resumed plan, only what will run counts: its carried steps are not run again.
+ */
 export function assessPlanParts(plan: ExecutionPlan, ctx: RiskContext = {}): PlanAssessment {
   const secrets = planSecretNames(plan.commands);
-  const commands = plan.commands.map((c) => assessRequest(c, ctx, secrets));
+  const carried = new Set(plan.resumed_from?.carried ?? []);
+  const commands = plan.commands.map((c, i) =>
+    carried.has(i) ? assessCarried(c, plan.resumed_from!.plan_id, ctx, secrets) : assessRequest(c, ctx, secrets),
+  );
   const combined = combine(commands);
   return { plan: { ...combined, risk_level: maxRisk(combined.risk_level, plan.risk_level) }, commands };
 }
@@ -227,16 +248,16 @@ export class ApprovalWorkflow {
 
   /** What the approver sees; `dryRun` maps command ids to what a dry run said. */
   createApprovalRequest(plan: ExecutionPlan, dryRun: ReadonlyMap<string, string> = new Map()): ApprovalRequest {
-    const assessment = this.assess(plan);
-    const secrets = planSecretNames(plan.commands);
+    const parts = this.assessParts(plan);
+    const assessment = parts.plan;
     return {
       plan_id: plan.id,
       description: plan.description,
       risk_level: this.levelOf(assessment),
       verified: assessment.verified,
       requires_approval: this.requiresApproval(plan),
-      commands: plan.commands.map((c) => {
-        const command = assessRequest(c, this.context, secrets);
+      commands: plan.commands.map((c, i) => {
+        const command = parts.commands[i]!;
         const shown = displayCommand(c.command, this.aws && { ...this.aws, requestEnv: c.env });
         return {
           id: c.id,

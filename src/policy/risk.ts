@@ -18,7 +18,15 @@ import { assessed, combine, type RiskAssessment, type RiskLevel, unverified } fr
 import { assessShellString } from './shell-risk.js';
 
 export { awsOperationRisk, operationVerb } from './aws-risk.js';
-export { combine, maxRisk, RISK_LEVELS, type RiskAssessment, type RiskLevel, riskAtLeast } from './risk-vocabulary.js';
+export {
+  assessed,
+  combine,
+  maxRisk,
+  RISK_LEVELS,
+  type RiskAssessment,
+  type RiskLevel,
+  riskAtLeast,
+} from './risk-vocabulary.js';
 
 export interface RiskContext {
   /** The AWS CLI the engine runs (`aws_cli_path`): only it makes an `exec` an AWS call. */

@@ -109,6 +109,8 @@ export const ExecutionView = z.object({
   user_prompt: z.string().nullable(),
   source: z.string().nullable(),
   tags: z.record(z.string(), z.string()),
+  /** A step a resumed plan carried over (it did not run again): the execution that ran it; null otherwise. */
+  carried_from: Id.nullable(),
 });
 
 export const ExecutionList = z.object({ executions: z.array(ExecutionView), total: z.number() });
@@ -143,6 +145,38 @@ export const Accepted = z.object({
   /** Set when the work waits for a human: decide at /api/approvals/{approval_id}/decision. */
   approval_id: Id.nullable(),
 });
+
+/** Which step a resume starts from: every step that did not complete (`failed`, the default), or a step by name or index. */
+const ResumeFrom = z.union([z.string().min(1).max(64), z.int().nonnegative()]);
+
+/** What a resume would do, before it is asked for: the steps carried over and the ones that run. */
+export const ResumeQuery = z.strictObject({ from: ResumeFrom.optional() });
+
+export const ResumeBody = z.strictObject({
+  from: ResumeFrom.optional(),
+  /**
+   * The plan again, as first submitted (ids aside): needed only when the recorded plan has
+   * secret values hidden (the answer without it is `NotResumable`, reason `secrets_hidden`).
+   */
+  plan: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The steps of a resume: by index, those carried over (not run again) and those that run. */
+const ResumeSteps = {
+  /** The plan run it resumes. */
+  resumed_from: Id,
+  carried: z.array(z.int().nonnegative()),
+  runs: z.array(z.int().nonnegative()),
+};
+
+export const ResumePreview = z.object({
+  ...ResumeSteps,
+  /** The risk of the steps that will run, under the server's policy, and whether it waits for a human. */
+  risk_level: RiskLevelSchema,
+  requires_approval: z.boolean(),
+});
+
+export const ResumeAccepted = Accepted.extend(ResumeSteps);
 
 /** The answer to a cancel: the work is being stopped (its result says how it ended). */
 export const Cancelling = z.object({ id: Id, status: z.literal('cancelling') });

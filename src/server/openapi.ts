@@ -5,6 +5,7 @@ import { jsonSchemaOf } from '../wire/json-schema.js';
 import { rolesWith } from './access.js';
 import { ErrorSchema } from './api-schemas.js';
 import type { RouteSpec } from './route-spec.js';
+import { YAML_BODY_ROUTES, YAML_MEDIA_TYPES } from './yaml-body.js';
 
 type Json = Record<string, unknown>;
 
@@ -39,6 +40,14 @@ function parameters(spec: RouteSpec): Json[] {
     }
   }
   return out;
+}
+
+/** A body is JSON; the routes that take a plan or a request take it as YAML too (yaml-body.ts). */
+function bodyContent(spec: RouteSpec, schema: Json): Json {
+  const content: Json = { 'application/json': { schema } };
+  if (spec.method === 'POST' && YAML_BODY_ROUTES.has(spec.url))
+    for (const type of YAML_MEDIA_TYPES) content[type] = { schema };
+  return content;
 }
 
 export function openApiDocument(specs: readonly RouteSpec[], version: string): Json {
@@ -81,7 +90,7 @@ export function openApiDocument(specs: readonly RouteSpec[], version: string): J
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: schemaRef(spec.body.schema, 'input') } },
+              content: bodyContent(spec, schemaRef(spec.body.schema, 'input')),
             },
           }
         : {}),

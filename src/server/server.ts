@@ -35,6 +35,7 @@ import { executionRoutes } from './routes/executions.js';
 import { principalRoutes } from './routes/principals.js';
 import { vocabularyRoutes } from './routes/vocabulary.js';
 import { Sessions } from './sessions.js';
+import { registerYamlBody } from './yaml-body.js';
 
 export interface ServerOptions {
   /** Default 127.0.0.1: reachable from this machine only. */
@@ -291,6 +292,7 @@ export async function buildServer(
     );
   }
   const document = openApiDocument(specs, VERSION);
+  registerYamlBody(app);
   registerRoutes(app, specs);
   registerEventSocket(app, ctx, { heartbeatMs: options.heartbeatMs });
   registerMcp(app, ctx, { version: VERSION, heartbeatMs: options.heartbeatMs });

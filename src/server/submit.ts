@@ -34,7 +34,8 @@ export function planOfOne(request: ExecutionRequest): ExecutionPlan {
   return parsePlan({ id: randomUUID(), description, commands: [request] });
 }
 
-function needsApproval(ctx: ServerContext, plan: ExecutionPlan): boolean {
+/** Whether the engine's approval policy holds `plan` back for a human. */
+export function needsApproval(ctx: ServerContext, plan: ExecutionPlan): boolean {
   return ctx.engine.config.approval !== null && ctx.engine.workflow.requiresApproval(plan);
 }
 

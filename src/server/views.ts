@@ -37,6 +37,7 @@ export function executionView(
     user_prompt: r.user_prompt,
     source: r.source,
     tags: r.tags,
+    carried_from: r.carried_from,
   };
   return redactData(view, config, [r.request, r.plan]);
 }

@@ -314,6 +314,14 @@ export const ParameterSchema = z
     if (problem) ctx.addIssue({ code: 'custom', path: ['default'], message: problem });
   });
 
+/** Which earlier run a plan resumes, and which of its steps are carried over from it. */
+export const ResumeSchema = z.strictObject({
+  /** The plan execution this one resumes. */
+  plan_id: Id,
+  /** Indices of the steps that completed there and are not run again. */
+  carried: z.array(z.int().nonnegative()).default([]),
+});
+
 export const ExecutionPlanSchema = z.strictObject({
   id: GeneratedId,
   description: z.string().default(''),
@@ -330,6 +338,11 @@ export const ExecutionPlanSchema = z.strictObject({
     .default({}),
   /** The parameter values given for this run (checked against `parameters` before anything runs). */
   params: z.record(z.string(), ParameterValueSchema).default({}),
+  /**
+   * Set when this run resumes an earlier run of the same plan: the steps listed in `carried`
+   * (indices) completed there and are not run again; their results and outputs are carried over.
+   */
+  resumed_from: ResumeSchema.nullable().default(null),
 });
 
 /** One attempt that failed with a retryable error and was retried. */
@@ -370,6 +383,8 @@ export const ExecutionResultSchema = z.object({
   previous_attempts: z.array(AttemptSchema).default([]),
   /** The outputs the step declared and produced (`${{ steps.NAME.outputs.KEY }}`); one that could not be read is absent. */
   outputs: z.record(z.string(), z.string()).default({}),
+  /** Set when a resumed plan carried this step over: the execution that ran it (nothing ran again). */
+  carried_from: Id.nullable().default(null),
 });
 
 export const ExecutionStatsSchema = z.object({
@@ -397,6 +412,8 @@ export const PlanExecutionResultSchema = z.object({
   error: z.string().nullable().default(null),
   /** Why it is not a success (`step_failed`, `rollback_failed`, `cancelled`, ...); null exactly when `error` is. */
   error_code: ResultErrorCodeSchema.nullable().default(null),
+  /** The plan execution this one resumed (see the plan's `resumed_from`); null for a first run. */
+  resumed_from: Id.nullable().default(null),
 });
 
 export const ExecutionSummarySchema = z.object({

@@ -222,6 +222,7 @@ function record(n: number, output: string): ExecutionRecord {
     process_group: null,
     process_start: null,
     outputs: null,
+    carried_from: null,
   };
 }
 

@@ -34,6 +34,7 @@ export function commandRecord(n: number, over: Partial<ExecutionRecord> = {}): E
     process_group: null,
     process_start: null,
     outputs: null,
+    carried_from: null,
     ...over,
   };
 }

@@ -15,7 +15,7 @@ import type { ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
 import { CliExit, EXIT } from '../exit.js';
 import { colorEnabled, makeStyle, type Style } from '../style.js';
 import { riskSummary, type Verdict } from '../views/risk-summary.js';
-import { labelsOf, summaryLines } from '../views/view.js';
+import { labelsOf, resumeLine, summaryLines } from '../views/view.js';
 import { type Client, call, clientOf } from './approvals.js';
 
 export interface RemoteRunOptions {
@@ -67,13 +67,51 @@ export async function runViaServer(
   // With --json, stdout is one {"plan_result": ...} line at the end; everything else goes to stderr.
   const info = options.json ? process.stderr : process.stdout;
   const style = makeStyle(colorEnabled(info, options.color));
-  const origin = client.base.origin;
   const local = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path }).createApprovalRequest(
     plan,
   );
   info.write(`${style.paint('dim', "This machine's assessment (the server assesses again under its own rules):")}\n`);
   info.write(riskSummary(plan, local, style));
   const accepted = await call<Accepted>(client, 'POST', '/api/plans', plan);
+  return followSubmission(client, accepted, plan, options);
+}
+
+/**
+ * `retry --approve-via URL PLAN_ID`: the server resumes its plan run (POST
+ * /api/executions/{id}/resume); the new run is then waited for and followed as `run` does.
+ */
+export async function resumeViaServer(
+  planId: string,
+  from: string | undefined,
+  options: RemoteRunOptions,
+): Promise<number> {
+  const client = clientOf({ server: options.approveVia === true ? undefined : options.approveVia });
+  const accepted = await call<Accepted & { carried: number[]; runs: number[] }>(
+    client,
+    'POST',
+    `/api/executions/${enc(planId)}/resume`,
+    from === undefined ? {} : { from },
+  );
+  // The plan the server resumes with: held by its approval, or by the run that started.
+  const plan =
+    accepted.approval_id !== null
+      ? (await call<ApprovalView>(client, 'GET', `/api/approvals/${enc(accepted.approval_id)}`)).plan
+      : (await call<{ plan: ExecutionPlan }>(client, 'GET', `/api/executions/${enc(accepted.id)}`)).plan;
+  const info = options.json ? process.stderr : process.stdout;
+  info.write(`${resumeLine(plan, planId)}\n`);
+  return followSubmission(client, accepted, plan, options);
+}
+
+/** After the server accepted `plan`: its approval waited for (when it needs one), then the run followed to its end. */
+async function followSubmission(
+  client: Client,
+  accepted: Accepted,
+  plan: ExecutionPlan,
+  options: RemoteRunOptions,
+): Promise<number> {
+  const info = options.json ? process.stderr : process.stdout;
+  const style = makeStyle(colorEnabled(info, options.color));
+  const origin = client.base.origin;
   const stop = interrupted();
   try {
     let executionId = accepted.id;

@@ -16,7 +16,7 @@ import { engineConfig } from '../engine-config.js';
 import { CliExit, EXIT } from '../exit.js';
 import { cancelOnInterrupt } from '../interrupt.js';
 import type { EngineOptions } from '../options.js';
-import { locateIssues, parsePlanSource, readPlanSource } from '../plan-file.js';
+import { locateIssues, type PlanSource, parsePlanSource, readPlanSource } from '../plan-file.js';
 import { colorEnabled, makeStyle } from '../style.js';
 import { JsonView } from '../views/json-view.js';
 import { PlainView } from '../views/plain-view.js';
@@ -92,7 +92,20 @@ export async function runCommand(
   // `--new-ids`: fresh ids (plan-file.ts); `--param`: parameter values.
   const plan = withParams(parsePlanSource(source, config, options), options.param);
   if (options.approveVia !== undefined && !options.dryRun) return runViaServer(plan, config, options);
-  const engine = createEngine(config);
+  return runHere(createEngine(config), plan, source, { ...options, fromStdin: file === '-' });
+}
+
+/**
+ * Run `plan` on this machine's `engine` (shut down at the end): its risk shown first, and the
+ * question asked for modify and destructive work (see `confirm`); `--dry-run` previews instead.
+ * `source` is where the plan was read from, to point at the lines of a bad field.
+ */
+export async function runHere(
+  engine: ReturnType<typeof createEngine>,
+  plan: ExecutionPlan,
+  source: PlanSource,
+  options: RunOptions & { fromStdin?: boolean },
+): Promise<number> {
   if (options.dryRun) {
     try {
       return await previewPlan(engine, plan, source, options);
@@ -108,7 +121,7 @@ export async function runCommand(
     assertNewIds(engine, plan);
     const request = engine.workflow.createApprovalRequest(plan);
     info.write(riskSummary(plan, request, makeStyle(colorEnabled(info, options.color)), undefined));
-    await confirm(plan, request.risk_level, { fromStdin: file === '-', yes: options.yes === true, info });
+    await confirm(plan, request.risk_level, { fromStdin: options.fromStdin === true, yes: options.yes === true, info });
   } catch (err) {
     await engine.shutdown();
     if (err instanceof ValidationError) throw locateIssues(source, err);

@@ -53,11 +53,14 @@ export function riskSummary(
   const unverified = request.verified ? '' : ' (not verified: see the reasons below)';
   let out = `${title}\n`;
   out += `  risk ${style.paint(['bold', riskColor(request.risk_level)], request.risk_level)}${unverified} — ${counts(request)}\n`;
+  const carried = new Set(plan.resumed_from?.carried ?? []);
   request.commands.forEach((c, i) => {
     const request = plan.commands[i];
     const operation = request ? awsOperationOf(request.command) : null;
     const name = request ? (request.name ?? request.metadata.tags.name) : undefined;
-    const label = name !== undefined ? ` (${printable(name)})` : '';
+    const label =
+      (name !== undefined ? ` (${printable(name)})` : '') +
+      (carried.has(i) ? style.paint('dim', ' · carried over: completed before, not run again') : '');
     out += `  ${`#${i}`.padStart(4)} ${style.paint(riskColor(c.risk_level), c.risk_level.padEnd(11))} ${printable(c.command)}${label}\n`;
     const facts: string[] = [];
     if (operation) facts.push(`AWS operation ${printable(operation)}`);

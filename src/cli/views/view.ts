@@ -123,5 +123,16 @@ export function whereLines(result: PlanExecutionResult, server?: string): string
   const where = logged ? ` (${join(dirname(logged.log_path), `${result.plan_id}.log`)})` : '';
   const dir =
     logDirHint !== null && logDirHint !== defaultLogDir() ? ` --log-dir ${shellWord(printable(logDirHint))}` : '';
-  return `plan ${result.plan_id}; its logs: cloudops-exec logs${dir} ${result.plan_id.slice(0, 8)}${where}`;
+  const logs = `plan ${result.plan_id}; its logs: cloudops-exec logs${dir} ${result.plan_id.slice(0, 8)}${where}`;
+  if (result.status === 'completed') return logs;
+  return `${logs}\nresume it (steps that completed are not run again): cloudops-exec retry${dir} ${result.plan_id.slice(0, 8)}`;
+}
+
+/** Which steps a resume carries over and which it runs, by label. */
+export function resumeLine(plan: ExecutionPlan, from: string): string {
+  const labels = labelsOf(plan);
+  const carried = new Set(plan.resumed_from?.carried ?? []);
+  const list = (keep: boolean) =>
+    plan.commands.flatMap((c, i) => (carried.has(i) === keep ? [labels.get(c.id)?.name ?? `#${i}`] : [])).join(', ');
+  return `Resuming plan ${printable(from)} as ${printable(plan.id)}: carried over (completed there, not run again): ${list(true) || 'none'}; runs: ${list(false)}`;
 }

@@ -10,11 +10,12 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+/** `body` is sent as JSON, or as it is (a string) under `contentType` when one is given (a YAML plan). */
+export async function api(method, path, body, { contentType = null } = {}) {
   const init = { method, headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.headers['content-type'] = contentType ?? 'application/json';
+    init.body = contentType ? body : JSON.stringify(body);
   }
   let res;
   try {

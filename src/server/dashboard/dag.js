@@ -70,8 +70,8 @@ function layoutGraph(parents) {
 let dagCount = 0;
 
 /**
- * An SVG graph of a plan's commands. `nodes`: [{id, index, title, detail, status}] in plan
- * order (the DOM keeps that order). Returns the element and `update` / `select` to keep it live.
+ * An SVG graph of a plan's commands. `nodes`: [{id, index, title, detail, status, carried?}] in
+ * plan order (the DOM keeps that order; `carried`: a step carried over from a resumed run). Returns the element and `update` / `select` to keep it live.
  */
 export function renderDag(nodes, parents, { interactive = true, testids = true, onSelect = null } = {}) {
   const W = 212;
@@ -183,7 +183,13 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
     if (!e) return;
     e.node.status = status;
     e.g.setAttribute('data-status', status);
-    e.g.setAttribute('class', `dag-node s-${statusClass(status)}${selected === id ? ' selected' : ''}`);
+    // A step carried over from the run this one resumed did not run here: drawn apart from the steps that ran.
+    const carried = e.node.carried === true;
+    e.g.setAttribute(
+      'class',
+      `dag-node s-${statusClass(status)}${carried ? ' carried' : ''}${selected === id ? ' selected' : ''}`,
+    );
+    if (carried) e.g.setAttribute('data-carried', 'true');
     const running = status === 'running' && view?.started_at;
     if (running) {
       e.sub.setAttribute('data-since', view.started_at);
@@ -191,8 +197,9 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
       e.sub.textContent = elapsedText(view.started_at, 'running · ');
     } else {
       e.sub.removeAttribute('data-since');
-      const bits = [status];
+      const bits = carried ? ['carried over', status] : [status];
       if (
+        !carried &&
         view?.duration_ms !== null &&
         view?.duration_ms !== undefined &&
         // A duration only for work that ran and ended: not still waiting (active), skipped, or only planned.
@@ -205,7 +212,7 @@ export function renderDag(nodes, parents, { interactive = true, testids = true, 
         bits.push(`exit ${view.exit_code}`);
       e.sub.textContent = bits.join(' · ');
     }
-    const label = `Command #${e.node.index}${e.node.name ? ` (${e.node.name})` : ''}: ${e.node.title} — ${status}`;
+    const label = `Command #${e.node.index}${e.node.name ? ` (${e.node.name})` : ''}: ${e.node.title} — ${status}${carried ? ` (carried over${view?.carried_from ? ` from ${view.carried_from}` : ''}: not run again)` : ''}`;
     e.title.textContent = `${label}\n${e.node.detail ?? ''}`;
     if (interactive) e.g.setAttribute('aria-label', label);
     for (const edge of edges) {

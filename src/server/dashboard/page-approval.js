@@ -20,6 +20,7 @@ import {
 } from './dom.js';
 import { approvalTitle } from './page-approvals.js';
 import { refreshApprovalCount } from './shell.js';
+import { live } from './socket.js';
 
 /** The plan the approvers decide on now: the latest edit, else the plan as submitted. */
 const planUnderDecision = (a) => a.edit?.plan ?? a.plan ?? {};
@@ -51,7 +52,10 @@ const stillNeeded = (a) => a.still_needed ?? Math.max(0, (a.required ?? 1) - (a.
 /** A plan as the edit box shows it, and as the diffs compare it. */
 const planText = (plan) => JSON.stringify(plan ?? {}, null, 2);
 /** What a change must touch for the page to be drawn again (typed notes or edits are lost then). */
-const shownFacts = (a) => JSON.stringify([a.state, a.plan_sha256, (a.votes ?? []).map((v) => v.principal)]);
+/** pending, then running, then any end: statuses only move forward. */
+const rank = (status) => (status === 'pending' ? 0 : status === 'running' ? 1 : 2);
+const shownFacts = (a) =>
+  JSON.stringify([a.state, a.plan_sha256, (a.votes ?? []).map((v) => v.principal), a.execution_id ?? null]);
 
 export async function pageApproval(root, scope, id) {
   document.title = 'Approval · cloudops-exec';
@@ -80,6 +84,15 @@ export async function pageApproval(root, scope, id) {
     return;
   }
   if (!scope.alive) return;
+  /** The "Order" graph as last drawn, and its node ids in plan order: once the plan runs, it shows the run. */
+  let orderDag = null;
+  let orderIds = [];
+  /** Plan index -> the command's id and view in the run (status, timings), once the approved plan started. */
+  let runIds = [];
+  let runViews = [];
+  /** Command id -> the latest status its live events told, ahead of the history. */
+  const heardStatus = new Map();
+  let following = null;
   render();
 
   scope.on('approval', (a) => {
@@ -171,29 +184,7 @@ export async function pageApproval(root, scope, id) {
       a.state === 'pending' ? decisionPanel() : decisionSummary(),
       a.state === 'pending' || a.state === 'expired' ? approvalsPanel() : null,
       editedPlan(a) ? changesPanel(a) : null,
-      commands.length > 1
-        ? h(
-            'section',
-            { class: 'panel' },
-            h('div', { class: 'panel-head' }, h('h2', {}, 'Order')),
-            h(
-              'div',
-              { class: 'dag' },
-              renderDag(
-                commands.map((c, index) => ({
-                  id: c.id ?? String(index),
-                  index,
-                  name: plan.commands?.[index]?.name ?? null,
-                  title: c.description || c.command,
-                  detail: c.command,
-                  status: 'planned',
-                })),
-                parents,
-                { interactive: false, testids: false },
-              ).svg,
-            ),
-          )
-        : null,
+      commands.length > 1 ? orderPanel(commands, plan, parents) : null,
       h(
         'section',
         { class: 'panel' },
@@ -246,6 +237,102 @@ export async function pageApproval(root, scope, id) {
       ),
     );
     if (focusTarget) document.getElementById(focusTarget)?.focus();
+    if (a.execution_id) followRun(a.execution_id);
+  }
+
+  /** The plan's graph: each step `planned` until the approved plan runs, then as the run has it. */
+  function orderPanel(commands, plan, parents) {
+    orderIds = commands.map((c, index) => c.id ?? String(index));
+    orderDag = renderDag(
+      commands.map((c, index) => ({
+        id: orderIds[index],
+        index,
+        name: plan.commands?.[index]?.name ?? null,
+        title: c.description || c.command,
+        detail: c.command,
+        status: 'planned',
+      })),
+      parents,
+      { interactive: false, testids: false },
+    );
+    paintRun();
+    return h(
+      'section',
+      { class: 'panel' },
+      h(
+        'div',
+        { class: 'panel-head' },
+        h('h2', {}, 'Order'),
+        approval.execution_id ? h('span', { class: 'muted small' }, 'as the run has it') : null,
+      ),
+      h('div', { class: 'dag', testid: 'approval-dag' }, orderDag.svg),
+    );
+  }
+
+  function paintRun() {
+    if (!orderDag) return;
+    runIds.forEach((runId, index) => {
+      const view = runViews[index];
+      const heard = heardStatus.get(runId);
+      // Live events can be ahead of the history read: never move a status backwards.
+      const status = !view || (heard && rank(heard.status) > rank(view.status)) ? heard?.status : view.status;
+      if (!status || orderIds[index] === undefined) return;
+      const started_at = view?.started_at ?? (status === 'running' ? heard?.at : null) ?? null;
+      orderDag.update(orderIds[index], status, { ...view, status, started_at });
+    });
+  }
+
+  /** Once approved, the plan's run: its live events say when to read its steps' states again. */
+  function followRun(executionId) {
+    if (following === executionId) return;
+    following = executionId;
+    let ended = false;
+    let polls = 0;
+    const refresh = scope.throttle(async () => {
+      let d;
+      try {
+        d = await api('GET', `/api/executions/${encodeURIComponent(executionId)}`);
+      } catch {
+        return;
+      }
+      if (!scope.alive || following !== executionId) return;
+      const views = new Map((d.commands ?? []).map((v) => [v.id, v]));
+      // By plan position: an edited plan runs under the ids of the edit.
+      runIds = (d.plan?.commands ?? []).map((c) => c.id);
+      runViews = runIds.map((runId) => views.get(runId) ?? null);
+      paintRun();
+      // The stream has ended but the history does not show every end yet: look again shortly.
+      if (ended && runViews.some((v) => v && vocabulary.active.has(v.status)) && polls++ < 15)
+        scope.timeout(() => refresh(), 700);
+    }, 300);
+    scope.add(
+      live.subscribe(executionId, {
+        subscribed: () => refresh(),
+        event: (event) => {
+          const type = event.event_type;
+          const status =
+            type === 'started'
+              ? 'running'
+              : type === 'completed'
+                ? (event.result?.status ?? 'completed')
+                : type === 'failed' || type === 'cancelled'
+                  ? type
+                  : null;
+          if (status) {
+            const before = heardStatus.get(event.execution_id);
+            if (!before || rank(status) >= rank(before.status))
+              heardStatus.set(event.execution_id, { status, at: event.timestamp ?? new Date().toISOString() });
+            paintRun();
+          }
+          if (vocabulary.statusEvents.has(type)) refresh();
+        },
+        end: () => {
+          ended = true;
+          refresh();
+        },
+      }),
+    );
+    refresh();
   }
 
   /** Who approved so far, how many more are needed, and how long it still waits. */

@@ -1,6 +1,7 @@
 // Page #/executions/<id>: one command or plan, with its live status, graph, commands and output.
 
 import { ApiError, api, errorBox } from './api.js';
+import { showAwaitingApproval } from './awaiting-approval.js';
 import { vocabulary } from './constants.js';
 import { planParents, renderDag, stepLabel, strategyText } from './dag.js';
 import {
@@ -21,6 +22,7 @@ import {
   timeEl,
 } from './dom.js';
 import { LogView } from './log-view.js';
+import { carriedIndices, carriedTag, resumedFromItem, resumePanel } from './resume-panel.js';
 import { live } from './socket.js';
 
 const MAX_ENTRIES = 50_000;
@@ -36,6 +38,14 @@ export async function pageExecution(root, scope, id) {
   try {
     detail = await api('GET', `/api/executions/${encodeURIComponent(id)}`);
   } catch (err) {
+    if (!scope.alive) return;
+    // A plan still waiting for approval has no run yet: wait for it there, then show it.
+    if (
+      err instanceof ApiError &&
+      err.status === 404 &&
+      (await showAwaitingApproval(root, scope, id, () => pageExecution(root, scope, id)))
+    )
+      return;
     if (!scope.alive) return;
     fill(
       root,
@@ -62,6 +72,7 @@ export async function pageExecution(root, scope, id) {
   if (isPlan) {
     const views = new Map((detail.commands ?? []).map((v) => [v.id, v]));
     const planCommands = detail.plan?.commands ?? [];
+    const carried = carriedIndices(detail.plan);
     planCommands.forEach((request, index) => {
       const view = views.get(request.id) ?? null;
       const command = view?.command ?? displayCommand(request.command);
@@ -74,6 +85,7 @@ export async function pageExecution(root, scope, id) {
         view,
         status: view?.status ?? 'pending',
         rollback: false,
+        carried: carried.has(index),
       });
     });
     for (const view of detail.commands ?? []) {
@@ -102,6 +114,8 @@ export async function pageExecution(root, scope, id) {
     'Cancel',
   );
   const notice = h('div', { class: 'notice-slot' });
+  // A finished plan run: resume it (or, when it completed, run it again from a step).
+  const resume = isPlan ? resumePanel(id) : null;
   const metaEl = h('dl', { class: 'meta' });
   // What the person asked the assistant that led to this work (a plan's command: its plan's).
   // Built once: the details are drawn again on every status change, and an expanded prompt stays expanded.
@@ -136,9 +150,10 @@ export async function pageExecution(root, scope, id) {
         ),
         heading,
       ),
-      h('div', { class: 'page-actions' }, cancelBtn),
+      h('div', { class: 'page-actions' }, cancelBtn, resume?.button),
     ),
     notice,
+    resume?.panel,
     h('section', { class: 'panel', 'aria-label': 'Details' }, metaEl),
   );
 
@@ -267,7 +282,15 @@ export async function pageExecution(root, scope, id) {
     showAllBtn.hidden = !m;
     rawLink.href = `/api/executions/${encodeURIComponent(selected ?? id)}/logs`;
     logView.clear();
-    logView.setEmptyText(m ? (m.status === 'pending' ? 'Not started yet' : 'No output') : 'No output yet');
+    logView.setEmptyText(
+      m
+        ? m.carried
+          ? 'Carried over: it did not run again here (its output is on the execution that ran it)'
+          : m.status === 'pending'
+            ? 'Not started yet'
+            : 'No output'
+        : 'No output yet',
+    );
     logView.pushAll(entries.filter((e) => selected === null || e.id === selected));
     renderCommands();
   }
@@ -298,6 +321,7 @@ export async function pageExecution(root, scope, id) {
       cancelBtn.textContent = 'Cancel';
     }
     renderMeta();
+    resume?.update(exec, detail.plan);
   }
 
   function renderMeta() {
@@ -306,6 +330,8 @@ export async function pageExecution(root, scope, id) {
     const add = (term, ...value) => rows.push(h('div', { class: 'meta-item' }, h('dt', {}, term), h('dd', {}, value)));
     add('ID', h('span', { class: 'mono' }, exec.id));
     if (!isPlan) add('Command', h('code', { class: 'mono wrap' }, exec.command));
+    const resumedFrom = isPlan ? resumedFromItem(detail.plan) : null;
+    if (resumedFrom) rows.push(resumedFrom);
     if (exec.plan_id)
       add('Plan', h('a', { href: `#/executions/${encodeURIComponent(exec.plan_id)}`, class: 'mono' }, exec.plan_id));
     add('Submitted', fmtTime(exec.submitted_at));
@@ -383,6 +409,7 @@ export async function pageExecution(root, scope, id) {
               m.rollback ? 'rb' : `#${m.index}`,
             ),
             m.name ? h('div', { class: 'mono small step-name', testid: 'step-name' }, m.name) : null,
+            carriedTag(m, detail.plan),
           ),
           h('td', {}, statusBadge(m.status)),
           h('td', {}, riskBadge(m.view?.risk_level)),

@@ -1,10 +1,17 @@
-// Page #/submit: paste a plan or a single request as JSON (draft kept in sessionStorage).
+// Page #/submit: paste a plan or a single request as JSON or YAML (draft kept in sessionStorage).
 
 import { ApiError, api, errorContent } from './api.js';
 import { h, pageHeader } from './dom.js';
 import { storageGet, storageSet } from './util.js';
 
 const DRAFT_KEY = 'cloudops-exec.submit-draft';
+
+/**
+ * Whether YAML text is a plan: it has a top-level `commands` key (block style, or a flow
+ * mapping). The server parses the YAML itself; a request has no `commands` field at all.
+ */
+const yamlIsPlan = (text) =>
+  /^["']?commands["']?\s*:/m.test(text) || /^\s*\{[\s\S]*["']?\bcommands["']?\s*:/.test(text);
 
 const EXAMPLES = {
   'DAG plan': {
@@ -41,7 +48,7 @@ export function pageSubmit(root, scope) {
     autocapitalize: 'off',
     autocomplete: 'off',
     class: 'mono',
-    'aria-describedby': 'submit-help',
+    'aria-describedby': 'submit-result submit-help',
     placeholder: JSON.stringify(EXAMPLES['Single command'], null, 2),
   });
   body.value = storageGet(sessionStorage, DRAFT_KEY) ?? '';
@@ -53,7 +60,13 @@ export function pageSubmit(root, scope) {
       form.requestSubmit();
     }
   });
-  const result = h('div', { class: 'submit-result', testid: 'submit-result', role: 'status', 'aria-live': 'polite' });
+  const result = h('div', {
+    id: 'submit-result',
+    class: 'submit-result',
+    testid: 'submit-result',
+    role: 'status',
+    'aria-live': 'polite',
+  });
   const button = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'submit-button' }, 'Submit');
   const format = h(
     'button',
@@ -75,6 +88,8 @@ export function pageSubmit(root, scope) {
   function showResult(kind, content) {
     result.className = `submit-result ${kind}`;
     result.replaceChildren(...content);
+    if (kind === 'error') body.setAttribute('aria-invalid', 'true');
+    else body.removeAttribute('aria-invalid');
   }
 
   async function submit(event) {
@@ -85,25 +100,28 @@ export function pageSubmit(root, scope) {
       body.focus();
       return;
     }
+    // JSON when it parses as JSON; anything else is sent as YAML, which the server reads (and locates errors in).
     let parsed;
     try {
       parsed = JSON.parse(text);
-    } catch (err) {
-      showResult('error', [h('p', { class: 'error-title' }, 'Not valid JSON'), h('p', {}, err.message)]);
-      body.focus();
-      return;
+    } catch {
+      parsed = undefined;
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const yaml = parsed === undefined;
+    if (!yaml && (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))) {
       showResult('error', [
         h('p', {}, 'Expected a JSON object: a plan ({"commands": [...]}) or one request ({"command": {...}}).'),
       ]);
       return;
     }
-    const isPlan = 'commands' in parsed;
+    const isPlan = yaml ? yamlIsPlan(text) : 'commands' in parsed;
     button.disabled = true;
     showResult('busy', [h('p', {}, 'Submitting…')]);
     try {
-      const answer = await api('POST', isPlan ? '/api/plans' : '/api/executions', parsed);
+      const path = isPlan ? '/api/plans' : '/api/executions';
+      const answer = yaml
+        ? await api('POST', path, text, { contentType: 'application/yaml' })
+        : await api('POST', path, parsed);
       storageSet(sessionStorage, DRAFT_KEY, null);
       if (!scope.alive) return;
       if (answer.status === 'awaiting_approval' && answer.approval_id) {
@@ -119,7 +137,9 @@ export function pageSubmit(root, scope) {
         'error',
         errorContent(
           err,
-          err instanceof ApiError && err.status === 400 ? `Invalid ${isPlan ? 'plan' : 'request'}:` : undefined,
+          err instanceof ApiError && err.status === 400
+            ? `Invalid ${isPlan ? 'plan' : 'request'}${yaml ? ' (read as YAML: it is not JSON)' : ''}:`
+            : undefined,
         ),
       );
     } finally {
@@ -150,8 +170,10 @@ export function pageSubmit(root, scope) {
         ),
       ),
     ),
-    h('label', { for: 'submit-body' }, 'Plan or single request (JSON)'),
+    h('label', { for: 'submit-body' }, 'Plan or single request (JSON or YAML)'),
     body,
+    // Right under the text: what is wrong with it (a YAML error names its line and column), or how it went.
+    result,
     h(
       'p',
       { id: 'submit-help', class: 'muted small' },
@@ -161,10 +183,9 @@ export function pageSubmit(root, scope) {
       h('code', {}, 'strategy'),
       ' (serial, parallel or dependency_graph); anything else is read as one request with a ',
       h('code', {}, 'command'),
-      '. Work that is not read-only waits for approval. Ctrl+Enter submits.',
+      '. Text that is not JSON is read as YAML. Work that is not read-only waits for approval. Ctrl+Enter submits.',
     ),
     h('div', { class: 'button-row' }, button, format),
-    result,
   );
   root.append(pageHeader('Submit'), form);
 }

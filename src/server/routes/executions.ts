@@ -14,14 +14,18 @@ import {
   ListQuery,
   PlanDetail,
   ResultQuery,
+  ResumeAccepted,
+  ResumeBody,
+  ResumePreview,
+  ResumeQuery,
   SearchQuery,
 } from '../api-schemas.js';
 import type { ServerContext } from '../context.js';
 import { historyFilterOf } from '../history-filter.js';
 import { checkHttpInput } from '../input-guard.js';
 import { assertMayStop } from '../ownership.js';
-import { type RouteSpec, route } from '../route-spec.js';
-import { submit } from '../submit.js';
+import { bodyOf, type RouteSpec, route } from '../route-spec.js';
+import { needsApproval, submit } from '../submit.js';
 import { detailOf, executionView } from '../views.js';
 
 const ERROR_RESPONSES = {
@@ -224,6 +228,73 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
     }),
     route({
       method: 'GET',
+      url: '/api/executions/:id/resume',
+      operationId: 'previewResume',
+      summary:
+        'What resuming a finished plan run would do: the steps carried over (they completed; not run again) and the steps that run, with their risk',
+      tag: 'executions',
+      access: 'read',
+      params: IdParams,
+      query: ResumeQuery,
+      responses: {
+        200: { description: 'The steps, by index', schema: ResumePreview },
+        400: ERROR_RESPONSES[400],
+        404: ERROR_RESPONSES[404],
+        409: { description: 'Not resumable (`NotResumable`: still running, nothing to run, ...)', schema: 'Error' },
+      },
+      handler: async ({ params, query }) => {
+        const plan = await engine.prepareResume(params.id, { from: query.from });
+        return {
+          ...resumeSteps(plan),
+          risk_level: engine.workflow.assessRisk(plan),
+          requires_approval: needsApproval(ctx, plan),
+        };
+      },
+    }),
+    route({
+      method: 'POST',
+      url: '/api/executions/:id/resume',
+      operationId: 'resumePlan',
+      summary:
+        'Resume a finished plan run (failed, cancelled, interrupted, or from a named step): a new run linked to it that carries the completed steps over and runs the rest; under the approval policy it may wait for a human first',
+      tag: 'executions',
+      access: 'submit',
+      params: IdParams,
+      body: {
+        schema: ResumeBody,
+        parse: (input: unknown) => {
+          const body = bodyOf(ResumeBody).parse(input);
+          const plan = body.plan === undefined ? undefined : parsePlan(body.plan, engine.config);
+          return { from: body.from, plan: plan && checkHttpInput(plan, ctx.input, 'plan.') };
+        },
+      },
+      responses: {
+        202: { description: 'Accepted: running, or waiting for approval', schema: ResumeAccepted },
+        400: ERROR_RESPONSES[400],
+        404: ERROR_RESPONSES[404],
+        409: { description: 'Not resumable (`NotResumable`), or an approval is required first', schema: 'Error' },
+      },
+      handler: async ({ params, body, request, reply }) => {
+        const plan = await engine.prepareResume(params.id, { from: body.from, plan: body.plan });
+        const { accepted: answer, audit } = await submit(ctx, plan, request.principal.name);
+        ctx.audit.recordDone({
+          principal: request.principal.name,
+          action: 'submit',
+          object: answer.id,
+          source: request.ip,
+          detail: { ...audit, resumed_from: params.id },
+        });
+        reply
+          .code(202)
+          .header(
+            'location',
+            answer.approval_id ? `/api/approvals/${answer.approval_id}` : `/api/executions/${answer.id}`,
+          );
+        return { ...answer, ...resumeSteps(plan) };
+      },
+    }),
+    route({
+      method: 'GET',
       url: '/api/executions/:id/logs',
       operationId: 'getLogs',
       summary:
@@ -246,4 +317,14 @@ export function executionRoutes(ctx: ServerContext): RouteSpec[] {
       },
     }),
   ];
+}
+
+/** A resume plan's steps by index: carried over, or run. */
+function resumeSteps(plan: ExecutionPlan): { resumed_from: string; carried: number[]; runs: number[] } {
+  const carried = plan.resumed_from?.carried ?? [];
+  return {
+    resumed_from: plan.resumed_from?.plan_id ?? plan.id,
+    carried,
+    runs: plan.commands.flatMap((_, i) => (carried.includes(i) ? [] : [i])),
+  };
 }
