@@ -85,20 +85,48 @@ if (!executable(chromium)) {
   });
 }
 
+/**
+ * Whether apt installs the AWS CLI v2, read from /etc/os-release (the preflight runs no apt):
+ * Debian packages v2 as `awscli` from 12 (bookworm) on, testing and unstable included (no
+ * VERSION_ID). Ubuntu 24.04 has no such package, and older Debian and Ubuntu package v1.
+ */
+function aptHasAwsCliV2() {
+  let text;
+  try {
+    text = readFileSync('/etc/os-release', 'utf8');
+  } catch {
+    return false;
+  }
+  const field = (name) => new RegExp(`^${name}=["']?([^"'\\n]*)`, 'm').exec(text)?.[1];
+  if (field('ID') !== 'debian') return false;
+  const version = field('VERSION_ID');
+  return version === undefined || Number(version) >= 12;
+}
+
+const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+/** AWS's own installer, putting `aws` at /usr/bin/aws, where the suite runs it. */
+const awsInstaller = [
+  "the AWS CLI v2 from AWS's installer (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html),",
+  '    into /usr/bin, where the suite runs it:',
+  '    curl -fsSLo awscliv2.zip "https://awscli.amazonaws.com/awscli-exe-linux-$(uname -m).zip" && unzip -q awscliv2.zip',
+  `    ${sudo}./aws/install --bin-dir /usr/bin`,
+].join('\n');
+const awsCliV2 = aptHasAwsCliV2() ? { apt: 'awscli' } : { install: awsInstaller };
+
 // The AWS tests call /usr/bin/aws by path: a pip-installed v1 `aws` earlier on PATH is never used.
 if (!executable('/usr/bin/aws')) {
   missing.push({
     what: 'the AWS CLI v2 at /usr/bin/aws',
     why: 'the AWS tests run it against a local emulator',
-    apt: 'awscli',
+    ...awsCliV2,
   });
 } else {
   const major = awsMajorVersion('/usr/bin/aws');
   if (major !== null && major < 2) {
     missing.push({
       what: `the AWS CLI v2 at /usr/bin/aws (found v${major})`,
-      why: 'the AWS tests need v2 behaviour',
-      apt: 'awscli',
+      why: 'the AWS tests need v2 behaviour (remove the v1 first: apt-get remove awscli, or pip uninstall awscli)',
+      ...awsCliV2,
     });
   }
 }
@@ -124,8 +152,7 @@ if (missing.length > 0) {
     'Install:',
   ];
   const packages = [...new Set(missing.flatMap((m) => (m.apt ? [m.apt] : [])))];
-  if (packages.length > 0)
-    lines.push(`  ${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`);
+  if (packages.length > 0) lines.push(`  ${sudo}apt-get install -y ${packages.join(' ')}`);
   for (const line of new Set(missing.flatMap((m) => (m.install ? [m.install] : [])))) lines.push(`  ${line}`);
   lines.push(
     'Or run `npm run test:all`: it installs the Debian packages when it can (as root or with',

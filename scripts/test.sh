@@ -135,9 +135,10 @@ say "moto_server at $MOTO_URL, redis-server at $REDIS_URL"
 
 # 6. The unit suite (npm test: preflight, build, vitest), then the property-based and stress
 # suite (slower; dist/ is already built).
-npm test -- "$@"
 if [ $# -gt 0 ]; then
+  npm test -- --passWithNoTests "$@"
   npx vitest run --config vitest.reliability.config.ts --passWithNoTests "$@"
 else
+  npm test
   npx vitest run --config vitest.reliability.config.ts
 fi

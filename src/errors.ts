@@ -69,21 +69,25 @@ export type ExecutionErrorCode =
  * Why a plan run cannot be resumed (`NotResumable`):
  * - `not_a_plan`: it is a single command (run it again instead);
  * - `not_finished`: it is still pending or running;
+ * - `rollback_running`: its rollback is under way;
  * - `nothing_to_run`: every step completed and no step was named to run again;
  * - `secrets_hidden`: its recorded plan has secret values hidden; the plan must be given again;
- * - `plan_differs`: the plan given again is not the one that ran;
+ * - `plan_differs`: the plan (given again, or naming it in `resumed_from`) is not the one that ran;
  * - `step_not_completed`: a step to carry over did not complete in that run;
- * - `step_differs`: a step to carry over is not the step that ran there;
+ * - `step_undone`: a step to carry over was (even partly) undone by that run's rollback;
+ * - `step_maybe_running`: a step to run again may still be running where the engine that started it died;
  * - `output_hidden`: a carried step's recorded output has a secret hidden in it.
  */
 export type NotResumableReason =
   | 'not_a_plan'
   | 'not_finished'
+  | 'rollback_running'
   | 'nothing_to_run'
   | 'secrets_hidden'
   | 'plan_differs'
   | 'step_not_completed'
-  | 'step_differs'
+  | 'step_undone'
+  | 'step_maybe_running'
   | 'output_hidden';
 
 /** Where an id was found when it may not be used again (`DuplicateId`). */

@@ -45,7 +45,8 @@ describe('an engine with the seed approval policy', () => {
     const methods = Object.getOwnPropertyNames(ExecutionEngine.prototype)
       .filter((m) => m !== 'constructor')
       .sort();
-    const submitting = ['execute', 'executePlan', 'executeWithApproval', 'rollback'];
+    // resumePlan submits through executePlan: the policy stage (admit) sees the steps that will run.
+    const submitting = ['execute', 'executePlan', 'executeWithApproval', 'resumePlan', 'rollback'];
     const reading = [
       'cancel',
       'close',
@@ -59,6 +60,7 @@ describe('an engine with the seed approval policy', () => {
       'getStatus',
       'history',
       'listExecutions',
+      'prepareResume',
       'readLogs',
       'searchExecutions',
       'shutdown',
@@ -78,12 +80,14 @@ describe('an engine with the seed approval policy', () => {
       'admit',
       'assertAccepting',
       'assertNew',
+      'carriedOf',
       'defaultLogPath',
       'ended',
       'forget',
       'idle',
       'lookup',
       'newCommand',
+      'pastRun',
       'publish',
       'riskOf',
       'startPlan',

@@ -4,7 +4,6 @@
  * names the first broken entry; processes appending at once never fork the chain; `GET /api/audit`
  * is for admins and viewers.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,25 +15,12 @@ import { HistoryStore } from '../src/history/store.js';
 import { AuditTrail } from '../src/services/audit.js';
 import { canonicalJson } from '../src/wire/canonical-json.js';
 import { tempDir } from './helpers.js';
+import { runCli, runNode } from './support/cli.js';
 import { addPrincipal, startTestServer } from './support/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(root, 'dist/cli/main.js');
 
-/** Run a process to its end without blocking the event loop. */
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const audit = (logDir: string, ...args: string[]) => run([BIN, '--log-dir', logDir, 'audit', ...args]);
+const audit = (logDir: string, ...args: string[]) => runCli(['--log-dir', logDir, 'audit', ...args]);
 
 /** A log dir whose history store holds `n` audit entries (the store closed again). */
 function logDirWithEntries(n: number): { logDir: string; path: string } {
@@ -263,7 +249,7 @@ test('processes appending at the same time never fork the chain', async () => {
     for (let i = 0; i < 50; i++) trail.record({ principal: 'p' + process.pid, action: 'submit', object: String(i) });
     store.close();
   `;
-  const writers = await Promise.all(Array.from({ length: 4 }, () => run(['--input-type=module', '-e', script])));
+  const writers = await Promise.all(Array.from({ length: 4 }, () => runNode(['--input-type=module', '-e', script])));
   for (const writer of writers) expect(writer.stderr).toBe('');
   const verified = await audit(logDir, '--verify');
   expect(verified.stderr).toBe('');

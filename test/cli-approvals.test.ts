@@ -6,13 +6,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { tempDir, until } from './helpers.js';
+import { BIN, runCli } from './support/cli.js';
 import { addPrincipal, startTestServer, type TestServer, TOKEN } from './support/server.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(root, 'dist/cli/main.js');
 
 /** modify and destructive wait for a human (destructive needs two approvers, the server's default). */
 const APPROVAL = { approval: { auto_approve_readonly: true } };
@@ -21,24 +18,9 @@ const APPROVAL = { approval: { auto_approve_readonly: true } };
  * The CLI as `token`'s principal, run to its end. Spawned, never spawnSync: the server answering
  * it lives in this process's event loop.
  */
-function cli(
-  token: string | null,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...env };
-  delete childEnv.CLOUDOPS_SERVER;
-  if (env.CLOUDOPS_SERVER) childEnv.CLOUDOPS_SERVER = env.CLOUDOPS_SERVER;
-  if (token === null) delete childEnv.CLOUDOPS_EXEC_TOKEN;
-  else childEnv.CLOUDOPS_EXEC_TOKEN = token;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+function cli(token: string | null, args: string[], env: Record<string, string> = {}) {
+  return runCli(args, {
+    env: { ...env, CLOUDOPS_SERVER: env.CLOUDOPS_SERVER || undefined, CLOUDOPS_EXEC_TOKEN: token ?? undefined },
   });
 }
 

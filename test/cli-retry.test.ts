@@ -3,36 +3,15 @@
  * directory by a short id (the completed step is carried over, not run again), `--from` a
  * step, bad input named; `--approve-via` asks a server to resume one of its runs.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { tempDir } from './helpers.js';
+import { runCli } from './support/cli.js';
 import { addPrincipal, startTestServer } from './support/server.js';
 
-const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The CLI off a terminal, run to its end (asynchronously: a server may run in this process). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...env };
-    delete childEnv.FORCE_COLOR;
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 /** A plan whose step `check` fails until `fix` exists; `first` counts its runs in `runs`. */
 function planFile(dir: string): string {
@@ -83,13 +62,21 @@ describe('cloudops-exec retry', () => {
       /Resuming plan [0-9a-f-]{36} as [0-9a-f-]{36}: carried over \(completed there, not run again\): first; runs: check/,
     );
     expect(retry.stdout).toContain('· carried over: completed before, not run again');
+    expect(retry.stdout).toMatch(
+      /\[first\] ✔ carried over from [0-9a-f]{8} \(completed there in \d+ms; not run again\)/,
+    );
     expect(retry.stdout).toContain('checked v-7');
     expect(readFileSync(join(dir, 'runs'), 'utf8')).toBe('first\n');
 
     // Completed: nothing to resume, unless a step is named.
     const done = /✔ plan ([0-9a-f-]{36}) completed/.exec(retry.stdout)?.[1];
+    // The resumed run's logs show the carried step's output, from the run it ran in.
+    const logs = await cli(['--log-dir', logDir, 'logs', done!]);
+    expect(logs.stdout).toMatch(
+      /==> command 0 [\s\S]*\[stdout\] id=v-7[\s\S]*==> command 1 [\s\S]*\[stdout\] checked v-7/,
+    );
     const nothing = await cli(['--log-dir', logDir, 'retry', done!]);
-    expect(nothing.status).toBe(1);
+    expect(nothing.status).toBe(2);
     expect(nothing.stderr).toContain('every step completed');
     const again = await cli(['--log-dir', logDir, 'retry', done!, '--from', 'first', '--json']);
     expect(again.status).toBe(0);

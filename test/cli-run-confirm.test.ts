@@ -6,20 +6,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { tempDir, until } from './helpers.js';
+import { BIN, type Ran, runCli } from './support/cli.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 import { addPrincipal, startTestServer } from './support/server.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(root, 'dist/cli/main.js');
-
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
@@ -30,19 +21,8 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** The CLI with stdin not a terminal (`input` piped in), run to its end. */
 function offTerminal(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--log-dir', tempDir(), ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: childEnv(options.env),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  const env = { ...options.env, CLOUDOPS_SERVER: options.env?.CLOUDOPS_SERVER || undefined };
+  return runCli(['--log-dir', tempDir(), ...args], { input: options.input, env });
 }
 
 /**

@@ -5,34 +5,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
 import { tempDir } from './helpers.js';
 import { decideAs } from './support/approvals.js';
-import { launchBrowser } from './support/browser.js';
-import { startTestServer, type TestServer, TOKEN } from './support/server.js';
+import { openDashboard as open, useBrowser } from './support/browser.js';
+import { startTestServer, type TestServer } from './support/server.js';
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
-async function openDashboard(url: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (message) => {
-    // A 404 the page expects (a plan with no run yet) is not a problem.
-    if (message.type() === 'error' && !/status of 404/.test(message.text()))
-      problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${url}/login?token=${TOKEN}`);
-  await expect.poll(() => page.url()).toBe(`${url}/`);
-  return { page, problems };
-}
+/** A 404 the page expects (a plan with no run yet) is not a problem. */
+const openDashboard = (url: string) => open(browser(), url, { expectedConsole: /status of 404/ });
 
 /**
  * A destructive plan (so it waits for two approvers), serial and stopping on error: `rm` of a

@@ -5,38 +5,24 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, expect, test } from 'vitest';
 import { sh, tempDir } from './helpers.js';
-import { launchBrowser } from './support/browser.js';
-import { addPrincipal, startTestServer, TOKEN } from './support/server.js';
+import { openDashboard as open, useBrowser } from './support/browser.js';
+import { addPrincipal, startTestServer } from './support/server.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
+const browser = useBrowser();
+beforeAll(() => {
   mkdirSync(SHOTS, { recursive: true });
-});
-afterAll(async () => {
-  await browser?.close();
 });
 
 /** Chromium logs every 4xx response as a console error; a refusal the page expects (and shows) is not a problem. */
 const EXPECTED_CONSOLE = /^Failed to load resource: the server responded with a status of (400|409)/;
 
-async function openDashboard(url: string, token = TOKEN): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !EXPECTED_CONSOLE.test(message.text()))
-      problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${url}/login?token=${token}`);
-  await expect.poll(() => page.url()).toBe(`${url}/`);
-  return { page, problems };
-}
+const openDashboard = (url: string, token?: string) =>
+  open(browser(), url, { token, expectedConsole: EXPECTED_CONSOLE, height: 900 });
 
 /** Three steps; `check` fails until the file `fix` exists. */
 function threeSteps(dir: string) {

@@ -1,27 +1,14 @@
 /** The submit page takes YAML as well as JSON (a real chromium): a YAML plan runs; a YAML error shows its line and column. */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchBrowser } from './support/browser.js';
-import { startTestServer, TOKEN } from './support/server.js';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
+import { openDashboard, useBrowser } from './support/browser.js';
+import { startTestServer } from './support/server.js';
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 async function openSubmit(url: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (message) => {
-    // Chromium logs the 400 the page expects (and shows) as a console error.
-    if (message.type() === 'error' && !/status of 400/.test(message.text())) problems.push(message.text());
-  });
-  await page.goto(`${url}/login?token=${TOKEN}`);
-  await expect.poll(() => page.url()).toBe(`${url}/`);
+  // Chromium logs the 400 the page expects (and shows) as a console error.
+  const { page, problems } = await openDashboard(browser(), url, { expectedConsole: /status of 400/ });
   await page.goto(`${url}/#/submit`);
   await page.getByTestId('submit-body').waitFor();
   return { page, problems };

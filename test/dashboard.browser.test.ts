@@ -5,46 +5,26 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, expect, test } from 'vitest';
 import { EXECUTION_STATUSES, RISK_LEVELS } from '../src/vocabulary.js';
 import { tempDir } from './helpers.js';
-import { launchBrowser } from './support/browser.js';
-import { addPrincipal, startTestServer, TOKEN } from './support/server.js';
+import { openDashboard as open, signIn, useBrowser } from './support/browser.js';
+import { addPrincipal, startTestServer } from './support/server.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'test-artifacts', 'screenshots');
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
+const browser = useBrowser();
+beforeAll(() => {
   mkdirSync(SHOTS, { recursive: true });
-});
-afterAll(async () => {
-  await browser?.close();
 });
 
 /** Chromium logs every 4xx response as a console error; a 400 the page expects (and shows) is not a problem. */
 const EXPECTED_CONSOLE = /^Failed to load resource: the server responded with a status of 400/;
 
 /** A page signed in with `token` (default the server's own: the bootstrap admin). */
-async function openDashboard(url: string, token = TOKEN): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !EXPECTED_CONSOLE.test(message.text()))
-      problems.push(`console: ${message.text()}`);
-  });
-  await signIn(page, url, token);
-  return { page, problems };
-}
-
-/** Sign the page in as another principal (its token traded for a session), back on `hash`. */
-async function signIn(page: Page, url: string, token: string, hash = ''): Promise<void> {
-  await page.goto(`${url}/login?token=${token}`);
-  await expect.poll(() => page.url()).toBe(`${url}/`);
-  if (hash) await page.goto(`${url}/${hash}`);
-}
+const openDashboard = (url: string, token?: string) =>
+  open(browser(), url, { token, expectedConsole: EXPECTED_CONSOLE });
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 

@@ -5,14 +5,71 @@
  * run count for the approval policy; a resume plan naming steps it may not carry is refused.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { createEngine, ExecutionError, type ExecutionPlanInput, ValidationError } from '../src/index.js';
 import { makeEngine, sh, tempDir, until } from './helpers.js';
+import { startRedis, startWorkerProcess } from './support/redis.js';
 
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+
+/**
+ * In a child process, `engine` (a JS expression over `cee`, the built package) submits `plan`;
+ * once its step `use` has started, the child is SIGKILLed. The plan's id.
+ */
+/**
+ * Submit `plan` from a child engine made by `engine` (code over `cee`, the built package),
+ * SIGKILL it once step "use" started and wrote its line to `runs`; the plan's id.
+ */
+async function submitAndKill(
+  engine: string,
+  plan: object,
+  runs: string,
+  timeoutMs: number,
+  what: string,
+): Promise<string> {
+  const script = `
+    import * as cee from ${JSON.stringify(DIST)};
+    const engine = ${engine};
+    const id = await engine.executePlan(${JSON.stringify(plan)});
+    engine.subscribe((e) => {
+      if (e.event_type === 'started' && e.name === 'use') console.log(JSON.stringify({ id }));
+    });
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await until(() => out.includes('"id"'), timeoutMs, `${what} (stderr: ${err})`);
+  const { id } = JSON.parse(out.trim().split('\n')[0]!) as { id: string };
+  // Started is not yet running its first line: the crash comes once "use" is surely under way.
+  await until(() => runsOf(runs).some(([n]) => n === 'use'), timeoutMs, 'step "use" to write its line');
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.on('close', resolve));
+  return id;
+}
+
+/**
+ * A plan whose step `create` runs `create` (its `outputs` declared) and whose step `use` hangs
+ * until `fix` exists (a crash comes while it hangs), then prints the id `create` gave.
+ */
+function planWaitingForFix(create: string, outputs: object) {
+  const dir = tempDir();
+  const logDir = tempDir('cee-logs-');
+  const runs = join(dir, 'runs');
+  const fix = join(dir, 'fix');
+  const plan = {
+    commands: [
+      { ...step(runs, 'create', create), outputs },
+      step(runs, 'use', `while ! test -f '${fix}'; do sleep 0.1; done; echo "using \${{ steps.create.outputs.id }}"`),
+    ],
+  };
+  return { logDir, runs, fix, plan };
+}
 
 /** A step that appends "NAME PID" to `runs` (one line per time it ran), then runs `then`. */
 function step(runs: string, name: string, then: string) {
@@ -65,7 +122,14 @@ describe('resume', () => {
     const runs = runsOf(join(dir, 'runs'));
     // a and b ran once, with the pids they had; c ran again; d and e ran for the first time.
     expect(runs.slice(0, 3)).toEqual(before);
-    expect(runs.slice(3).map(([n]) => n)).toEqual(['c', 'd', 'e']);
+    // d and e both wait for c only: they run in either order.
+    expect(runs[3]![0]).toBe('c');
+    expect(
+      runs
+        .slice(4)
+        .map(([n]) => n)
+        .sort(),
+    ).toEqual(['d', 'e']);
     expect(runs.filter(([n]) => n === 'a' || n === 'b')).toHaveLength(2);
 
     const [a, b, c] = resumed.results;
@@ -117,34 +181,16 @@ describe('resume', () => {
   });
 
   test('a plan left interrupted by a SIGKILLed engine is resumed by the next one: the completed step is not run again', async () => {
-    const dir = tempDir();
-    const logDir = tempDir('cee-logs-');
-    const runs = join(dir, 'runs');
-    const fix = join(dir, 'fix');
-    const plan = {
-      commands: [
-        { ...step(runs, 'create', 'echo id=i-42 >> "$CLOUDOPS_OUTPUTS"'), outputs: { id: { file: true } } },
-        // Hangs until the fix exists (the crash comes while it hangs).
-        step(runs, 'use', `while ! test -f '${fix}'; do sleep 0.1; done; echo "using \${{ steps.create.outputs.id }}"`),
-      ],
-    };
-    const script = `
-      import { ExecutionEngine } from ${JSON.stringify(DIST)};
-      const engine = new ExecutionEngine({ log_dir: ${JSON.stringify(logDir)} });
-      const id = await engine.executePlan(${JSON.stringify(plan)});
-      engine.subscribe((e) => {
-        if (e.event_type === 'started' && e.name === 'use') console.log(JSON.stringify({ id }));
-      });
-    `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    await until(() => out.includes('"id"'), 20_000, `the child engine to start step "use" (stderr: ${err})`);
-    const { id } = JSON.parse(out.trim().split('\n')[0]!) as { id: string };
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
+    const { logDir, runs, fix, plan } = planWaitingForFix('echo id=i-42 >> "$CLOUDOPS_OUTPUTS"', {
+      id: { file: true },
+    });
+    const id = await submitAndKill(
+      `new cee.ExecutionEngine(${JSON.stringify({ log_dir: logDir })})`,
+      plan,
+      runs,
+      20_000,
+      'the child engine to start step "use"',
+    );
 
     // The next engine marks the plan interrupted (and ends the step the dead one left hanging).
     const engine = makeEngine({ log_dir: logDir });
@@ -158,6 +204,50 @@ describe('resume', () => {
     // "create" ran once (before the crash); "use" started twice (the crash, then the resume).
     expect(runsOf(runs).map(([n]) => n)).toEqual(['create', 'use', 'use']);
   });
+
+  test('queue mode: a plan whose submitting engine was SIGKILLed is resumed by the next one once the step it left on a worker cannot be running any more', async () => {
+    const redis = await startRedis();
+    const queue = `t-${randomUUID().slice(0, 8)}`;
+    const worker = await startWorkerProcess(redis.url, queue, tempDir('cee-worker-'));
+    try {
+      const { logDir, runs, fix, plan } = planWaitingForFix('echo \'{"id": "vol-9"}\'', { id: { json: 'id' } });
+      // The worker ends it at its timeout: nothing else would, with its submitter dead.
+      Object.assign(plan.commands[1]!, { timeout_ms: 1_500 });
+      const config = { log_dir: logDir, redis: { url: redis.url, queue }, kill_grace_ms: 500 };
+      const id = await submitAndKill(
+        `cee.createEngine(${JSON.stringify(config)})`,
+        plan,
+        runs,
+        30_000,
+        'the submitting engine to see step "use" start',
+      );
+
+      const engine = makeEngine(config);
+      expect(await engine.getStatus(id)).toBe('interrupted');
+      // "use" may still run on the worker: running it again now could run it twice at once.
+      const early = await engine.resumePlan(id).catch((e: unknown) => e);
+      expect(early).toMatchObject({
+        code: 'NotResumable',
+        message: expect.stringContaining('may still be running until'),
+      });
+      const until = Date.parse(/until (\S+);/.exec((early as Error).message)![1]!);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now()) + 50));
+      writeFileSync(fix, '');
+      const resumed = await engine.waitPlan(await engine.resumePlan(id));
+      expect(resumed.status).toBe('completed');
+      expect(resumed.results[0]!.carried_from).not.toBeNull();
+      expect(resumed.results[1]!.stdout).toBe('using vol-9\n');
+      // "create" ran once; "use" ran before the crash and again on resume (the worker ran both).
+      expect(
+        runsOf(runs)
+          .map(([n]) => n)
+          .filter((n) => n === 'create'),
+      ).toHaveLength(1);
+    } finally {
+      await worker.stop();
+      await redis.stop();
+    }
+  }, 60_000);
 
   test('from a named step: it and the steps after it run again; nothing to resume without one; an unknown step is named', async () => {
     const dir = tempDir();
@@ -218,12 +308,16 @@ describe('resume', () => {
     expect(request.commands[0]!.risk_level).toBe('read_only');
   });
 
-  test('a resume plan naming a step that did not complete, or a different step, is refused before anything runs', async () => {
+  test('a resume plan naming a step that did not complete, another step or other parameter values is refused before anything runs', async () => {
     const dir = tempDir();
     const runs = join(dir, 'runs');
     const engine = makeEngine();
     const first = await engine.waitPlan(
-      await engine.executePlan({ commands: [step(runs, 'ok', 'true'), step(runs, 'bad', 'exit 1')] }),
+      await engine.executePlan({
+        parameters: { target: { type: 'string' } },
+        params: { target: 'staging' },
+        commands: [step(runs, 'ok', 'echo "${{ params.target }}"'), step(runs, 'bad', 'exit 1')],
+      }),
     );
     const plan = await engine.prepareResume(first.plan_id);
     expect(plan.resumed_from!.carried).toEqual([0]);
@@ -245,11 +339,72 @@ describe('resume', () => {
         ],
       })
       .catch((e: unknown) => e);
-    expect(other).toMatchObject({
-      code: 'NotResumable',
-      message: expect.stringMatching(/step ok is not the step that ran/),
-    });
+    expect(other).toMatchObject({ code: 'NotResumable', message: expect.stringContaining('not the one that ran') });
+    // The carried step ran against staging: a resume for prod cannot pass it off as done.
+    const prod = await engine.executePlan({ ...plan, params: { target: 'prod' } }).catch((e: unknown) => e);
+    expect(prod).toMatchObject({ code: 'NotResumable', message: expect.stringContaining('parameter values') });
     expect(runsOf(runs).map(([n]) => n)).toEqual(['ok', 'bad']);
+  });
+
+  test('rollback: a step its rollback (even partly) undid is not carried over; a resumed run does not undo what it carried over', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'log');
+    const say = (what: string) => sh(`echo ${what} >> '${log}'`);
+    const engine = makeEngine();
+    const first = await engine.waitPlan(
+      await engine.executePlan({
+        rollback_strategy: 'on_failure',
+        commands: [
+          // Its first undo command runs, its second fails: it is partly undone.
+          { name: 'a', ...say('create-a'), rollback: [say('undo-a-1'), sh('exit 1')] },
+          { name: 'b', ...say('create-b') },
+          { name: 'c', ...sh(`test -f '${join(dir, 'fix')}'`) },
+        ],
+      }),
+    );
+    expect(first.status).toBe('failed');
+    expect(first.error_code).toBe('rollback_failed');
+    const plan = await engine.prepareResume(first.plan_id);
+    // a was partly undone: it runs again; b (nothing to undo) is carried over.
+    expect(plan.resumed_from!.carried).toEqual([1]);
+    const forged = await engine
+      .executePlan({ ...plan, resumed_from: { plan_id: first.plan_id, carried: [0, 1] } })
+      .catch((e: unknown) => e);
+    expect(forged).toMatchObject({
+      code: 'NotResumable',
+      message: expect.stringContaining("step a's rollback ran there"),
+    });
+
+    // The resumed run fails and rolls back: it undoes only what it ran (a), never b (the first run's).
+    const second = await engine.waitPlan(await engine.executePlan(plan));
+    expect(second.status).toBe('failed');
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual([
+      'create-a',
+      'create-b',
+      'undo-a-1',
+      'create-a',
+      'undo-a-1',
+    ]);
+  });
+
+  test('a history kept without redaction resumes from its record (nothing was hidden)', async () => {
+    const dir = tempDir();
+    const logDir = tempDir('cee-logs-');
+    const plan = {
+      commands: [
+        { name: 'one', ...sh('true'), env: { API_TOKEN: 'token-value-0123456789' } },
+        { name: 'two', ...sh(`test -f '${join(dir, 'fix')}'`), env: { API_TOKEN: 'token-value-0123456789' } },
+      ],
+    };
+    const engine1 = createEngine({ log_dir: logDir, redact_secrets: false });
+    const first = await engine1.waitPlan(await engine1.executePlan(plan));
+    await engine1.shutdown();
+    engine1.close();
+    writeFileSync(join(dir, 'fix'), '');
+    const engine2 = makeEngine({ log_dir: logDir, redact_secrets: false });
+    const resumed = await engine2.waitPlan(await engine2.resumePlan(first.plan_id));
+    expect(resumed.status).toBe('completed');
+    expect(resumed.results[0]!.carried_from).toBe(first.results[0]!.id);
   });
 
   test('a recorded plan with secret values hidden resumes only with the plan given again, and runs with the real value', async () => {

@@ -161,7 +161,11 @@ test('an oversized body gets 413, malformed JSON and empty bodies 400, other con
   const empty = await api('POST', '/api/plans', '');
   expect(empty.status).toBe(400);
 
-  const text = await api('POST', '/api/plans', 'commands: []', { 'content-type': 'text/yaml' });
+  // YAML is read on the submit routes (an empty plan is a 400 naming the field); other types are 415.
+  const yaml = await api('POST', '/api/plans', 'commands: []', { 'content-type': 'text/yaml' });
+  expect(yaml.status).toBe(400);
+  expect(yaml.body.error.field).toBe('commands');
+  const text = await api('POST', '/api/plans', '<commands/>', { 'content-type': 'application/xml' });
   expect(text.status).toBe(415);
 });
 

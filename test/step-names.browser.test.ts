@@ -1,30 +1,13 @@
 /** Named plan steps in the dashboard (a real chromium): the graph, the commands table and the approval page show the names. */
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { tempDir } from './helpers.js';
-import { launchBrowser } from './support/browser.js';
-import { startTestServer, TOKEN } from './support/server.js';
+import { openDashboard as open, useBrowser } from './support/browser.js';
+import { startTestServer } from './support/server.js';
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
-async function openDashboard(url: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  await page.goto(`${url}/login?token=${TOKEN}`);
-  await expect.poll(() => page.url()).toBe(`${url}/`);
-  return { page, problems };
-}
+const openDashboard = (url: string) => open(browser(), url);
 
 const shell = (command: string) => ({ type: 'shell', command });
 

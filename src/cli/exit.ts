@@ -60,7 +60,8 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
     );
     return EXIT.FAILED;
   }
-  if (err instanceof ExecutionError && err.code === 'NotFound') {
+  // Nothing ran: an unknown id, or a run that cannot be resumed as asked (the reason says why).
+  if (err instanceof ExecutionError && (err.code === 'NotFound' || err.code === 'NotResumable')) {
     stderr.write(`cloudops-exec: ${lines(err.message).join('\n')}\n`);
     return EXIT.BAD_INPUT;
   }

@@ -9,11 +9,14 @@ import { ValidationError } from '../errors.js';
 import { printable } from '../sinks/control-chars.js';
 import { checkPlanSize, type PlanLimits, parsePlan } from '../wire/parse.js';
 import {
+  collectionKey,
+  expandedSize,
   lineColumnAt,
   parseYamlDocument,
   unresolvedAlias,
   YamlLoadError,
   yamlData,
+  yamlDepthIssue,
   yamlSyntaxIssues,
 } from '../wire/plan-text.js';
 import type { ExecutionPlan } from '../wire/types.js';
@@ -139,8 +142,18 @@ function loadYaml(source: PlanSource, doc: Document, limits: PlanLimits | undefi
       throw err;
     }
   }
-  const unresolved = unresolvedAlias(doc, source.text);
-  if (unresolved) throw new PlanFileError(source.name, [{ code: 'InvalidField', field: '', ...unresolved }]);
+  const refused = unresolvedAlias(doc, source.text) ?? collectionKey(doc, source.text);
+  if (refused) throw new PlanFileError(source.name, [{ code: 'InvalidField', field: '', ...refused }]);
+  // Plan files keep their aliases (a shared env block is what people write them for), unlike
+  // request bodies (wire/plan-text.ts refuses them there), but written out they are held to
+  // the bound the file itself is: a small file may not expand past MAX_PLAN_FILE_BYTES.
+  if (expandedSize(doc, MAX_PLAN_FILE_BYTES) > MAX_PLAN_FILE_BYTES) {
+    throw new PlanFileError(source.name, [
+      fileIssue(
+        `not loadable as YAML: its aliases expand too much (past ${MAX_PLAN_FILE_BYTES} bytes (16 MiB) written out, the most a plan file may be)`,
+      ),
+    ]);
+  }
   try {
     return yamlData(doc);
   } catch (err) {
@@ -162,11 +175,15 @@ export function parsePlanSource(
   const json = isJson(source) ? parseJson(source) : undefined;
   // YAML 1.2 is a superset of JSON, so one parser locates fields in either format; a JSON
   // file is parsed as YAML only when an error needs locating.
+  // Nesting past the JSON path's bound is refused before parsing: `yaml` is slow over it.
+  const tooDeep = json === undefined ? yamlDepthIssue(source.text) : null;
+  if (tooDeep) throw new PlanFileError(source.name, [{ code: 'InvalidField', field: '', ...tooDeep }]);
   const doc = json === undefined ? parseYamlDocument(source.text) : undefined;
-  if (doc && doc.errors.length > 0) {
+  const syntax = doc ? yamlSyntaxIssues(doc, source.text) : [];
+  if (syntax.length > 0) {
     throw new PlanFileError(
       source.name,
-      yamlSyntaxIssues(doc, source.text).map((issue) => ({ code: 'InvalidField' as const, field: '', ...issue })),
+      syntax.map((issue) => ({ code: 'InvalidField' as const, field: '', ...issue })),
     );
   }
   const data: unknown = doc ? loadYaml(source, doc, limits) : json;

@@ -109,7 +109,8 @@ export function finishCarried(
 ): ExecutionResult {
   state.startedAt = new Date(earlier.started_at);
   const result: ExecutionResult = { ...earlier, id: state.id };
-  finishWithResult(ctx, state, result);
+  // The event is of now (the resumed run's), the result says when it ran.
+  finishWithResult(ctx, state, result, new Date().toISOString());
   return result;
 }
 
@@ -146,13 +147,13 @@ function resultWithoutOutput(spec: {
   };
 }
 
-/** Record `result` as the command's end and emit its closing event. */
+/** Record `result` as the command's end and emit its closing event (at `timestamp`: default, when it completed). */
 function finishWithResult(
   ctx: Pick<CommandContext, 'publish' | 'ended'>,
   state: TrackedCommand,
   result: ExecutionResult,
+  timestamp = result.completed_at ?? new Date().toISOString(),
 ): void {
-  const timestamp = result.completed_at ?? new Date().toISOString();
   let event: ExecutionEvent | null;
   switch (result.status) {
     case 'completed':

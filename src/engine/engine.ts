@@ -293,12 +293,12 @@ export class ExecutionEngine {
   /** A finished plan run, from this engine or from the history. */
   private pastRun(planId: string): PastRun {
     const state = this.tracked.get(planId);
-    if (state?.kind === 'plan') return pastRunOfTracked(state);
+    if (state?.kind === 'plan') return pastRunOfTracked(state, (id) => this.tracked.get(id));
     if (state) throw notAPlan(planId);
     const record = this.history?.get(planId);
     if (!record) throw ExecutionError.notFound(planId);
     const steps = record.kind === 'plan' ? this.history!.list({ plan_id: planId, limit: MAX_LIST_LIMIT }) : [];
-    return pastRunOfRecords(record, steps);
+    return pastRunOfRecords(record, steps, this.config);
   }
 
   /** The results a resumed plan carries over (checked against the run it resumes); none for a first run. */

@@ -27,8 +27,27 @@ export interface PastRun {
   status: ExecutionStatus;
   /** How each step ended, by index (null: no result of it is known). */
   results: (ExecutionResult | null)[];
-  /** Read from the history, where secret values are hidden (`***`). */
+  /** Read from the history. */
   fromHistory: boolean;
+  /** The history hid secret values (`***`) when it recorded the run (its engine's `redact_secrets`). */
+  hidesSecrets: boolean;
+  /** Per step: one of its rollback commands started, so its effect may be partly undone: never carried over. */
+  undoStarted: boolean[];
+  /** A rollback of the run is under way: nothing can be carried over from it until it ends. */
+  rollingBack: boolean;
+  /**
+   * Per step: until when (ms since the epoch) it may still be running where no engine can end
+   * it: started by an engine that died, on a queue worker (or before its process was recorded).
+   * A worker ends an attempt at its timeout. Null: it is not running.
+   */
+  mayRunUntil: (number | null)[];
+}
+
+/** What a run read from the history needs of the engine reading it. */
+export interface HistoryLimits {
+  default_timeout_ms: number;
+  kill_grace_ms: number;
+  redact_secrets: boolean;
 }
 
 /** Where a resume starts: every step that did not complete (`failed`), or a step by name or index. */
@@ -53,37 +72,66 @@ const refuse = (id: string, reason: NotResumableReason, detail: string) =>
 export const notAPlan = (id: string) =>
   refuse(id, 'not_a_plan', 'it is a single command, not a plan run: run the command again instead');
 
-/** The run tracked by this engine. */
-export function pastRunOfTracked(state: TrackedPlan): PastRun {
+const active = (status: ExecutionStatus) => status === 'pending' || status === 'running';
+
+/** The run tracked by this engine; `tracked` finds the rollback commands it started. */
+export function pastRunOfTracked(
+  state: TrackedPlan,
+  tracked: (id: string) => { status: ExecutionStatus } | undefined,
+): PastRun {
   if (!state.result) {
     throw refuse(state.id, 'not_finished', `it is ${state.status}; wait for it to finish or cancel it first`);
   }
+  const undo = state.plan.commands.map((c) => c.rollback.map((r) => tracked(r.id)).filter((r) => r !== undefined));
   return {
     plan: state.plan,
     status: state.status,
     results: state.commands.map((c) => c.result),
     fromHistory: false,
+    hidesSecrets: false,
+    undoStarted: undo.map((list) => list.length > 0),
+    rollingBack: undo.some((list) => list.some((r) => active(r.status))),
+    // Its commands all ended here: none runs anywhere any more.
+    mayRunUntil: state.commands.map(() => null),
   };
 }
 
-/** The run as the history recorded it: the plan's record and its steps' records. */
-export function pastRunOfRecords(record: ExecutionRecord, steps: readonly ExecutionRecord[]): PastRun {
+/** The run as the history recorded it: the plan's record and its steps' (and rollback steps') records. */
+export function pastRunOfRecords(
+  record: ExecutionRecord,
+  steps: readonly ExecutionRecord[],
+  limits: HistoryLimits,
+): PastRun {
   if (record.kind !== 'plan' || record.plan === null) throw notAPlan(record.id);
-  if (record.status === 'pending' || record.status === 'running') {
+  if (active(record.status)) {
     throw refuse(record.id, 'not_finished', `it is ${record.status}; wait for it to finish or cancel it first`);
   }
   const byId = new Map(steps.map((s) => [s.id, s]));
-  const results = record.plan.commands.map((command) => {
-    const step = byId.get(command.id);
-    return step && step.status !== 'pending' && step.status !== 'running' ? resultOfRecord(step) : null;
-  });
-  return { plan: record.plan, status: record.status, results, fromHistory: true };
+  const records = record.plan.commands.map((command) => byId.get(command.id));
+  const undo = record.plan.commands.map((c) => c.rollback.flatMap((r) => byId.get(r.id) ?? []));
+  return {
+    plan: record.plan,
+    status: record.status,
+    results: records.map((step) => (step && !active(step.status) ? resultOfRecord(step) : null)),
+    fromHistory: true,
+    hidesSecrets: limits.redact_secrets,
+    undoStarted: undo.map((list) => list.length > 0),
+    rollingBack: undo.some((list) => list.some((r) => active(r.status))),
+    mayRunUntil: records.map((step) => (step ? runsUntil(step, limits) : null)),
+  };
 }
 
-/** A step as compared between runs: what it runs and produces, not its id or run-time fields. */
-function stepFace(request: ExecutionRequest): string {
-  const { name, command, outputs, env, working_dir } = request;
-  return canonicalJson({ name, command, outputs, env, working_dir });
+/**
+ * A step an engine that died had started, and whose process this machine could not end (it
+ * ran on a queue worker, or died before its process group was recorded), may still be running:
+ * until its timeout after that engine was found dead (the record's `completed_at`), plus the
+ * kill grace. A step whose process group was recorded was ended by the engine that found it.
+ */
+function runsUntil(step: ExecutionRecord, limits: HistoryLimits): number | null {
+  if (step.status !== 'interrupted' || step.started_at === null || step.process_group !== null) return null;
+  const found = Date.parse(step.completed_at ?? step.started_at);
+  const timeout = step.request?.timeout_ms ?? limits.default_timeout_ms;
+  return found + timeout + limits.kill_grace_ms;
 }
 
 /**
@@ -106,12 +154,17 @@ function planFace(plan: ExecutionPlan): string {
   });
 }
 
-/** As the history would record it: secret values hidden the same way. */
-const asRecorded = <T>(value: T, plan: ExecutionPlan): T => redactData(value, { redact_secrets: true }, [plan]);
+/** As the history recorded it: secret values hidden the same way (when it hid them). */
+const asRecorded = <T>(value: T, plan: ExecutionPlan, past: PastRun): T =>
+  redactData(value, { redact_secrets: past.hidesSecrets }, [plan]);
+
+/** The plan of `run` as it compares with the run it resumes (recorded the same way). */
+const faceAsRecorded = (plan: ExecutionPlan, past: PastRun) =>
+  planFace(past.fromHistory ? asRecorded(plan, plan, past) : plan);
 
 /** The plan a resume runs again: the recorded one, or the one given again (checked to be the same). */
 function basePlan(past: PastRun, given: ExecutionPlan | undefined): ExecutionPlan {
-  const hidden = past.fromHistory && canonicalJson(past.plan).includes(REDACTED);
+  const hidden = past.hidesSecrets && canonicalJson(past.plan).includes(REDACTED);
   if (!given) {
     if (hidden) {
       throw refuse(
@@ -122,8 +175,7 @@ function basePlan(past: PastRun, given: ExecutionPlan | undefined): ExecutionPla
     }
     return past.plan;
   }
-  const face = past.fromHistory ? planFace(asRecorded(given, given)) : planFace(given);
-  if (face !== planFace(past.plan)) {
+  if (faceAsRecorded(given, past) !== planFace(past.plan)) {
     throw refuse(past.plan.id, 'plan_differs', 'the plan given is not the one that ran (ids aside)');
   }
   return given;
@@ -162,7 +214,7 @@ function fromIndex(plan: ExecutionPlan, from: string | number): number {
 /** A carried step's recorded outputs must be whole: a hidden secret would be passed on as `***`. */
 function assertOutputsWhole(past: PastRun, index: number): void {
   const outputs = past.results[index]?.outputs ?? {};
-  if (!past.fromHistory || !Object.values(outputs).some((v) => v.includes(REDACTED))) return;
+  if (!past.hidesSecrets || !Object.values(outputs).some((v) => v.includes(REDACTED))) return;
   const label = stepLabel(past.plan, index);
   throw refuse(
     past.plan.id,
@@ -175,11 +227,11 @@ function assertOutputsWhole(past: PastRun, index: number): void {
  * The plan that resumes `past`: the same plan under new ids, carrying over every step that
  * completed there and is not to run again.
  */
-export function resumePlanOf(past: PastRun, options: ResumeOptions = {}): ExecutionPlan {
+export function resumePlanOf(past: PastRun, options: ResumeOptions = {}, now = Date.now()): ExecutionPlan {
+  assertNoRollback(past);
   const base = basePlan(past, options.plan);
-  const statuses = base.commands.map((_, i) => past.results[i]?.status ?? 'pending');
   const from = options.from ?? 'failed';
-  const rerun = new Set(statuses.flatMap((status, i) => (status === 'completed' ? [] : [i])));
+  const rerun = new Set(base.commands.flatMap((_, i) => (carriable(past, i) ? [] : [i])));
   if (from === 'failed') {
     if (rerun.size === 0) {
       throw refuse(
@@ -193,6 +245,7 @@ export function resumePlanOf(past: PastRun, options: ResumeOptions = {}): Execut
   }
   const carried = base.commands.flatMap((_, i) => (rerun.has(i) ? [] : [i]));
   for (const index of carried) assertOutputsWhole(past, index);
+  for (const index of rerun) assertNotRunning(past, index, now);
   const fresh = (request: ExecutionRequest): ExecutionRequest => ({
     ...request,
     id: randomUUID(),
@@ -206,21 +259,51 @@ export function resumePlanOf(past: PastRun, options: ResumeOptions = {}): Execut
   };
 }
 
+/** Completed there, and not (even partly) undone by a rollback since. */
+function carriable(past: PastRun, index: number): boolean {
+  return past.results[index]?.status === 'completed' && !past.undoStarted[index];
+}
+
+function assertNoRollback(past: PastRun): void {
+  if (past.rollingBack)
+    throw refuse(past.plan.id, 'rollback_running', 'its rollback is under way; wait for it to end, then resume');
+}
+
+/** A step to run again must not still be running where the engine that started it died. */
+function assertNotRunning(past: PastRun, index: number, now: number): void {
+  const until = past.mayRunUntil[index];
+  if (until === null || until === undefined || now >= until) return;
+  throw refuse(
+    past.plan.id,
+    'step_maybe_running',
+    `step ${stepLabel(past.plan, index)} was started by an engine that died, where that engine's successor cannot end it (a queue worker runs it to its timeout): it may still be running until ${new Date(until).toISOString()}; resume after that`,
+  );
+}
+
 /**
  * The results of the steps `plan` carries over from `past` (by index), each marked with the
- * execution that ran it; refused when a step did not complete there or is not the step that ran.
+ * execution that ran it. Refused unless `plan` is the plan that ran (ids and metadata aside:
+ * the same steps, strategy and parameter values), each carried step completed there and was
+ * not undone since, and no step that will run may still be running from that run.
  */
-export function carriedResults(plan: ExecutionPlan, past: PastRun): Map<number, ExecutionResult> {
+export function carriedResults(plan: ExecutionPlan, past: PastRun, now = Date.now()): Map<number, ExecutionResult> {
+  assertNoRollback(past);
+  if (faceAsRecorded(plan, past) !== planFace(past.plan)) {
+    throw refuse(
+      past.plan.id,
+      'plan_differs',
+      'the plan is not the one that ran (ids and metadata aside, steps, strategy and parameter values must be the same)',
+    );
+  }
   const carried = new Map<number, ExecutionResult>();
-  for (const index of plan.resumed_from?.carried ?? []) {
-    const step = plan.commands[index];
-    const ran = past.plan.commands[index];
+  const indices = new Set(plan.resumed_from?.carried ?? []);
+  for (const index of indices) {
     const result = past.results[index];
-    const label = step ? stepLabel(plan, index) : `#${index}`;
-    if (!step || !ran) {
+    const label = index < plan.commands.length ? stepLabel(plan, index) : `#${index}`;
+    if (index >= past.plan.commands.length) {
       throw refuse(
         past.plan.id,
-        'step_differs',
+        'step_not_completed',
         `step ${label} is not a step of that run (it has ${past.plan.commands.length})`,
       );
     }
@@ -231,16 +314,14 @@ export function carriedResults(plan: ExecutionPlan, past: PastRun): Map<number, 
         `step ${label} ${result ? `ended ${result.status}` : 'did not run'} there: it cannot be carried over`,
       );
     }
-    const face = past.fromHistory ? stepFace(asRecorded(step, plan)) : stepFace(step);
-    if (face !== stepFace(ran)) {
-      throw refuse(
-        past.plan.id,
-        'step_differs',
-        `step ${label} is not the step that ran there: it cannot be carried over`,
-      );
+    if (past.undoStarted[index]) {
+      throw refuse(past.plan.id, 'step_undone', `step ${label}'s rollback ran there: it cannot be carried over`);
     }
     assertOutputsWhole(past, index);
     carried.set(index, { ...result, carried_from: result.carried_from ?? result.id });
   }
+  plan.commands.forEach((_, index) => {
+    if (!indices.has(index)) assertNotRunning(past, index, now);
+  });
   return carried;
 }

@@ -81,8 +81,8 @@ export async function runPlan(ctx: PlanContext, state: TrackedPlan): Promise<Pla
         if (carried) {
           // Completed in the run this one resumes: its result and outputs stand, nothing runs.
           log?.note(`command ${index} (${command.id}) carried over from ${carried.carried_from}: not run again`);
+          // Not in `completedOrder`: what it did belongs to the run it ran in, and is undone by that run's rollback.
           finishCarried(ctx, command, carried);
-          state.completedOrder.push(index);
           settled(index, 'completed');
           progress(command.display);
           return 'completed';

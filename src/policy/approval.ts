@@ -135,17 +135,11 @@ export interface PlanAssessment {
 }
 
 /**
- * A step a resumed plan carries over does not run: only its rollback steps may (should the
- * resumed plan roll back), so only they are assessed.
+ * A step a resumed plan carries over does not run, and the resumed plan does not roll it back
+ * (what it did belongs to the run it ran in, whose rollback undoes it): nothing of it runs.
  */
-function assessCarried(
-  request: ExecutionRequest,
-  from: string,
-  ctx: RiskContext,
-  secrets: SecretNames,
-): RiskAssessment {
-  const carried = assessed('read_only', `carried over from plan ${from}: not run again`);
-  return combine([carried, ...request.rollback.map((r) => assessRequest(r, ctx, secrets))]);
+function assessCarried(from: string): RiskAssessment {
+  return assessed('read_only', `carried over from plan ${from}: not run again`);
 }
 
 /**
@@ -156,7 +150,7 @@ export function assessPlanParts(plan: ExecutionPlan, ctx: RiskContext = {}): Pla
   const secrets = planSecretNames(plan.commands);
   const carried = new Set(plan.resumed_from?.carried ?? []);
   const commands = plan.commands.map((c, i) =>
-    carried.has(i) ? assessCarried(c, plan.resumed_from!.plan_id, ctx, secrets) : assessRequest(c, ctx, secrets),
+    carried.has(i) ? assessCarried(plan.resumed_from!.plan_id) : assessRequest(c, ctx, secrets),
   );
   const combined = combine(commands);
   return { plan: { ...combined, risk_level: maxRisk(combined.risk_level, plan.risk_level) }, commands };

@@ -1,8 +1,9 @@
 /**
  * Plans and requests may be sent as YAML (`Content-Type: application/yaml` or `text/yaml`)
  * to the routes that take one. The body is read as text under the server's body limit,
- * like JSON, and its aliases are bounded (wire/plan-text.ts); a syntax error is the usual
- * 400 `Validation` answer, its reason naming the line and column. Other routes answer 415.
+ * like JSON; aliases are refused (written out they could pass the limit), as are nesting past
+ * the JSON bound, unknown tags and non-text keys (wire/plan-text.ts). Each is the usual 400
+ * `Validation` answer, its reason naming the line and column. Other routes answer 415.
  */
 import type { FastifyInstance } from 'fastify';
 import { parseYamlText } from '../wire/plan-text.js';

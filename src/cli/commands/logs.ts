@@ -89,17 +89,28 @@ async function printLog(path: string, follow: boolean): Promise<void> {
 }
 
 /**
- * A plan's commands in plan order: from the history store's copy of the plan when there is
- * one, else from the order its schedule log names them in.
+ * A plan's commands in plan order, each with its log: from the history store's copy of the
+ * plan when there is one (a step a resume carried over has the log of the execution that ran it),
+ * else from the order its schedule log names them in.
  */
-async function commandIdsOf(planId: string, planLog: string, options: EngineOptions): Promise<string[]> {
-  const historyPath = historyPathOf(engineConfig(options));
+async function commandLogsOf(
+  planId: string,
+  planLog: string,
+  options: EngineOptions,
+): Promise<Array<{ id: string; path: string }>> {
+  const config = engineConfig(options);
+  const historyPath = historyPathOf(config);
   if (existsSync(historyPath)) {
     let store: HistoryStore | undefined;
     try {
       store = HistoryStore.open(historyPath);
       const plan = store.get(planId)?.plan;
-      if (plan) return plan.commands.map((c) => c.id);
+      if (plan)
+        // By the engine's rule, never a path read from a record: a carried step's is its first run's.
+        return plan.commands.map((c) => ({
+          id: c.id,
+          path: logPathOf(config, store!.get(c.id)?.carried_from ?? c.id),
+        }));
     } catch {
       // An unreadable history: the schedule log still says the order.
     } finally {
@@ -113,7 +124,7 @@ async function commandIdsOf(planId: string, planLog: string, options: EngineOpti
       const m = /\[engine\] command (\d+) \(([0-9a-f-]{36})\)/.exec(line);
       if (m && !byIndex.has(Number(m[1]))) byIndex.set(Number(m[1]), m[2]!);
     }
-    return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, id]) => id);
+    return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, id]) => ({ id, path: logPathOf(config, id) }));
   } finally {
     await handle.close();
   }
@@ -124,9 +135,8 @@ export async function logsCommand(id: string, options: EngineOptions & { follow?
   await printLog(info.log_path, Boolean(options.follow));
   if (info.kind !== 'plan') return EXIT.OK;
   // A plan: its schedule, then each command's output in plan order (those that started).
-  const ids = await commandIdsOf(info.id, info.log_path, options);
-  for (const [index, commandId] of ids.entries()) {
-    const path = logPathOf(engineConfig(options), commandId);
+  const commands = await commandLogsOf(info.id, info.log_path, options);
+  for (const [index, { id: commandId, path }] of commands.entries()) {
     if (!existsSync(path)) continue;
     process.stdout.write(`\n==> command ${index} (${commandId}) <==\n`);
     await printLog(path, Boolean(options.follow));

@@ -2,8 +2,8 @@
 
 import { printable } from '../../sinks/control-chars.js';
 import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
-import { formatDuration, type Style } from '../style.js';
-import { labelsOf, type RunView, SYMBOLS, summaryLines } from './view.js';
+import type { Style } from '../style.js';
+import { completedText, labelsOf, type RunView, SYMBOLS, summaryLines } from './view.js';
 
 export class PlainView implements RunView {
   private readonly labels;
@@ -32,9 +32,7 @@ export class PlainView implements RunView {
         this.out.write(`${prefix} ${this.style.paint('red', event.line)}\n`);
         break;
       case 'completed':
-        this.out.write(
-          `${prefix} ${this.style.paint('green', `${SYMBOLS.completed} completed in ${formatDuration(event.result.duration_ms)}`)}\n`,
-        );
+        this.out.write(`${prefix} ${this.style.paint('green', completedText(event.result))}\n`);
         break;
       case 'failed':
         this.out.write(`${prefix} ${this.style.paint('red', `${SYMBOLS.failed} ${printable(event.error)}`)}\n`);

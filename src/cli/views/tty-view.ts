@@ -6,7 +6,15 @@ import { createLogUpdate } from 'log-update';
 import { flattened, printable } from '../../sinks/control-chars.js';
 import type { ExecutionEvent, ExecutionPlan, ExecutionStatus, PlanExecutionResult } from '../../wire/types.js';
 import { formatDuration, type Style } from '../style.js';
-import { type CommandLabel, labelsOf, type RunView, SYMBOLS, statusColor, summaryLines } from './view.js';
+import {
+  type CommandLabel,
+  completedText,
+  labelsOf,
+  type RunView,
+  SYMBOLS,
+  statusColor,
+  summaryLines,
+} from './view.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const FRAME_MS = 100;
@@ -67,6 +75,7 @@ export class TtyView implements RunView {
       case 'completed':
         row.status = 'completed';
         row.durationMs = event.result.duration_ms;
+        if (event.result.carried_from !== null) row.tail = completedText(event.result);
         break;
       case 'failed':
         // The event's code says how (a timeout is shown as one); nothing is read from the message's words.

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { displayCommand } from '../../command/display.js';
 import { defaultLogDir } from '../../config.js';
 import { printable } from '../../sinks/control-chars.js';
-import type { ExecutionEvent, ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
-import type { Style } from '../style.js';
+import type { ExecutionEvent, ExecutionPlan, ExecutionResult, PlanExecutionResult } from '../../wire/types.js';
+import { formatDuration, type Style } from '../style.js';
 
 export interface RunView {
   onEvent(event: ExecutionEvent): void;
@@ -135,4 +135,11 @@ export function resumeLine(plan: ExecutionPlan, from: string): string {
   const list = (keep: boolean) =>
     plan.commands.flatMap((c, i) => (carried.has(i) === keep ? [labels.get(c.id)?.name ?? `#${i}`] : [])).join(', ');
   return `Resuming plan ${printable(from)} as ${printable(plan.id)}: carried over (completed there, not run again): ${list(true) || 'none'}; runs: ${list(false)}`;
+}
+
+/** How a completed step is reported: how long it ran, or, carried over by a resume, where it ran. */
+export function completedText(result: ExecutionResult): string {
+  if (result.carried_from !== null)
+    return `${SYMBOLS.completed} carried over from ${result.carried_from.slice(0, 8)} (completed there in ${formatDuration(result.duration_ms)}; not run again)`;
+  return `${SYMBOLS.completed} completed in ${formatDuration(result.duration_ms)}`;
 }

@@ -31,7 +31,8 @@ const rank = (status) => (status === 'pending' ? 0 : status === 'running' ? 1 : 
 /** Live events can be ahead of a re-fetch: never move a status backwards. */
 const mergeStatus = (current, incoming) => (!current || rank(incoming) >= rank(current) ? incoming : current);
 
-export async function pageExecution(root, scope, id) {
+/** `reopens`: how often this page was drawn again for a plan just approved and found no run (see awaiting-approval.js). */
+export async function pageExecution(root, scope, id, reopens = 0) {
   document.title = 'Execution · cloudops-exec';
   root.append(h('p', { class: 'muted' }, 'Loading…'));
   let detail;
@@ -43,7 +44,7 @@ export async function pageExecution(root, scope, id) {
     if (
       err instanceof ApiError &&
       err.status === 404 &&
-      (await showAwaitingApproval(root, scope, id, () => pageExecution(root, scope, id)))
+      (await showAwaitingApproval(root, scope, id, (n) => pageExecution(root, scope, id, n), reopens))
     )
       return;
     if (!scope.alive) return;
