@@ -209,6 +209,7 @@ const validPlan: fc.Arbitrary<ExecutionPlan> = fc.integer({ min: 1, max: 6 }).ch
         // References and parameter checks: test/plan-references.test.ts.
         parameters: fc.constant({}),
         params: fc.constant({}),
+        resumed_from: fc.constant(null),
       }),
       ids: fc.uniqueArray(guid, { minLength: 1 + 3 * n, maxLength: 1 + 3 * n, selector: (s) => s.toLowerCase() }),
     })
@@ -361,6 +362,7 @@ describe('valid plans', () => {
         strategy: { type: 'serial', stop_on_error: true },
         parameters: {},
         params: {},
+        resumed_from: null,
       });
       if (isDefaultMetadata(p.metadata)) delete p.metadata;
       const s = p.strategy as Record<string, unknown> | undefined;

@@ -11,8 +11,9 @@ export function createEngine(config: ExecutionConfigInput = {}): ExecutionEngine
   const resolved = resolveConfig(config);
   const redis = resolved.redis;
   if (!redis) return new ExecutionEngine(resolved);
-  const executor = lazyExecutor(() =>
-    import('./queue/queue-executor.js').then((m) => new m.QueueExecutor(resolved, redis)),
+  const executor = lazyExecutor(
+    () => import('./queue/queue-executor.js').then((m) => new m.QueueExecutor(resolved, redis)),
+    `queue:${redis.queue}`,
   );
   return new ExecutionEngine(resolved, { executor });
 }

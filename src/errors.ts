@@ -70,6 +70,7 @@ export type ExecutionErrorCode =
  * - `not_a_plan`: it is a single command (run it again instead);
  * - `not_finished`: it is still pending or running;
  * - `rollback_running`: its rollback is under way;
+ * - `resumed_already`: another run resumes it (resume that one);
  * - `nothing_to_run`: every step completed and no step was named to run again;
  * - `secrets_hidden`: its recorded plan has secret values hidden; the plan must be given again;
  * - `plan_differs`: the plan (given again, or naming it in `resumed_from`) is not the one that ran;
@@ -82,6 +83,7 @@ export type NotResumableReason =
   | 'not_a_plan'
   | 'not_finished'
   | 'rollback_running'
+  | 'resumed_already'
   | 'nothing_to_run'
   | 'secrets_hidden'
   | 'plan_differs'

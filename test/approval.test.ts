@@ -82,6 +82,7 @@ describe('an engine with the seed approval policy', () => {
       'assertNew',
       'carriedOf',
       'defaultLogPath',
+      'endLeftoversOf',
       'ended',
       'forget',
       'idle',
@@ -89,9 +90,12 @@ describe('an engine with the seed approval policy', () => {
       'newCommand',
       'pastRun',
       'publish',
+      'readPastRun',
+      'resumesOf',
       'riskOf',
       'startPlan',
       'track',
+      'undoneSince',
     ]);
   });
 

@@ -52,7 +52,7 @@ describe('cloudops-exec retry', () => {
     expect(typo.stderr).toContain('--from chek: no step is named "chek"; did you mean "check"?');
     const param = await cli(['--log-dir', logDir, 'retry', short!, '--param', 'x=1']);
     expect(param.status).toBe(2);
-    expect(param.stderr).toContain('--param needs --plan');
+    expect(param.stderr).toContain('--param goes with --plan');
 
     writeFileSync(join(dir, 'fix'), '');
     const retry = await cli(['--log-dir', logDir, 'retry', short!]);

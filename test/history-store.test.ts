@@ -44,6 +44,7 @@ function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecor
     process_start: null,
     outputs: null,
     carried_from: null,
+    place: null,
     ...over,
   };
 }

@@ -205,14 +205,15 @@ describe('resume', () => {
     expect(runsOf(runs).map(([n]) => n)).toEqual(['create', 'use', 'use']);
   });
 
-  test('queue mode: a plan whose submitting engine was SIGKILLed is resumed by the next one once the step it left on a worker cannot be running any more', async () => {
+  test('queue mode: the next engine on the queue ends the job a SIGKILLed submitter left running, then resumes: no step runs twice at once', async () => {
     const redis = await startRedis();
     const queue = `t-${randomUUID().slice(0, 8)}`;
     const worker = await startWorkerProcess(redis.url, queue, tempDir('cee-worker-'));
     try {
       const { logDir, runs, fix, plan } = planWaitingForFix('echo \'{"id": "vol-9"}\'', { id: { json: 'id' } });
-      // The worker ends it at its timeout: nothing else would, with its submitter dead.
-      Object.assign(plan.commands[1]!, { timeout_ms: 1_500 });
+      // Once the fix is there, "use" says so in `runs`: the job the dead submitter left must never get there.
+      const use = plan.commands[1]! as { command: { command: string } };
+      use.command.command += `; echo "used $$" >> '${runs}'`;
       const config = { log_dir: logDir, redis: { url: redis.url, queue }, kill_grace_ms: 500 };
       const id = await submitAndKill(
         `cee.createEngine(${JSON.stringify(config)})`,
@@ -222,27 +223,27 @@ describe('resume', () => {
         'the submitting engine to see step "use" start',
       );
 
-      const engine = makeEngine(config);
-      expect(await engine.getStatus(id)).toBe('interrupted');
-      // "use" may still run on the worker: running it again now could run it twice at once.
-      const early = await engine.resumePlan(id).catch((e: unknown) => e);
-      expect(early).toMatchObject({
+      // An engine that is not on that queue cannot end the job: it refuses rather than run "use" twice.
+      const local = makeEngine({ log_dir: logDir });
+      expect(await local.getStatus(id)).toBe('interrupted');
+      const refused = await local.resumePlan(id).catch((e: unknown) => e);
+      expect(refused).toMatchObject({
         code: 'NotResumable',
-        message: expect.stringContaining('may still be running until'),
+        message: expect.stringContaining(`may still be queued or running on queue:${queue}`),
       });
-      const until = Date.parse(/until (\S+);/.exec((early as Error).message)![1]!);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now()) + 50));
+
+      const engine = makeEngine(config);
+      const resumedId = await engine.resumePlan(id); // the left job is stopped before this resolves
       writeFileSync(fix, '');
-      const resumed = await engine.waitPlan(await engine.resumePlan(id));
+      const resumed = await engine.waitPlan(resumedId);
       expect(resumed.status).toBe('completed');
       expect(resumed.results[0]!.carried_from).not.toBeNull();
       expect(resumed.results[1]!.stdout).toBe('using vol-9\n');
-      // "create" ran once; "use" ran before the crash and again on resume (the worker ran both).
-      expect(
-        runsOf(runs)
-          .map(([n]) => n)
-          .filter((n) => n === 'create'),
-      ).toHaveLength(1);
+      const names = runsOf(runs).map(([n]) => n);
+      // "create" ran once; "use" started twice, and only the resumed one went on.
+      expect(names.filter((n) => n === 'create')).toHaveLength(1);
+      expect(names.filter((n) => n === 'use')).toHaveLength(2);
+      expect(names.filter((n) => n === 'used')).toHaveLength(1);
     } finally {
       await worker.stop();
       await redis.stop();
@@ -294,18 +295,47 @@ describe('resume', () => {
     );
     expect(first.results.map((r) => r.status)).toEqual(['completed', 'failed']);
 
-    // Only `look` (read-only) runs again: no decision needed.
-    writeFileSync(join(dir, 'missing'), 'found');
-    const resumed = await engine.waitPlan(await engine.resumePlan(first.plan_id));
-    expect(resumed.status).toBe('completed');
-    expect(resumed.results[1]!.stdout).toBe('found');
-    // From `remove`, the destructive step runs again: the policy holds it back.
+    // From `remove`, the destructive step runs again: the policy holds it back (nothing starts).
     const again = await engine.resumePlan(first.plan_id, { from: 'remove' }).catch((e: unknown) => e);
     expect(again).toMatchObject({ code: 'ApprovalRequired' });
     // What an approver is shown says which steps are carried over.
     const request = await engine.createApprovalRequest(await engine.prepareResume(first.plan_id));
     expect(request.commands[0]!.risk_reasons).toEqual([`carried over from plan ${first.plan_id}: not run again`]);
     expect(request.commands[0]!.risk_level).toBe('read_only');
+
+    // Only `look` (read-only) runs again: no decision needed.
+    writeFileSync(join(dir, 'missing'), 'found');
+    const resumed = await engine.waitPlan(await engine.resumePlan(first.plan_id));
+    expect(resumed.status).toBe('completed');
+    expect(resumed.results[1]!.stdout).toBe('found');
+  });
+
+  test('a run is resumed once; a step its first run undid since is not carried by a resume of the resume', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'log');
+    const engine = makeEngine();
+    const first = await engine.waitPlan(
+      await engine.executePlan({
+        commands: [
+          { name: 'a', ...sh(`echo create-a >> '${log}'`), rollback: [sh(`echo undo-a >> '${log}'`)] },
+          { name: 'b', ...sh(`test -f '${join(dir, 'fix')}'`) },
+        ],
+      }),
+    );
+    const second = await engine.waitPlan(await engine.resumePlan(first.plan_id));
+    expect(second.results.map((r) => r.carried_from)).toEqual([first.results[0]!.id, null]);
+    // A second resume of the first run would run b again beside the first resume's.
+    const twice = await engine.resumePlan(first.plan_id).catch((e: unknown) => e);
+    expect(twice).toMatchObject({
+      code: 'NotResumable',
+      message: expect.stringContaining(`as plan ${second.plan_id}`),
+    });
+
+    // The first run is rolled back: a (which the second run carried) is undone, so a third run runs it again.
+    await engine.rollback(first.plan_id);
+    const third = await engine.prepareResume(second.plan_id);
+    expect(third.resumed_from!.carried).toEqual([]);
+    expect(readFileSync(log, 'utf8')).toBe('create-a\nundo-a\n');
   });
 
   test('a resume plan naming a step that did not complete, another step or other parameter values is refused before anything runs', async () => {
@@ -427,6 +457,10 @@ describe('resume', () => {
     await engine1.shutdown();
     engine1.close();
 
+    // An engine that does not redact still sees that the record hid them.
+    const plain = makeEngine({ log_dir: logDir, redact_secrets: false });
+    const hiddenToo = await plain.resumePlan(first.plan_id).catch((e: unknown) => e);
+    expect(hiddenToo).toMatchObject({ code: 'NotResumable', message: expect.stringContaining('secret values hidden') });
     const engine2 = makeEngine({ log_dir: logDir });
     const hidden = await engine2.resumePlan(first.plan_id).catch((e: unknown) => e);
     expect(hidden).toMatchObject({ code: 'NotResumable', message: expect.stringContaining('secret values hidden') });

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { sh, tempDir } from './helpers.js';
+import { decideAs } from './support/approvals.js';
 import { addPrincipal, startTestServer } from './support/server.js';
 
 /** Three steps; `check` fails until the file `fix` exists. */
@@ -124,6 +125,17 @@ test('under the approval policy only the steps that will run count: destructive 
   expect(waits.body.status).toBe('awaiting_approval');
   expect(typeof waits.body.approval_id).toBe('string');
   expect(waits.headers.get('location')).toBe(`/api/approvals/${waits.body.approval_id}`);
+  // It must start as the plan that ran: an approver may approve or reject it, not edit it.
+  const shown = await api('GET', `/api/approvals/${waits.body.approval_id}`);
+  const edit = await decideAs(ts, waits.body.approval_id, {
+    type: 'modify_and_approve',
+    modified_plan: shown.body.plan,
+  });
+  expect(edit.status).toBe(400);
+  expect(edit.body.error).toMatchObject({
+    field: 'decision.modified_plan',
+    reason: expect.stringContaining('cannot be edited'),
+  });
 
   // Read-only remaining steps start at once.
   const readOnly = await engine.waitPlan(await engine.executePlan(threeSteps(tempDir())));

@@ -53,6 +53,7 @@ import {
   pastRunOfRecords,
   pastRunOfTracked,
   type ResumeOptions,
+  resumedAlready,
   resumePlanOf,
 } from './resume.js';
 import { runCommand } from './run-command.js';
@@ -85,6 +86,9 @@ export interface EngineOptions {
   executor?: CommandExecutor;
 }
 
+/** How long, past the kill grace, a resume waits for a worker to stop a job a dead engine left. */
+const LEFTOVER_WAIT_MS = 5_000;
+
 /** The risk levels of a submission under the engine's policy, assessed once at admission. */
 interface AdmittedRisk {
   plan: RiskLevel;
@@ -96,6 +100,8 @@ export class ExecutionEngine {
   private readonly bus: EventBus;
   private readonly slots: Slots;
   private readonly tracked = new Map<string, TrackedExecution>();
+  /** Steps of earlier runs whose leftovers (queued or running jobs of a dead engine) this engine ended: safe to run again. */
+  private readonly endedLeftovers = new Set<string>();
   /** Ids of finished top-level executions, oldest first, for retention. */
   private readonly finishedOrder: string[] = [];
   private readonly feeds: EventFeeds;
@@ -126,7 +132,12 @@ export class ExecutionEngine {
       streamOutput: this.config.stream_output,
     });
     // A corrupt store found later is replaced by one in memory, filled with what this engine tracks.
-    this.historyWriter = openHistory(this.config, this.engineId, () => [...this.tracked.values()]);
+    this.historyWriter = openHistory(
+      this.config,
+      this.engineId,
+      () => [...this.tracked.values()],
+      this.executor.place ?? 'local',
+    );
     this.slots = new Slots(this.config.max_concurrent_executions);
     this.context = {
       config: this.config,
@@ -244,6 +255,8 @@ export class ExecutionEngine {
    * submit for approval. Its `resumed_from` names the run and the steps carried over.
    */
   async prepareResume(planId: string, options: ResumeInput = {}): Promise<ExecutionPlan> {
+    const by = this.resumesOf(planId)[0];
+    if (by !== undefined) throw resumedAlready(planId, by);
     const given = options.plan === undefined ? undefined : parsePlan(options.plan, this.config);
     return resumePlanOf(this.pastRun(planId), { from: options.from, id: options.id, plan: given });
   }
@@ -286,25 +299,81 @@ export class ExecutionEngine {
     await validatePlan(parsed, this.config);
     this.assertAccepting();
     this.assertNew(idsOf(parsed.commands, parsed.id));
+    await this.endLeftoversOf(parsed);
     this.carriedOf(parsed); // a resume naming steps that did not complete there is refused before the policy
     return parsed;
   }
 
-  /** A finished plan run, from this engine or from the history. */
+  /**
+   * The steps a resume will run again that an engine that died may have left queued or running
+   * where this engine's executor runs commands (its queue): ended first (a queued job taken
+   * out, a running one stopped by its worker), so no step runs twice at once. What cannot be
+   * ended is refused by `carriedOf`.
+   */
+  private async endLeftoversOf(plan: ExecutionPlan): Promise<void> {
+    const executor = this.executor;
+    if (!plan.resumed_from || !executor.endLeftovers) return;
+    const past = this.pastRun(plan.resumed_from.plan_id);
+    const carried = new Set(plan.resumed_from.carried);
+    const place = executor.place ?? 'local';
+    const ids = past.plan.commands.flatMap((c, i) => (!carried.has(i) && past.leftAt[i] === place ? [c.id] : []));
+    if (ids.length === 0) return;
+    const still = new Set(await executor.endLeftovers(ids, this.config.kill_grace_ms + LEFTOVER_WAIT_MS));
+    for (const id of ids) if (!still.has(id)) this.endedLeftovers.add(id);
+  }
+
+  /**
+   * A finished plan run, from this engine or from the history. A step it carried over from an
+   * earlier run counts as undone when that run's rollback has undone it since.
+   */
   private pastRun(planId: string): PastRun {
+    const past = this.readPastRun(planId);
+    past.results.forEach((result, i) => {
+      if (result?.carried_from && this.undoneSince(result.carried_from)) past.undoStarted[i] = true;
+    });
+    return past;
+  }
+
+  private readPastRun(planId: string): PastRun {
     const state = this.tracked.get(planId);
     if (state?.kind === 'plan') return pastRunOfTracked(state, (id) => this.tracked.get(id));
     if (state) throw notAPlan(planId);
     const record = this.history?.get(planId);
     if (!record) throw ExecutionError.notFound(planId);
     const steps = record.kind === 'plan' ? this.history!.list({ plan_id: planId, limit: MAX_LIST_LIMIT }) : [];
-    return pastRunOfRecords(record, steps, this.config);
+    return pastRunOfRecords(record, steps, this.endedLeftovers);
   }
 
-  /** The results a resumed plan carries over (checked against the run it resumes); none for a first run. */
+  /** Whether a rollback has started undoing the step that ran as `executionId` (in its own run). */
+  private undoneSince(executionId: string): boolean {
+    const tracked = this.tracked.get(executionId);
+    const planId = tracked?.kind === 'command' ? tracked.planId : (this.history?.get(executionId)?.plan_id ?? null);
+    if (planId === null) return false;
+    const owner = this.tracked.get(planId);
+    const plan = owner?.kind === 'plan' ? owner.plan : this.history?.get(planId)?.plan;
+    const step = plan?.commands.find((c) => c.id === executionId);
+    return step?.rollback.some((r) => this.tracked.has(r.id) || this.history?.get(r.id) != null) ?? false;
+  }
+
+  /**
+   * The results a resumed plan carries over (checked against the run it resumes); none for a
+   * first run. A run is resumed once: a second resume would run its failed steps again beside
+   * the first one's (resume the later run instead).
+   */
   private carriedOf(plan: ExecutionPlan): Map<number, ExecutionResult> {
     if (!plan.resumed_from) return new Map();
-    return carriedResults(plan, this.pastRun(plan.resumed_from.plan_id));
+    const from = plan.resumed_from.plan_id;
+    const other = this.resumesOf(from).find((id) => id !== plan.id);
+    if (other !== undefined) throw resumedAlready(from, other);
+    return carriedResults(plan, this.pastRun(from));
+  }
+
+  /** Runs (tracked here, or in the history) that resume `planId`. */
+  private resumesOf(planId: string): string[] {
+    const tracked = [...this.tracked.values()].flatMap((s) =>
+      s.kind === 'plan' && s.plan.resumed_from?.plan_id === planId ? [s.id] : [],
+    );
+    return [...new Set([...tracked, ...(this.history?.resumesOf(planId) ?? [])])];
   }
 
   /**

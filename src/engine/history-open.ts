@@ -14,6 +14,8 @@ export function openHistory(
   config: ExecutionConfig,
   engineId: string,
   tracked: () => TrackedExecution[],
+  /** Where this engine's commands run (its executor's `place`). */
+  place: string,
 ): HistoryWriter | null {
   if (!config.store_history) return null;
   const path = historyPathOf(config);
@@ -42,7 +44,7 @@ export function openHistory(
     warnCorrupt(reason);
     store = HistoryStore.inMemory(path, reason);
   }
-  const writer = new HistoryWriter(store, engineId, { redact_secrets: config.redact_secrets });
+  const writer = new HistoryWriter(store, engineId, { redact_secrets: config.redact_secrets, place });
   // Corruption found later (the file damaged while we run): the store moves to memory, filled
   // with everything this engine tracks, so what it holds is still answered, never a 500.
   store.keepRunningInMemory({

@@ -29,6 +29,8 @@ interface PendingWrite {
 export interface HistoryWriterOptions {
   /** Hide secret env values in the stored request, plan and approval, as in output. */
   redact_secrets: boolean;
+  /** Where this engine's commands run (its executor's `place`). */
+  place: string;
 }
 
 /** A plan's conversation and prompt, as recorded (redacted): what its commands that have none inherit. */
@@ -231,6 +233,7 @@ export class HistoryWriter {
       output: result ? [result.stdout, result.stderr].filter(Boolean).join('\n') : null,
       outputs: result ? result.outputs : null,
       carried_from: result?.carried_from ?? null,
+      place: this.options.place,
     };
   }
 
@@ -287,5 +290,6 @@ function planFields(
     output: null,
     outputs: null,
     carried_from: null,
+    place: null,
   };
 }

@@ -16,6 +16,7 @@ import { redactData } from '../policy/redact-data.js';
 import { REDACTED } from '../policy/redaction.js';
 import { shapeOf } from '../scheduler/dag.js';
 import { canonicalJson } from '../wire/canonical-json.js';
+import { parsePlan } from '../wire/parse.js';
 import { stepIndex, stepLabel, stepNames } from '../wire/step-names.js';
 import type { ExecutionPlan, ExecutionRequest, ExecutionResult, ExecutionStatus } from '../wire/types.js';
 import { resultOfRecord } from './history-replay.js';
@@ -29,25 +30,17 @@ export interface PastRun {
   results: (ExecutionResult | null)[];
   /** Read from the history. */
   fromHistory: boolean;
-  /** The history hid secret values (`***`) when it recorded the run (its engine's `redact_secrets`). */
+  /** Its recorded plan has secret values hidden (`***`: the history hid them when it recorded the run). */
   hidesSecrets: boolean;
   /** Per step: one of its rollback commands started, so its effect may be partly undone: never carried over. */
   undoStarted: boolean[];
   /** A rollback of the run is under way: nothing can be carried over from it until it ends. */
   rollingBack: boolean;
   /**
-   * Per step: until when (ms since the epoch) it may still be running where no engine can end
-   * it: started by an engine that died, on a queue worker (or before its process was recorded).
-   * A worker ends an attempt at its timeout. Null: it is not running.
+   * Per step: where an engine that died may have left it queued or running (`local`, or
+   * `queue:NAME`), with nothing ending it since; null when nothing of it can be running.
    */
-  mayRunUntil: (number | null)[];
-}
-
-/** What a run read from the history needs of the engine reading it. */
-export interface HistoryLimits {
-  default_timeout_ms: number;
-  kill_grace_ms: number;
-  redact_secrets: boolean;
+  leftAt: (string | null)[];
 }
 
 /** Where a resume starts: every step that did not complete (`failed`), or a step by name or index. */
@@ -67,6 +60,9 @@ export interface ResumeOptions {
 
 const refuse = (id: string, reason: NotResumableReason, detail: string) =>
   ExecutionError.create('NotResumable', { id, reason, detail });
+
+export const resumedAlready = (id: string, by: string) =>
+  refuse(id, 'resumed_already', `it was resumed already, as plan ${by}: resume that run instead`);
 
 /** Only plan runs are resumed: a single command is simply run again. */
 export const notAPlan = (id: string) =>
@@ -92,46 +88,59 @@ export function pastRunOfTracked(
     undoStarted: undo.map((list) => list.length > 0),
     rollingBack: undo.some((list) => list.some((r) => active(r.status))),
     // Its commands all ended here: none runs anywhere any more.
-    mayRunUntil: state.commands.map(() => null),
+    leftAt: state.commands.map(() => null),
   };
 }
 
-/** The run as the history recorded it: the plan's record and its steps' (and rollback steps') records. */
+/**
+ * The run as the history recorded it: the plan's record and its steps' (and rollback steps')
+ * records. `ended`: steps whose leftovers this engine has ended since (`endLeftovers`).
+ */
 export function pastRunOfRecords(
   record: ExecutionRecord,
   steps: readonly ExecutionRecord[],
-  limits: HistoryLimits,
+  ended: ReadonlySet<string> = new Set(),
 ): PastRun {
   if (record.kind !== 'plan' || record.plan === null) throw notAPlan(record.id);
   if (active(record.status)) {
     throw refuse(record.id, 'not_finished', `it is ${record.status}; wait for it to finish or cancel it first`);
   }
+  // A plan recorded by an older version lacks fields added since: read it as this one would.
+  const plan = readRecordedPlan(record.plan);
   const byId = new Map(steps.map((s) => [s.id, s]));
-  const records = record.plan.commands.map((command) => byId.get(command.id));
-  const undo = record.plan.commands.map((c) => c.rollback.flatMap((r) => byId.get(r.id) ?? []));
+  const records = plan.commands.map((command) => byId.get(command.id));
+  const undo = plan.commands.map((c) => c.rollback.flatMap((r) => byId.get(r.id) ?? []));
   return {
-    plan: record.plan,
+    plan,
     status: record.status,
     results: records.map((step) => (step && !active(step.status) ? resultOfRecord(step) : null)),
     fromHistory: true,
-    hidesSecrets: limits.redact_secrets,
+    hidesSecrets: canonicalJson(plan).includes(REDACTED),
     undoStarted: undo.map((list) => list.length > 0),
     rollingBack: undo.some((list) => list.some((r) => active(r.status))),
-    mayRunUntil: records.map((step) => (step ? runsUntil(step, limits) : null)),
+    leftAt: records.map((step) => (step && !ended.has(step.id) ? leftBehindAt(step) : null)),
   };
 }
 
+function readRecordedPlan(plan: ExecutionPlan): ExecutionPlan {
+  try {
+    return parsePlan(plan, { allow_unknown_fields: true });
+  } catch {
+    return plan; // compared as recorded
+  }
+}
+
 /**
- * A step an engine that died had started, and whose process this machine could not end (it
- * ran on a queue worker, or died before its process group was recorded), may still be running:
- * until its timeout after that engine was found dead (the record's `completed_at`), plus the
- * kill grace. A step whose process group was recorded was ended by the engine that found it.
+ * Where a step may still be queued or running with nothing ending it, or null. On a queue, a
+ * step an engine that died had submitted (interrupted), or whose outcome its engine never heard
+ * (`queue_unavailable`): its job may still be queued or running on a worker. Here, a step an
+ * engine that died had started before its process group was recorded (the next engine ended
+ * the ones it knew of).
  */
-function runsUntil(step: ExecutionRecord, limits: HistoryLimits): number | null {
-  if (step.status !== 'interrupted' || step.started_at === null || step.process_group !== null) return null;
-  const found = Date.parse(step.completed_at ?? step.started_at);
-  const timeout = step.request?.timeout_ms ?? limits.default_timeout_ms;
-  return found + timeout + limits.kill_grace_ms;
+function leftBehindAt(step: ExecutionRecord): string | null {
+  const place = step.place ?? 'local';
+  if (place !== 'local') return step.status === 'interrupted' || step.error_code === 'queue_unavailable' ? place : null;
+  return step.status === 'interrupted' && step.started_at !== null && step.process_group === null ? place : null;
 }
 
 /**
@@ -176,7 +185,7 @@ function basePlan(past: PastRun, given: ExecutionPlan | undefined): ExecutionPla
     return past.plan;
   }
   if (faceAsRecorded(given, past) !== planFace(past.plan)) {
-    throw refuse(past.plan.id, 'plan_differs', 'the plan given is not the one that ran (ids aside)');
+    throw refuse(past.plan.id, 'plan_differs', 'the plan given is not the one that ran (ids and metadata aside)');
   }
   return given;
 }
@@ -214,7 +223,7 @@ function fromIndex(plan: ExecutionPlan, from: string | number): number {
 /** A carried step's recorded outputs must be whole: a hidden secret would be passed on as `***`. */
 function assertOutputsWhole(past: PastRun, index: number): void {
   const outputs = past.results[index]?.outputs ?? {};
-  if (!past.hidesSecrets || !Object.values(outputs).some((v) => v.includes(REDACTED))) return;
+  if (!past.fromHistory || !Object.values(outputs).some((v) => v.includes(REDACTED))) return;
   const label = stepLabel(past.plan, index);
   throw refuse(
     past.plan.id,
@@ -227,7 +236,7 @@ function assertOutputsWhole(past: PastRun, index: number): void {
  * The plan that resumes `past`: the same plan under new ids, carrying over every step that
  * completed there and is not to run again.
  */
-export function resumePlanOf(past: PastRun, options: ResumeOptions = {}, now = Date.now()): ExecutionPlan {
+export function resumePlanOf(past: PastRun, options: ResumeOptions = {}): ExecutionPlan {
   assertNoRollback(past);
   const base = basePlan(past, options.plan);
   const from = options.from ?? 'failed';
@@ -245,7 +254,6 @@ export function resumePlanOf(past: PastRun, options: ResumeOptions = {}, now = D
   }
   const carried = base.commands.flatMap((_, i) => (rerun.has(i) ? [] : [i]));
   for (const index of carried) assertOutputsWhole(past, index);
-  for (const index of rerun) assertNotRunning(past, index, now);
   const fresh = (request: ExecutionRequest): ExecutionRequest => ({
     ...request,
     id: randomUUID(),
@@ -269,14 +277,17 @@ function assertNoRollback(past: PastRun): void {
     throw refuse(past.plan.id, 'rollback_running', 'its rollback is under way; wait for it to end, then resume');
 }
 
-/** A step to run again must not still be running where the engine that started it died. */
-function assertNotRunning(past: PastRun, index: number, now: number): void {
-  const until = past.mayRunUntil[index];
-  if (until === null || until === undefined || now >= until) return;
+/** A step to run again must not still be queued or running where an engine that died left it. */
+function assertNotLeft(past: PastRun, index: number): void {
+  const place = past.leftAt[index];
+  if (place === null || place === undefined) return;
+  const label = stepLabel(past.plan, index);
   throw refuse(
     past.plan.id,
     'step_maybe_running',
-    `step ${stepLabel(past.plan, index)} was started by an engine that died, where that engine's successor cannot end it (a queue worker runs it to its timeout): it may still be running until ${new Date(until).toISOString()}; resume after that`,
+    place === 'local'
+      ? `step ${label} was started by an engine that died before its process was recorded: it may still be running on this machine, and running it again could run it twice`
+      : `step ${label} may still be queued or running on ${place}, where the engine that submitted it died: resume with an engine on that queue (it takes the job out, or has its worker stop it, first)`,
   );
 }
 
@@ -286,7 +297,7 @@ function assertNotRunning(past: PastRun, index: number, now: number): void {
  * the same steps, strategy and parameter values), each carried step completed there and was
  * not undone since, and no step that will run may still be running from that run.
  */
-export function carriedResults(plan: ExecutionPlan, past: PastRun, now = Date.now()): Map<number, ExecutionResult> {
+export function carriedResults(plan: ExecutionPlan, past: PastRun): Map<number, ExecutionResult> {
   assertNoRollback(past);
   if (faceAsRecorded(plan, past) !== planFace(past.plan)) {
     throw refuse(
@@ -321,7 +332,7 @@ export function carriedResults(plan: ExecutionPlan, past: PastRun, now = Date.no
     carried.set(index, { ...result, carried_from: result.carried_from ?? result.id });
   }
   plan.commands.forEach((_, index) => {
-    if (!indices.has(index)) assertNotRunning(past, index, now);
+    if (!indices.has(index)) assertNotLeft(past, index);
   });
   return carried;
 }

@@ -93,8 +93,20 @@ export interface CapturedOutput {
 }
 
 export interface CommandExecutor {
+  /**
+   * Where attempts run, as the history records it: `local` (this machine: a later engine here
+   * ends what a dead one left), or `queue:NAME` (a queue's workers; see `endLeftovers`).
+   * Default `local`.
+   */
+  readonly place?: string;
   /** Run one attempt to its outcome. Never rejects: every failure is an outcome. */
   run(attempt: AttemptSpec, observer: AttemptObserver): Promise<AttemptOutcome>;
+  /**
+   * End what engines before this one left of these executions where this executor runs them (a
+   * dead submitter's queued jobs are taken out, running ones stopped by their workers), waiting
+   * at most `waitMs`. Resolves with the ids still running. Absent: the executor cannot tell.
+   */
+  endLeftovers?(executionIds: readonly string[], waitMs: number): Promise<string[]>;
   /** Let go of what the executor holds (connections, workers); called once, at engine shutdown. */
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@
  */
 import type { AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } from './contract.js';
 
-export function lazyExecutor(load: () => Promise<CommandExecutor>): CommandExecutor {
+export function lazyExecutor(load: () => Promise<CommandExecutor>, place?: string): CommandExecutor {
   let loading: Promise<CommandExecutor> | null = null;
   const executor = () => {
     loading ??= load().catch((err: unknown) => {
@@ -15,6 +15,11 @@ export function lazyExecutor(load: () => Promise<CommandExecutor>): CommandExecu
     return loading;
   };
   return {
+    place,
+    async endLeftovers(executionIds: readonly string[], waitMs: number): Promise<string[]> {
+      const loaded = await executor();
+      return loaded.endLeftovers ? loaded.endLeftovers(executionIds, waitMs) : [...executionIds];
+    },
     async run(attempt: AttemptSpec, observer: AttemptObserver): Promise<AttemptOutcome> {
       let loaded: CommandExecutor;
       try {

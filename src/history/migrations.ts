@@ -221,6 +221,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'a step a resumed plan carried over: the execution that ran it',
     sql: 'ALTER TABLE executions ADD COLUMN carried_from TEXT;',
   },
+  {
+    version: 16,
+    description: "where a command ran: 'local', or 'queue:NAME' (what a later engine can end of it)",
+    sql: 'ALTER TABLE executions ADD COLUMN place TEXT;',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

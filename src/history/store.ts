@@ -83,6 +83,8 @@ export interface ExecutionRecord {
   outputs: Record<string, string> | null;
   /** A step a resumed plan carried over: the execution that ran it (its result's `carried_from`); null otherwise. */
   carried_from: string | null;
+  /** Where a command ran: `local` or `queue:NAME` (its engine's executor); null for plans and older records. */
+  place: string | null;
 }
 
 /** Which records to list. Dates compare on `submitted_at`, both ends inclusive. */
@@ -218,6 +220,7 @@ const COLUMNS = [
   'process_start',
   'outputs_json',
   'carried_from',
+  'place',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
@@ -257,6 +260,7 @@ const EMPTY_RECORD: Omit<ExecutionRecord, 'id'> = {
   process_start: null,
   outputs: null,
   carried_from: null,
+  place: null,
 };
 
 function boundOutput(output: string | null): string | null {
@@ -301,6 +305,8 @@ function toRow(r: ExecutionRecord): Row {
     outputs_json: r.outputs ? JSON.stringify(r.outputs) : null,
     // `?? null`: a record built before plans could be resumed has none.
     carried_from: r.carried_from ?? null,
+    // `?? null`: a record built before the place was recorded has none.
+    place: r.place ?? null,
   };
 }
 
@@ -337,6 +343,7 @@ function fromRow(row: Row): ExecutionRecord {
     process_start: row.process_start as string | null,
     outputs: json<Record<string, string>>(row.outputs_json ?? null),
     carried_from: (row.carried_from ?? null) as string | null,
+    place: (row.place ?? null) as string | null,
   };
 }
 
@@ -782,6 +789,18 @@ export class HistoryStore {
       const row = this.selectOne.get(id) as Row | undefined;
       return row ? fromRow(row) : null;
     });
+  }
+
+  /** The plan runs that resume `planId` (their plan's `resumed_from`), oldest first. */
+  resumesOf(planId: string): string[] {
+    return this.guarded(() =>
+      (
+        this.sql(
+          `SELECT id FROM executions WHERE kind = 'plan' AND json_extract(plan_json, '$.resumed_from.plan_id') = ?
+            ORDER BY submitted_at, rowid`,
+        ).all(planId) as Array<{ id: string }>
+      ).map((row) => row.id),
+    );
   }
 
   /** Records matching `filter`, newest first. */

@@ -52,11 +52,64 @@ export class QueueExecutor implements CommandExecutor {
   private stop!: () => void;
   private readonly stopped = new Promise<null>((resolve) => (this.stop = () => resolve(null)));
 
+  readonly place: string;
+
   constructor(
     private readonly config: ExecutionConfig,
     private readonly redis: RedisConfig,
   ) {
     this.replyKey = keys.replies(redis.queue, this.clientId);
+    this.place = `queue:${redis.queue}`;
+  }
+
+  /**
+   * A dead submitter's jobs of these executions, found by their request id: queued ones are
+   * taken out, running ones told to stop (their worker ends the process tree, as for a cancel).
+   * Waits at most `waitMs` for them to leave the workers; resolves with the ids still running.
+   */
+  async endLeftovers(executionIds: readonly string[], waitMs: number): Promise<string[]> {
+    const wanted = new Set(executionIds);
+    if (wanted.size === 0) return [];
+    await this.start();
+    const jobs = await within(
+      this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']),
+      CALL_TIMEOUT_MS,
+      'listing the queue',
+    );
+    const left = jobs.filter((job) => job?.id && wanted.has((job.data as CommandJob | undefined)?.request?.id ?? ''));
+    const running = new Map<string, string>(); // job id -> execution id
+    for (const job of left) {
+      const jobId = job.id!;
+      const state = await within(job.getState(), CALL_TIMEOUT_MS, 'reading a job state');
+      await within(
+        this.commands.set(keys.cancelled(this.redis.queue, jobId), '1', 'EX', CANCEL_MARKER_TTL_SECONDS),
+        CALL_TIMEOUT_MS,
+        'marking a job cancelled',
+      );
+      if (
+        NOT_TAKEN.has(state) &&
+        (await job.remove().then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+      await within(
+        this.commands.publish(keys.cancelChannel(this.redis.queue), jobId),
+        CALL_TIMEOUT_MS,
+        'announcing a cancel',
+      );
+      running.set(jobId, (job.data as CommandJob).request.id);
+    }
+    const deadline = Date.now() + waitMs;
+    while (running.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const jobId of [...running.keys()]) {
+        const state = await within(this.queue.getJobState(jobId), CALL_TIMEOUT_MS, 'reading a job state');
+        if (state !== 'active') running.delete(jobId);
+      }
+    }
+    return [...new Set(running.values())];
   }
 
   /** Puts the attempt in the queue and follows it to its outcome; never rejects. */

@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import { dryRunSummaries } from '../engine/dry-run.js';
 import type { ExecutionEngine } from '../engine/engine.js';
-import { ExecutionError } from '../errors.js';
+import { ExecutionError, ValidationError } from '../errors.js';
 import type { ApprovalStorage, HistoryStore } from '../history/store.js';
 import {
   type ApprovalDecision,
@@ -366,6 +366,14 @@ export class ApprovalQueue {
     acceptRisk: RiskLevel | undefined,
   ): Promise<QueuedApproval> {
     const id = approval.id;
+    // A resume is checked against the run it resumes when it starts: an edited one would never start.
+    if (approval.plan.resumed_from !== null || edited.resumed_from !== null) {
+      throw ValidationError.of(
+        'InvalidField',
+        'decision.modified_plan',
+        'a resumed run cannot be edited (it must be the plan that ran): reject it, and run the edited plan as a new run',
+      );
+    }
     // The edit keeps this approval's ids or takes new ones: never another approval's, never the history's.
     const editIds = planIds(edited);
     this.assertNew(editIds, id);

@@ -223,6 +223,7 @@ function record(n: number, output: string): ExecutionRecord {
     process_start: null,
     outputs: null,
     carried_from: null,
+    place: null,
   };
 }
 

@@ -35,6 +35,7 @@ export function commandRecord(n: number, over: Partial<ExecutionRecord> = {}): E
     process_start: null,
     outputs: null,
     carried_from: null,
+    place: null,
     ...over,
   };
 }

@@ -105,7 +105,8 @@ export async function call<T>(client: Client, method: 'GET' | 'POST', path: stri
   const error = (parsed as ServerError | null)?.error;
   const code = typeof error?.code === 'string' ? error.code : `HTTP ${response.status}`;
   const message = typeof error?.message === 'string' ? error.message : response.statusText;
-  const exit = BAD_INPUT_STATUSES.has(response.status) ? EXIT.BAD_INPUT : EXIT.FAILED;
+  // Nothing ran either when a run cannot be resumed as asked: as locally, bad input.
+  const exit = BAD_INPUT_STATUSES.has(response.status) || code === 'NotResumable' ? EXIT.BAD_INPUT : EXIT.FAILED;
   throw new CliExit(exit, `${exit === EXIT.FAILED ? 'refused: ' : ''}${message} [${code}]`);
 }
 

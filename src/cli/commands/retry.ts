@@ -28,7 +28,7 @@ export async function retryCommand(planId: string, options: RetryOptions): Promi
   if (options.param !== undefined && options.plan === undefined)
     throw new CliExit(
       EXIT.BAD_INPUT,
-      '--param needs --plan: a resumed run keeps the parameter values of the run it resumes (give the plan file again to set them). Nothing ran.',
+      '--param goes with --plan: a resumed run has the parameter values of the run it resumes, and a plan given again must have the same ones. Nothing ran.',
     );
   if (options.approveVia !== undefined && !options.dryRun) {
     if (options.plan !== undefined)

@@ -41,16 +41,7 @@ export async function showAwaitingApproval(root, scope, id, open, reopens = 0) {
         return;
       }
       if (reopens >= MAX_REOPENS) {
-        fill(
-          root,
-          pageHeader('Execution'),
-          h(
-            'section',
-            { class: 'panel', testid: 'awaiting-approval' },
-            h('p', {}, approvalStateBadge(a.state)),
-            h('p', {}, 'Approved, but its run cannot be found. Reload to look again, or see ', approvalLink(), '.'),
-          ),
-        );
+        say(a, 'Approved, but its run cannot be found. Reload to look again, or see ', approvalLink(), '.');
         return;
       }
       // The execution page shows its own "Loading…". Found no run a moment ago although the
@@ -78,6 +69,13 @@ export async function showAwaitingApproval(root, scope, id, open, reopens = 0) {
       }, 500);
     }
     const link = approvalLink();
+    if (a.state === 'pending') say(a, 'This plan has not started: it is waiting for approval. See ', link, '.');
+    else if (a.state === 'approved') say(a, 'Approved: starting…');
+    else say(a, `This plan did not run: its approval is ${a.state}. See `, link, '.');
+  };
+
+  /** The page: the approval's state, and `content` saying what that means for the run. */
+  const say = (a, ...content) =>
     fill(
       root,
       pageHeader('Execution'),
@@ -85,14 +83,9 @@ export async function showAwaitingApproval(root, scope, id, open, reopens = 0) {
         'section',
         { class: 'panel', testid: 'awaiting-approval' },
         h('p', {}, approvalStateBadge(a.state)),
-        a.state === 'pending'
-          ? h('p', {}, 'This plan has not started: it is waiting for approval. See ', link, '.')
-          : a.state === 'approved'
-            ? h('p', {}, 'Approved: starting…')
-            : h('p', {}, `This plan did not run: its approval is ${a.state}. See `, link, '.'),
+        h('p', {}, ...content),
       ),
     );
-  };
   scope.on('approval', (a) => {
     if (a?.id === id) show(a);
   });
