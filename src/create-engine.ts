@@ -6,6 +6,7 @@
 import { type ExecutionConfigInput, resolveConfig } from './config.js';
 import { ExecutionEngine } from './engine/engine.js';
 import { lazyExecutor } from './executor/lazy.js';
+import { queuePlace } from './redis-config.js';
 
 export function createEngine(config: ExecutionConfigInput = {}): ExecutionEngine {
   const resolved = resolveConfig(config);
@@ -13,7 +14,7 @@ export function createEngine(config: ExecutionConfigInput = {}): ExecutionEngine
   if (!redis) return new ExecutionEngine(resolved);
   const executor = lazyExecutor(
     () => import('./queue/queue-executor.js').then((m) => new m.QueueExecutor(resolved, redis)),
-    `queue:${redis.queue}`,
+    queuePlace(redis),
   );
   return new ExecutionEngine(resolved, { executor });
 }

@@ -21,4 +21,19 @@ export const RedisConfigSchema = z.strictObject({
 });
 
 export type RedisConfig = z.output<typeof RedisConfigSchema>;
+
+/**
+ * Where a queue's commands run, as the history records it: the Redis server (its address, never
+ * its credentials) and the queue name. Two queues of one name on two servers are two places.
+ */
+export function queuePlace(redis: Pick<RedisConfig, 'url' | 'queue'>): string {
+  let server = redis.url;
+  try {
+    const url = new URL(redis.url);
+    server = `${url.protocol}//${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    // Checked by the schema: kept as given.
+  }
+  return `queue:${redis.queue}@${server}`;
+}
 export type RedisConfigInput = z.input<typeof RedisConfigSchema>;

@@ -310,6 +310,25 @@ describe('resume', () => {
     expect(resumed.results[1]!.stdout).toBe('found');
   });
 
+  test('two engines on one history resuming the same run at once: exactly one starts', async () => {
+    const dir = tempDir();
+    const logDir = tempDir('cee-logs-');
+    const engine1 = makeEngine({ log_dir: logDir });
+    const engine2 = makeEngine({ log_dir: logDir });
+    const first = await engine1.waitPlan(
+      await engine1.executePlan({
+        commands: [
+          { name: 'a', ...sh('true') },
+          { name: 'b', ...sh(`test -f '${join(dir, 'fix')}'`) },
+        ],
+      }),
+    );
+    const both = await Promise.allSettled([engine1.resumePlan(first.plan_id), engine2.resumePlan(first.plan_id)]);
+    expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'NotResumable', message: expect.stringContaining('resumed already') });
+  });
+
   test('a run is resumed once; a step its first run undid since is not carried by a resume of the resume', async () => {
     const dir = tempDir();
     const log = join(dir, 'log');

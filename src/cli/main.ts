@@ -142,7 +142,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(
       act(async (planId: string, _opts: unknown, cmd: Command) =>
-        (await import('./commands/retry.js')).retryCommand(planId, cmd.optsWithGlobals()),
+        (await import('./commands/retry.js')).retryCommand(
+          planId,
+          cmd.optsWithGlobals(),
+          (await import('./commands/run.js')).givenOn(cmd),
+        ),
       ),
     );
 

@@ -48,6 +48,7 @@ import type { HistoryWriter } from './history-writer.js';
 import { linkSignal } from './link-signal.js';
 import {
   carriedResults,
+  leftoversUnreachable,
   notAPlan,
   type PastRun,
   pastRunOfRecords,
@@ -318,7 +319,12 @@ export class ExecutionEngine {
     const place = executor.place ?? 'local';
     const ids = past.plan.commands.flatMap((c, i) => (!carried.has(i) && past.leftAt[i] === place ? [c.id] : []));
     if (ids.length === 0) return;
-    const still = new Set(await executor.endLeftovers(ids, this.config.kill_grace_ms + LEFTOVER_WAIT_MS));
+    let still: Set<string>;
+    try {
+      still = new Set(await executor.endLeftovers(ids, this.config.kill_grace_ms + LEFTOVER_WAIT_MS));
+    } catch (err) {
+      throw leftoversUnreachable(past.plan.id, place, err);
+    }
     for (const id of ids) if (!still.has(id)) this.endedLeftovers.add(id);
   }
 
@@ -410,6 +416,10 @@ export class ExecutionEngine {
     risk: AdmittedRisk,
   ): string {
     const carried = this.carriedOf(parsed);
+    const from = parsed.resumed_from?.plan_id;
+    if (from !== undefined && this.history && !this.history.claimResume(from, parsed.id)) {
+      throw resumedAlready(from, this.history.resumesOf(from)[0] ?? 'another run');
+    }
     // A carried step's log is the one written when it ran.
     const commands = parsed.commands.map((request, i) =>
       this.newCommand(request, parsed.id, risk.commands[i]!, carried.get(i)?.log_path),

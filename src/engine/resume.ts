@@ -61,6 +61,14 @@ export interface ResumeOptions {
 const refuse = (id: string, reason: NotResumableReason, detail: string) =>
   ExecutionError.create('NotResumable', { id, reason, detail });
 
+/** The queue where a dead engine left steps could not be reached to end them. */
+export const leftoversUnreachable = (id: string, place: string, err: unknown) =>
+  refuse(
+    id,
+    'step_maybe_running',
+    `steps it left on ${place} may still be queued or running, and the queue could not be reached to end them (${err instanceof Error ? err.message : String(err)}); try again once it can`,
+  );
+
 export const resumedAlready = (id: string, by: string) =>
   refuse(id, 'resumed_already', `it was resumed already, as plan ${by}: resume that run instead`);
 

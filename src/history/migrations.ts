@@ -226,6 +226,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "where a command ran: 'local', or 'queue:NAME' (what a later engine can end of it)",
     sql: 'ALTER TABLE executions ADD COLUMN place TEXT;',
   },
+  {
+    version: 17,
+    description: 'the one run that resumes each plan run (claimed when it starts, by any engine on the store)',
+    sql: 'CREATE TABLE resumes (from_plan TEXT PRIMARY KEY, plan_id TEXT NOT NULL, claimed_at TEXT NOT NULL);',
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -791,16 +791,29 @@ export class HistoryStore {
     });
   }
 
-  /** The plan runs that resume `planId` (their plan's `resumed_from`), oldest first. */
+  /** The plan run that resumes `planId` (claimed with `claimResume`), if one does. */
   resumesOf(planId: string): string[] {
     return this.guarded(() =>
-      (
-        this.sql(
-          `SELECT id FROM executions WHERE kind = 'plan' AND json_extract(plan_json, '$.resumed_from.plan_id') = ?
-            ORDER BY submitted_at, rowid`,
-        ).all(planId) as Array<{ id: string }>
-      ).map((row) => row.id),
+      (this.sql('SELECT plan_id FROM resumes WHERE from_plan = ?').all(planId) as Array<{ plan_id: string }>).map(
+        (row) => row.plan_id,
+      ),
     );
+  }
+
+  /**
+   * Claims the one resume of `fromPlan` for `planId`, at once (not batched with the records):
+   * two engines on this store resuming the same run cannot both start. False when another run
+   * has it.
+   */
+  claimResume(fromPlan: string, planId: string, now = new Date()): boolean {
+    return this.guarded(() => {
+      this.sql('INSERT OR IGNORE INTO resumes (from_plan, plan_id, claimed_at) VALUES (?, ?, ?)').run(
+        fromPlan,
+        planId,
+        now.toISOString(),
+      );
+      return this.resumesOf(fromPlan)[0] === planId;
+    });
   }
 
   /** Records matching `filter`, newest first. */

@@ -12,7 +12,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExecutionConfig } from '../config.js';
 import type { AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } from '../executor/contract.js';
-import type { RedisConfig } from '../redis-config.js';
+import { queuePlace, type RedisConfig } from '../redis-config.js';
 import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
 import { CANCEL_MARKER_TTL_SECONDS, type CommandJob, JOB_NAME, jobIdOf, keys, type ReplyMessage } from './protocol.js';
 import { QueuedAttempt } from './queued-attempt.js';
@@ -59,7 +59,7 @@ export class QueueExecutor implements CommandExecutor {
     private readonly redis: RedisConfig,
   ) {
     this.replyKey = keys.replies(redis.queue, this.clientId);
-    this.place = `queue:${redis.queue}`;
+    this.place = queuePlace(redis);
   }
 
   /**
@@ -86,8 +86,11 @@ export class QueueExecutor implements CommandExecutor {
         CALL_TIMEOUT_MS,
         'marking a job cancelled',
       );
+      // Queued, or held by no worker (its worker died and none noticed): taken out of the queue.
+      const held = state === 'active' && (await this.commands.exists(`${this.queue.toKey(jobId)}:lock`)) === 1;
+      const removable = NOT_TAKEN.has(state) || (state === 'active' && !held);
       if (
-        NOT_TAKEN.has(state) &&
+        removable &&
         (await job.remove().then(
           () => true,
           () => false,

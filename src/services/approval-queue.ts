@@ -367,7 +367,8 @@ export class ApprovalQueue {
   ): Promise<QueuedApproval> {
     const id = approval.id;
     // A resume is checked against the run it resumes when it starts: an edited one would never start.
-    if (approval.plan.resumed_from !== null || edited.resumed_from !== null) {
+    // `!= null`: a plan stored before resumes existed has no such field.
+    if (approval.plan.resumed_from != null || edited.resumed_from != null) {
       throw ValidationError.of(
         'InvalidField',
         'decision.modified_plan',

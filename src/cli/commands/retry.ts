@@ -14,7 +14,7 @@ import { CliExit, EXIT } from '../exit.js';
 import { parsePlanSource, readPlanSource } from '../plan-file.js';
 import { resumeLine } from '../views/view.js';
 import { resolveId } from './logs.js';
-import { type RunOptions, runHere, withParams } from './run.js';
+import { assertNoEngineOptions, type RunOptions, runHere, withParams } from './run.js';
 import { resumeViaServer } from './run-remote.js';
 
 export interface RetryOptions extends RunOptions {
@@ -24,7 +24,12 @@ export interface RetryOptions extends RunOptions {
   plan?: string;
 }
 
-export async function retryCommand(planId: string, options: RetryOptions): Promise<number> {
+export async function retryCommand(
+  planId: string,
+  options: RetryOptions,
+  given: (key: string) => boolean = (key) => (options as Record<string, unknown>)[key] !== undefined,
+): Promise<number> {
+  assertNoEngineOptions(options, given);
   if (options.param !== undefined && options.plan === undefined)
     throw new CliExit(
       EXIT.BAD_INPUT,

@@ -70,6 +70,17 @@ const ENGINE_ONLY = [
   ['awsCli', '--aws-cli'],
 ] as const;
 
+/** With --approve-via the work runs on the server, under its settings: this machine's engine options are refused. */
+export function assertNoEngineOptions(options: RunOptions, given: (key: string) => boolean): void {
+  if (options.approveVia === undefined || options.dryRun) return;
+  const refused = ENGINE_ONLY.filter(([key]) => given(key)).map(([, flag]) => flag);
+  if (refused.length > 0)
+    throw new CliExit(
+      EXIT.BAD_INPUT,
+      `${refused.join(', ')} cannot be used with --approve-via: the server's settings apply to work submitted with --approve-via (it runs there). Nothing was submitted.`,
+    );
+}
+
 /**
  * `given`: whether an option was given on the command line (not a default); the `run`
  * command's `getOptionValueSource` when called from main.ts.
@@ -79,14 +90,7 @@ export async function runCommand(
   options: RunOptions,
   given: (key: string) => boolean = (key) => (options as Record<string, unknown>)[key] !== undefined,
 ): Promise<number> {
-  if (options.approveVia !== undefined && !options.dryRun) {
-    const refused = ENGINE_ONLY.filter(([key]) => given(key)).map(([, flag]) => flag);
-    if (refused.length > 0)
-      throw new CliExit(
-        EXIT.BAD_INPUT,
-        `${refused.join(', ')} cannot be used with --approve-via: the server's settings apply to work submitted with --approve-via (it runs there). Nothing was submitted.`,
-      );
-  }
+  assertNoEngineOptions(options, given);
   const config = engineConfig(options);
   const source = await readPlanSource(file);
   // `--new-ids`: fresh ids (plan-file.ts); `--param`: parameter values.
