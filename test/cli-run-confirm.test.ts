@@ -162,7 +162,8 @@ describe('off a terminal', () => {
 describe('--dry-run and plan against moto: what would happen, nothing done', () => {
   let moto: Moto;
   beforeAll(async () => {
-    moto = await startMoto();
+    // Its own moto: the check that nothing at all was created must not see other test files' buckets.
+    moto = await startMoto({ private: true });
   }, 30_000);
   afterAll(async () => {
     await moto?.stop();
