@@ -7,46 +7,21 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LATEST_VERSION, MIGRATIONS } from '../src/history/migrations.js';
 import { type ExecutionRecord, ftsQuery, HistoryStore, INDEXED_OUTPUT_CHARS } from '../src/history/store.js';
 import { tempDir } from './helpers.js';
+import { commandRecord } from './support/records.js';
 
 const CONV_A = 'aaaaaaaa-0000-4000-8000-000000000001';
 const CONV_B = 'bbbbbbbb-0000-4000-8000-000000000002';
 
+/** Record `id`: submitted a day apart from November 2026 on, by engine `e1`. */
 function record(id: number, over: Partial<ExecutionRecord> = {}): ExecutionRecord {
-  const uuid = `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`;
-  return {
-    id: uuid,
-    kind: 'command',
-    plan_id: null,
-    name: null,
-    conversation_id: null,
-    user_prompt: null,
-    source: 'test',
-    status: 'completed',
-    risk_level: 'read_only',
-    command: `echo ${id}`,
-    description: null,
-    request: null,
-    plan: null,
-    approval: null,
-    exit_code: 0,
-    error: null,
-    error_code: null,
+  return commandRecord(id, {
     submitted_at: new Date(Date.UTC(2026, 10, 1 + id)).toISOString(),
-    started_at: null,
-    completed_at: null,
     duration_ms: 5,
-    log_path: `/nonexistent/${uuid}.log`,
-    tags: {},
-    output: null,
+    log_path: `/nonexistent/${commandRecord(id).id}.log`,
     engine_pid: 1,
     engine_id: 'e1',
-    process_group: null,
-    process_start: null,
-    outputs: null,
-    carried_from: null,
-    place: null,
     ...over,
-  };
+  });
 }
 
 function openStore(): HistoryStore {

@@ -13,6 +13,7 @@ import { ExecutionError } from '../../src/index.js';
 import { ApprovalQueue } from '../../src/services/approval-queue.js';
 import { exec, makeEngine, tempDir } from '../helpers.js';
 import { decideAs } from '../support/approvals.js';
+import { commandRecord } from '../support/records.js';
 import { startTestServer } from '../support/server.js';
 
 const APPROVAL = {
@@ -192,39 +193,7 @@ describe('an approval id is used once, even past the approvals kept in memory', 
 });
 
 function record(n: number, output: string): ExecutionRecord {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    kind: 'command',
-    plan_id: null,
-    name: null,
-    conversation_id: null,
-    user_prompt: null,
-    source: 'test',
-    status: 'completed',
-    risk_level: 'read_only',
-    command: `yes ${n}`,
-    description: null,
-    request: null,
-    plan: null,
-    approval: null,
-    exit_code: 0,
-    error: null,
-    error_code: null,
-    submitted_at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-    started_at: null,
-    completed_at: null,
-    duration_ms: 1,
-    log_path: `/nonexistent/${n}.log`,
-    tags: {},
-    output,
-    engine_pid: 1,
-    engine_id: 'e',
-    process_group: null,
-    process_start: null,
-    outputs: null,
-    carried_from: null,
-    place: null,
-  };
+  return commandRecord(n, { command: `yes ${n}`, output, engine_pid: 1, engine_id: 'e' });
 }
 
 describe('search words are repeats when their tokens are, not their spelling', () => {
