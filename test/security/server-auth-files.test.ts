@@ -197,8 +197,11 @@ test('serve --token-file keeps the token out of ps and the terminal; a loose fil
   ]);
   expect(server.url).toMatch(/^http:/);
   expect(readFileSync(`/proc/${server.child.pid}/cmdline`, 'utf8')).not.toContain(token);
+  // The sign-in line is written after the address: wait for it, then look at all of stderr.
+  const signIn = `sign in with the token from ${file}`;
+  await until(() => server.stderr().includes(signIn), 5_000, 'the sign-in line on stderr');
   expect(server.stderr()).not.toContain(token);
-  expect(server.stderr()).toContain(`sign in with the token from ${file}`);
+  expect(server.stderr()).toContain(signIn);
   const health = await fetch(`${server.url}/api/health`, { headers: { authorization: `Bearer ${token}` } });
   expect(health.status).toBe(200);
   // --allow-env reached the server: allowed names pass, others are refused.
