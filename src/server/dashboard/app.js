@@ -13,7 +13,7 @@
 import { api, errorBox } from './api.js';
 import { useVocabulary } from './constants.js';
 import { startClocks } from './dom.js';
-import { route } from './router.js';
+import { route, routeIfChanged } from './router.js';
 import { refreshApprovalCount, showSignedIn, startShell } from './shell.js';
 import { live } from './socket.js';
 
@@ -33,7 +33,7 @@ async function start() {
   startShell();
   // Who is signed in: every decision is recorded under this principal, never a typed name.
   api('GET', '/api/whoami').then(showSignedIn, () => {});
-  window.addEventListener('hashchange', route);
+  window.addEventListener('hashchange', routeIfChanged);
   route();
   refreshApprovalCount();
   live.start();

@@ -13,6 +13,8 @@ const main = document.getElementById('main');
 
 let currentScope = null;
 let firstRoute = true;
+/** The hash the current page was drawn for. */
+let drawnHash = null;
 
 function setNav(section) {
   for (const link of document.querySelectorAll('.nav a')) {
@@ -21,9 +23,18 @@ function setNav(section) {
   }
 }
 
+/**
+ * For the `hashchange` listener: a hash set while the dashboard was starting can be drawn by the
+ * first route() before its hashchange event arrives; drawing it twice would load the page twice.
+ */
+export function routeIfChanged() {
+  if (location.hash !== drawnHash) route();
+}
+
 export function route() {
   const raw = location.hash.slice(1) || '/';
   if (!raw.startsWith('/')) return; // an in-page anchor, not a route
+  drawnHash = location.hash;
   const path = raw.split('?')[0];
   currentScope?.dispose();
   const scope = (currentScope = makeScope());
