@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (builds first), or `node bench/run.mjs [options]`.
 //
-//   --only=spawn,cancel   run some cases (spawn, output, latency, cancel, scheduler, memory, queue)
+//   --only=spawn,cancel   run some cases (spawn, output, latency, cancel, scheduler, memory, queue, history)
 //   --write               write BENCHMARKS.md even for a partial or scaled run
 //   --md=PATH             where to write (default: BENCHMARKS.md at the repo root)
 //   --no-profile          do not profile missed targets
@@ -23,7 +23,7 @@ import { mdTable } from './stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
-const CASES = ['spawn', 'output', 'latency', 'cancel', 'scheduler', 'memory', 'queue'];
+const CASES = ['spawn', 'output', 'latency', 'cancel', 'scheduler', 'memory', 'queue', 'history'];
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {

@@ -248,6 +248,16 @@ test('a batch joined with a carried-over line stays intact until the next push, 
   expect(strings(splitter.push(b('6\n')))).toEqual(['456']);
 });
 
+test('a chunk of many lines (bounds grown past what is kept) is followed by a small one, both whole', () => {
+  const splitter = new LineSplitter(1024);
+  const many = splitter.push(Buffer.from(`${'x\n'.repeat(70_000)}tail`));
+  expect(many.count).toBe(70_000);
+  expect(many.lineBytes).toBe(70_000);
+  expect(new Set(many.texts())).toEqual(new Set(['x']));
+  expect(strings(splitter.push(b('!\nlast\n')))).toEqual(['tail!', 'last']);
+  expect(strings(splitter.push(b('a\nb\n'.repeat(600))))).toEqual(Array.from({ length: 600 }, () => ['a', 'b']).flat());
+});
+
 describe('LineBatch', () => {
   test('texts() decodes an ASCII batch and a UTF-8 batch the same as line by line', () => {
     const splitter = new LineSplitter(1024);

@@ -1,12 +1,15 @@
 /** LogFile.append: every line gets its timestamp/stream prefix and a newline, whatever the batch's shape. */
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, expect, test } from 'vitest';
 import { LineBatch, LineSplitter } from '../src/runner/line-splitter.js';
 import { LogFile } from '../src/sinks/log-file.js';
+import { until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'log-file-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,4 +94,61 @@ test('property: the log holds every line of any chunked byte stream, prefixed, i
     ),
     { numRuns: 150 },
   );
+});
+
+test('large output through two logs at once, appended as the runner does, is written exactly', async () => {
+  // Batches of 8 KiB to 300 KiB share and recycle the formatted-output slabs while earlier
+  // writes are still in flight: a slab reused too early, or a wrong offset, corrupts a log.
+  const lineOf = (i: number) => Buffer.from(`${i} `.padEnd(20 + ((i * 37) % 180), String.fromCharCode(97 + (i % 26))));
+  const sizes = [9_000, 70_000, 200_000, 30_000, 300_000, 120_000, 8_500, 250_000, 60_000];
+  const paths = [join(dir, `${n++}.log`), join(dir, `${n++}.log`)];
+  const logs = await Promise.all(paths.map((path) => LogFile.open(path, { kind: 'test' })));
+  const written: Buffer[][] = [[], []];
+  let line = 0;
+  for (let round = 0; round < 6; round++) {
+    for (const [k, size] of sizes.entries()) {
+      const which = (round + k) % 2;
+      const lines: Buffer[] = [];
+      for (let bytes = 0; bytes < size; line++) {
+        lines.push(lineOf(line));
+        bytes += lines[lines.length - 1]!.length + 1;
+      }
+      const splitter = new LineSplitter(1 << 20);
+      const batch = splitter.push(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+      written[which]!.push(expected([copied(batch)]));
+      const pending = logs[which]!.append('stdout', batch, TS);
+      if (pending) await pending; // the runner pauses the pipe only when the log asks it to
+    }
+  }
+  await Promise.all(logs.map((log) => log.close({ end: 'x' })));
+  for (const [i, path] of paths.entries()) {
+    const text = readFileSync(path);
+    const body = text.subarray(text.indexOf('\n') + 1, text.lastIndexOf('# end: x\n'));
+    expect(body.equals(Buffer.concat(written[i]!))).toBe(true);
+  }
+});
+
+test('a log still open reaches the disk without waiting for its close, and ends the same as one closed at once', async () => {
+  const path = join(dir, `${n++}.log`);
+  const log = await LogFile.open(path, { kind: 'test' });
+  log.note('spawned pid 1: x');
+  // Held in memory at first; a running command's log is on disk shortly after (readers and a crash see it).
+  await until(() => readFileSync(path, 'utf8').includes('[engine] spawned pid 1: x\n'), 10_000, 'the held log on disk');
+  log.append('stdout', LineBatch.of([Buffer.from('after')]), TS);
+  await log.close({ end: 'x' });
+  const text = readFileSync(path, 'utf8');
+  expect(text).toMatch(/^# kind: test\n\S+ \[engine\] spawned pid 1: x\n/);
+  expect(text.endsWith(`${TS} [stdout] after\n# end: x\n`)).toBe(true);
+});
+
+test('a process that exits while its log is held in memory leaves the log on disk', () => {
+  const path = join(dir, `${n++}.log`);
+  const script = `
+    import { LogFile } from ${JSON.stringify(fileURLToPath(new URL('../dist/sinks/log-file.js', import.meta.url)))};
+    const log = await LogFile.open(${JSON.stringify(path)}, { kind: 'test' });
+    log.note('about to exit');
+    process.exit(0);
+  `;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script]);
+  expect(readFileSync(path, 'utf8')).toMatch(/^# kind: test\n\S+ \[engine\] about to exit\n$/);
 });

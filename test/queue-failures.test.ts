@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { createEngine } from '../src/index.js';
 import { makeEngine, sh, tempDir, until } from './helpers.js';
@@ -155,6 +155,37 @@ test('an engine without global_concurrency leaves the fleet-wide limit another o
     await probe.close();
   }
 }, 30_000);
+
+test('a worker of another version refuses the job: the submitter reports why, and the failed job leaves the queue', async () => {
+  const queue = queueName();
+  // What a worker of an older version does with a job it does not know: BullMQ fails it, and
+  // that worker writes nothing to the reply stream.
+  const refusal = 'unknown job command.v4: this worker takes command.v3 jobs';
+  const older = new Worker(
+    queue,
+    async () => {
+      throw new Error(refusal);
+    },
+    { connection: { url: redis.url } as never },
+  );
+  const probe = new Queue(queue, { connection: { url: redis.url } as never });
+  try {
+    const engine = makeEngine({ redis: { url: redis.url, queue } });
+    const id = await engine.execute(sh('echo never'));
+    // Found by the submitter's watchdog (checks every 5 s).
+    expect(await settlesWithin(engine.wait(id), 20_000)).toBe(true);
+    expect(await engine.wait(id)).toMatchObject({
+      status: 'failed',
+      error_code: 'worker_lost',
+      error: `Worker lost: ${refusal}`,
+    });
+    await until(async () => (await probe.getFailedCount()) === 0, 10_000, 'the failed job removed');
+    await engine.shutdown();
+  } finally {
+    await older.close();
+    await probe.close();
+  }
+}, 45_000);
 
 test("output_log_path is the submitter's: the file names the worker it ran on and has one footer", async () => {
   const queue = queueName();

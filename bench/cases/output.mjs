@@ -3,6 +3,8 @@
 // read by the engine with line events on (a subscribed handler counts `stdout` lines), vs a
 // raw pipe (child_process.spawn, count '\n' bytes) vs node:readline over the pipe (count
 // 'line' events). Each peer in its own process: MiB/s and peak RSS growth of that process.
+// Each peer first reads WARMUP_BYTES the same way, untimed: what is measured is output
+// handling, not module loading, JIT or the engine's first-command set-up (its shell parser).
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -22,6 +24,7 @@ const LABEL = {
   readline: "node:readline over the pipe (count 'line')",
 };
 const MiB = 1024 * 1024;
+const WARMUP_BYTES = 4 * MiB;
 
 const commandOf = (bytes) => `yes '${LINE}' | head -c ${bytes}`;
 
@@ -30,6 +33,11 @@ const commandOf = (bytes) => `yes '${LINE}' | head -c ${bytes}`;
 export async function runPeer(peer, { bytes }) {
   if (LINE_BYTES !== 100) throw new Error(`line is ${LINE_BYTES} bytes`);
   if (peer === 'engine') return runEngine(bytes);
+  await readPipe(peer, WARMUP_BYTES);
+  return readPipe(peer, bytes);
+}
+
+async function readPipe(peer, bytes) {
   const mem = rssTracker(50);
   const t0 = nowMs();
   const child = spawn('sh', ['-c', commandOf(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -63,13 +71,17 @@ async function runEngine(bytes) {
       lineBytes += event.line.length + 1;
     }
   });
+  const run = async (size) =>
+    engine.wait(
+      await engine.execute({ command: { type: 'shell', shell: 'sh', command: commandOf(size) }, timeout_ms: 600_000 }),
+    );
+  const warm = await run(WARMUP_BYTES);
+  if (warm.status !== 'completed') throw new Error(`engine warm-up: ${warm.status} ${warm.error}`);
+  lines = 0;
+  lineBytes = 0;
   const mem = rssTracker(50);
   const t0 = nowMs();
-  const id = await engine.execute({
-    command: { type: 'shell', shell: 'sh', command: commandOf(bytes) },
-    timeout_ms: 600_000,
-  });
-  const result = await engine.wait(id);
+  const result = await run(bytes);
   const ms = nowMs() - t0;
   const memory = mem.stop();
   if (result.status !== 'completed') throw new Error(`engine: ${result.status} ${result.error}`);
@@ -104,11 +116,11 @@ export async function run(ctx) {
   const full = Math.floor(bytes / LINE_BYTES);
   const partial = bytes % LINE_BYTES ? 1 : 0;
   const growth = res.engine.mem.growth;
-  const growthLimit = 64 * MiB;
+  const growthLimit = 48 * MiB; // the target of issue 19
   const speedup = mibs('engine') / mibs('readline');
   return {
     title,
-    intro: `\`${commandOf('<bytes>').replace(LINE, '<99 chars>')}\` with ${fmtBytes(bytes)} (${fmtInt(full)} lines of ${LINE_BYTES} bytes${partial ? ' + a last partial line without newline, which the engine and readline count and the raw count does not' : ''}). Engine: \`store_history: false\`, log file in a temp dir (it writes every line, timestamped: ${res.engine.logBytes ? fmtBytes(res.engine.logBytes) : 'n/a'}), one handler subscribed. Time from submit/spawn to result/close. RSS growth = peak RSS during the run (max of a 50 ms \`memoryUsage().rss\` sampler and the kernel's VmHWM, reset via \`/proc/self/clear_refs\` just before) minus RSS just before; each peer in its own process.`,
+    intro: `\`${commandOf('<bytes>').replace(LINE, '<99 chars>')}\` with ${fmtBytes(bytes)} (${fmtInt(full)} lines of ${LINE_BYTES} bytes${partial ? ' + a last partial line without newline, which the engine and readline count and the raw count does not' : ''}). Engine: \`store_history: false\`, log file in a temp dir (it writes every line, timestamped: ${res.engine.logBytes ? fmtBytes(res.engine.logBytes) : 'n/a'}), one handler subscribed. Each peer first reads ${fmtBytes(WARMUP_BYTES)} the same way, untimed (module loading, JIT, the engine's first-command set-up). Time from submit/spawn to result/close. RSS growth = peak RSS during the run (max of a 50 ms \`memoryUsage().rss\` sampler and the kernel's VmHWM, reset via \`/proc/self/clear_refs\` just before) minus RSS just before; each peer in its own process.`,
     tables: [
       {
         headers: ['peer', 'seconds', 'MiB/s', 'M lines/s', 'lines seen', 'RSS before', 'peak RSS growth'],
@@ -128,7 +140,7 @@ export async function run(ctx) {
       },
       {
         id: 'output-rss',
-        label: `engine RSS growth < 64 MiB on ${fmtBytes(bytes)} of output`,
+        label: `engine RSS growth < ${fmtBytes(growthLimit)} on ${fmtBytes(bytes)} of output`,
         value: fmtBytes(growth),
         pass: growth < growthLimit,
       },

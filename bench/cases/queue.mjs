@@ -19,6 +19,7 @@ export async function run(ctx) {
   });
   const { localMs, rows, perWorker } = JSON.parse(out.trim().split('\n').at(-1));
   for (const row of rows) ctx.log(`  ${row.mode}: ${Math.round(row.ms)} ms`);
+  const oneWorker = rows.find((r) => /^queue, 1 worker/.test(r.mode));
   return {
     title,
     intro: `${fmtInt(n)} × \`{type: 'exec', program: 'true'}\` submitted at once and waited for. Local: one engine, \`max_concurrent_executions: ${perWorker}\`. Queue: a submitting engine with the \`redis\` option (fleet-wide limit ${perWorker} × workers) and that many \`cloudops-exec worker --concurrency ${perWorker}\` processes on the same machine, Redis 7 on loopback, history off on the submitter.`,
@@ -32,7 +33,16 @@ export async function run(ctx) {
     notes: [
       "All workers share this machine's 2 cores with the submitter and Redis, so more workers cannot add CPU here: the figures show the cost of the queue (a job, a lock, a reply stream per command) and that it spreads; on separate machines each worker adds its own cores.",
     ],
-    targets: [],
+    targets: oneWorker
+      ? [
+          {
+            id: 'queue-one-worker',
+            label: 'queue mode, 1 worker on the same machine: throughput ≥ 0.75× local',
+            value: `${(localMs / oneWorker.ms).toFixed(2)}×`,
+            pass: localMs / oneWorker.ms >= 0.75,
+          },
+        ]
+      : [],
     raw: { n, localMs, rows },
   };
 }

@@ -153,7 +153,15 @@ export async function run(ctx) {
       `overhead per node: ${fmt(overhead('engine-nohist'), 3)} ms (history off), ${fmt(overhead('engine-hist'), 3)} ms (history on); the DAG's own shape costs ${fmt(overhead('raw-dag'), 3)} ms/node (raw DAG runner vs raw pool)`,
       `engine / raw DAG runner: ${ratio(res['engine-nohist'].ms, res['raw-dag'].ms)} (history off), ${ratio(res['engine-hist'].ms, res['raw-dag'].ms)} (history on)`,
     ],
-    targets: [],
+    targets: [
+      {
+        id: 'scheduler-dag-engine-hist',
+        label: 'engine plan, `store_history: true` (default): time ≤ 1.3× the raw DAG runner',
+        value: ratio(res['engine-hist'].ms, res['raw-dag'].ms),
+        pass: res['engine-hist'].ms / res['raw-dag'].ms <= 1.3,
+        profile: { case: 'scheduler', peer: 'engine-hist', opts: { n: Math.min(n, 2000) } },
+      },
+    ],
     raw: { n, edges, res },
   };
 }

@@ -28,7 +28,7 @@ import { EventBus, type EventHandlerLike, isLineEvent, type SubscribeOptions } f
 import { validatePlan } from '../validation/plan.js';
 import { validateRequest } from '../validation/request.js';
 import type { RiskLevel } from '../vocabulary.js';
-import { parsePlan, parseRequest } from '../wire/parse.js';
+import { parsePlan, parseRequest, singleCommandPlan } from '../wire/parse.js';
 import type {
   ExecutionEvent,
   ExecutionPlan,
@@ -197,7 +197,7 @@ export class ExecutionEngine {
     await validateRequest(parsed, this.config);
     this.assertAccepting();
     this.assertNew(idsOf([parsed]));
-    const risk = this.admit(parsePlan({ id: parsed.id, commands: [parsed] }));
+    const risk = this.admit(singleCommandPlan(parsed));
     const state = this.newCommand(parsed, null, risk.plan);
     this.track(state);
     linkSignal(options.signal, state.abort, state.done);
@@ -603,10 +603,12 @@ export class ExecutionEngine {
    * that execution's history record, approval included.
    */
   private assertNew(ids: string[]): void {
-    const history = ids.length > 0 ? this.history : null;
+    // Asked of the writer, which sees its pending rows: a flush here would write each
+    // submission's row on its own instead of one batch per event-loop turn.
+    const history = this.historyWriter;
     for (const id of ids) {
       if (this.tracked.has(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'tracked' });
-      if (history?.get(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'history' });
+      if (history?.has(id)) throw ExecutionError.create('DuplicateId', { id, reason: 'history' });
     }
   }
 

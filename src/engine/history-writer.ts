@@ -9,10 +9,10 @@
  */
 
 import type { ExecutionRecord, HistoryStore } from '../history/store.js';
-import { redactData } from '../policy/redact-data.js';
+import { hidesValue, redactData } from '../policy/redact-data.js';
 import { processStartTime } from '../runner/kill-tree.js';
 import type { ExecutionPlan } from '../wire/types.js';
-import type { TrackedChange, TrackedExecution, TrackedPlan } from './tracked.js';
+import type { TrackedChange, TrackedCommand, TrackedExecution, TrackedPlan } from './tracked.js';
 
 type Patch = Partial<Omit<ExecutionRecord, 'id'>>;
 
@@ -90,6 +90,11 @@ export class HistoryWriter {
     }
   }
 
+  /** Whether the history holds a record of `id`, written or still pending (nothing is written). */
+  has(id: string): boolean {
+    return this.pending.get(id)?.record != null || this.store.get(id) != null;
+  }
+
   /** Write what is pending now (before a read, at shutdown, at exit). */
   flush(): void {
     this.scheduled = false;
@@ -133,6 +138,7 @@ export class HistoryWriter {
    * whole record is redacted with the secrets of the request or plan it came from.
    */
   recordOf(state: TrackedExecution): ExecutionRecord {
+    if (state.kind === 'command' && nothingToHide(state)) return this.rawRecordOf(state);
     if (state.kind === 'plan') this.remember(this.plans, state.id, state.plan);
     const plan = state.kind === 'command' && state.planId !== null ? this.planOf(state.planId) : undefined;
     const record = redactData(this.rawRecordOf(state), this.options, [
@@ -251,6 +257,18 @@ export class HistoryWriter {
       );
     }
   }
+}
+
+/**
+ * A command of its own (no plan, no rollback steps) has one environment, its request's: with
+ * no secret values found for it (`secrets`: from that environment and the engine's, as its
+ * output was redacted with) and no secret-named variable to show as `***`, its record holds
+ * nothing to hide, and the walk over the record that redactData would make finds nothing.
+ */
+function nothingToHide(state: TrackedCommand): boolean {
+  if (state.planId !== null || state.request.rollback.length > 0 || state.secrets.length > 0) return false;
+  for (const [name, value] of Object.entries(state.request.env)) if (hidesValue(name, value)) return false;
+  return true;
 }
 
 function planFields(

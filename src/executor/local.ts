@@ -10,6 +10,7 @@ import { describeIssue, ValidationError } from '../errors.js';
 import type { ContainmentSetting } from '../runner/process.js';
 import { runProcess } from '../runner/process.js';
 import { processSpecOf } from '../runner/process-spec.js';
+import { stopSpawnServer } from '../runner/spawn-server.js';
 import type { AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } from './contract.js';
 
 /** The part of the engine's configuration that decides how commands are spawned here. */
@@ -77,6 +78,8 @@ export class LocalExecutor implements CommandExecutor {
   }
 
   async close(): Promise<void> {
-    // Nothing held between attempts: every process ends with its attempt.
+    // Every process ends with its attempt. The spawn server (shared by the engines of this
+    // process) exits once idle; another engine's next command starts a new one.
+    stopSpawnServer();
   }
 }

@@ -231,6 +231,39 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'the one run that resumes each plan run (claimed when it starts, by any engine on the store)',
     sql: 'CREATE TABLE resumes (from_plan TEXT PRIMARY KEY, plan_id TEXT NOT NULL, claimed_at TEXT NOT NULL);',
   },
+  {
+    version: 18,
+    description: 'the search index keeps no copy of the text it indexes; indexes of mostly NULL columns made partial',
+    // Before, the index stored its own copy of every command, description, output and prompt.
+    // Now it is contentless (`content = ''`): the text is in `executions` (its output already the
+    // bounded slice the index covers), the index holds only what finds a row by its rowid, and
+    // `contentless_delete` lets the store drop a row's entry by rowid alone (store.ts writes the
+    // entries, after the rows of each transaction: see `SearchWrites`). It holds no `id` column:
+    // its rowid is the record's. Every row is indexed again here (a million records take about
+    // a minute, once).
+    //
+    // No triggers keep it in step, on purpose: a trigger makes each row's statement open a
+    // statement savepoint, and FTS5 writes its pending entries to disk at every savepoint, so
+    // a batch of a thousand records made a thousand index segments (and their merges) instead
+    // of one.
+    //
+    // Most records are not plan steps and succeeded: `plan_id` and `error_code` are NULL in
+    // most rows, and rows are only looked up by a value (`plan_id = ?`, `error_code = ?`, which
+    // the partial indexes serve), so the NULLs are no longer indexed on every insert.
+    sql: `
+      DROP TABLE executions_fts;
+      CREATE VIRTUAL TABLE executions_fts USING fts5(
+        command, description, output, user_prompt,
+        content = '', contentless_delete = 1, tokenize = 'unicode61'
+      );
+      INSERT INTO executions_fts (rowid, command, description, output, user_prompt)
+        SELECT rowid, command, description, output, user_prompt FROM executions;
+      DROP INDEX executions_plan;
+      CREATE INDEX executions_plan ON executions (plan_id) WHERE plan_id IS NOT NULL;
+      DROP INDEX executions_error_code;
+      CREATE INDEX executions_error_code ON executions (error_code, submitted_at) WHERE error_code IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -364,9 +364,10 @@ export const MAX_SEARCH_LIMIT = 1_000;
  * ranked, at most RANK_BUDGET / words of them (and never fewer than asked for). FTS5's bm25
  * merges the positions of every phrase in a row by scanning all phrases for each occurrence,
  * so ranking one row costs (occurrences × words); this keeps a call's work bounded however
- * large the store is and whatever its rows hold.
+ * large the store is and whatever its rows hold. Ranking costs ≈ 1.5 µs a row for a one-word
+ * search: at 4,096 (the budget before) a word found in most records took 6 ms to rank alone.
  */
-const RANK_BUDGET = 4_096;
+const RANK_BUDGET = 1_024;
 
 /**
  * The tokenizer the search index uses (migrations.ts: `tokenize = 'unicode61'`), run by SQLite
@@ -552,8 +553,16 @@ export class HistoryStore {
   private upsert!: Database.Statement;
   private selectOne!: Database.Statement;
   private rowidOf!: Database.Statement;
-  private deleteFts!: Database.Statement;
-  private insertFts!: Database.Statement;
+  private insertSearch!: Database.Statement;
+  private deleteSearch!: Database.Statement;
+  /**
+   * The rows the transaction in progress wrote or deleted, by rowid, each with whether it had a
+   * search entry before (to remove). Their entries are written at the end of the transaction,
+   * after every row (see `writing`), from the rows as they are then (none for a deleted one).
+   */
+  private readonly searchWrites = new Map<number, boolean>();
+  /** Whether a `writing` transaction is open (inner calls join it). */
+  private inWrite = false;
   private readonly statements = new Map<string, Database.Statement>();
   /** Calls in progress: only the outermost one handles a corrupt file (inner ones run inside its transaction). */
   private depth = 0;
@@ -577,16 +586,19 @@ export class HistoryStore {
       .map((c) => `${c} = excluded.${c}`)
       .join(', ');
     this.upsert = db.prepare(
-      `INSERT INTO executions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT(id) DO UPDATE SET ${assignments}`,
+      `INSERT INTO executions (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT(id) DO UPDATE SET ${assignments}`,
     );
     this.selectOne = db.prepare('SELECT * FROM executions WHERE id = ?');
-    // Search entries share the record's rowid: finding one by rowid is an index lookup,
-    // while the FTS table's own `id` column is unindexed (a full scan per write).
     this.rowidOf = db.prepare('SELECT rowid FROM executions WHERE id = ?').pluck();
-    this.deleteFts = db.prepare('DELETE FROM executions_fts WHERE rowid = ?');
-    this.insertFts = db.prepare(
-      'INSERT INTO executions_fts (rowid, id, command, description, output, user_prompt) VALUES (?, ?, ?, ?, ?, ?)',
+    // The index's entry for a record has the record's rowid (migrations.ts, version 18).
+    // Read from the rows just written (in SQLite's page cache), so no text crosses from
+    // JavaScript twice; one statement for a whole transaction's rows (a JSON array of rowids).
+    this.insertSearch = db.prepare(
+      `INSERT INTO executions_fts (rowid, command, description, output, user_prompt)
+         SELECT rowid, command, description, output, user_prompt FROM executions
+         WHERE rowid IN (SELECT value FROM json_each(?))`,
     );
+    this.deleteSearch = db.prepare('DELETE FROM executions_fts WHERE rowid = ?');
     this.statements.clear();
   }
 
@@ -678,7 +690,7 @@ export class HistoryStore {
     const max = this.fallback.maxRecords;
     if (++this.writesSincePrune < Math.max(64, max >> 4)) return;
     this.writesSincePrune = 0;
-    this.db.transaction(() => {
+    this.writing(() => {
       const old = this.sql(
         `SELECT id FROM executions WHERE plan_id IS NULL AND status NOT IN (${ACTIVE_SQL}) ORDER BY rowid DESC LIMIT -1 OFFSET ?`,
       )
@@ -686,12 +698,9 @@ export class HistoryStore {
         .all(max) as string[];
       const rowids = this.sql('SELECT rowid FROM executions WHERE id = ? OR plan_id = ?').pluck();
       for (const id of old) {
-        for (const rowid of rowids.all(id, id) as number[]) {
-          this.deleteFts.run(rowid);
-          this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
-        }
+        for (const rowid of rowids.all(id, id) as number[]) this.remove(rowid);
       }
-    })();
+    });
   }
 
   get schemaVersion(): number {
@@ -721,16 +730,59 @@ export class HistoryStore {
     this.guarded(() => this.db.exec('ANALYZE'));
   }
 
+  /**
+   * Run `write` in one IMMEDIATE transaction (the write lock taken first: `put` reads a row
+   * before it writes it), then write the search index for every row it changed, last. Calls
+   * inside it join it.
+   *
+   * Why last: once FTS5 has been written in a transaction, every later statement that opens a
+   * statement savepoint (any write to `executions`, a table with several indexes and a CHECK)
+   * makes FTS5 write its pending entries to disk as a new segment. Written row by row, a
+   * batch of a thousand records made a thousand segments, merged again and again (five times
+   * the CPU of the rows themselves); written after the rows, it makes one.
+   */
+  private writing<T>(write: () => T): T {
+    if (this.inWrite) return write();
+    this.inWrite = true;
+    try {
+      return this.db
+        .transaction(() => {
+          const result = write();
+          if (this.searchWrites.size > 0) {
+            for (const [rowid, indexed] of this.searchWrites) if (indexed) this.deleteSearch.run(rowid);
+            this.insertSearch.run(JSON.stringify([...this.searchWrites.keys()]));
+          }
+          return result;
+        })
+        .immediate();
+    } finally {
+      this.inWrite = false;
+      this.searchWrites.clear();
+    }
+  }
+
+  /** Insert or replace a row, and note its search entry to write (inside `writing`). */
+  private put(row: Row): void {
+    const existing = this.rowidOf.get(row.id) as number | undefined;
+    // Bound by position (in COLUMNS order): binding 31 named parameters costs more than the row's indexes.
+    const info = this.upsert.run(COLUMNS.map((c) => row[c]));
+    const rowid = existing ?? Number(info.lastInsertRowid);
+    if (!this.searchWrites.has(rowid)) this.searchWrites.set(rowid, existing !== undefined);
+  }
+
+  /** Delete a row, and note its search entry to remove (inside `writing`); the rowid may be used again. */
+  private remove(rowid: number): void {
+    this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
+    // A rowid freed here may be given to a row inserted later in the same transaction: `put`
+    // then finds this note, and the old entry is still removed before the new one is written.
+    if (!this.searchWrites.has(rowid)) this.searchWrites.set(rowid, true);
+  }
+
   /** Insert or replace a record (and its search entry). */
   store(record: ExecutionRecord): void {
     const row = toRow(record);
     this.guarded(() => {
-      this.db.transaction(() => {
-        this.upsert.run(row);
-        const rowid = this.rowidOf.get(record.id) as number;
-        this.deleteFts.run(rowid);
-        this.insertFts.run(rowid, record.id, row.command, row.description, row.output, row.user_prompt);
-      })();
+      this.writing(() => this.put(row));
       if (this.depth === 1) this.pruneMemory();
     });
   }
@@ -738,9 +790,9 @@ export class HistoryStore {
   /** Store many records in one transaction (imports, benchmarks). */
   storeMany(records: readonly ExecutionRecord[]): void {
     this.guarded(() => {
-      this.db.transaction(() => {
-        for (const record of records) this.store(record);
-      })();
+      this.writing(() => {
+        for (const record of records) this.put(toRow(record));
+      });
       if (this.depth === 1) this.pruneMemory();
     });
   }
@@ -751,14 +803,12 @@ export class HistoryStore {
       // Text fields change the search entry: rewrite the whole record. Status and timings (the
       // engine's frequent updates) touch only their columns.
       if ('command' in patch || 'description' in patch || 'output' in patch || 'user_prompt' in patch) {
-        return this.db
-          .transaction(() => {
-            const current = this.get(id);
-            if (!current) return false;
-            this.store({ ...current, ...patch });
-            return true;
-          })
-          .immediate();
+        return this.writing(() => {
+          const current = this.get(id);
+          if (!current) return false;
+          this.put(toRow({ ...current, ...patch }));
+          return true;
+        });
       }
       const row = toRow({ ...EMPTY_RECORD, ...patch, id } as ExecutionRecord);
       const columns = COLUMNS.filter((c) => c !== 'id' && Object.hasOwn(patch, FIELD_OF[c]));
@@ -774,12 +824,12 @@ export class HistoryStore {
     writes: ReadonlyArray<{ record: ExecutionRecord } | { id: string; patch: Partial<Omit<ExecutionRecord, 'id'>> }>,
   ): void {
     this.guarded(() => {
-      this.db.transaction(() => {
+      this.writing(() => {
         for (const write of writes) {
-          if ('record' in write) this.store(write.record);
+          if ('record' in write) this.put(toRow(write.record));
           else this.update(write.id, write.patch);
         }
-      })();
+      });
       if (this.depth === 1) this.pruneMemory();
     });
   }
@@ -870,19 +920,24 @@ export class HistoryStore {
     const match = matchOf(words);
     // Per token, not per word: a word of several tokens is a phrase of them, each one ranked.
     const ranked = Math.max(limit + offset, Math.floor(RANK_BUDGET / tokens));
-    // FTS5 walks matches newest first (by rowid, the outer loop: CROSS JOIN keeps it there); each
-    // is looked up by rowid (indexed) and id (so a stray entry can never name the wrong record)
-    // and checked against the filters, which cost no ranking; the walk stops after `ranked`
-    // matches that pass, and only those are scored.
-    const filters = where === '' ? '' : `AND ${where.slice('WHERE '.length)}`;
+    // FTS5 walks matches newest first (by rowid: records are stored as they are submitted), and
+    // only the walk's first `ranked` matches that pass the filters are scored. Without filters
+    // the walk reads the search index alone; with some, each match's row is looked up by rowid
+    // (the outer loop stays FTS5's: CROSS JOIN) and checked, which costs no ranking. Only the
+    // page asked for is read in full. Equal scores: the most recently stored first.
+    const filtered = where !== '';
+    const join = filtered ? 'CROSS JOIN executions AS e ON e.rowid = f.rowid' : '';
+    const filters = filtered ? `AND ${where.slice('WHERE '.length)}` : '';
     return this.guarded(() => {
       const rows = this.sql(
         `SELECT e.* FROM (
-           SELECT f.rowid AS match_rowid, bm25(executions_fts) AS score
-           FROM executions_fts AS f CROSS JOIN executions AS e ON e.rowid = f.rowid AND e.id = f.id
-           WHERE executions_fts MATCH @match ${filters} ORDER BY f.rowid DESC LIMIT @ranked
-         ) m JOIN executions e ON e.rowid = m.match_rowid
-         ORDER BY m.score, e.submitted_at DESC LIMIT @limit OFFSET @offset`,
+           SELECT match_rowid, score FROM (
+             SELECT f.rowid AS match_rowid, bm25(executions_fts) AS score
+             FROM executions_fts AS f ${join}
+             WHERE executions_fts MATCH @match ${filters} ORDER BY f.rowid DESC LIMIT @ranked
+           ) ORDER BY score, match_rowid DESC LIMIT @limit OFFSET @offset
+         ) m CROSS JOIN executions e ON e.rowid = m.match_rowid
+         ORDER BY m.score, m.match_rowid DESC`,
       ).all({ ...params, match, ranked, limit, offset }) as Row[];
       return rows.map(fromRow);
     });
@@ -905,21 +960,16 @@ export class HistoryStore {
   cleanup(olderThan: string | Date): number {
     const before = isoOf(olderThan, 'older_than');
     return this.guarded(() => {
-      const doomed = this.db
-        .transaction(() => {
-          const rows = this.sql(
-            `SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN (${ACTIVE_SQL})`,
-          ).all(before) as Array<{
-            rowid: number;
-            log_path: string;
-          }>;
-          for (const { rowid } of rows) {
-            this.deleteFts.run(rowid);
-            this.sql('DELETE FROM executions WHERE rowid = ?').run(rowid);
-          }
-          return rows;
-        })
-        .immediate();
+      const doomed = this.writing(() => {
+        const rows = this.sql(
+          `SELECT rowid, log_path FROM executions WHERE submitted_at < ? AND status NOT IN (${ACTIVE_SQL})`,
+        ).all(before) as Array<{
+          rowid: number;
+          log_path: string;
+        }>;
+        for (const { rowid } of rows) this.remove(rowid);
+        return rows;
+      });
       // A log file is only ours to delete when no remaining record uses it (requests may share one).
       const stillUsed = this.sql('SELECT 1 FROM executions WHERE log_path = ? LIMIT 1').pluck();
       for (const { log_path } of doomed) {
@@ -1214,7 +1264,13 @@ export class HistoryStore {
 /** Connection settings, then the schema brought up to date (each migration once, in its own transaction). */
 function migrate(db: Database.Database, path: string): void {
   db.pragma('journal_mode = WAL');
+  // Under WAL, NORMAL syncs at checkpoints, not at each commit: a crash of the process loses
+  // nothing committed; a power loss or OS crash may lose the last transactions (never corrupts
+  // the file). Acceptable for the history: what ran is also in each command's log file.
   db.pragma('synchronous = NORMAL');
+  // Copy the log into the database every ~40 MiB of it (SQLite's default: 4 MiB): a busy
+  // store's index pages, written again and again, are copied once per checkpoint, not ten times.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('busy_timeout = 5000');
   // Rows rewritten without their secrets (decided approvals) leave nothing behind in free pages.
   db.pragma('secure_delete = ON');

@@ -73,6 +73,27 @@ function redactValue(value: unknown, key: string | undefined, redact: Redactor, 
 }
 
 /**
+ * The non-empty environments of a source, found once per source object: a plan of 10,000 steps
+ * is the source of each of its steps' history records, and walking it for each of them made
+ * recording a plan quadratic in its size. Sources are parsed requests and plans, which the
+ * engine never changes in place (a step resolved from outputs is a new request object); an
+ * empty environment names no secret, so only non-empty ones are kept.
+ */
+const sourceEnvs = new WeakMap<object, Env[]>();
+
+function envsOfSource(source: unknown): Env[] {
+  if (typeof source !== 'object' || source === null) return [];
+  let envs = sourceEnvs.get(source);
+  if (!envs) {
+    const found: Env[] = [];
+    collectEnvs(source, undefined, found);
+    envs = found.filter((env) => Object.keys(env).length > 0);
+    sourceEnvs.set(source, envs);
+  }
+  return envs;
+}
+
+/**
  * `value` with secrets replaced by `***` (the value itself when there is nothing to hide, or
  * with `redact_secrets: false`). `sources` are other data whose environments name secrets
  * that may appear in `value` (the request a listing row came from, the body a client sent).
@@ -81,7 +102,7 @@ export function redactData<T>(value: T, config: { redact_secrets: boolean }, sou
   if (!config.redact_secrets) return value;
   const envs: Env[] = [];
   collectEnvs(value, undefined, envs);
-  for (const source of sources) collectEnvs(source, undefined, envs);
+  for (const source of sources) envs.push(...envsOfSource(source));
   const secrets = secretValues(process.env, ...envs);
   const hidden = envs.some((env) => Object.entries(env).some(([name, v]) => hidesValue(name, v)));
   if (secrets.length === 0 && !hidden) return value;

@@ -10,7 +10,7 @@ export function redisConnection(url: string): Redis {
 }
 
 /**
- * Records the copies BullMQ makes of `connection` (QueueEvents and Worker block on one).
+ * Records the copies BullMQ makes of `connection` (a Worker blocks on one).
  * While Redis is unreachable, closing the BullMQ object does not reach its copy, which
  * would then reconnect, and hold the process open, forever: the owner disconnects them.
  */

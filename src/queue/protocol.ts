@@ -53,13 +53,18 @@ export type ReplyMessage = (
   /** Complete lines (already redacted on the worker), without their newlines. */
   | { t: 'output'; stream: 'stdout' | 'stderr'; lines: string[]; timestamp: string }
   | { t: 'outcome'; outcome: WireOutcome; worker: WorkerInfo }
+  /**
+   * BullMQ failed the job without an outcome (its worker died and this one found it stalled
+   * past the limit, or the job could not be processed): sent by the worker that failed it.
+   */
+  | { t: 'lost'; reason: string; worker: WorkerInfo }
 ) & {
   /** The job the message is about (a submitter has many in flight). */
   job: string;
   /**
    * One run of the job on one worker (a job handed to a second worker is a second run), its
-   * messages numbered: a batch written twice (ioredis resends a MULTI after a reconnect) is
-   * recognised and dropped by the submitter.
+   * messages numbered: a batch written twice (ioredis resends unanswered commands after a
+   * reconnect) is recognised and dropped by the submitter.
    */
   run: string;
   seq: number;
@@ -77,9 +82,14 @@ export function fromWire(outcome: WireOutcome): AttemptOutcome {
  * The job name carries the protocol's version: a worker of another version refuses the job at
  * once (BullMQ fails it, and the submitter reports the worker lost) instead of misreporting it.
  */
-export const JOB_NAME = 'command.v3';
-/** Reply streams of submitters that went away expire after this long without writes. */
+export const JOB_NAME = 'command.v4';
+/** Reply streams of submitters that went away expire after about this long without writes (renewed once a minute while written). */
 export const REPLY_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * A failed job is kept this long (BullMQ drops it when a later job fails after that), so a
+ * submitter that was not told (a worker of another version refused it) reads why from it.
+ */
+export const FAILED_JOB_KEPT_SECONDS = 60 * 60;
 /** A cancel marker outlives any job it could concern. */
 export const CANCEL_MARKER_TTL_SECONDS = 24 * 60 * 60;
 

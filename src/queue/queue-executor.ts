@@ -8,13 +8,21 @@
  * job the submitter gave up on, and reading the reply stream.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExecutionConfig } from '../config.js';
 import type { AttemptObserver, AttemptOutcome, AttemptSpec, CommandExecutor } from '../executor/contract.js';
 import { queuePlace, type RedisConfig } from '../redis-config.js';
 import { redactUrl, redisConnection, trackCopies, within } from './connections.js';
-import { CANCEL_MARKER_TTL_SECONDS, type CommandJob, JOB_NAME, jobIdOf, keys, type ReplyMessage } from './protocol.js';
+import {
+  CANCEL_MARKER_TTL_SECONDS,
+  type CommandJob,
+  FAILED_JOB_KEPT_SECONDS,
+  JOB_NAME,
+  jobIdOf,
+  keys,
+  type ReplyMessage,
+} from './protocol.js';
 import { QueuedAttempt } from './queued-attempt.js';
 
 const READ_BLOCK_MS = 1_000;
@@ -37,11 +45,9 @@ export class QueueExecutor implements CommandExecutor {
   private started: Promise<void> | null = null;
   private closed = false;
   private queue!: Queue;
-  private events!: QueueEvents;
   private reader!: Redis;
   private commands!: Redis;
-  private eventsConnection!: Redis;
-  /** Connections BullMQ made from ours (QueueEvents' blocking one): closed with ours. */
+  /** Connections BullMQ made from ours, if any: closed with ours. */
   private readonly duplicates: Redis[] = [];
   private readLoop: Promise<void> | null = null;
   private watchdog: NodeJS.Timeout | null = null;
@@ -142,8 +148,14 @@ export class QueueExecutor implements CommandExecutor {
         reply_to: this.replyKey,
         plan_id: attempt.planId,
       };
-      // Finished jobs are not kept: the submitting engine's history and log hold the outcome.
-      const adding = this.queue.add(JOB_NAME, job, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
+      // Completed jobs are not kept: the submitting engine's history and log hold the outcome.
+      // A failed one is, for a while: the watchdog reads why from it when no worker said so.
+      const adding = this.queue.add(JOB_NAME, job, {
+        jobId,
+        attempts: 1,
+        removeOnComplete: true,
+        removeOnFail: { age: FAILED_JOB_KEPT_SECONDS },
+      });
       try {
         await within(adding, this.redis.connect_timeout_ms, 'queueing the command');
       } catch (err) {
@@ -168,23 +180,21 @@ export class QueueExecutor implements CommandExecutor {
    */
   private start(): Promise<void> {
     return (this.started ??= (async () => {
-      this.commands = redisConnection(this.redis.url);
+      this.commands = trackCopies(redisConnection(this.redis.url), this.duplicates);
       this.reader = redisConnection(this.redis.url);
-      this.eventsConnection = trackCopies(redisConnection(this.redis.url), this.duplicates);
+      // No QueueEvents: reading every event of the queue (each job's added, active, completed,
+      // removed...) cost each submitter more than its own jobs did. A job BullMQ fails is
+      // reported in the reply stream by the worker that failed it, or found by the watchdog.
       this.queue = new Queue(this.redis.queue, { connection: this.commands });
-      this.events = new QueueEvents(this.redis.queue, { connection: this.eventsConnection });
-      // A job BullMQ gave up on (its worker stopped renewing the lock) never sends an outcome.
-      this.events.on('failed', ({ jobId, failedReason }) => this.runs.get(jobId)?.lost(failedReason));
       // Connection trouble is retried underneath and reported through timeouts and lost attempts.
       this.queue.on('error', () => {});
-      this.events.on('error', () => {});
       const ms = this.redis.connect_timeout_ms;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`cannot reach ${redactUrl(this.redis.url)} within ${ms} ms`)), ms);
       });
       try {
-        await Promise.race([Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]), timeout]);
+        await Promise.race([this.queue.waitUntilReady(), timeout]);
         // Set only when asked: the limit is the fleet's, and an engine started without one
         // (a one-off `run --redis`) must not overwrite what another configured.
         const limit = this.redis.global_concurrency;
@@ -213,15 +223,15 @@ export class QueueExecutor implements CommandExecutor {
     try {
       for (const [jobId, queued] of [...this.runs]) {
         if (!queued.inQueue || queued.isFinished) continue;
-        let trouble: string | null;
+        let trouble: Trouble | null;
         try {
           trouble = await within(this.jobTrouble(jobId), CALL_TIMEOUT_MS, 'checking a job');
         } catch (err) {
           queued.unreachable(Math.max(30_000, 3 * this.redis.connect_timeout_ms), (err as Error).message);
           continue;
         }
-        // Ended here: a worker that starts later must not run it again unobserved.
-        if (queued.observe(trouble)) void this.withdraw(jobId);
+        // Ended here: a worker that starts later must not run it again unobserved (a failed job is removed).
+        if (queued.observe(trouble?.reason ?? null, trouble?.certain)) void this.withdraw(jobId);
       }
     } finally {
       this.watching = false;
@@ -229,19 +239,30 @@ export class QueueExecutor implements CommandExecutor {
   }
 
   /** Why this job will never report, or null if it may still. */
-  private async jobTrouble(jobId: string): Promise<string | null> {
+  private async jobTrouble(jobId: string): Promise<Trouble | null> {
     const state = await this.queue.getJobState(jobId);
+    if (state === 'failed') {
+      // Failed by a worker that did not tell (of another version), or whose word is not read yet.
+      const reason = (await this.queue.getJob(jobId))?.failedReason || 'the job failed in the queue';
+      return { reason, certain: true };
+    }
     if (state === 'unknown') {
       // A finished job is removed once its outcome is in the reply stream: if replies written
       // by now are not all read yet (a slow log holds the reader back), the outcome may be there.
       const newest = await this.commands.xrevrange(this.replyKey, '+', '-', 'COUNT', 1);
       if (streamIdAfter(newest[0]?.[0] ?? '0-0', this.appliedId)) return null;
-      return 'the job left the queue without a result (was Redis restarted without persistence?)';
+      return {
+        reason: 'the job left the queue without a result (was Redis restarted without persistence?)',
+        certain: false,
+      };
     }
     if (state !== 'active') return null;
     // A live worker renews the lock; without one, the worker died and no other worker noticed.
     if (await this.commands.exists(`${this.queue.toKey(jobId)}:lock`)) return null;
-    return 'no worker holds the job any more (its worker died, and no other worker was running to notice)';
+    return {
+      reason: 'no worker holds the job any more (its worker died, and no other worker was running to notice)',
+      certain: false,
+    };
   }
 
   /** A queued job is taken out of the queue; a running one is stopped by its worker. */
@@ -321,6 +342,8 @@ export class QueueExecutor implements CommandExecutor {
             continue;
           }
           for (const message of messages) {
+            // Its reason is read: the failed job need not be kept.
+            if (message.t === 'lost') void this.queue.remove(message.job).catch(() => 0);
             const queued = this.runs.get(message.job);
             if (!queued) continue;
             queued.receive(message);
@@ -366,12 +389,17 @@ export class QueueExecutor implements CommandExecutor {
 
   private async disconnect(): Promise<void> {
     // Closing BullMQ's objects waits on their connections: bounded, in case Redis is gone.
-    const closing = Promise.allSettled([this.events.close(), this.queue.close()]);
+    const closing = Promise.allSettled([this.queue.close()]);
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     // BullMQ leaves connections it was given open, and copies it made of them: ours to close.
-    for (const connection of [...this.duplicates, this.reader, this.eventsConnection, this.commands])
-      connection.disconnect();
+    for (const connection of [...this.duplicates, this.reader, this.commands]) connection.disconnect();
   }
+}
+
+/** Why a job will never report; `certain`: no need to look twice (BullMQ failed it). */
+interface Trouble {
+  reason: string;
+  certain: boolean;
 }
 
 /** Whether reply stream id `a` ("ms-seq") comes after `b`. */

@@ -44,6 +44,8 @@ export class QueuedAttempt {
   }
 
   receive(message: ReplyMessage): void {
+    // Not part of any run: the worker that found the job failed says so (after the replies already taken).
+    if (message.t === 'lost') return this.lost(message.reason);
     if (this.retired.has(message.run)) return;
     if (message.run !== this.run) {
       // BullMQ handed the job to another worker (the first stopped renewing its lock).
@@ -106,12 +108,12 @@ export class QueuedAttempt {
 
   /**
    * A watchdog check: `trouble` says why the job will never report (null: it may). Twice in a
-   * row ends the attempt (true).
+   * row ends the attempt (true); once if `certain` (BullMQ failed the job).
    */
-  observe(trouble: string | null): boolean {
+  observe(trouble: string | null, certain = false): boolean {
     this.unreachableSince = null;
     this.troubled = trouble === null ? 0 : this.troubled + 1;
-    if (trouble === null || this.troubled < 2) return false;
+    if (trouble === null || (this.troubled < 2 && !certain)) return false;
     this.lost(trouble);
     return true;
   }

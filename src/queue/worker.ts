@@ -107,6 +107,8 @@ export class QueueWorker {
     this.jobsConnection.on('ready', () => {
       lastError = null;
     });
+    // BullMQ failed one of our jobs without its processor reporting: its submitter hears it here.
+    this.worker.on('failed', (job, err) => void this.reportFailed(job as Job<CommandJob> | undefined, err));
     // Paused too long (or cut off from Redis) to renew a lock: the job is no longer ours, and
     // may already run elsewhere. Stop the command rather than let it run unsupervised.
     this.worker.on('lockRenewalFailed', (jobIds) => {
@@ -195,6 +197,24 @@ export class QueueWorker {
     if (entry && --entry.jobs === 0) this.writers.delete(key);
   }
 
+  /**
+   * Tells a job's submitter that BullMQ failed it: a worker that died left it stalled past the
+   * limit and this worker found it (or this worker could not take it up). The submitter would
+   * otherwise learn it only from its watchdog, seconds later. Jobs of another version are
+   * left to their own submitters.
+   */
+  private async reportFailed(job: Job<CommandJob> | undefined, err: Error): Promise<void> {
+    const replyTo = job?.data?.reply_to;
+    if (job?.name !== JOB_NAME || job.id === undefined || typeof replyTo !== 'string') return;
+    const writer = this.takeWriter(replyTo);
+    try {
+      writer.push({ t: 'lost', reason: err.message, worker: this.info, job: job.id, run: randomUUID(), seq: 1 }, 0);
+      await writer.flush();
+    } finally {
+      this.releaseWriter(replyTo);
+    }
+  }
+
   private async process(job: Job<CommandJob>, signal?: AbortSignal): Promise<{ end: AttemptEnd }> {
     if (job.name !== JOB_NAME) {
       throw new Error(
@@ -219,7 +239,8 @@ export class QueueWorker {
       if (await this.writerConnection.exists(keys.cancelled(this.options.redis.queue, jobId))) abort.abort();
       const outcome = await this.attempt(job.data, abort.signal, run, send, writer);
       send({ t: 'outcome', outcome: toWire(outcome), worker: this.info });
-      await writer.flush();
+      // In the stream before BullMQ completes (and removes) the job: the submitter's watchdog relies on it.
+      await writer.flushSoon();
       return { end: outcome.end };
     } finally {
       this.ledger.remove(run);

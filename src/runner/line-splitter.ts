@@ -21,27 +21,25 @@ const CR = 13;
 
 /** The lines completed by one chunk: line `i` is `source[start(i), end(i))`. */
 export class LineBatch {
-  static readonly EMPTY = new LineBatch(Buffer.alloc(0), []);
+  static readonly EMPTY = new LineBatch(Buffer.alloc(0), new Int32Array(0), 0);
 
-  /** `bounds` holds start/end pairs, in order. */
+  /** `bounds` holds start/end pairs, in order; only the first `count` pairs belong to this batch. */
   constructor(
     readonly source: Buffer,
-    private readonly bounds: readonly number[],
+    private readonly bounds: Int32Array,
+    readonly count: number,
   ) {}
 
   /** Lines already split (e.g. rewritten by redaction), joined into one batch. */
   static of(lines: readonly Buffer[]): LineBatch {
-    const bounds: number[] = [];
+    const bounds = new Int32Array(2 * lines.length);
     let at = 0;
-    for (const line of lines) {
-      bounds.push(at, at + line.length);
+    lines.forEach((line, i) => {
+      bounds[2 * i] = at;
       at += line.length;
-    }
-    return new LineBatch(Buffer.concat(lines as Buffer[], at), bounds);
-  }
-
-  get count(): number {
-    return this.bounds.length >> 1;
+      bounds[2 * i + 1] = at;
+    });
+    return new LineBatch(Buffer.concat(lines as Buffer[], at), bounds, lines.length);
   }
 
   start(i: number): number {
@@ -55,7 +53,7 @@ export class LineBatch {
   /** Bytes of all lines, without their newlines. */
   get lineBytes(): number {
     let total = 0;
-    for (let i = 0; i < this.bounds.length; i += 2) total += this.bounds[i + 1]! - this.bounds[i]!;
+    for (let i = 0; i < 2 * this.count; i += 2) total += this.bounds[i + 1]! - this.bounds[i]!;
     return total;
   }
 
@@ -79,7 +77,7 @@ export class LineBatch {
     const out: string[] = new Array(n);
     if (n === 0) return out;
     const first = this.bounds[0]!;
-    const last = this.bounds[this.bounds.length - 1]!;
+    const last = this.bounds[2 * n - 1]!;
     if (isAscii(this.source.subarray(first, last))) {
       const text = this.source.toString('latin1', first, last);
       for (let i = 0; i < n; i++) out[i] = text.slice(this.bounds[2 * i]! - first, this.bounds[2 * i + 1]! - first);
@@ -92,6 +90,9 @@ export class LineBatch {
 
 /** Scratch space kept between chunks up to this size; a larger one (a very long line) is let go after use. */
 const SCRATCH_KEEP_BYTES = 256 * 1024;
+/** Room for the bounds of 1,024 lines to start with; more than 64 Ki lines' worth is let go after use. */
+const BOUNDS_INITIAL = 2 * 1024;
+const BOUNDS_KEEP = 2 * 64 * 1024;
 
 export class LineSplitter {
   /** The start of a line whose newline has not arrived yet (never a view into `scratch`). */
@@ -102,6 +103,12 @@ export class LineSplitter {
    * per chunk raised peak RSS by ~17 MiB on 1 GiB of output (garbage outside V8's heap).
    */
   private scratch: Buffer | null = null;
+  /**
+   * Start/end pairs of the lines of the batch being built, reused from chunk to chunk like
+   * `scratch` (a growing number[] per chunk was ~50 bytes of garbage per line); `used` entries.
+   */
+  private bounds = new Int32Array(BOUNDS_INITIAL);
+  private used = 0;
 
   /** Byte strings a cut may not fall inside (secrets; only those of 2 bytes or more can be cut). */
   private readonly keepTogether: readonly Buffer[];
@@ -118,11 +125,13 @@ export class LineSplitter {
 
   /**
    * Complete lines in `chunk` (without `\n` / `\r\n`); the rest waits for the next chunk.
-   * The batch may point into this splitter's scratch space: it is valid until the next
-   * `push` or `end` (copy what must outlive that, e.g. with `toBuffers().map(Buffer.from)`).
+   * The batch may point into this splitter's scratch space, and its bounds are reused: it is
+   * valid until the next `push` or `end` (copy what must outlive that, e.g. with
+   * `LineBatch.of(batch.toBuffers().map((line) => Buffer.from(line)))`).
    */
   push(chunk: Buffer): LineBatch {
     if (chunk.length === 0) return LineBatch.EMPTY;
+    this.startBatch();
     let source = chunk;
     let scanFrom = 0;
     if (this.pendingSize > 0) {
@@ -143,12 +152,11 @@ export class LineSplitter {
       this.pendingSize = 0;
     }
 
-    const bounds: number[] = [];
     let start = 0;
     let nl = source.indexOf(NEWLINE, scanFrom);
     while (nl !== -1) {
       const end = nl > start && source[nl - 1] === CR ? nl - 1 : nl;
-      this.addLine(source, start, end, bounds);
+      this.addLine(source, start, end);
       start = nl + 1;
       nl = source.indexOf(NEWLINE, start);
     }
@@ -167,7 +175,7 @@ export class LineSplitter {
           source.length,
         );
         if (this.keepTogether.length > 0) keep = this.safeCut(source, start, keep, start + body);
-        this.addLine(source, start, keep, bounds);
+        this.addLine(source, start, keep);
         // Copy: the remainder must not pin the (possibly large) joined buffer.
         this.pending = [Buffer.from(source.subarray(keep))];
         this.pendingSize = source.length - keep;
@@ -177,7 +185,7 @@ export class LineSplitter {
         this.pendingSize = restSize;
       }
     }
-    return bounds.length === 0 ? LineBatch.EMPTY : new LineBatch(source, bounds);
+    return this.used === 0 ? LineBatch.EMPTY : new LineBatch(source, this.bounds, this.used >> 1);
   }
 
   /** Flush at end of stream: the last line may have had no newline. */
@@ -186,9 +194,25 @@ export class LineSplitter {
     const source = Buffer.concat(this.pending, this.pendingSize);
     this.pending = [];
     this.pendingSize = 0;
-    const bounds: number[] = [];
-    this.addLine(source, 0, source[source.length - 1] === CR ? source.length - 1 : source.length, bounds);
-    return new LineBatch(source, bounds);
+    this.startBatch();
+    this.addLine(source, 0, source[source.length - 1] === CR ? source.length - 1 : source.length);
+    return new LineBatch(source, this.bounds, this.used >> 1);
+  }
+
+  /** The previous batch's bounds are overwritten from here on (its validity ends, as documented). */
+  private startBatch(): void {
+    this.used = 0;
+    if (this.bounds.length > BOUNDS_KEEP) this.bounds = new Int32Array(BOUNDS_INITIAL);
+  }
+
+  private addBounds(start: number, end: number): void {
+    if (this.used + 2 > this.bounds.length) {
+      const grown = new Int32Array(2 * this.bounds.length);
+      grown.set(this.bounds);
+      this.bounds = grown;
+    }
+    this.bounds[this.used++] = start;
+    this.bounds[this.used++] = end;
   }
 
   /** `pending` and `chunk`, one after the other, in scratch space. */
@@ -209,16 +233,16 @@ export class LineSplitter {
    * Adds `source[start, end)` as one line, or as pieces of at most `maxLineBytes` (a piece
    * is longer only when a kept-together string would otherwise be cut and starts it).
    */
-  private addLine(source: Buffer, start: number, end: number, bounds: number[]): void {
+  private addLine(source: Buffer, start: number, end: number): void {
     let from = start;
     while (end - from > this.maxLineBytes) {
       let cut = cutPointIn(source, from, from + this.maxLineBytes, end);
       if (this.keepTogether.length > 0) cut = this.safeCut(source, from, cut, end);
       if (cut >= end) break;
-      bounds.push(from, cut);
+      this.addBounds(from, cut);
       from = cut;
     }
-    bounds.push(from, end);
+    this.addBounds(from, end);
   }
 
   /**

@@ -8,11 +8,13 @@
  * once the command itself is gone and what it left was killed, we stop waiting for its output
  * pipes: a daemon that escaped (or got a pipe handed out) cannot hold the result hostage.
  *
+ * Commands are started by spawn-server.ts (without forking the engine where it can), which
+ * hands back a ChildProcess-like object; everything after the pid is known is done here.
+ *
  * The runner knows nothing about logs or events: it hands every chunk to `onOutput`, and a
  * promise returned from there pauses that stream until it settles (backpressure), so a slow
  * disk throttles the child instead of growing our memory.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -29,6 +31,7 @@ import {
 import { InitChannel, type InitReport, initExitCode } from './containment-init.js';
 import { groupAlive, signalTree, trackGroup, trySignal, untrackGroup } from './kill-tree.js';
 import { type LineBatch, LineSplitter } from './line-splitter.js';
+import { type StartedChild, startChild } from './spawn-server.js';
 
 export type { ContainmentMode, ContainmentSetting } from './containment.js';
 
@@ -153,8 +156,8 @@ function runContained(
 /** One spawned command, from spawn to the moment its result is known. */
 class ProcessRun {
   private readonly startedAt = new Date();
-  private readonly child: ChildProcess;
-  private readonly pid: number | undefined;
+  private readonly child: StartedChild;
+  private pid: number | undefined;
   private readonly streams: Readable[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private settled = false;
@@ -172,7 +175,7 @@ class ProcessRun {
   private termPending = false;
   private ended: Extract<InitReport, { kind: 'ended' }> | null = null;
   private execErrno: number | null = null;
-  private readonly channel: InitChannel | null = null;
+  private channel: InitChannel | null = null;
   private readonly paused = new Set<Readable>();
 
   constructor(
@@ -183,30 +186,24 @@ class ProcessRun {
   ) {
     const launch = ns ? launchCommand(ns, spec.file, spec.args, spec.env) : null;
     this.child = ns
-      ? spawn(ns.file, launch!.args, {
-          cwd: spec.cwd,
-          env: launch!.env,
-          // fd 2 is the init's report channel; the command's stderr travels on fd 3.
-          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-          detached: true,
-          windowsHide: true,
-        })
-      : spawn(spec.file, spec.args as string[], {
-          cwd: spec.cwd,
-          env: spec.env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true, // own process group, so the whole tree can be signalled at once
-          windowsHide: true,
-        });
-    this.pid = this.child.pid;
+      ? // fd 2 is the init's report channel; the command's stderr travels on fd 3.
+        startChild(ns.file, launch!.args, { cwd: spec.cwd, env: launch!.env, pipes: 3 })
+      : startChild(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, pipes: 2 });
 
-    this.child.on('error', (err) => {
+    this.child.on('error', (err: Error) => {
       // Only a spawn failure leaves us without a pid; later errors (e.g. kill failures) are not fatal.
       if (this.pid === undefined) this.spawnFailed(err);
     });
-    if (this.pid === undefined) return;
-    const pid = this.pid;
+    // libuv's spawn knows the pid at once; the spawn server tells it a little later.
+    if (this.child.pid !== undefined) this.onStarted(this.child.pid);
+    else this.child.once('spawn', () => this.onStarted(this.child.pid!));
+  }
 
+  /** The command runs as `pid`, leading its own process group; nothing of its output was read yet. */
+  private onStarted(pid: number): void {
+    this.pid = pid;
+    const options = this.options;
+    const ns = this.ns;
     trackGroup(pid);
     options.onSpawn?.(pid);
 

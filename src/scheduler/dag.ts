@@ -21,6 +21,20 @@ function stepsOf(steps: Steps): NamedSteps {
   return typeof steps === 'number' ? { commands: Array.from({ length: steps }, () => ({ name: null })) } : steps;
 }
 
+/**
+ * Resolves references to the plan's steps, by index or by name. Names are looked up in a map
+ * made once: a scan of the steps per reference made checking and running a plan of named steps
+ * quadratic in its size. A name is never only digits (the schema refuses one), so a name found
+ * in the map is not an index; anything else (an index, an unknown name) goes to `stepIndex`.
+ */
+function resolverOf(steps: NamedSteps): (ref: string | number) => number | null {
+  const byName = new Map<string, number>();
+  steps.commands.forEach((command, index) => {
+    if (command.name && !byName.has(command.name)) byName.set(command.name, index);
+  });
+  return (ref) => (typeof ref === 'string' ? byName.get(ref) : undefined) ?? stepIndex(steps, ref);
+}
+
 /** How an error names step `index`: its name when it has one, else the index. */
 function shown(steps: NamedSteps, index: number): string {
   return steps.commands[index]?.name ?? String(index);
@@ -31,6 +45,7 @@ export function checkDependencies(plan: Steps, dependencies: DependencyMap): Val
   const steps = stepsOf(plan);
   const count = steps.commands.length;
   const names = stepNames(steps);
+  const resolve = resolverOf(steps);
   const issues: ValidationIssue[] = [];
   const field = (key: string) => `strategy.dependencies.${key}`;
   const range = `plan has ${count} commands: 0..${count - 1}`;
@@ -42,7 +57,7 @@ export function checkDependencies(plan: Steps, dependencies: DependencyMap): Val
   /** The key each step's dependencies were listed under: one step, one key (not its index and its name). */
   const keyOf = new Map<number, string>();
   for (const [key, deps] of Object.entries(dependencies)) {
-    const node = stepIndex(steps, key);
+    const node = resolve(key);
     const earlier = node === null ? undefined : keyOf.get(node);
     if (earlier !== undefined) {
       issues.push({
@@ -62,7 +77,7 @@ export function checkDependencies(plan: Steps, dependencies: DependencyMap): Val
     }
     const who = node === null ? key : shown(steps, node);
     for (const ref of deps) {
-      const dep = stepIndex(steps, ref);
+      const dep = resolve(ref);
       if (dep === null) {
         issues.push({ code: 'InvalidPlan', field: field(key), reason: `command ${who} depends on ${unknown(ref)}` });
       } else if (dep === node) {
@@ -90,10 +105,11 @@ export function checkDependencies(plan: Steps, dependencies: DependencyMap): Val
 export function toDependencies(plan: Steps, dependencies: DependencyMap): Dependencies {
   const steps = stepsOf(plan);
   const deps: Dependencies = Array.from({ length: steps.commands.length }, () => []);
+  const resolve = resolverOf(steps);
   for (const [key, list] of Object.entries(dependencies)) {
-    const node = stepIndex(steps, key);
+    const node = resolve(key);
     if (node === null) continue;
-    const resolved = list.map((ref) => stepIndex(steps, ref)).filter((dep): dep is number => dep !== null);
+    const resolved = list.map(resolve).filter((dep): dep is number => dep !== null);
     deps[node] = [...new Set(resolved)];
   }
   return deps;

@@ -60,12 +60,20 @@ class Subscription {
 
   offer(event: ExecutionEvent): void {
     if (this.options.filter && !this.options.filter(event)) return;
+    if (!this.draining) {
+      // Nothing queued (the queue is empty whenever no delivery is under way): deliver at
+      // once, without a queue entry. At millions of line events per second, the queue's growth
+      // and compaction were the bus's own garbage. A handler that publishes again meanwhile
+      // finds `draining` set, so its events queue behind this one.
+      this.draining = true;
+      if (this.deliver(event)) this.drain();
+      return;
+    }
     if (this.queue.length - this.head >= this.limits.bufferLimit && isLineEvent(event)) {
       this.dropped++;
       return;
     }
     this.queue.push(event);
-    if (!this.draining) this.drain();
   }
 
   private report(error: unknown, event: ExecutionEvent | null): void {
@@ -90,25 +98,35 @@ class Subscription {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      let pending: PromiseLike<void> | undefined | void;
-      try {
-        pending = this.listener(event);
-      } catch (err) {
-        this.report(err, event);
-      }
-      if (pending && typeof pending.then === 'function') {
-        this.settle(pending, event).then(
-          () => this.afterDelivery(),
-          (err: unknown) => {
-            this.report(err, event);
-            this.afterDelivery();
-          },
-        );
-        return;
-      }
-      this.reportDropped();
+      if (!this.deliver(event)) return;
+    }
+    if (this.head > 0) {
+      this.queue.length = 0;
+      this.head = 0;
     }
     this.draining = false;
+  }
+
+  /** Calls the handler; false when it returned a promise (delivery resumes once that settles). */
+  private deliver(event: ExecutionEvent): boolean {
+    let pending: PromiseLike<void> | undefined | void;
+    try {
+      pending = this.listener(event);
+    } catch (err) {
+      this.report(err, event);
+    }
+    if (pending && typeof pending.then === 'function') {
+      this.settle(pending, event).then(
+        () => this.afterDelivery(),
+        (err: unknown) => {
+          this.report(err, event);
+          this.afterDelivery();
+        },
+      );
+      return false;
+    }
+    this.reportDropped();
+    return true;
   }
 
   private afterDelivery(): void {

@@ -6,8 +6,19 @@
  *
  * `append` returns a promise when the file's write buffer is full; the runner pauses the
  * child's pipe until it resolves, so a fast producer cannot outrun the disk in memory.
+ *
+ * The file is created when the command starts, but what is written to it is first held in
+ * memory (see HOLD_MS): most commands end within that time, and their whole log then goes to
+ * disk in one write instead of a stream's open, header, note, footer and close.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import {
+  close as closeFd,
+  createWriteStream,
+  open as openFd,
+  type WriteStream,
+  write as writeFd,
+  writeSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
@@ -25,8 +36,42 @@ function metaLines(entries: Record<string, string>): string {
     .join('');
 }
 
-const POOL_BUFFER_BYTES = 256 * 1024;
-const POOL_SIZE = 4;
+/**
+ * Formatted output is carved, chunk after chunk, from slabs of this size; a slab goes back to
+ * a free list shared by all log files once it is full and its last write has completed. Up to
+ * 512 KiB are in flight per log (the write buffer below): a pool of 4 whole buffers of 256 KiB
+ * per log, one per chunk, ran dry and allocated ~2.7 fresh bytes per byte of output, garbage
+ * outside V8's heap that raised peak RSS and forced full GCs.
+ */
+const SLAB_BYTES = 256 * 1024;
+/** Free slabs kept for reuse, all log files together. */
+const FREE_SLABS_KEPT = 8;
+/** Smaller appends (a command printing a line now and then) get an exact-size buffer, so an idle log holds no slab. */
+const SLAB_MIN_APPEND = 8 * 1024;
+
+class Slab {
+  readonly buffer = freeSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+  used = 0;
+  /** Writes from this slab not completed yet. */
+  writing = 0;
+  /** No more appends go here: it is freed when `writing` reaches 0. */
+  sealed = false;
+
+  seal(): void {
+    this.sealed = true;
+    this.releaseIfDone();
+  }
+
+  written(): void {
+    this.writing--;
+    this.releaseIfDone();
+  }
+
+  private releaseIfDone(): void {
+    if (this.sealed && this.writing === 0 && freeSlabs.length < FREE_SLABS_KEPT) freeSlabs.push(this.buffer);
+  }
+}
+const freeSlabs: Buffer[] = [];
 /**
  * Bytes the log may buffer before the child's pipe is paused. Node's default (16 KiB) made
  * reading and writing take turns at every 64 KiB read; this lets a read and a disk write
@@ -47,12 +92,54 @@ async function ensureDir(dir: string): Promise<void> {
   madeDirs.add(dir);
 }
 
-function openStream(path: string): Promise<WriteStream> {
-  const out = createWriteStream(path, { flags: 'w', mode: 0o600, highWaterMark: WRITE_BUFFER_BYTES });
-  return new Promise<WriteStream>((resolve, reject) => {
-    out.once('open', () => resolve(out));
-    out.once('error', reject);
+/**
+ * How long a log's content after its header may stay in memory. A running command's log is on disk by then
+ * (`cloudops-exec logs`, a late subscriber's replay and a crash all see it); a command that ends
+ * sooner is written whole at its end: one write (then a close, not waited for) where a stream
+ * wrote header, note and footer apart and went through its own machinery, each write a round
+ * trip through libuv's thread pool, for every command on the engine's busiest path.
+ */
+const HOLD_MS = 100;
+/** Output held past this size is written at once (a command printing a lot streams as before). */
+const HOLD_BYTES = 64 * 1024;
+
+/** What a log holds in memory, in order, each piece with what to call once it is on disk. */
+interface Held {
+  data: string | Buffer;
+  written?: () => void;
+}
+
+/** Logs holding content: written synchronously if the process exits first. */
+const holding = new Set<LogFile>();
+let exitHooked = false;
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const log of holding) log.writeHeldNow();
   });
+}
+
+function openFile(path: string): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    openFd(path, 'w', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
+}
+
+/** Write all of `data` at the file's position (a short write goes on from where it stopped). */
+function writeAll(fd: number, data: Buffer, done: (err: Error | null) => void, from = 0): void {
+  writeFd(fd, data, from, data.length - from, null, (err, bytes) => {
+    if (err) done(err);
+    else if (from + bytes < data.length) writeAll(fd, data, done, from + bytes);
+    else done(null);
+  });
+}
+
+function joined(held: readonly Held[]): Buffer {
+  return held.every((h) => typeof h.data === 'string')
+    ? Buffer.from(held.map((h) => h.data).join(''))
+    : Buffer.concat(held.map((h) => (typeof h.data === 'string' ? Buffer.from(h.data) : h.data)));
 }
 
 /** Whether the lines follow each other in their source, each still ended by its own `\n`. */
@@ -100,51 +187,77 @@ function formatEach(lines: LineBatch, prefix: Buffer, out: Buffer): number {
 
 export class LogFile {
   private failure: Error | null = null;
-  private readonly pool: Buffer[] = [];
+  private slab: Slab | null = null;
+  /** Content not written yet (null once the log streams or is closed). */
+  private held: Held[] | null = [];
+  private heldBytes = 0;
+  private readonly holdTimer: NodeJS.Timeout;
+  /** The stream the log becomes past HOLD_MS or HOLD_BYTES. */
+  private out: WriteStream | null = null;
+  private closed = false;
 
   private constructor(
     readonly path: string,
-    private readonly out: WriteStream,
+    private readonly fd: number,
   ) {
-    out.on('error', (err) => {
-      this.failure ??= err;
-    });
+    this.holdTimer = setTimeout(() => this.stream(), HOLD_MS);
+    this.holdTimer.unref();
+    holding.add(this);
+    hookExit();
   }
 
+  /**
+   * Create (or truncate) the file now, so a log that cannot be written stops the command before
+   * it runs; its content follows within HOLD_MS, or at `close`.
+   */
   static async open(path: string, header: Record<string, string>): Promise<LogFile> {
     const dir = dirname(path);
     await ensureDir(dir);
-    let out: WriteStream;
+    let fd: number;
     try {
-      out = await openStream(path);
+      fd = await openFile(path);
     } catch (err) {
       // The folder was removed since we made it: make it again, once.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && madeDirs.delete(dir)) return LogFile.open(path, header);
       throw ExecutionError.io(`cannot open log file ${path}: ${(err as Error).message}`, err);
     }
-    const log = new LogFile(path, out);
-    log.write(metaLines(header));
-    return log;
+    // The header is written at once, not held: from the start, the file says which execution
+    // it is and which engine ran it, so a crash of the engine within HOLD_MS still leaves a log
+    // that `cloudops-exec status` reads as interrupted. (A small write to the page cache.)
+    try {
+      writeSync(fd, metaLines(header));
+    } catch (err) {
+      closeFd(fd, () => {});
+      throw ExecutionError.io(`cannot write log file ${path}: ${(err as Error).message}`, err);
+    }
+    return new LogFile(path, fd);
   }
 
   /**
    * Lines stay bytes: formatting the log never decodes output into JavaScript strings, and
-   * the formatted bytes go through a few recycled buffers instead of a fresh allocation per
-   * chunk (at hundreds of MiB/s, fresh buffers pile up faster than the GC frees them).
+   * the formatted bytes go into recycled slabs instead of a fresh allocation per chunk (at
+   * hundreds of MiB/s, fresh buffers pile up faster than the GC frees them).
    */
   append(stream: StreamName, lines: LineBatch, timestamp: string): Promise<void> | undefined {
     const count = lines.count;
     if (count === 0) return undefined;
     const prefix = Buffer.from(`${timestamp} [${stream}] `, 'latin1');
     const size = count * (prefix.length + 1) + lines.lineBytes;
-    const pooled = size <= POOL_BUFFER_BYTES ? (this.pool.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_BYTES)) : null;
-    const out = pooled ?? Buffer.allocUnsafe(size);
+    const slab = size >= SLAB_MIN_APPEND && size <= SLAB_BYTES ? this.slabFor(size) : null;
+    const out = slab ? slab.buffer.subarray(slab.used, slab.used + size) : Buffer.allocUnsafe(size);
     const at = isNewlineRun(lines) ? formatRun(lines, prefix, out) : formatEach(lines, prefix, out);
-    return this.write(out.subarray(0, at), pooled ? () => this.recycle(pooled) : undefined);
+    if (slab === null) return this.write(out.subarray(0, at));
+    slab.used += at;
+    slab.writing++;
+    return this.write(out.subarray(0, at), () => slab.written());
   }
 
-  private recycle(buffer: Buffer): void {
-    if (this.pool.length < POOL_SIZE) this.pool.push(buffer);
+  /** The current slab if `size` bytes still fit in it, else a fresh one (the current one sealed). */
+  private slabFor(size: number): Slab {
+    if (this.slab !== null && this.slab.used + size <= SLAB_BYTES) return this.slab;
+    this.slab?.seal();
+    this.slab = new Slab();
+    return this.slab;
   }
 
   /**
@@ -152,13 +265,17 @@ export class LogFile {
    * A note often quotes the command: its control characters are escaped like header values.
    */
   note(text: string): void {
-    if (this.failure || this.out.destroyed) return;
-    this.out.write(`${new Date().toISOString()} [engine] ${escapeLogValue(text)}\n`);
+    this.put(`${new Date().toISOString()} [engine] ${escapeLogValue(text)}\n`);
   }
 
   async close(footer: Record<string, string>): Promise<void> {
+    this.slab?.seal();
+    this.slab = null;
     this.write(metaLines(footer));
-    await new Promise<void>((resolve) => this.out.end(resolve));
+    this.closed = true;
+    if (this.out === null) return this.writeHeld();
+    const out = this.out;
+    await new Promise<void>((resolve) => out.end(resolve));
   }
 
   /** The first write error, if any (e.g. disk full). */
@@ -167,18 +284,81 @@ export class LogFile {
   }
 
   private write(data: string | Buffer, written?: () => void): Promise<void> | undefined {
-    if (this.failure || this.out.destroyed) return undefined;
-    if (this.out.write(data, written)) return undefined;
+    if (this.put(data, written)) return undefined;
+    const out = this.out!;
     return new Promise<void>((resolve) => {
       const done = () => {
-        this.out.off('drain', done);
-        this.out.off('error', done);
-        this.out.off('close', done);
+        out.off('drain', done);
+        out.off('error', done);
+        out.off('close', done);
         resolve();
       };
-      this.out.once('drain', done);
-      this.out.once('error', done);
-      this.out.once('close', done);
+      out.once('drain', done);
+      out.once('error', done);
+      out.once('close', done);
     });
+  }
+
+  /** Hold or write `data`; false when the stream's buffer is full (the caller may wait for 'drain'). */
+  private put(data: string | Buffer, written?: () => void): boolean {
+    if (this.failure || this.closed) return true;
+    if (this.held !== null) {
+      if (this.heldBytes + data.length <= HOLD_BYTES) {
+        this.held.push({ data, written });
+        this.heldBytes += data.length;
+        return true;
+      }
+      this.stream();
+    }
+    const out = this.out!;
+    return out.destroyed || out.write(data, written);
+  }
+
+  /** From now on the log is a stream on its file, starting with what was held. */
+  private stream(): void {
+    const held = this.release();
+    if (held === null) return;
+    const out = createWriteStream(this.path, { fd: this.fd, highWaterMark: WRITE_BUFFER_BYTES });
+    out.on('error', (err) => {
+      this.failure ??= err;
+    });
+    this.out = out;
+    for (const { data, written } of held) out.write(data, written);
+  }
+
+  /** The whole log of a command that ended while it was held: one write; the file is closed after. */
+  private writeHeld(): Promise<void> {
+    const held = this.release();
+    if (held === null) return Promise.resolve();
+    return new Promise<void>((resolve) =>
+      writeAll(this.fd, joined(held), (err) => {
+        if (err) this.failure ??= err;
+        for (const h of held) h.written?.();
+        // Like a stream's `end`, done once written; the descriptor is let go in the background.
+        closeFd(this.fd, () => {});
+        resolve();
+      }),
+    );
+  }
+
+  /** At process exit: what is held goes to disk now (the event loop will not run again). */
+  writeHeldNow(): void {
+    const held = this.release();
+    if (held === null) return;
+    try {
+      writeSync(this.fd, joined(held));
+    } catch {
+      // exiting: nothing left to report to
+    }
+  }
+
+  /** Stop holding: what was held, or null if the log no longer holds anything. */
+  private release(): Held[] | null {
+    const held = this.held;
+    if (held === null) return null;
+    this.held = null;
+    clearTimeout(this.holdTimer);
+    holding.delete(this);
+    return held;
   }
 }

@@ -374,6 +374,28 @@ export function parsePlan(input: unknown, options?: (PlanLimits & ParseOptions) 
   return parseWith(ExecutionPlanSchema, data, options);
 }
 
+/** A plan's own fields as parsed with every one omitted (the commands aside), made once. */
+let planDefaults: Omit<ExecutionPlan, 'id' | 'commands'> | null = null;
+
+/**
+ * What `parsePlan({ id: request.id, commands: [request] })` returns for a request already
+ * parsed: the plan's defaults around it, without the schema walking the request again.
+ */
+export function singleCommandPlan(request: ExecutionRequest): ExecutionPlan {
+  if (planDefaults === null) {
+    const {
+      id: _id,
+      commands: _commands,
+      ...rest
+    } = ExecutionPlanSchema.parse({
+      commands: [{ command: { type: 'exec', program: 'true' } }],
+    });
+    planDefaults = rest;
+  }
+  // A copy each time: a plan's objects are its own.
+  return { ...structuredClone(planDefaults), id: request.id, commands: [request] };
+}
+
 export function parseEvent(input: unknown): ExecutionEvent {
   return parseWith(ExecutionEventSchema, input);
 }

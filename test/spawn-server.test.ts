@@ -1,0 +1,160 @@
+/**
+ * The spawn server (src/runner/spawn-server.ts): commands started by it behave as commands
+ * spawned by libuv (own session and process group, exact exit status, separate streams, the
+ * same spawn errors, the engine's current environment), and the runner keeps working when the
+ * server is stopped or killed. Where no Python 3.9+ is installed the server never runs and
+ * these tests are skipped (the other runner tests cover direct spawning).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { type ProcessOutcome, runProcess } from '../src/runner/process.js';
+import { stopSpawnServer } from '../src/runner/spawn-server.js';
+
+interface Ran extends ProcessOutcome {
+  pid: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], extra: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+  let pid: number | null = null;
+  const out = { stdout: '', stderr: '' };
+  return runProcess(
+    { file, args, env: extra.env },
+    {
+      timeoutMs: extra.timeoutMs ?? 10_000,
+      killGraceMs: 300,
+      maxLineBytes: 65_536,
+      containment: 'process_group',
+      onOutput: (chunk) => {
+        out[chunk.stream] += chunk.data.toString();
+      },
+      onSpawn: (p) => {
+        pid = p;
+      },
+    },
+  ).then((outcome) => ({ ...outcome, ...out, pid }));
+}
+
+const PARENT = 'cat /proc/$PPID/comm';
+
+/** Run commands until one is started by the server (it comes up with the first command). */
+async function throughServer(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await run('sh', ['-c', PARENT])).stdout.trim() === 'python3') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('the spawn server never started a command');
+}
+
+const python = ['/usr/bin/python3', '/usr/local/bin/python3', '/bin/python3'].some((p) => existsSync(p));
+const enabled = python && process.platform === 'linux' && process.env.CLOUDOPS_SPAWN_SERVER !== '0';
+
+describe.skipIf(!enabled)('spawn server', () => {
+  test('a command leads its own session and process group; status, streams and pid are exact', async () => {
+    await throughServer();
+    const r = await run('sh', [
+      '-c',
+      `${PARENT}; read -r _ _ _ _ pgrp sid _ < /proc/self/stat; echo $$ $pgrp $sid; echo err >&2; exit 7`,
+    ]);
+    expect(r.reason).toBe('exited');
+    expect(r.exitCode).toBe(7);
+    expect(r.signal).toBeNull();
+    const [parent, ids] = r.stdout.trim().split('\n');
+    expect(parent).toBe('python3');
+    // `read` runs in the shell itself: $$, its group and its session are the pid we were given.
+    expect(ids).toBe(`${r.pid} ${r.pid} ${r.pid}`);
+    expect(r.stderr).toBe('err\n');
+
+    const killed = await run('sh', ['-c', 'kill -KILL $$']);
+    expect([killed.exitCode, killed.signal]).toEqual([null, 'SIGKILL']);
+  });
+
+  test('the command gets no descriptor beyond its stdio that a direct spawn would not give it', async () => {
+    await throughServer();
+    const list = 'ls /proc/self/fd';
+    const viaServer = (await run('sh', ['-c', list])).stdout;
+    const direct = await new Promise<string>((resolve) => {
+      const child = spawn('sh', ['-c', list], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.on('close', () => resolve(out));
+    });
+    expect(viaServer.split('\n').sort()).toEqual(direct.split('\n').sort());
+  });
+
+  test('signal dispositions and mask are the defaults, as libuv leaves them', async () => {
+    await throughServer();
+    const r = await run('grep', ['-E', '^Sig(Blk|Ign)', '/proc/self/status']);
+    expect(r.stdout).toBe('SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
+  });
+
+  test('spawn errors read as Node spawn errors, and nothing ran', async () => {
+    await throughServer();
+    const missing = await run('no-such-program-xyz', ['a']);
+    expect(missing.reason).toBe('spawn_failed');
+    expect(missing.pid).toBeNull();
+    expect(missing.spawnError).toMatchObject({
+      message: 'spawn no-such-program-xyz ENOENT',
+      code: 'ENOENT',
+      errno: -2,
+      syscall: 'spawn no-such-program-xyz',
+      path: 'no-such-program-xyz',
+      spawnargs: ['a'],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'spawn-server-'));
+    const notExecutable = join(dir, 'data');
+    writeFileSync(notExecutable, 'echo no\n', { mode: 0o644 });
+    expect((await run(notExecutable, [])).spawnError).toMatchObject({ code: 'EACCES' });
+    // As execvp does, a file without #! is run by /bin/sh.
+    const script = join(dir, 'script');
+    writeFileSync(script, 'echo "script $0 $1"\n', { mode: 0o755 });
+    expect((await run(script, ['x'])).stdout).toBe(`script ${script} x\n`);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("PATH is searched in the command's environment, and the engine's environment is read at each spawn", async () => {
+    await throughServer();
+    const own = await run('sh', ['-c', 'echo $SPAWN_SERVER_TEST_VAR'], {
+      env: { PATH: '/usr/bin:/bin', SPAWN_SERVER_TEST_VAR: 'a' },
+    });
+    expect(own.stdout).toBe('a\n');
+    const noPath = await run('sh', ['-c', 'true'], { env: { PATH: '/nonexistent' } });
+    expect(noPath.spawnError).toMatchObject({ code: 'ENOENT' });
+    process.env.SPAWN_SERVER_TEST_VAR = 'changed';
+    try {
+      expect((await run('sh', ['-c', 'echo $SPAWN_SERVER_TEST_VAR'])).stdout).toBe('changed\n');
+    } finally {
+      delete process.env.SPAWN_SERVER_TEST_VAR;
+    }
+  });
+
+  test('a timeout ends the whole tree', async () => {
+    await throughServer();
+    const r = await run('sh', ['-c', 'sleep 30 & echo $!; wait'], { timeoutMs: 300 });
+    expect(r.reason).toBe('timeout');
+    const sleeper = Number(r.stdout.trim());
+    expect(existsSync(`/proc/${sleeper}`) && !readFileSync(`/proc/${sleeper}/stat`, 'latin1').includes(') Z')).toBe(
+      false,
+    );
+  });
+
+  test('commands keep working when the server is stopped or dies', async () => {
+    await throughServer();
+    stopSpawnServer();
+    expect((await run('sh', ['-c', 'exit 3'])).exitCode).toBe(3);
+    await throughServer(); // a new one came up
+    const running = run('sleep', ['30']);
+    const server = await run('sh', ['-c', 'echo $PPID']);
+    process.kill(Number(server.stdout.trim()), 'SIGKILL');
+    const orphaned = await running;
+    expect([orphaned.exitCode, orphaned.signal]).toEqual([null, 'SIGKILL']);
+    expect((await run('sh', ['-c', 'exit 4'])).exitCode).toBe(4);
+    await throughServer();
+  });
+});
