@@ -51,7 +51,9 @@ async function throughServer(): Promise<void> {
 }
 
 const python = ['/usr/bin/python3', '/usr/local/bin/python3', '/bin/python3'].some((p) => existsSync(p));
-const enabled = python && process.platform === 'linux' && process.env.CLOUDOPS_SPAWN_SERVER !== '0';
+// The server is opt-in (CLOUDOPS_SPAWN_SERVER=1): these tests turn it on for this process.
+process.env.CLOUDOPS_SPAWN_SERVER = '1';
+const enabled = python && process.platform === 'linux';
 
 describe.skipIf(!enabled)('spawn server', () => {
   test('a command leads its own session and process group; status, streams and pid are exact', async () => {

@@ -15,7 +15,11 @@
  *
  * `startChild` returns a ChildProcess-like object. Until the server has said it is ready (it is
  * started with the first command), and wherever it cannot run (no Python 3.9+ in a system
- * directory, not Linux, `CLOUDOPS_SPAWN_SERVER=0`, or it died), commands are spawned directly.
+ * directory, not Linux, or it died), commands are spawned directly.
+ *
+ * Off unless `CLOUDOPS_SPAWN_SERVER=1`: a review found that a terminal's Ctrl-C reaches the
+ * server (it shares the engine's process group) and that a command cancelled or timed out
+ * before its pid arrives is not stopped; until those are fixed, the default is libuv's spawn.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -169,7 +173,7 @@ class SpawnServer {
   }
 
   private static launch(): SpawnServer | null {
-    if (process.platform !== 'linux' || process.env.CLOUDOPS_SPAWN_SERVER === '0') return null;
+    if (process.platform !== 'linux' || process.env.CLOUDOPS_SPAWN_SERVER !== '1') return null;
     for (const python of PYTHONS) {
       try {
         accessSync(python, fsConstants.X_OK);
