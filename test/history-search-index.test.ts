@@ -7,9 +7,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
-import { LATEST_VERSION, MIGRATIONS } from '../src/history/migrations.js';
+import { LATEST_VERSION } from '../src/history/migrations.js';
 import { type ExecutionRecord, HistoryStore } from '../src/history/store.js';
 import { tempDir } from './helpers.js';
+import { storeAtVersion } from './support/old-store.js';
 import { commandRecord } from './support/records.js';
 
 const ids = (records: ExecutionRecord[]) => records.map((r) => Number(r.id.slice(-12))).sort((a, b) => a - b);
@@ -36,9 +37,7 @@ function checkIndex(path: string): void {
 
 test('a version-17 store is upgraded in place: its records are listed and searchable, and the index keeps no copy', () => {
   const path = join(tempDir(), 'v17.sqlite');
-  const old = new Database(path);
-  for (const migration of MIGRATIONS.filter((m) => m.version <= 17)) old.exec(migration.sql);
-  old.pragma('user_version = 17');
+  const old = storeAtVersion(path, 17);
   // Rows and search entries as version 17 wrote them: the entry a copy of the text, with the id.
   const insert = old.prepare(
     `INSERT INTO executions (id, kind, plan_id, status, command, description, output, user_prompt, error_code, submitted_at, log_path)

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LATEST_VERSION, MIGRATIONS } from '../src/history/migrations.js';
 import { type ExecutionRecord, ftsQuery, HistoryStore, INDEXED_OUTPUT_CHARS } from '../src/history/store.js';
 import { tempDir } from './helpers.js';
+import { storeAtVersion } from './support/old-store.js';
 import { commandRecord } from './support/records.js';
 
 const CONV_A = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -286,9 +287,7 @@ describe('migrations', () => {
 
   test('version 6 gives older records the error code a recorded fact states, and guesses none', () => {
     const path = join(tempDir(), 'v5.sqlite');
-    const old = new Database(path);
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(migration.sql);
-    old.pragma('user_version = 5');
+    const old = storeAtVersion(path, 5);
     const insert = old.prepare(
       `INSERT INTO executions (id, kind, plan_id, status, exit_code, error, plan_json, command, submitted_at, log_path)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'x', '2026-01-01T00:00:00.000Z', '/x.log')`,

@@ -6,13 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
-import { MIGRATIONS } from '../src/history/migrations.js';
 import { HistoryStore } from '../src/history/store.js';
 import { type ExecutionEvent, type ExecutionPlanInput, parseEvent, parsePlan, ValidationError } from '../src/index.js';
 import { stepIndex, stepLabel } from '../src/wire/step-names.js';
 import { makeEngine, sh, tempDir, validationErrorOf } from './helpers.js';
+import { storeAtVersion } from './support/old-store.js';
 import { startTestServer } from './support/server.js';
 
 const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n');
@@ -170,9 +169,7 @@ describe('names shown', () => {
 
   test('a version-12 history store gains the name column; its rows have none', () => {
     const path = join(tempDir(), 'history.sqlite');
-    const old = new Database(path);
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 12)) old.exec(migration.sql);
-    old.pragma('user_version = 12');
+    const old = storeAtVersion(path, 12);
     old
       .prepare(
         `INSERT INTO executions (id, kind, status, command, submitted_at, log_path, tags_json)

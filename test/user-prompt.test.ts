@@ -4,12 +4,11 @@
  * searchable with the list's filters, and shown by the HTTP API.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
-import { MIGRATIONS } from '../src/history/migrations.js';
 import { type ExecutionRecord, HistoryStore } from '../src/history/store.js';
 import { parsePlan, parseRequest } from '../src/wire/parse.js';
 import { makeEngine, tempDir } from './helpers.js';
+import { storeAtVersion } from './support/old-store.js';
 import { commandRecord } from './support/records.js';
 import { startTestServer } from './support/server.js';
 
@@ -46,9 +45,7 @@ test('wire: user_prompt round-trips on requests and plans, defaults to null, and
 
 test('history: a version-11 store gains the column; its old rows stay searchable; a prompt word finds a record', () => {
   const path = join(tempDir('cee-prompt-'), 'history.sqlite');
-  const old = new Database(path);
-  for (const migration of MIGRATIONS.filter((m) => m.version <= 11)) old.exec(migration.sql);
-  old.pragma('user_version = 11');
+  const old = storeAtVersion(path, 11);
   old
     .prepare(
       `INSERT INTO executions (id, kind, status, command, description, submitted_at, log_path, output)
