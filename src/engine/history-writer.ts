@@ -92,7 +92,7 @@ export class HistoryWriter {
 
   /** Whether the history holds a record of `id`, written or still pending (nothing is written). */
   has(id: string): boolean {
-    return this.pending.get(id)?.record != null || this.store.get(id) != null;
+    return this.pending.get(id)?.record != null || this.store.has(id);
   }
 
   /** Write what is pending now (before a read, at shutdown, at exit). */

@@ -834,6 +834,11 @@ export class HistoryStore {
     });
   }
 
+  /** Whether an execution record has this id (nothing of it is read). */
+  has(id: string): boolean {
+    return this.guarded(() => this.sql('SELECT 1 FROM executions WHERE id = ?').pluck().get(id) !== undefined);
+  }
+
   get(id: string): ExecutionRecord | null {
     return this.guarded(() => {
       const row = this.selectOne.get(id) as Row | undefined;
