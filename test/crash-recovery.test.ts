@@ -27,8 +27,9 @@ test('an execution whose engine was SIGKILLed is reported interrupted by the nex
       const m = e.event_type === 'stdout' && /^(shell|child) (\\d+)$/.exec(e.line);
       if (m) pids[m[1]] = Number(m[2]);
       if (m && pids.shell && pids.child) {
-        // Output reaches the log a moment after its event: the crash comes once both lines are on disk.
-        while (!(await readFile(engine.getLogPath(id), 'utf8')).includes('partial-output-2')) await new Promise((r) => setTimeout(r, 20));
+        // Output reaches the log a moment after its event (it is held up to 100 ms): the crash
+        // comes once both lines are on disk. (The header quotes the command, so look for the line.)
+        while (!(await readFile(engine.getLogPath(id), 'utf8')).includes('[stdout] partial-output-2')) await new Promise((r) => setTimeout(r, 20));
         console.log(JSON.stringify({ id, pid: pids.shell, grandchild: pids.child }));
       }
     }
