@@ -2,7 +2,7 @@
 //   node bench/child.mjs <case> <peer>      (options as JSON in BENCH_PEER_OPTS)
 // Prints one line `@@RESULT <json>` on stdout, then exits. Any process this one leaves
 // behind is killed (and counted in `leftover_processes`), so a run never orphans anything.
-import { killDescendants } from './lib.mjs';
+import { descendants, killDescendants, waitGone } from './lib.mjs';
 
 const [caseName, peer] = process.argv.slice(2);
 const opts = JSON.parse(process.env.BENCH_PEER_OPTS ?? '{}');
@@ -23,6 +23,8 @@ try {
   code = 1;
   result = { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
+// Helpers a closed engine lets go (its spawn server) exit on their own within a moment.
+await waitGone(descendants(process.pid), 1000);
 result.leftover_processes = killDescendants();
 result.warnings = [...warnings].map(([message, count]) => (count > 1 ? `${message} (×${count})` : message));
 process.stdout.write(`@@RESULT ${JSON.stringify(result)}\n`, () => process.exit(code));

@@ -149,8 +149,27 @@ export function cpuTimes() {
     const stat = readFileSync('/proc/self/stat', 'latin1');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     children = ((Number(f[13]) + Number(f[14])) * 1000) / 100; // fields 16, 17; USER_HZ = 100
+    children += helperCpu();
   } catch {}
   return { self: (user + system) / 1000, children };
+}
+
+/**
+ * CPU of the live children that outlast commands (the engine's spawn server): their own time
+ * and that of the commands they reaped, which would otherwise be missing from `children` until
+ * the helper exits. Counted with the children: it is CPU spent outside this process.
+ */
+function helperCpu() {
+  let ms = 0;
+  for (const pid of descendants(process.pid)) {
+    if (parentOf(pid) !== process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100; // utime stime cutime cstime
+    } catch {}
+  }
+  return ms;
 }
 
 export function cpuSince(before) {

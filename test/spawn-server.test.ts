@@ -19,13 +19,18 @@ interface Ran extends ProcessOutcome {
   stderr: string;
 }
 
-function run(file: string, args: string[], extra: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+function run(
+  file: string,
+  args: string[],
+  extra: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<Ran> {
   let pid: number | null = null;
   const out = { stdout: '', stderr: '' };
   return runProcess(
     { file, args, env: extra.env },
     {
       timeoutMs: extra.timeoutMs ?? 10_000,
+      signal: extra.signal,
       killGraceMs: 300,
       maxLineBytes: 65_536,
       containment: 'process_group',
@@ -40,6 +45,17 @@ function run(file: string, args: string[], extra: { env?: NodeJS.ProcessEnv; tim
 }
 
 const PARENT = 'cat /proc/$PPID/comm';
+
+/** The running server's pid (a command it starts is its child). */
+async function serverPid(): Promise<number> {
+  await throughServer();
+  return Number((await run('sh', ['-c', 'echo $PPID'])).stdout.trim());
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
+}
 
 /** Run commands until one is started by the server (it comes up with the first command). */
 async function throughServer(): Promise<void> {
@@ -158,5 +174,82 @@ describe.skipIf(!enabled)('spawn server', () => {
     expect([orphaned.exitCode, orphaned.signal]).toEqual([null, 'SIGKILL']);
     expect((await run('sh', ['-c', 'exit 4'])).exitCode).toBe(4);
     await throughServer();
+  });
+
+  test("a command without a working directory runs in the engine's current one, not the server's", async () => {
+    await throughServer();
+    const before = process.cwd();
+    const dir = mkdtempSync(join(tmpdir(), 'spawn-cwd-'));
+    try {
+      process.chdir(dir);
+      expect((await run('pwd', [])).stdout.trim()).toBe(dir);
+    } finally {
+      process.chdir(before);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a timeout or cancel that comes before the pid still stops the command, and it never runs on', async () => {
+    const server = await serverPid();
+    const dir = mkdtempSync(join(tmpdir(), 'spawn-early-'));
+    process.kill(server, 'SIGSTOP'); // requests wait in its socket: no pid can arrive
+    try {
+      const timedOut = run('sh', ['-c', `touch ${dir}/timed-out`], { timeoutMs: 100 });
+      const abort = new AbortController();
+      const cancelled = run('sh', ['-c', `touch ${dir}/cancelled`], { signal: abort.signal });
+      abort.abort();
+      // Both end as stopped a grace period later, though the server has not answered.
+      expect((await timedOut).reason).toBe('timeout');
+      expect((await cancelled).reason).toBe('cancelled');
+    } finally {
+      process.kill(server, 'SIGCONT');
+    }
+    // The server now starts them, and each is killed as its pid arrives, before its first step.
+    const after = await run('sh', ['-c', `sleep 0.3; ls ${dir}`]);
+    expect(after.exitCode).toBe(0);
+    expect(after.stdout).toBe('');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a command the server had not started when it died is spawned directly', async () => {
+    const server = await serverPid();
+    process.kill(server, 'SIGSTOP');
+    const waiting = run('sh', ['-c', `${PARENT}; exit 5`]);
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(server, 'SIGKILL');
+    const r = await waiting;
+    expect([r.exitCode, r.stdout.trim()]).toEqual([5, 'node']);
+    await throughServer();
+  });
+
+  test("Ctrl-C to the engine's process group does not reach the server: running commands finish", async () => {
+    // An engine in its own group that, like the CLI, handles SIGINT itself (here: ignores it).
+    const script = `
+      process.env.CLOUDOPS_SPAWN_SERVER = '1';
+      process.on('SIGINT', () => console.log('sigint'));
+      const { runProcess } = await import(${JSON.stringify(new URL('../dist/runner/process.js', import.meta.url).pathname)});
+      const run = (cmd) => { let out = ''; return runProcess({ file: 'sh', args: ['-c', cmd] }, {
+        timeoutMs: 20000, killGraceMs: 300, maxLineBytes: 65536, containment: 'process_group',
+        onOutput: (c) => { out += c.data; } }).then((o) => ({ ...o, out })); };
+      for (let i = 0; i < 200 && (await run('cat /proc/$PPID/comm')).out.trim() !== 'python3'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const slow = run('cat /proc/$PPID/comm; echo started; sleep 1; echo finished');
+      console.log('running');
+      const r = await slow;
+      console.log(JSON.stringify({ exitCode: r.exitCode, signal: r.signal, out: r.out }));
+    `;
+    const engine = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    engine.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('running'), 'the engine to start its command');
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(-engine.pid!, 'SIGINT'); // what a terminal does on Ctrl-C
+    await new Promise((resolve) => engine.on('close', resolve));
+    expect(out).toContain('sigint');
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    expect(result).toEqual({ exitCode: 0, signal: null, out: 'python3\nstarted\nfinished\n' });
   });
 });

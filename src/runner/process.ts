@@ -192,8 +192,20 @@ class ProcessRun {
 
     this.child.on('error', (err: Error) => {
       // Only a spawn failure leaves us without a pid; later errors (e.g. kill failures) are not fatal.
-      if (this.pid === undefined) this.spawnFailed(err);
+      if (this.pid !== undefined) return;
+      // Stopped before it started (abandoned, see stop): it ends as stopped, having never run.
+      if (this.stopReason !== null)
+        this.finish({ reason: this.stopReason, exitCode: null, signal: null, spawnError: null }, null);
+      else this.spawnFailed(err);
     });
+    // Armed before the pid is known: a cancel or a timeout that comes before the spawn server
+    // reports the command's pid still stops it (see stop and force).
+    if (options.signal?.aborted) this.stop('cancelled');
+    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (Number.isFinite(options.timeoutMs)) {
+      // setTimeout fires at once for delays above 2^31-1 ms; such timeouts are effectively "never".
+      this.timers.push(setTimeout(() => this.stop('timeout'), Math.min(options.timeoutMs, MAX_TIMER_MS)));
+    }
     // libuv's spawn knows the pid at once; the spawn server tells it a little later.
     if (this.child.pid !== undefined) this.onStarted(this.child.pid);
     else this.child.once('spawn', () => this.onStarted(this.child.pid!));
@@ -201,21 +213,19 @@ class ProcessRun {
 
   /** The command runs as `pid`, leading its own process group; nothing of its output was read yet. */
   private onStarted(pid: number): void {
+    const stdio = this.child.stdio;
+    if (this.settled) {
+      // Given up on before its pid arrived (force, below): it must not run on unobserved.
+      signalTree(pid, 'SIGKILL');
+      for (const stream of stdio) (stream as Readable | null)?.destroy();
+      return;
+    }
     this.pid = pid;
     const options = this.options;
     const ns = this.ns;
     trackGroup(pid);
     options.onSpawn?.(pid);
 
-    if (options.signal?.aborted) this.stop('cancelled');
-    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
-
-    if (Number.isFinite(options.timeoutMs)) {
-      // setTimeout fires at once for delays above 2^31-1 ms; such timeouts are effectively "never".
-      this.timers.push(setTimeout(() => this.stop('timeout'), Math.min(options.timeoutMs, MAX_TIMER_MS)));
-    }
-
-    const stdio = this.child.stdio;
     this.pipe(stdio[1] as Readable, 'stdout');
     if (ns) {
       const channel = new InitChannel((report) => this.onReport(report));
@@ -239,6 +249,8 @@ class ProcessRun {
       this.onLeaderGone();
     });
     this.child.once('close', (code, signal) => this.onClose(code, signal));
+    // A stop asked for before the pid was known.
+    if (this.stopReason !== null) this.politeStop();
   }
 
   private readonly onAbort = (): void => this.stop('cancelled');
@@ -325,7 +337,12 @@ class ProcessRun {
 
   /** SIGKILL to the whole tree. */
   private force(): void {
-    const pid = this.pid!;
+    const pid = this.pid;
+    if (pid === undefined) {
+      // Still not started a grace period after a stop (the spawn server is stalled): the run ends
+      // now, as stopped; if the server starts it after all, onStarted kills it at once.
+      return this.finish({ reason: this.stopReason!, exitCode: null, signal: null, spawnError: null }, null);
+    }
     if (this.ns) {
       // unshare and the init share our group; the init's death takes the namespace with it.
       if (!this.launcherExited) {
@@ -340,9 +357,12 @@ class ProcessRun {
   }
 
   private stop(reason: 'timeout' | 'cancelled'): void {
-    if (this.stopReason !== null || this.settled || this.pid === undefined) return;
+    if (this.stopReason !== null || this.settled) return;
     this.stopReason = reason;
-    this.politeStop();
+    // Without a pid yet, the command is not started if it still can be, else onStarted sends
+    // the SIGTERM as soon as its pid is here.
+    if (this.pid !== undefined) this.politeStop();
+    else this.child.abandon?.();
     this.startForceTimer();
   }
 

@@ -22,6 +22,8 @@
  *  - `{i, p}` the command runs with pid p (its own session and process group, like `detached`);
  *    `{i, err}` it could not be started (errno, as execve/chdir/socketpair said). The command
  *    inherits what libuv's child would: fds 0..n, and whatever the engine passed on to the server.
+ *  - `{cancel: i}` from the engine: a stop came before the pid; if the command has not been
+ *    started it never will be (`{i, err: ECANCELED}`), else nothing (the engine has its pid).
  *  - `{i, x, s}` it exited with code x or signal s. It is not reaped yet, so its pid cannot be
  *    reused while the engine may still signal it; the engine answers `{r: i}` and the server
  *    reaps it and replies `{i, d: 1}`.
@@ -32,8 +34,14 @@
  * exit report, or the engine's answer `{y}` to a sync request `{y}` sent when nothing else
  * would be acknowledged) before it sends a handle. When the engine goes away the server exits;
  * running commands are left to the engine's leftover handling, as when the engine itself dies.
+ * Before each start it checks that the engine's end is still open (POLLRDHUP sees a close even
+ * behind unread messages): a command is not started for an engine that is gone.
+ *
+ * The server runs in its own session (spawn-server.ts starts it detached), so a terminal's
+ * Ctrl-C reaches the engine, which stops its commands its own way, and not the server; its
+ * signal dispositions are Python's defaults, and `subprocess` restores the defaults in commands.
  */
-export const SPAWN_SERVER_SCRIPT = `import errno, fcntl, json, os, selectors, socket, subprocess, sys
+export const SPAWN_SERVER_SCRIPT = `import errno, fcntl, json, os, select, selectors, socket, subprocess, sys
 if sys.version_info < (3, 9) or not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
     sys.exit(3)
 fd = int(os.environ.pop("NODE_CHANNEL_FD"))
@@ -46,6 +54,12 @@ os.dup2(placeholder, fd, inheritable=False)
 ch.setblocking(True)
 sel = selectors.DefaultSelector()
 sel.register(ch, selectors.EVENT_READ)
+hangup = select.poll()
+hangup.register(ch, select.POLLRDHUP)
+
+def engine_gone():
+    # The engine closed its end (it exited or died), even if some of what it sent is unread.
+    return any(ev & (select.POLLRDHUP | select.POLLHUP | select.POLLERR) for _, ev in hangup.poll(0))
 WINDOW = 32768
 sent = 0
 acked = 0
@@ -124,6 +138,8 @@ def found(file, env):
     raise OSError(errno.ENOEXEC, file)
 
 def launch(r):
+    if engine_gone():
+        sys.exit(0)  # nobody would read its output or end it
     m = r["m"]
     w = r["write"]
     pid = None
@@ -155,6 +171,11 @@ def launch(r):
     r["pidfd"] = os.pidfd_open(pid)
     sel.register(r["pidfd"], selectors.EVENT_READ, r)
     send({"i": r["i"], "p": pid})
+
+def cancel(i):
+    r = reqs.get(i)
+    if r is not None and "pid" not in r:
+        fail(r, errno.ECANCELED)
 
 def confirm(n):
     global acked, sync_at
@@ -228,6 +249,8 @@ def serve():
                     confirm(m["y"])
                 elif "r" in m:
                     reap(m["r"])
+                elif "cancel" in m:
+                    cancel(m["cancel"])
                 elif "i" in m:
                     request(m)
         while waiting and sent - acked <= WINDOW:

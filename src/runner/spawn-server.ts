@@ -17,9 +17,7 @@
  * started with the first command), and wherever it cannot run (no Python 3.9+ in a system
  * directory, not Linux, or it died), commands are spawned directly.
  *
- * Off unless `CLOUDOPS_SPAWN_SERVER=1`: a review found that a terminal's Ctrl-C reaches the
- * server (it shares the engine's process group) and that a command cancelled or timed out
- * before its pid arrives is not stopped; until those are fixed, the default is libuv's spawn.
+ * CLOUDOPS_SPAWN_SERVER=0 turns it off (every command spawned by libuv).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -35,6 +33,11 @@ export interface StartedChild extends EventEmitter {
   /** Undefined until started (a server child: until its `spawn` event), or if it failed. */
   readonly pid?: number | undefined;
   readonly stdio: ReadonlyArray<Readable | null | unknown>;
+  /**
+   * A stop came before the pid: do not start it if it has not started yet (its 'error' then
+   * says ECANCELED); if it has, its pid arrives as usual. Only a server child can wait unstarted.
+   */
+  abandon?(): void;
 }
 
 export interface StartOptions {
@@ -56,6 +59,10 @@ const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).ma
 export function startChild(file: string, args: readonly string[], options: StartOptions): StartedChild {
   const server = SpawnServer.current();
   if (server) return server.start(file, args, options);
+  return spawnDirect(file, args, options);
+}
+
+function spawnDirect(file: string, args: readonly string[], options: StartOptions): ChildProcess {
   return spawn(file, args as string[], {
     cwd: options.cwd,
     env: options.env,
@@ -93,25 +100,38 @@ interface PipeHandle {
 /** A command started by the server, shaped like the parts of ChildProcess the runner uses. */
 class ServerChild extends EventEmitter implements StartedChild {
   pid: number | undefined = undefined;
-  stdio: Array<Socket | null> = [null];
+  stdio: Array<Readable | null> = [null];
   readonly handles = new Map<number, PipeHandle>();
   /** Exit status reported, waiting for the reap. */
   status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private closesNeeded = 1;
   private closesGot = 0;
+  abandoned = false;
 
   constructor(
     readonly file: string,
     readonly args: readonly string[],
-    readonly pipes: number,
+    readonly options: StartOptions,
+    private readonly cancel: () => void,
   ) {
     super();
+  }
+
+  abandon(): void {
+    if (this.abandoned || this.pid !== undefined) return;
+    this.abandoned = true;
+    this.cancel();
+  }
+
+  /** The server can no longer have started it (it died before all pipes were here). */
+  get surelyNotStarted(): boolean {
+    return this.handles.size < this.options.pipes;
   }
 
   /** All pipes are here and the command runs: wrap the pipes as ChildProcess does. */
   started(pid: number): void {
     this.pid = pid;
-    for (let k = 1; k <= this.pipes; k++) {
+    for (let k = 1; k <= this.options.pipes; k++) {
       // As ChildProcess wraps its stdio (`handle` is an option @types/node does not list).
       const socket = new Socket({ handle: this.handles.get(k), readable: true } as SocketConstructorOpts);
       this.closesNeeded++;
@@ -123,9 +143,26 @@ class ServerChild extends EventEmitter implements StartedChild {
   }
 
   failed(error: Error): void {
+    this.dropHandles();
+    this.emit('error', error);
+  }
+
+  /** Started by libuv instead (the server died before starting it): its events become ours. */
+  spawnDirectly(): void {
+    this.dropHandles();
+    const child = spawnDirect(this.file, this.args, this.options);
+    child.on('error', (err) => this.emit('error', err));
+    if (child.pid === undefined) return; // its 'error' follows
+    this.pid = child.pid;
+    this.stdio = child.stdio as Array<Readable | null>;
+    child.once('exit', (code, signal) => this.emit('exit', code, signal));
+    child.once('close', (code, signal) => this.emit('close', code, signal));
+    this.emit('spawn');
+  }
+
+  private dropHandles(): void {
     for (const handle of this.handles.values()) handle.close();
     this.handles.clear();
-    this.emit('error', error);
   }
 
   exited(): void {
@@ -173,7 +210,7 @@ class SpawnServer {
   }
 
   private static launch(): SpawnServer | null {
-    if (process.platform !== 'linux' || process.env.CLOUDOPS_SPAWN_SERVER !== '1') return null;
+    if (process.platform !== 'linux' || process.env.CLOUDOPS_SPAWN_SERVER === '0') return null;
     for (const python of PYTHONS) {
       try {
         accessSync(python, fsConstants.X_OK);
@@ -196,6 +233,10 @@ class SpawnServer {
       // Nothing of the server's may end up in the engine's output (a traceback, say).
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'json',
+      // Its own session: a terminal's Ctrl-C (or a signal to the engine's group) must not end
+      // it, or every command it started would be ended with it. It exits when the engine does
+      // (its channel closes).
+      detached: true,
     });
     this.proc.on('error', () => this.gone());
     this.proc.once('exit', () => this.gone());
@@ -207,13 +248,17 @@ class SpawnServer {
 
   start(file: string, args: readonly string[], options: StartOptions): ServerChild {
     const id = this.nextId++;
-    const child = new ServerChild(file, args, options.pipes);
+    const child = new ServerChild(file, args, options, () => {
+      if (this.proc.connected) this.proc.send({ cancel: id });
+    });
     if (this.children.size === 0) this.proc.channel?.ref();
     this.children.set(id, child);
     // The environment is sent again only when it changed (it is most often the engine's own).
     const source = options.env ?? process.env;
     const env = JSON.stringify(source);
-    const request: Record<string, unknown> = { i: id, f: file, a: args, c: options.cwd ?? null, n: options.pipes };
+    // The engine's cwd now, as libuv's spawn would use (the server's is where it was started).
+    const cwd = options.cwd ?? process.cwd();
+    const request: Record<string, unknown> = { i: id, f: file, a: args, c: cwd, n: options.pipes };
     if (env === this.lastEnv) request.k = 1;
     else {
       request.e = source;
@@ -267,9 +312,11 @@ class SpawnServer {
 
   /**
    * The server died (or never started): later commands are spawned directly until a new one is
-   * up (after MAX_DEATHS, for good: e.g. a Python too old exits at once). Commands it had
-   * started are orphaned and their exit status would never arrive: their trees are killed and
-   * they end as killed, unless their exit was already reported.
+   * up (after MAX_DEATHS, for good: e.g. a Python too old exits at once). Commands it had not
+   * started yet are spawned directly. Commands it had started are orphaned and their exit
+   * status would never arrive: their trees are killed and they end as killed, unless their exit
+   * was already reported. One it may have started without saying its pid yet (all its pipes
+   * were passed) cannot be reached: it fails rather than risk running twice.
    */
   private gone(): void {
     // A server that died is replaced with the next command, but not forever.
@@ -279,7 +326,13 @@ class SpawnServer {
     this.children.clear();
     for (const child of children) {
       if (child.pid === undefined) {
-        child.failed(spawnError(child.file, child.args, osConstants.errno.EPIPE));
+        if (child.abandoned) child.failed(spawnError(child.file, child.args, osConstants.errno.ECANCELED));
+        else if (child.surelyNotStarted) child.spawnDirectly();
+        else {
+          const error = spawnError(child.file, child.args, osConstants.errno.EPIPE);
+          error.message += ' (the spawn server ended while starting it: it may have started)';
+          child.failed(error);
+        }
         continue;
       }
       if (!child.status) {
