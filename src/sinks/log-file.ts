@@ -11,7 +11,14 @@
  * memory (see HOLD_MS): most commands end within that time, and their whole log then goes to
  * disk in one write instead of a stream's open, header, note, footer and close.
  */
-import { closeSync, createWriteStream, openSync, type WriteStream, writeSync } from 'node:fs';
+import {
+  close as closeFd,
+  createWriteStream,
+  open as openFd,
+  type WriteStream,
+  write as writeFd,
+  writeSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExecutionError } from '../errors.js';
@@ -114,17 +121,19 @@ function hookExit(): void {
   });
 }
 
-/** Write all of `data` at the file's position (writeSync may write less than asked). */
-function writeAllSync(fd: number, data: Buffer): void {
-  for (let from = 0; from < data.length; ) from += writeSync(fd, data, from, data.length - from);
+function openFile(path: string): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    openFd(path, 'w', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))),
+  );
 }
 
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // nothing was lost: every write before it completed
-  }
+/** Write all of `data` at the file's position (a short write goes on from where it stopped). */
+function writeAll(fd: number, data: Buffer, done: (err: Error | null) => void, from = 0): void {
+  writeFd(fd, data, from, data.length - from, null, (err, bytes) => {
+    if (err) done(err);
+    else if (from + bytes < data.length) writeAll(fd, data, done, from + bytes);
+    else done(null);
+  });
 }
 
 function joined(held: readonly Held[]): Buffer {
@@ -204,12 +213,9 @@ export class LogFile {
   static async open(path: string, header: Record<string, string>): Promise<LogFile> {
     const dir = dirname(path);
     await ensureDir(dir);
-    // Opened and headed synchronously: a create and a small write to the page cache cost the
-    // main thread less (≈ 45 µs measured) than the thread-pool round trips of their async forms
-    // (≈ 60–300 µs each, with the hand-offs), on the path every command takes.
     let fd: number;
     try {
-      fd = openSync(path, 'w', 0o600);
+      fd = await openFile(path);
     } catch (err) {
       // The folder was removed since we made it: make it again, once.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && madeDirs.delete(dir)) return LogFile.open(path, header);
@@ -217,11 +223,11 @@ export class LogFile {
     }
     // The header is written at once, not held: from the start, the file says which execution
     // it is and which engine ran it, so a crash of the engine within HOLD_MS still leaves a log
-    // that `cloudops-exec status` reads as interrupted.
+    // that `cloudops-exec status` reads as interrupted. (A small write to the page cache.)
     try {
       writeSync(fd, metaLines(header));
     } catch (err) {
-      closeQuietly(fd);
+      closeFd(fd, () => {});
       throw ExecutionError.io(`cannot write log file ${path}: ${(err as Error).message}`, err);
     }
     return new LogFile(path, fd);
@@ -320,21 +326,19 @@ export class LogFile {
     for (const { data, written } of held) out.write(data, written);
   }
 
-  /**
-   * The whole log of a command that ended while it was held: one synchronous write of at most
-   * HOLD_BYTES (to the page cache), then the close; cheaper than handing both to the thread pool.
-   */
+  /** The whole log of a command that ended while it was held: one write; the file is closed after. */
   private writeHeld(): Promise<void> {
     const held = this.release();
     if (held === null) return Promise.resolve();
-    try {
-      writeAllSync(this.fd, joined(held));
-    } catch (err) {
-      this.failure ??= err as Error;
-    }
-    for (const h of held) h.written?.();
-    closeQuietly(this.fd);
-    return Promise.resolve();
+    return new Promise<void>((resolve) =>
+      writeAll(this.fd, joined(held), (err) => {
+        if (err) this.failure ??= err;
+        for (const h of held) h.written?.();
+        // Like a stream's `end`, done once written; the descriptor is let go in the background.
+        closeFd(this.fd, () => {});
+        resolve();
+      }),
+    );
   }
 
   /** At process exit: what is held goes to disk now (the event loop will not run again). */
@@ -342,7 +346,7 @@ export class LogFile {
     const held = this.release();
     if (held === null) return;
     try {
-      writeAllSync(this.fd, joined(held));
+      writeSync(this.fd, joined(held));
     } catch {
       // exiting: nothing left to report to
     }
