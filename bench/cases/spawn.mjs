@@ -9,10 +9,13 @@ import { fmt, fmtInt, median, ratio } from '../stats.mjs';
 export const title = 'Spawn throughput';
 const WIDTH = 10;
 const WARMUP = 20;
-const PEERS = ['engine-nohist', 'engine-hist', 'raw-spawn', 'execa', 'xargs'];
+const PEERS = ['engine-nohist', 'engine-hist', 'engine-hist-pgroup', 'raw-spawn', 'execa', 'xargs'];
 const LABEL = {
   'engine-nohist': 'engine, `store_history: false`',
   'engine-hist': 'engine, `store_history: true` (default)',
+  // As root, `process_containment: auto` runs each command in a PID namespace of its own (an
+  // `unshare` and an init process per command); as any other user it is the process group.
+  'engine-hist-pgroup': 'engine, default but `process_containment: process_group` (what `auto` is when not root)',
   'raw-spawn': 'child_process.spawn, 10-wide pool',
   execa: 'execa 9, 10-wide pool',
   xargs: '`xargs -P 10 -n 1 true`',
@@ -21,7 +24,7 @@ const LABEL = {
 // ---- child side ----
 
 export async function runPeer(peer, { n }) {
-  if (peer.startsWith('engine')) return runEngine(n, peer === 'engine-hist');
+  if (peer.startsWith('engine')) return runEngine(n, peer !== 'engine-nohist', peer === 'engine-hist-pgroup');
   if (peer === 'raw-spawn') {
     await pool(WARMUP, WIDTH, () => spawnDone('true', []));
     const cpu = cpuTimes();
@@ -56,13 +59,14 @@ export async function runPeer(peer, { n }) {
   throw new Error(`unknown peer ${peer}`);
 }
 
-async function runEngine(n, storeHistory) {
+async function runEngine(n, storeHistory, processGroup) {
   const { ExecutionEngine } = await loadEngine();
   const dir = tempDir('cee-bench-spawn-');
   const engine = new ExecutionEngine({
     max_concurrent_executions: WIDTH,
     store_history: storeHistory,
     log_dir: dir.path,
+    ...(processGroup ? { process_containment: 'process_group' } : {}),
   });
   const request = { command: { type: 'exec', program: 'true', args: [] } };
   const runAll = async (count) => {
@@ -158,6 +162,7 @@ export async function run(ctx) {
     ratios: [
       `engine (history off) / raw spawn: ${ratio(med['engine-nohist'], med['raw-spawn'])} time; engine (history on) / raw spawn: ${ratio(med['engine-hist'], med['raw-spawn'])} time`,
       `engine throughput / execa throughput: ${ratio(perSec('engine-nohist'), perSec('execa'))} (history off), ${ratio(perSec('engine-hist'), perSec('execa'))} (history on)`,
+      `engine with process-group containment (history on) / raw spawn: ${ratio(med['engine-hist-pgroup'], med['raw-spawn'])} time; throughput vs execa ${ratio(perSec('engine-hist-pgroup'), perSec('execa'))}`,
       `xargs (no Node at all) / raw spawn: ${ratio(med.xargs, med['raw-spawn'])} time`,
     ],
     targets,
