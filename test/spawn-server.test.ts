@@ -6,7 +6,7 @@
  * these tests are skipped (the other runner tests cover direct spawning).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -22,16 +22,16 @@ interface Ran extends ProcessOutcome {
 function run(
   file: string,
   args: string[],
-  extra: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {},
+  extra: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal; killGraceMs?: number; cwd?: string } = {},
 ): Promise<Ran> {
   let pid: number | null = null;
   const out = { stdout: '', stderr: '' };
   return runProcess(
-    { file, args, env: extra.env },
+    { file, args, env: extra.env, cwd: extra.cwd },
     {
       timeoutMs: extra.timeoutMs ?? 10_000,
       signal: extra.signal,
-      killGraceMs: 300,
+      killGraceMs: extra.killGraceMs ?? 300,
       maxLineBytes: 65_536,
       containment: 'process_group',
       onOutput: (chunk) => {
@@ -176,16 +176,88 @@ describe.skipIf(!enabled)('spawn server', () => {
     await throughServer();
   });
 
-  test("a command without a working directory runs in the engine's current one, not the server's", async () => {
+  test("working directories resolve against the engine's current one, not the server's, even once it is deleted", async () => {
     await throughServer();
     const before = process.cwd();
     const dir = mkdtempSync(join(tmpdir(), 'spawn-cwd-'));
     try {
       process.chdir(dir);
+      mkdirSync('sub');
       expect((await run('pwd', [])).stdout.trim()).toBe(dir);
+      expect((await run('pwd', [], { cwd: 'sub' })).stdout.trim()).toBe(join(dir, 'sub'));
+      rmSync(dir, { recursive: true, force: true });
+      // As with a direct spawn, a command runs in a deleted current directory.
+      expect(await run('echo', ['hi'])).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
     } finally {
       process.chdir(before);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('commands queued in a server that dies are spawned directly; at most the one it was starting fails', async () => {
+    const server = await serverPid();
+    const runs = Array.from({ length: 30 }, () => run('sh', ['-c', 'sleep 0.2; exit 5']));
+    await new Promise((r) => setImmediate(r));
+    process.kill(server, 'SIGKILL');
+    const outcomes = await Promise.all(runs);
+    const failed = outcomes.filter((o) => o.reason === 'spawn_failed');
+    expect(failed.length).toBeLessThanOrEqual(1);
+    for (const f of failed) expect(f.spawnError?.message).toMatch(/may have started/);
+    for (const o of outcomes.filter((x) => x.reason !== 'spawn_failed'))
+      expect([o.exitCode, o.signal]).toSatisfy(
+        ([code, signal]: [number | null, string | null]) => code === 5 || signal === 'SIGKILL',
+      );
+    await throughServer();
+  });
+
+  test('with no grace period, a command stopped before its pid arrives is never reported unstarted if it ran', async () => {
+    await throughServer();
+    const dir = mkdtempSync(join(tmpdir(), 'spawn-grace0-'));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => run('sh', ['-c', `touch ${dir}/${i}`], { timeoutMs: 1, killGraceMs: 0 })),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    outcomes.forEach((o, i) => {
+      expect(o.reason).toBe('timeout');
+      if (existsSync(join(dir, String(i)))) expect(o.pid).not.toBeNull();
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a run that gave up on a stalled server does not keep the engine process alive', async () => {
+    const script = `
+      process.env.CLOUDOPS_SPAWN_SERVER = '1';
+      const { runProcess } = await import(${JSON.stringify(new URL('../dist/runner/process.js', import.meta.url).pathname)});
+      const run = (cmd, timeoutMs = 20000) => { let out = ''; return runProcess({ file: 'sh', args: ['-c', cmd] }, {
+        timeoutMs, killGraceMs: 100, maxLineBytes: 65536, containment: 'process_group',
+        onOutput: (c) => { out += c.data; } }).then((o) => ({ ...o, out })); };
+      for (let i = 0; i < 200 && (await run('cat /proc/$PPID/comm')).out.trim() !== 'python3'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const server = Number((await run('echo $PPID')).out.trim());
+      console.log(JSON.stringify({ server }));
+      process.kill(server, 'SIGSTOP');
+      console.log(JSON.stringify({ reason: (await run('true', 100)).reason }));
+    `;
+    const engine = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    engine.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => engine.on('close', resolve));
+    await until(() => out.includes('reason'), 'the run to end');
+    const [{ server }, { reason }] = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    try {
+      expect(reason).toBe('timeout');
+      await until(() => engine.exitCode !== null, 'the engine process to exit by itself');
+      await exited;
+    } finally {
+      engine.kill('SIGKILL');
+      try {
+        process.kill(server, 'SIGKILL');
+      } catch {}
     }
   });
 

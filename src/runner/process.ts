@@ -93,6 +93,13 @@ const EMPTY = Buffer.alloc(0);
  * holds them. Everything the tree wrote is in the pipe by then; reading it takes far less.
  */
 const DRAIN_MS = 100;
+/**
+ * How long a stop waits at least for the spawn server to cancel a command or report its pid
+ * before the run ends without it (the grace period when longer). Not the grace period alone:
+ * with `kill_grace_ms: 0` a busy server's answer would otherwise always come too late, and a
+ * command that started would be reported as never started.
+ */
+const STALL_MS = 1000;
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
@@ -163,6 +170,7 @@ class ProcessRun {
   private settled = false;
   private stopReason: 'timeout' | 'cancelled' | null = null;
   private forceTimer: NodeJS.Timeout | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   /** The command itself has ended (its exit reported, or it is known dead). */
   private leaderGone = false;
@@ -249,8 +257,12 @@ class ProcessRun {
       this.onLeaderGone();
     });
     this.child.once('close', (code, signal) => this.onClose(code, signal));
-    // A stop asked for before the pid was known.
-    if (this.stopReason !== null) this.politeStop();
+    if (this.stopReason !== null) {
+      // A stop asked for before the pid was known.
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.politeStop();
+      this.startForceTimer();
+    }
   }
 
   private readonly onAbort = (): void => this.stop('cancelled');
@@ -337,12 +349,7 @@ class ProcessRun {
 
   /** SIGKILL to the whole tree. */
   private force(): void {
-    const pid = this.pid;
-    if (pid === undefined) {
-      // Still not started a grace period after a stop (the spawn server is stalled): the run ends
-      // now, as stopped; if the server starts it after all, onStarted kills it at once.
-      return this.finish({ reason: this.stopReason!, exitCode: null, signal: null, spawnError: null }, null);
-    }
+    const pid = this.pid!;
     if (this.ns) {
       // unshare and the init share our group; the init's death takes the namespace with it.
       if (!this.launcherExited) {
@@ -359,11 +366,25 @@ class ProcessRun {
   private stop(reason: 'timeout' | 'cancelled'): void {
     if (this.stopReason !== null || this.settled) return;
     this.stopReason = reason;
-    // Without a pid yet, the command is not started if it still can be, else onStarted sends
-    // the SIGTERM as soon as its pid is here.
-    if (this.pid !== undefined) this.politeStop();
-    else this.child.abandon?.();
-    this.startForceTimer();
+    if (this.pid !== undefined) {
+      this.politeStop();
+      this.startForceTimer();
+      return;
+    }
+    // No pid yet (the spawn server has not said it): the command is not started if it still
+    // can be (the cancel comes back as its 'error'), else onStarted stops it once its pid is
+    // here. A server that answers neither is stalled: the run ends without it (giveUp).
+    this.child.abandon?.();
+    this.stallTimer = setTimeout(() => this.giveUp(), Math.max(this.options.killGraceMs, STALL_MS));
+    this.stallTimer.unref();
+    this.timers.push(this.stallTimer);
+  }
+
+  /** Stopped, and still no word of the command: it ends as stopped; onStarted kills it if it starts after all. */
+  private giveUp(): void {
+    if (this.pid !== undefined || this.settled) return;
+    this.finish({ reason: this.stopReason!, exitCode: null, signal: null, spawnError: null }, null);
+    this.child.release?.();
   }
 
   private startForceTimer(): void {

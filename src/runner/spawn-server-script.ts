@@ -19,6 +19,8 @@
  *    every one does it start the command, so a command is never started whose output the
  *    engine could not receive (at EMFILE Node refuses the handle: after 3 tries the request
  *    fails with that errno and nothing ran).
+ *  - `{i, l: 1}` the command is about to be started (sent before the spawn: should the server
+ *    die before `{i, p}`, the engine knows it may have run and does not start it again).
  *  - `{i, p}` the command runs with pid p (its own session and process group, like `detached`);
  *    `{i, err}` it could not be started (errno, as execve/chdir/socketpair said). The command
  *    inherits what libuv's child would: fds 0..n, and whatever the engine passed on to the server.
@@ -143,6 +145,8 @@ def launch(r):
     m = r["m"]
     w = r["write"]
     pid = None
+    # From here it may run: an engine that hears of the server's death later must not start it again.
+    send({"i": r["i"], "l": 1})
     try:
         if 3 in w:
             os.dup2(w[3], 3)  # inheritable: the command's fd 3

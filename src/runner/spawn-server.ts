@@ -24,6 +24,7 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { constants as osConstants } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { signalTree } from './kill-tree.js';
 import { SPAWN_SERVER_SCRIPT } from './spawn-server-script.js';
@@ -38,6 +39,8 @@ export interface StartedChild extends EventEmitter {
    * says ECANCELED); if it has, its pid arrives as usual. Only a server child can wait unstarted.
    */
   abandon?(): void;
+  /** The run gave up waiting for it: it must no longer keep the engine's process alive. */
+  release?(): void;
 }
 
 export interface StartOptions {
@@ -47,7 +50,7 @@ export interface StartOptions {
   pipes: number;
 }
 
-/** After this many servers died (not stopped), commands are spawned directly from then on. */
+/** After this many servers died before they were ready, commands are spawned directly from then on. */
 const MAX_DEATHS = 3;
 const PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3', '/bin/python3'];
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
@@ -107,12 +110,17 @@ class ServerChild extends EventEmitter implements StartedChild {
   private closesNeeded = 1;
   private closesGot = 0;
   abandoned = false;
+  /** The server said it is about to start it: from then on it may run, pid or not. */
+  launching = false;
+  /** Nobody waits for it any more (see release). */
+  released = false;
 
   constructor(
+    readonly id: number,
     readonly file: string,
     readonly args: readonly string[],
     readonly options: StartOptions,
-    private readonly cancel: () => void,
+    private readonly server: SpawnServer,
   ) {
     super();
   }
@@ -120,12 +128,11 @@ class ServerChild extends EventEmitter implements StartedChild {
   abandon(): void {
     if (this.abandoned || this.pid !== undefined) return;
     this.abandoned = true;
-    this.cancel();
+    this.server.cancel(this.id);
   }
 
-  /** The server can no longer have started it (it died before all pipes were here). */
-  get surelyNotStarted(): boolean {
-    return this.handles.size < this.options.pipes;
+  release(): void {
+    this.server.release(this);
   }
 
   /** All pipes are here and the command runs: wrap the pipes as ChildProcess does. */
@@ -180,6 +187,7 @@ type ServerMessage =
   | { ready: 1 }
   | { y: number }
   | { i: number; k: number }
+  | { i: number; l: 1 }
   | { i: number; p: number }
   | { i: number; err: number }
   | { i: number; x: number | null; s: number | null }
@@ -221,10 +229,14 @@ class SpawnServer {
   }
 
   private ready = false;
+  /** It said it was ready once. */
+  private served = false;
   private stopping = false;
   private readonly proc: ChildProcess;
   private readonly children = new Map<number, ServerChild>();
   private nextId = 1;
+  /** Children a run still waits for: the channel is referenced while there are any. */
+  private waitedFor = 0;
   private lastEnv: string | null = null;
 
   private constructor(python: string) {
@@ -248,16 +260,16 @@ class SpawnServer {
 
   start(file: string, args: readonly string[], options: StartOptions): ServerChild {
     const id = this.nextId++;
-    const child = new ServerChild(file, args, options, () => {
-      if (this.proc.connected) this.proc.send({ cancel: id });
-    });
-    if (this.children.size === 0) this.proc.channel?.ref();
+    const child = new ServerChild(id, file, args, options, this);
+    if (this.waitedFor++ === 0) this.proc.channel?.ref();
     this.children.set(id, child);
     // The environment is sent again only when it changed (it is most often the engine's own).
     const source = options.env ?? process.env;
     const env = JSON.stringify(source);
-    // The engine's cwd now, as libuv's spawn would use (the server's is where it was started).
-    const cwd = options.cwd ?? process.cwd();
+    // Relative to the engine's cwd now, as libuv's spawn would resolve it (the server's own is
+    // where it was started); through /proc, so an engine whose cwd was deleted behaves the same.
+    const here = `/proc/${process.pid}/cwd`;
+    const cwd = options.cwd === undefined ? here : isAbsolute(options.cwd) ? options.cwd : join(here, options.cwd);
     const request: Record<string, unknown> = { i: id, f: file, a: args, c: cwd, n: options.pipes };
     if (env === this.lastEnv) request.k = 1;
     else {
@@ -270,6 +282,7 @@ class SpawnServer {
 
   private onMessage(message: ServerMessage, handle: PipeHandle | undefined): void {
     if ('ready' in message) {
+      this.served = true;
       this.ready = !this.stopping;
       return;
     }
@@ -284,6 +297,8 @@ class SpawnServer {
     }
     if ('k' in message) {
       if (handle) child.handles.set(message.k, handle);
+    } else if ('l' in message) {
+      child.launching = true;
     } else if ('p' in message) {
       child.started(message.p);
     } else if ('err' in message) {
@@ -303,16 +318,38 @@ class SpawnServer {
     if (this.proc.connected) this.proc.disconnect();
   }
 
+  /** Do not start it if it has not been (the server answers ECANCELED then). */
+  cancel(id: number): void {
+    if (this.proc.connected) this.proc.send({ cancel: id });
+  }
+
+  /**
+   * Its run ended without it (the server stalled): it stays known, so that a pid arriving
+   * later gets it killed, but no longer keeps the channel, and so the engine, alive.
+   */
+  release(child: ServerChild): void {
+    if (child.released || !this.children.has(child.id)) return;
+    child.released = true;
+    this.waitedFor--;
+    this.unrefIfIdle();
+  }
+
   private forget(id: number): void {
+    const child = this.children.get(id);
     this.children.delete(id);
-    if (this.children.size > 0) return;
+    if (child && !child.released) this.waitedFor--;
+    this.unrefIfIdle();
+  }
+
+  private unrefIfIdle(): void {
+    if (this.waitedFor > 0) return;
     if (this.stopping) this.disconnect();
     else this.proc.channel?.unref();
   }
 
   /**
    * The server died (or never started): later commands are spawned directly until a new one is
-   * up (after MAX_DEATHS, for good: e.g. a Python too old exits at once). Commands it had not
+   * up (after MAX_DEATHS that never came up, for good: e.g. a Python too old exits at once). Commands it had not
    * started yet are spawned directly. Commands it had started are orphaned and their exit
    * status would never arrive: their trees are killed and they end as killed, unless their exit
    * was already reported. One it may have started without saying its pid yet (all its pipes
@@ -320,14 +357,18 @@ class SpawnServer {
    */
   private gone(): void {
     // A server that died is replaced with the next command, but not forever.
-    if (SpawnServer.instance === this) SpawnServer.instance = ++SpawnServer.deaths < MAX_DEATHS ? undefined : null;
+    // Only a server that died before it was ever ready counts (it cannot run here); one that
+    // served and was killed is simply replaced.
+    if (!this.served) SpawnServer.deaths++;
+    if (SpawnServer.instance === this) SpawnServer.instance = SpawnServer.deaths < MAX_DEATHS ? undefined : null;
     this.ready = false;
     const children = [...this.children.values()];
     this.children.clear();
+    this.waitedFor = 0;
     for (const child of children) {
       if (child.pid === undefined) {
         if (child.abandoned) child.failed(spawnError(child.file, child.args, osConstants.errno.ECANCELED));
-        else if (child.surelyNotStarted) child.spawnDirectly();
+        else if (!child.launching) child.spawnDirectly();
         else {
           const error = spawnError(child.file, child.args, osConstants.errno.EPIPE);
           error.message += ' (the spawn server ended while starting it: it may have started)';
