@@ -10,10 +10,12 @@ import { fmt, fmtInt, lcg, ratio } from '../stats.mjs';
 export const title = 'Scheduler overhead';
 const WIDTH = 10;
 const SEED = 42;
-const PEERS = ['engine-nohist', 'engine-hist', 'raw-pool', 'raw-dag'];
+const PEERS = ['engine-nohist', 'engine-hist', 'engine-hist-pgroup', 'raw-pool', 'raw-dag'];
 const LABEL = {
   'engine-nohist': 'engine plan, `store_history: false`',
   'engine-hist': 'engine plan, `store_history: true` (default)',
+  // As root, `process_containment: auto` gives each command a PID namespace (unshare + an init).
+  'engine-hist-pgroup': 'engine plan, default but `process_containment: process_group` (`auto` when not root)',
   'raw-pool': 'raw spawn, 10-wide pool (no graph)',
   'raw-dag': 'raw spawn, 10-wide, same DAG (hand-rolled ready queue)',
 };
@@ -41,7 +43,7 @@ function criticalPath(deps) {
 
 export async function runPeer(peer, { n }) {
   const deps = randomDag(n);
-  if (peer.startsWith('engine')) return runEngine(deps, peer === 'engine-hist');
+  if (peer.startsWith('engine')) return runEngine(deps, peer !== 'engine-nohist', peer === 'engine-hist-pgroup');
   await pool(20, WIDTH, () => spawnDone('true', [])); // warm-up
   if (peer === 'raw-pool') {
     const t0 = nowMs();
@@ -82,13 +84,14 @@ function runDag(deps, task) {
   });
 }
 
-async function runEngine(deps, storeHistory) {
+async function runEngine(deps, storeHistory, processGroup) {
   const { ExecutionEngine } = await loadEngine();
   const dir = tempDir('cee-bench-sched-');
   const engine = new ExecutionEngine({
     max_concurrent_executions: WIDTH,
     store_history: storeHistory,
     log_dir: dir.path,
+    ...(processGroup ? { process_containment: 'process_group' } : {}),
   });
   const command = { type: 'exec', program: 'true', args: [] };
   // Warm-up: a small plan, not timed.
@@ -151,7 +154,7 @@ export async function run(ctx) {
     ],
     ratios: [
       `overhead per node: ${fmt(overhead('engine-nohist'), 3)} ms (history off), ${fmt(overhead('engine-hist'), 3)} ms (history on); the DAG's own shape costs ${fmt(overhead('raw-dag'), 3)} ms/node (raw DAG runner vs raw pool)`,
-      `engine / raw DAG runner: ${ratio(res['engine-nohist'].ms, res['raw-dag'].ms)} (history off), ${ratio(res['engine-hist'].ms, res['raw-dag'].ms)} (history on)`,
+      `engine / raw DAG runner: ${ratio(res['engine-nohist'].ms, res['raw-dag'].ms)} (history off), ${ratio(res['engine-hist'].ms, res['raw-dag'].ms)} (history on), ${ratio(res['engine-hist-pgroup'].ms, res['raw-dag'].ms)} (history on, process-group containment)`,
     ],
     targets: [
       {
