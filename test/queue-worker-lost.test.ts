@@ -25,6 +25,14 @@ test('the only worker dies and none replaces it: the submitter notices and fails
   expect(result.status).toBe('failed');
   expect(result.error_code).toBe('worker_lost');
   expect(result.error).toMatch(/^Worker lost: no worker holds the job/);
+  // SIGKILL left the worker no chance to end its command: end its group here.
+  const pid = /spawned pid (\d+) on worker/.exec(await engine.readLogs(id))?.[1];
+  expect(pid).toBeDefined();
+  try {
+    process.kill(-Number(pid), 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }, 45_000);
 
 test('a worker of another version refuses the job: the submitter reports why, and the failed job leaves the queue', async () => {
