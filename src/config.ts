@@ -18,6 +18,34 @@ const PositiveInt = z.int().positive();
 
 export { defaultAwsCliPath };
 
+/**
+ * What a dry run looks up about the resources a command would change (its blast radius), with
+ * read-only AWS calls only; see src/engine/blast-radius/.
+ */
+export const BlastRadiusConfigSchema = z.strictObject({
+  /**
+   * Tags that mark production: a resource with one of `keys` set to one of `values` (both
+   * compared case-insensitively) gets a `production_resource` warning.
+   */
+  production_tags: z
+    .strictObject({
+      keys: z.array(z.string().min(1)).default(['env', 'environment', 'stage']),
+      values: z.array(z.string().min(1)).default(['prod', 'production', 'prd']),
+    })
+    .prefault({}),
+  /** A command touching more resources than this gets a `many_resources` warning. */
+  many_resources: PositiveInt.default(10),
+  /** Read-only calls one command's look-ups may make; what is left is reported unresolved. */
+  max_calls_per_command: PositiveInt.default(20),
+  /** How long one read-only call may take. */
+  call_timeout_ms: PositiveInt.default(15_000),
+  /** How long all look-ups of one command may take; what is left then is not looked up. */
+  command_deadline_ms: PositiveInt.default(30_000),
+  /** How long all look-ups of one plan may take. */
+  plan_deadline_ms: PositiveInt.default(60_000),
+});
+export type BlastRadiusConfig = z.output<typeof BlastRadiusConfigSchema>;
+
 // Strict, like its nested parts (approval, redis, retry): a misspelt option (`aws_endpoint_ur`) is an
 // error naming it and the nearest known one, never a default silently kept (`allow_unknown_fields`
 // is for plans and requests, not for the engine's own configuration).
@@ -102,6 +130,8 @@ export const ExecutionConfigSchema = z.strictObject({
    * processes on any machine, instead of being spawned here. Null (default): run locally.
    */
   redis: RedisConfigSchema.nullable().default(null),
+  /** The look-ups of a dry run (what each command would touch); see BlastRadiusConfigSchema. */
+  blast_radius: BlastRadiusConfigSchema.prefault({}),
 });
 
 export type ExecutionConfig = z.output<typeof ExecutionConfigSchema>;

@@ -292,8 +292,7 @@ test('the endpoint order: configured, then AWS_ENDPOINT_URL of the request env, 
   ).toEqual(['s3api', 'list-buckets', '--region', 'us-west-2', '--endpoint-url', 'http://proc:1']);
 });
 
-test("a dry run uses the request env's endpoint like the run: EC2 dry runs answer from moto", async () => {
-  const config = resolveConfig({});
+test("a dry run goes only to the engine's endpoint: a request naming the same one is dry-run there, another is not run", async () => {
   const env = { ...awsTestEnv(moto.url), AWS_ENDPOINT_URL: moto.url };
   const plan = parsePlan({
     commands: [
@@ -302,12 +301,18 @@ test("a dry run uses the request env's endpoint like the run: EC2 dry runs answe
       { command: { type: 'aws_cli', service: 's3api', operation: 'list-buckets', args: [] }, env },
     ],
   });
-  const result = await dryRunPlan(plan, config);
-  const [cli, sdk, s3] = result.commands;
+  const same = await dryRunPlan(plan, resolveConfig({ aws_endpoint_url: moto.url }));
+  const [cli, sdk, s3] = same.commands;
   expect(cli).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
   expect(cli!.argv).toContain(moto.url);
   expect(sdk).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
   expect(s3!.description).toContain(`list-buckets --endpoint-url ${moto.url}`);
+  // An engine without an endpoint of its own would send its AWS credentials to the request's.
+  const other = await dryRunPlan(plan, resolveConfig({}));
+  for (const c of other.commands.slice(0, 2)) {
+    expect(c).toMatchObject({ method: 'description', would_succeed: null });
+    expect(c.description).toContain(`not run: it names its own endpoint (${moto.url}): not sent before approval`);
+  }
 });
 
 describe('cloudops-exec run --endpoint-url --profile --region', () => {

@@ -158,7 +158,7 @@ test("an approval reads AWS's dry-run answer as a verdict: its reason, not its w
   ).toBe('AWS dry run gave no verdict: Throttling');
 });
 
-test('a dry run stays one whatever the args say: "DryRun": false in --cli-input-json, --no-dry-run; input it cannot rewrite is not run', async () => {
+test('a dry run stays one whatever the args say: "DryRun": false in --cli-input-json, --no-dry-run; input it cannot rewrite, and local files, are not run', async () => {
   const engine = makeEngine({ aws_endpoint_url: moto.url });
   const before = await taggedInstances(engine);
   const launch = (args: string[]): ExecutionRequestInput => ({
@@ -194,18 +194,23 @@ test('a dry run stays one whatever the args say: "DryRun": false in --cli-input-
       launch(['--cli-input-yaml', 'ImageId: ami-12345678\nMinCount: 1\nMaxCount: 1\nDryRun: false\n']),
       launch(['--cli-input-json', 'file:///tmp/launch.json']),
       launch(['--cli-input-json', '{not json']),
+      // The CLI would read these files of the engine's machine and send them before any approval.
+      launch([...flags, '--user-data', 'file:///etc/hostname']),
+      launch([...flags, '--user-data=fileb:///etc/hostname']),
     ],
   });
-  const [plain, abbreviated, noDryRun, sdk, yaml, file, broken] = result.commands;
+  const [plain, abbreviated, noDryRun, sdk, yaml, file, broken, userData, userDataInline] = result.commands;
   for (const c of [plain, abbreviated, noDryRun, sdk]) {
     expect(c).toMatchObject({ method: 'aws_dry_run', would_succeed: true });
     expect(c!.output).toContain('DryRunOperation');
   }
-  for (const c of [yaml, file, broken]) {
+  for (const c of [yaml, file, broken, userData, userDataInline]) {
     expect(c).toMatchObject({ method: 'description', would_succeed: null, output: null });
     expect(c!.description).toMatch(/^not run: /);
   }
   expect(file!.description).toContain('file:///tmp/launch.json');
+  expect(userData!.description).toContain('--user-data is read from file:///etc/hostname on this machine');
+  expect(userDataInline!.description).toContain('--user-data is read from fileb:///etc/hostname on this machine');
   expect(await taggedInstances(engine)).toEqual(before);
   await engine.shutdown();
 }, 60_000);

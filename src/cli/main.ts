@@ -154,7 +154,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     program
       .command('plan')
       .description(
-        "Show what running a plan would do and run nothing: its risk, AWS's dry-run verdicts (EC2 calls), what every other command would run",
+        "Show what running a plan would do and run nothing: its risk, AWS's dry-run verdicts (EC2 calls), the AWS resources each command would change (looked up with read-only calls) and warnings about them, what every other command would run",
       )
       .argument('<plan>', 'plan file, or - for stdin')
       .option('--json', 'print the dry run as JSON')

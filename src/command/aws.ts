@@ -9,6 +9,17 @@ import type { Command } from '../wire/types.js';
 
 export type { ExecutorType } from '../vocabulary.js';
 
+/**
+ * Where the AWS CLI takes a parameter value from instead of as written: `file://` and `fileb://`
+ * name a local file whose content it sends; `http://`/`https://` one it may fetch (its paramfile
+ * prefixes). Null: taken as written. The one reading of these prefixes (dry run, look-ups).
+ */
+export function valueReadFrom(value: string): 'file' | 'url' | null {
+  const match = /^\s*(file|fileb|https?):\/\//i.exec(value);
+  if (!match) return null;
+  return match[1]!.toLowerCase().startsWith('file') ? 'file' : 'url';
+}
+
 /** `DescribeInstances` -> `describe-instances`; `ListObjectsV2` -> `list-objects-v2`. */
 export function cliOperationName(operation: string): string {
   return operation.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();

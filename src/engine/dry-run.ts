@@ -11,18 +11,26 @@
  * and region to use. A request's `NODE_OPTIONS`, `PYTHON*`, `PATH`, `BROWSER`, … never reach it.
  */
 
-import { isEndpointVariable } from '../command/aws.js';
-import { type Invocation, resolveInvocation } from '../command/invocation.js';
+import { valueReadFrom } from '../command/aws.js';
+import { resolveInvocation } from '../command/invocation.js';
 import type { ExecutionConfig } from '../config.js';
-import { ApprovalWorkflow, assessRequest } from '../policy/approval.js';
+import { ApprovalWorkflow, assessRequest, type DryRunFacts } from '../policy/approval.js';
+import type { BlastRadius } from '../policy/blast-radius.js';
 import { redactorFor, secretsOf } from '../policy/redaction.js';
 import { operationVerb, type RiskAssessment, type RiskLevel } from '../policy/risk.js';
-import { type ProcessSpec, runProcess } from '../runner/process.js';
-import { OutputCapture } from '../sinks/output-capture.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import { awsCallOf } from './blast-radius/args.js';
+import { lookupEndpoint, resolvePlanBlastRadius } from './blast-radius/resolve.js';
+import { runDryRunInvocation } from './dry-run-env.js';
 import { beforeRun } from './step-outputs.js';
 
-export interface DryRunCommandResult {
+export { dryRunEnvironment } from './dry-run-env.js';
+
+/**
+ * One command's dry run, and its blast radius (`changes`, `warnings`, `resolution`,
+ * `resolution_note`, `resolved_at`): what it would touch, looked up with read-only calls.
+ */
+export interface DryRunCommandResult extends BlastRadius {
   id: string;
   command: string;
   /** The level the approval policy applies (unverified work at its `unverified_risk`). */
@@ -82,6 +90,14 @@ function ec2DryRunArgs(args: readonly string[]): string[] | DryRunRefused {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const name = flagName(arg);
+    // The AWS CLI replaces any parameter value `file://path` or `fileb://path` with that file's
+    // content and sends it: a dry run, which runs before anyone approved, must not send a file
+    // of this machine to an endpoint the requester chose.
+    const given = name === null ? arg : arg.slice(name.length + 1);
+    if (valueReadFrom(given) === 'file' && !abbreviates(name ?? '', '--cli-input-json', '--cli-i'.length))
+      return {
+        not_run: `${name ?? flagName(args[i - 1] ?? '') ?? 'an argument'} is read from ${given.trim()} on this machine when run; a dry run before approval reads no local files`,
+      };
     if (name === null) {
       out.push(arg);
       continue;
@@ -99,7 +115,7 @@ function ec2DryRunArgs(args: readonly string[]): string[] | DryRunRefused {
     const inline = arg.length > name.length;
     const value = inline ? arg.slice(name.length + 1) : args[++i];
     if (value === undefined) return { not_run: `${name} has no value` };
-    if (/^(file|fileb|https?):\/\//i.test(value.trim()))
+    if (valueReadFrom(value) !== null)
       return { not_run: `the JSON of ${name} is read from ${value.trim()} when run, so DryRun cannot be set in it` };
     let parsed: unknown;
     try {
@@ -142,32 +158,6 @@ function verdict(output: string): boolean | null {
   return null;
 }
 
-/** The engine's own variables a dry run keeps: locale, home (the AWS config lives there) and AWS settings. */
-const INHERITED = /^(HOME|USER|LOGNAME|LANG|LANGUAGE|TZ|LC_[A-Z]+|AWS_[A-Z0-9_]+)$/;
-/** The only variables a request may set for its dry run: which credentials, profile and region. */
-const FROM_REQUEST = new Set([
-  'AWS_REGION',
-  'AWS_DEFAULT_REGION',
-  'AWS_PROFILE',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-]);
-/** Where the AWS CLI's interpreter and helpers are found; never the request's PATH. */
-const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';
-
-/** The environment of a dry run: allow-listed names only (see the module comment). */
-export function dryRunEnvironment(
-  request: Pick<ExecutionRequest, 'env'>,
-  invocation: Invocation,
-): Record<string, string> {
-  const env: Record<string, string> = { PATH: SYSTEM_PATH };
-  for (const [name, value] of Object.entries(process.env))
-    if (value !== undefined && INHERITED.test(name) && !isEndpointVariable(name)) env[name] = value;
-  for (const [name, value] of Object.entries(request.env)) if (FROM_REQUEST.has(name)) env[name] = value;
-  return { ...env, ...invocation.env };
-}
-
 async function dryRunRequest(
   request: ExecutionRequest,
   config: ExecutionConfig,
@@ -178,7 +168,7 @@ async function dryRunRequest(
   written: ExecutionRequest = request,
   /** A step a resumed plan carries over (not run again): the plan run it completed in, and its assessment. */
   carried: { from: string; assessment: RiskAssessment } | null = null,
-): Promise<DryRunCommandResult> {
+): Promise<Omit<DryRunCommandResult, keyof BlastRadius>> {
   const redact = redactorFor(secretsOf(request, config));
   const options = {
     awsCliPath: config.aws_cli_path,
@@ -207,10 +197,18 @@ async function dryRunRequest(
     const description = `carried over from plan ${carried.from}: it completed there and is not run again`;
     return { ...base, method: 'description', would_succeed: null, output: null, description };
   }
-  const flagged: ReturnType<typeof withDryRunFlag> =
+  let flagged: ReturnType<typeof withDryRunFlag> =
     needs.length > 0
       ? { not_run: `depends on outputs of ${needs.join(', ')}: described only` }
       : withDryRunFlag(request.command);
+  if (flagged && !('not_run' in flagged)) {
+    // As for the look-ups: before any approval, the engine's credentials go only to its own
+    // endpoint (or AWS's), never to one the request names.
+    const call = awsCallOf(request.command, config.aws_cli_path, request.working_dir);
+    const target = call ? lookupEndpoint(request, call, config) : null;
+    if (target && 'elsewhere' in target)
+      flagged = { not_run: `it names its own endpoint (${target.elsewhere}): not sent before approval` };
+  }
   if (!flagged || 'not_run' in flagged) {
     const where = request.working_dir ? ` in ${request.working_dir}` : '';
     const env = base.env_names.length > 0 ? ` with ${base.env_names.join(', ')} set` : '';
@@ -224,21 +222,11 @@ async function dryRunRequest(
     };
   }
   const invocation = await resolveInvocation(flagged, options);
-  const output = new OutputCapture(DRY_RUN_OUTPUT_BYTES);
-  const spec: ProcessSpec = {
-    file: invocation.file,
-    args: invocation.args,
-    env: dryRunEnvironment(request, invocation),
-    cwd: request.working_dir ?? undefined,
-  };
-  const outcome = await runProcess(spec, {
+  const { outcome, text: raw } = await runDryRunInvocation(invocation, request, config, {
     timeoutMs: Math.min(request.timeout_ms ?? config.default_timeout_ms, DRY_RUN_TIMEOUT_MS),
-    killGraceMs: config.kill_grace_ms,
-    containment: config.process_containment,
-    maxLineBytes: config.max_line_bytes,
-    onOutput: (chunk) => output.append(chunk.data),
+    maxBytes: DRY_RUN_OUTPUT_BYTES,
   });
-  const text = redact(output.text('(dry run output is not logged)')).trim();
+  const text = redact(raw).trim();
   const succeeded = outcome.reason === 'exited' && outcome.exitCode === 0;
   // A read-only call may simply succeed; a dry-run verdict is in the error text otherwise.
   const wouldSucceed = succeeded ? true : verdict(text);
@@ -251,37 +239,77 @@ async function dryRunRequest(
   return { ...base, method: 'aws_dry_run', would_succeed: wouldSucceed, output: text, description };
 }
 
-/** Dry-run every command of a plan (one at a time: AWS rate limits apply to dry runs too). */
+/**
+ * Dry-run every command of a plan (one at a time: AWS rate limits apply to dry runs too),
+ * while the read-only look-ups of what each would touch run beside them (a few at once).
+ */
 export async function dryRunPlan(
   plan: ExecutionPlan,
   config: ExecutionConfig,
   workflow = new ApprovalWorkflow(config.approval ?? {}, { awsCliPath: config.aws_cli_path }),
 ): Promise<DryRunResult> {
-  const commands: DryRunCommandResult[] = [];
   const parts = workflow.assessParts(plan);
   const resumed = plan.resumed_from;
-  for (const [index, written] of plan.commands.entries()) {
-    // Parameters are known before anything runs; outputs only once their steps ran.
-    const { needs, request } = beforeRun(plan, written);
-    const carried = resumed?.carried.includes(index)
-      ? { from: resumed.plan_id, assessment: parts.commands[index]! }
-      : null;
-    commands.push(await dryRunRequest(request, config, workflow, needs, written, carried));
-  }
+  // Parameters are known before anything runs; outputs only once their steps ran.
+  const steps = plan.commands.map((written, index) => ({
+    written,
+    ...beforeRun(plan, written),
+    carried: resumed?.carried.includes(index) ? { from: resumed.plan_id, assessment: parts.commands[index]! } : null,
+  }));
+  const radii = resolvePlanBlastRadius(
+    steps.map((s) => ({ request: s.request, needs: s.needs, carried: s.carried !== null })),
+    config,
+  );
+  // resolvePlanBlastRadius turns failures into `unresolved` results; should it still reject while the
+  // dry-run calls below are awaited, that must not surface as an unhandled rejection (it is awaited after).
+  radii.catch(() => {});
+  const runs: Array<Omit<DryRunCommandResult, keyof BlastRadius>> = [];
+  for (const s of steps) runs.push(await dryRunRequest(s.request, config, workflow, s.needs, s.written, s.carried));
+  const found = await radii;
+  const commands: DryRunCommandResult[] = runs.map((run, i) => {
+    // What AWS said about the resources is shown as is, but never a secret of the request's env.
+    const redact = redactorFor(secretsOf(steps[i]!.request, config));
+    return { ...run, ...redactStrings(found[i]!, redact) };
+  });
   const assessment = parts.plan;
   return { plan_id: plan.id, risk_level: workflow.levelOf(assessment), verified: assessment.verified, commands };
 }
 
-/**
- * One line per command for an approval request, read as a verdict: "would succeed", "would
- * fail: <AWS's reason>", or what would run. AWS's own wording of a dry run that would have
- * succeeded (a `DryRunOperation` error) is not shown: it reads as a failure to a person.
- */
-export function dryRunSummaries(result: DryRunResult): Map<string, string> {
-  return new Map(result.commands.map((c) => [c.id, dryRunVerdict(c)]));
+/** `value` with every string in it redacted. */
+function redactStrings<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact)) as T;
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v, redact)])) as T;
+  return value;
 }
 
-export function dryRunVerdict(c: DryRunCommandResult): string {
+/**
+ * What a dry run established about each command, by id, as an approval request shows it: the
+ * verdict in one line ("would succeed", "would fail: <AWS's reason>", or what would run) and
+ * the blast radius. AWS's own wording of a dry run that would have succeeded (a
+ * `DryRunOperation` error) is not shown: it reads as a failure to a person.
+ */
+export function dryRunFacts(result: DryRunResult): Map<string, DryRunFacts> {
+  return new Map(
+    result.commands.map((c) => [
+      c.id,
+      {
+        text: dryRunVerdict(c),
+        would_succeed: c.would_succeed,
+        changes: c.changes,
+        warnings: c.warnings,
+        resolution: c.resolution,
+        resolution_note: c.resolution_note,
+        resolved_at: c.resolved_at,
+      },
+    ]),
+  );
+}
+
+export function dryRunVerdict(
+  c: Pick<DryRunCommandResult, 'method' | 'would_succeed' | 'description' | 'output'>,
+): string {
   if (c.method === 'description' || c.would_succeed === true) return c.description;
   const answer = awsReason(c.output ?? '');
   return answer ? `${c.description}: ${answer}` : c.description;

@@ -41,7 +41,7 @@ import type {
   PlanExecutionResult,
 } from '../wire/types.js';
 import type { PlanContext } from './command-context.js';
-import { type DryRunResult, dryRunPlan, dryRunSummaries } from './dry-run.js';
+import { type DryRunResult, dryRunFacts, dryRunPlan } from './dry-run.js';
 import { EventFeeds } from './event-feeds.js';
 import { openHistory } from './history-open.js';
 import type { HistoryWriter } from './history-writer.js';
@@ -267,7 +267,7 @@ export class ExecutionEngine {
     const parsed = parsePlan(plan, this.config);
     await validatePlan(parsed, this.config);
     const dryRun = this.workflow.config.dry_run_before_approval
-      ? dryRunSummaries(await dryRunPlan(parsed, this.config, this.workflow))
+      ? dryRunFacts(await dryRunPlan(parsed, this.config, this.workflow))
       : undefined;
     return this.workflow.createApprovalRequest(parsed, dryRun);
   }

@@ -12,6 +12,7 @@ import { canonicalJson } from '../wire/canonical-json.js';
 import { parsePlan, parseWith } from '../wire/parse.js';
 import { ExecutionPlanSchema } from '../wire/schema.js';
 import type { Command, ExecutionPlan, ExecutionRequest } from '../wire/types.js';
+import type { BlastRadius, DryRunWarning, ResolutionState, ResourceChange } from './blast-radius.js';
 import {
   assessCommand,
   assessEnvironment,
@@ -72,6 +73,72 @@ export interface CommandSummary {
    * compared on (a changed verdict stops the start); absent in approvals saved by older versions.
    */
   dry_run_would_succeed?: boolean | null;
+  /**
+   * What the dry run found the command would change, looked up with read-only calls (see
+   * `BlastRadius`); empty when no dry run ran. This field and the four below are absent in
+   * approvals saved by older versions: read them with `blastRadiusOf`.
+   */
+  changes?: ResourceChange[];
+  /** What a careful colleague would point out (production tags, missing resources, …); empty when no dry run ran. */
+  warnings?: DryRunWarning[];
+  /** How far the look-up went; `not_applicable` when no dry run ran. */
+  resolution?: ResolutionState;
+  /** Why the look-up did not go all the way; null when it did (or none ran). */
+  resolution_note?: string | null;
+  /** When the look-ups ran (RFC 3339): the age the approver is shown; null when none ran. */
+  changes_resolved_at?: string | null;
+}
+
+/** What a dry run established about one command, as the approval request shows it. */
+export interface DryRunFacts extends BlastRadius {
+  /** The verdict in words (the engine's `dryRunVerdict`). */
+  text: string;
+  /** AWS's verdict: would succeed (true), would fail (false), none (null). */
+  would_succeed: boolean | null;
+}
+
+/** A command's blast radius as shown, with defaults for approvals saved before it was shown (and for no dry run). */
+export function blastRadiusOf(c: CommandSummary): BlastRadius {
+  return {
+    changes: c.changes ?? [],
+    warnings: c.warnings ?? [],
+    resolution: c.resolution ?? 'not_applicable',
+    resolution_note: c.resolution_note ?? null,
+    resolved_at: c.changes_resolved_at ?? null,
+  };
+}
+
+/** The summary fields of a dry run's facts about a command, or of none (a string verdict, or no dry run). */
+function dryRunFields(
+  facts: string | DryRunFacts | undefined,
+): Pick<
+  CommandSummary,
+  | 'dry_run_result'
+  | 'dry_run_would_succeed'
+  | 'changes'
+  | 'warnings'
+  | 'resolution'
+  | 'resolution_note'
+  | 'changes_resolved_at'
+> {
+  if (facts === undefined || typeof facts === 'string')
+    return {
+      dry_run_result: facts ?? null,
+      changes: [],
+      warnings: [],
+      resolution: 'not_applicable',
+      resolution_note: null,
+      changes_resolved_at: null,
+    };
+  return {
+    dry_run_result: facts.text,
+    dry_run_would_succeed: facts.would_succeed,
+    changes: facts.changes,
+    warnings: facts.warnings,
+    resolution: facts.resolution,
+    resolution_note: facts.resolution_note,
+    changes_resolved_at: facts.resolved_at,
+  };
 }
 
 export interface ApprovalRequest {
@@ -240,8 +307,14 @@ export class ApprovalWorkflow {
     }
   }
 
-  /** What the approver sees; `dryRun` maps command ids to what a dry run said. */
-  createApprovalRequest(plan: ExecutionPlan, dryRun: ReadonlyMap<string, string> = new Map()): ApprovalRequest {
+  /**
+   * What the approver sees; `dryRun` maps command ids to what a dry run said: its verdict in
+   * words, or all it established (verdict and blast radius).
+   */
+  createApprovalRequest(
+    plan: ExecutionPlan,
+    dryRun: ReadonlyMap<string, string | DryRunFacts> = new Map(),
+  ): ApprovalRequest {
     const parts = this.assessParts(plan);
     const assessment = parts.plan;
     return {
@@ -260,7 +333,7 @@ export class ApprovalWorkflow {
           risk_level: this.levelOf(command),
           verified: command.verified,
           risk_reasons: command.reasons,
-          dry_run_result: dryRun.get(c.id) ?? null,
+          ...dryRunFields(dryRun.get(c.id)),
         };
       }),
       estimated_duration_ms: plan.estimated_duration_ms,

@@ -122,7 +122,7 @@ function localFileWritten(service: string, verb: string, op: string, args: reado
 }
 
 /** Global options of the AWS CLI v2 that take a value. */
-const GLOBAL_WITH_VALUE = new Set(['--endpoint-url', '--output', '--query', '--profile', '--region', '--ca-bundle', '--cli-read-timeout', '--cli-connect-timeout', '--cli-binary-format', '--color']);
+export const GLOBAL_WITH_VALUE: ReadonlySet<string> = new Set(['--endpoint-url', '--output', '--query', '--profile', '--region', '--ca-bundle', '--cli-read-timeout', '--cli-connect-timeout', '--cli-binary-format', '--color']);
 /** Global options that take none. */
 const GLOBAL_FLAGS = new Set(['--debug', '--no-verify-ssl', '--no-paginate', '--no-sign-request', '--no-cli-pager', '--cli-auto-prompt', '--no-cli-auto-prompt']);
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ApprovalDecisionSchema } from '../policy/approval.js';
+import { DRY_RUN_WARNING_CODES, RESOLUTION_STATES } from '../policy/blast-radius.js';
 import {
   ApprovalStateSchema,
   ExecutionKindSchema,
@@ -184,11 +185,115 @@ export const Cancelling = z.object({ id: Id, status: z.literal('cancelling') });
 /** One approval of the plan digest an approval carries. */
 export const ApprovalVoteView = z.object({ principal: z.string(), at: z.string(), note: z.string().nullable() });
 
+/** One resource a command would change, as a read-only look-up found it. */
+export const ResourceChangeView = z.object({
+  /** What happens to it, as the operation's verb says: `terminate`, `delete`, `stop`, `modify`, `revoke`, … */
+  action: z.string(),
+  /** The AWS service: `ec2`, `s3`, `iam`, `rds`, `cloudformation`. */
+  service: z.string(),
+  /** `instance`, `volume`, `bucket`, `role`, `db-instance`, `stack`, … */
+  resource_type: z.string(),
+  resource_id: z.string(),
+  /** False when a read-only call said it does not exist; null when it could not be looked up. */
+  exists: z.boolean().nullable(),
+  /** One line a person recognises: `i-0abc (web-1) running t3.micro, env=prod, owner=ana`. */
+  summary: z.string(),
+  /** The facts behind the summary, by name (`Name`, `state`, `instance_type`, `tags`, …), as AWS reported them. */
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())])),
+});
+
+/** What a careful colleague would point out about a command; clients decide on `code`, not on the message. */
+export const DryRunWarningView = z.object({
+  code: z.enum(DRY_RUN_WARNING_CODES),
+  message: z.string(),
+  /** The resource it is about; null for the command as a whole. */
+  resource_id: z.string().nullable(),
+});
+
+/** What a command's dry run established about what it would change (its blast radius). */
+const BlastRadiusFields = {
+  /** The resources it would change; empty when none was looked up. */
+  changes: z.array(ResourceChangeView),
+  warnings: z.array(DryRunWarningView),
+  /** How far the look-up went: every resource named (`resolved`), `partial`, none (`unresolved`), or nothing to look up (`not_applicable`). */
+  resolution: z.enum(RESOLUTION_STATES),
+  /** Why the look-up did not go all the way; null when it did. */
+  resolution_note: z.string().nullable(),
+};
+
+/** One command's dry run: its risk, how it was dry-run, AWS's verdict, and what it would change. */
+export const DryRunCommandView = z.object({
+  id: Id,
+  command: z.string(),
+  risk_level: RiskLevelSchema,
+  verified: z.boolean(),
+  risk_reasons: z.array(z.string()),
+  /** `aws_dry_run`: AWS was asked with its dry-run flag; `description`: nothing was run. */
+  method: z.enum(['aws_dry_run', 'description']),
+  /** AWS's verdict; null when nothing was asked or it gave none. */
+  would_succeed: z.boolean().nullable(),
+  description: z.string(),
+  argv: z.array(z.string()),
+  /** Names only: values may be secrets. */
+  env_names: z.array(z.string()),
+  working_dir: z.string().nullable(),
+  /** What AWS answered (redacted), for `aws_dry_run`. */
+  output: z.string().nullable(),
+  ...BlastRadiusFields,
+  /** When the look-ups ran (RFC 3339); null when none ran. */
+  resolved_at: z.string().nullable(),
+});
+
+export const DryRunResultView = z.object({
+  plan_id: Id,
+  risk_level: RiskLevelSchema,
+  verified: z.boolean(),
+  commands: z.array(DryRunCommandView),
+});
+
+/**
+ * One command as the approvers are shown it. The dry-run fields are absent in approvals saved
+ * by versions that did not record them; the blast radius (`changes` … `changes_resolved_at`) is
+ * empty, `not_applicable` and null when no dry run ran.
+ */
+export const ApprovalCommandView = z.object({
+  id: Id,
+  description: z.string(),
+  command: z.string(),
+  /** The level the policy applies (an unverified command counts as the policy's `unverified_risk`). */
+  risk_level: RiskLevelSchema,
+  verified: z.boolean(),
+  risk_reasons: z.array(z.string()),
+  /** What the dry run said, in words; null when none ran. */
+  dry_run_result: z.string().nullable(),
+  /** AWS's verdict: would succeed, would fail, none (null). */
+  dry_run_would_succeed: z.boolean().nullable().optional(),
+  changes: BlastRadiusFields.changes.optional(),
+  warnings: BlastRadiusFields.warnings.optional(),
+  resolution: BlastRadiusFields.resolution.optional(),
+  resolution_note: BlastRadiusFields.resolution_note.optional(),
+  /** When the look-ups ran (RFC 3339): what the age shown is counted from; null when none ran. */
+  changes_resolved_at: z.string().nullable().optional(),
+});
+
+/** What the approvers are shown of the plan under decision. */
+export const ApprovalRequestView = z.object({
+  plan_id: Id,
+  description: z.string(),
+  risk_level: RiskLevelSchema,
+  /** False when any command's effect could not be established. */
+  verified: z.boolean(),
+  requires_approval: z.boolean(),
+  commands: z.array(ApprovalCommandView),
+  estimated_duration_ms: z.number().nullable(),
+  created_at: z.string(),
+});
+
 export const ApprovalEntry = z.object({
   id: Id,
   state: ApprovalStateSchema,
-  /** What the approvers are shown: risk, commands and dry-run verdicts of the plan under decision. */
-  request: z.unknown(),
+  /** What the approvers are shown: risk, commands, dry-run verdicts and blast radius of the plan under decision. */
+  request: ApprovalRequestView,
   /** The plan as submitted. */
   plan: ExecutionPlanSchema,
   decision: z.unknown().nullable(),

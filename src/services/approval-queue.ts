@@ -11,14 +11,15 @@
  *   an edit makes a new plan, a new digest, and starts the votes again, at none: its author
  *   wrote it, so the full number must come from others;
  * - a pending approval expires (`ttl_ms`); a dry run older than `dry_run_max_age_ms` when the
- *   last approval arrives runs again, and a changed verdict does not start the plan.
+ *   last approval arrives runs again, and a changed verdict or blast radius (resources named,
+ *   found or gone, warnings) does not start the plan.
  * The last approval starts the plan through `executeWithApproval`, so the engine records who
  * decided what; every step goes to the audit trail. With a history store (the engine's, by
  * default) every change is written through, so what waits survives a restart.
  */
 
 import { z } from 'zod';
-import { dryRunSummaries } from '../engine/dry-run.js';
+import { dryRunFacts } from '../engine/dry-run.js';
 import type { ExecutionEngine } from '../engine/engine.js';
 import { ExecutionError, ValidationError } from '../errors.js';
 import type { ApprovalStorage, HistoryStore } from '../history/store.js';
@@ -28,6 +29,8 @@ import {
   ApprovalDecisionSchema,
   type ApprovalRequest,
   type ApprovalVote,
+  blastRadiusOf,
+  type CommandSummary,
   planDigest,
   type QueuedApproval,
 } from '../policy/approval.js';
@@ -138,15 +141,58 @@ interface Review {
 const verdictText = (verdict: boolean | null) =>
   verdict === true ? 'would succeed' : verdict === false ? 'would fail' : 'no verdict';
 
-/** Commands whose dry-run verdict is not what it was, as `<id>: <before> → <now>`; empty when none changed. */
-function changedVerdicts(before: ApprovalRequest, now: ApprovalRequest): string[] {
-  const earlier = new Map(before.commands.map((c) => [c.id, c.dry_run_would_succeed ?? null]));
-  return now.commands
-    .filter((c) => earlier.get(c.id) !== (c.dry_run_would_succeed ?? null))
-    .map((c) => {
-      const was = verdictText(earlier.get(c.id) ?? null);
-      return `${c.id}: ${was} → ${verdictText(c.dry_run_would_succeed ?? null)}`;
-    });
+const existsText = (exists: boolean | null | undefined) =>
+  exists === true ? 'exists' : exists === false ? 'does not exist' : 'not looked up';
+
+/** Each warning as compared: its code, and the resource it is about (its message may word the same fact anew). */
+const warningKeys = (c: CommandSummary) =>
+  [
+    ...new Set(
+      blastRadiusOf(c).warnings.map((w) => (w.resource_id === null ? w.code : `${w.code} (${w.resource_id})`)),
+    ),
+  ].sort();
+
+/**
+ * How what a command would change differs between two dry runs: resources no longer or newly
+ * named, a resource found or gone, warnings given or dropped; empty when none of that changed.
+ * Summaries and details are not compared: a state or a tag value moves on its own, and a warning
+ * says when it matters. A command shown without a look-up (an approval saved by an older version)
+ * has nothing to compare.
+ */
+function changedBlastRadius(before: CommandSummary, now: CommandSummary): string[] {
+  if (before.changes === undefined) return [];
+  const was = new Map(blastRadiusOf(before).changes.map((r) => [r.resource_id, r.exists]));
+  const is = new Map(blastRadiusOf(now).changes.map((r) => [r.resource_id, r.exists]));
+  const out: string[] = [];
+  const gone = [...was.keys()].filter((id) => !is.has(id));
+  const added = [...is.keys()].filter((id) => !was.has(id));
+  if (gone.length > 0) out.push(`no longer changes ${gone.join(', ')}`);
+  if (added.length > 0) out.push(`now also changes ${added.join(', ')}`);
+  for (const [id, exists] of is)
+    if (was.has(id) && was.get(id) !== exists) out.push(`${id} ${existsText(was.get(id))} → ${existsText(exists)}`);
+  const warnedBefore = warningKeys(before);
+  const warnedNow = warningKeys(now);
+  if (warnedBefore.join('\n') !== warnedNow.join('\n'))
+    out.push(`warnings ${warnedBefore.join(', ') || 'none'} → ${warnedNow.join(', ') || 'none'}`);
+  return out;
+}
+
+/**
+ * Commands whose dry run is not what it was — a verdict, or what the command would change (see
+ * `changedBlastRadius`) — one line each, as `<id>: <what changed>; …`; empty when none changed.
+ */
+function changedDryRuns(before: ApprovalRequest, now: ApprovalRequest): string[] {
+  const earlier = new Map(before.commands.map((c) => [c.id, c]));
+  return now.commands.flatMap((c) => {
+    const shown = earlier.get(c.id);
+    const was = shown?.dry_run_would_succeed ?? null;
+    const is = c.dry_run_would_succeed ?? null;
+    const changed = [
+      ...(was !== is ? [`${verdictText(was)} → ${verdictText(is)}`] : []),
+      ...(shown ? changedBlastRadius(shown, c) : []),
+    ];
+    return changed.length > 0 ? [`${c.id}: ${changed.join('; ')}`] : [];
+  });
 }
 
 export class ApprovalQueue {
@@ -432,7 +478,7 @@ export class ApprovalQueue {
       const plan = planUnderDecision(approval);
       if (this.dryRunIsOld(approval)) {
         const fresh = await this.review(plan);
-        const changed = changedVerdicts(approval.request, fresh.request);
+        const changed = changedDryRuns(approval.request, fresh.request);
         Object.assign(approval, { request: fresh.request, dry_run_at: fresh.dry_run_at });
         if (changed.length > 0) {
           // The approvals were given on what the old dry run said: they are asked for again.
@@ -471,21 +517,16 @@ export class ApprovalQueue {
     return approval;
   }
 
-  /** What the approvers are shown for `plan`: its assessment and, unless the policy skips it, a dry run's verdicts. */
+  /**
+   * What the approvers are shown for `plan`: its assessment and, unless the policy skips it, what
+   * a dry run established (each verdict and blast radius, kept as facts to compare a later dry run on).
+   */
   private async review(plan: ExecutionPlan): Promise<Review> {
     if (!this.engine.workflow.config.dry_run_before_approval)
       return { request: await this.engine.createApprovalRequest(plan), dry_run_at: null };
-    // As engine.createApprovalRequest builds it, keeping each verdict as a fact to compare a later dry run on.
     const dryRun = await this.engine.dryRun(plan);
-    const request = this.engine.workflow.createApprovalRequest(plan, dryRunSummaries(dryRun));
-    const verdicts = new Map(dryRun.commands.map((c) => [c.id, c.would_succeed]));
-    return {
-      request: {
-        ...request,
-        commands: request.commands.map((c) => ({ ...c, dry_run_would_succeed: verdicts.get(c.id) ?? null })),
-      },
-      dry_run_at: new Date().toISOString(),
-    };
+    const request = this.engine.workflow.createApprovalRequest(plan, dryRunFacts(dryRun));
+    return { request, dry_run_at: new Date().toISOString() };
   }
 
   private dryRunIsOld(approval: QueuedApproval): boolean {

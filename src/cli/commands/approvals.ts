@@ -8,6 +8,7 @@
  */
 import { createInterface } from 'node:readline';
 import { didYouMean } from '../../nearest-name.js';
+import { blastRadiusOf } from '../../policy/approval.js';
 import { DEFAULT_PORT } from '../../server/default-port.js';
 import type { ApprovalView } from '../../services/approval-queue.js';
 import { printable } from '../../sinks/control-chars.js';
@@ -16,6 +17,7 @@ import { resolveApprovalId } from '../approval-ids.js';
 import { CliExit, EXIT } from '../exit.js';
 import { SERVER_ENV } from '../server-env.js';
 import { colorEnabled, makeStyle, type Style } from '../style.js';
+import { blastRadiusText } from '../views/risk-summary.js';
 
 export { SERVER_ENV };
 
@@ -322,6 +324,7 @@ function describe(a: ApprovalView, style: Style, now: number): string {
     if (c.description !== c.command) out += `       ${printable(c.description)}\n`;
     for (const reason of c.risk_reasons) out += `       ${style.paint('dim', '·')} ${printable(reason)}\n`;
     out += `       ${style.paint('dim', 'dry run')} ${c.dry_run_result ? printable(c.dry_run_result) : 'not run'}\n`;
+    out += blastRadiusText(blastRadiusOf(c), style, '       ', now);
   });
   return out;
 }

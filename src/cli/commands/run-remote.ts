@@ -8,7 +8,7 @@
  * server; 130 Ctrl-C (it stops waiting: a pending approval stays pending, a started plan keeps running).
  */
 import type { ExecutionConfig } from '../../config.js';
-import { ApprovalWorkflow } from '../../policy/approval.js';
+import { ApprovalWorkflow, blastRadiusOf } from '../../policy/approval.js';
 import type { ApprovalView } from '../../services/approval-queue.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { ExecutionPlan, PlanExecutionResult } from '../../wire/types.js';
@@ -163,7 +163,10 @@ async function waitForDecision(
   const verdicts = new Map<string, Verdict>(
     approval.request.commands
       .filter((c) => c.dry_run_result !== null)
-      .map((c) => [c.id, { text: c.dry_run_result as string, would_succeed: c.dry_run_would_succeed ?? null }]),
+      .map((c) => [
+        c.id,
+        { text: c.dry_run_result as string, would_succeed: c.dry_run_would_succeed ?? null, blast: blastRadiusOf(c) },
+      ]),
   );
   const origin = client.base.origin;
   const server = client.base.href.replace(/\/$/, '');

@@ -2,10 +2,12 @@
  * What a plan is rated before it runs: overall and per command, as the engine's approval
  * policy assesses it (`ApprovalWorkflow.createApprovalRequest`; the CLI never rates anything
  * itself), with the AWS operation each AWS command calls, and the reasons for unverified or
- * risky work. `plan`/`run --dry-run` add each command's dry-run verdict.
+ * risky work. `plan`/`run --dry-run` add each command's dry-run verdict and what it would
+ * change (the resources its dry run looked up, and the warnings about them).
  */
 import { type DryRunCommandResult, dryRunVerdict } from '../../engine/dry-run.js';
 import type { ApprovalRequest } from '../../policy/approval.js';
+import type { BlastRadius, DryRunWarning, DryRunWarningCode } from '../../policy/blast-radius.js';
 import { printable } from '../../sinks/control-chars.js';
 import type { RiskLevel } from '../../vocabulary.js';
 import type { Command, ExecutionPlan } from '../../wire/types.js';
@@ -71,19 +73,104 @@ export function riskSummary(
       for (const reason of c.risk_reasons) out += `       ${style.paint('dim', '·')} ${printable(reason)}\n`;
     const verdict = verdicts?.get(c.id);
     if (verdict) out += `       ${style.paint('dim', 'dry run')} ${verdictText(verdict, style)}\n`;
+    if (verdict?.blast) out += blastRadiusText(verdict.blast, style);
   });
   return out;
 }
 
-/** A dry-run verdict: the engine's wording of it (`dryRunVerdict`) and AWS's answer, when it gave one. */
+/**
+ * A dry-run verdict: the engine's wording of it (`dryRunVerdict`) and AWS's answer, when it gave
+ * one; with what the command would change, when its dry run looked that up.
+ */
 export interface Verdict {
   text: string;
   would_succeed: boolean | null;
+  blast?: BlastRadius;
 }
 
 /** The verdicts of a local dry run, by command id. */
 export function verdictsOf(commands: readonly DryRunCommandResult[]): Map<string, Verdict> {
-  return new Map(commands.map((c) => [c.id, { text: dryRunVerdict(c), would_succeed: c.would_succeed }]));
+  return new Map(
+    commands.map((c) => [
+      c.id,
+      {
+        text: dryRunVerdict(c),
+        would_succeed: c.would_succeed,
+        blast: {
+          changes: c.changes,
+          warnings: c.warnings,
+          resolution: c.resolution,
+          resolution_note: c.resolution_note,
+          resolved_at: c.resolved_at,
+        },
+      },
+    ]),
+  );
+}
+
+/** Warnings that change what an approver decides, and how they are labelled; the others by their code. */
+const ALARMS: Partial<Record<DryRunWarningCode, string>> = {
+  production_resource: 'production',
+  resource_not_found: 'not found',
+};
+
+const warningLabel = (code: DryRunWarningCode) => ALARMS[code] ?? code.replaceAll('_', ' ');
+
+/** The warnings shown of a look-up: not the one repeating its note (why nothing could be looked up). */
+export function shownWarnings(blast: Pick<BlastRadius, 'warnings' | 'resolution_note'>): DryRunWarning[] {
+  const note = blast.resolution_note || null;
+  return blast.warnings.filter((w) => !(w.code === 'unresolved' && w.resource_id === null && w.message === note));
+}
+
+/** `3 min ago`: how long ago `iso` was, as a person reads it. */
+export function agoText(iso: string, now: number = Date.now()): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return `at ${iso}`;
+  const sec = Math.max(0, (now - t) / 1000);
+  if (sec < 10) return 'just now';
+  if (sec < 60) return `${Math.floor(sec)} s ago`;
+  if (sec < 3600) return `${Math.floor(sec / 60)} min ago`;
+  if (sec < 86_400) return `${Math.floor(sec / 3600)} h ago`;
+  return `${Math.floor(sec / 86_400)} d ago`;
+}
+
+/**
+ * What a command would change, under its verdict: one line per resource (`terminate instance
+ * i-0abc (web-1) running t3.micro, env=prod`), then the warnings (production and missing resources
+ * in red: a resource not found is one of them), why the look-up stopped short or did not run
+ * (`not looked up: no look-up for aws lambda delete-function yet`), and its age. Every value is
+ * made printable: names and tags are whatever a resource's owner wrote. Empty when there was
+ * nothing to look up: a non-AWS command or a read-only call (the dry run gives no note for those).
+ */
+export function blastRadiusText(blast: BlastRadius, style: Style, indent = '       ', now = Date.now()): string {
+  const { changes, resolution } = blast;
+  const note = blast.resolution_note || null;
+  const warnings = shownWarnings(blast);
+  const noteLine =
+    resolution !== 'resolved' && (note !== null || resolution !== 'not_applicable')
+      ? `${indent}${style.paint('yellow', resolution === 'partial' ? 'looked up in part:' : 'not looked up:')} ${printable(note ?? 'no reason given')}\n`
+      : '';
+  if (changes.length === 0 && warnings.length === 0 && resolution === 'not_applicable') return noteLine;
+  const age = blast.resolved_at ? ` · looked up ${agoText(blast.resolved_at, now)}` : '';
+  const head =
+    changes.length > 0
+      ? `will change (${changes.length})`
+      : resolution === 'unresolved'
+        ? 'will change: not known'
+        : 'will change: nothing found';
+  let out = `${indent}${style.paint('dim', `${head}${age}`)}\n`;
+  for (const r of changes) {
+    const id = printable(r.resource_id);
+    const summary = printable(r.summary);
+    // The summary usually starts with the id; else the id goes first.
+    const what = summary.startsWith(id) ? summary : summary ? `${id}: ${summary}` : id;
+    out += `${indent}  ${style.paint('bold', printable(r.action))} ${printable(r.resource_type)} ${what}\n`;
+  }
+  for (const w of warnings) {
+    const label = `! ${warningLabel(w.code)}:`;
+    out += `${indent}${style.paint(ALARMS[w.code] ? ['bold', 'red'] : 'yellow', label)} ${printable(w.message)}\n`;
+  }
+  return out + noteLine;
 }
 
 /** A verdict as a person reads it: would succeed, would fail (with AWS's reason), or what would run. */

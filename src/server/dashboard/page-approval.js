@@ -55,7 +55,189 @@ const planText = (plan) => JSON.stringify(plan ?? {}, null, 2);
 /** pending, then running, then any end: statuses only move forward. */
 const rank = (status) => (status === 'pending' ? 0 : status === 'running' ? 1 : 2);
 const shownFacts = (a) =>
-  JSON.stringify([a.state, a.plan_sha256, (a.votes ?? []).map((v) => v.principal), a.execution_id ?? null]);
+  JSON.stringify([
+    a.state,
+    a.plan_sha256,
+    (a.votes ?? []).map((v) => v.principal),
+    a.execution_id ?? null,
+    // A dry run repeated (a stale one, before the start): new look-ups to show.
+    a.dry_run_at ?? null,
+  ]);
+
+/** How often the ages of the look-ups shown are written again. */
+const AGE_REFRESH_MS = 15_000;
+
+/** `looked up 3 min ago`: the age of a look-up, as a person reads it. */
+function lookedUpAgo(iso, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return 'looked up at an unknown time';
+  const sec = Math.max(0, (now - t) / 1000);
+  if (sec < 10) return 'looked up just now';
+  if (sec < 60) return `looked up ${Math.floor(sec)} s ago`;
+  if (sec < 3600) return `looked up ${Math.floor(sec / 60)} min ago`;
+  if (sec < 86_400) return `looked up ${Math.floor(sec / 3600)} h ago`;
+  return `looked up ${Math.floor(sec / 86_400)} d ago`;
+}
+
+/** Warnings that change what an approver decides: drawn as alarms, their resources' rows marked. */
+const ALARMS = { production_resource: 'production', resource_not_found: 'not found' };
+const isAlarm = (code) => Object.hasOwn(ALARMS, code);
+
+/**
+ * The age line of a command's look-up (written again by the page's timer): stale once older than
+ * the server's `dry_run_max_age_ms`, when the start looks everything up again first.
+ */
+function paintAge(el, maxAgeMs) {
+  const at = el.dataset.at;
+  const age = Date.now() - Date.parse(at);
+  const stale = maxAgeMs !== null && Number.isFinite(age) && age > maxAgeMs;
+  el.classList.toggle('br-stale', stale);
+  el.textContent = stale
+    ? `${lookedUpAgo(at)} · stale: looked up again before the plan starts (and asked again if anything changed)`
+    : lookedUpAgo(at);
+  el.title = `Looked up ${fmtTime(at)}`;
+}
+
+/**
+ * What a command would change, as its dry run looked it up with read-only calls: a table of the
+ * resources (production or missing ones marked), the warnings, why the look-up stopped short,
+ * and its age. Every value is text (tags and names are whatever the resource's owner wrote).
+ * Just the note when nothing was looked up but the dry run says why (an operation with no look-up
+ * yet); null when there was nothing to look up (no dry run, a non-AWS command, a read-only call).
+ */
+function blastRadiusBlock(c, maxAgeMs) {
+  const changes = Array.isArray(c.changes) ? c.changes : [];
+  const resolution = typeof c.resolution === 'string' ? c.resolution : 'not_applicable';
+  const noteText = typeof c.resolution_note === 'string' && c.resolution_note ? c.resolution_note : null;
+  // The note already says why nothing could be looked up: not repeated as a warning.
+  const warnings = (Array.isArray(c.warnings) ? c.warnings : []).filter(
+    (w) => !(w.code === 'unresolved' && w.resource_id == null && w.message === noteText),
+  );
+  // Why it was not looked up, whenever the dry run says (an operation with no look-up yet, a
+  // command naming its own endpoint); nothing at all for work with nothing to look up (a
+  // non-AWS command, a read-only call), which comes with no note.
+  const note =
+    resolution !== 'resolved' && (noteText !== null || resolution !== 'not_applicable')
+      ? h(
+          'p',
+          { class: `br-note br-note-${resolution}`, testid: 'approval-resolution-note' },
+          h('strong', {}, resolution === 'partial' ? 'Looked up in part: ' : 'Not looked up: '),
+          noteText ?? 'the look-up gave no reason',
+        )
+      : null;
+  if (!changes.length && !warnings.length && resolution === 'not_applicable')
+    return note ? h('div', { class: 'blast-radius', testid: 'approval-blast-radius' }, note) : null;
+  // Resource id -> the alarms about it, for its row.
+  const flagged = new Map();
+  for (const w of warnings)
+    if (isAlarm(w.code) && w.resource_id != null) {
+      const id = String(w.resource_id);
+      flagged.set(id, [...(flagged.get(id) ?? []), w.code]);
+    }
+  const rowFlags = (r) => {
+    const codes = new Set(flagged.get(String(r.resource_id)) ?? []);
+    if (r.exists === false) codes.add('resource_not_found');
+    return [...codes];
+  };
+  const table = changes.length
+    ? h(
+        'div',
+        { class: 'table-wrap br-table-wrap' },
+        h(
+          'table',
+          { class: 'table br-table', testid: 'approval-changes' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, 'Action'),
+              h('th', { scope: 'col' }, 'Type'),
+              h('th', { scope: 'col' }, 'Resource'),
+              h('th', { scope: 'col' }, 'What it is'),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            changes.map((r) => {
+              const flags = rowFlags(r);
+              return h(
+                'tr',
+                {
+                  class: flags.map((code) => `br-row-${code}`).join(' ') || null,
+                  testid: 'approval-change',
+                  'data-resource': String(r.resource_id ?? ''),
+                },
+                h('td', { class: 'br-action' }, String(r.action ?? '')),
+                h(
+                  'td',
+                  { class: 'mono small br-type' },
+                  [r.service, r.resource_type].filter(Boolean).map(String).join(' '),
+                ),
+                h('td', { class: 'mono br-id' }, String(r.resource_id ?? '')),
+                h(
+                  'td',
+                  { class: 'br-what' },
+                  flags.map((code) => h('span', { class: `br-flag br-flag-${code}` }, ALARMS[code])),
+                  r.exists === null ? h('span', { class: 'br-flag br-flag-unknown' }, 'not looked up') : null,
+                  String(r.summary ?? ''),
+                ),
+              );
+            }),
+          ),
+        ),
+      )
+    : null;
+  const warningList = warnings.length
+    ? h(
+        'ul',
+        { class: 'br-warnings', testid: 'approval-warnings', 'aria-label': 'Warnings' },
+        warnings.map((w) =>
+          h(
+            'li',
+            {
+              class: `br-warning${isAlarm(w.code) ? ` br-alarm br-warning-${w.code}` : ''}`,
+              testid: 'approval-warning',
+              'data-code': String(w.code ?? ''),
+            },
+            h('strong', {}, `${isAlarm(w.code) ? ALARMS[w.code] : String(w.code ?? 'note').replaceAll('_', ' ')}: `),
+            String(w.message ?? w.code ?? ''),
+          ),
+        ),
+      )
+    : null;
+  const age = c.changes_resolved_at
+    ? h('span', {
+        class: 'muted small br-age',
+        testid: 'approval-changes-age',
+        'data-at': String(c.changes_resolved_at),
+      })
+    : null;
+  if (age) paintAge(age, maxAgeMs);
+  return h(
+    'div',
+    { class: 'blast-radius', testid: 'approval-blast-radius' },
+    h(
+      'div',
+      { class: 'code-label br-head' },
+      h(
+        'span',
+        {},
+        changes.length
+          ? `Will change (${changes.length})`
+          : resolution === 'unresolved'
+            ? 'Will change: not known'
+            : 'Will change',
+      ),
+      age,
+    ),
+    table ?? (note ? null : h('p', { class: 'muted small' }, 'Nothing found to change.')),
+    warningList,
+    note,
+  );
+}
 
 export async function pageApproval(root, scope, id) {
   document.title = 'Approval · cloudops-exec';
@@ -93,7 +275,23 @@ export async function pageApproval(root, scope, id) {
   /** Command id -> the latest status its live events told, ahead of the history. */
   const heardStatus = new Map();
   let following = null;
+  /** The server's `dry_run_max_age_ms`: past it, a look-up shown is stale (null until known). */
+  let maxAgeMs = null;
   render();
+  api('GET', '/api/health')
+    .then((health) => {
+      const ms = health?.approval_gate?.dry_run_max_age_ms;
+      if (!scope.alive || typeof ms !== 'number') return;
+      maxAgeMs = ms;
+      paintAges();
+    })
+    .catch(() => {});
+  const ageTimer = setInterval(() => scope.alive && paintAges(), AGE_REFRESH_MS);
+  scope.add(() => clearInterval(ageTimer));
+
+  function paintAges() {
+    for (const el of root.querySelectorAll('[data-testid="approval-changes-age"]')) paintAge(el, maxAgeMs);
+  }
 
   scope.on('approval', (a) => {
     if (a.id !== id || shownFacts(a) === shownFacts(approval)) return;
@@ -229,6 +427,7 @@ export async function pageApproval(root, scope, id) {
                       c.risk_reasons.map(String).join('; '),
                     )
                   : null,
+              blastRadiusBlock(c, maxAgeMs),
               h('div', { class: 'code-label' }, 'Dry run'),
               h('pre', { class: 'code code-dry', testid: 'approval-dry-run' }, dryRunText(c.dry_run_result)),
             ),

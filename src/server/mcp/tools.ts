@@ -11,6 +11,7 @@ import { ExecutionError, ValidationError } from '../../errors.js';
 import type { ExecutionRecord } from '../../history/store.js';
 import { didYouMean } from '../../nearest-name.js';
 import type { QueuedApproval } from '../../policy/approval.js';
+import { DRY_RUN_WARNING_CODES } from '../../policy/blast-radius.js';
 import { redactData } from '../../policy/redact-data.js';
 import { readLogWindow } from '../../sinks/log-window.js';
 import { TERMINAL_STATUSES } from '../../vocabulary.js';
@@ -247,7 +248,9 @@ export const TOOLS: readonly ToolSpec[] = [
     name: 'assess_plan',
     title: 'Assess a plan (no side effects)',
     description:
-      'Validate a plan (or a single request) and say what running it would mean, without running anything: its risk per command and overall (read_only, modify, destructive) with the reasons, whether the server would need people to approve it and how many, and the dry-run results (AWS EC2 calls are sent with AWS dry-run, so AWS says whether they would succeed; everything else is described). Use it before submit_plan to check a plan and to tell the person what it will do. Returns `valid: true` and the assessment, or a tool error naming the first bad field (same codes and field names as the HTTP API).',
+      'Validate a plan (or a single request) and say what running it would mean, without running anything: its risk per command and overall (read_only, modify, destructive) with the reasons, whether the server would need people to approve it and how many, and the dry-run results (AWS EC2 calls are sent with AWS dry-run, so AWS says whether they would succeed; everything else is described). For each command, `changes` lists the AWS resources it would change as read-only look-ups found them (action, resource type and id, whether it exists, a one-line summary with its Name and tags, the details), `warnings` what to point out to the person (code ' +
+      DRY_RUN_WARNING_CODES.map((code) => `\`${code}\``).join(', ') +
+      '; with a message and the resource), and `resolution` how far the look-up went (`resolved`, `partial`, `unresolved` with `resolution_note` saying why, or `not_applicable`), `changes_resolved_at` when. Use it before submit_plan to check a plan and to tell the person what it will do. Returns `valid: true` and the assessment, or a tool error naming the first bad field (same codes and field names as the HTTP API).',
     access: 'submit',
     input: AssessInput,
     readOnly: true,
@@ -271,6 +274,11 @@ export const TOOLS: readonly ToolSpec[] = [
           verified: c.verified,
           risk_reasons: c.risk_reasons,
           dry_run: { method: c.method, would_succeed: c.would_succeed, verdict: dryRunVerdict(c) },
+          changes: c.changes,
+          warnings: c.warnings,
+          resolution: c.resolution,
+          resolution_note: c.resolution_note,
+          changes_resolved_at: c.resolved_at,
         })),
         approval: {
           required: needsApproval,

@@ -8,7 +8,14 @@ import { ExecutionError, ValidationError } from '../../errors.js';
 import { type Actor, planUnderDecision } from '../../services/approval-queue.js';
 import { parsePlan, parseRequest } from '../../wire/parse.js';
 import { allows } from '../access.js';
-import { ApprovalEntry, ApprovalListQuery, DecisionBody, IdParams, PlanOrRequest } from '../api-schemas.js';
+import {
+  ApprovalEntry,
+  ApprovalListQuery,
+  DecisionBody,
+  DryRunResultView,
+  IdParams,
+  PlanOrRequest,
+} from '../api-schemas.js';
 import { restoreRedacted } from '../client-view.js';
 import type { ServerContext } from '../context.js';
 import { checkHttpInput } from '../input-guard.js';
@@ -76,7 +83,13 @@ export function approvalRoutes(ctx: ServerContext): RouteSpec[] {
       tag: 'approvals',
       access: 'submit',
       body: planOrRequest,
-      responses: { 200: { description: 'Per-command dry-run results', schema: z.unknown() }, 400: BAD_INPUT },
+      responses: {
+        200: {
+          description: 'Per-command dry-run results: verdict, and what each command would change (resources, warnings)',
+          schema: DryRunResultView,
+        },
+        400: BAD_INPUT,
+      },
       handler: async ({ body }) => engine.dryRun(body),
     }),
     route({
