@@ -13,7 +13,7 @@ import { OPERATION_TABLES } from '../src/engine/blast-radius/tables.js';
 import type { ExecutionRequestInput } from '../src/index.js';
 import { assessAwsArgv } from '../src/policy/aws-risk.js';
 import { makeEngine } from './helpers.js';
-import { boto } from './support/blast-fixtures.js';
+import { botoScript } from './support/blast-fixtures.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 
 let moto: Moto;
@@ -27,25 +27,7 @@ afterAll(async () => {
 const run = randomUUID().slice(0, 8);
 const env = () => awsTestEnv(moto.url);
 
-/**
- * A boto3 script against moto (one python3 process for many calls): `c(service)` is a client,
- * `arg` the data given; it sets `out`, the answer (JSON, dates as strings).
- */
-const py = (script: string, data: unknown = null): any =>
-  boto(
-    moto,
-    `
-_clients = {}
-def c(name):
-    if name not in _clients: _clients[name] = boto3.client(name, endpoint_url=sys.argv[1], region_name="us-east-1")
-    return _clients[name]
-arg = data
-out = None
-${script}
-print(json.dumps(out, default=str))
-`,
-    data,
-  );
+const py = (script: string, data: unknown = null): any => botoScript(moto, script, data);
 
 /** One resource of each kind the tables cover. */
 const SETUP = `

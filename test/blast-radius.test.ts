@@ -18,7 +18,7 @@ import type { DryRunCommandResult } from '../src/engine/dry-run.js';
 import type { ExecutionRequestInput } from '../src/index.js';
 import { parseRequest } from '../src/wire/parse.js';
 import { makeEngine } from './helpers.js';
-import { boto } from './support/blast-fixtures.js';
+import { botoScript } from './support/blast-fixtures.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 
 let moto: Moto;
@@ -41,25 +41,7 @@ const doc = JSON.stringify({
 const prefixObjects: Record<string, string> = { 'keep/x.txt': 'x' };
 for (let i = 0; i < 12; i++) prefixObjects[`tmp/f${String(i).padStart(2, '0')}.txt`] = 'data';
 
-/**
- * A boto3 script against moto (one python3 process for many calls): `c(service)` is a client,
- * `arg` the data given; it sets `out`, the answer (JSON, dates as strings).
- */
-const py = (script: string, data: unknown = null): any =>
-  boto(
-    moto,
-    `
-_clients = {}
-def c(name):
-    if name not in _clients: _clients[name] = boto3.client(name, endpoint_url=sys.argv[1], region_name="us-east-1")
-    return _clients[name]
-arg = data
-out = None
-${script}
-print(json.dumps(out, default=str))
-`,
-    data,
-  );
+const py = (script: string, data: unknown = null): any => botoScript(moto, script, data);
 
 /** Every resource the tests look up, made in one boto3 process (the set-up, not what is tested). */
 const SETUP = `

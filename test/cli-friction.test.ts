@@ -441,11 +441,12 @@ test('a dry run that gets no verdict from AWS is not "nothing would fail": exit 
       ],
     }),
   );
-  const text = cli(['plan', '--log-dir', dir, plan]);
+  // The engine's own endpoint: a dry run is sent to no other.
+  const text = cli(['plan', '--log-dir', dir, '--endpoint-url', 'http://127.0.0.1:9', plan]);
   expect(text.status, text.stderr).toBe(1);
   expect(text.stdout).toContain('Dry run: 1 AWS call gave no verdict');
   expect(text.stdout).not.toContain('nothing would fail');
-  const json = cli(['plan', '--json', '--log-dir', dir, plan]);
+  const json = cli(['plan', '--json', '--log-dir', dir, '--endpoint-url', 'http://127.0.0.1:9', plan]);
   expect(json.status).toBe(1);
   expect(JSON.parse(json.stdout)).toMatchObject({ would_fail: false, without_verdict: 1 });
 });

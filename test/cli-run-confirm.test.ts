@@ -218,7 +218,8 @@ describe('--dry-run and plan against moto: what would happen, nothing done', () 
       ],
     });
     const env = awsTestEnv(moto.url);
-    const r = await offTerminal(['run', '--dry-run', plan], { env });
+    // The engine's endpoint is moto's: a dry run goes nowhere else before an approval.
+    const r = await offTerminal(['run', '--dry-run', '--endpoint-url', moto.url, plan], { env });
     expect(r.stderr).not.toContain('cloudops-exec:');
     expect(r.stdout).toMatch(/risk modify — 3 commands: 3 modify/);
     expect(r.stdout).toContain('AWS operation s3api create-bucket');
@@ -235,7 +236,7 @@ describe('--dry-run and plan against moto: what would happen, nothing done', () 
     expect(existsSync(marker)).toBe(false);
 
     // `plan` is the same preview; --json gives the dry run as data.
-    const json = await offTerminal(['plan', '--json', plan], { env });
+    const json = await offTerminal(['plan', '--json', '--endpoint-url', moto.url, plan], { env });
     expect(json.status).toBe(0);
     const data = JSON.parse(json.stdout);
     expect(data.would_fail).toBe(false);
@@ -261,7 +262,7 @@ describe('--dry-run and plan against moto: what would happen, nothing done', () 
         },
       ],
     });
-    const r = await offTerminal(['plan', plan], { env: awsTestEnv(moto.url) });
+    const r = await offTerminal(['plan', '--endpoint-url', moto.url, plan], { env: awsTestEnv(moto.url) });
     expect(r.stdout).toMatch(/destructive +aws ec2 delete-vpc/);
     expect(r.stdout).toMatch(/dry run AWS dry run: the request would fail: InvalidVpcID\.NotFound: /);
     expect(r.stdout).toContain('Dry run: 1 AWS call would fail. Nothing ran.');

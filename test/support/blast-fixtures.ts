@@ -26,6 +26,26 @@ export function boto(moto: Moto, script: string, data: unknown = null): any {
 }
 
 /** Running instances, one per tag set (the tags given as they are: a value may hold any character); their ids, in order. */
+/**
+ * A boto3 script against moto (one python3 process for many calls): `c(service)` is a client,
+ * `arg` the data given; it sets `out`, the answer (JSON, dates as strings).
+ */
+export const botoScript = (moto: Moto, script: string, data: unknown = null): any =>
+  boto(
+    moto,
+    `
+_clients = {}
+def c(name):
+    if name not in _clients: _clients[name] = boto3.client(name, endpoint_url=sys.argv[1], region_name="us-east-1")
+    return _clients[name]
+arg = data
+out = None
+${script}
+print(json.dumps(out, default=str))
+`,
+    data,
+  );
+
 export function runInstances(moto: Moto, tagSets: Record<string, string>[]): string[] {
   return boto(
     moto,
