@@ -207,7 +207,7 @@ class ProcessRun {
       else this.spawnFailed(err);
     });
     // Armed before the pid is known: a cancel or a timeout that comes before the spawn server
-    // reports the command's pid still stops it (see stop and force).
+    // reports the command's pid still stops it (see stop and giveUp).
     if (options.signal?.aborted) this.stop('cancelled');
     else options.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (Number.isFinite(options.timeoutMs)) {
@@ -223,7 +223,7 @@ class ProcessRun {
   private onStarted(pid: number): void {
     const stdio = this.child.stdio;
     if (this.settled) {
-      // Given up on before its pid arrived (force, below): it must not run on unobserved.
+      // Given up on before its pid arrived (giveUp, below): it must not run on unobserved.
       signalTree(pid, 'SIGKILL');
       for (const stream of stdio) (stream as Readable | null)?.destroy();
       return;
