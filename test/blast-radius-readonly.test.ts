@@ -13,7 +13,7 @@ import { OPERATION_TABLES } from '../src/engine/blast-radius/tables.js';
 import type { ExecutionRequestInput } from '../src/index.js';
 import { assessAwsArgv } from '../src/policy/aws-risk.js';
 import { makeEngine } from './helpers.js';
-import { botoScript } from './support/blast-fixtures.js';
+import { botoScript, READ_POLICY, TRUST_POLICY } from './support/blast-fixtures.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 
 let moto: Moto;
@@ -106,14 +106,8 @@ test('a dry run of every supported operation looks each resource up and changes 
   const db = `ro-db-${run}`;
   const cluster = `ro-cl-${run}`;
   const stack = `ro-stack-${run}`;
-  const trust = JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-  });
-  const doc = JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
-  });
+  const trust = TRUST_POLICY;
+  const doc = READ_POLICY;
   const template = JSON.stringify({
     Resources: { Queue: { Type: 'AWS::SQS::Queue', Properties: { QueueName: `ro-${run}` } } },
   });

@@ -18,7 +18,7 @@ import type { DryRunCommandResult } from '../src/engine/dry-run.js';
 import type { ExecutionRequestInput } from '../src/index.js';
 import { parseRequest } from '../src/wire/parse.js';
 import { makeEngine } from './helpers.js';
-import { botoScript } from './support/blast-fixtures.js';
+import { botoScript, READ_POLICY, TRUST_POLICY } from './support/blast-fixtures.js';
 import { awsTestEnv, type Moto, startMoto } from './support/moto.js';
 
 let moto: Moto;
@@ -30,14 +30,8 @@ let made: { web1: string; web2: string; cap: string; refuse: string; group: stri
 /** A local directory with f00.txt and f01.txt (an `s3 sync` source). */
 let local: string;
 
-const trust = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
-const doc = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
-});
+const trust = TRUST_POLICY;
+const doc = READ_POLICY;
 const prefixObjects: Record<string, string> = { 'keep/x.txt': 'x' };
 for (let i = 0; i < 12; i++) prefixObjects[`tmp/f${String(i).padStart(2, '0')}.txt`] = 'data';
 

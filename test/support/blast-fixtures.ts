@@ -131,3 +131,13 @@ export const deleteFunction = (moto: Moto, name: string) => ({
 
 /** A command that is not AWS: nothing to look up, and nothing said about it. */
 export const echo = (text: string) => ({ command: { type: 'shell', command: `echo ${text}` } });
+
+/** An IAM trust policy a role can be created with, and a read-only policy to attach. */
+export const TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+export const READ_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+});
